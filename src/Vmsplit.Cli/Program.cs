@@ -1,0 +1,3 @@
+using Vmsplit.Cli;
+
+return VmsplitCli.Run(args, Console.Out, Console.Error);

@@ -1,0 +1,70 @@
+using System.CommandLine;
+
+namespace Vmsplit.Cli;
+
+/// <summary>
+/// The <c>vmsplit</c> command. Every subcommand registers itself in <see cref="Build"/>; bad input is a
+/// <see cref="UsageException"/>, printed as one line with exit code 2.
+/// </summary>
+public static class VmsplitCli
+{
+    public const int ExitOk = 0;
+    public const int ExitFailure = 1;
+    public const int ExitUsage = 2;
+
+    public static RootCommand Build(TextWriter stdout)
+    {
+        RootCommand root = new("Vmsplit: an executable laboratory for kernel address-space designs (page tables, TLBs, layouts, costs).");
+        return root;
+    }
+
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        RootCommand root = Build(stdout);
+        ParseResult parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            stderr.WriteLine("vmsplit: " + parse.Errors[0].Message);
+            return ExitUsage;
+        }
+
+        try
+        {
+            return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
+        }
+        catch (UsageException e)
+        {
+            stderr.WriteLine("vmsplit: " + e.Message);
+            return ExitUsage;
+        }
+    }
+}
+
+/// <summary>Bad input: a one-line message that names the problem and where it is.</summary>
+public sealed class UsageException(string message) : Exception(message);
+
+/// <summary>Writes output files atomically: a temporary file beside the target, then a rename.</summary>
+public static class AtomicFile
+{
+    public static void WriteAllText(string path, string contents)
+    {
+        string full = Path.GetFullPath(path);
+        string? dir = Path.GetDirectoryName(full);
+        if (dir is null || !Directory.Exists(dir))
+        {
+            throw new UsageException($"cannot write {path}: directory does not exist");
+        }
+
+        string tmp = Path.Combine(dir, "." + Path.GetFileName(full) + "." + Environment.ProcessId + ".tmp");
+        try
+        {
+            File.WriteAllText(tmp, contents);
+            File.Move(tmp, full, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            File.Delete(tmp);
+            throw new UsageException($"cannot write {path}: {e.Message}");
+        }
+    }
+}

@@ -1,0 +1,285 @@
+using System.Runtime.CompilerServices;
+
+namespace Vmsplit.Hardware.Paging;
+
+/// <summary>What an access wants to do.</summary>
+public enum AccessType : byte
+{
+    Read,
+    Write,
+    Execute,
+}
+
+/// <summary>The privilege the access is made at (EL0/EL1, CPL3/CPL0, U/S-mode).</summary>
+public enum Privilege : byte
+{
+    User,
+    Kernel,
+}
+
+/// <summary>Format-neutral memory type; formats map it to TEX/C/B, AttrIndx/MAIR, PAT/PCD/PWT or PBMT.</summary>
+public enum MemoryType : byte
+{
+    /// <summary>Normal memory, write-back cacheable.</summary>
+    Normal,
+
+    /// <summary>Normal memory, write-through.</summary>
+    WriteThrough,
+
+    /// <summary>Normal memory, not cacheable.</summary>
+    NonCacheable,
+
+    /// <summary>Device memory (I/O).</summary>
+    Device,
+
+    /// <summary>Strongly-ordered (ARMv7) / UC (x86).</summary>
+    StronglyOrdered,
+}
+
+/// <summary>The permissions a mapping request asks for.</summary>
+[Flags]
+public enum PagePermissions : byte
+{
+    None = 0,
+    Read = 1,
+    Write = 2,
+    Execute = 4,
+}
+
+/// <summary>
+/// Format-neutral attributes of a mapping: what is asked of <c>map</c> and what a decoded descriptor
+/// reports. Each format encodes the nearest it can express; <see cref="AccessRights"/> is what it
+/// actually grants.
+/// </summary>
+public readonly record struct PageAttributes(PagePermissions Permissions, bool User, bool Global, MemoryType MemoryType = MemoryType.Normal)
+{
+    public bool Read => (Permissions & PagePermissions.Read) != 0;
+
+    public bool Write => (Permissions & PagePermissions.Write) != 0;
+
+    public bool Execute => (Permissions & PagePermissions.Execute) != 0;
+
+    public static PageAttributes KernelData => new(PagePermissions.Read | PagePermissions.Write, User: false, Global: true);
+
+    public static PageAttributes KernelText => new(PagePermissions.Read | PagePermissions.Execute, User: false, Global: true);
+
+    public static PageAttributes UserData => new(PagePermissions.Read | PagePermissions.Write, User: true, Global: false);
+
+    public static PageAttributes UserText => new(PagePermissions.Read | PagePermissions.Execute, User: true, Global: false);
+
+    /// <summary>Parses a comma list of <c>r</c>, <c>w</c>, <c>x</c>, <c>user</c>, <c>global</c> (and memory types <c>device</c>, <c>nc</c>, <c>wt</c>, <c>so</c>).</summary>
+    public static bool TryParse(string text, out PageAttributes attributes, out string error)
+    {
+        PagePermissions p = PagePermissions.None;
+        bool user = false;
+        bool global = false;
+        MemoryType type = MemoryType.Normal;
+        error = "";
+        attributes = default;
+        foreach (string raw in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            switch (raw.ToLowerInvariant())
+            {
+                case "r":
+                    p |= PagePermissions.Read;
+                    break;
+                case "w":
+                    p |= PagePermissions.Write;
+                    break;
+                case "x":
+                    p |= PagePermissions.Execute;
+                    break;
+                case "rw":
+                    p |= PagePermissions.Read | PagePermissions.Write;
+                    break;
+                case "rx":
+                    p |= PagePermissions.Read | PagePermissions.Execute;
+                    break;
+                case "rwx":
+                    p |= PagePermissions.Read | PagePermissions.Write | PagePermissions.Execute;
+                    break;
+                case "user" or "u":
+                    user = true;
+                    break;
+                case "global" or "g":
+                    global = true;
+                    break;
+                case "device":
+                    type = MemoryType.Device;
+                    break;
+                case "nc":
+                    type = MemoryType.NonCacheable;
+                    break;
+                case "wt":
+                    type = MemoryType.WriteThrough;
+                    break;
+                case "so":
+                    type = MemoryType.StronglyOrdered;
+                    break;
+                default:
+                    error = $"unknown permission '{raw}' (use r, w, x, user, global)";
+                    return false;
+            }
+        }
+
+        attributes = new PageAttributes(p, user, global, type);
+        return true;
+    }
+
+    public override string ToString()
+    {
+        string s = (Read ? "r" : "-") + (Write ? "w" : "-") + (Execute ? "x" : "-");
+        s += User ? " user" : " kernel";
+        if (Global)
+        {
+            s += " global";
+        }
+
+        if (MemoryType != MemoryType.Normal)
+        {
+            s += " " + MemoryType.ToString().ToLowerInvariant();
+        }
+
+        return s;
+    }
+}
+
+/// <summary>
+/// What a translation actually grants, per privilege, before the register-dependent checks (PAN, SMAP,
+/// SMEP, SUM, domains) are applied. A TLB entry caches this with the translation.
+/// </summary>
+[Flags]
+public enum AccessRights : byte
+{
+    None = 0,
+    KernelRead = 1,
+    KernelWrite = 2,
+    KernelExecute = 4,
+    UserRead = 8,
+    UserWrite = 16,
+    UserExecute = 32,
+}
+
+public static class AccessRightsExtensions
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static AccessRights For(Privilege privilege, AccessType access) =>
+        (AccessRights)(1 << ((int)access + (privilege == Privilege.User ? 3 : 0)));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool Allows(this AccessRights rights, Privilege privilege, AccessType access) =>
+        (rights & For(privilege, access)) != 0;
+
+    public static string Describe(this AccessRights r)
+    {
+        static string Part(bool rd, bool wr, bool ex) => (rd ? "r" : "-") + (wr ? "w" : "-") + (ex ? "x" : "-");
+        return "kernel " + Part((r & AccessRights.KernelRead) != 0, (r & AccessRights.KernelWrite) != 0, (r & AccessRights.KernelExecute) != 0)
+            + " user " + Part((r & AccessRights.UserRead) != 0, (r & AccessRights.UserWrite) != 0, (r & AccessRights.UserExecute) != 0);
+    }
+}
+
+/// <summary>The architecture's answer to a translation that failed.</summary>
+public enum FaultKind : byte
+{
+    None,
+
+    /// <summary>No valid descriptor at some level (ARM translation fault, x86 #PF with P=0, RISC-V page fault on V=0).</summary>
+    Translation,
+
+    /// <summary>A valid mapping that does not allow this access at this privilege (including PXN/NX/XN, PAN, SMAP, SMEP, SUM).</summary>
+    Permission,
+
+    /// <summary>ARM: the descriptor's AF bit is clear (hardware access-flag management off).</summary>
+    AccessFlag,
+
+    /// <summary>ARMv7 short-descriptor: the DACR marks the domain "no access".</summary>
+    Domain,
+
+    /// <summary>x86-64 and RISC-V: the upper address bits are not a sign extension; AArch64: outside both TTBR ranges.</summary>
+    NonCanonical,
+
+    /// <summary>x86: a reserved bit is set (#PF with RSVD); RISC-V: a reserved encoding (W without R, reserved bits).</summary>
+    ReservedBit,
+
+    /// <summary>RISC-V: a superpage whose low PPN fields are not zero.</summary>
+    MisalignedSuperpage,
+
+    /// <summary>ARM: the output address exceeds the configured physical address size.</summary>
+    AddressSize,
+}
+
+/// <summary>Every MMU format Vmsplit executes.</summary>
+public enum MmuFormat : byte
+{
+    ArmShort,
+    ArmLpae,
+    AArch64Va39,
+    AArch64Va48,
+    X86_32,
+    X86Pae,
+    X86_64,
+    X86_64La57,
+    RiscvSv32,
+    RiscvSv39,
+    RiscvSv48,
+    RiscvSv57,
+}
+
+/// <summary>CR4 bits that change translation (Intel SDM Vol. 3A §2.5).</summary>
+[Flags]
+public enum Cr4Flags : uint
+{
+    None = 0,
+    Pse = 1 << 4,
+    Pae = 1 << 5,
+    Pge = 1 << 7,
+    Pcide = 1 << 17,
+    Smep = 1 << 20,
+    Smap = 1 << 21,
+    La57 = 1 << 12,
+}
+
+/// <summary>
+/// The root and control registers the walker reads. One struct for every family so that a CPU carries
+/// one value; fields a format does not use are ignored by it.
+/// </summary>
+public struct MmuRegisters
+{
+    // ARM (ARMv7 short/LPAE and AArch64).
+    public ulong Ttbr0;
+    public ulong Ttbr1;
+
+    /// <summary>ARMv7 TTBCR (N, T0SZ, T1SZ, EPD0/EPD1, EAE) or the AArch64 TCR_EL1 fields the walker needs.</summary>
+    public ulong Ttbcr;
+
+    /// <summary>ARMv7 short-descriptor domain access control register: two bits per domain.</summary>
+    public uint Dacr;
+
+    /// <summary>ARMv8.1 PSTATE.PAN: privileged access to user-accessible data faults.</summary>
+    public bool Pan;
+
+    /// <summary>ARM SCTLR.AFE/hardware AF: when false an AF=0 descriptor raises an access-flag fault.</summary>
+    public bool HardwareAccessFlag;
+
+    // x86.
+    public ulong Cr3;
+    public Cr4Flags Cr4;
+
+    /// <summary>EFER.NXE: bit 63 of PAE/64-bit entries is NX rather than reserved.</summary>
+    public bool Nxe;
+
+    /// <summary>RFLAGS.AC: set by STAC, cleared by CLAC; lets supervisor data accesses reach user pages under SMAP.</summary>
+    public bool Ac;
+
+    /// <summary>CR0.WP: supervisor writes honour read-only pages (Linux always sets it).</summary>
+    public bool WriteProtect;
+
+    // RISC-V.
+    public ulong Satp;
+
+    /// <summary>sstatus.SUM: S-mode loads and stores may touch U pages.</summary>
+    public bool Sum;
+
+    /// <summary>sstatus.MXR: loads from execute-only pages succeed.</summary>
+    public bool Mxr;
+}
