@@ -1,0 +1,339 @@
+using Vmsplit.Hardware.Paging;
+
+namespace Vmsplit.Kernel.Designs;
+
+/// <summary>How the kernel's address space relates to the user's (DESIGN.md "The designs").</summary>
+public enum IsolationScheme : byte
+{
+    /// <summary>Kernel mapped in every process (classic VMSPLIT_xG, x86-64 without PTI).</summary>
+    Classic,
+
+    /// <summary>KAISER/KPTI: a second, user copy of the top-level table mapping only the entry text and area.</summary>
+    Kpti,
+
+    /// <summary>32-bit ARM LPAE VMSPLIT_4G_4G: TTBR0 switched between user tables and the kernel's lowmem tables.</summary>
+    FourGFourG,
+
+    /// <summary>Ingo Molnar's 2003 x86-32 4G/4G: separate kernel page tables, CR3 switch on every entry and exit.</summary>
+    X86FourGFourG,
+}
+
+/// <summary>How the kernel reaches user memory (compare Ryujinx's MemoryManagerType: one enum names the strategy).</summary>
+public enum UaccessStrategy : byte
+{
+    /// <summary>Direct loads and stores through the user mapping that is live while the kernel runs.</summary>
+    Direct,
+
+    /// <summary>Pin the user page (get_user_pages), kmap it, memcpy, kunmap, unpin, page by page.</summary>
+    PinKmap,
+
+    /// <summary>Temporarily install the user tables in TTBR0 around the access.</summary>
+    Ttbr0Switch,
+
+    /// <summary>TTBR0 switch below a size threshold, pinned pages above it.</summary>
+    Hybrid,
+
+    /// <summary>Catalin Marinas' alternative: uaccess from a trampoline that restores the user pgd with a couple of kernel pmds mapped.</summary>
+    Trampoline,
+
+    /// <summary>x86-4g4g: copy through atomic kmaps of the user pages (2003 patch).</summary>
+    AtomicKmap,
+}
+
+/// <summary>User-access protection while the kernel runs under a shared address space.</summary>
+public enum PanKind : byte
+{
+    None,
+
+    /// <summary>ARMv7 short descriptors: CONFIG_CPU_SW_DOMAIN_PAN switches the user domain to no-access in DACR.</summary>
+    ArmDomain,
+
+    /// <summary>ARMv7 LPAE: CONFIG_CPU_TTBR0_PAN disables TTBR0 walks with TTBCR.EPD0.</summary>
+    ArmTtbr0,
+
+    /// <summary>ARMv8.1 hardware PAN (PSTATE.PAN).</summary>
+    ArmHardware,
+
+    /// <summary>x86 SMAP with STAC/CLAC around uaccess.</summary>
+    X86Smap,
+
+    /// <summary>RISC-V: sstatus.SUM set only around uaccess.</summary>
+    RiscvSum,
+}
+
+/// <summary>Where the kernel image is mapped, and how __pa/__va work for it.</summary>
+public enum KernelImagePlacement : byte
+{
+    /// <summary>In the linear map: __pa is one subtraction.</summary>
+    LinearMap,
+
+    /// <summary>In the vmalloc area (arm64, RISC-V since 5.13, seed 001): __pa compares and branches between two offsets.</summary>
+    Vmalloc,
+
+    /// <summary>In the vmalloc area over randomly permuted physical pages (Arnd Bergmann, seed 001): __pa of an image address needs a page lookup.</summary>
+    VmallocPermuted,
+}
+
+/// <summary>
+/// A design named <c>base[+option...]</c>: the isolation scheme, the uaccess strategy and the switches.
+/// Parsing checks that every option makes sense for the base and the architecture.
+/// </summary>
+public sealed record DesignSpec(
+    string Name,
+    IsolationScheme Scheme,
+    UaccessStrategy Uaccess,
+    PanKind Pan,
+    KernelImagePlacement ImagePlacement,
+    bool Pcid,
+    bool GlobalEntryPages,
+    bool KaiserV1,
+    ulong HybridThresholdBytes)
+{
+    /// <summary>Below this size the hybrid strategy switches TTBR0 instead of pinning (one page, a choice the seeds left open).</summary>
+    public const ulong DefaultHybridThreshold = 4096;
+
+    public static readonly string[] Bases = ["classic", "kpti", "4g4g", "x86-4g4g"];
+
+    public static readonly string[] Options =
+    [
+        "pin-kmap", "ttbr0-switch", "hybrid", "trampoline",
+        "nopcid", "pcid", "global", "kaiser-v1",
+        "pan", "kimage-vmalloc", "kimage-permuted",
+    ];
+
+    /// <summary>Parses a design name for an MMU format; on failure <paramref name="error"/> is a one-line reason.</summary>
+    public static bool TryParse(string text, MmuFormat format, out DesignSpec? design, out string error)
+    {
+        design = null;
+        error = "";
+        string[] parts = text.Trim().ToLowerInvariant().Split('+', StringSplitOptions.TrimEntries);
+        if (parts.Length == 0 || parts[0].Length == 0)
+        {
+            error = "empty design name (use classic, kpti, 4g4g or x86-4g4g, with +options)";
+            return false;
+        }
+
+        string b = parts[0];
+        bool x86 = format is MmuFormat.X86_32 or MmuFormat.X86Pae or MmuFormat.X86_64 or MmuFormat.X86_64La57;
+        bool x86_64 = format is MmuFormat.X86_64 or MmuFormat.X86_64La57;
+        bool aarch64 = format is MmuFormat.AArch64Va39 or MmuFormat.AArch64Va48;
+        bool arm32 = format is MmuFormat.ArmShort or MmuFormat.ArmLpae;
+        bool riscv = format is MmuFormat.RiscvSv32 or MmuFormat.RiscvSv39 or MmuFormat.RiscvSv48 or MmuFormat.RiscvSv57;
+
+        IsolationScheme scheme;
+        UaccessStrategy uaccess;
+        bool pcid = false;
+        switch (b)
+        {
+            case "classic":
+                scheme = IsolationScheme.Classic;
+                uaccess = UaccessStrategy.Direct;
+                break;
+            case "kpti":
+                if (!x86_64 && !aarch64 && format != MmuFormat.X86Pae)
+                {
+                    error = $"design '{text}': kpti exists for x86-64, x86-pae (32-bit PTI) and aarch64, not {Describe(format)}";
+                    return false;
+                }
+
+                scheme = IsolationScheme.Kpti;
+                uaccess = UaccessStrategy.Direct;
+                pcid = x86_64; // Linux uses PCID under PTI when the CPU has it (arch/x86/mm/tlb.c); 32-bit PTI has none
+                break;
+            case "4g4g":
+                if (format != MmuFormat.ArmLpae)
+                {
+                    error = $"design '{text}': 4g4g needs 32-bit ARM with LPAE (TTBR1 covers the top 256 MiB), not {Describe(format)}";
+                    return false;
+                }
+
+                scheme = IsolationScheme.FourGFourG;
+                uaccess = UaccessStrategy.PinKmap;
+                break;
+            case "x86-4g4g":
+                if (format is not (MmuFormat.X86_32 or MmuFormat.X86Pae))
+                {
+                    error = $"design '{text}': x86-4g4g is the 2003 x86-32 design, not for {Describe(format)}";
+                    return false;
+                }
+
+                scheme = IsolationScheme.X86FourGFourG;
+                uaccess = UaccessStrategy.AtomicKmap;
+                break;
+            default:
+                error = $"design '{text}': unknown base '{b}' (use classic, kpti, 4g4g or x86-4g4g)";
+                return false;
+        }
+
+        PanKind pan = PanKind.None;
+        KernelImagePlacement placement = scheme == IsolationScheme.FourGFourG ? KernelImagePlacement.Vmalloc : KernelImagePlacement.LinearMap;
+        bool global = false;
+        bool kaiser = false;
+        bool uaccessChosen = false;
+        HashSet<string> seen = [];
+        for (int i = 1; i < parts.Length; i++)
+        {
+            string o = parts[i];
+            if (!seen.Add(o))
+            {
+                error = $"design '{text}': option '+{o}' given twice";
+                return false;
+            }
+
+            string Bad(string why) => $"design '{text}': option '+{o}' {why}";
+            switch (o)
+            {
+                case "pin-kmap" or "ttbr0-switch" or "hybrid" or "trampoline":
+                    if (uaccessChosen)
+                    {
+                        error = Bad("conflicts with another uaccess strategy");
+                        return false;
+                    }
+
+                    uaccessChosen = true;
+                    if (o == "pin-kmap" && scheme is IsolationScheme.Classic or IsolationScheme.FourGFourG)
+                    {
+                        uaccess = UaccessStrategy.PinKmap; // classic+pin-kmap: afzal mohammed's first step on a Cortex-A8 (seed 002)
+                        break;
+                    }
+
+                    if (scheme != IsolationScheme.FourGFourG)
+                    {
+                        error = Bad($"applies only to 4g4g (uaccess while user memory is unmapped), not {b}");
+                        return false;
+                    }
+
+                    uaccess = o switch
+                    {
+                        "ttbr0-switch" => UaccessStrategy.Ttbr0Switch,
+                        "hybrid" => UaccessStrategy.Hybrid,
+                        _ => UaccessStrategy.Trampoline,
+                    };
+                    break;
+                case "nopcid" or "pcid":
+                    if (scheme != IsolationScheme.Kpti || !x86_64)
+                    {
+                        error = Bad("applies only to kpti on x86-64");
+                        return false;
+                    }
+
+                    if (seen.Contains("nopcid") && seen.Contains("pcid"))
+                    {
+                        error = Bad("contradicts the other PCID option");
+                        return false;
+                    }
+
+                    pcid = o == "pcid";
+                    break;
+                case "global":
+                    if (scheme != IsolationScheme.Kpti || !x86)
+                    {
+                        error = Bad("applies only to kpti on x86 (global bit on the always-mapped entry pages)");
+                        return false;
+                    }
+
+                    global = true;
+                    break;
+                case "kaiser-v1":
+                    if (scheme != IsolationScheme.Kpti || !x86)
+                    {
+                        error = Bad("applies only to kpti on x86");
+                        return false;
+                    }
+
+                    kaiser = true;
+                    break;
+                case "pan":
+                    if (scheme != IsolationScheme.Classic)
+                    {
+                        error = Bad($"applies only to classic ({b} already unmaps user memory or has its own rules)");
+                        return false;
+                    }
+
+                    pan = format switch
+                    {
+                        MmuFormat.ArmShort => PanKind.ArmDomain,
+                        MmuFormat.ArmLpae => PanKind.ArmTtbr0,
+                        _ when aarch64 => PanKind.ArmHardware,
+                        _ when x86 && format != MmuFormat.X86_32 => PanKind.X86Smap,
+                        _ when riscv => PanKind.RiscvSum,
+                        _ => PanKind.None,
+                    };
+                    if (pan == PanKind.None)
+                    {
+                        error = Bad("is not available on x86-32 without PAE (no SMAP-capable 2-level kernels are modelled)");
+                        return false;
+                    }
+
+                    break;
+                case "kimage-vmalloc":
+                    if (x86)
+                    {
+                        error = Bad("is not modelled on x86 (its kernel image has its own fixed mapping)");
+                        return false;
+                    }
+
+                    if (placement == KernelImagePlacement.LinearMap)
+                    {
+                        placement = KernelImagePlacement.Vmalloc;
+                    }
+
+                    break;
+                case "kimage-permuted":
+                    if (x86)
+                    {
+                        error = Bad("is not modelled on x86");
+                        return false;
+                    }
+
+                    placement = KernelImagePlacement.VmallocPermuted;
+                    break;
+                default:
+                    error = $"design '{text}': unknown option '+{o}' (options: +{string.Join(", +", Options)})";
+                    return false;
+            }
+        }
+
+        if (kaiser && global)
+        {
+            error = $"design '{text}': +kaiser-v1 means no global pages at all, so it cannot be combined with +global";
+            return false;
+        }
+
+        if (scheme == IsolationScheme.Kpti && aarch64 && (seen.Contains("nopcid") || seen.Contains("pcid")))
+        {
+            error = $"design '{text}': arm64 kpti uses an ASID pair, not PCID";
+            return false;
+        }
+
+        design = new DesignSpec(
+            Canonical(b, parts),
+            scheme,
+            uaccess,
+            pan,
+            placement,
+            pcid,
+            global,
+            kaiser,
+            DefaultHybridThreshold);
+        return true;
+    }
+
+    public static DesignSpec Parse(string text, MmuFormat format) =>
+        TryParse(text, format, out DesignSpec? d, out string error) ? d! : throw new FormatException(error);
+
+    private static string Canonical(string b, string[] parts) =>
+        parts.Length == 1 ? b : b + "+" + string.Join("+", parts.Skip(1));
+
+    private static string Describe(MmuFormat format) => format switch
+    {
+        MmuFormat.ArmShort => "arm (short descriptors)",
+        MmuFormat.ArmLpae => "arm-lpae",
+        MmuFormat.AArch64Va39 or MmuFormat.AArch64Va48 => "aarch64",
+        MmuFormat.X86_32 => "x86-32",
+        MmuFormat.X86Pae => "x86-pae",
+        MmuFormat.X86_64 => "x86-64",
+        MmuFormat.X86_64La57 => "x86-64-la57",
+        _ => format.ToString().ToLowerInvariant().Replace("riscv", "riscv-", StringComparison.Ordinal),
+    };
+}

@@ -1,0 +1,81 @@
+using Vmsplit.Hardware.Paging;
+using Vmsplit.Kernel.Designs;
+
+namespace Vmsplit.Kernel.Tests.Designs;
+
+public class DesignSpecTests
+{
+    [Fact]
+    public void ClassicIsDirectUaccessWithTheImageInTheLinearMap()
+    {
+        DesignSpec d = DesignSpec.Parse("classic", MmuFormat.ArmLpae);
+        Assert.Equal(IsolationScheme.Classic, d.Scheme);
+        Assert.Equal(UaccessStrategy.Direct, d.Uaccess);
+        Assert.Equal(KernelImagePlacement.LinearMap, d.ImagePlacement);
+        Assert.Equal(PanKind.None, d.Pan);
+    }
+
+    [Fact]
+    public void ClassicPinKmapIsExpressible()
+    {
+        DesignSpec d = DesignSpec.Parse("classic+pin-kmap", MmuFormat.ArmShort);
+        Assert.Equal(IsolationScheme.Classic, d.Scheme);
+        Assert.Equal(UaccessStrategy.PinKmap, d.Uaccess);
+        Assert.Equal("classic+pin-kmap", d.Name);
+    }
+
+    [Theory]
+    [InlineData("4g4g", UaccessStrategy.PinKmap)]
+    [InlineData("4g4g+pin-kmap", UaccessStrategy.PinKmap)]
+    [InlineData("4g4g+ttbr0-switch", UaccessStrategy.Ttbr0Switch)]
+    [InlineData("4g4g+hybrid", UaccessStrategy.Hybrid)]
+    [InlineData("4g4g+trampoline", UaccessStrategy.Trampoline)]
+    public void FourGFourGUaccessStrategies(string name, UaccessStrategy expected)
+    {
+        DesignSpec d = DesignSpec.Parse(name, MmuFormat.ArmLpae);
+        Assert.Equal(IsolationScheme.FourGFourG, d.Scheme);
+        Assert.Equal(expected, d.Uaccess);
+        Assert.Equal(KernelImagePlacement.Vmalloc, d.ImagePlacement); // the image lives in the TTBR1 region
+    }
+
+    [Theory]
+    [InlineData(MmuFormat.ArmShort, PanKind.ArmDomain)]
+    [InlineData(MmuFormat.ArmLpae, PanKind.ArmTtbr0)]
+    [InlineData(MmuFormat.AArch64Va48, PanKind.ArmHardware)]
+    [InlineData(MmuFormat.X86_64, PanKind.X86Smap)]
+    [InlineData(MmuFormat.RiscvSv39, PanKind.RiscvSum)]
+    public void PanMeansTheArchitecturesMechanism(MmuFormat format, PanKind expected) =>
+        Assert.Equal(expected, DesignSpec.Parse("classic+pan", format).Pan);
+
+    [Fact]
+    public void KptiSwitches()
+    {
+        Assert.True(DesignSpec.Parse("kpti", MmuFormat.X86_64).Pcid);
+        Assert.False(DesignSpec.Parse("kpti+nopcid", MmuFormat.X86_64).Pcid);
+        Assert.True(DesignSpec.Parse("kpti+global", MmuFormat.X86_64).GlobalEntryPages);
+        Assert.True(DesignSpec.Parse("kpti+kaiser-v1+nopcid", MmuFormat.X86_64).KaiserV1);
+        Assert.False(DesignSpec.Parse("kpti", MmuFormat.AArch64Va48).Pcid);
+    }
+
+    [Theory]
+    [InlineData("4g4g", MmuFormat.ArmShort, "4g4g needs 32-bit ARM with LPAE")]
+    [InlineData("4g4g", MmuFormat.X86_64, "4g4g needs 32-bit ARM with LPAE")]
+    [InlineData("kpti", MmuFormat.ArmLpae, "kpti exists for x86-64")]
+    [InlineData("classic+nopcid", MmuFormat.X86_64, "applies only to kpti on x86-64")]
+    [InlineData("kpti+ttbr0-switch", MmuFormat.X86_64, "applies only to 4g4g")]
+    [InlineData("4g4g+hybrid+trampoline", MmuFormat.ArmLpae, "conflicts with another uaccess strategy")]
+    [InlineData("kpti+global+kaiser-v1", MmuFormat.X86_64, "cannot be combined with +global")]
+    [InlineData("classic+warp", MmuFormat.X86_64, "unknown option '+warp'")]
+    [InlineData("nested", MmuFormat.X86_64, "unknown base 'nested'")]
+    [InlineData("classic+pan+pan", MmuFormat.X86_64, "given twice")]
+    [InlineData("kpti+pcid+nopcid", MmuFormat.X86_64, "contradicts")]
+    [InlineData("x86-4g4g", MmuFormat.ArmLpae, "x86-4g4g is the 2003 x86-32 design")]
+    [InlineData("classic+kimage-vmalloc", MmuFormat.X86_64, "not modelled on x86")]
+    public void NonsenseGetsAOneLineError(string name, MmuFormat format, string fragment)
+    {
+        Assert.False(DesignSpec.TryParse(name, format, out DesignSpec? d, out string error));
+        Assert.Null(d);
+        Assert.Contains(fragment, error);
+        Assert.DoesNotContain('\n', error);
+    }
+}
