@@ -1,0 +1,95 @@
+namespace Vmsplit.Workloads;
+
+/// <summary>What happens next in a workload's event stream.</summary>
+public enum EventKind : byte
+{
+    /// <summary>A system call made by <see cref="WorkloadEvent.Process"/>.</summary>
+    Syscall,
+
+    /// <summary>User-mode loads or stores over pages of a user region (no kernel entry unless they fault).</summary>
+    UserTouch,
+
+    /// <summary>The scheduler switches the CPU to <see cref="WorkloadEvent.Target"/>.</summary>
+    ContextSwitch,
+}
+
+/// <summary>The system calls the workloads make (names as in Linux).</summary>
+public enum SyscallKind : byte
+{
+    Getppid,
+    Read,
+    Write,
+    Stat,
+    Open,
+    Close,
+    Mmap,
+    Munmap,
+    Fork,
+    Exit,
+    Wait4,
+}
+
+/// <summary>What a read or write talks to.</summary>
+public enum FileKind : byte
+{
+    None,
+
+    /// <summary>/dev/zero: reads clear the user buffer (clear_user).</summary>
+    DevZero,
+
+    /// <summary>/dev/null: writes copy nothing.</summary>
+    DevNull,
+
+    /// <summary>A tmpfs / page-cache file: data is copied between its pages and the user buffer.</summary>
+    PageCache,
+
+    /// <summary>A pipe between two processes: a 4 KiB kernel buffer page per pipe (one of 16 slots).</summary>
+    Pipe,
+}
+
+/// <summary>
+/// One event. A flat value type so that streams are arrays and dispatch allocates nothing. Fields a kind
+/// does not use are zero. <see cref="Offset"/> is an offset in the user region; <see cref="FileOffset"/>
+/// the position in the page-cache file; <see cref="Target"/> the other process (switch, fork, wait).
+/// </summary>
+public readonly record struct WorkloadEvent(
+    EventKind Kind,
+    int Process,
+    SyscallKind Call = SyscallKind.Getppid,
+    FileKind File = FileKind.None,
+    int Region = 0,
+    ulong Offset = 0,
+    ulong Bytes = 0,
+    int Target = 0,
+    bool Write = false,
+    ulong FileOffset = 0)
+{
+    public static WorkloadEvent Sys(int process, SyscallKind call) => new(EventKind.Syscall, process, call);
+
+    /// <summary>read/write of <paramref name="bytes"/> between <paramref name="file"/> and user region <paramref name="region"/> at <paramref name="offset"/>.</summary>
+    public static WorkloadEvent Io(int process, SyscallKind call, FileKind file, int region, ulong offset, ulong bytes) =>
+        new(EventKind.Syscall, process, call, file, region, offset, bytes);
+
+    /// <summary>stat/open: the kernel copies a path of <paramref name="pathBytes"/> bytes (with its NUL) from the region.</summary>
+    public static WorkloadEvent Path(int process, SyscallKind call, int region, ulong pathBytes) =>
+        new(EventKind.Syscall, process, call, FileKind.None, region, 0, pathBytes);
+
+    /// <summary>User code touches <paramref name="bytes"/> of region <paramref name="region"/> from <paramref name="offset"/>, one access per page.</summary>
+    public static WorkloadEvent Touch(int process, int region, ulong offset, ulong bytes, bool write) =>
+        new(EventKind.UserTouch, process, Region: region, Offset: offset, Bytes: bytes, Write: write);
+
+    public static WorkloadEvent Switch(int from, int to) => new(EventKind.ContextSwitch, from, Target: to);
+}
+
+/// <summary>How a user region is backed.</summary>
+public enum RegionKind : byte
+{
+    /// <summary>Anonymous memory, zero-filled on first touch.</summary>
+    Anonymous,
+
+    /// <summary>A mapping of a page-cache file.</summary>
+    File,
+}
+
+/// <summary>A user memory region a workload's processes use (buffers, working sets, path strings).</summary>
+public sealed record UserRegion(string Name, ulong Size, RegionKind Kind = RegionKind.Anonymous, bool Prefault = true, string? Contents = null);

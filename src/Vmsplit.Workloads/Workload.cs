@@ -1,0 +1,305 @@
+using Vmsplit.Hardware;
+
+namespace Vmsplit.Workloads;
+
+/// <summary>
+/// A workload: its processes and user regions, and the events of one operation (one lmbench
+/// iteration). The Lab runs warm-up operations, then measured ones, and divides by the count.
+/// </summary>
+public sealed class Workload
+{
+    private readonly Action<long, List<WorkloadEvent>> _operation;
+
+    public Workload(
+        string name,
+        string description,
+        string mirrors,
+        int processes,
+        IReadOnlyList<UserRegion> regions,
+        ulong fileBytes,
+        int defaultOps,
+        Action<long, List<WorkloadEvent>> operation)
+    {
+        Name = name;
+        Description = description;
+        Mirrors = mirrors;
+        Processes = processes;
+        Regions = regions;
+        FileBytes = fileBytes;
+        DefaultOps = defaultOps;
+        _operation = operation;
+    }
+
+    public string Name { get; }
+
+    public string Description { get; }
+
+    /// <summary>The published benchmark it stands for ("lmbench lat_syscall null").</summary>
+    public string Mirrors { get; }
+
+    /// <summary>Processes alive at the start (fork-exit creates and reaps more).</summary>
+    public int Processes { get; }
+
+    /// <summary>Regions mapped in every process at the start (index = <see cref="WorkloadEvent.Region"/>).</summary>
+    public IReadOnlyList<UserRegion> Regions { get; }
+
+    /// <summary>Size of the page-cache file reads and writes use (0: none).</summary>
+    public ulong FileBytes { get; }
+
+    public int DefaultOps { get; }
+
+    /// <summary>Appends the events of operation number <paramref name="op"/> (0-based) to <paramref name="sink"/>.</summary>
+    public void EmitOperation(long op, List<WorkloadEvent> sink) => _operation(op, sink);
+
+    /// <summary>All events of operations [0, count), for tests and trace export.</summary>
+    public List<WorkloadEvent> Events(long count)
+    {
+        List<WorkloadEvent> all = new();
+        for (long i = 0; i < count; i++)
+        {
+            EmitOperation(i, all);
+        }
+
+        return all;
+    }
+
+    public override string ToString() => Name;
+}
+
+/// <summary>Thrown for a workload name or file that cannot be used; the message is one line naming the place.</summary>
+public sealed class WorkloadException(string message) : Exception(message);
+
+/// <summary>
+/// The built-in suite, mirroring lmbench and UnixBench so that published numbers can be compared.
+/// Parameterised names: <c>dd:BLOCK</c> (512 B to 1 MiB), <c>wss:SIZE</c> or <c>wss:SIZE:PAGES</c>.
+/// </summary>
+public static class BuiltinWorkloads
+{
+    private const ulong Page = 4096;
+
+    /// <summary>Names in suite order (what <c>vmsplit compare</c> runs by default).</summary>
+    public static readonly string[] Suite =
+    [
+        "null", "read1", "write1", "read4k", "read64k", "pipe", "stat", "open-close",
+        "fault", "mmap-munmap", "fork-exit", "dd", "wss",
+    ];
+
+    /// <summary>Region 0 of every built-in workload: the user's I/O buffer (prefaulted, as lmbench touches its buffer first).</summary>
+    public const int BufferRegion = 0;
+
+    public static Workload Get(string name)
+    {
+        string[] parts = name.Trim().ToLowerInvariant().Split(':');
+        string baseName = parts[0];
+        if (parts.Length > 1 && baseName is not ("dd" or "wss"))
+        {
+            throw new WorkloadException($"workload '{name}': only dd and wss take parameters");
+        }
+
+        return baseName switch
+        {
+            "null" => Null(),
+            "read1" => Io("read1", SyscallKind.Read, FileKind.DevZero, 1, "lmbench lat_syscall read (1 byte from /dev/zero)"),
+            "write1" => Io("write1", SyscallKind.Write, FileKind.DevNull, 1, "lmbench lat_syscall write (1 byte to /dev/null)"),
+            "read4k" => FileRead("read4k", 4096),
+            "read64k" => FileRead("read64k", 65536),
+            "pipe" => Pipe(),
+            "stat" => PathCall("stat", [SyscallKind.Stat], "lmbench lat_syscall stat"),
+            "open-close" => PathCall("open-close", [SyscallKind.Open, SyscallKind.Close], "lmbench lat_syscall open"),
+            "fault" => Fault(),
+            "mmap-munmap" => MmapMunmap(),
+            "fork-exit" => ForkExit(),
+            "dd" => Dd(parts.Length > 1 ? ParseSize(name, parts[1], 512, 1UL << 20) : 65536, name),
+            "wss" => Wss(
+                parts.Length > 1 ? ParseSize(name, parts[1], Page, 1UL << 32) : 8UL << 20,
+                parts.Length > 2 ? ParseSize(name, parts[2], 1, 1UL << 20) : 0,
+                name),
+            _ => throw new WorkloadException($"workload '{name}': unknown (built-in: {string.Join(", ", Suite)}; dd:BLOCK, wss:SIZE[:PAGES])"),
+        };
+    }
+
+    private static ulong ParseSize(string name, string text, ulong min, ulong max)
+    {
+        if (!ByteSize.TryParse(text, $"workload '{name}'", min, max, out ulong v, out string error))
+        {
+            throw new WorkloadException(error);
+        }
+
+        return v;
+    }
+
+    private static UserRegion Buffer(ulong size) => new("buffer", Math.Max(Page, (size + Page - 1) & ~(Page - 1)));
+
+    private static Workload Null() => new(
+        "null",
+        "getppid(): entry, a trivial handler, exit",
+        "lmbench lat_syscall null",
+        1,
+        [Buffer(Page)],
+        0,
+        4000,
+        (_, s) => s.Add(WorkloadEvent.Sys(0, SyscallKind.Getppid)));
+
+    private static Workload Io(string name, SyscallKind call, FileKind file, ulong bytes, string mirrors) => new(
+        name,
+        $"{call.ToString().ToLowerInvariant()}() of {bytes} byte(s) {(call == SyscallKind.Read ? "from" : "to")} {(file == FileKind.DevZero ? "/dev/zero" : "/dev/null")}",
+        mirrors,
+        1,
+        [Buffer(Page)],
+        0,
+        4000,
+        (_, s) => s.Add(WorkloadEvent.Io(0, call, file, BufferRegion, 0, bytes)));
+
+    private static Workload FileRead(string name, ulong bytes)
+    {
+        const ulong fileBytes = 1UL << 20; // 256 page-cache pages, cycled through so highmem pages come up
+        return new Workload(
+            name,
+            $"read() of {ByteSize.Format(bytes)} from a 1 MiB page-cache file, sequentially, rewinding at the end",
+            "lmbench bw_file_rd / UnixBench file read (per call)",
+            1,
+            [Buffer(bytes)],
+            fileBytes,
+            bytes >= 65536 ? 400 : 2000,
+            (op, s) => s.Add(new WorkloadEvent(EventKind.Syscall, 0, SyscallKind.Read, FileKind.PageCache, BufferRegion, 0, bytes, FileOffset: (ulong)op * bytes % fileBytes)));
+    }
+
+    private static Workload Pipe() => new(
+        "pipe",
+        "one-byte ping-pong through two pipes between two processes: 4 syscalls and 2 context switches per round trip",
+        "lmbench lat_pipe",
+        2,
+        [Buffer(Page)],
+        0,
+        1500,
+        (_, s) =>
+        {
+            s.Add(WorkloadEvent.Io(0, SyscallKind.Write, FileKind.Pipe, BufferRegion, 0, 1));
+            s.Add(WorkloadEvent.Switch(0, 1));
+            s.Add(WorkloadEvent.Io(1, SyscallKind.Read, FileKind.Pipe, BufferRegion, 0, 1));
+            s.Add(WorkloadEvent.Io(1, SyscallKind.Write, FileKind.Pipe, BufferRegion, 0, 1));
+            s.Add(WorkloadEvent.Switch(1, 0));
+            s.Add(WorkloadEvent.Io(0, SyscallKind.Read, FileKind.Pipe, BufferRegion, 0, 1));
+        });
+
+    private static Workload PathCall(string name, SyscallKind[] calls, string mirrors)
+    {
+        const string path = "/usr/include/stdio.h"; // 20 characters and a NUL: a typical header path
+        return new Workload(
+            name,
+            $"{string.Join(" + ", calls.Select(c => c.ToString().ToLowerInvariant()))} of \"{path}\" (the path is copied with strncpy_from_user)",
+            mirrors,
+            1,
+            [new UserRegion("path", Page, Contents: path)],
+            0,
+            3000,
+            (_, s) =>
+            {
+                foreach (SyscallKind c in calls)
+                {
+                    s.Add(c == SyscallKind.Close ? WorkloadEvent.Sys(0, c) : WorkloadEvent.Path(0, c, 0, (ulong)path.Length + 1));
+                }
+            });
+    }
+
+    private static Workload Fault()
+    {
+        const ulong region = 64UL << 20;
+        return new Workload(
+            "fault",
+            "a store to a new anonymous page: page fault, zeroed page, PTE install (64 MiB region, remapped when exhausted)",
+            "lmbench lat_pagefault (anonymous variant)",
+            1,
+            [Buffer(Page), new UserRegion("fresh", region, Prefault: false)],
+            0,
+            2000,
+            (op, s) =>
+            {
+                ulong page = (ulong)op % (region / Page);
+                if (page == 0 && op > 0)
+                {
+                    s.Add(new WorkloadEvent(EventKind.Syscall, 0, SyscallKind.Munmap, Region: 1));
+                    s.Add(new WorkloadEvent(EventKind.Syscall, 0, SyscallKind.Mmap, Region: 1, Bytes: region));
+                }
+
+                s.Add(WorkloadEvent.Touch(0, 1, page * Page, 1, write: true));
+            });
+    }
+
+    private static Workload MmapMunmap() => new(
+        "mmap-munmap",
+        "mmap of 1 MiB anonymous memory, a store to its first page, munmap",
+        "lmbench lat_mmap (anonymous, one touch)",
+        1,
+        [Buffer(Page), new UserRegion("scratch", 1UL << 20, Prefault: false)],
+        0,
+        1000,
+        (_, s) =>
+        {
+            s.Add(new WorkloadEvent(EventKind.Syscall, 0, SyscallKind.Mmap, Region: 1, Bytes: 1UL << 20));
+            s.Add(WorkloadEvent.Touch(0, 1, 0, 1, write: true));
+            s.Add(new WorkloadEvent(EventKind.Syscall, 0, SyscallKind.Munmap, Region: 1));
+        });
+
+    private static Workload ForkExit() => new(
+        "fork-exit",
+        "fork(); the child exits at once; the parent waits",
+        "lmbench lat_proc fork",
+        1,
+        [Buffer(64 * 1024)],
+        0,
+        200,
+        (_, s) =>
+        {
+            s.Add(new WorkloadEvent(EventKind.Syscall, 0, SyscallKind.Fork, Target: 1));
+            s.Add(WorkloadEvent.Switch(0, 1));
+            s.Add(WorkloadEvent.Sys(1, SyscallKind.Exit));
+            s.Add(WorkloadEvent.Switch(1, 0));
+            s.Add(new WorkloadEvent(EventKind.Syscall, 0, SyscallKind.Wait4, Target: 1));
+        });
+
+    private static Workload Dd(ulong block, string name)
+    {
+        const ulong fileBytes = 4UL << 20;
+        return new Workload(
+            name == "dd" ? "dd" : name,
+            $"dd bs={ByteSize.Format(block)}: read a block from a 4 MiB tmpfs file and write it back in place, sequentially",
+            "dd if=tmpfs of=tmpfs (UnixBench file copy)",
+            1,
+            [Buffer(block)],
+            fileBytes,
+            (int)Math.Clamp(400 * 4096 / (long)block, 20, 2000),
+            (op, s) =>
+            {
+                ulong at = (ulong)op * block % fileBytes;
+                s.Add(new WorkloadEvent(EventKind.Syscall, 0, SyscallKind.Read, FileKind.PageCache, BufferRegion, 0, block, FileOffset: at));
+                s.Add(new WorkloadEvent(EventKind.Syscall, 0, SyscallKind.Write, FileKind.PageCache, BufferRegion, 0, block, FileOffset: at));
+            });
+    }
+
+    private static Workload Wss(ulong size, ulong pagesBetweenCalls, string name)
+    {
+        ulong pages = size / Page;
+        ulong touches = pagesBetweenCalls == 0 ? pages : pagesBetweenCalls;
+        return new Workload(
+            name == "wss" ? "wss" : name,
+            $"a user loop touching {touches} page(s) of a {ByteSize.Format(size)} working set between getppid() calls (Gregg's KPTI working-set experiment)",
+            "Brendan Gregg, KPTI/KAISER Meltdown initial performance regressions (2018)",
+            1,
+            [Buffer(Page), new UserRegion("working-set", size)],
+            0,
+            (int)Math.Clamp(400_000 / (long)touches, 20, 2000),
+            (op, s) =>
+            {
+                ulong first = ((ulong)op * touches) % pages;
+                ulong run = Math.Min(touches, pages - first);
+                s.Add(WorkloadEvent.Touch(0, 1, first * Page, run * Page, write: false));
+                if (run < touches)
+                {
+                    s.Add(WorkloadEvent.Touch(0, 1, 0, (touches - run) * Page, write: false));
+                }
+
+                s.Add(WorkloadEvent.Sys(0, SyscallKind.Getppid));
+            });
+    }
+}

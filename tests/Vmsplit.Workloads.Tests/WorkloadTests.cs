@@ -1,0 +1,143 @@
+using Vmsplit.Workloads;
+
+namespace Vmsplit.Workloads.Tests;
+
+public class BuiltinWorkloadTests
+{
+    [Fact]
+    public void EverySuiteNameResolvesAndEmitsEvents()
+    {
+        foreach (string name in BuiltinWorkloads.Suite)
+        {
+            Workload w = BuiltinWorkloads.Get(name);
+            Assert.Equal(name, w.Name);
+            Assert.NotEmpty(w.Events(1));
+            Assert.True(w.DefaultOps > 0);
+        }
+    }
+
+    [Fact]
+    public void PipeIsAPingPongWithTwoSwitches()
+    {
+        List<WorkloadEvent> e = BuiltinWorkloads.Get("pipe").Events(1);
+        Assert.Equal(
+            [
+                "Syscall 0 Write Pipe", "ContextSwitch 0->1", "Syscall 1 Read Pipe",
+                "Syscall 1 Write Pipe", "ContextSwitch 1->0", "Syscall 0 Read Pipe",
+            ],
+            e.Select(x => x.Kind == EventKind.ContextSwitch ? $"ContextSwitch {x.Process}->{x.Target}" : $"{x.Kind} {x.Process} {x.Call} {x.File}"));
+    }
+
+    [Fact]
+    public void FileReadsWalkThroughTheFileAndRewind()
+    {
+        Workload w = BuiltinWorkloads.Get("read64k");
+        List<WorkloadEvent> e = w.Events(17);
+        Assert.Equal(0UL, e[0].FileOffset);
+        Assert.Equal(65536UL, e[1].FileOffset);
+        Assert.Equal(0UL, e[16].FileOffset); // 16 × 64 KiB = the 1 MiB file
+        Assert.All(e, x => Assert.Equal(65536UL, x.Bytes));
+    }
+
+    [Fact]
+    public void DdTakesABlockSizeInRange()
+    {
+        Workload w = BuiltinWorkloads.Get("dd:512");
+        List<WorkloadEvent> e = w.Events(2);
+        Assert.Equal([SyscallKind.Read, SyscallKind.Write, SyscallKind.Read, SyscallKind.Write], e.Select(x => x.Call));
+        Assert.Equal(512UL, e[2].FileOffset);
+        Assert.Contains("out of range", Assert.Throws<WorkloadException>(() => BuiltinWorkloads.Get("dd:2M")).Message);
+        Assert.Contains("out of range", Assert.Throws<WorkloadException>(() => BuiltinWorkloads.Get("dd:256")).Message);
+        Assert.Contains("not a size", Assert.Throws<WorkloadException>(() => BuiltinWorkloads.Get("dd:big")).Message);
+    }
+
+    [Fact]
+    public void WssTouchesTheWorkingSetBetweenCallsAndWraps()
+    {
+        Workload w = BuiltinWorkloads.Get("wss:16K:3"); // 4 pages, 3 per call
+        List<WorkloadEvent> e = w.Events(2);
+        // op 0: pages 0..2, getppid; op 1: page 3, then pages 0..1 (wrap), getppid
+        Assert.Equal(
+            ["touch 0 12288", "getppid", "touch 12288 4096", "touch 0 8192", "getppid"],
+            e.Select(x => x.Kind == EventKind.UserTouch ? $"touch {x.Offset} {x.Bytes}" : "getppid"));
+    }
+
+    [Fact]
+    public void FaultTouchesAFreshPageEachOperationAndRemapsWhenExhausted()
+    {
+        Workload w = BuiltinWorkloads.Get("fault");
+        List<WorkloadEvent> first = w.Events(2);
+        Assert.Equal([0UL, 4096UL], first.Select(x => x.Offset));
+        List<WorkloadEvent> wrap = new();
+        w.EmitOperation(16384, wrap);
+        Assert.Equal([SyscallKind.Munmap, SyscallKind.Mmap], wrap.Take(2).Select(x => x.Call));
+        Assert.Equal(EventKind.UserTouch, wrap[2].Kind);
+    }
+
+    [Theory]
+    [InlineData("nothing", "unknown")]
+    [InlineData("null:4", "only dd and wss take parameters")]
+    public void BadNamesAreOneLineErrors(string name, string fragment)
+    {
+        WorkloadException e = Assert.Throws<WorkloadException>(() => BuiltinWorkloads.Get(name));
+        Assert.Contains(fragment, e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+}
+
+public class WorkloadFileTests
+{
+    private const string Mix = """
+        name: mix
+        processes: 2
+        file: 64K
+        regions:
+          - { name: buffer, size: 8K }
+          - { name: heap, size: 1M, prefault: false }
+        ops: 50
+        operation:
+          - { syscall: read, file: pagecache, bytes: 4K, region: buffer, repeat: 2 }
+          - { touch: heap, bytes: 8K, write: true }
+          - { switch: 1 }
+          - { syscall: getppid, process: 1, every: 2 }
+          - { switch: 0, process: 1 }
+        """;
+
+    [Fact]
+    public void ParsesAMixWithRatesAndPeriods()
+    {
+        Workload w = WorkloadFile.Parse(Mix, "mix.yaml");
+        Assert.Equal("mix", w.Name);
+        Assert.Equal(2, w.Processes);
+        Assert.Equal(50, w.DefaultOps);
+        Assert.Equal(65536UL, w.FileBytes);
+        Assert.False(w.Regions[1].Prefault);
+        List<WorkloadEvent> op0 = new();
+        w.EmitOperation(0, op0);
+        List<WorkloadEvent> op1 = new();
+        w.EmitOperation(1, op1);
+        Assert.Equal(6, op0.Count); // 2 reads, touch, switch, getppid (every 2: op 0), switch
+        Assert.Equal(5, op1.Count); // no getppid on op 1
+        Assert.Equal([0UL, 4096UL], op0.Take(2).Select(e => e.FileOffset));
+        Assert.Equal([8192UL, 12288UL], op1.Take(2).Select(e => e.FileOffset));
+    }
+
+    [Theory]
+    [InlineData("name: x\noperation: [ { syscall: frobnicate } ]", "x.yaml:2: operation[].syscall: unknown system call 'frobnicate'")]
+    [InlineData("name: x\nops: 0\noperation: [ { syscall: getppid } ]", "x.yaml:2: ops: 0 is out of range")]
+    [InlineData("name: x\noperation: [ { syscall: read, file: pagecache, bytes: 1 } ]", "needs a top-level 'file: SIZE'")]
+    [InlineData("name: x\noperation: [ { touch: nowhere } ]", "no region named 'nowhere'")]
+    [InlineData("name: x\ncolour: blue\noperation: [ { syscall: getppid } ]", "x.yaml:2: colour: unknown field")]
+    [InlineData("operation: [ { syscall: getppid } ]", "x.yaml:1: name: missing")]
+    [InlineData("name: x\noperation: [ { switch: 0 } ]", "switch from process 0 to itself")]
+    [InlineData("name: x\noperation: [ { syscall: getppid, touch: buffer } ]", "exactly one of syscall, touch or switch")]
+    [InlineData("name: x\noperation: [ {", "x.yaml:3: malformed YAML")]
+    [InlineData("name: x\nregions: [ { name: b, size: 6000 } ]\noperation: [ { syscall: getppid } ]", "not a multiple of 4K")]
+    [InlineData("name: x", "operation: missing or empty")]
+    public void BadFilesGetOneLineErrorsWithTheLine(string yaml, string expected)
+    {
+        WorkloadException e = Assert.Throws<WorkloadException>(() => WorkloadFile.Parse(yaml, "x.yaml"));
+        Assert.Contains(expected, e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+}
