@@ -252,6 +252,9 @@ public struct MmuRegisters
     /// <summary>ARMv7 TTBCR (N, T0SZ, T1SZ, EPD0/EPD1, EAE) or the AArch64 TCR_EL1 fields the walker needs.</summary>
     public ulong Ttbcr;
 
+    /// <summary>ARMv7 CONTEXTIDR: PROCID and, in bits [7:0], the ASID of the short-descriptor format (ARM ARM B4.1.36).</summary>
+    public uint ContextIdr;
+
     /// <summary>ARMv7 short-descriptor domain access control register: two bits per domain.</summary>
     public uint Dacr;
 

@@ -1,0 +1,366 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Vmsplit.Hardware.Tlb;
+
+/// <summary>Which entries a VA-based or ASID-based invalidation removes.</summary>
+public enum TlbMatch : byte
+{
+    /// <summary>Every entry, global ones included.</summary>
+    All,
+
+    /// <summary>Every non-global entry of every ASID.</summary>
+    AllNonGlobal,
+
+    /// <summary>Non-global entries tagged with the ASID.</summary>
+    Asid,
+
+    /// <summary>Entries translating the VA that are global or tagged with the ASID (ARM TLBIMVA, x86 INVLPG).</summary>
+    VaAsidOrGlobal,
+
+    /// <summary>Entries translating the VA whatever their ASID, global ones included (TLBIMVAA, SFENCE.VMA va, x0).</summary>
+    VaAnyAsid,
+
+    /// <summary>Non-global entries translating the VA tagged with the ASID (INVPCID type 0, SFENCE.VMA va, asid).</summary>
+    VaAsidNonGlobal,
+}
+
+/// <summary>
+/// One set-associative TLB array. The set is chosen by the VA bits just above the entry's page size, so
+/// an array that holds several sizes probes one set per size (the indexing of mixed sizes is
+/// implementation defined; this is the usual choice). Entries live in one struct array; a lookup
+/// allocates nothing and makes no virtual call.
+/// </summary>
+public sealed class TlbLevel
+{
+    private readonly TlbEntry[] _entries;
+    private readonly ulong[] _plru;
+    private readonly byte[] _shifts;
+    private readonly int _ways;
+    private readonly int _wayBits;
+    private readonly ulong _setMask;
+    private readonly TlbReplacement _replacement;
+    private readonly int _largestShift;
+    private readonly ulong _seed;
+    private ulong _clock;
+    private ulong _random;
+
+    public TlbLevel(TlbLevelConfig config)
+    {
+        string error = config.Validate();
+        if (error.Length != 0)
+        {
+            throw new ArgumentException(error, nameof(config));
+        }
+
+        Config = config;
+        _ways = config.Ways;
+        _wayBits = BitOperations.Log2((uint)config.Ways);
+        _setMask = (ulong)(config.Sets - 1);
+        _entries = new TlbEntry[config.Entries];
+        _plru = new ulong[config.Sets];
+        _replacement = config.Replacement;
+        _seed = config.RandomSeed == 0 ? 1 : config.RandomSeed;
+        _random = _seed;
+        SortedSet<byte> shifts = new();
+        foreach (ulong size in config.PageSizes)
+        {
+            shifts.Add((byte)BitOperations.Log2(size));
+        }
+
+        _shifts = [.. shifts];
+        _largestShift = _shifts[^1];
+    }
+
+    public TlbLevelConfig Config { get; }
+
+    public string Name => Config.Name;
+
+    public int Capacity => _entries.Length;
+
+    /// <summary>log2 of the page sizes held natively, smallest first.</summary>
+    public ReadOnlySpan<byte> PageShifts => _shifts;
+
+    /// <summary>Valid entries now held.</summary>
+    public int Occupancy
+    {
+        get
+        {
+            int n = 0;
+            foreach (ref readonly TlbEntry e in _entries.AsSpan())
+            {
+                n += e.Flags & TlbEntry.ValidFlag;
+            }
+
+            return n;
+        }
+    }
+
+    /// <summary>Every slot, valid or not, for inspection and the coherence checker.</summary>
+    public ReadOnlySpan<TlbEntry> Entries => _entries;
+
+    /// <summary>
+    /// The shift at which this array holds a translation of <paramref name="pageShift"/>: that size when
+    /// listed, the largest smaller listed size when splintering, or -1 when it is not held here.
+    /// </summary>
+    public int HoldingShift(int pageShift)
+    {
+        int best = -1;
+        foreach (byte s in _shifts)
+        {
+            if (s == pageShift)
+            {
+                return s;
+            }
+
+            if (s < pageShift)
+            {
+                best = s;
+            }
+        }
+
+        return Config.HowLargePagesAreHeld == LargePageHolding.Splintered ? best : -1;
+    }
+
+    /// <summary>Finds the entry translating <paramref name="va"/> for <paramref name="asid"/> and marks it used; -1 on a miss.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int Lookup(ulong va, ushort asid)
+    {
+        ref TlbEntry first = ref MemoryMarshal.GetArrayDataReference(_entries);
+        byte[] shifts = _shifts;
+        for (int s = 0; s < shifts.Length; s++)
+        {
+            int shift = shifts[s];
+            ulong key = TlbEntry.MakeKey(va, shift);
+            int set = (int)((va >> shift) & _setMask);
+            int baseIndex = set << _wayBits;
+            if (_ways != 1 << _wayBits)
+            {
+                baseIndex = set * _ways;
+            }
+
+            for (int w = 0; w < _ways; w++)
+            {
+                ref TlbEntry e = ref Unsafe.Add(ref first, baseIndex + w);
+                if (e.Key == key && ((e.Flags & TlbEntry.GlobalFlag) != 0 || e.AsidTag == asid))
+                {
+                    Touch(ref e, set, w);
+                    return baseIndex + w;
+                }
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary>Finds without touching the replacement state (for inspection and the checker).</summary>
+    public int Probe(ulong va, ushort asid)
+    {
+        foreach (byte shift in _shifts)
+        {
+            ulong key = TlbEntry.MakeKey(va, shift);
+            int baseIndex = (int)((va >> shift) & _setMask) * _ways;
+            for (int w = 0; w < _ways; w++)
+            {
+                ref readonly TlbEntry e = ref _entries[baseIndex + w];
+                if (e.Key == key && (e.Global || e.AsidTag == asid))
+                {
+                    return baseIndex + w;
+                }
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary>Looks up at one held shift only (walk caches probe one descriptor level at a time); -1 on a miss.</summary>
+    public int LookupAt(ulong va, int shift, ushort asid)
+    {
+        ulong key = TlbEntry.MakeKey(va, shift);
+        int set = (int)((va >> shift) & _setMask);
+        int baseIndex = set * _ways;
+        for (int w = 0; w < _ways; w++)
+        {
+            ref TlbEntry e = ref _entries[baseIndex + w];
+            if (e.Key == key && (e.Global || e.AsidTag == asid))
+            {
+                Touch(ref e, set, w);
+                return baseIndex + w;
+            }
+        }
+
+        return -1;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ref readonly TlbEntry Entry(int index) => ref _entries[index];
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Touch(ref TlbEntry e, int set, int way)
+    {
+        if (_replacement == TlbReplacement.Lru)
+        {
+            e.Stamp = ++_clock;
+        }
+        else if (_replacement == TlbReplacement.PseudoLru)
+        {
+            _plru[set] = PlruTouch(_plru[set], way, _wayBits);
+        }
+    }
+
+    /// <summary>Sets every node on the path to <paramref name="way"/> to point away from it (tree PLRU, heap-numbered nodes 1..ways-1).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static ulong PlruTouch(ulong bits, int way, int depth)
+    {
+        int node = 1;
+        for (int k = depth - 1; k >= 0; k--)
+        {
+            int right = (way >> k) & 1;
+            // Bit set = the victim search goes right; point away from the half just used.
+            bits = right == 0 ? bits | (1UL << node) : bits & ~(1UL << node);
+            node = (node << 1) | right;
+        }
+
+        return bits;
+    }
+
+    internal static int PlruVictim(ulong bits, int depth)
+    {
+        int node = 1;
+        for (int k = 0; k < depth; k++)
+        {
+            node = (node << 1) | (int)((bits >> node) & 1);
+        }
+
+        return node - (1 << depth);
+    }
+
+    /// <summary>
+    /// Inserts <paramref name="entry"/> (its shift must be one this array holds). An entry for the same
+    /// page and ASID is replaced in place; otherwise the first invalid way of the set, otherwise the
+    /// replacement policy's victim. Returns the slot used.
+    /// </summary>
+    public int Fill(in TlbEntry entry)
+    {
+        int shift = entry.Shift;
+        ulong va = entry.PageBase.Value;
+        int set = (int)((va >> shift) & _setMask);
+        int baseIndex = set * _ways;
+        int victim = -1;
+        for (int w = 0; w < _ways; w++)
+        {
+            ref TlbEntry e = ref _entries[baseIndex + w];
+            if (e.Key == entry.Key && (e.Global || entry.Global || e.AsidTag == entry.AsidTag))
+            {
+                victim = w;
+                break;
+            }
+
+            if (victim < 0 && !e.Valid)
+            {
+                victim = w;
+            }
+        }
+
+        if (victim < 0)
+        {
+            victim = _replacement switch
+            {
+                TlbReplacement.Lru => LruVictim(baseIndex),
+                TlbReplacement.PseudoLru => PlruVictim(_plru[set], _wayBits),
+                _ => NextRandomWay(),
+            };
+        }
+
+        ref TlbEntry slot = ref _entries[baseIndex + victim];
+        slot = entry;
+        Touch(ref slot, set, victim);
+        return baseIndex + victim;
+    }
+
+    private int LruVictim(int baseIndex)
+    {
+        int victim = 0;
+        ulong oldest = ulong.MaxValue;
+        for (int w = 0; w < _ways; w++)
+        {
+            ulong stamp = _entries[baseIndex + w].Stamp;
+            if (stamp < oldest)
+            {
+                oldest = stamp;
+                victim = w;
+            }
+        }
+
+        return victim;
+    }
+
+    private int NextRandomWay()
+    {
+        // xorshift64*: deterministic for a seed, good enough to spread victims over the ways.
+        _random ^= _random >> 12;
+        _random ^= _random << 25;
+        _random ^= _random >> 27;
+        return (int)(((_random * 0x2545F4914F6CDD1DUL) >> 32) % (ulong)_ways);
+    }
+
+    /// <summary>Removes the entries <paramref name="match"/> selects and returns how many were valid.</summary>
+    public int Invalidate(TlbMatch match, ulong va = 0, ushort asid = 0)
+    {
+        int removed = 0;
+        switch (match)
+        {
+            case TlbMatch.All:
+            case TlbMatch.AllNonGlobal:
+            case TlbMatch.Asid:
+                foreach (ref TlbEntry e in _entries.AsSpan())
+                {
+                    if (e.Valid && Selected(in e, match, asid))
+                    {
+                        e = default;
+                        removed++;
+                    }
+                }
+
+                break;
+            default:
+                foreach (byte shift in _shifts)
+                {
+                    ulong key = TlbEntry.MakeKey(va, shift);
+                    int baseIndex = (int)((va >> shift) & _setMask) * _ways;
+                    for (int w = 0; w < _ways; w++)
+                    {
+                        ref TlbEntry e = ref _entries[baseIndex + w];
+                        if (e.Key == key && Selected(in e, match, asid))
+                        {
+                            e = default;
+                            removed++;
+                        }
+                    }
+                }
+
+                break;
+        }
+
+        return removed;
+    }
+
+    private static bool Selected(in TlbEntry e, TlbMatch match, ushort asid) => match switch
+    {
+        TlbMatch.All or TlbMatch.VaAnyAsid => true,
+        TlbMatch.AllNonGlobal => !e.Global,
+        TlbMatch.Asid or TlbMatch.VaAsidNonGlobal => !e.Global && e.AsidTag == asid,
+        TlbMatch.VaAsidOrGlobal => e.Global || e.AsidTag == asid,
+        _ => false,
+    };
+
+    /// <summary>Empties the array and restarts the replacement state (and the random sequence) as at reset.</summary>
+    public void Reset()
+    {
+        Array.Clear(_entries);
+        Array.Clear(_plru);
+        _clock = 0;
+        _random = _seed;
+    }
+}
