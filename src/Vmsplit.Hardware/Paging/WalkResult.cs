@@ -96,41 +96,15 @@ public sealed class WalkTrace
     /// <summary>Which root register the walk started from ("TTBR0", "TTBR1", "CR3", "satp").</summary>
     public string Root { get; set; } = "";
 
+    /// <summary>The value of that root register when the walk started.</summary>
+    public ulong RootValue { get; set; }
+
     public void Add(WalkStep step) => _steps.Add(step);
 
     public void Clear()
     {
         _steps.Clear();
         Root = "";
+        RootValue = 0;
     }
-}
-
-/// <summary>
-/// A page-table format: the encoding of its descriptors, the hardware walk, and the permission rules
-/// that apply on every access (also on TLB hits). One sealed instance per <see cref="MmuFormat"/>.
-/// </summary>
-public abstract class PageTableFormat
-{
-    public abstract MmuFormat Id { get; }
-
-    /// <summary>The command-line name ("arm-short", "x86-64", "riscv-sv39", ...).</summary>
-    public abstract string Name { get; }
-
-    /// <summary>Width of the virtual address space the format translates, in bits.</summary>
-    public abstract int VirtualAddressBits { get; }
-
-    /// <summary>Width of the physical addresses it can produce, in bits.</summary>
-    public abstract int PhysicalAddressBits { get; }
-
-    /// <summary>
-    /// Walks the tables the registers point at, reading descriptors from <paramref name="memory"/>, and
-    /// checks the access with the register state (PAN, SMAP/AC, SMEP, SUM, MXR, DACR).
-    /// </summary>
-    public abstract WalkResult Walk(PhysicalMemory memory, in MmuRegisters registers, VirtualAddress va, AccessType access, Privilege privilege, WalkTrace? trace = null);
-
-    /// <summary>
-    /// The permission check alone, for a translation already held in a TLB: returns
-    /// <see cref="FaultKind.None"/>, <see cref="FaultKind.Permission"/> or <see cref="FaultKind.Domain"/>.
-    /// </summary>
-    public abstract FaultKind CheckAccess(AccessRights rights, bool user, byte domain, AccessType access, Privilege privilege, in MmuRegisters registers);
 }
