@@ -15,6 +15,7 @@ public static class VmsplitCli
     public static RootCommand Build(TextWriter stdout)
     {
         RootCommand root = new("Vmsplit: an executable laboratory for kernel address-space designs (page tables, TLBs, layouts, costs).");
+        root.Subcommands.Add(Commands.WalkCommand.Create(stdout));
         return root;
     }
 
