@@ -150,13 +150,13 @@ public sealed class CoherenceChecker : IPageTableObserver
         }
         else
         {
-            for (int i = _changes.Count - 1; i >= 0; i--)
+            // The most specific change since the fill (the leaf rather than the table freed after it), latest first.
+            for (int i = _changes.Count - 1; i >= 0 && _changes[i].Sequence > fillSequence; i--)
             {
-                if (_changes[i].Sequence > fillSequence && _changes[i].Write.Covers(va.Value))
+                if (_changes[i].Write.Covers(va.Value) && (change is null || _changes[i].Write.Size < change.Value.Size))
                 {
                     change = _changes[i].Write;
                     changeSequence = _changes[i].Sequence;
-                    break;
                 }
             }
 

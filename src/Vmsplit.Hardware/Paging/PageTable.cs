@@ -75,7 +75,7 @@ public sealed class PageTable
         _geometry = geometry;
         Root = root;
         _registers = format.CreateRegisters(root);
-        _info.Add(root.Value, new TableInfo(0, 0));
+        _info.Add(root.Value, new TableInfo(0, 0, 0));
     }
 
     /// <summary>Creates an empty tree whose tables come from <paramref name="allocator"/>; false when no frame is free for the root.</summary>
@@ -101,6 +101,9 @@ public sealed class PageTable
         TryCreate(format, memory, allocator, out PageTable? t, geometry) ? t! : throw new InvalidOperationException("no free frame for the root page table");
 
     public PageTableFormat Format => _format;
+
+    /// <summary>Told about every descriptor write (the coherence checker's change log); null costs one test per write.</summary>
+    public IPageTableObserver? Observer { get; set; }
 
     public PageTableGeometry Geometry => _geometry;
 
@@ -397,7 +400,7 @@ public sealed class PageTable
                     return false;
                 }
 
-                _info.Add(child.Value, new TableInfo(i + 1, 0));
+                _info.Add(child.Value, new TableInfo(i + 1, 0, va & ~(level.EntrySpan - 1)));
                 SetEntry(table, i, index, _format.EncodeTable(level, child, attributes));
                 table = child.Value;
             }
@@ -513,7 +516,7 @@ public sealed class PageTable
                 WriteEntry(childTable.Value, li + 1, j, _format.RepeatLeaf(child, descriptor, j % childPer));
             }
 
-            _info.Add(childTable.Value, new TableInfo(li + 1, child.Entries));
+            _info.Add(childTable.Value, new TableInfo(li + 1, child.Entries, _info[table].VaBase + ((ulong)(first + k) * level.EntrySpan)));
             SetEntry(table, li, first + k, _format.EncodeTable(level, childTable, entry.Attributes));
         }
 
@@ -618,6 +621,11 @@ public sealed class PageTable
     {
         ref readonly PageTableLevel level = ref _geometry[li];
         PhysicalAddress at = new(table + ((ulong)index * (ulong)level.EntrySize));
+        if (Observer is not null)
+        {
+            Notify(table, li, index, at, value);
+        }
+
         if (level.EntrySize == 8)
         {
             _memory.WriteUInt64(at, value);
@@ -626,6 +634,28 @@ public sealed class PageTable
         {
             _memory.WriteUInt32(at, checked((uint)value));
         }
+    }
+
+    // Tells the observer; tables not yet linked into the tree (being filled before their parent points at them) are skipped.
+    private void Notify(ulong table, int li, int index, PhysicalAddress at, ulong value)
+    {
+        if (!_info.TryGetValue(table, out TableInfo info))
+        {
+            return;
+        }
+
+        ref readonly PageTableLevel level = ref _geometry[li];
+        long reads = _memory.Reads;
+        ulong old = level.EntrySize == 8 ? _memory.ReadUInt64(at) : _memory.ReadUInt32(at);
+        _memory.Reads = reads;
+        ulong va = info.VaBase + ((ulong)index * level.EntrySpan);
+        int bits = _geometry.VirtualAddressBits;
+        if (bits is >= 39 and < 64 && ((va >> (bits - 1)) & 1) != 0)
+        {
+            va |= ~0UL << bits; // upper-half trees (x86-64, AArch64 TTBR1, RISC-V) report canonical addresses
+        }
+
+        Observer!.DescriptorWritten(new PageTableWrite(Root, new VirtualAddress(va), level.EntrySpan, at, old, value));
     }
 
     // Writes an entry and keeps the table's count of valid entries.
@@ -642,9 +672,12 @@ public sealed class PageTable
         }
     }
 
-    private struct TableInfo(int levelIndex, int live)
+    private struct TableInfo(int levelIndex, int live, ulong vaBase)
     {
         public int LevelIndex = levelIndex;
         public int Live = live;
+
+        /// <summary>The lowest VA the table maps (for the observer's reports).</summary>
+        public ulong VaBase = vaBase;
     }
 }

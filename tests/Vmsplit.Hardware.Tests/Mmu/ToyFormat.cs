@@ -55,43 +55,44 @@ internal sealed class ToyFormat(MmuFormat id) : PageTableFormat
         return r;
     }
 
-    public override WalkResult Walk(PhysicalMemory memory, in MmuRegisters registers, VirtualAddress va, AccessType access, Privilege privilege, WalkTrace? trace = null)
+    private static readonly PageTableGeometry s_geometry = new(
+        new PageTableLevel(2, "L1", 21, 9, 8, [2UL << 20], allowsTable: true),
+        new PageTableLevel(1, "L2", 12, 9, 8, [4096], allowsTable: false));
+
+    public override PageTableGeometry Geometry => s_geometry;
+
+    public override string RootRegisterName => "root";
+
+    public override MmuRegisters CreateRegisters(PhysicalAddress root) => new() { Cr3 = root.Value, Ttbr0 = root.Value, Satp = root.Value >> 12 };
+
+    public override WalkRoot SelectRoot(in MmuRegisters registers, VirtualAddress va) =>
+        new(new PhysicalAddress(Root(in registers)), s_geometry, "root", Root(in registers), va.Value >= 1UL << 30 ? FaultKind.NonCanonical : FaultKind.None);
+
+    public override DecodedEntry Decode(in PageTableLevel level, ulong descriptor, in MmuRegisters registers)
     {
-        if (va.Value >= 1UL << 30)
+        if ((descriptor & Present) == 0)
         {
-            return WalkResult.Faulted(FaultKind.NonCanonical, 1, 0);
+            return DecodedEntry.Invalid;
         }
 
-        ulong l1 = memory.ReadUInt64(new PhysicalAddress(Root(in registers) + (((va.Value >> 21) & 511) * 8)));
-        if ((l1 & Present) == 0)
+        if (level.Number == 2 && (descriptor & Block) == 0)
         {
-            return WalkResult.Faulted(FaultKind.Translation, 1, 1, l1);
+            return DecodedEntry.Table(new PhysicalAddress(descriptor & AddressMask));
         }
 
-        ulong leaf = l1;
-        int reads = 1;
-        ulong size = 2UL << 20;
-        if ((l1 & Block) == 0)
-        {
-            leaf = memory.ReadUInt64(new PhysicalAddress((l1 & AddressMask) + (((va.Value >> 12) & 511) * 8)));
-            reads = 2;
-            size = 4096;
-            if ((leaf & Present) == 0)
-            {
-                return WalkResult.Faulted(FaultKind.Translation, 2, 2, leaf);
-            }
-        }
-
-        AccessRights rights = RightsOf(leaf);
-        bool user = (leaf & UserBit) != 0;
-        if (CheckAccess(rights, user, 0, access, privilege, in registers) != FaultKind.None)
-        {
-            return WalkResult.Faulted(FaultKind.Permission, reads, reads, leaf);
-        }
-
-        return new WalkResult(FaultKind.None, reads, va.AlignDown(size), new PhysicalAddress(leaf & AddressMask & ~(size - 1)), size,
-            rights, user, (leaf & GlobalBit) != 0, MemoryType.Normal, 0, reads, leaf);
+        ulong size = level.Number == 2 ? 2UL << 20 : 4096;
+        return DecodedEntry.Leaf(new PhysicalAddress(descriptor & AddressMask & ~(size - 1)), size, RightsOf(descriptor), (descriptor & UserBit) != 0,
+            (descriptor & GlobalBit) != 0, MemoryType.Normal);
     }
+
+    public override ulong EncodeTable(in PageTableLevel level, PhysicalAddress table, PageAttributes attributes) =>
+        table.Value | Present | Writable | UserBit;
+
+    public override ulong EncodeLeaf(in PageTableLevel level, PhysicalAddress frame, ulong size, PageAttributes attributes) =>
+        frame.Value | Present | (level.Number == 2 ? Block : 0) | (attributes.Write ? Writable : 0) | (attributes.User ? UserBit : 0)
+        | (attributes.Global ? GlobalBit : 0) | (attributes.Execute ? 0 : NoExecute);
+
+    public override IReadOnlyList<DescriptorField> Describe(int level, ulong descriptor) => [new DescriptorField("raw", descriptor)];
 
     public override FaultKind CheckAccess(AccessRights rights, bool user, byte domain, AccessType access, Privilege privilege, in MmuRegisters registers) =>
         rights.Allows(privilege, access) ? FaultKind.None : FaultKind.Permission;
