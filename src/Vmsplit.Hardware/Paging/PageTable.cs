@@ -22,6 +22,9 @@ public enum PageTableStatus : byte
 
     /// <summary>The VA range is outside what the tree translates, or the PA beyond what the format can hold.</summary>
     OutOfRange,
+
+    /// <summary>The range lies under an entry shared from another tree (<see cref="PageTable.ShareEntry"/>); edit it there.</summary>
+    Shared,
 }
 
 /// <summary>A page-table edit's status and, when it failed, the first virtual address concerned.</summary>
@@ -39,6 +42,7 @@ public readonly record struct PageTableResult(PageTableStatus Status, VirtualAdd
         PageTableStatus.NotMapped => $"{Address} is not mapped",
         PageTableStatus.NoMemory => $"no free frame for a page table while editing {Address}",
         PageTableStatus.Misaligned => $"{Address}: address or size is not a multiple of the smallest page",
+        PageTableStatus.Shared => $"{Address} lies under an entry shared from another page table",
         _ => $"{Address}: range is outside what the format can translate",
     };
 }
@@ -56,7 +60,7 @@ public readonly record struct PageTableLookup(bool Found, int Level, VirtualAddr
 /// real encoding; the editor keeps only a count of valid entries per table (as Linux keeps
 /// pt_frag_refcount/ptdesc counts) so that it knows when a table is empty.
 /// </summary>
-public sealed class PageTable
+public sealed partial class PageTable
 {
     private readonly PageTableFormat _format;
     private readonly PhysicalMemory _memory;
@@ -159,6 +163,11 @@ public sealed class PageTable
             return new PageTableResult(PageTableStatus.OutOfRange, va);
         }
 
+        if (OverlapsShared(va.Value, size, out VirtualAddress shared))
+        {
+            return new PageTableResult(PageTableStatus.Shared, shared);
+        }
+
         if (FindFirst(va, size, mapped: true, out VirtualAddress conflict))
         {
             return new PageTableResult(PageTableStatus.Overlap, conflict);
@@ -194,6 +203,11 @@ public sealed class PageTable
         if (!check.Succeeded)
         {
             return check;
+        }
+
+        if (OverlapsShared(va.Value, size, out VirtualAddress shared))
+        {
+            return new PageTableResult(PageTableStatus.Shared, shared);
         }
 
         ulong cur = va.Value;
@@ -250,6 +264,11 @@ public sealed class PageTable
         if (!check.Succeeded)
         {
             return check;
+        }
+
+        if (OverlapsShared(va.Value, size, out VirtualAddress shared))
+        {
+            return new PageTableResult(PageTableStatus.Shared, shared);
         }
 
         if (FindFirst(va, size, mapped: false, out VirtualAddress hole))
