@@ -56,7 +56,7 @@ public sealed partial class PageTable
                     return new PageTableResult(PageTableStatus.NoMemory, va);
                 }
 
-                _info.Add(child.Value, new TableInfo(i + 1, 0));
+                _info.Add(child.Value, new TableInfo(i + 1, 0, va.Value & ~(upper.EntrySpan - 1)));
                 SetEntry(table, i, ui, _format.EncodeTable(upper, child, entry.Attributes));
                 table = child.Value;
             }
