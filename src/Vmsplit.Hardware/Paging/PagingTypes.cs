@@ -189,7 +189,7 @@ public enum FaultKind : byte
     /// <summary>A valid mapping that does not allow this access at this privilege (including PXN/NX/XN, PAN, SMAP, SMEP, SUM).</summary>
     Permission,
 
-    /// <summary>ARM: the descriptor's AF bit is clear (hardware access-flag management off).</summary>
+    /// <summary>ARM: the descriptor's AF bit is clear (hardware access-flag management off); RISC-V Svade: A=0, or D=0 on a store.</summary>
     AccessFlag,
 
     /// <summary>ARMv7 short-descriptor: the DACR marks the domain "no access".</summary>
@@ -204,7 +204,7 @@ public enum FaultKind : byte
     /// <summary>RISC-V: a superpage whose low PPN fields are not zero.</summary>
     MisalignedSuperpage,
 
-    /// <summary>ARM: the output address exceeds the configured physical address size.</summary>
+    /// <summary>ARM: the output address exceeds the configured physical address size; RISC-V: a PTE read outside the modelled bus (the access fault of step 2).</summary>
     AddressSize,
 }
 
@@ -285,4 +285,10 @@ public struct MmuRegisters
 
     /// <summary>sstatus.MXR: loads from execute-only pages succeed.</summary>
     public bool Mxr;
+
+    /// <summary>menvcfg.PBMTE (Svpbmt): PTE bits 62:61 select a memory type; when clear they are reserved and fault.</summary>
+    public bool Pbmte;
+
+    /// <summary>menvcfg.ADUE (Svadu): the walker sets A and D itself; when clear (Svade) A=0, or D=0 on a store, faults.</summary>
+    public bool Adue;
 }
