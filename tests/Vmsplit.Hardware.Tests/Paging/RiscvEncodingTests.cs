@@ -133,26 +133,27 @@ public sealed class RiscvEncodingTests
     }
 
     [Fact]
-    public void FieldsNameEveryBitGroup()
+    public void DescribeNamesEveryBitGroup()
     {
-        IReadOnlyList<KeyValuePair<string, ulong>> f = s_sv39.Fields(0x4000_0000_2008_03E7);
-        Dictionary<string, ulong> d = f.ToDictionary(p => p.Key, p => p.Value);
+        // 0x4000_0000_2008_03E7: 0x3E7 = RSW 3 (0x300) | 0xE7; PBMT = bits 62:61 = 2 (IO); PPN 0x80200 = 2·2^18 + 1·2^9.
+        IReadOnlyList<DescriptorField> f = s_sv39.Describe(1, 0x4000_0000_2008_03E7);
+        Dictionary<string, ulong> d = f.ToDictionary(p => p.Name, p => p.Value);
+        Assert.Equal(["V", "R", "W", "X", "U", "G", "A", "D", "RSW", "PPN[0]", "PPN[1]", "PPN[2]", "PBMT", "N"], f.Select(p => p.Name));
+        Assert.Equal((1UL, 0UL, 1UL, 3UL), (d["V"], d["X"], d["G"], d["RSW"]));
+        Assert.Equal((0UL, 1UL, 2UL), (d["PPN[0]"], d["PPN[1]"], d["PPN[2]"]));
+        Assert.Equal((2UL, 0UL), (d["PBMT"], d["N"]));
+        Assert.Equal("V=1 R=1 W=1 X=0 U=0 G=1 A=1 D=1 RSW=3 PPN[0]=0x0 PPN[1]=0x1 PPN[2]=0x2 PBMT=2 N=0", DescriptorField.Join(f));
 
-        // 0x3E7 = RSW 3 (0x300) | 0xE7; PBMT IO; PPN 0x80200 as above.
-        Assert.Equal(["V", "R", "W", "X", "U", "G", "A", "D", "RSW", "PPN[0]", "PPN[1]", "PPN[2]", "Reserved", "PBMT", "N"], f.Select(p => p.Key));
-        Assert.Equal(1UL, d["V"]);
-        Assert.Equal(0UL, d["X"]);
-        Assert.Equal(1UL, d["G"]);
-        Assert.Equal(3UL, d["RSW"]);
-        Assert.Equal(2UL, d["PPN[2]"]);
-        Assert.Equal(2UL, d["PBMT"]);
-        Assert.Equal(0UL, d["N"]);
+        // Reserved bits show up only when set: bit 54 → field value 1.
+        Assert.Equal(("Reserved", 1UL), (s_sv48.Describe(0, 0x0040_0000_0000_0001)[^1].Name, s_sv48.Describe(0, 0x0040_0000_0000_0001)[^1].Value));
 
-        Assert.Equal(["V", "R", "W", "X", "U", "G", "A", "D", "RSW", "PPN[0]", "PPN[1]"], s_sv32.Fields(0x8010_00EB).Select(p => p.Key));
+        // Sv32: no PBMT, N or reserved bits; PPN[1] is the 12-bit field 31:20.
+        Assert.Equal("V=1 R=1 W=0 X=1 U=0 G=1 A=1 D=1 RSW=0 PPN[0]=0x0 PPN[1]=0x801", DescriptorField.Join(s_sv32.Describe(1, 0x8010_00EB)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => s_sv32.Describe(2, 0));
 
-        Assert.Equal("V R W - - G A D RSW=0 PPN[2]=0x2 PPN[1]=0x1 PPN[0]=0x0 PBMT=PMA → superpage 2M 0x80200000", s_sv39.Describe(0x2008_00E7, 1));
-        Assert.Equal("V - - - - - - - RSW=0 PPN[2]=0x2 PPN[1]=0x1 PPN[0]=0x1 PBMT=PMA → table 0x80201000", s_sv39.Describe(0x2008_0401, 2));
-        Assert.Equal("invalid (empty)", s_sv39.Describe(0, 0));
+        Assert.Equal("V R W - - G A D RSW=0 PPN[2]=0x2 PPN[1]=0x1 PPN[0]=0x0 PBMT=PMA → superpage 2M 0x80200000", s_sv39.DescribeLine(0x2008_00E7, 1));
+        Assert.Equal("V - - - - - - - RSW=0 PPN[2]=0x2 PPN[1]=0x1 PPN[0]=0x1 PBMT=PMA → table 0x80201000", s_sv39.DescribeLine(0x2008_0401, 2));
+        Assert.Equal("invalid (empty)", s_sv39.DescribeLine(0, 0));
     }
 
     [Fact]
@@ -254,6 +255,6 @@ public sealed class RiscvEncodingTests
         // Leaf sizes: Sv32 4K/4M; Sv57 4K, 2M, 1G, 512G, 256T.
         Assert.Equal(4UL << 20, s_sv32.LevelSize(1));
         Assert.Equal([4UL << 10, 2UL << 20, 1UL << 30, 512UL << 30, 256UL << 40], Enumerable.Range(0, 5).Select(s_sv57.LevelSize));
-        Assert.Equal(["riscv-sv32", "riscv-sv39", "riscv-sv48", "riscv-sv57"], RiscvPageTableFormat.All.Select(f => f.Name));
+        Assert.Equal(["riscv-sv32", "riscv-sv39", "riscv-sv48", "riscv-sv57"], RiscvPageTableFormat.Formats.Select(f => f.Name));
     }
 }

@@ -35,6 +35,7 @@ public sealed class RiscvPageTableFormat : PageTableFormat
     private readonly int _paBits;
     private readonly ulong _ppnMask;
     private readonly bool _rv32;
+    private readonly PageTableGeometry _geometry;
 
     private RiscvPageTableFormat(MmuFormat id, RiscvSatpMode mode, string name, int levels, int indexBits, int vaBits, int paBits)
     {
@@ -49,9 +50,33 @@ public sealed class RiscvPageTableFormat : PageTableFormat
         _vaBits = vaBits;
         _paBits = paBits;
         _ppnMask = _rv32 ? RiscvPte.Sv32PpnMask : RiscvPte.Sv64PpnMask;
+        _geometry = BuildGeometry(levels, indexBits, PteSize, napot: !_rv32);
     }
 
-    public static IReadOnlyList<RiscvPageTableFormat> All { get; } = [Sv32, Sv39, Sv48, Sv57];
+    /// <summary>The four RISC-V formats in <see cref="MmuFormat"/> order.</summary>
+    public static IReadOnlyList<RiscvPageTableFormat> Formats { get; } = [Sv32, Sv39, Sv48, Sv57];
+
+    // Every level may hold a leaf of its own span (any level may be a leaf, §Sv32); level 0 also holds the
+    // Svnapot 64 KiB run of 16 identical PTEs on Sv39+. Names follow Linux's pgd/p4d/pud/pmd/pte.
+    private static PageTableGeometry BuildGeometry(int levels, int indexBits, int pteSize, bool napot)
+    {
+        string[] linuxNames = levels switch
+        {
+            2 => ["pte", "pgd"],
+            3 => ["pte", "pmd", "pgd"],
+            4 => ["pte", "pmd", "pud", "pgd"],
+            _ => ["pte", "pmd", "pud", "p4d", "pgd"],
+        };
+        PageTableLevel[] result = new PageTableLevel[levels];
+        for (int i = levels - 1; i >= 0; i--)
+        {
+            int shift = 12 + (i * indexBits);
+            ulong[] sizes = i == 0 && napot ? [NapotSize, 1UL << shift] : [1UL << shift];
+            result[levels - 1 - i] = new PageTableLevel(i, $"level {i} ({linuxNames[i]})", shift, indexBits, pteSize, sizes, allowsTable: i > 0);
+        }
+
+        return new PageTableGeometry(result);
+    }
 
     public override MmuFormat Id => _id;
 
@@ -60,6 +85,10 @@ public sealed class RiscvPageTableFormat : PageTableFormat
     public override int VirtualAddressBits => _vaBits;
 
     public override int PhysicalAddressBits => _paBits;
+
+    public override PageTableGeometry Geometry => _geometry;
+
+    public override string RootRegisterName => "satp";
 
     /// <summary>The satp.MODE value that selects this format.</summary>
     public RiscvSatpMode SatpMode { get; }
@@ -102,8 +131,73 @@ public sealed class RiscvPageTableFormat : PageTableFormat
         return top == 0 || top == -1;
     }
 
-    /// <summary>The registers for a tree rooted at <paramref name="root"/>; see <see cref="RiscvSatp.Registers"/>.</summary>
+    /// <summary>The registers for a tree rooted at <paramref name="root"/> with an ASID; see <see cref="RiscvSatp.Registers"/>.</summary>
     public MmuRegisters Registers(PhysicalAddress root, uint asid = 0) => RiscvSatp.Registers(SatpMode, root.Value, asid);
+
+    /// <summary>satp with this mode, ASID 0 and the root; PBMTE on (Sv39+), Svade, SUM and MXR clear.</summary>
+    public override MmuRegisters CreateRegisters(PhysicalAddress root) => Registers(root);
+
+    public override WalkRoot SelectRoot(in MmuRegisters registers, VirtualAddress va) =>
+        new(new PhysicalAddress(RiscvSatp.RootAddress(registers.Satp, _rv32)), _geometry, "satp", registers.Satp, IsCanonical(va.Value) ? FaultKind.None : FaultKind.NonCanonical);
+
+    /// <summary>Either canonical half (Linux maps the kernel in the upper one), never across the hole.</summary>
+    public override bool ContainsRange(VirtualAddress va, ulong size)
+    {
+        ulong last = va.Value + size - 1;
+        return size != 0 && last >= va.Value && IsCanonical(va.Value) && IsCanonical(last) && (va.Value >> 63) == (last >> 63);
+    }
+
+    /// <summary>Decodes a PTE with the rules of steps 3–6; a leaf's <see cref="DecodedEntry.Fault"/> is a misaligned superpage.</summary>
+    public override DecodedEntry Decode(in PageTableLevel level, ulong descriptor, in MmuRegisters registers)
+    {
+        int i = level.Number;
+        switch (Classify(descriptor, i, registers.Pbmte))
+        {
+            case FaultKind.Translation:
+                return DecodedEntry.Invalid;
+            case FaultKind.None:
+                break;
+            default:
+                return DecodedEntry.ReservedEncoding();
+        }
+
+        bool global = (descriptor & RiscvPte.G) != 0;
+        ulong ppn = RiscvPte.Ppn(descriptor, _ppnMask);
+        if (!RiscvPte.IsLeaf(descriptor))
+        {
+            return DecodedEntry.Table(new PhysicalAddress(ppn << 12), global: global);
+        }
+
+        ulong size = LevelSize(i);
+        if ((descriptor & RiscvPte.N) != 0)
+        {
+            size = NapotSize;
+            ppn &= ~0xFUL;
+        }
+
+        int lowBits = i * _indexBits;
+        FaultKind fault = (ppn & ((1UL << lowBits) - 1)) != 0 ? FaultKind.MisalignedSuperpage : FaultKind.None;
+        MemoryType type = _rv32 ? MemoryType.Normal : RiscvPte.MemoryTypeOf(RiscvPte.Pbmt(descriptor));
+        return DecodedEntry.Leaf(new PhysicalAddress(ppn << 12), size, RiscvPte.Rights(descriptor), (descriptor & RiscvPte.U) != 0, global, type, fault: fault);
+    }
+
+    /// <summary>A pointer carries V alone, like Linux's PAGE_TABLE: G on a pointer would make user mappings below it global.</summary>
+    public override ulong EncodeTable(in PageTableLevel level, PhysicalAddress table, PageAttributes attributes) => EncodeTable(table);
+
+    /// <summary>A leaf of the level's span, or (level 0, Sv39+) each of the 16 PTEs of a 64 KiB NAPOT run: N=1, PPN[0][3:0]=1000.</summary>
+    public override ulong EncodeLeaf(in PageTableLevel level, PhysicalAddress frame, ulong size, PageAttributes attributes)
+    {
+        ulong pte = EncodeLeaf(frame, attributes);
+        return size == NapotSize && !_rv32 ? pte | RiscvPte.N | (0x8UL << RiscvPte.PpnShift) : pte;
+    }
+
+    /// <summary>mprotect keeps the supervisor's RSW bits (Linux's _PAGE_SPECIAL/_PAGE_DEVMAP live there).</summary>
+    public override ulong ChangeLeaf(in PageTableLevel level, ulong descriptor, PhysicalAddress frame, ulong size, PageAttributes attributes) =>
+        EncodeLeaf(level, frame, size, attributes) | (descriptor & RiscvPte.RswMask);
+
+    /// <summary>Splitting a superpage keeps RSW as well as the neutral attributes.</summary>
+    public override ulong ConvertLeaf(in PageTableLevel from, ulong descriptor, in PageTableLevel to, PhysicalAddress frame, ulong size, in MmuRegisters registers) =>
+        EncodeLeaf(to, frame, size, RiscvPte.Attributes(descriptor, hasPbmt: !_rv32)) | (descriptor & RiscvPte.RswMask);
 
     /// <summary>A leaf for <paramref name="pa"/> with a neutral request (A and D set, PBMT from the memory type on Sv39+).</summary>
     public ulong EncodeLeaf(PhysicalAddress pa, PageAttributes attributes) => RiscvPte.Leaf(pa.Value, RiscvPte.LeafFlags(attributes, hasPbmt: !_rv32));
@@ -181,6 +275,7 @@ public sealed class RiscvPageTableFormat : PageTableFormat
         if (trace is not null)
         {
             trace.Root = "satp";
+            trace.RootValue = registers.Satp;
         }
 
         if (!IsCanonical(v))
@@ -214,7 +309,7 @@ public sealed class RiscvPageTableFormat : PageTableFormat
             // Step 3: invalid or reserved.
             FaultKind fault = Classify(pte, i, registers.Pbmte);
             bool leaf = RiscvPte.IsLeaf(pte);
-            trace?.Add(new WalkStep(i, new PhysicalAddress(a), index, pte, StepKind(fault, leaf, pte)));
+            trace?.Add(new WalkStep(i, new PhysicalAddress(a), index, pte, StepKind(fault, leaf)));
             if (fault != FaultKind.None)
             {
                 return WalkResult.Faulted(fault, i, reads, pte);
@@ -314,51 +409,57 @@ public sealed class RiscvPageTableFormat : PageTableFormat
         return access == AccessType.Read && registers.Mxr && (rights & execute) != 0 ? FaultKind.None : FaultKind.Permission;
     }
 
-    private static string StepKind(FaultKind fault, bool leaf, ulong pte) => fault switch
+    private static string StepKind(FaultKind fault, bool leaf) => fault switch
     {
         FaultKind.Translation => "invalid",
         FaultKind.ReservedBit => "reserved",
-        _ when !leaf => "pointer",
-        _ when (pte & RiscvPte.N) != 0 => "leaf (NAPOT 64K)",
-        _ => "leaf",
+        _ => leaf ? "leaf" : "table",
     };
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void ThrowModeMismatch(ulong satp) =>
         throw new InvalidOperationException($"satp {ByteSize.Hex(satp)} selects {RiscvSatp.Mode(satp, _rv32)}, but the walker is {_name}");
 
-    /// <summary>The PTE's fields by name, in the spec's order from bit 0 up: V R W X U G A D RSW PPN[0..] (and PBMT, N).</summary>
-    public IReadOnlyList<KeyValuePair<string, ulong>> Fields(ulong pte)
+    /// <summary>The PTE's fields by name, from bit 0 up: V R W X U G A D RSW PPN[0..LEVELS-1], then (Sv39+) PBMT and N, and the reserved bits when any is set.</summary>
+    public override IReadOnlyList<DescriptorField> Describe(int level, ulong descriptor)
     {
-        List<KeyValuePair<string, ulong>> fields = new(16)
+        if (level < 0 || level >= _levels)
         {
-            new("V", pte & 1),
-            new("R", (pte >> 1) & 1),
-            new("W", (pte >> 2) & 1),
-            new("X", (pte >> 3) & 1),
-            new("U", (pte >> 4) & 1),
-            new("G", (pte >> 5) & 1),
-            new("A", (pte >> 6) & 1),
-            new("D", (pte >> 7) & 1),
-            new("RSW", (ulong)RiscvPte.Rsw(pte)),
+            throw new ArgumentOutOfRangeException(nameof(level), $"{Name} has no level {level}");
+        }
+
+        List<DescriptorField> fields = new(16)
+        {
+            new("V", descriptor & 1),
+            new("R", (descriptor >> 1) & 1),
+            new("W", (descriptor >> 2) & 1),
+            new("X", (descriptor >> 3) & 1),
+            new("U", (descriptor >> 4) & 1),
+            new("G", (descriptor >> 5) & 1),
+            new("A", (descriptor >> 6) & 1),
+            new("D", (descriptor >> 7) & 1),
+            new("RSW", (ulong)RiscvPte.Rsw(descriptor)),
         };
         for (int i = 0; i < _levels; i++)
         {
-            fields.Add(new($"PPN[{i}]", PpnField(pte, i)));
+            fields.Add(new($"PPN[{i}]", PpnField(descriptor, i), IsAddress: true));
         }
 
         if (!_rv32)
         {
-            fields.Add(new("Reserved", (pte & RiscvPte.ReservedMask) >> 54));
-            fields.Add(new("PBMT", (ulong)RiscvPte.Pbmt(pte)));
-            fields.Add(new("N", pte >> 63));
+            fields.Add(new("PBMT", (ulong)RiscvPte.Pbmt(descriptor)));
+            fields.Add(new("N", descriptor >> 63));
+            if ((descriptor & RiscvPte.ReservedMask) != 0)
+            {
+                fields.Add(new("Reserved", (descriptor & RiscvPte.ReservedMask) >> 54, IsAddress: true));
+            }
         }
 
         return fields;
     }
 
-    /// <summary>One line a kernel developer reads: "V R W - - G A D RSW=0 PPN[2]=0x2 PPN[1]=0x1 PPN[0]=0x0 → 0x80200000 PBMT=PMA".</summary>
-    public string Describe(ulong pte, int level)
+    /// <summary>One line a kernel developer reads: "V R W - - G A D RSW=0 PPN[2]=0x2 PPN[1]=0x1 PPN[0]=0x0 PBMT=PMA → superpage 2M 0x80200000".</summary>
+    public string DescribeLine(ulong pte, int level)
     {
         if ((pte & RiscvPte.V) == 0)
         {
