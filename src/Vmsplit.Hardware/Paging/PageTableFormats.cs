@@ -1,3 +1,4 @@
+using Vmsplit.Hardware.Paging.Riscv;
 using Vmsplit.Hardware.Paging.X86;
 
 namespace Vmsplit.Hardware.Paging;
@@ -12,6 +13,10 @@ public abstract partial class PageTableFormat
         X86PageTableFormat.Pae,
         X86PageTableFormat.X86_64,
         X86PageTableFormat.X86_64La57,
+        RiscvPageTableFormat.Sv32,
+        RiscvPageTableFormat.Sv39,
+        RiscvPageTableFormat.Sv48,
+        RiscvPageTableFormat.Sv57,
     ];
 
     /// <summary>The CLI names of all twelve formats, in <see cref="MmuFormat"/> order.</summary>
