@@ -72,7 +72,7 @@ public sealed class RiscvPageTableFormat : PageTableFormat
         {
             int shift = 12 + (i * indexBits);
             ulong[] sizes = i == 0 && napot ? [NapotSize, 1UL << shift] : [1UL << shift];
-            result[levels - 1 - i] = new PageTableLevel(i, $"level {i} ({linuxNames[i]})", shift, indexBits, pteSize, sizes, allowsTable: i > 0);
+            result[levels - 1 - i] = new PageTableLevel(i, linuxNames[i], shift, indexBits, pteSize, sizes, allowsTable: i > 0);
         }
 
         return new PageTableGeometry(result);
