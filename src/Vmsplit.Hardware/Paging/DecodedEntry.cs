@@ -25,8 +25,10 @@ public enum DescriptorKind : byte
 /// </summary>
 public readonly struct DecodedEntry
 {
-    private DecodedEntry(DescriptorKind kind, FaultKind fault, PhysicalAddress address, ulong leafSize, AccessRights rights, bool user, bool global, MemoryType memoryType, byte domain)
+    private DecodedEntry(DescriptorKind kind, FaultKind fault, PhysicalAddress address, ulong leafSize, AccessRights rights, bool user, bool global, MemoryType memoryType, byte domain, bool accessed = true, bool dirty = true)
     {
+        Accessed = accessed;
+        Dirty = dirty;
         Kind = kind;
         Fault = fault;
         Address = address;
@@ -69,6 +71,15 @@ public readonly struct DecodedEntry
     /// <summary>ARMv7 short-descriptor domain carried by this descriptor (0 elsewhere).</summary>
     public byte Domain { get; }
 
+    /// <summary>
+    /// False when the descriptor's accessed flag is clear and the hardware would set it (formats that
+    /// manage A/D in hardware); true otherwise. Lets the walk skip the update path when nothing changes.
+    /// </summary>
+    public bool Accessed { get; }
+
+    /// <summary>Leaf: false when a write would have the hardware set the dirty flag.</summary>
+    public bool Dirty { get; }
+
     public bool IsValid => Kind is DescriptorKind.Table or DescriptorKind.Leaf;
 
     /// <summary>The format-neutral attributes of a leaf: permissions of the privilege that owns the page.</summary>
@@ -87,11 +98,11 @@ public readonly struct DecodedEntry
     public static DecodedEntry ReservedEncoding(FaultKind fault = FaultKind.ReservedBit) =>
         new(DescriptorKind.Reserved, fault, default, 0, AccessRights.None, false, false, MemoryType.Normal, 0);
 
-    public static DecodedEntry Table(PhysicalAddress table, AccessRights mask = AllRights, bool user = true, bool global = false, byte domain = 0) =>
-        new(DescriptorKind.Table, FaultKind.None, table, 0, mask, user, global, MemoryType.Normal, domain);
+    public static DecodedEntry Table(PhysicalAddress table, AccessRights mask = AllRights, bool user = true, bool global = false, byte domain = 0, bool accessed = true) =>
+        new(DescriptorKind.Table, FaultKind.None, table, 0, mask, user, global, MemoryType.Normal, domain, accessed);
 
-    public static DecodedEntry Leaf(PhysicalAddress frame, ulong size, AccessRights rights, bool user, bool global, MemoryType memoryType, byte domain = 0, FaultKind fault = FaultKind.None) =>
-        new(DescriptorKind.Leaf, fault, frame, size, rights, user, global, memoryType, domain);
+    public static DecodedEntry Leaf(PhysicalAddress frame, ulong size, AccessRights rights, bool user, bool global, MemoryType memoryType, byte domain = 0, FaultKind fault = FaultKind.None, bool accessed = true, bool dirty = true) =>
+        new(DescriptorKind.Leaf, fault, frame, size, rights, user, global, memoryType, domain, accessed, dirty);
 
     public static string KindName(DescriptorKind kind) => kind switch
     {

@@ -116,7 +116,11 @@ public abstract partial class PageTableFormat
         return last >= frame.Value && (bits >= 64 || last >> bits == 0);
     }
 
-    /// <summary>Whether the hardware sets accessed/dirty flags in memory during walks (x86 always; ARM with TCR.HA; RISC-V Svadu).</summary>
+    /// <summary>
+    /// Whether the hardware sets accessed/dirty flags in memory during walks (x86 always; ARM with TCR.HA;
+    /// RISC-V Svadu). The walk calls <see cref="SetAccessedDirty"/> only when a decoded entry reported
+    /// <see cref="DecodedEntry.Accessed"/> or (on a write) <see cref="DecodedEntry.Dirty"/> false.
+    /// </summary>
     protected virtual bool UpdatesAccessedDirty => false;
 
     /// <summary>The descriptor with accessed (and, on a write to a leaf, dirty) set; equal to the input when nothing changes.</summary>
@@ -133,6 +137,7 @@ public abstract partial class PageTableFormat
     /// folds table restrictions into the leaf's rights, and checks the access with the register state
     /// (PAN, SMAP/AC, SMEP, SUM, MXR, DACR). Allocates nothing unless a trace is given.
     /// </summary>
+    [SkipLocalsInit]
     public virtual WalkResult Walk(PhysicalMemory memory, in MmuRegisters registers, VirtualAddress va, AccessType access, Privilege privilege, WalkTrace? trace = null)
     {
         WalkRoot root = SelectRoot(in registers, va);
@@ -156,6 +161,7 @@ public abstract partial class PageTableFormat
         bool user = true;
         bool global = false;
         byte domain = 0;
+        bool accessed = true;
         for (int i = 0; i < levels.Length; i++)
         {
             ref readonly PageTableLevel level = ref levels[i];
@@ -185,6 +191,7 @@ public abstract partial class PageTableFormat
                     user &= entry.User;
                     global |= entry.Global;
                     domain |= entry.Domain;
+                    accessed &= entry.Accessed;
                     table = entry.Address.Value;
                     break;
                 default:
@@ -203,7 +210,7 @@ public abstract partial class PageTableFormat
                         return WalkResult.Faulted(fault, level.Number, reads, raw);
                     }
 
-                    if (updateFlags)
+                    if (updateFlags && (!accessed || !entry.Accessed || (access == AccessType.Write && !entry.Dirty)))
                     {
                         WriteAccessedDirty(memory, levels, entryAddresses, descriptors, i, access);
                     }

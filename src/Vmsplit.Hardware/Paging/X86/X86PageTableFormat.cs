@@ -226,7 +226,7 @@ public sealed class X86PageTableFormat : PageTableFormat
         ulong addressMask = _wide ? AddressMask64 : AddressMask32;
         if (!leaf)
         {
-            return DecodedEntry.Table(new PhysicalAddress(descriptor & addressMask), rights, user);
+            return DecodedEntry.Table(new PhysicalAddress(descriptor & addressMask), rights, user, accessed: (descriptor & Accessed) != 0);
         }
 
         ulong size = level.LeafSizes[0];
@@ -248,7 +248,8 @@ public sealed class X86PageTableFormat : PageTableFormat
 
         int cacheIndex = (pat ? 4 : 0) | ((descriptor & CacheDisable) != 0 ? 2 : 0) | ((descriptor & WriteThrough) != 0 ? 1 : 0);
         bool global = (descriptor & Global) != 0 && (registers.Cr4 & Cr4Flags.Pge) != 0;
-        return DecodedEntry.Leaf(new PhysicalAddress(descriptor & addressMask & ~(size - 1)), size, rights, user, global, MemoryTypeOf(cacheIndex));
+        return DecodedEntry.Leaf(new PhysicalAddress(descriptor & addressMask & ~(size - 1)), size, rights, user, global, MemoryTypeOf(cacheIndex),
+            accessed: (descriptor & Accessed) != 0, dirty: (descriptor & Dirty) != 0);
     }
 
     /// <summary>Linux's table descriptors: _PAGE_TABLE (P|RW|US|A|D) above user pages, _KERNPG_TABLE (P|RW|A|D) above kernel pages, P alone in a PAE PDPTE.</summary>
