@@ -46,7 +46,8 @@ public sealed class FrameAllocator
                 throw new ArgumentException($"RAM bank {b} is not a whole number of 4 KiB pages", nameof(banks));
             }
 
-            if (b.End.Value > PhysicalAddress.Limit)
+            // Compare sizes, not ends: Base + Size can wrap around 2^64.
+            if (b.Base.Value >= PhysicalAddress.Limit || b.Size > PhysicalAddress.Limit - b.Base.Value)
             {
                 throw new ArgumentException($"RAM bank {b} ends beyond 2^52", nameof(banks));
             }

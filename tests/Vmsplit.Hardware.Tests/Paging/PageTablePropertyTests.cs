@@ -1,5 +1,6 @@
 using FsCheck;
 using FsCheck.Fluent;
+using Vmsplit.Hardware.Memory;
 using Vmsplit.Hardware.Paging;
 
 namespace Vmsplit.Hardware.Tests.Paging;
@@ -196,9 +197,8 @@ public sealed class PageTablePropertyTests
     public void RunningOutOfTableFramesLeavesNothingBehind()
     {
         PageTableFormat f = PageTableFormat.Get(MmuFormat.X86_64);
-        PhysicalMemoryFixture pm = new();
-        Memory.FrameAllocator allocator = new(new Memory.RamBank(new PhysicalAddress(0x1000_0000), 3 * 4096));
-        PageTable t = PageTable.Create(f, pm.Memory, allocator);
+        FrameAllocator allocator = new(new RamBank(new PhysicalAddress(0x1000_0000), 3 * 4096));
+        PageTable t = PageTable.Create(f, new PhysicalMemory(), allocator);
 
         // Root + PDPT + PD fit; the PT for a 4 KiB page does not.
         PageTableResult r = t.Map(new VirtualAddress(0x40_0000), new PhysicalAddress(0), 4096, PageAttributes.UserData);
@@ -210,10 +210,5 @@ public sealed class PageTablePropertyTests
         Assert.True(t.Map(new VirtualAddress(0x40_0000 * 2), new PhysicalAddress(0), 2 * ByteSize.MiB, PageAttributes.UserData).Succeeded);
         Assert.Equal(3UL, allocator.UsedPages);
         Assert.Equal(3 * 4096L, t.TableBytes);
-    }
-
-    private sealed class PhysicalMemoryFixture
-    {
-        public Memory.PhysicalMemory Memory { get; } = new();
     }
 }

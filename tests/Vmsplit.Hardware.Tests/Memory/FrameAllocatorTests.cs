@@ -1,0 +1,142 @@
+using Vmsplit.Hardware.Memory;
+
+namespace Vmsplit.Hardware.Tests.Memory;
+
+public sealed class FrameAllocatorTests
+{
+    private static RamBank Bank(ulong start, ulong size) => new(new PhysicalAddress(start), size);
+
+    [Fact]
+    public void AllocationSplitsTheLowestBlockAndFreeMergesItBack()
+    {
+        FrameAllocator a = new(Bank(0, 4 * ByteSize.MiB)); // exactly one order-10 block
+        Assert.Equal(1, a.FreeBlocks(10));
+        FrameAllocation first = a.Allocate(0);
+        Assert.True(first.Succeeded);
+        Assert.Equal(0UL, first.Address.Value);
+
+        // expand(): the upper halves of orders 9..0 stay free, one block each.
+        for (int o = 0; o < 10; o++)
+        {
+            Assert.Equal(1, a.FreeBlocks(o));
+        }
+
+        Assert.Equal(0, a.FreeBlocks(10));
+        Assert.Equal(0x1000UL, a.Allocate(0).Address.Value);
+        FrameAllocation big = a.Allocate(3);
+        Assert.Equal(0x8000UL, big.Address.Value); // order-3 block at PFN 8
+        Assert.Equal(8 * 4096UL, big.Bytes);
+        Assert.Equal(10UL, a.UsedPages);
+        Assert.Equal(3, a.Allocations);
+
+        a.Free(new PhysicalAddress(0x1000));
+        a.Free(new PhysicalAddress(0));
+        a.Free(new PhysicalAddress(0x8000));
+        Assert.Equal(1, a.FreeBlocks(10));
+        for (int o = 0; o < 10; o++)
+        {
+            Assert.Equal(0, a.FreeBlocks(o));
+        }
+
+        Assert.Equal(0UL, a.UsedPages);
+    }
+
+    [Fact]
+    public void BanksAreCarvedIntoNaturallyAlignedBlocks()
+    {
+        // PFN 1..3: PFN 1 alone (order 0), PFN 2..3 (order 1).
+        FrameAllocator a = new(Bank(0x1000, 0x3000));
+        Assert.Equal(1, a.FreeBlocks(0));
+        Assert.Equal(1, a.FreeBlocks(1));
+        Assert.Equal(3UL, a.TotalPages);
+        Assert.Equal(0x2000UL, a.Allocate(1).Address.Value);
+        Assert.False(a.Allocate(1).Succeeded);
+    }
+
+    [Fact]
+    public void BuddiesInDifferentBanksNeverMerge()
+    {
+        FrameAllocator a = new(Bank(0x1000, 0x1000), Bank(0, 0x1000)); // adjacent, given out of order
+        Assert.Equal(0UL, a.Banks[0].Base.Value);
+        PhysicalAddress p0 = a.Allocate(0).Address;
+        PhysicalAddress p1 = a.Allocate(0).Address;
+        a.Free(p0);
+        a.Free(p1);
+        Assert.Equal(2, a.FreeBlocks(0));
+        Assert.Equal(0, a.FreeBlocks(1));
+    }
+
+    [Fact]
+    public void FailureIsAValueAndIsCounted()
+    {
+        FrameAllocator a = new(Bank(0x10_0000, 8 * 4096));
+        Assert.True(a.Allocate(3).Succeeded);
+        FrameAllocation f = a.Allocate(0);
+        Assert.False(f.Succeeded);
+        Assert.Equal(0, f.Order);
+        Assert.Equal(1, a.Failures);
+        Assert.Equal(1, a.Allocations);
+        Assert.Throws<ArgumentOutOfRangeException>(() => a.Allocate(11));
+        Assert.Throws<ArgumentOutOfRangeException>(() => a.Allocate(-1));
+    }
+
+    [Fact]
+    public void FreeingWhatWasNotAllocatedThrows()
+    {
+        FrameAllocator a = new(Bank(0, 16 * 4096));
+        FrameAllocation x = a.Allocate(1);
+        Assert.Throws<InvalidOperationException>(() => a.Free(new PhysicalAddress(0x1000))); // inside a block, not its start
+        Assert.Throws<InvalidOperationException>(() => a.Free(new PhysicalAddress(0x800)));
+        a.Free(x.Address);
+        Assert.Throws<InvalidOperationException>(() => a.Free(x.Address)); // double free
+        Assert.True(a.IsAllocated(a.Allocate(2).Address, out int order));
+        Assert.Equal(2, order);
+    }
+
+    [Fact]
+    public void FragmentationIsTheUnusableFreeIndex()
+    {
+        FrameAllocator a = new(Bank(0, 16 * 4096));
+        for (int i = 0; i < 16; i++)
+        {
+            Assert.Equal((ulong)i * 4096, a.Allocate(0).Address.Value);
+        }
+
+        for (int i = 0; i < 16; i += 2)
+        {
+            a.Free(PhysicalAddress.FromFrame((ulong)i));
+        }
+
+        // Eight free single pages whose buddies are all in use: nothing of order >= 1 can be served.
+        Assert.Equal(0.0, a.Fragmentation(0));
+        Assert.Equal(1.0, a.Fragmentation(1));
+
+        // Freeing PFN 1 merges PFN 0+1 into an order-1 block: 2 of the 9 free pages are usable for order 1.
+        a.Free(PhysicalAddress.FromFrame(1));
+        Assert.Equal(7.0 / 9.0, a.Fragmentation(1), 12);
+        Assert.Equal(1.0, a.Fragmentation(2));
+        Assert.Equal(9UL, a.FreePages);
+    }
+
+    [Fact]
+    public void BadBanksAreRejected()
+    {
+        Assert.Throws<ArgumentException>(() => new FrameAllocator());
+        Assert.Throws<ArgumentException>(() => new FrameAllocator(Bank(0x800, 4096)));
+        Assert.Throws<ArgumentException>(() => new FrameAllocator(Bank(0, 0)));
+        Assert.Throws<ArgumentException>(() => new FrameAllocator(Bank(0, 0x3000), Bank(0x2000, 0x1000)));
+        Assert.Throws<ArgumentException>(() => new FrameAllocator(Bank(PhysicalAddress.Limit - 4096, 8192)));
+
+        // A bank whose end wraps around 2^64 is beyond 2^52 too.
+        Assert.Throws<ArgumentException>(() => new FrameAllocator(Bank(0xFFFF_FFFF_FFFF_F000, 0x2000)));
+    }
+
+    [Fact]
+    public void ContainsKnowsTheBanks()
+    {
+        FrameAllocator a = new(Bank(0x1000_0000, 0x10_0000), Bank(0x2000_0000, 0x1000));
+        Assert.True(a.Contains(new PhysicalAddress(0x1000_0000)));
+        Assert.False(a.Contains(new PhysicalAddress(0x1010_0000)));
+        Assert.True(a.Contains(new PhysicalAddress(0x2000_0FFF)));
+    }
+}
