@@ -179,6 +179,18 @@ public sealed partial class PageTable
             ulong v = va.Value + done;
             ulong p = pa.Value + done;
             ulong leaf = ChooseLeaf(v, p, size - done, maxPageSize, out int levelIndex);
+
+            // A format whose PA reach depends on the leaf size (ARM short supersections) may have no leaf for this piece.
+            if (!_format.CanMapFrame(_geometry[levelIndex], new PhysicalAddress(p), leaf))
+            {
+                if (done > 0)
+                {
+                    Unmap(va, done);
+                }
+
+                return new PageTableResult(PageTableStatus.OutOfRange, new VirtualAddress(v));
+            }
+
             if (!Install(v, p, leaf, levelIndex, attributes))
             {
                 if (done > 0)

@@ -1,3 +1,4 @@
+using Vmsplit.Hardware.Paging.Arm;
 using Vmsplit.Hardware.Paging.Riscv;
 using Vmsplit.Hardware.Paging.X86;
 
@@ -9,6 +10,10 @@ public abstract partial class PageTableFormat
     // One line per implemented format; the order is MmuFormat's.
     private static readonly PageTableFormat[] s_formats =
     [
+        ArmShortFormat.Instance,
+        ArmLpaeFormat.Instance,
+        AArch64Format.Va39,
+        AArch64Format.Va48,
         X86PageTableFormat.X86_32,
         X86PageTableFormat.Pae,
         X86PageTableFormat.X86_64,

@@ -149,11 +149,12 @@ public class ArmShortDescriptorTests
     public void DescribeNamesFieldsAsTheArmArm()
     {
         Assert.Equal(
-            "Section: PA=0x80000000 NS=0 nG=0 S=1 AP[2]=0 TEX[2:0]=001 AP[1:0]=01 XN=0 C=1 B=1 PXN=0 Domain=0",
-            ArmShortDescriptor.Describe(0x8001_140E, 1));
+            "PA=0x80000000 NS=0 nG=0 S=1 AP[2]=0 TEX[2:0]=1 AP[1:0]=1 Domain=0 XN=0 C=1 B=1 PXN=0",
+            DescriptorField.Join(ArmShortFormat.Instance.Describe(1, 0x8001_140E)));
         Assert.Equal(
-            "Small page: PA=0x12345000 nG=1 S=1 AP[2]=0 AP[1:0]=11 TEX[2:0]=001 C=1 B=1 XN=1",
-            ArmShortDescriptor.Describe(0x1234_5C7F, 2));
+            "PA=0x12345000 nG=1 S=1 AP[2]=0 TEX[2:0]=1 AP[1:0]=3 C=1 B=1 XN=1",
+            DescriptorField.Join(ArmShortFormat.Instance.Describe(2, 0x1234_5C7F)));
+        Assert.Equal("base=0x8000 Domain=1 NS=0 PXN=1", DescriptorField.Join(ArmShortFormat.Instance.Describe(1, 0x8025)));
     }
 }
 

@@ -38,7 +38,8 @@ public sealed class PageTablePropertyTests
                from user in Gen.Elements(false, true)
                from probe in Gen.Choose(0, int.MaxValue)
                let size = sizes[sizeIndex]
-               let vaRoom = ((upperHalf ? 1UL << (vaBits - 1) : 1UL << vaBits) / size) - 4
+               let vaSlots = (upperHalf ? 1UL << (vaBits - 1) : 1UL << vaBits) / size
+               let vaRoom = vaSlots > 4 ? vaSlots - 4 : 1 // 32-bit VAs hold only four 1 GiB blocks (LPAE)
                let paSpan = f.PhysicalAddressBits >= 40 ? 1UL << 40 : 1UL << f.PhysicalAddressBits
                let paRoom = (Math.Max(paSpan, size * 8) / size) - 4 // RISC-V 512 GiB/256 TiB leaves exceed a 40-bit span
                let va = ((ulong)vaSlot % vaRoom * size) | (upperHalf && high ? ~0UL << (vaBits - 1) : 0)

@@ -34,11 +34,18 @@ public sealed class AArch64Format : PageTableFormat
 
     private readonly int _vaBits;
     private readonly int _startLevel;
+    private readonly PageTableGeometry _geometry;
 
     private AArch64Format(int vaBits)
     {
         _vaBits = vaBits;
         _startLevel = vaBits > 39 ? 0 : 1;
+        PageTableLevel l1 = new(1, "L1", 30, 9, 8, [ByteSize.GiB], allowsTable: true);
+        PageTableLevel l2 = new(2, "L2", 21, 9, 8, [2 * ByteSize.MiB], allowsTable: true);
+        PageTableLevel l3 = new(3, "L3", 12, 9, 8, [4 * ByteSize.KiB], allowsTable: false);
+        _geometry = vaBits > 39
+            ? new PageTableGeometry(new PageTableLevel(0, "L0", 39, 9, 8, [], allowsTable: true), l1, l2, l3)
+            : new PageTableGeometry(l1, l2, l3);
     }
 
     public static AArch64Format Va39 { get; } = new(39);
@@ -55,6 +62,100 @@ public sealed class AArch64Format : PageTableFormat
 
     /// <summary>The level the walk starts at: 0 for 48-bit VAs (four levels), 1 for 39-bit (three).</summary>
     public int StartLevel => _startLevel;
+
+    /// <summary>One tree shape for both halves (TTBR0 and TTBR1 index the same VA bits below VA_BITS).</summary>
+    public override PageTableGeometry Geometry => _geometry;
+
+    public override string RootRegisterName => "TTBR0";
+
+    /// <summary>
+    /// TTBR0 = TTBR1 = the tree, so one tree serves both halves (each half indexes VA[VA_BITS−1:12]); Linux's TCR
+    /// (A1, TBI0, 16-bit ASIDs, 48-bit IPS), ASID 0, PAN off, no hardware AF. Linux proper gives each half its own
+    /// tree: <see cref="LinuxRegisters"/>.
+    /// </summary>
+    public override MmuRegisters CreateRegisters(PhysicalAddress root) => new()
+    {
+        Ttbr0 = Ttbr(root),
+        Ttbr1 = Ttbr(root),
+        Ttbcr = LinuxTcr(),
+    };
+
+    public override WalkRoot SelectRoot(in MmuRegisters registers, VirtualAddress va)
+    {
+        int select = SelectTtbr(registers.Ttbcr, va.Value);
+        bool one = select == 1;
+        ulong ttbr = one ? registers.Ttbr1 : registers.Ttbr0;
+        FaultKind fault = select < 0 || (registers.Ttbcr & (one ? TcrEpd1 : TcrEpd0)) != 0 ? FaultKind.Translation : FaultKind.None;
+        return new WalkRoot(new PhysicalAddress(ttbr & OutputMask), _geometry, one ? "TTBR1" : "TTBR0", ttbr, fault);
+    }
+
+    /// <summary>Either half: [0, 2^VA_BITS) for TTBR0 or [2^64 − 2^VA_BITS, 2^64) for TTBR1, not straddling.</summary>
+    public override bool ContainsRange(VirtualAddress va, ulong size)
+    {
+        ulong last = va.Value + size - 1;
+        if (size == 0 || last < va.Value)
+        {
+            return false;
+        }
+
+        ulong top = ~0UL << _vaBits;
+        return (va.Value & top) == (last & top) && ((va.Value & top) == 0 || (va.Value & top) == top);
+    }
+
+    public override DecodedEntry Decode(in PageTableLevel level, ulong descriptor, in MmuRegisters registers)
+    {
+        if ((descriptor & ArmLongDescriptor.Valid) == 0)
+        {
+            return DecodedEntry.Invalid;
+        }
+
+        bool tableBit = (descriptor & ArmLongDescriptor.TableOrPage) != 0;
+        if ((level.Number == 3 || level.Number == 0) && !tableBit)
+        {
+            return DecodedEntry.ReservedEncoding(FaultKind.Translation);
+        }
+
+        if (((descriptor & OutputMask) >> PaBits(registers.Ttbcr)) != 0)
+        {
+            return DecodedEntry.ReservedEncoding(FaultKind.AddressSize);
+        }
+
+        if (level.Number < 3 && tableBit)
+        {
+            return DecodedEntry.Table(new PhysicalAddress(descriptor & OutputMask), ArmLpaeFormat.TableMask(descriptor, aarch64: true));
+        }
+
+        ulong size = ArmLongDescriptor.BlockSize(level.Number);
+        AccessRights rights = Rights(ArmLongDescriptor.EffectiveAp(descriptor, 0), (descriptor & ArmLongDescriptor.Xn) != 0, (descriptor & ArmLongDescriptor.Pxn) != 0);
+        FaultKind fault = (descriptor & ArmLongDescriptor.Af) == 0 && !registers.HardwareAccessFlag ? FaultKind.AccessFlag : FaultKind.None;
+        MemoryType type = ArmMair.Decode(ArmMair.Attribute(ArmMair.LinuxArm64, (int)((descriptor >> ArmLongDescriptor.AttrIndxShift) & 7)));
+        const AccessRights userAny = AccessRights.UserRead | AccessRights.UserWrite | AccessRights.UserExecute;
+        return DecodedEntry.Leaf(new PhysicalAddress(descriptor & OutputMask & ~(size - 1)), size, rights, (rights & userAny) != 0, (descriptor & ArmLongDescriptor.NotGlobal) == 0, type, 0, fault);
+    }
+
+    public override ulong EncodeTable(in PageTableLevel level, PhysicalAddress table, PageAttributes attributes) =>
+        ArmLongDescriptor.Table(table, OutputMask);
+
+    public override ulong EncodeLeaf(in PageTableLevel level, PhysicalAddress frame, ulong size, PageAttributes attributes) =>
+        ArmLongDescriptor.Leaf(frame, level.Number, Attributes(attributes), OutputMask);
+
+    /// <summary>Keeps every attribute bit; only the address and the block/page type change.</summary>
+    public override ulong ConvertLeaf(in PageTableLevel from, ulong descriptor, in PageTableLevel to, PhysicalAddress frame, ulong size, in MmuRegisters registers) =>
+        ArmLongDescriptor.Relocate(descriptor, OutputMask, to.Number, frame);
+
+    public override IReadOnlyList<DescriptorField> Describe(int level, ulong descriptor) => ArmLongDescriptor.Describe(descriptor, level, OutputMask, aarch64: true);
+
+    /// <summary>TCR_EL1.IPS as a bit count (D13.2.131); encodings above 48 bits are treated as 48, the model's PA width.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int PaBits(ulong tcr) => ((tcr >> TcrIpsShift) & 7) switch
+    {
+        0 => 32,
+        1 => 36,
+        2 => 40,
+        3 => 42,
+        4 => 44,
+        _ => 48,
+    };
 
     /// <summary>
     /// TCR_EL1 for this VA size: T0SZ = T1SZ = 64 − VA_BITS, 4 KiB granules, IPS 48 bits, 16-bit ASIDs, and the
@@ -196,6 +297,7 @@ public sealed class AArch64Format : PageTableFormat
         if (trace is not null)
         {
             trace.Root = select == 0 ? "TTBR0" : "TTBR1";
+            trace.RootValue = select == 0 ? registers.Ttbr0 : registers.Ttbr1;
         }
 
         if ((tcr & (select == 0 ? TcrEpd0 : TcrEpd1)) != 0)
@@ -203,8 +305,7 @@ public sealed class AArch64Format : PageTableFormat
             return WalkResult.Faulted(FaultKind.Translation, 0, 0);
         }
 
-        int ipsField = (int)((tcr >> TcrIpsShift) & 7);
-        int paBits = ipsField switch { 0 => 32, 1 => 36, 2 => 40, 3 => 42, 4 => 44, _ => 48 };
+        int paBits = PaBits(tcr);
         ulong tableBase = (select == 0 ? registers.Ttbr0 : registers.Ttbr1) & OutputMask;
         int level = _startLevel;
         int index = (int)((v >> ArmLongDescriptor.Shift(level)) & 511);
@@ -259,21 +360,24 @@ public sealed class AArch64Format : PageTableFormat
             ulong size = ArmLongDescriptor.BlockSize(level);
             int ap = ArmLongDescriptor.EffectiveAp(d, table.ApTable);
             AccessRights rights = Rights(ap, (d & ArmLongDescriptor.Xn) != 0 || table.XnTable, (d & ArmLongDescriptor.Pxn) != 0 || table.PxnTable);
-            bool user = (rights & (AccessRights.UserRead | AccessRights.UserWrite)) != 0;
+            bool user = (rights & (AccessRights.UserRead | AccessRights.UserWrite | AccessRights.UserExecute)) != 0;
             MemoryType type = ArmMair.Decode(ArmMair.Attribute(ArmMair.LinuxArm64, (int)((d >> ArmLongDescriptor.AttrIndxShift) & 7)));
-            FaultKind fault = Check(rights, user, access, privilege, registers.Pan);
+            FaultKind fault = Check(rights, access, privilege, registers.Pan);
             return new WalkResult(fault, level, new VirtualAddress(v & ~(size - 1)), new PhysicalAddress(d & OutputMask & ~(size - 1)), size, rights, user, (d & ArmLongDescriptor.NotGlobal) == 0, type, 0, reads, d);
         }
     }
 
     public override FaultKind CheckAccess(AccessRights rights, bool user, byte domain, AccessType access, Privilege privilege, in MmuRegisters registers) =>
-        Check(rights, user, access, privilege, registers.Pan);
+        Check(rights, access, privilege, registers.Pan);
 
-    /// <summary>ARMv8.1 PAN: with PSTATE.PAN set, an EL1 data access to EL0-accessible data faults; fetches are not affected.</summary>
+    /// <summary>
+    /// ARMv8.1 PAN: with PSTATE.PAN set, an EL1 data access to data EL0 can read or write faults; fetches are not
+    /// affected, nor is execute-only user memory (that needs ARMv8.7 EPAN, not modelled).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static FaultKind Check(AccessRights rights, bool user, AccessType access, Privilege privilege, bool pan)
+    private static FaultKind Check(AccessRights rights, AccessType access, Privilege privilege, bool pan)
     {
-        if (pan && user && privilege == Privilege.Kernel && access != AccessType.Execute)
+        if (pan && privilege == Privilege.Kernel && access != AccessType.Execute && (rights & (AccessRights.UserRead | AccessRights.UserWrite)) != 0)
         {
             return FaultKind.Permission;
         }

@@ -98,6 +98,13 @@ public static class ArmLongDescriptor
         return pa.Value | Attributes(a) | (level == 3 ? TableOrPage : 0) | Valid;
     }
 
+    /// <summary>The same leaf at another address and level: attributes kept, Contiguous cleared, bits[1:0] set for a block (01) or page (11).</summary>
+    public static ulong Relocate(ulong descriptor, ulong outputMask, int level, PhysicalAddress frame)
+    {
+        CheckAddress(frame, outputMask, BlockSize(level), level == 3 ? "page" : "block");
+        return (descriptor & ~(outputMask | Contiguous | TableOrPage)) | frame.Value | (level == 3 ? TableOrPage : 0) | Valid;
+    }
+
     private static ulong Attributes(ArmLongAttributes a) =>
         ((ulong)(a.AttrIndx & 7) << AttrIndxShift)
         | ((a.Ap & 1) != 0 ? ApUser : 0)
@@ -152,30 +159,37 @@ public static class ArmLongDescriptor
     };
 
     /// <summary>The descriptor's fields as the ARM ARM names them; <paramref name="aarch64"/> says UXN rather than XN.</summary>
-    public static string Describe(ulong d, int level, ulong outputMask, bool aarch64)
+    public static IReadOnlyList<DescriptorField> Describe(ulong d, int level, ulong outputMask, bool aarch64)
     {
+        List<DescriptorField> f = [new("Valid", d & 1)];
         if ((d & Valid) == 0)
         {
-            return "Invalid (bit[0]=0)";
+            return f;
         }
 
-        bool table = (d & TableOrPage) != 0;
-        if (table && level < 3)
+        bool tableBit = (d & TableOrPage) != 0;
+        if (tableBit && level < 3)
         {
-            string xnName = aarch64 ? "UXNTable" : "XNTable";
-            return $"Table: next={ByteSize.Hex(d & outputMask)} NSTable={Bit(d, 63)} APTable={(d >> 61) & 3} {xnName}={Bit(d, 60)} PXNTable={Bit(d, 59)}";
+            f.Add(new("next", d & outputMask, IsAddress: true));
+            f.Add(new("NSTable", Bit(d, 63)));
+            f.Add(new("APTable", (d >> ApTableShift) & 3));
+            f.Add(new(aarch64 ? "UXNTable" : "XNTable", Bit(d, 60)));
+            f.Add(new("PXNTable", Bit(d, 59)));
+            return f;
         }
 
-        if (!table && (level == 3 || (aarch64 && level == 0)))
-        {
-            return $"Reserved (bits[1:0]=01 at level {level})";
-        }
-
-        string kind = table ? "Page" : "Block";
-        ulong oa = d & outputMask & ~(BlockSize(level) - 1);
-        string xn = aarch64 ? "UXN" : "XN";
-        return $"{kind}: OA={ByteSize.Hex(oa)} {xn}={Bit(d, 54)} PXN={Bit(d, 53)} Contiguous={Bit(d, 52)} nG={Bit(d, 11)} AF={Bit(d, 10)} SH={(d >> 8) & 3} AP[2:1]={(d >> 7) & 1}{(d >> 6) & 1} NS={Bit(d, 5)} AttrIndx={(d >> 2) & 7}";
+        f.Add(new("OA", d & outputMask & ~(BlockSize(Math.Max(level, 1)) - 1), IsAddress: true));
+        f.Add(new(aarch64 ? "UXN" : "XN", Bit(d, 54)));
+        f.Add(new("PXN", Bit(d, 53)));
+        f.Add(new("Contiguous", Bit(d, 52)));
+        f.Add(new("nG", Bit(d, 11)));
+        f.Add(new("AF", Bit(d, 10)));
+        f.Add(new("SH", (d >> ShShift) & 3));
+        f.Add(new("AP[2:1]", (d >> 6) & 3));
+        f.Add(new("NS", Bit(d, 5)));
+        f.Add(new("AttrIndx", (d >> AttrIndxShift) & 7));
+        return f;
     }
 
-    private static int Bit(ulong d, int bit) => (int)((d >> bit) & 1);
+    private static ulong Bit(ulong d, int bit) => (d >> bit) & 1;
 }

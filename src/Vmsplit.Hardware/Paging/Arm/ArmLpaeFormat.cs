@@ -28,6 +28,12 @@ public sealed class ArmLpaeFormat : PageTableFormat
 
     public static ArmLpaeFormat Instance { get; } = new();
 
+    private static readonly PageTableGeometry[] s_geometries = CreateGeometries();
+
+    private ArmLpaeFormat()
+    {
+    }
+
     public override MmuFormat Id => MmuFormat.ArmLpae;
 
     public override string Name => "arm-lpae";
@@ -35,6 +41,117 @@ public sealed class ArmLpaeFormat : PageTableFormat
     public override int VirtualAddressBits => 32;
 
     public override int PhysicalAddressBits => 40;
+
+    /// <summary>T0SZ = T1SZ = 0: TTBR0 translates all 4 GiB from a 4-entry first-level table.</summary>
+    public override PageTableGeometry Geometry => s_geometries[0];
+
+    public override string RootRegisterName => "TTBR0";
+
+    /// <summary>
+    /// The tree for a region of 2^(32−TxSZ) bytes (B3.6.6): TxSZ 0–1 start at level 1 with 4 or 2 entries, TxSZ 2–7
+    /// start at level 2 with 512 down to 16 entries (Linux VMSPLIT_3G's TTBR1: T1SZ = 2; a 256 MiB TTBR1: T1SZ = 4).
+    /// </summary>
+    public static PageTableGeometry GeometryFor(int txsz) => s_geometries[txsz];
+
+    private static PageTableGeometry[] CreateGeometries()
+    {
+        PageTableLevel l2 = new(2, "L2", 21, 9, 8, [2 * ByteSize.MiB], allowsTable: true);
+        PageTableLevel l3 = new(3, "L3", 12, 9, 8, [4 * ByteSize.KiB], allowsTable: false);
+        PageTableGeometry[] g = new PageTableGeometry[8];
+        for (int tsz = 0; tsz < 8; tsz++)
+        {
+            g[tsz] = tsz <= 1
+                ? new PageTableGeometry(new PageTableLevel(1, "L1", 30, 2 - tsz, 8, [ByteSize.GiB], allowsTable: true), l2, l3)
+                : new PageTableGeometry(new PageTableLevel(2, "L2", 21, 11 - tsz, 8, [2 * ByteSize.MiB], allowsTable: true), l3);
+        }
+
+        return g;
+    }
+
+    /// <summary>TTBR0 = TTBR1 = the tree, TTBCR.EAE with T0SZ = T1SZ = 0 (TTBR0 covers everything), ASID 0, no hardware AF.</summary>
+    public override MmuRegisters CreateRegisters(PhysicalAddress root) => Registers(root, root, Ttbcr(0, 0));
+
+    public override WalkRoot SelectRoot(in MmuRegisters registers, VirtualAddress va)
+    {
+        uint ttbcr = (uint)registers.Ttbcr;
+        int select = va.Value > uint.MaxValue ? -1 : SelectTtbr(ttbcr, (uint)va.Value);
+        if (select < 0)
+        {
+            return new WalkRoot(default, s_geometries[0], "TTBR0", registers.Ttbr0, FaultKind.Translation);
+        }
+
+        bool one = select == 1;
+        int tsz = one ? (int)((ttbcr & TtbcrT1szMask) >> TtbcrT1szShift) : (int)(ttbcr & TtbcrT0szMask);
+        ulong ttbr = one ? registers.Ttbr1 : registers.Ttbr0;
+        PageTableGeometry g = s_geometries[tsz];
+        bool disabled = (ttbcr & (one ? TtbcrEpd1 : TtbcrEpd0)) != 0;
+        return new WalkRoot(new PhysicalAddress(ttbr & TtbrBaseMask & ~((ulong)g[0].TableBytes - 1)), g, one ? "TTBR1" : "TTBR0", ttbr, disabled ? FaultKind.Translation : FaultKind.None);
+    }
+
+    public override DecodedEntry Decode(in PageTableLevel level, ulong descriptor, in MmuRegisters registers)
+    {
+        if ((descriptor & ArmLongDescriptor.Valid) == 0)
+        {
+            return DecodedEntry.Invalid;
+        }
+
+        bool tableBit = (descriptor & ArmLongDescriptor.TableOrPage) != 0;
+        if (level.Number < 3 && tableBit)
+        {
+            return DecodedEntry.Table(new PhysicalAddress(descriptor & OutputMask), TableMask(descriptor, aarch64: false));
+        }
+
+        if (level.Number == 3 && !tableBit)
+        {
+            return DecodedEntry.ReservedEncoding(FaultKind.Translation);
+        }
+
+        ulong size = ArmLongDescriptor.BlockSize(level.Number);
+        AccessRights rights = Rights(ArmLongDescriptor.EffectiveAp(descriptor, 0), (descriptor & ArmLongDescriptor.Xn) != 0, (descriptor & ArmLongDescriptor.Pxn) != 0);
+        FaultKind fault = (descriptor & ArmLongDescriptor.Af) == 0 && !registers.HardwareAccessFlag ? FaultKind.AccessFlag : FaultKind.None;
+        MemoryType type = ArmMair.Decode(ArmMair.Attribute(ArmMair.LinuxLpae, (int)((descriptor >> ArmLongDescriptor.AttrIndxShift) & 7)));
+        return DecodedEntry.Leaf(new PhysicalAddress(descriptor & OutputMask & ~(size - 1)), size, rights, (rights & AccessRights.UserRead) != 0, (descriptor & ArmLongDescriptor.NotGlobal) == 0, type, 0, fault);
+    }
+
+    /// <summary>What a table descriptor lets through: APTable[0] removes EL0/PL0 data access, APTable[1] writes, XNTable/UXNTable and PXNTable execution.</summary>
+    internal static AccessRights TableMask(ulong d, bool aarch64)
+    {
+        AccessRights mask = DecodedEntry.AllRights;
+        if ((d & ArmLongDescriptor.ApTableNoUser) != 0)
+        {
+            // On ARMv7 a PL0 fetch needs PL0 read, so it goes too; AArch64 EL0 execution depends on UXN alone.
+            mask &= ~(AccessRights.UserRead | AccessRights.UserWrite | (aarch64 ? AccessRights.None : AccessRights.UserExecute));
+        }
+
+        if ((d & ArmLongDescriptor.ApTableReadOnly) != 0)
+        {
+            mask &= ~(AccessRights.KernelWrite | AccessRights.UserWrite);
+        }
+
+        if ((d & ArmLongDescriptor.XnTable) != 0)
+        {
+            mask &= aarch64 ? ~AccessRights.UserExecute : ~(AccessRights.UserExecute | AccessRights.KernelExecute);
+        }
+
+        if ((d & ArmLongDescriptor.PxnTable) != 0)
+        {
+            mask &= ~AccessRights.KernelExecute;
+        }
+
+        return mask;
+    }
+
+    public override ulong EncodeTable(in PageTableLevel level, PhysicalAddress table, PageAttributes attributes) =>
+        ArmLongDescriptor.Table(table, OutputMask);
+
+    public override ulong EncodeLeaf(in PageTableLevel level, PhysicalAddress frame, ulong size, PageAttributes attributes) =>
+        ArmLongDescriptor.Leaf(frame, level.Number, Attributes(attributes), OutputMask);
+
+    /// <summary>Keeps every attribute bit (AF, AttrIndx, SH, AP, nG, PXN, XN); only the address and the block/page type change.</summary>
+    public override ulong ConvertLeaf(in PageTableLevel from, ulong descriptor, in PageTableLevel to, PhysicalAddress frame, ulong size, in MmuRegisters registers) =>
+        ArmLongDescriptor.Relocate(descriptor, OutputMask, to.Number, frame);
+
+    public override IReadOnlyList<DescriptorField> Describe(int level, ulong descriptor) => ArmLongDescriptor.Describe(descriptor, level, OutputMask, aarch64: false);
 
     /// <summary>A TTBCR value with EAE set.</summary>
     public static uint Ttbcr(int t0sz, int t1sz, bool epd0 = false, bool epd1 = false, bool a1 = false)
@@ -192,6 +309,7 @@ public sealed class ArmLpaeFormat : PageTableFormat
             if (trace is not null)
             {
                 trace.Root = "TTBR0";
+                trace.RootValue = registers.Ttbr0;
             }
 
             if ((ttbcr & TtbcrEpd0) != 0)
@@ -207,6 +325,7 @@ public sealed class ArmLpaeFormat : PageTableFormat
             if (trace is not null)
             {
                 trace.Root = "TTBR1";
+                trace.RootValue = registers.Ttbr1;
             }
 
             if ((ttbcr & TtbcrEpd1) != 0)

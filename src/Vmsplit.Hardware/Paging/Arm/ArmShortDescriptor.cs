@@ -397,42 +397,54 @@ public static class ArmShortDescriptor
     // ---- Display ----
 
     /// <summary>The descriptor's fields as the ARM ARM names them (figures B3-4 and B3-5).</summary>
-    public static string Describe(uint d, int level)
+    public static IReadOnlyList<DescriptorField> Describe(uint d, int level)
     {
-        if (level == 1)
+        ArmShortKind kind = level == 1 ? KindL1(d) : KindL2(d);
+        List<DescriptorField> f = new();
+        switch (kind)
         {
-            switch (KindL1(d))
-            {
-                case ArmShortKind.Fault:
-                    return "Fault (bits[1:0]=00)";
-                case ArmShortKind.PageTable:
-                    return $"Page table: base={ByteSize.Hex(d & PageTableBaseMask)} Domain={Domain(d)} NS={Bit(d, 3)} PXN={Bit(d, 2)}";
-                case ArmShortKind.Section:
-                    return $"Section: PA={ByteSize.Hex(d & SectionBaseMask)} " + SectionFieldText(d) + $" Domain={Domain(d)}";
-                default:
-                    return $"Supersection: PA={ByteSize.Hex(SectionBase(d))} " + SectionFieldText(d);
-            }
-        }
+            case ArmShortKind.Fault:
+                f.Add(new("type", d & TypeMask));
+                return f;
+            case ArmShortKind.PageTable:
+                f.Add(new("base", d & PageTableBaseMask, IsAddress: true));
+                f.Add(new("Domain", (ulong)Domain(d)));
+                f.Add(new("NS", Bit(d, 3)));
+                f.Add(new("PXN", Bit(d, 2)));
+                return f;
+            case ArmShortKind.Section:
+            case ArmShortKind.Supersection:
+                f.Add(new("PA", SectionBase(d), IsAddress: true));
+                f.Add(new("NS", Bit(d, 19)));
+                f.Add(new("nG", Bit(d, 17)));
+                f.Add(new("S", Bit(d, 16)));
+                f.Add(new("AP[2]", Bit(d, 15)));
+                f.Add(new("TEX[2:0]", (d >> 12) & 7));
+                f.Add(new("AP[1:0]", (d >> 10) & 3));
+                if (kind == ArmShortKind.Section)
+                {
+                    f.Add(new("Domain", (ulong)Domain(d)));
+                }
 
-        ArmShortKind kind = KindL2(d);
-        if (kind == ArmShortKind.Fault)
-        {
-            return "Fault (bits[1:0]=00)";
+                f.Add(new("XN", Bit(d, 4)));
+                f.Add(new("C", Bit(d, 3)));
+                f.Add(new("B", Bit(d, 2)));
+                f.Add(new("PXN", Bit(d, 0)));
+                return f;
+            default:
+                bool large = kind == ArmShortKind.LargePage;
+                f.Add(new("PA", d & (large ? LargeBaseMask : SmallBaseMask), IsAddress: true));
+                f.Add(new("nG", Bit(d, 11)));
+                f.Add(new("S", Bit(d, 10)));
+                f.Add(new("AP[2]", Bit(d, 9)));
+                f.Add(new("TEX[2:0]", (d >> (large ? LargeTexShift : SmallTexShift)) & 7));
+                f.Add(new("AP[1:0]", (d >> 4) & 3));
+                f.Add(new("C", Bit(d, 3)));
+                f.Add(new("B", Bit(d, 2)));
+                f.Add(new("XN", large ? Bit(d, 15) : Bit(d, 0)));
+                return f;
         }
-
-        ArmShortAttributes a = PageAttributesOf(d, false);
-        string common = $"nG={Bit(d, 11)} S={Bit(d, 10)} AP[2]={Bit(d, 9)} AP[1:0]={Bits2(d >> 4)} TEX[2:0]={Bits3(a.Tex)} C={Bit(d, 3)} B={Bit(d, 2)} XN={(a.Xn ? 1 : 0)}";
-        return kind == ArmShortKind.LargePage
-            ? $"Large page: PA={ByteSize.Hex(d & LargeBaseMask)} {common}"
-            : $"Small page: PA={ByteSize.Hex(d & SmallBaseMask)} {common}";
     }
 
-    private static string SectionFieldText(uint d) =>
-        $"NS={Bit(d, 19)} nG={Bit(d, 17)} S={Bit(d, 16)} AP[2]={Bit(d, 15)} TEX[2:0]={Bits3(d >> 12)} AP[1:0]={Bits2(d >> 10)} XN={Bit(d, 4)} C={Bit(d, 3)} B={Bit(d, 2)} PXN={Bit(d, 0)}";
-
-    private static int Bit(uint d, int bit) => (int)((d >> bit) & 1);
-
-    private static string Bits2(uint v) => Convert.ToString((int)(v & 3), 2).PadLeft(2, '0');
-
-    private static string Bits3(uint v) => Convert.ToString((int)(v & 7), 2).PadLeft(3, '0');
+    private static ulong Bit(uint d, int bit) => (d >> bit) & 1;
 }

@@ -18,14 +18,41 @@ public sealed class ArmShortFormat : PageTableFormat
 
     public static ArmShortFormat Instance { get; } = new();
 
+    // TTBR0 with TTBCR.N = n indexes VA[31-n:20]: 4096 >> n first-level entries (B3.5.4); TTBR1 always 4096.
+    private static readonly PageTableGeometry[] s_geometries = CreateGeometries();
+
+    private ArmShortFormat()
+    {
+    }
+
     public override MmuFormat Id => MmuFormat.ArmShort;
 
     public override string Name => "arm-short";
 
     public override int VirtualAddressBits => 32;
 
-    /// <summary>Supersections reach 40 bits; sections and pages 32.</summary>
-    public override int PhysicalAddressBits => 40;
+    /// <summary>Sections and pages hold 32-bit PAs; supersections alone reach 40 bits (see <see cref="CanMapFrame"/>).</summary>
+    public override int PhysicalAddressBits => 32;
+
+    public override PageTableGeometry Geometry => s_geometries[0];
+
+    public override string RootRegisterName => "TTBR0";
+
+    /// <summary>The tree TTBR0 walks when TTBCR.N = <paramref name="n"/> (its first-level table is 16 KiB &gt;&gt; N); N = 0 is also TTBR1's tree.</summary>
+    public static PageTableGeometry GeometryForTtbr0(int n) => s_geometries[n];
+
+    private static PageTableGeometry[] CreateGeometries()
+    {
+        PageTableGeometry[] g = new PageTableGeometry[8];
+        PageTableLevel l2 = new(2, "L2", 12, 8, 4, [ArmShortDescriptor.LargePageSize, ArmShortDescriptor.SmallPageSize], allowsTable: false);
+        for (int n = 0; n < 8; n++)
+        {
+            ulong[] l1Leaves = 12 - n >= 4 ? [ArmShortDescriptor.SupersectionSize, ArmShortDescriptor.SectionSize] : [ArmShortDescriptor.SectionSize];
+            g[n] = new PageTableGeometry(new PageTableLevel(1, "L1", 20, 12 - n, 4, l1Leaves, allowsTable: true), l2);
+        }
+
+        return g;
+    }
 
     /// <summary>TTBCR value: N (0..7) and the walk-disable bits.</summary>
     public static uint Ttbcr(int n, bool pd0 = false, bool pd1 = false)
@@ -76,6 +103,130 @@ public sealed class ArmShortFormat : PageTableFormat
         };
     }
 
+    /// <summary>
+    /// Linux without CONFIG_CPU_SW_DOMAIN_PAN: TTBR0 = TTBR1 = the tree, TTBCR.N = 0, DACR 0x55 (kernel, user, io
+    /// and vectors domains client), ASID 0. Domain PAN is <see cref="ArmShortDescriptor.LinuxDacr"/>(false).
+    /// </summary>
+    public override MmuRegisters CreateRegisters(PhysicalAddress root) => Registers(root, root, 0, ArmShortDescriptor.LinuxDacr(true));
+
+    public override WalkRoot SelectRoot(in MmuRegisters registers, VirtualAddress va)
+    {
+        if (va.Value > uint.MaxValue)
+        {
+            return new WalkRoot(default, s_geometries[0], "TTBR0", registers.Ttbr0, FaultKind.Translation);
+        }
+
+        uint ttbcr = (uint)registers.Ttbcr;
+        int n = (int)(ttbcr & TtbcrNMask);
+        if (UsesTtbr1(ttbcr, (uint)va.Value))
+        {
+            return new WalkRoot(new PhysicalAddress(registers.Ttbr1 & 0xFFFF_C000), s_geometries[0], "TTBR1", registers.Ttbr1, (ttbcr & TtbcrPd1) != 0 ? FaultKind.Translation : FaultKind.None);
+        }
+
+        return new WalkRoot(new PhysicalAddress(registers.Ttbr0 & (0xFFFF_FFFFu << (14 - n))), s_geometries[n], "TTBR0", registers.Ttbr0, (ttbcr & TtbcrPd0) != 0 ? FaultKind.Translation : FaultKind.None);
+    }
+
+    public override DecodedEntry Decode(in PageTableLevel level, ulong descriptor, in MmuRegisters registers)
+    {
+        uint d = (uint)descriptor;
+        if (level.Number == 1)
+        {
+            switch (ArmShortDescriptor.KindL1(d))
+            {
+                case ArmShortKind.Fault:
+                    return DecodedEntry.Invalid;
+                case ArmShortKind.PageTable:
+                    AccessRights mask = (d & ArmShortDescriptor.PageTablePxn) != 0 ? DecodedEntry.AllRights & ~AccessRights.KernelExecute : DecodedEntry.AllRights;
+                    return DecodedEntry.Table(new PhysicalAddress(d & ArmShortDescriptor.PageTableBaseMask), mask, domain: (byte)ArmShortDescriptor.Domain(d));
+                default:
+                    bool super = (d & ArmShortDescriptor.SectionSupersection) != 0;
+                    ArmShortAttributes s = ArmShortDescriptor.SectionAttributes(d);
+                    return Leaf(new PhysicalAddress(ArmShortDescriptor.SectionBase(d)), super ? ArmShortDescriptor.SupersectionSize : ArmShortDescriptor.SectionSize, s, super ? 0 : ArmShortDescriptor.Domain(d));
+            }
+        }
+
+        ArmShortKind kind = ArmShortDescriptor.KindL2(d);
+        if (kind == ArmShortKind.Fault)
+        {
+            return DecodedEntry.Invalid;
+        }
+
+        bool large = kind == ArmShortKind.LargePage;
+        ArmShortAttributes a = ArmShortDescriptor.PageAttributesOf(d, pxnTable: false);
+        return Leaf(new PhysicalAddress(d & (large ? ArmShortDescriptor.LargeBaseMask : ArmShortDescriptor.SmallBaseMask)), large ? ArmShortDescriptor.LargePageSize : ArmShortDescriptor.SmallPageSize, a, 0);
+    }
+
+    private static DecodedEntry Leaf(PhysicalAddress frame, ulong size, ArmShortAttributes a, int domain)
+    {
+        AccessRights rights = ArmShortDescriptor.Rights(a.Ap, a.Xn, a.Pxn);
+        return DecodedEntry.Leaf(frame, size, rights, (rights & AccessRights.UserRead) != 0, !a.NotGlobal, ArmShortDescriptor.DecodeMemoryType(a.Tex, a.C, a.B), (byte)domain);
+    }
+
+    /// <summary>Linux's domains (arch/arm/mm/mmu.c mem_types): user pages in DOMAIN_USER, device memory in DOMAIN_IO, the rest DOMAIN_KERNEL.</summary>
+    public static int DomainFor(PageAttributes attributes) =>
+        attributes.User ? ArmShortDescriptor.LinuxDomainUser
+        : attributes.MemoryType is MemoryType.Device or MemoryType.StronglyOrdered ? ArmShortDescriptor.LinuxDomainIo
+        : ArmShortDescriptor.LinuxDomainKernel;
+
+    /// <summary>
+    /// A first-level page-table descriptor in the domain of the mappings it will hold; user tables get PXNTABLE,
+    /// as Linux's pmd_populate does on PXN-capable cores (small pages have no PXN bit of their own).
+    /// A 1 MiB region has one domain: pages mapped later under the table keep the domain it was created with.
+    /// </summary>
+    public override ulong EncodeTable(in PageTableLevel level, PhysicalAddress table, PageAttributes attributes) =>
+        ArmShortDescriptor.PageTable(table, DomainFor(attributes), pxnTable: attributes.User);
+
+    public override ulong EncodeLeaf(in PageTableLevel level, PhysicalAddress frame, ulong size, PageAttributes attributes) =>
+        EncodeLeaf(level.Number, frame, size, ArmShortAttributes.FromNeutral(attributes), DomainFor(attributes));
+
+    private static ulong EncodeLeaf(int level, PhysicalAddress frame, ulong size, ArmShortAttributes a, int domain) => (level, size) switch
+    {
+        (1, ArmShortDescriptor.SupersectionSize) => ArmShortDescriptor.Supersection(frame, a),
+        (1, ArmShortDescriptor.SectionSize) => ArmShortDescriptor.Section(frame, a, domain),
+        (2, ArmShortDescriptor.LargePageSize) => ArmShortDescriptor.LargePage(frame, a),
+        (2, ArmShortDescriptor.SmallPageSize) => ArmShortDescriptor.SmallPage(frame, a),
+        _ => throw new ArgumentOutOfRangeException(nameof(size), $"arm-short has no {ByteSize.Format(size)} leaf at level {level}"),
+    };
+
+    /// <summary>Moves AP, TEX/C/B, S, nG and XN between section and page layouts unchanged; PXN survives only in sections.</summary>
+    public override ulong ConvertLeaf(in PageTableLevel from, ulong descriptor, in PageTableLevel to, PhysicalAddress frame, ulong size, in MmuRegisters registers)
+    {
+        uint d = (uint)descriptor;
+        bool fromSection = from.Number == 1;
+        ArmShortAttributes a = fromSection ? ArmShortDescriptor.SectionAttributes(d) : ArmShortDescriptor.PageAttributesOf(d, pxnTable: false);
+        int domain = fromSection && (d & ArmShortDescriptor.SectionSupersection) == 0
+            ? ArmShortDescriptor.Domain(d)
+            : DomainFor(Decode(from, descriptor, registers).Attributes);
+        return EncodeLeaf(to.Number, frame, size, a, domain);
+    }
+
+    /// <summary>A kernel-executable page going under a user table (PXNTABLE set) needs PXNTABLE cleared.</summary>
+    public override ulong MergeTable(in PageTableLevel level, ulong descriptor, PageAttributes attributes) =>
+        !attributes.User && attributes.Execute ? descriptor & ~(ulong)ArmShortDescriptor.PageTablePxn : descriptor;
+
+    /// <summary>
+    /// 32-bit PAs everywhere except supersections, whose PA[39:32] lives in bits 23:20 and 8:5: a range above
+    /// 4 GiB is mappable only as whole 16 MiB supersections.
+    /// </summary>
+    public override bool CanMapFrame(in PageTableLevel level, PhysicalAddress frame, ulong size)
+    {
+        ulong last = frame.Value + size - 1;
+        if (size == 0 || last < frame.Value)
+        {
+            return false;
+        }
+
+        if (last >> 32 == 0)
+        {
+            return true;
+        }
+
+        bool supersections = frame.IsAligned(ArmShortDescriptor.SupersectionSize) && size % ArmShortDescriptor.SupersectionSize == 0;
+        return last <= ArmShortDescriptor.SupersectionMaxAddress && supersections && (level.Number == 2 || size == ArmShortDescriptor.SupersectionSize);
+    }
+
+    public override IReadOnlyList<DescriptorField> Describe(int level, ulong descriptor) => ArmShortDescriptor.Describe((uint)descriptor, level);
+
     /// <summary>True when TTBCR.N sends <paramref name="va"/> to TTBR1: "the top N bits of the VA are not all zero".</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool UsesTtbr1(uint ttbcr, uint va)
@@ -100,6 +251,7 @@ public sealed class ArmShortFormat : PageTableFormat
             if (trace is not null)
             {
                 trace.Root = "TTBR1";
+                trace.RootValue = registers.Ttbr1;
             }
 
             if ((ttbcr & TtbcrPd1) != 0)
@@ -114,6 +266,7 @@ public sealed class ArmShortFormat : PageTableFormat
             if (trace is not null)
             {
                 trace.Root = "TTBR0";
+                trace.RootValue = registers.Ttbr0;
             }
 
             if ((ttbcr & TtbcrPd0) != 0)
@@ -136,40 +289,40 @@ public sealed class ArmShortFormat : PageTableFormat
 
             case ArmShortKind.Section:
             case ArmShortKind.Supersection:
-            {
-                bool super = kind == ArmShortKind.Supersection;
-                ulong size = super ? ArmShortDescriptor.SupersectionSize : ArmShortDescriptor.SectionSize;
-                int domain = super ? 0 : ArmShortDescriptor.Domain(l1);
-                int ap = ((l1 & ArmShortDescriptor.SectionApx) != 0 ? 4 : 0) | (int)((l1 >> ArmShortDescriptor.SectionApShift) & 3);
-                AccessRights rights = ArmShortDescriptor.Rights(ap, (l1 & ArmShortDescriptor.SectionXn) != 0, (l1 & ArmShortDescriptor.SectionPxn) != 0);
-                MemoryType type = ArmShortDescriptor.DecodeMemoryType((byte)((l1 >> ArmShortDescriptor.SectionTexShift) & 7), (l1 & ArmShortDescriptor.SectionC) != 0, (l1 & ArmShortDescriptor.SectionB) != 0);
-                return Leaf(1, v, size, ArmShortDescriptor.SectionBase(l1), rights, (l1 & ArmShortDescriptor.SectionNg) == 0, type, domain, 1, l1, access, privilege, registers);
-            }
-
-            default:
-            {
-                int domain = ArmShortDescriptor.Domain(l1);
-                bool pxnTable = (l1 & ArmShortDescriptor.PageTablePxn) != 0;
-                int l2Index = (int)((v >> 12) & 0xFF);
-                PhysicalAddress l2Table = new(l1 & ArmShortDescriptor.PageTableBaseMask);
-                uint l2 = memory.ReadUInt32(l2Table + ((ulong)l2Index << 2));
-                ArmShortKind kind2 = ArmShortDescriptor.KindL2(l2);
-                trace?.Add(new WalkStep(2, l2Table, l2Index, l2, KindName(kind2)));
-                if (kind2 == ArmShortKind.Fault)
                 {
-                    return WalkResult.Faulted(FaultKind.Translation, 2, 2, l2);
+                    bool super = kind == ArmShortKind.Supersection;
+                    ulong size = super ? ArmShortDescriptor.SupersectionSize : ArmShortDescriptor.SectionSize;
+                    int domain = super ? 0 : ArmShortDescriptor.Domain(l1);
+                    int ap = ((l1 & ArmShortDescriptor.SectionApx) != 0 ? 4 : 0) | (int)((l1 >> ArmShortDescriptor.SectionApShift) & 3);
+                    AccessRights rights = ArmShortDescriptor.Rights(ap, (l1 & ArmShortDescriptor.SectionXn) != 0, (l1 & ArmShortDescriptor.SectionPxn) != 0);
+                    MemoryType type = ArmShortDescriptor.DecodeMemoryType((byte)((l1 >> ArmShortDescriptor.SectionTexShift) & 7), (l1 & ArmShortDescriptor.SectionC) != 0, (l1 & ArmShortDescriptor.SectionB) != 0);
+                    return Leaf(1, v, size, ArmShortDescriptor.SectionBase(l1), rights, (l1 & ArmShortDescriptor.SectionNg) == 0, type, domain, 1, l1, access, privilege, registers);
                 }
 
-                bool large = kind2 == ArmShortKind.LargePage;
-                int ap = ((l2 & ArmShortDescriptor.PageApx) != 0 ? 4 : 0) | (int)((l2 >> ArmShortDescriptor.PageApShift) & 3);
-                bool xn = large ? (l2 & ArmShortDescriptor.LargeXn) != 0 : (l2 & ArmShortDescriptor.SmallXn) != 0;
-                AccessRights rights = ArmShortDescriptor.Rights(ap, xn, pxnTable);
-                byte tex = (byte)((l2 >> (large ? ArmShortDescriptor.LargeTexShift : ArmShortDescriptor.SmallTexShift)) & 7);
-                MemoryType type = ArmShortDescriptor.DecodeMemoryType(tex, (l2 & ArmShortDescriptor.PageC) != 0, (l2 & ArmShortDescriptor.PageB) != 0);
-                ulong size = large ? ArmShortDescriptor.LargePageSize : ArmShortDescriptor.SmallPageSize;
-                ulong frame = l2 & (large ? ArmShortDescriptor.LargeBaseMask : ArmShortDescriptor.SmallBaseMask);
-                return Leaf(2, v, size, frame, rights, (l2 & ArmShortDescriptor.PageNg) == 0, type, domain, 2, l2, access, privilege, registers);
-            }
+            default:
+                {
+                    int domain = ArmShortDescriptor.Domain(l1);
+                    bool pxnTable = (l1 & ArmShortDescriptor.PageTablePxn) != 0;
+                    int l2Index = (int)((v >> 12) & 0xFF);
+                    PhysicalAddress l2Table = new(l1 & ArmShortDescriptor.PageTableBaseMask);
+                    uint l2 = memory.ReadUInt32(l2Table + ((ulong)l2Index << 2));
+                    ArmShortKind kind2 = ArmShortDescriptor.KindL2(l2);
+                    trace?.Add(new WalkStep(2, l2Table, l2Index, l2, KindName(kind2)));
+                    if (kind2 == ArmShortKind.Fault)
+                    {
+                        return WalkResult.Faulted(FaultKind.Translation, 2, 2, l2);
+                    }
+
+                    bool large = kind2 == ArmShortKind.LargePage;
+                    int ap = ((l2 & ArmShortDescriptor.PageApx) != 0 ? 4 : 0) | (int)((l2 >> ArmShortDescriptor.PageApShift) & 3);
+                    bool xn = large ? (l2 & ArmShortDescriptor.LargeXn) != 0 : (l2 & ArmShortDescriptor.SmallXn) != 0;
+                    AccessRights rights = ArmShortDescriptor.Rights(ap, xn, pxnTable);
+                    byte tex = (byte)((l2 >> (large ? ArmShortDescriptor.LargeTexShift : ArmShortDescriptor.SmallTexShift)) & 7);
+                    MemoryType type = ArmShortDescriptor.DecodeMemoryType(tex, (l2 & ArmShortDescriptor.PageC) != 0, (l2 & ArmShortDescriptor.PageB) != 0);
+                    ulong size = large ? ArmShortDescriptor.LargePageSize : ArmShortDescriptor.SmallPageSize;
+                    ulong frame = l2 & (large ? ArmShortDescriptor.LargeBaseMask : ArmShortDescriptor.SmallBaseMask);
+                    return Leaf(2, v, size, frame, rights, (l2 & ArmShortDescriptor.PageNg) == 0, type, domain, 2, l2, access, privilege, registers);
+                }
         }
     }
 
