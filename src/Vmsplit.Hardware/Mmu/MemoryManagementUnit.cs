@@ -37,6 +37,7 @@ public sealed class MemoryManagementUnit
     private const int TtbcrA1 = 22;
 
     private readonly PageTableFormat _format;
+    private readonly MmuFormat _formatId;
     private readonly PhysicalMemory _memory;
     private readonly TlbHierarchy _tlb;
     private readonly int[] _stepShifts;
@@ -47,11 +48,12 @@ public sealed class MemoryManagementUnit
     public MemoryManagementUnit(PageTableFormat format, PhysicalMemory memory, TlbHierarchyConfig config, int cpu = 0)
     {
         _format = format;
+        _formatId = format.Id;
         _memory = memory;
         _stepShifts = WalkGeometry.StepShifts(format.Id);
         _walkStepShifts = new int[_stepShifts.Length];
         _tlb = new TlbHierarchy(config, _stepShifts.AsSpan(0, _stepShifts.Length - 1));
-        _x86 = format.Id is MmuFormat.X86_32 or MmuFormat.X86Pae or MmuFormat.X86_64 or MmuFormat.X86_64La57;
+        _x86 = _formatId is MmuFormat.X86_32 or MmuFormat.X86Pae or MmuFormat.X86_64 or MmuFormat.X86_64La57;
         Cpu = cpu;
     }
 
@@ -81,7 +83,7 @@ public sealed class MemoryManagementUnit
     public ushort CurrentAsid
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => (ushort)(DecodeAsid(_format.Id, in _registers) & _tlb.AsidMask);
+        get => (ushort)(DecodeAsid(_formatId, in _registers) & _tlb.AsidMask);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

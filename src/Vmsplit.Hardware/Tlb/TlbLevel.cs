@@ -128,17 +128,18 @@ public sealed class TlbLevel
     public int Lookup(ulong va, ushort asid)
     {
         ref TlbEntry first = ref MemoryMarshal.GetArrayDataReference(_entries);
+        if (_setMask == 0)
+        {
+            return LookupFullyAssociative(ref first, va, asid);
+        }
+
         byte[] shifts = _shifts;
         for (int s = 0; s < shifts.Length; s++)
         {
             int shift = shifts[s];
             ulong key = TlbEntry.MakeKey(va, shift);
             int set = (int)((va >> shift) & _setMask);
-            int baseIndex = set << _wayBits;
-            if (_ways != 1 << _wayBits)
-            {
-                baseIndex = set * _ways;
-            }
+            int baseIndex = set * _ways;
 
             for (int w = 0; w < _ways; w++)
             {
@@ -148,6 +149,40 @@ public sealed class TlbLevel
                     Touch(ref e, set, w);
                     return baseIndex + w;
                 }
+            }
+        }
+
+        return -1;
+    }
+
+    // One set: a single pass compares each entry at its own page size instead of one pass per size.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int LookupFullyAssociative(ref TlbEntry first, ulong va, ushort asid)
+    {
+        int ways = _ways;
+        if (_shifts.Length == 1)
+        {
+            ulong key = TlbEntry.MakeKey(va, _largestShift);
+            for (int w = 0; w < ways; w++)
+            {
+                ref TlbEntry e = ref Unsafe.Add(ref first, w);
+                if (e.Key == key && ((e.Flags & TlbEntry.GlobalFlag) != 0 || e.AsidTag == asid))
+                {
+                    Touch(ref e, 0, w);
+                    return w;
+                }
+            }
+
+            return -1;
+        }
+
+        for (int w = 0; w < ways; w++)
+        {
+            ref TlbEntry e = ref Unsafe.Add(ref first, w);
+            if (e.Key == TlbEntry.MakeKey(va, e.Shift) && ((e.Flags & TlbEntry.GlobalFlag) != 0 || e.AsidTag == asid))
+            {
+                Touch(ref e, 0, w);
+                return w;
             }
         }
 
@@ -325,6 +360,21 @@ public sealed class TlbLevel
 
                 break;
             default:
+                if (Config.HowLargePagesAreHeld == LargePageHolding.Splintered)
+                {
+                    // Invalidating any VA of a large page removes all of it (ARM ARM B3.10.1, SDM §4.10.4.1 INVLPG), splinters included.
+                    foreach (ref TlbEntry e in _entries.AsSpan())
+                    {
+                        if (e.Valid && (va >> e.SourceShift) == (e.PageBase.Value >> e.SourceShift) && Selected(in e, match, asid))
+                        {
+                            e = default;
+                            removed++;
+                        }
+                    }
+
+                    break;
+                }
+
                 foreach (byte shift in _shifts)
                 {
                     ulong key = TlbEntry.MakeKey(va, shift);

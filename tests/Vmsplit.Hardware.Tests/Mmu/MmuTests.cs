@@ -108,6 +108,10 @@ public sealed class MmuTests
         // Another 4 KiB granule of the same block misses the micro TLB (splinter) but hits the main TLB, which holds 2 MiB natively.
         Assert.Equal(TlbHitLevel.Main, mmu.Translate(new VirtualAddress(0x201F_F000), AccessType.Read, Privilege.Kernel).Source);
         Assert.Equal(TlbHitLevel.MicroD, mmu.Translate(new VirtualAddress(0x2012_3000), AccessType.Read, Privilege.Kernel).Source);
+
+        // INVLPG of any address in the block removes the 2 MiB main entry and both 4 KiB splinters.
+        Assert.Equal(3, mmu.Invlpg(new VirtualAddress(0x2000_0000)).TlbEntriesRemoved);
+        Assert.Equal(0, mmu.Tlb.Occupancy);
     }
 
     [Fact]
