@@ -85,6 +85,15 @@ public sealed class RiscvWalkCommandTests
         // Device memory goes to PBMT=IO: 2 << 61 | 0x10000 << 10 | V|R|W|A|D (0xc7) = 0x40000000040000c7 (a 4 KiB leaf).
         JsonElement io = Json("walk", "--format", "riscv-sv39", "--map", "0x40000000=0x10000000:4K:r,w,device", "--va", "0x40000000");
         Assert.Equal("0x40000000040000c7", Descriptors(io)[^1]);
+
+        // Without menvcfg.PBMTE those bits are reserved: the same leaf faults at level 0.
+        JsonElement noPbmt = Json("walk", "--format", "riscv-sv39", "--map", "0x40000000=0x10000000:4K:r,w,device", "--va", "0x40000000", "--cpu", "nopbmte");
+        Assert.Equal(("reserved-bit", 0), (noPbmt.GetProperty("fault").GetString(), noPbmt.GetProperty("level").GetInt32()));
+
+        // A user page read by S-mode: a fault without SUM, fine with it.
+        string[] userPage = ["walk", "--format", "riscv-sv39", "--map", "0x10000=0x90000000:4K:r,w,user", "--va", "0x10000"];
+        Assert.Equal("permission", Json(userPage).GetProperty("fault").GetString());
+        Assert.Equal("ok", Json([.. userPage, "--cpu", "sum"]).GetProperty("result").GetString());
     }
 
     [Fact]

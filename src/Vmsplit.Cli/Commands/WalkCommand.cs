@@ -41,7 +41,7 @@ public static class WalkCommand
         Option<string> access = new("--access") { Description = "read, write or exec", DefaultValueFactory = _ => "read" };
         Option<string?> cpu = new("--cpu")
         {
-            Description = "register state on top of the format's Linux defaults, comma list: smep, smap, ac, nowp, nopge, nonxe (x86), pan, hwaf (ARM), sum, mxr (RISC-V)",
+            Description = "register state on top of the format's Linux defaults, comma list: smep, smap, ac, nowp, nopge, nonxe (x86), pan, hwaf (ARM), sum, mxr, nopbmte (RISC-V)",
         };
         Option<bool> json = new("--json") { Description = "print one JSON object instead of the listing" };
         Option<bool> example = new("--example") { Description = "walk a built-in x86-64 address space (kernel text 2M block, a user page, a 1G direct-map block) at user address " + ExampleVa };
@@ -300,8 +300,11 @@ public static class WalkCommand
                 case "mxr":
                     r.Mxr = true;
                     break;
+                case "nopbmte":
+                    r.Pbmte = false; // menvcfg.PBMTE clear: PTE bits 62:61 become reserved
+                    break;
                 default:
-                    throw new UsageException($"--cpu: unknown flag '{raw}' (use smep, smap, ac, nowp, nopge, nonxe, pan, hwaf, sum, mxr)");
+                    throw new UsageException($"--cpu: unknown flag '{raw}' (use smep, smap, ac, nowp, nopge, nonxe, pan, hwaf, sum, mxr, nopbmte)");
             }
         }
     }
