@@ -22,7 +22,9 @@ public class WalkBenchmarks
     private PageTableFormat _format = null!;
     private MmuRegisters _registers;
 
-    [Params(MmuFormat.X86_32, MmuFormat.X86Pae, MmuFormat.X86_64, MmuFormat.X86_64La57)]
+    [Params(
+        MmuFormat.X86_32, MmuFormat.X86Pae, MmuFormat.X86_64, MmuFormat.X86_64La57,
+        MmuFormat.RiscvSv32, MmuFormat.RiscvSv39, MmuFormat.RiscvSv48, MmuFormat.RiscvSv57)]
     public MmuFormat Format { get; set; }
 
     [GlobalSetup]

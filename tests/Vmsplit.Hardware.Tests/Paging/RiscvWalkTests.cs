@@ -347,6 +347,39 @@ public sealed class RiscvWalkTests
     }
 
     [Fact]
+    public void EveryLowPpnFieldOfEverySuperpageMustBeZero()
+    {
+        // For each mode and each superpage level i, set each lower PPN field j < i to 1 in turn (PA offset
+        // 1 << (12 + j·bits)): every one is a misaligned superpage at level i; with all zero the leaf translates.
+        foreach (RiscvPageTableFormat format in RiscvPageTableFormat.Formats)
+        {
+            for (int level = 1; level < format.Levels; level++)
+            {
+                ulong table = Root;
+                for (int i = format.Levels - 1; i > level; i--)
+                {
+                    Put(format, table, 0, format.EncodeTable(new PhysicalAddress(table + 0x1000)));
+                    table += 0x1000;
+                }
+
+                ulong aligned = format.LevelSize(level); // PPN[level] = 1, every lower field 0
+                for (int j = 0; j < level; j++)
+                {
+                    Put(format, table, 0, RiscvPte.Leaf(aligned + format.LevelSize(j), 0xC7));
+                    WalkResult bad = Walk(format, 0x40);
+                    Assert.True(
+                        (FaultKind.MisalignedSuperpage, level) == (bad.Fault, bad.Level),
+                        $"{format.Name} level {level} PPN[{j}]=1: {bad.Fault} at {bad.Level}");
+                }
+
+                Put(format, table, 0, RiscvPte.Leaf(aligned, 0xC7));
+                Assert.Equal(new PhysicalAddress(aligned + 0x40), Walk(format, 0x40).Translate(new VirtualAddress(0x40)));
+                _memory.Clear(new PhysicalAddress(Root), 0x10000);
+            }
+        }
+    }
+
+    [Fact]
     public void PermissionIsCheckedBeforeAlignment()
     {
         // Step 5 precedes step 6: a misaligned U superpage read by S-mode without SUM is a permission fault.
