@@ -1,0 +1,127 @@
+using System.Text.Json;
+
+namespace Vmsplit.Cli.Tests;
+
+/// <summary><c>vmsplit layout</c> end to end: formats, files, and one-line errors with exit code 2.</summary>
+public sealed class LayoutCommandTests
+{
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        StringWriter stdout = new();
+        StringWriter stderr = new();
+        int code = VmsplitCli.Run(args, stdout, stderr);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
+    [Fact]
+    public void Boot_ReproducesLogA()
+    {
+        (int code, string output, _) = Run("layout", "--arch", "arm", "--mem", "0x10000000:2G", "--linux", "4.19.25", "--format", "boot", "--image", "text=9184K,init=1024K,data=358K,bss=399K");
+        Assert.Equal(0, code);
+        Assert.StartsWith("Virtual kernel memory layout:\n    vector  : 0xffff0000 - 0xffff1000   (   4 kB)\n", output, StringComparison.Ordinal);
+        Assert.Contains("    lowmem  : 0xc0000000 - 0xf0000000   ( 768 MB)\n", output, StringComparison.Ordinal);
+        Assert.EndsWith("       .bss : 0x(ptrval) - 0x(ptrval)   ( 399 kB)\n", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void LpaeFlag_And_PaeFlag_SelectTheArchitectures()
+    {
+        Assert.Contains("\"arch\": \"arm-lpae\"", Run("layout", "--arch", "arm", "--lpae", "--ram", "1G", "--format", "json").Out, StringComparison.Ordinal);
+        Assert.Contains("\"arch\": \"x86-pae\"", Run("layout", "--arch", "x86", "--pae", "--ram", "1G", "--format", "json").Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Json_HasTheIssueFieldNames_AndLowerCaseHex()
+    {
+        (int code, string output, _) = Run("layout", "--arch", "arm", "--mem", "0x10000000:2G", "--linux", "4.19", "--format", "json");
+        Assert.Equal(0, code);
+        using JsonDocument doc = JsonDocument.Parse(output);
+        JsonElement root = doc.RootElement;
+        Assert.Equal("arm", root.GetProperty("arch").GetString());
+        Assert.Equal("3G", root.GetProperty("split").GetString());
+        Assert.Equal("0xc0000000", root.GetProperty("pageOffset").GetString());
+        Assert.Equal("0xbf000000", root.GetProperty("taskSize").GetString());
+        Assert.Equal(768L << 20, root.GetProperty("lowmemBytes").GetInt64());
+        Assert.Equal(1280L << 20, root.GetProperty("highmemBytes").GetInt64());
+        Assert.Equal(0, root.GetProperty("ignoredBytes").GetInt64());
+        JsonElement vmalloc = root.GetProperty("regions").EnumerateArray().Single(r => r.GetProperty("name").GetString() == "vmalloc");
+        Assert.Equal("0xf0800000", vmalloc.GetProperty("start").GetString());
+        Assert.Equal("0xff800000", vmalloc.GetProperty("end").GetString());
+        Assert.Equal(240L << 20, vmalloc.GetProperty("sizeBytes").GetInt64());
+        Assert.Equal("TTBR0", vmalloc.GetProperty("ttbr").GetString());
+        Assert.False(string.IsNullOrEmpty(vmalloc.GetProperty("purpose").GetString()));
+        foreach (string name in new[] { "vector", "fixmap", "lowmem", "pkmap", "modules", "user" })
+        {
+            Assert.Contains(root.GetProperty("regions").EnumerateArray(), r => r.GetProperty("name").GetString() == name);
+        }
+    }
+
+    [Fact]
+    public void Json_64BitTopRegionEndsAt2To64()
+    {
+        using JsonDocument doc = JsonDocument.Parse(Run("layout", "--arch", "riscv-sv39", "--ram", "4G", "--format", "json").Out);
+        JsonElement kernel = doc.RootElement.GetProperty("regions").EnumerateArray().Single(r => r.GetProperty("name").GetString() == "kernel");
+        Assert.Equal("0xffffffff80000000", kernel.GetProperty("start").GetString());
+        Assert.Equal("0x10000000000000000", kernel.GetProperty("end").GetString());
+    }
+
+    [Fact]
+    public void Table_ShowsBinarySizes_AndSeedDefaults()
+    {
+        (int code, string output, _) = Run("layout", "--arch", "arm-lpae", "--mem", "0x80000000:4G", "--design", "4g4g");
+        Assert.Equal(0, code);
+        Assert.Contains("3.75 GiB", output, StringComparison.Ordinal);
+        Assert.Contains("(default, seed 002)", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Budget_ShowsDesignsSideBySide()
+    {
+        (int code, string output, _) = Run("layout", "--arch", "arm", "--mem", "0x10000000:2G", "--budget");
+        Assert.Equal(0, code);
+        Assert.Contains("kimage-vmalloc", output, StringComparison.Ordinal);
+        Assert.Contains("0.098 %", output, StringComparison.Ordinal);
+        Assert.Contains("1.56 %", output, StringComparison.Ordinal);
+        Assert.Contains("page tables per minimal process", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Svg_WrittenAtomically_WithBoundaries()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "vmsplit-layout-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        try
+        {
+            string file = Path.Combine(dir, "layout.svg");
+            (int code, string output, _) = Run("layout", "--arch", "arm-lpae", "--ram", "2G", "--format", "svg", "--output", file);
+            Assert.Equal(0, code);
+            Assert.Equal("", output);
+            string svg = File.ReadAllText(file);
+            Assert.StartsWith("<svg", svg, StringComparison.Ordinal);
+            Assert.Contains("TTBR0 | TTBR1 boundary 0xc0000000", svg, StringComparison.Ordinal);
+            Assert.Contains("user/kernel boundary: TASK_SIZE 0xbf000000", svg, StringComparison.Ordinal);
+            Assert.Single(Directory.GetFiles(dir));
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Theory]
+    [InlineData("3G_OPT depends on !ARM_LPAE", "layout", "--arch", "arm", "--lpae", "--split", "3G_OPT", "--ram", "1G")]
+    [InlineData("needs LPAE", "layout", "--arch", "arm", "--design", "4g4g", "--ram", "1G")]
+    [InlineData("exceeds the 976 MiB the 3G split allows", "layout", "--arch", "arm", "--ram", "1G", "--vmalloc", "1G")]
+    [InlineData("beyond what arm can address", "layout", "--arch", "arm", "--mem", "0x80000000:3G")]
+    [InlineData("unknown architecture", "layout", "--arch", "mips", "--ram", "1G")]
+    [InlineData("--format boot: Linux prints no virtual memory layout block for x86-64", "layout", "--arch", "x86-64", "--ram", "1G", "--format", "boot")]
+    [InlineData("--image needs all of", "layout", "--arch", "arm", "--ram", "1G", "--image", "text=1M")]
+    public void ImpossibleConfigurations_OneLine_Exit2(string message, params string[] args)
+    {
+        (int code, string output, string error) = Run(args);
+        Assert.Equal(2, code);
+        Assert.Equal("", output);
+        Assert.Contains(message, error, StringComparison.Ordinal);
+        Assert.Single(error.TrimEnd('\n').Split('\n'));
+    }
+}
