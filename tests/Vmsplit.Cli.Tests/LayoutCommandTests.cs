@@ -98,8 +98,10 @@ public sealed class LayoutCommandTests
             Assert.Equal("", output);
             string svg = File.ReadAllText(file);
             Assert.StartsWith("<svg", svg, StringComparison.Ordinal);
-            Assert.Contains("TTBR0 | TTBR1 boundary 0xc0000000", svg, StringComparison.Ordinal);
-            Assert.Contains("user/kernel boundary: TASK_SIZE 0xbf000000", svg, StringComparison.Ordinal);
+            Assert.Contains(">TTBR0 | TTBR1 boundary</text>", svg, StringComparison.Ordinal);
+            Assert.Contains(">0xc0000000</text>", svg, StringComparison.Ordinal);
+            Assert.Contains(">user/kernel boundary</text>", svg, StringComparison.Ordinal);
+            Assert.Contains(">TASK_SIZE 0xbf000000</text>", svg, StringComparison.Ordinal);
             Assert.Single(Directory.GetFiles(dir));
         }
         finally
