@@ -247,5 +247,10 @@ public static class DocumentedLayouts
         }
 
         l.MappedTwiceBytes = image;
+        if (riscv && c.Linux < new LinuxVersion(5, 13))
+        {
+            // "riscv: Move kernel mapping outside of linear mapping" (Alexandre Ghiti, v5.13; seed 004 is its review thread).
+            l._notes.Add($"Linux {c.Linux} still mapped the RISC-V kernel image inside the linear map; the table shown is the documented (5.13+) layout");
+        }
     }
 }
