@@ -50,7 +50,7 @@ public sealed class MemoryManagementUnit
         _format = format;
         _formatId = format.Id;
         _memory = memory;
-        _stepShifts = WalkGeometry.StepShifts(format.Id);
+        _stepShifts = WalkGeometry.StepShifts(format);
         _walkStepShifts = new int[_stepShifts.Length];
         _tlb = new TlbHierarchy(config, _stepShifts.AsSpan(0, _stepShifts.Length - 1));
         _x86 = _formatId is MmuFormat.X86_32 or MmuFormat.X86Pae or MmuFormat.X86_64 or MmuFormat.X86_64La57;
@@ -69,6 +69,14 @@ public sealed class MemoryManagementUnit
 
     /// <summary>The CPUs inner-shareable maintenance reaches (null: this CPU alone).</summary>
     public ShareabilityDomain? Domain { get; internal set; }
+
+    /// <summary>
+    /// When set, each walk made on a TLB miss records its steps here (cleared first), so that the kernel
+    /// layer can charge each descriptor read against its cache model without walking a second time.
+    /// Holds the last miss's walk after <see cref="Translate"/>; the steps of reads a walk cache saved
+    /// are the leading <see cref="Translation.WalkReadsSaved"/> ones.
+    /// </summary>
+    public WalkTrace? WalkTrace { get; set; }
 
     /// <summary>When set, every TLB hit is checked against a fresh walk (see <see cref="CoherenceChecker"/>).</summary>
     public CoherenceChecker? Checker { get; set; }
@@ -119,7 +127,9 @@ public sealed class MemoryManagementUnit
 
         Counters.Misses++;
         Counters.Walks++;
-        WalkResult walk = _format.Walk(_memory, in _registers, va, access, privilege);
+        WalkTrace? trace = WalkTrace;
+        trace?.Clear();
+        WalkResult walk = _format.Walk(_memory, in _registers, va, access, privilege, trace);
         int saved = 0;
         if (!walk.IsFault && _tlb.WalkCaches.Count > 0)
         {

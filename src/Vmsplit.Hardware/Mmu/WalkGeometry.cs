@@ -16,6 +16,19 @@ public static class WalkGeometry
     /// bits, x86 PAE, Sv39: 1 GiB / 2 MiB / 4 KiB; x86-64, AArch64 48-bit, Sv48 add 512 GiB; LA57 and
     /// Sv57 add 256 TiB; x86-32 and Sv32: 4 MiB / 4 KiB.
     /// </summary>
+    /// <summary>The spans of the format's default tree (each level's index shift), root first.</summary>
+    public static int[] StepShifts(PageTableFormat format)
+    {
+        ReadOnlySpan<PageTableLevel> levels = format.Geometry.Levels;
+        int[] shifts = new int[levels.Length];
+        for (int i = 0; i < shifts.Length; i++)
+        {
+            shifts[i] = levels[i].IndexShift;
+        }
+
+        return shifts;
+    }
+
     public static int[] StepShifts(MmuFormat format) => format switch
     {
         MmuFormat.ArmShort => s_armShort,

@@ -50,7 +50,13 @@ public sealed class X86MmuIntegrationTests
         Assert.Equal((new PhysicalAddress(0x20_0000), 4, 0), (a.Address, a.WalkReads, a.WalkReadsSaved));
 
         // Same 2 MiB region: the PDE cache supplies the page table, one read remains.
+        WalkTrace trace = new();
+        mmu.WalkTrace = trace;
         Translation b = mmu.Translate(new VirtualAddress(0x40_1008), AccessType.Read, Privilege.User);
+
+        // The trace holds the whole walk (PML4, PDPT, PD, PT: x86 levels 4..1); the first three reads were saved.
+        Assert.Equal([4, 3, 2, 1], trace.Steps.Select(s => s.Level));
+        Assert.Equal(1, trace.Steps[3].Index);
         Assert.Equal((new PhysicalAddress(0x20_1008), 1, 3), (b.Address, b.WalkReads, b.WalkReadsSaved));
 
         // 1 GiB away: same PML4E, new PDPTE: the PML4E cache saves one read.
