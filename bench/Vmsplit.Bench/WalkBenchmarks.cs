@@ -23,6 +23,7 @@ public class WalkBenchmarks
     private MmuRegisters _registers;
 
     [Params(
+        MmuFormat.ArmShort, MmuFormat.ArmLpae, MmuFormat.AArch64Va39, MmuFormat.AArch64Va48,
         MmuFormat.X86_32, MmuFormat.X86Pae, MmuFormat.X86_64, MmuFormat.X86_64La57,
         MmuFormat.RiscvSv32, MmuFormat.RiscvSv39, MmuFormat.RiscvSv48, MmuFormat.RiscvSv57)]
     public MmuFormat Format { get; set; }

@@ -5,6 +5,7 @@ using System.Text.Json;
 using Vmsplit.Hardware;
 using Vmsplit.Hardware.Memory;
 using Vmsplit.Hardware.Paging;
+using Vmsplit.Hardware.Paging.Arm;
 
 namespace Vmsplit.Cli.Commands;
 
@@ -41,7 +42,7 @@ public static class WalkCommand
         Option<string> access = new("--access") { Description = "read, write or exec", DefaultValueFactory = _ => "read" };
         Option<string?> cpu = new("--cpu")
         {
-            Description = "register state on top of the format's Linux defaults, comma list: smep, smap, ac, nowp, nopge, nonxe (x86), pan, hwaf (ARM), sum, mxr, nopbmte (RISC-V)",
+            Description = "register state on top of the format's Linux defaults, comma list: smep, smap, ac, nowp, nopge, nonxe (x86), pan, hwaf, domainpan (DACR user domain no access), epd0 (no TTBR0 walks) (ARM), sum, mxr, nopbmte (RISC-V)",
         };
         Option<bool> json = new("--json") { Description = "print one JSON object instead of the listing" };
         Option<bool> example = new("--example") { Description = "walk a built-in x86-64 address space (kernel text 2M block, a user page, a 1G direct-map block) at user address " + ExampleVa };
@@ -223,7 +224,7 @@ public static class WalkCommand
             throw new UsageException($"--map '{text}': VA range {ByteSize.Hex(va)}+{ByteSize.Format(size)} is outside what {format.Name} translates ({format.VirtualAddressBits}-bit VA{(format.VirtualAddressBits < 64 && format.VirtualAddressBits > 32 ? ", canonical" : "")})");
         }
 
-        if (pa + size - 1 < pa || (format.PhysicalAddressBits < 64 && (pa + size - 1) >> format.PhysicalAddressBits != 0))
+        if (pa + size - 1 < pa || !format.CanMapFrame(format.Geometry[format.Geometry.LevelCount - 1], new PhysicalAddress(pa), size))
         {
             throw new UsageException($"--map '{text}': PA range {ByteSize.Hex(pa)}+{ByteSize.Format(size)} is beyond {format.Name}'s {format.PhysicalAddressBits}-bit physical addresses");
         }
@@ -303,8 +304,14 @@ public static class WalkCommand
                 case "nopbmte":
                     r.Pbmte = false; // menvcfg.PBMTE clear: PTE bits 62:61 become reserved
                     break;
+                case "domainpan":
+                    r.Dacr = ArmShortDescriptor.LinuxDacr(userAccessEnabled: false); // CONFIG_CPU_SW_DOMAIN_PAN outside uaccess
+                    break;
+                case "epd0":
+                    r.Ttbcr |= ArmLpaeFormat.TtbcrEpd0; // TTBCR.EPD0 and TCR_EL1.EPD0 are both bit 7
+                    break;
                 default:
-                    throw new UsageException($"--cpu: unknown flag '{raw}' (use smep, smap, ac, nowp, nopge, nonxe, pan, hwaf, sum, mxr, nopbmte)");
+                    throw new UsageException($"--cpu: unknown flag '{raw}' (use smep, smap, ac, nowp, nopge, nonxe, pan, hwaf, domainpan, epd0, sum, mxr, nopbmte)");
             }
         }
     }

@@ -284,20 +284,25 @@ public sealed class AArch64Format : PageTableFormat
         return r;
     }
 
+    /// <summary>The framework's generic walk over <see cref="SelectRoot"/> and <see cref="Decode"/>, kept to cross-check the hand-written one.</summary>
+    internal WalkResult GenericWalk(PhysicalMemory memory, in MmuRegisters registers, VirtualAddress va, AccessType access, Privilege privilege, WalkTrace? trace = null) =>
+        base.Walk(memory, registers, va, access, privilege, trace);
+
     public override WalkResult Walk(PhysicalMemory memory, in MmuRegisters registers, VirtualAddress va, AccessType access, Privilege privilege, WalkTrace? trace = null)
     {
         ulong v = va.Value;
         ulong tcr = registers.Ttbcr;
         int select = SelectTtbr(tcr, v);
+        if (trace is not null)
+        {
+            bool one = ((v >> 55) & 1) != 0;
+            trace.Root = one ? "TTBR1" : "TTBR0";
+            trace.RootValue = one ? registers.Ttbr1 : registers.Ttbr0;
+        }
+
         if (select < 0)
         {
             return WalkResult.Faulted(FaultKind.Translation, 0, 0); // outside both VA ranges: a level 0 translation fault (AArch64.TranslationTableWalk)
-        }
-
-        if (trace is not null)
-        {
-            trace.Root = select == 0 ? "TTBR0" : "TTBR1";
-            trace.RootValue = select == 0 ? registers.Ttbr0 : registers.Ttbr1;
         }
 
         if ((tcr & (select == 0 ? TcrEpd0 : TcrEpd1)) != 0)

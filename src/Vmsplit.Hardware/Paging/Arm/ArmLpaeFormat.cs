@@ -287,6 +287,10 @@ public sealed class ArmLpaeFormat : PageTableFormat
         return r;
     }
 
+    /// <summary>The framework's generic walk over <see cref="SelectRoot"/> and <see cref="Decode"/>, kept to cross-check the hand-written one.</summary>
+    internal WalkResult GenericWalk(PhysicalMemory memory, in MmuRegisters registers, VirtualAddress va, AccessType access, Privilege privilege, WalkTrace? trace = null) =>
+        base.Walk(memory, registers, va, access, privilege, trace);
+
     public override WalkResult Walk(PhysicalMemory memory, in MmuRegisters registers, VirtualAddress va, AccessType access, Privilege privilege, WalkTrace? trace = null)
     {
         if (va.Value > uint.MaxValue)

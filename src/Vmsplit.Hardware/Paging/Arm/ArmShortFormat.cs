@@ -235,6 +235,10 @@ public sealed class ArmShortFormat : PageTableFormat
         return n != 0 && (va >> (32 - n)) != 0;
     }
 
+    /// <summary>The framework's generic walk over <see cref="SelectRoot"/> and <see cref="Decode"/>, kept to cross-check the hand-written one.</summary>
+    internal WalkResult GenericWalk(PhysicalMemory memory, in MmuRegisters registers, VirtualAddress va, AccessType access, Privilege privilege, WalkTrace? trace = null) =>
+        base.Walk(memory, registers, va, access, privilege, trace);
+
     public override WalkResult Walk(PhysicalMemory memory, in MmuRegisters registers, VirtualAddress va, AccessType access, Privilege privilege, WalkTrace? trace = null)
     {
         if (va.Value > uint.MaxValue)
@@ -362,7 +366,7 @@ public sealed class ArmShortFormat : PageTableFormat
 
     private static string KindName(ArmShortKind kind) => kind switch
     {
-        ArmShortKind.Fault => "fault",
+        ArmShortKind.Fault => "invalid",
         ArmShortKind.PageTable => "page table",
         ArmShortKind.Section => "section",
         ArmShortKind.Supersection => "supersection",
