@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Vmsplit.Hardware.Memory;
 
@@ -84,7 +85,14 @@ public sealed class PhysicalMemory
         Check(pa, 8);
         Reads++;
         byte[]? page = PageOrNull(pa);
-        return page is null ? 0 : BinaryPrimitives.ReadUInt64LittleEndian(page.AsSpan((int)(pa & (PageSize - 1))));
+        if (page is null)
+        {
+            return 0;
+        }
+
+        // Check() made the word naturally aligned inside the 4 KiB page, so the read needs no bounds check.
+        ulong value = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(page), (nint)(pa & (PageSize - 1))));
+        return BitConverter.IsLittleEndian ? value : BinaryPrimitives.ReverseEndianness(value);
     }
 
     /// <summary>Reads a little-endian 32-bit word (naturally aligned).</summary>
@@ -95,7 +103,13 @@ public sealed class PhysicalMemory
         Check(pa, 4);
         Reads++;
         byte[]? page = PageOrNull(pa);
-        return page is null ? 0 : BinaryPrimitives.ReadUInt32LittleEndian(page.AsSpan((int)(pa & (PageSize - 1))));
+        if (page is null)
+        {
+            return 0;
+        }
+
+        uint value = Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(page), (nint)(pa & (PageSize - 1))));
+        return BitConverter.IsLittleEndian ? value : BinaryPrimitives.ReverseEndianness(value);
     }
 
     public void WriteUInt64(PhysicalAddress address, ulong value)

@@ -137,7 +137,6 @@ public abstract partial class PageTableFormat
     /// folds table restrictions into the leaf's rights, and checks the access with the register state
     /// (PAN, SMAP/AC, SMEP, SUM, MXR, DACR). Allocates nothing unless a trace is given.
     /// </summary>
-    [SkipLocalsInit]
     public virtual WalkResult Walk(PhysicalMemory memory, in MmuRegisters registers, VirtualAddress va, AccessType access, Privilege privilege, WalkTrace? trace = null)
     {
         WalkRoot root = SelectRoot(in registers, va);
@@ -154,8 +153,9 @@ public abstract partial class PageTableFormat
         }
 
         bool updateFlags = UpdatesAccessedDirty;
-        Span<ulong> entryAddresses = stackalloc ulong[PageTableGeometry.MaxLevels];
-        Span<ulong> descriptors = stackalloc ulong[PageTableGeometry.MaxLevels];
+        // Inline buffers rather than stackalloc: a method with localloc is not eligible for tiered PGO.
+        LevelBuffer entryAddresses = default;
+        LevelBuffer descriptors = default;
         ulong table = root.Table.Value;
         AccessRights rights = DecodedEntry.AllRights;
         bool user = true;
@@ -246,4 +246,10 @@ public abstract partial class PageTableFormat
     }
 
     public override string ToString() => Name;
+
+    [InlineArray(PageTableGeometry.MaxLevels)]
+    private struct LevelBuffer
+    {
+        private ulong _element0;
+    }
 }

@@ -42,6 +42,11 @@ public sealed class X86PageTableFormat : PageTableFormat
     public static readonly X86PageTableFormat X86_64 = new(MmuFormat.X86_64);
     public static readonly X86PageTableFormat X86_64La57 = new(MmuFormat.X86_64La57);
 
+    // Rights by (NX << 2 | U/S << 1 | R/W): the kernel always reads; R/W grants writes; U/S opens the page to user mode; NX removes fetches.
+    private static readonly AccessRights[] s_rights = BuildRights();
+
+    private static readonly MemoryType[] s_memoryTypes = [.. Enumerable.Range(0, 8).Select(MemoryTypeOf)];
+
     private readonly MmuFormat _id;
     private readonly bool _wide;
     private readonly bool _long;
@@ -196,33 +201,8 @@ public sealed class X86PageTableFormat : PageTableFormat
             leaf = (descriptor & PageSize) != 0 && (_wide || (registers.Cr4 & Cr4Flags.Pse) != 0);
         }
 
-        bool write = (descriptor & ReadWrite) != 0;
         bool user = (descriptor & UserSupervisor) != 0;
-        AccessRights rights = AccessRights.KernelRead;
-        if (write)
-        {
-            rights |= AccessRights.KernelWrite;
-        }
-
-        if (!nx)
-        {
-            rights |= AccessRights.KernelExecute;
-        }
-
-        if (user)
-        {
-            rights |= AccessRights.UserRead;
-            if (write)
-            {
-                rights |= AccessRights.UserWrite;
-            }
-
-            if (!nx)
-            {
-                rights |= AccessRights.UserExecute;
-            }
-        }
-
+        AccessRights rights = s_rights[(int)((descriptor >> 1) & 3) | (nx ? 4 : 0)];
         ulong addressMask = _wide ? AddressMask64 : AddressMask32;
         if (!leaf)
         {
@@ -246,9 +226,9 @@ public sealed class X86PageTableFormat : PageTableFormat
             pat = (descriptor & PatLarge) != 0;
         }
 
-        int cacheIndex = (pat ? 4 : 0) | ((descriptor & CacheDisable) != 0 ? 2 : 0) | ((descriptor & WriteThrough) != 0 ? 1 : 0);
+        int cacheIndex = (pat ? 4 : 0) | (int)((descriptor >> 3) & 3);
         bool global = (descriptor & Global) != 0 && (registers.Cr4 & Cr4Flags.Pge) != 0;
-        return DecodedEntry.Leaf(new PhysicalAddress(descriptor & addressMask & ~(size - 1)), size, rights, user, global, MemoryTypeOf(cacheIndex),
+        return DecodedEntry.Leaf(new PhysicalAddress(descriptor & addressMask & ~(size - 1)), size, rights, user, global, s_memoryTypes[cacheIndex],
             accessed: (descriptor & Accessed) != 0, dirty: (descriptor & Dirty) != 0);
     }
 
@@ -438,6 +418,30 @@ public sealed class X86PageTableFormat : PageTableFormat
         }
 
         return d;
+    }
+
+    private static AccessRights[] BuildRights()
+    {
+        AccessRights[] table = new AccessRights[8];
+        for (int i = 0; i < 8; i++)
+        {
+            bool write = (i & 1) != 0;
+            bool user = (i & 2) != 0;
+            bool nx = (i & 4) != 0;
+            AccessRights r = AccessRights.KernelRead;
+            r |= write ? AccessRights.KernelWrite : 0;
+            r |= nx ? 0 : AccessRights.KernelExecute;
+            if (user)
+            {
+                r |= AccessRights.UserRead;
+                r |= write ? AccessRights.UserWrite : 0;
+                r |= nx ? 0 : AccessRights.UserExecute;
+            }
+
+            table[i] = r;
+        }
+
+        return table;
     }
 
     /// <summary>
