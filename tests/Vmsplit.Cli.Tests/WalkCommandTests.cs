@@ -90,6 +90,19 @@ public sealed class WalkCommandTests
         Assert.Contains("result: ok  pa 0x123456  page 4M at 0xc0000000 -> 0x0", output);
     }
 
+    [Fact]
+    public void PaeShowsThePdpteFromTheRegisters()
+    {
+        (int code, string output, _) = Run("walk", "--format", "x86-pae", "--map", "0xc0000000=0x40000000:2M:r,w,global", "--va", "0xc0000abc");
+        Assert.Equal(0, code);
+
+        // PDPT (32 bytes) at the bank's first frame, the four preallocated PDs after it: PDPTE 3 -> 0xff004000.
+        Assert.Contains("  PDPT  level 3  table 0xff000000  index    3  [0xff000018] = 0x00000000ff004001  table", output);
+        Assert.Contains("(taken from the copy the CPU loaded at the last write of CR3; not read from memory)", output);
+        Assert.Contains("  PD    level 2  table 0xff004000  index    0  [0xff004000] = 0x80000000400001e3  leaf", output);
+        Assert.Contains("1 descriptor reads", output);
+    }
+
     [Theory]
     [InlineData("--format sparc --va 0", "vmsplit: --format: unknown format 'sparc'")]
     [InlineData("--format x86-64 --map 0x400000 --va 0", "vmsplit: --map '0x400000': expected VA=PA:SIZE:PERMS")]

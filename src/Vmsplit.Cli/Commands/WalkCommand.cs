@@ -386,6 +386,7 @@ public static class WalkCommand
         o.WriteLine($"{trace.Root} = {ByteSize.Hex(trace.RootValue)}{extra}");
 
         PageTableGeometry g = format.Geometry;
+        bool first = true;
         foreach (WalkStep s in trace.Steps)
         {
             int li = g.IndexOfLevel(s.Level);
@@ -398,6 +399,13 @@ public static class WalkCommand
             {
                 o.WriteLine("        " + DescriptorField.Join(format.Describe(s.Level, s.Descriptor)));
             }
+
+            if (first && trace.FirstLevelInRegisters)
+            {
+                o.WriteLine($"        (taken from the copy the CPU loaded at the last write of {trace.Root}; not read from memory)");
+            }
+
+            first = false;
         }
 
         if (result.IsFault)

@@ -66,7 +66,8 @@ public sealed partial class PageTable
     private readonly PhysicalMemory _memory;
     private readonly TableMemory _tables;
     private readonly PageTableGeometry _geometry;
-    private readonly MmuRegisters _registers;
+    private readonly HashSet<ulong> _pinned = new(); // preallocated first-level children, never pruned
+    private MmuRegisters _registers;
     private readonly Dictionary<ulong, TableInfo> _info = new();
     private readonly ulong[] _path = new ulong[PageTableGeometry.MaxLevels];
     private bool _released;
@@ -96,7 +97,35 @@ public sealed partial class PageTable
             return false;
         }
 
-        table = new PageTable(format, memory, tables, geometry, root);
+        PageTable created = new(format, memory, tables, geometry, root);
+        if (format.PreallocatesRootEntries && !created.PreallocateRootEntries())
+        {
+            created.Release();
+            return false;
+        }
+
+        created._registers = format.LoadRegisters(memory, root);
+        table = created;
+        return true;
+    }
+
+    // Populates every first-level entry with an empty table that stays for the tree's life (Linux's
+    // pgd_prepopulate_pmd for PAE), so that the root entries the CPU caches never change.
+    private bool PreallocateRootEntries()
+    {
+        ref readonly PageTableLevel top = ref _geometry[0];
+        for (int index = 0; index < top.Entries; index++)
+        {
+            if (!_tables.TryAllocate(_geometry[1].TableBytes, out PhysicalAddress child))
+            {
+                return false;
+            }
+
+            _info.Add(child.Value, new TableInfo(1, 0, (ulong)index * top.EntrySpan));
+            _pinned.Add(child.Value);
+            SetEntry(Root.Value, 0, index, _format.EncodeTable(top, child, PageAttributes.KernelData));
+        }
+
         return true;
     }
 
@@ -116,7 +145,10 @@ public sealed partial class PageTable
     /// <summary>Physical address of the root table (what CR3/TTBR/satp point at).</summary>
     public PhysicalAddress Root { get; }
 
-    /// <summary>Control registers pointing the MMU at this tree with the format's usual settings.</summary>
+    /// <summary>
+    /// Control registers pointing the MMU at this tree with the format's usual settings, as loaded when
+    /// the tree was created (<see cref="PageTableFormat.LoadRegisters"/>).
+    /// </summary>
     public MmuRegisters Registers => _registers;
 
     /// <summary>Tables in this tree, the root included.</summary>
@@ -560,7 +592,7 @@ public sealed partial class PageTable
         for (int i = li; i > 0; i--)
         {
             ulong table = _path[i];
-            if (_info[table].Live != 0)
+            if (_info[table].Live != 0 || _pinned.Contains(table))
             {
                 return;
             }

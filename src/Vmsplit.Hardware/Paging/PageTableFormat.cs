@@ -6,8 +6,9 @@ namespace Vmsplit.Hardware.Paging;
 /// <summary>Where a walk starts: the root table the registers select for an address, or why none.</summary>
 public readonly struct WalkRoot
 {
-    public WalkRoot(PhysicalAddress table, PageTableGeometry geometry, string register, ulong registerValue, FaultKind fault = FaultKind.None)
+    public WalkRoot(PhysicalAddress table, PageTableGeometry geometry, string register, ulong registerValue, FaultKind fault = FaultKind.None, bool firstLevelInRegisters = false)
     {
+        FirstLevelInRegisters = firstLevelInRegisters;
         Table = table;
         Geometry = geometry;
         Register = register;
@@ -28,6 +29,9 @@ public readonly struct WalkRoot
 
     /// <summary>Non-canonical address, or an address no root covers; <see cref="FaultKind.None"/> otherwise.</summary>
     public FaultKind Fault { get; }
+
+    /// <summary>The CPU holds the first level's entries in registers (x86 PAE PDPTEs): the walk reads them there, not from memory.</summary>
+    public bool FirstLevelInRegisters { get; }
 }
 
 /// <summary>
@@ -61,6 +65,22 @@ public abstract partial class PageTableFormat
     /// and the format's usual kernel settings (x86: CR4.PAE/PGE, EFER.NXE, CR0.WP; ARM: TTBCR; RISC-V: satp.MODE).
     /// </summary>
     public abstract MmuRegisters CreateRegisters(PhysicalAddress root);
+
+    /// <summary>
+    /// The registers after the kernel writes the root register: <see cref="CreateRegisters"/> plus any
+    /// state the CPU loads from memory at that moment (x86 PAE: the four PDPTEs).
+    /// </summary>
+    public virtual MmuRegisters LoadRegisters(PhysicalMemory memory, PhysicalAddress root) => CreateRegisters(root);
+
+    /// <summary>
+    /// Whether a new tree gets every first-level entry populated at once and never cleared: Linux does
+    /// so for x86 PAE (PREALLOCATED_PMDS in arch/x86/mm/pgtable.c) because the CPU caches the PDPTEs at
+    /// CR3 load and would not see later changes.
+    /// </summary>
+    public virtual bool PreallocatesRootEntries => false;
+
+    /// <summary>The first-level entry <paramref name="index"/> held in registers, when <see cref="WalkRoot.FirstLevelInRegisters"/>.</summary>
+    protected virtual ulong ReadFirstLevelFromRegisters(in MmuRegisters registers, int index) => 0;
 
     /// <summary>Picks the root table for <paramref name="va"/> and checks the address is translatable.</summary>
     public abstract WalkRoot SelectRoot(in MmuRegisters registers, VirtualAddress va);
@@ -145,6 +165,7 @@ public abstract partial class PageTableFormat
         {
             trace.Root = root.Register;
             trace.RootValue = root.RegisterValue;
+            trace.FirstLevelInRegisters = root.FirstLevelInRegisters;
         }
 
         if (root.Fault != FaultKind.None)
@@ -162,19 +183,29 @@ public abstract partial class PageTableFormat
         bool global = false;
         byte domain = 0;
         bool accessed = true;
+        int reads = 0;
         for (int i = 0; i < levels.Length; i++)
         {
             ref readonly PageTableLevel level = ref levels[i];
             int index = level.IndexOf(va.Value);
             ulong entryAddress = table + ((ulong)index * (ulong)level.EntrySize);
-            ulong raw = level.EntrySize == 8
-                ? memory.ReadUInt64(new PhysicalAddress(entryAddress))
-                : memory.ReadUInt32(new PhysicalAddress(entryAddress));
+            ulong raw;
+            if (i == 0 && root.FirstLevelInRegisters)
+            {
+                raw = ReadFirstLevelFromRegisters(in registers, index);
+            }
+            else
+            {
+                raw = level.EntrySize == 8
+                    ? memory.ReadUInt64(new PhysicalAddress(entryAddress))
+                    : memory.ReadUInt32(new PhysicalAddress(entryAddress));
+                reads++;
+            }
+
             entryAddresses[i] = entryAddress;
             descriptors[i] = raw;
             DecodedEntry entry = Decode(in level, raw, in registers);
             trace?.Add(new WalkStep(level.Number, new PhysicalAddress(table), index, raw, DecodedEntry.KindName(entry.Kind)));
-            int reads = i + 1;
             switch (entry.Kind)
             {
                 case DescriptorKind.Invalid:
@@ -220,7 +251,7 @@ public abstract partial class PageTableFormat
             }
         }
 
-        return WalkResult.Faulted(FaultKind.ReservedBit, levels[^1].Number, levels.Length);
+        return WalkResult.Faulted(FaultKind.ReservedBit, levels[^1].Number, reads);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -277,6 +277,16 @@ public struct MmuRegisters
     /// <summary>CR0.WP: supervisor writes honour read-only pages (Linux always sets it).</summary>
     public bool WriteProtect;
 
+    /// <summary>
+    /// x86 PAE: the four PDPTEs the processor loaded from memory at the last MOV to CR3 (SDM §4.4.1).
+    /// Walks use these copies and do not read the PDPT again; a PDPTE changed in memory takes effect at
+    /// the next CR3 load (see <c>X86PageTableFormat.LoadCr3</c>).
+    /// </summary>
+    public ulong Pdpte0;
+    public ulong Pdpte1;
+    public ulong Pdpte2;
+    public ulong Pdpte3;
+
     // RISC-V.
     public ulong Satp;
 

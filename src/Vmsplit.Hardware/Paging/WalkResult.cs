@@ -99,6 +99,9 @@ public sealed class WalkTrace
     /// <summary>The value of that root register when the walk started.</summary>
     public ulong RootValue { get; set; }
 
+    /// <summary>The first step's descriptor came from registers (x86 PAE PDPTEs), not from memory.</summary>
+    public bool FirstLevelInRegisters { get; set; }
+
     public void Add(WalkStep step) => _steps.Add(step);
 
     public void Clear()
@@ -106,5 +109,6 @@ public sealed class WalkTrace
         _steps.Clear();
         Root = "";
         RootValue = 0;
+        FirstLevelInRegisters = false;
     }
 }

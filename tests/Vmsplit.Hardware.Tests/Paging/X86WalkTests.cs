@@ -287,28 +287,43 @@ public sealed class X86WalkTests
     }
 
     [Fact]
-    public void PaeWalkUsesAFourEntryPdpt()
+    public void PaeWalkTakesThePdpteFromTheRegistersLoadedAtCr3()
     {
         PagingFixture m = new(X86PageTableFormat.Pae);
+
+        // Linux preallocates the four PMDs: the 32-byte PDPT is packed at the start of the first table
+        // frame and the four PDs take the next four frames; PDPTEs hold P alone (pud_populate).
+        Assert.Equal(0x1000_0000UL, m.Table.Root.Value);
+        Assert.Equal(5, m.Table.Tables);
+        Assert.Equal([0x1000_1001UL, 0x1000_2001UL, 0x1000_3001UL, 0x1000_4001UL], new[] { m.Registers.Pdpte0, m.Registers.Pdpte1, m.Registers.Pdpte2, m.Registers.Pdpte3 });
+
         m.Map(0xC000_0000, 0x4000_0000, 2 * ByteSize.MiB, PageAttributes.KernelData);
         WalkTrace t = new();
         WalkResult r = m.Walk(0xC000_0ABC, AccessType.Read, Privilege.Kernel, t);
         Assert.Equal(0x4000_0ABCUL, r.Translate(new VirtualAddress(0xC000_0ABC)).Value);
         Assert.Equal(2, r.Level);
-
-        // The 32-byte PDPT is packed at the start of the first table frame; its PD takes the next frame.
-        Assert.Equal(0x1000_0000UL, m.Table.Root.Value);
+        Assert.Equal(1, r.Reads); // the PDPTE comes from a register; only the PDE is read from memory
+        Assert.True(t.FirstLevelInRegisters);
         Assert.Equal(
             [
-                new WalkStep(3, new PhysicalAddress(0x1000_0000), 3, 0x1000_1001, "table"),
-                new WalkStep(2, new PhysicalAddress(0x1000_1000), 0, 0x8000_0000_4000_01E3, "leaf"),
+                new WalkStep(3, new PhysicalAddress(0x1000_0000), 3, 0x1000_4001, "table"),
+                new WalkStep(2, new PhysicalAddress(0x1000_4000), 0, 0x8000_0000_4000_01E3, "leaf"),
             ],
             t.Steps);
 
-        // PDPTE bits 2:1 are reserved: a PDPTE with RW fails the walk at level 3.
-        m.Write64(0x1000_0018, 0x1000_1003);
+        // Unmapping leaves the preallocated PD in place, so the cached PDPTEs stay right.
+        Assert.True(m.Table.Unmap(new VirtualAddress(0xC000_0000), 2 * ByteSize.MiB).Succeeded);
+        Assert.Equal(5, m.Table.Tables);
+        Assert.Equal(0x1000_4001UL, m.Read64(0x1000_0018));
+
+        // A PDPTE changed in memory is not seen until CR3 is loaded again; then its reserved RW bit faults at level 3.
+        m.Map(0xC000_0000, 0x4000_0000, 2 * ByteSize.MiB, PageAttributes.KernelData);
+        m.Write64(0x1000_0018, 0x1000_4003);
+        Assert.Equal(FaultKind.None, m.Walk(0xC000_0ABC).Fault);
+        X86PageTableFormat.Pae.LoadCr3(m.Memory, ref m.Registers, m.Registers.Cr3);
         WalkResult bad = m.Walk(0xC000_0ABC);
         Assert.Equal(FaultKind.ReservedBit, bad.Fault);
         Assert.Equal(3, bad.Level);
+        Assert.Equal(0, bad.Reads);
     }
 }

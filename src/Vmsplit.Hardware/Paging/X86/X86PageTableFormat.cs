@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Vmsplit.Hardware.Memory;
 
 namespace Vmsplit.Hardware.Paging.X86;
 
@@ -8,6 +9,7 @@ namespace Vmsplit.Hardware.Paging.X86;
 /// IA-32e paging (1 GiB, 2 MiB, 4 KiB). Bit names follow arch/x86/include/asm/pgtable_types.h.
 /// MAXPHYADDR is modelled as 52 for PAE and IA-32e paging and 32 for 2-level paging (no PSE-36), so
 /// bits 21:13 of a 4 MiB PDE are reserved.
+/// PAE walks take the PDPTE from the registers loaded at the last MOV to CR3, not from memory.
 /// Accessed/dirty: like the hardware (SDM §4.8), a successful walk sets A in every entry it used
 /// and D in the leaf on a write, with a locked read-modify-write of the descriptor in memory.
 /// </summary>
@@ -132,8 +134,49 @@ public sealed class X86PageTableFormat : PageTableFormat
     {
         PhysicalAddress root = new(registers.Cr3 & Cr3AddressMask);
         bool ok = _long ? IsCanonical(va.Value) : va.Value >> 32 == 0;
-        return new WalkRoot(root, _geometry, "CR3", registers.Cr3, ok ? FaultKind.None : FaultKind.NonCanonical);
+        return new WalkRoot(root, _geometry, "CR3", registers.Cr3, ok ? FaultKind.None : FaultKind.NonCanonical, firstLevelInRegisters: IsPae);
     }
+
+    /// <summary>PAE: the PDPTEs are cached at CR3 load, so the tree keeps all four populated (Linux's PREALLOCATED_PMDS).</summary>
+    public override bool PreallocatesRootEntries => IsPae;
+
+    /// <summary>MOV to CR3: PAE paging also loads the four PDPTEs from the PDPT into registers (SDM §4.4.1).</summary>
+    public override MmuRegisters LoadRegisters(PhysicalMemory memory, PhysicalAddress root)
+    {
+        MmuRegisters registers = CreateRegisters(root);
+        LoadCr3(memory, ref registers, root.Value);
+        return registers;
+    }
+
+    /// <summary>
+    /// A MOV to CR3: sets CR3 and, with PAE paging, reloads the PDPTE registers from memory. Kernel code
+    /// that switches address spaces or changes a PDPTE calls this, as Linux reloads CR3 after pud_clear
+    /// on PAE (arch/x86/include/asm/pgtable-3level.h).
+    /// </summary>
+    public void LoadCr3(PhysicalMemory memory, ref MmuRegisters registers, ulong cr3)
+    {
+        registers.Cr3 = cr3;
+        if (!IsPae)
+        {
+            return;
+        }
+
+        ulong pdpt = cr3 & Cr3AddressMask;
+        registers.Pdpte0 = memory.ReadUInt64(new PhysicalAddress(pdpt));
+        registers.Pdpte1 = memory.ReadUInt64(new PhysicalAddress(pdpt + 8));
+        registers.Pdpte2 = memory.ReadUInt64(new PhysicalAddress(pdpt + 16));
+        registers.Pdpte3 = memory.ReadUInt64(new PhysicalAddress(pdpt + 24));
+    }
+
+    protected override ulong ReadFirstLevelFromRegisters(in MmuRegisters registers, int index) => index switch
+    {
+        0 => registers.Pdpte0,
+        1 => registers.Pdpte1,
+        2 => registers.Pdpte2,
+        _ => registers.Pdpte3,
+    };
+
+    private bool IsPae => _id == MmuFormat.X86Pae;
 
     /// <summary>Bits 63 down to the top VA bit all equal (SDM §3.3.7.1; 63:47 with 4-level, 63:56 with LA57).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
