@@ -195,7 +195,7 @@ public enum FaultKind : byte
     /// <summary>ARMv7 short-descriptor: the DACR marks the domain "no access".</summary>
     Domain,
 
-    /// <summary>x86-64 and RISC-V: the upper address bits are not a sign extension; AArch64: outside both TTBR ranges.</summary>
+    /// <summary>x86-64 and RISC-V: the upper address bits are not a sign extension (ARM reports a VA outside both TTBR ranges as a translation fault instead).</summary>
     NonCanonical,
 
     /// <summary>x86: a reserved bit is set (#PF with RSVD); RISC-V: a reserved encoding (W without R, reserved bits).</summary>
