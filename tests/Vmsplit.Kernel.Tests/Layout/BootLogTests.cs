@@ -177,6 +177,23 @@ public sealed class BootLogTests
     }
 
     [Fact]
+    public void Camera_3x_NoHighmem_ModulesUpToPageOffset()
+    {
+        // github.com/bmork/defogger issue 23 (an ARM camera's 3.x kernel, no HIGHMEM, 160 MiB): no pkmap line,
+        // MODULES_END = PAGE_OFFSET (16 MB), and MLK_ROUNDUP section sizes (0x5289c4 bytes -> 5283 kB).
+        string expectedTail =
+            "    vmalloc : 0xca800000 - 0xff000000   ( 840 MB)\n" +
+            "    lowmem  : 0xc0000000 - 0xca000000   ( 160 MB)\n" +
+            "    modules : 0xbf000000 - 0xc0000000   (  16 MB)\n" +
+            "      .text : 0xc0008000 - 0xc05309c4   (5283 kB)\n" +
+            "      .init : 0xc0531000 - 0xc0f02564   (10054 kB)\n" +
+            "      .data : 0xc0f04000 - 0xc0f3ab10   ( 219 kB)\n" +
+            "       .bss : 0xc0f3ab10 - 0xc0f50690   (  87 kB)\n";
+        KernelLayout l = Arm("3.10", [0x80000000, 160 * ByteSize.MiB], highmem: false, image: Ranges(0xc0008000, 0xc05309c4, 0xc0531000, 0xc0f02564, 0xc0f04000, 0xc0f3ab10, 0xc0f3ab10, 0xc0f50690));
+        Assert.EndsWith(expectedTail, BootLog.Format(l), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void X86Pae_PreCpuEntry_StackExchange5124()
     {
         // unix.stackexchange.com/questions/5124: 2 GiB, PAE, 2.6-era kernel, FIXADDR_START 0xffc57000.
