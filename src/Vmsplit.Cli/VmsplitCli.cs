@@ -17,6 +17,7 @@ public static class VmsplitCli
         RootCommand root = new("Vmsplit: an executable laboratory for kernel address-space designs (page tables, TLBs, layouts, costs).");
         root.Subcommands.Add(Commands.WalkCommand.Create(stdout));
         root.Subcommands.Add(Commands.LayoutCommand.Create(stdout));
+        root.Subcommands.Add(Commands.TlbCommand.Create(stdout));
         return root;
     }
 
