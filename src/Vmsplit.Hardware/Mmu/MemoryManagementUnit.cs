@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using Vmsplit.Hardware.Memory;
 using Vmsplit.Hardware.Paging;
+using Vmsplit.Hardware.Paging.X86;
 using Vmsplit.Hardware.Tlb;
 
 namespace Vmsplit.Hardware.Mmu;
@@ -273,14 +274,27 @@ public sealed class MemoryManagementUnit
     {
         if ((_registers.Cr4 & Cr4Flags.Pcide) == 0)
         {
-            _registers.Cr3 = value & ~Cr3NoFlush;
+            LoadCr3(value & ~Cr3NoFlush);
             return Invalidate(TlbMaintenanceOp.X86Cr3Write);
         }
 
         bool noFlush = (value & Cr3NoFlush) != 0;
-        _registers.Cr3 = value & ~Cr3NoFlush;
+        LoadCr3(value & ~Cr3NoFlush);
         ushort pcid = (ushort)(value & 0xFFF);
         return Invalidate(noFlush ? TlbMaintenanceOp.X86Cr3WriteNoFlush : TlbMaintenanceOp.X86Cr3WritePcidFlush, default, pcid);
+    }
+
+    // PAE paging also loads the four PDPTE registers at every MOV to CR3 (SDM §4.4.1).
+    private void LoadCr3(ulong cr3)
+    {
+        if (_format is X86PageTableFormat x86)
+        {
+            x86.LoadCr3(_memory, ref _registers, cr3);
+        }
+        else
+        {
+            _registers.Cr3 = cr3;
+        }
     }
 
     /// <summary>x86 MOV to CR4: toggling PGE or clearing PCIDE invalidates every entry, global ones included (§4.10.4.1).</summary>

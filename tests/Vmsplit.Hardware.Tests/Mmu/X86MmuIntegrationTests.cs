@@ -105,4 +105,25 @@ public sealed class X86MmuIntegrationTests
         StaleTranslation r = Assert.Single(checker.Reports);
         Assert.Equal(kva, Assert.IsType<PageTableWrite>(r.Change).Va);
     }
+    [Fact]
+    public void PaeCr3WriteLoadsThePdptes()
+    {
+        PhysicalMemory memory = new();
+        FrameAllocator allocator = new(new RamBank(new PhysicalAddress(0x1000_0000), 16 * ByteSize.MiB));
+        PageTableFormat format = PageTableFormat.Get(MmuFormat.X86Pae);
+        PageTable table = PageTable.Create(format, memory, allocator);
+        Assert.True(table.Map(new VirtualAddress(0x0804_8000), new PhysicalAddress(0x0030_0000), 0x1000, PageAttributes.UserText).Succeeded);
+        MemoryManagementUnit mmu = new(format, memory, s_haswellLike with { AsidBits = 0, HasPcid = false, HasInvpcid = false, WalkCaches = [] });
+        mmu.Registers = table.Registers;
+        mmu.Registers.Pdpte0 = mmu.Registers.Pdpte1 = mmu.Registers.Pdpte2 = mmu.Registers.Pdpte3 = 0;
+
+        // With stale (empty) PDPTE registers the walk faults at the first level; MOV CR3 reloads them.
+        Assert.Equal(FaultKind.Translation, mmu.Translate(new VirtualAddress(0x0804_8000), AccessType.Execute, Privilege.User).Fault);
+        mmu.WriteCr3(table.Root.Value);
+        Assert.NotEqual(0UL, mmu.Registers.Pdpte0);
+
+        // The walk then reads only the PD and the PT from memory.
+        Translation t = mmu.Translate(new VirtualAddress(0x0804_8010), AccessType.Execute, Privilege.User);
+        Assert.Equal((new PhysicalAddress(0x0030_0010), 2), (t.Address, t.WalkReads));
+    }
 }
