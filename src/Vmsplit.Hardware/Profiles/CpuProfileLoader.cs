@@ -1,0 +1,516 @@
+using System.Globalization;
+using System.Numerics;
+using Vmsplit.Hardware.Paging;
+using Vmsplit.Hardware.Tlb;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace Vmsplit.Hardware.Profiles;
+
+/// <summary>A malformed or incomplete profile: one line naming the file and the field.</summary>
+public sealed class ProfileFormatException(string file, string field, string problem)
+    : Exception(field.Length == 0 ? $"{file}: {problem}" : $"{file}: {field}: {problem}")
+{
+    public string File { get; } = file;
+
+    public string Field { get; } = field;
+}
+
+/// <summary>
+/// Reads a CPU profile from YAML. Every number is <c>{ value: N, source: "..." }</c> or
+/// <c>{ value: N, assumption: "..." }</c>; unknown fields, missing fields and values without
+/// provenance are errors that name the field (see docs/profiles.md for the schema).
+/// </summary>
+public static class CpuProfileLoader
+{
+    public static CpuProfile LoadFile(string path)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ProfileFormatException(path, "", "cannot read: " + e.Message);
+        }
+
+        return Parse(text, path);
+    }
+
+    /// <summary>Parses YAML text; <paramref name="file"/> names it in error messages.</summary>
+    public static CpuProfile Parse(string yaml, string file)
+    {
+        YamlStream stream = new();
+        try
+        {
+            stream.Load(new StringReader(yaml));
+        }
+        catch (YamlException e)
+        {
+            string message = e.InnerException?.Message ?? e.Message;
+            throw new ProfileFormatException(file, $"line {e.Start.Line}", OneLine(message));
+        }
+
+        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
+        {
+            throw new ProfileFormatException(file, "", "expected a mapping with id, name, architecture, mmuFormats, clockMhz, tlb, costs and cache");
+        }
+
+        return new Reader(file).Read(root);
+    }
+
+    private static string OneLine(string s) => s.Replace('\r', ' ').Replace('\n', ' ').Trim();
+
+    private sealed class Reader(string file)
+    {
+        private static readonly string[] s_topKeys = ["id", "name", "architecture", "mmuFormats", "clockMhz", "tlb", "costs", "cache"];
+        private static readonly string[] s_levelKeys = ["name", "entries", "ways", "pageSizes", "holding", "replacement", "latencyCycles"];
+        private static readonly string[] s_walkCacheKeys = ["name", "entries", "ways", "coverageShifts", "latencyCycles"];
+        private static readonly string[] s_cacheKeys = ["lineBytes", "viptAliasing", "wayBytes", "cleanInvalidateLineCycles"];
+
+        private readonly List<ProfileEntry> _entries = [];
+
+        public CpuProfile Read(YamlMappingNode root)
+        {
+            CheckKeys(root, "", s_topKeys);
+            string id = Plain(root, "id", "id");
+            if (id.Length == 0 || !id.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-'))
+            {
+                throw Error("id", $"'{id}' must be lower-case letters, digits and dashes");
+            }
+
+            string name = Plain(root, "name", "name");
+            string archText = Plain(root, "architecture", "architecture");
+            ProfileArchitecture arch = archText switch
+            {
+                "arm" => ProfileArchitecture.Arm,
+                "x86" => ProfileArchitecture.X86,
+                "riscv" => ProfileArchitecture.Riscv,
+                _ => throw Error("architecture", $"'{archText}' is not one of arm, x86, riscv"),
+            };
+
+            List<MmuFormat> formats = [];
+            YamlSequenceNode formatList = Sequence(Required(root, "mmuFormats", "mmuFormats"), "mmuFormats");
+            for (int i = 0; i < formatList.Children.Count; i++)
+            {
+                string text = Scalar(formatList.Children[i], $"mmuFormats[{i}]");
+                if (!Enum.TryParse(text, ignoreCase: false, out MmuFormat format) || !FitsArchitecture(format, arch))
+                {
+                    throw Error($"mmuFormats[{i}]", $"'{text}' is not an {archText} MMU format ({string.Join(", ", Enum.GetNames<MmuFormat>().Where(n => FitsArchitecture(Enum.Parse<MmuFormat>(n), arch)))})");
+                }
+
+                formats.Add(format);
+            }
+
+            if (formats.Count == 0)
+            {
+                throw Error("mmuFormats", "empty");
+            }
+
+            double clock = Number(root, "clockMhz", "clockMhz", positive: true);
+            TlbHierarchyConfig tlb = ReadTlb(Mapping(Required(root, "tlb", "tlb"), "tlb"), arch);
+            (double[] costs, bool[] has) = ReadCosts(Mapping(Required(root, "costs", "costs"), "costs"), arch, tlb.HasPcid, tlb.HasInvpcid);
+            CacheGeometry cache = ReadCache(Mapping(Required(root, "cache", "cache"), "cache"));
+            return new CpuProfile(id, name, file, arch, formats, clock, tlb, cache, costs, has, _entries);
+        }
+
+        private static bool FitsArchitecture(MmuFormat f, ProfileArchitecture a) => a switch
+        {
+            ProfileArchitecture.Arm => f is MmuFormat.ArmShort or MmuFormat.ArmLpae or MmuFormat.AArch64Va39 or MmuFormat.AArch64Va48,
+            ProfileArchitecture.X86 => f is MmuFormat.X86_32 or MmuFormat.X86Pae or MmuFormat.X86_64 or MmuFormat.X86_64La57,
+            _ => f is MmuFormat.RiscvSv32 or MmuFormat.RiscvSv39 or MmuFormat.RiscvSv48 or MmuFormat.RiscvSv57,
+        };
+
+        private TlbHierarchyConfig ReadTlb(YamlMappingNode tlb, ProfileArchitecture arch)
+        {
+            string[] keys = arch == ProfileArchitecture.X86
+                ? ["asidBits", "pcid", "invpcid", "microI", "microD", "main", "walkCaches"]
+                : ["asidBits", "microI", "microD", "main", "walkCaches"];
+            CheckKeys(tlb, "tlb", keys);
+            int asidBits = Integer(tlb, "asidBits", "tlb.asidBits", 0, 16);
+            bool pcid = false;
+            bool invpcid = false;
+            if (arch == ProfileArchitecture.X86)
+            {
+                pcid = Boolean(tlb, "pcid", "tlb.pcid");
+                invpcid = Boolean(tlb, "invpcid", "tlb.invpcid");
+            }
+
+            TlbHierarchyConfig config = new()
+            {
+                AsidBits = asidBits,
+                HasPcid = pcid,
+                HasInvpcid = invpcid,
+                MicroI = Levels(tlb, "microI"),
+                MicroD = Levels(tlb, "microD"),
+                Main = Levels(tlb, "main"),
+                WalkCaches = WalkCaches(tlb),
+            };
+            string problem = config.Validate();
+            if (problem.Length != 0)
+            {
+                throw Error("tlb", problem);
+            }
+
+            return config;
+        }
+
+        private List<TlbLevelConfig> Levels(YamlMappingNode tlb, string key)
+        {
+            List<TlbLevelConfig> levels = [];
+            if (!tlb.Children.TryGetValue(new YamlScalarNode(key), out YamlNode? node))
+            {
+                return levels;
+            }
+
+            YamlSequenceNode list = Sequence(node, "tlb." + key);
+            for (int i = 0; i < list.Children.Count; i++)
+            {
+                string path = $"tlb.{key}[{i}]";
+                YamlMappingNode m = Mapping(list.Children[i], path);
+                CheckKeys(m, path, s_levelKeys);
+                string name = Plain(m, "name", path + ".name");
+                int entries = Integer(m, "entries", path + ".entries", 1, 1 << 16);
+                int ways = Integer(m, "ways", path + ".ways", 1, 1 << 16);
+                List<ulong> sizes = Sizes(m, "pageSizes", path + ".pageSizes");
+                LargePageHolding holding = LargePageHolding.Native;
+                if (m.Children.ContainsKey(new YamlScalarNode("holding")))
+                {
+                    string h = Word(m, "holding", path + ".holding");
+                    holding = h switch
+                    {
+                        "native" => LargePageHolding.Native,
+                        "splintered" => LargePageHolding.Splintered,
+                        _ => throw Error(path + ".holding", $"'{h}' is not native or splintered"),
+                    };
+                }
+
+                TlbReplacement replacement = TlbReplacement.Lru;
+                if (m.Children.ContainsKey(new YamlScalarNode("replacement")))
+                {
+                    replacement = Replacement(m, path + ".replacement");
+                }
+
+                double latency = Number(m, "latencyCycles", path + ".latencyCycles", positive: false);
+                TlbLevelConfig level = new()
+                {
+                    Name = name,
+                    Entries = entries,
+                    Ways = ways,
+                    PageSizes = sizes,
+                    HowLargePagesAreHeld = holding,
+                    Replacement = replacement,
+                    LookupLatencyCycles = latency,
+                };
+                string problem = level.Validate();
+                if (problem.Length != 0)
+                {
+                    throw Error(path, problem);
+                }
+
+                levels.Add(level);
+            }
+
+            return levels;
+        }
+
+        private List<WalkCacheConfig> WalkCaches(YamlMappingNode tlb)
+        {
+            List<WalkCacheConfig> caches = [];
+            if (!tlb.Children.TryGetValue(new YamlScalarNode("walkCaches"), out YamlNode? node))
+            {
+                return caches;
+            }
+
+            YamlSequenceNode list = Sequence(node, "tlb.walkCaches");
+            for (int i = 0; i < list.Children.Count; i++)
+            {
+                string path = $"tlb.walkCaches[{i}]";
+                YamlMappingNode m = Mapping(list.Children[i], path);
+                CheckKeys(m, path, s_walkCacheKeys);
+                string name = Plain(m, "name", path + ".name");
+                int entries = Integer(m, "entries", path + ".entries", 1, 1 << 16);
+                int ways = Integer(m, "ways", path + ".ways", 1, 1 << 16);
+                List<int> shifts = [];
+                if (m.Children.ContainsKey(new YamlScalarNode("coverageShifts")))
+                {
+                    (YamlNode value, _) = Sourced(m, "coverageShifts", path + ".coverageShifts");
+                    YamlSequenceNode seq = Sequence(value, path + ".coverageShifts.value");
+                    foreach (YamlNode s in seq.Children)
+                    {
+                        shifts.Add(ParseInt(Scalar(s, path + ".coverageShifts.value"), path + ".coverageShifts", 12, 63));
+                    }
+
+                    Record(path + ".coverageShifts", string.Join(", ", shifts));
+                }
+
+                double latency = Number(m, "latencyCycles", path + ".latencyCycles", positive: false);
+                WalkCacheConfig cache = new() { Name = name, Entries = entries, Ways = ways, CoverageShifts = shifts, LookupLatencyCycles = latency };
+                string problem = cache.Validate();
+                if (problem.Length != 0)
+                {
+                    throw Error(path, problem);
+                }
+
+                caches.Add(cache);
+            }
+
+            return caches;
+        }
+
+        private (double[] Costs, bool[] Has) ReadCosts(YamlMappingNode costs, ProfileArchitecture arch, bool pcid, bool invpcid)
+        {
+            double[] values = new double[PrimitiveCostExtensions.Count];
+            bool[] has = new bool[PrimitiveCostExtensions.Count];
+            IReadOnlyList<PrimitiveCost> required = PrimitiveCostExtensions.Required(arch, pcid, invpcid);
+            foreach (KeyValuePair<YamlNode, YamlNode> pair in costs.Children)
+            {
+                string key = Scalar(pair.Key, "costs");
+                if (!PrimitiveCostExtensions.TryParseKey(key, out PrimitiveCost cost))
+                {
+                    throw Error("costs." + key, "unknown cost");
+                }
+
+                if (!required.Contains(cost))
+                {
+                    throw Error("costs." + key, $"does not apply to this {ArchName(arch)} profile" + (arch == ProfileArchitecture.X86 ? " (check tlb.pcid and tlb.invpcid)" : ""));
+                }
+            }
+
+            foreach (PrimitiveCost cost in required)
+            {
+                values[(int)cost] = Number(costs, cost.Key(), "costs." + cost.Key(), positive: cost == PrimitiveCost.MemcpyBytesPerCycle, unit: cost.Unit());
+                has[(int)cost] = true;
+            }
+
+            return (values, has);
+        }
+
+        private CacheGeometry ReadCache(YamlMappingNode cache)
+        {
+            CheckKeys(cache, "cache", s_cacheKeys);
+            int line = Integer(cache, "lineBytes", "cache.lineBytes", 16, 256);
+            if (!BitOperations.IsPow2(line))
+            {
+                throw Error("cache.lineBytes", $"{line} is not a power of two");
+            }
+
+            bool aliasing = Boolean(cache, "viptAliasing", "cache.viptAliasing");
+            List<ulong> way = Sizes(cache, "wayBytes", "cache.wayBytes", single: true);
+            double flush = Number(cache, "cleanInvalidateLineCycles", "cache.cleanInvalidateLineCycles", positive: false);
+            return new CacheGeometry(line, aliasing, way[0], flush);
+        }
+
+        private static string ArchName(ProfileArchitecture a) => a switch
+        {
+            ProfileArchitecture.Arm => "arm",
+            ProfileArchitecture.X86 => "x86",
+            _ => "riscv",
+        };
+
+        private ProfileFormatException Error(string field, string problem) => new(file, field, problem);
+
+        private void CheckKeys(YamlMappingNode m, string path, string[] allowed)
+        {
+            foreach (YamlNode k in m.Children.Keys)
+            {
+                string key = Scalar(k, path);
+                if (!allowed.Contains(key))
+                {
+                    throw Error(path.Length == 0 ? key : path + "." + key, $"unknown field (expected one of {string.Join(", ", allowed)})");
+                }
+            }
+        }
+
+        private YamlNode Required(YamlMappingNode m, string key, string path)
+        {
+            if (!m.Children.TryGetValue(new YamlScalarNode(key), out YamlNode? node))
+            {
+                throw Error(path, "missing");
+            }
+
+            return node;
+        }
+
+        private YamlMappingNode Mapping(YamlNode node, string path) =>
+            node as YamlMappingNode ?? throw Error(path, "expected a mapping");
+
+        private YamlSequenceNode Sequence(YamlNode node, string path) =>
+            node as YamlSequenceNode ?? throw Error(path, "expected a list");
+
+        private string Scalar(YamlNode node, string path) =>
+            (node as YamlScalarNode)?.Value ?? throw Error(path, "expected a single value");
+
+        private string Plain(YamlMappingNode m, string key, string path)
+        {
+            string s = Scalar(Required(m, key, path), path).Trim();
+            if (s.Length == 0)
+            {
+                throw Error(path, "empty");
+            }
+
+            return s;
+        }
+
+        /// <summary>A <c>{ value, source | assumption }</c> mapping; records nothing yet.</summary>
+        private (YamlNode Value, (string Text, bool Assumption) Provenance) Sourced(YamlMappingNode m, string key, string path)
+        {
+            YamlNode node = Required(m, key, path);
+            if (node is not YamlMappingNode sourced)
+            {
+                throw Error(path, "missing source or assumption (write { value: ..., source: \"...\" } or { value: ..., assumption: \"...\" })");
+            }
+
+            YamlNode? value = null;
+            string? source = null;
+            string? assumption = null;
+            foreach (KeyValuePair<YamlNode, YamlNode> pair in sourced.Children)
+            {
+                switch (Scalar(pair.Key, path))
+                {
+                    case "value":
+                        value = pair.Value;
+                        break;
+                    case "source":
+                        source = Scalar(pair.Value, path + ".source").Trim();
+                        break;
+                    case "assumption":
+                        assumption = Scalar(pair.Value, path + ".assumption").Trim();
+                        break;
+                    default:
+                        throw Error(path + "." + Scalar(pair.Key, path), "unknown field (expected value and source or assumption)");
+                }
+            }
+
+            if (value is null)
+            {
+                throw Error(path, "missing value");
+            }
+
+            if (source is null && assumption is null)
+            {
+                throw Error(path, "missing source or assumption");
+            }
+
+            if (source is not null && assumption is not null)
+            {
+                throw Error(path, "has both source and assumption; give one");
+            }
+
+            if ((source ?? assumption)!.Length == 0)
+            {
+                throw Error(path, source is not null ? "empty source" : "empty assumption");
+            }
+
+            _pending = (source ?? assumption!, assumption is not null);
+            return (value, _pending);
+        }
+
+        private (string Text, bool Assumption) _pending;
+
+        private void Record(string path, string display) => _entries.Add(new ProfileEntry(path, display, _pending.Text, _pending.Assumption));
+
+        private double Number(YamlMappingNode m, string key, string path, bool positive, string unit = "")
+        {
+            (YamlNode node, _) = Sourced(m, key, path);
+            string text = Scalar(node, path + ".value");
+            if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !double.IsFinite(v))
+            {
+                throw Error(path, $"'{text}' is not a number");
+            }
+
+            if (v < 0 || (positive && v == 0))
+            {
+                throw Error(path, positive ? $"{text} must be positive" : $"{text} must not be negative");
+            }
+
+            Record(path, unit.Length == 0 ? text : text + " " + unit);
+            return v;
+        }
+
+        private int Integer(YamlMappingNode m, string key, string path, int min, int max)
+        {
+            (YamlNode node, _) = Sourced(m, key, path);
+            int v = ParseInt(Scalar(node, path + ".value"), path, min, max);
+            Record(path, v.ToString(CultureInfo.InvariantCulture));
+            return v;
+        }
+
+        private int ParseInt(string text, string path, int min, int max)
+        {
+            if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v))
+            {
+                throw Error(path, $"'{text}' is not an integer");
+            }
+
+            if (v < min || v > max)
+            {
+                throw Error(path, $"{v} is out of range [{min}, {max}]");
+            }
+
+            return v;
+        }
+
+        private bool Boolean(YamlMappingNode m, string key, string path)
+        {
+            (YamlNode node, _) = Sourced(m, key, path);
+            string text = Scalar(node, path + ".value");
+            bool v = text switch
+            {
+                "true" => true,
+                "false" => false,
+                _ => throw Error(path, $"'{text}' is not true or false"),
+            };
+            Record(path, text);
+            return v;
+        }
+
+        private string Word(YamlMappingNode m, string key, string path)
+        {
+            (YamlNode node, _) = Sourced(m, key, path);
+            string text = Scalar(node, path + ".value").Trim();
+            Record(path, text);
+            return text;
+        }
+
+        private TlbReplacement Replacement(YamlMappingNode m, string path)
+        {
+            string text = Word(m, "replacement", path);
+            return text switch
+            {
+                "lru" => TlbReplacement.Lru,
+                "plru" => TlbReplacement.PseudoLru,
+                "random" => TlbReplacement.Random,
+                _ => throw Error(path, $"'{text}' is not lru, plru or random"),
+            };
+        }
+
+        private List<ulong> Sizes(YamlMappingNode m, string key, string path, bool single = false)
+        {
+            (YamlNode node, _) = Sourced(m, key, path);
+            List<ulong> sizes = [];
+            List<string> texts = [];
+            IEnumerable<YamlNode> items = single ? [node] : Sequence(node, path + ".value").Children;
+            foreach (YamlNode item in items)
+            {
+                string text = Scalar(item, path + ".value");
+                if (!ByteSize.TryParse(text, out ulong size, out string error))
+                {
+                    throw Error(path, error);
+                }
+
+                sizes.Add(size);
+                texts.Add(text);
+            }
+
+            if (sizes.Count == 0)
+            {
+                throw Error(path, "empty");
+            }
+
+            Record(path, string.Join(", ", texts));
+            return sizes;
+        }
+    }
+}

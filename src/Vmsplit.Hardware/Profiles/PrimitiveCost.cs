@@ -1,0 +1,174 @@
+using Vmsplit.Hardware.Tlb;
+
+namespace Vmsplit.Hardware.Profiles;
+
+/// <summary>The instruction families a CPU profile describes; each needs its own set of primitive costs.</summary>
+public enum ProfileArchitecture : byte
+{
+    Arm,
+    X86,
+    Riscv,
+}
+
+/// <summary>
+/// Every primitive cost a CPU profile can hold, in cycles unless the name says otherwise. The YAML key
+/// is the camel-case name (<c>ttbr0Write</c>, <c>tlbiAsidIs</c>, <c>memcpyBytesPerCycle</c>).
+/// </summary>
+public enum PrimitiveCost : byte
+{
+    // ARM root registers and barriers.
+    Ttbr0Write,
+    Ttbr1Write,
+    TtbcrWrite,
+    ContextidrWrite,
+    Isb,
+    Dsb,
+
+    // ARM TLB maintenance (ARMv7 ARM B4.2.2 / ARMv8 TLBI), local and inner-shareable.
+    TlbiAll,
+    TlbiAllIs,
+    TlbiAsid,
+    TlbiAsidIs,
+    TlbiMva,
+    TlbiMvaIs,
+    TlbiMvaa,
+    TlbiMvaaIs,
+
+    // x86 root register and TLB maintenance.
+    Cr3Write,
+    Cr3WriteNoFlush,
+    Invlpg,
+    InvpcidAddress,
+    InvpcidSingleContext,
+    InvpcidAllIncludingGlobal,
+    InvpcidAllNonGlobal,
+    Cr4PgeToggle,
+
+    // RISC-V root register and SFENCE.VMA forms.
+    SatpWrite,
+    SfenceVmaAll,
+    SfenceVmaVa,
+    SfenceVmaAsid,
+    SfenceVmaVaAsid,
+
+    // Every architecture.
+    WalkStepCacheHit,
+    WalkStepCacheMiss,
+    ExceptionEntry,
+    ExceptionExit,
+    MemcpyBytesPerCycle,
+    PageZeroCycles,
+}
+
+public static class PrimitiveCostExtensions
+{
+    public static readonly int Count = Enum.GetValues<PrimitiveCost>().Length;
+
+    private static readonly PrimitiveCost[] s_arm =
+    [
+        PrimitiveCost.Ttbr0Write, PrimitiveCost.Ttbr1Write, PrimitiveCost.TtbcrWrite, PrimitiveCost.ContextidrWrite,
+        PrimitiveCost.Isb, PrimitiveCost.Dsb,
+        PrimitiveCost.TlbiAll, PrimitiveCost.TlbiAllIs, PrimitiveCost.TlbiAsid, PrimitiveCost.TlbiAsidIs,
+        PrimitiveCost.TlbiMva, PrimitiveCost.TlbiMvaIs, PrimitiveCost.TlbiMvaa, PrimitiveCost.TlbiMvaaIs,
+    ];
+
+    private static readonly PrimitiveCost[] s_riscv =
+    [
+        PrimitiveCost.SatpWrite, PrimitiveCost.SfenceVmaAll, PrimitiveCost.SfenceVmaVa, PrimitiveCost.SfenceVmaAsid, PrimitiveCost.SfenceVmaVaAsid,
+    ];
+
+    private static readonly PrimitiveCost[] s_common =
+    [
+        PrimitiveCost.WalkStepCacheHit, PrimitiveCost.WalkStepCacheMiss, PrimitiveCost.ExceptionEntry, PrimitiveCost.ExceptionExit,
+        PrimitiveCost.MemcpyBytesPerCycle, PrimitiveCost.PageZeroCycles,
+    ];
+
+    /// <summary>The YAML key: the name with a lower-case first letter.</summary>
+    public static string Key(this PrimitiveCost cost)
+    {
+        string name = cost.ToString();
+        return char.ToLowerInvariant(name[0]) + name[1..];
+    }
+
+    public static bool TryParseKey(string key, out PrimitiveCost cost)
+    {
+        foreach (PrimitiveCost c in Enum.GetValues<PrimitiveCost>())
+        {
+            if (string.Equals(c.Key(), key, StringComparison.Ordinal))
+            {
+                cost = c;
+                return true;
+            }
+        }
+
+        cost = default;
+        return false;
+    }
+
+    /// <summary>The unit a value is printed with.</summary>
+    public static string Unit(this PrimitiveCost cost) => cost switch
+    {
+        PrimitiveCost.MemcpyBytesPerCycle => "bytes/cycle",
+        PrimitiveCost.PageZeroCycles => "cycles/4K page",
+        _ => "cycles",
+    };
+
+    /// <summary>The costs a profile of this architecture must give (PCID and INVPCID add their own on x86).</summary>
+    public static IReadOnlyList<PrimitiveCost> Required(ProfileArchitecture architecture, bool pcid, bool invpcid)
+    {
+        List<PrimitiveCost> list = [];
+        switch (architecture)
+        {
+            case ProfileArchitecture.Arm:
+                list.AddRange(s_arm);
+                break;
+            case ProfileArchitecture.X86:
+                list.Add(PrimitiveCost.Cr3Write);
+                if (pcid)
+                {
+                    list.Add(PrimitiveCost.Cr3WriteNoFlush);
+                }
+
+                list.Add(PrimitiveCost.Invlpg);
+                if (invpcid)
+                {
+                    list.AddRange([PrimitiveCost.InvpcidAddress, PrimitiveCost.InvpcidSingleContext, PrimitiveCost.InvpcidAllIncludingGlobal, PrimitiveCost.InvpcidAllNonGlobal]);
+                }
+
+                list.Add(PrimitiveCost.Cr4PgeToggle);
+                break;
+            case ProfileArchitecture.Riscv:
+                list.AddRange(s_riscv);
+                break;
+        }
+
+        list.AddRange(s_common);
+        return list;
+    }
+
+    /// <summary>The profile cost that prices a TLB maintenance operation.</summary>
+    public static PrimitiveCost CostOf(this TlbMaintenanceOp op) => op switch
+    {
+        TlbMaintenanceOp.ArmTlbiAll => PrimitiveCost.TlbiAll,
+        TlbMaintenanceOp.ArmTlbiAllIs => PrimitiveCost.TlbiAllIs,
+        TlbMaintenanceOp.ArmTlbiAsid => PrimitiveCost.TlbiAsid,
+        TlbMaintenanceOp.ArmTlbiAsidIs => PrimitiveCost.TlbiAsidIs,
+        TlbMaintenanceOp.ArmTlbiMva => PrimitiveCost.TlbiMva,
+        TlbMaintenanceOp.ArmTlbiMvaIs => PrimitiveCost.TlbiMvaIs,
+        TlbMaintenanceOp.ArmTlbiMvaa => PrimitiveCost.TlbiMvaa,
+        TlbMaintenanceOp.ArmTlbiMvaaIs => PrimitiveCost.TlbiMvaaIs,
+        TlbMaintenanceOp.X86Cr3Write or TlbMaintenanceOp.X86Cr3WritePcidFlush => PrimitiveCost.Cr3Write,
+        TlbMaintenanceOp.X86Cr3WriteNoFlush => PrimitiveCost.Cr3WriteNoFlush,
+        TlbMaintenanceOp.X86Invlpg => PrimitiveCost.Invlpg,
+        TlbMaintenanceOp.X86InvpcidAddress => PrimitiveCost.InvpcidAddress,
+        TlbMaintenanceOp.X86InvpcidSingleContext => PrimitiveCost.InvpcidSingleContext,
+        TlbMaintenanceOp.X86InvpcidAllIncludingGlobal => PrimitiveCost.InvpcidAllIncludingGlobal,
+        TlbMaintenanceOp.X86InvpcidAllNonGlobal => PrimitiveCost.InvpcidAllNonGlobal,
+        TlbMaintenanceOp.X86Cr4PgeToggle => PrimitiveCost.Cr4PgeToggle,
+        TlbMaintenanceOp.RiscvSfenceVmaAll => PrimitiveCost.SfenceVmaAll,
+        TlbMaintenanceOp.RiscvSfenceVmaVa => PrimitiveCost.SfenceVmaVa,
+        TlbMaintenanceOp.RiscvSfenceVmaAsid => PrimitiveCost.SfenceVmaAsid,
+        TlbMaintenanceOp.RiscvSfenceVmaVaAsid => PrimitiveCost.SfenceVmaVaAsid,
+        _ => throw new ArgumentOutOfRangeException(nameof(op), op, "no profile cost for this operation"),
+    };
+}
