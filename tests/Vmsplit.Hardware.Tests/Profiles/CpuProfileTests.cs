@@ -56,3 +56,222 @@ public class CpuProfileTests
         Assert.StartsWith("Cortex-A15 TRM", a15.Entry("tlb.main[0].entries")!.Provenance);
     }
 }
+
+public class CpuProfilePinnedValueTests
+{
+    [Fact]
+    public void CortexA53WalkCacheIs64EntriesFourWayAndAsidsAre16Bits()
+    {
+        CpuProfile a53 = CpuProfiles.Find("CORTEX-A53")!;
+        WalkCacheConfig walk = Assert.Single(a53.Tlb.WalkCaches);
+        Assert.Equal(64, walk.Entries);
+        Assert.Equal(4, walk.Ways);
+        Assert.Equal(16, a53.Tlb.AsidBits);
+        Assert.Equal(10, a53.Tlb.MicroI[0].Entries);
+        Assert.Equal(10, a53.Tlb.MicroD[0].Ways);
+        Assert.Equal(1416, a53.ClockMhz);
+    }
+
+    [Theory]
+    [InlineData("cortex-a7", 8, false)]
+    [InlineData("cortex-a15", 8, false)]
+    [InlineData("cortex-a72", 16, false)]
+    [InlineData("core2-e6600", 0, false)]
+    [InlineData("atom-n270", 0, false)]
+    [InlineData("pentium4-xeon", 0, false)]
+    [InlineData("haswell", 12, true)]
+    [InlineData("skylake", 12, true)]
+    public void AsidWidthsAndPcid(string id, int bits, bool pcid)
+    {
+        CpuProfile p = CpuProfiles.Find(id)!;
+        Assert.Equal(bits, p.Tlb.AsidBits);
+        Assert.Equal(pcid, p.Tlb.HasPcid);
+    }
+
+    [Fact]
+    public void SkylakeCostsComeFromHansensMeasurement()
+    {
+        CpuProfile s = CpuProfiles.Find("skylake")!;
+        Assert.Equal(200, s.Cycles(PrimitiveCost.Invlpg));
+        Assert.Equal(350, s.Cycles(TlbMaintenanceOp.X86InvpcidAddress));
+        Assert.Equal(100, s.Cycles(TlbMaintenanceOp.X86Cr3WritePcidFlush));
+        Assert.Contains("Hansen", s.Entry("costs.invlpg")!.Provenance);
+        Assert.False(s.Entry("costs.invlpg")!.IsAssumption);
+        Assert.True(s.Entry("costs.cr3WriteNoFlush")!.IsAssumption);
+        Assert.Equal(1536, s.Tlb.Main[0].Entries);
+
+        // 4096 bytes at 32 bytes per cycle.
+        Assert.Equal(128, s.MemcpyCycles(4096));
+
+        // 200 cycles at 4000 MHz = 50 ns.
+        Assert.Equal(50, s.Nanoseconds(200), 9);
+    }
+
+    [Fact]
+    public void ArchitectureDecidesWhichCostsExist()
+    {
+        CpuProfile a15 = CpuProfiles.Find("cortex-a15")!;
+        Assert.True(a15.Has(PrimitiveCost.Isb));
+        Assert.False(a15.Has(PrimitiveCost.Cr3Write));
+        InvalidOperationException e = Assert.Throws<InvalidOperationException>(() => a15.Cycles(PrimitiveCost.Cr3Write));
+        Assert.Contains("cr3Write", e.Message);
+        CpuProfile core2 = CpuProfiles.Find("core2-e6600")!;
+        Assert.False(core2.Has(PrimitiveCost.Cr3WriteNoFlush));
+        Assert.False(core2.Has(PrimitiveCost.InvpcidAddress));
+        Assert.Equal(208, a15.Cycles(PrimitiveCost.WalkStepCacheMiss));
+        Assert.Equal(64, a15.Cache.LinesPerPage);
+        Assert.Equal(128, CpuProfiles.Find("cortex-a9")!.Cache.LinesPerPage);
+    }
+
+    [Fact]
+    public void ShippedTextIsTheEmbeddedFile()
+    {
+        string? text = CpuProfiles.ShippedText("cortex-a8");
+        Assert.NotNull(text);
+        Assert.Contains("id: cortex-a8", text);
+        Assert.Null(CpuProfiles.ShippedText("cortex-a99"));
+        Assert.Null(CpuProfiles.Find("cortex-a99"));
+    }
+}
+
+public class CpuProfileMalformedTests
+{
+    private static readonly string s_a15 = CpuProfiles.ShippedText("cortex-a15")!;
+
+    private static string Error(string yaml) =>
+        Assert.Throws<ProfileFormatException>(() => CpuProfileLoader.Parse(yaml, "profiles/cortex-a15.yaml")).Message;
+
+    private static string Replace(string line, string with)
+    {
+        Assert.Contains(line, s_a15);
+        return s_a15.Replace(line, with, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ValueWithoutProvenance()
+    {
+        string yaml = Replace(
+            "  ttbr0Write: { value: 10, assumption: \"no published cycle count for a TTBR0 write on any Cortex-A (measurements.md gap); an MCR/MCRR to CP15 on an out-of-order core, its synchronisation charged to the ISB that follows\" }",
+            "  ttbr0Write: { value: 10 }");
+        Assert.Equal("profiles/cortex-a15.yaml: costs.ttbr0Write: missing source or assumption", Error(yaml));
+    }
+
+    [Fact]
+    public void BareNumberWithoutMapping()
+    {
+        string yaml = string.Join('\n', s_a15.Split('\n').Select(l => l.StartsWith("  isb:", StringComparison.Ordinal) ? "  isb: 15" : l));
+        Assert.StartsWith("profiles/cortex-a15.yaml: costs.isb: missing source or assumption", Error(yaml));
+    }
+
+    [Fact]
+    public void MissingCost()
+    {
+        string yaml = string.Join('\n', s_a15.Split('\n').Where(l => !l.StartsWith("  dsb:", StringComparison.Ordinal)));
+        Assert.Equal("profiles/cortex-a15.yaml: costs.dsb: missing", Error(yaml));
+    }
+
+    [Fact]
+    public void BothSourceAndAssumption()
+    {
+        string yaml = Replace("clockMhz: { value: 1700, source:", "clockMhz: { value: 1700, assumption: \"x\", source:");
+        Assert.Equal("profiles/cortex-a15.yaml: clockMhz: has both source and assumption; give one", Error(yaml));
+    }
+
+    [Fact]
+    public void EmptySource()
+    {
+        string yaml = Replace("clockMhz: { value: 1700, source: \"7-cpu.com/cpu/Cortex-A15.html: Samsung Exynos 5250 1.7 GHz\" }", "clockMhz: { value: 1700, source: \"\" }");
+        Assert.Equal("profiles/cortex-a15.yaml: clockMhz: empty source", Error(yaml));
+    }
+
+    [Fact]
+    public void NotANumber()
+    {
+        string yaml = Replace("clockMhz: { value: 1700,", "clockMhz: { value: fast,");
+        Assert.Equal("profiles/cortex-a15.yaml: clockMhz: 'fast' is not a number", Error(yaml));
+    }
+
+    [Fact]
+    public void NegativeCost()
+    {
+        string yaml = Replace("  isb: { value: 15,", "  isb: { value: -1,");
+        Assert.Equal("profiles/cortex-a15.yaml: costs.isb: -1 must not be negative", Error(yaml));
+    }
+
+    [Fact]
+    public void CostOfAnotherArchitecture()
+    {
+        string yaml = Replace("  isb: { value: 15,", "  cr3Write: { value: 1, source: \"x\" }\n  isb: { value: 15,");
+        Assert.Equal("profiles/cortex-a15.yaml: costs.cr3Write: does not apply to this arm profile", Error(yaml));
+    }
+
+    [Fact]
+    public void UnknownCostAndUnknownField()
+    {
+        Assert.Equal(
+            "profiles/cortex-a15.yaml: costs.isbb: unknown cost",
+            Error(Replace("  isb: { value: 15,", "  isbb: { value: 1, source: \"x\" }\n  isb: { value: 15,")));
+        Assert.StartsWith(
+            "profiles/cortex-a15.yaml: tlb.main[0].colour: unknown field",
+            Error(Replace("      ways: { value: 4, source: \"Cortex-A15 TRM 5.2.3\" }", "      ways: { value: 4, source: \"Cortex-A15 TRM 5.2.3\" }\n      colour: red")));
+    }
+
+    [Fact]
+    public void GeometryThatCannotBeBuilt()
+    {
+        string yaml = Replace("      ways: { value: 4, source: \"Cortex-A15 TRM 5.2.3\" }", "      ways: { value: 3, source: \"Cortex-A15 TRM 5.2.3\" }");
+        Assert.Equal("profiles/cortex-a15.yaml: tlb.main[0]: TLB level 'L2 TLB': ways must divide entries (512), got 3", Error(yaml));
+    }
+
+    [Fact]
+    public void AsidWidthOutOfRange()
+    {
+        string yaml = Replace("  asidBits: { value: 8,", "  asidBits: { value: 17,");
+        Assert.Equal("profiles/cortex-a15.yaml: tlb.asidBits: 17 is out of range [0, 16]", Error(yaml));
+    }
+
+    [Fact]
+    public void WrongMmuFormatAndArchitecture()
+    {
+        Assert.StartsWith("profiles/cortex-a15.yaml: mmuFormats[1]: 'X86_64' is not an arm MMU format", Error(Replace("mmuFormats: [ArmShort, ArmLpae]", "mmuFormats: [ArmShort, X86_64]")));
+        Assert.Equal("profiles/cortex-a15.yaml: architecture: 'mips' is not one of arm, x86, riscv", Error(Replace("architecture: arm", "architecture: mips")));
+    }
+
+    [Fact]
+    public void BrokenYamlNamesTheLine()
+    {
+        string message = Error("id: x\nname: [unclosed\n");
+        Assert.StartsWith("profiles/cortex-a15.yaml: line ", message);
+        Assert.DoesNotContain('\n', message);
+    }
+
+    [Fact]
+    public void EmptyDocument()
+    {
+        Assert.StartsWith("profiles/cortex-a15.yaml: expected a mapping", Error(""));
+    }
+
+    [Fact]
+    public void MissingFileIsOneLine()
+    {
+        ProfileFormatException e = Assert.Throws<ProfileFormatException>(() => CpuProfileLoader.LoadFile(Path.Combine(Path.GetTempPath(), "no-such-profile-7c1.yaml")));
+        Assert.Contains("cannot read", e.Message);
+    }
+
+    [Fact]
+    public void UserFileLoadsFromDisk()
+    {
+        string path = Path.Combine(Path.GetTempPath(), "vmsplit-profile-test-" + Environment.ProcessId + ".yaml");
+        File.WriteAllText(path, s_a15.Replace("id: cortex-a15", "id: my-a15", StringComparison.Ordinal));
+        try
+        {
+            CpuProfile p = CpuProfileLoader.LoadFile(path);
+            Assert.Equal("my-a15", p.Id);
+            Assert.Equal(path, p.File);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+}
