@@ -18,6 +18,7 @@ public static class VmsplitCli
         root.Subcommands.Add(Commands.WalkCommand.Create(stdout));
         root.Subcommands.Add(Commands.LayoutCommand.Create(stdout));
         root.Subcommands.Add(Commands.TlbCommand.Create(stdout));
+        root.Subcommands.Add(Commands.ProfileCommand.Create(stdout));
         return root;
     }
 
