@@ -63,7 +63,7 @@ public sealed class RiscvWalkCommandTests
             "walk", "--format", "riscv-sv39", "--map", "0xffffffff80200000=0x80200000:2M:r,w,x,global", "--va", "0xffffffff80201234", "--access", "exec");
         Assert.Equal(0, code);
         Assert.Equal("", err);
-        Assert.Contains("satp = 0x80000000000ff000", output); // MODE 8 << 60 | PPN 0xff000
+        Assert.Contains("satp = 0x80000000000ff000  MODE=Sv39 ASID=0 PPN=0xff000", output); // MODE 8 << 60 | PPN 0xff000
         Assert.Contains("pgd   level 2  table 0xff000000  index  510  [0xff000ff0] = 0x000000003fc00401  table", output);
         Assert.Contains("pmd   level 1  table 0xff001000  index    1  [0xff001008] = 0x00000000200800ef  leaf", output);
         Assert.Contains("V=1 R=1 W=1 X=1 U=0 G=1 A=1 D=1 RSW=0 PPN[0]=0x0 PPN[1]=0x1 PPN[2]=0x2 PBMT=0 N=0", output);

@@ -383,7 +383,8 @@ public static class WalkCommand
 
         o.WriteLine($"  page tables: {table.Tables} tables in {table.TablePages} pages ({ByteSize.Human((ulong)table.TableBytes)}) from the table bank at {ByteSize.Hex(bank)}");
         string extra = string.IsNullOrWhiteSpace(cpu) ? "" : $"   (--cpu {cpu})";
-        o.WriteLine($"{trace.Root} = {ByteSize.Hex(trace.RootValue)}{extra}");
+        string fields = format.DescribeRoot(trace.Root, trace.RootValue);
+        o.WriteLine($"{trace.Root} = {ByteSize.Hex(trace.RootValue)}{(fields.Length > 0 ? "  " + fields : "")}{extra}");
 
         PageTableGeometry g = format.Geometry;
         bool first = true;

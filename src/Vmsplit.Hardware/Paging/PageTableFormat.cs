@@ -120,6 +120,9 @@ public abstract partial class PageTableFormat
     /// <summary>The named fields of a descriptor for display; <paramref name="level"/> is the architecture's level number.</summary>
     public abstract IReadOnlyList<DescriptorField> Describe(int level, ulong descriptor);
 
+    /// <summary>The fields of the root register a walk started from, for display ("MODE=Sv39 ASID=5 PPN=0x80400"); empty when nothing is worth splitting out.</summary>
+    public virtual string DescribeRoot(string register, ulong value) => "";
+
     /// <summary>Whether [va, va+size) lies in VA the default tree translates (x86-64: one canonical half).</summary>
     public virtual bool ContainsRange(VirtualAddress va, ulong size)
     {

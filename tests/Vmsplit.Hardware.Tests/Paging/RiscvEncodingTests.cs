@@ -215,6 +215,7 @@ public sealed class RiscvEncodingTests
         Assert.Equal(0x1FFU, RiscvSatp.Asid(max, rv32: true));
         Assert.Equal(0x3_FFFF_F000UL, RiscvSatp.RootAddress(max, rv32: true));
         Assert.Equal(RiscvSatpMode.Bare, RiscvSatp.Mode(RiscvSatp.Rv32(false, 0, 0), rv32: true));
+        Assert.Equal("MODE=Sv32 ASID=511 PPN=0x3fffff", s_sv32.DescribeRoot("satp", max));
         Assert.Equal(9, RiscvSatp.AsidBits(RiscvSatpMode.Sv32));
         Assert.Equal(16, RiscvSatp.AsidBits(RiscvSatpMode.Sv57));
     }

@@ -140,6 +140,9 @@ public sealed class RiscvPageTableFormat : PageTableFormat
     public override WalkRoot SelectRoot(in MmuRegisters registers, VirtualAddress va) =>
         new(new PhysicalAddress(RiscvSatp.RootAddress(registers.Satp, _rv32)), _geometry, "satp", registers.Satp, IsCanonical(va.Value) ? FaultKind.None : FaultKind.NonCanonical);
 
+    /// <summary>satp split into MODE, ASID and PPN.</summary>
+    public override string DescribeRoot(string register, ulong value) => RiscvSatp.Describe(value, _rv32);
+
     /// <summary>Either canonical half (Linux maps the kernel in the upper one), never across the hole.</summary>
     public override bool ContainsRange(VirtualAddress va, ulong size)
     {
