@@ -19,6 +19,7 @@ public static class VmsplitCli
         root.Subcommands.Add(Commands.LayoutCommand.Create(stdout));
         root.Subcommands.Add(Commands.TlbCommand.Create(stdout));
         root.Subcommands.Add(Commands.ProfileCommand.Create(stdout));
+        root.Subcommands.Add(Commands.CompareCommand.Create(stdout));
         return root;
     }
 

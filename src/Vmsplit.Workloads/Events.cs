@@ -9,7 +9,7 @@ public enum EventKind : byte
     /// <summary>User-mode loads or stores over pages of a user region (no kernel entry unless they fault).</summary>
     UserTouch,
 
-    /// <summary>The scheduler switches the CPU to <see cref="WorkloadEvent.Target"/>.</summary>
+    /// <summary>The process blocks in the kernel and the scheduler switches the CPU to <see cref="WorkloadEvent.Target"/> (see <see cref="WorkloadEvent.Switch"/>).</summary>
     ContextSwitch,
 }
 
@@ -78,7 +78,13 @@ public readonly record struct WorkloadEvent(
     public static WorkloadEvent Touch(int process, int region, ulong offset, ulong bytes, bool write) =>
         new(EventKind.UserTouch, process, Region: region, Offset: offset, Bytes: bytes, Write: write);
 
-    public static WorkloadEvent Switch(int from, int to) => new(EventKind.ContextSwitch, from, Target: to);
+    /// <summary>
+    /// <paramref name="from"/> enters the kernel in a call that blocks (<paramref name="call"/>: a read of a
+    /// pipe, wait4, or getppid for a plain yield) and the CPU switches to <paramref name="to"/>, whose own
+    /// pending call completes (a pipe read copies <paramref name="bytes"/>) before it returns to user mode.
+    /// </summary>
+    public static WorkloadEvent Switch(int from, int to, SyscallKind call = SyscallKind.Getppid, FileKind file = FileKind.None, ulong bytes = 0) =>
+        new(EventKind.ContextSwitch, from, call, file, Bytes: bytes, Target: to);
 }
 
 /// <summary>How a user region is backed.</summary>

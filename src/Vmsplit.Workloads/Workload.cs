@@ -166,7 +166,7 @@ public static class BuiltinWorkloads
 
     private static Workload Pipe() => new(
         "pipe",
-        "one-byte ping-pong through two pipes between two processes: 4 syscalls and 2 context switches per round trip",
+        "one-byte ping-pong through two pipes between two processes: per round trip two writes, two reads that block and switch (4 syscalls, 2 context switches)",
         "lmbench lat_pipe",
         2,
         [Buffer(Page)],
@@ -175,11 +175,9 @@ public static class BuiltinWorkloads
         (_, s) =>
         {
             s.Add(WorkloadEvent.Io(0, SyscallKind.Write, FileKind.Pipe, BufferRegion, 0, 1));
-            s.Add(WorkloadEvent.Switch(0, 1));
-            s.Add(WorkloadEvent.Io(1, SyscallKind.Read, FileKind.Pipe, BufferRegion, 0, 1));
+            s.Add(WorkloadEvent.Switch(0, 1, SyscallKind.Read, FileKind.Pipe, 1)); // 0 blocks reading; 1's read completes
             s.Add(WorkloadEvent.Io(1, SyscallKind.Write, FileKind.Pipe, BufferRegion, 0, 1));
-            s.Add(WorkloadEvent.Switch(1, 0));
-            s.Add(WorkloadEvent.Io(0, SyscallKind.Read, FileKind.Pipe, BufferRegion, 0, 1));
+            s.Add(WorkloadEvent.Switch(1, 0, SyscallKind.Read, FileKind.Pipe, 1));
         });
 
     private static Workload PathCall(string name, SyscallKind[] calls, string mirrors)
@@ -243,7 +241,7 @@ public static class BuiltinWorkloads
 
     private static Workload ForkExit() => new(
         "fork-exit",
-        "fork(); the child exits at once; the parent waits",
+        "fork(); the parent blocks in wait4 and the child runs, exits at once, and the parent's wait4 completes",
         "lmbench lat_proc fork",
         1,
         [Buffer(64 * 1024)],
@@ -252,10 +250,8 @@ public static class BuiltinWorkloads
         (_, s) =>
         {
             s.Add(new WorkloadEvent(EventKind.Syscall, 0, SyscallKind.Fork, Target: 1));
-            s.Add(WorkloadEvent.Switch(0, 1));
-            s.Add(WorkloadEvent.Sys(1, SyscallKind.Exit));
-            s.Add(WorkloadEvent.Switch(1, 0));
-            s.Add(new WorkloadEvent(EventKind.Syscall, 0, SyscallKind.Wait4, Target: 1));
+            s.Add(WorkloadEvent.Switch(0, 1, SyscallKind.Wait4));
+            s.Add(new WorkloadEvent(EventKind.Syscall, 1, SyscallKind.Exit, Target: 0));
         });
 
     private static Workload Dd(ulong block, string name)
@@ -288,7 +284,7 @@ public static class BuiltinWorkloads
             1,
             [Buffer(Page), new UserRegion("working-set", size)],
             0,
-            (int)Math.Clamp(400_000 / (long)touches, 20, 2000),
+            (int)Math.Clamp(100_000 / (long)touches, 10, 2000),
             (op, s) =>
             {
                 ulong first = ((ulong)op * touches) % pages;

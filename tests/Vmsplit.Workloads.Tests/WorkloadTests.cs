@@ -21,11 +21,8 @@ public class BuiltinWorkloadTests
     {
         List<WorkloadEvent> e = BuiltinWorkloads.Get("pipe").Events(1);
         Assert.Equal(
-            [
-                "Syscall 0 Write Pipe", "ContextSwitch 0->1", "Syscall 1 Read Pipe",
-                "Syscall 1 Write Pipe", "ContextSwitch 1->0", "Syscall 0 Read Pipe",
-            ],
-            e.Select(x => x.Kind == EventKind.ContextSwitch ? $"ContextSwitch {x.Process}->{x.Target}" : $"{x.Kind} {x.Process} {x.Call} {x.File}"));
+            ["Syscall 0 Write Pipe", "ContextSwitch 0->1 Read Pipe", "Syscall 1 Write Pipe", "ContextSwitch 1->0 Read Pipe"],
+            e.Select(x => x.Kind == EventKind.ContextSwitch ? $"ContextSwitch {x.Process}->{x.Target} {x.Call} {x.File}" : $"{x.Kind} {x.Process} {x.Call} {x.File}"));
     }
 
     [Fact]

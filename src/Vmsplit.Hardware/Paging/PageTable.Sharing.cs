@@ -10,6 +10,12 @@ public sealed partial class PageTable
 {
     private List<(ulong Start, ulong Span, int LevelIndex)>? _shared;
 
+    /// <summary>
+    /// Keep tables that become empty (kernel page tables: Linux never frees the PTE tables of pkmap, fixmap
+    /// or vmalloc, and other trees may share entries pointing at them).
+    /// </summary>
+    public bool KeepEmptyTables { get; set; }
+
     /// <summary>Entries this tree shares from other trees.</summary>
     public int SharedEntries => _shared?.Count ?? 0;
 

@@ -589,6 +589,11 @@ public sealed partial class PageTable
     // Frees the tables on va's path that have become empty, from level li up (never the root).
     private void Prune(ulong va, int li)
     {
+        if (KeepEmptyTables)
+        {
+            return;
+        }
+
         for (int i = li; i > 0; i--)
         {
             ulong table = _path[i];

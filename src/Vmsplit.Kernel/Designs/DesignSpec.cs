@@ -300,6 +300,17 @@ public sealed record DesignSpec(
             return false;
         }
 
+        if (kaiser)
+        {
+            if (seen.Contains("pcid"))
+            {
+                error = $"design '{text}': the KAISER v1 patches (Oct 2017) predate PTI's use of PCID; drop +pcid";
+                return false;
+            }
+
+            pcid = false; // KAISER v1: no PCID support, no global pages
+        }
+
         if (scheme == IsolationScheme.Kpti && aarch64 && (seen.Contains("nopcid") || seen.Contains("pcid")))
         {
             error = $"design '{text}': arm64 kpti uses an ASID pair, not PCID";

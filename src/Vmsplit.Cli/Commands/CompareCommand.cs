@@ -1,0 +1,185 @@
+using System.CommandLine;
+using Spectre.Console;
+using Vmsplit.Cli.Reports;
+using Vmsplit.Hardware;
+using Vmsplit.Kernel.Layout;
+using Vmsplit.Lab;
+using Vmsplit.Workloads;
+
+namespace Vmsplit.Cli.Commands;
+
+/// <summary>
+/// <c>vmsplit compare</c>: the main job. With no arguments it answers the seeds' question on a 32-bit
+/// Cortex-A15 with 2 GiB and LPAE: classic 3G/1G with highmem against 4g4g's uaccess strategies.
+/// </summary>
+public static class CompareCommand
+{
+    public static Command Create(TextWriter stdout)
+    {
+        Option<string?> machine = new("--machine") { Description = "CPU profile (vmsplit profile list); default cortex-a15, or skylake with --preset kpti" };
+        Option<string?> arch = new("--arch") { Description = "architecture: " + string.Join(", ", KernelArchitectures.Names) + " (default: the preset's)" };
+        Option<string?> ram = new("--ram") { Description = "RAM size (default 2G; 8G for the kpti preset)" };
+        Option<string?> designs = new("--designs") { Description = "comma list of designs, e.g. classic,4g4g+pin-kmap,kpti+nopcid" };
+        Option<string?> baseline = new("--baseline") { Description = "the design overheads are measured against (default: the first design)" };
+        Option<string?> workloads = new("--workloads") { Description = "comma list of workloads (built-in: " + string.Join(", ", BuiltinWorkloads.Suite) + "; dd:BLOCK, wss:SIZE[:PAGES]; or a YAML file)" };
+        Option<string?> preset = new("--preset") { Description = "a built-in scenario: seeds (default) or kpti (x86-64 Skylake, classic vs kpti, kpti+nopcid, kpti+global)" };
+        Option<string?> json = new("--json") { Description = "also write the report as JSON to this file" };
+        Option<string?> csv = new("--csv") { Description = "also write one row per design and workload to this CSV file" };
+        Option<string?> seed = new("--seed") { Description = "seed for everything random (default 1)" };
+        Option<string?> ops = new("--ops") { Description = "measured operations per workload (default: each workload's own)" };
+        Option<bool> serial = new("--serial") { Description = "run on one core (the results are identical)" };
+
+        Command command = new("compare", "Run designs on the built-in workloads and compare time per operation, causes, address budgets and isolation.")
+        {
+            machine, arch, ram, designs, baseline, workloads, preset, json, csv, seed, ops, serial,
+        };
+
+        command.SetAction(parse =>
+        {
+            CompareOptions o = Build(
+                parse.GetValue(preset),
+                parse.GetValue(machine),
+                parse.GetValue(arch),
+                parse.GetValue(ram),
+                parse.GetValue(designs),
+                parse.GetValue(baseline),
+                parse.GetValue(workloads),
+                parse.GetValue(seed),
+                parse.GetValue(ops),
+                parse.GetValue(serial));
+            CompareReport report;
+            try
+            {
+                report = RunWithProgress(o, stdout);
+            }
+            catch (LabException e)
+            {
+                throw new UsageException(e.Message);
+            }
+
+            stdout.Write(CompareRenderer.Text(report));
+            if (parse.GetValue(json) is string jsonPath)
+            {
+                AtomicFile.WriteAllText(jsonPath, CompareRenderer.Json(report));
+            }
+
+            if (parse.GetValue(csv) is string csvPath)
+            {
+                AtomicFile.WriteAllText(csvPath, CompareRenderer.Csv(report));
+            }
+
+            return VmsplitCli.ExitOk;
+        });
+        return command;
+    }
+
+    public static CompareOptions Build(string? preset, string? machine, string? arch, string? ram, string? designs, string? baseline, string? workloads, string? seed, string? ops, bool serial)
+    {
+        CompareOptions o = (preset ?? "seeds").ToLowerInvariant() switch
+        {
+            "seeds" or "default" => CompareOptions.Default(),
+            "kpti" => CompareOptions.Kpti(),
+            _ => throw new UsageException($"--preset: unknown preset '{preset}' (use seeds or kpti)"),
+        };
+        MachineSpec m = o.Machine;
+        try
+        {
+            if (machine is not null)
+            {
+                m = m with { Profile = MachineSpec.Require(machine.Trim().ToLowerInvariant()) };
+            }
+        }
+        catch (LabException e)
+        {
+            throw new UsageException("--machine: " + e.Message);
+        }
+
+        if (arch is not null)
+        {
+            if (!KernelArchitectures.TryParse(arch, false, false, out KernelArch a, out string error))
+            {
+                throw new UsageException("--arch: " + error);
+            }
+
+            m = m with { Arch = a };
+        }
+
+        if (ram is not null)
+        {
+            if (!ByteSize.TryParse(ram, "--ram", 64 * ByteSize.MiB, 1UL << 40, out ulong bytes, out string error) || bytes % 4096 != 0)
+            {
+                throw new UsageException(error.Length > 0 ? error : $"--ram: {ram} is not a multiple of 4K");
+            }
+
+            m = m with { RamBytes = bytes };
+        }
+
+        List<string> designList = designs is null ? o.Designs.ToList() : Split(designs, "--designs");
+        string baseName = baseline ?? (designs is null ? o.Baseline : designList[0]);
+        List<Workload> workloadList = o.Workloads.ToList();
+        if (workloads is not null)
+        {
+            workloadList = new();
+            foreach (string w in Split(workloads, "--workloads"))
+            {
+                try
+                {
+                    workloadList.Add(w.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase) || w.EndsWith(".yml", StringComparison.OrdinalIgnoreCase)
+                        ? WorkloadFile.Load(w)
+                        : BuiltinWorkloads.Get(w));
+                }
+                catch (WorkloadException e)
+                {
+                    throw new UsageException("--workloads: " + e.Message);
+                }
+            }
+        }
+
+        ulong seedValue = 1;
+        if (seed is not null && !ulong.TryParse(seed, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out seedValue))
+        {
+            throw new UsageException($"--seed: '{seed}' is not a non-negative integer");
+        }
+
+        int? opsValue = null;
+        if (ops is not null)
+        {
+            if (!int.TryParse(ops, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n) || n < 1 || n > 10_000_000)
+            {
+                throw new UsageException($"--ops: '{ops}' is not an integer in [1, 10000000]");
+            }
+
+            opsValue = n;
+        }
+
+        return new CompareOptions(m, designList, baseName, workloadList) { Seed = seedValue, Ops = opsValue, Parallel = !serial };
+    }
+
+    private static List<string> Split(string text, string option)
+    {
+        List<string> items = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToList();
+        return items.Count > 0 ? items : throw new UsageException($"{option}: empty list");
+    }
+
+    private static CompareReport RunWithProgress(CompareOptions o, TextWriter stdout)
+    {
+        int total = o.Designs.Count * o.Workloads.Count;
+        bool interactive = ReferenceEquals(stdout, Console.Out) && !Console.IsOutputRedirected && !Console.IsErrorRedirected;
+        if (!interactive)
+        {
+            return Comparison.Run(o);
+        }
+
+        CompareReport? report = null;
+        AnsiConsole.Progress()
+            .AutoClear(true)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+            .Start(ctx =>
+            {
+                ProgressTask task = ctx.AddTask($"{total} runs", maxValue: total);
+                report = Comparison.Run(o, new Progress<int>(_ => task.Increment(1)));
+                task.Value = total;
+            });
+        return report!;
+    }
+}

@@ -1,0 +1,121 @@
+using Vmsplit.Hardware;
+using Vmsplit.Hardware.Caches;
+using Vmsplit.Hardware.Costs;
+using Vmsplit.Hardware.Mmu;
+using Vmsplit.Hardware.Paging;
+using Vmsplit.Hardware.Profiles;
+using Vmsplit.Hardware.Tlb;
+
+namespace Vmsplit.Kernel.Core;
+
+/// <summary>
+/// One simulated CPU: its MMU (TLBs and walker), a data-cache model that decides whether each walk
+/// step hits, the cost ledger, and the profile's primitive costs. Every access and every hardware
+/// operation the kernel performs goes through here and is charged to a named cause.
+/// </summary>
+public sealed class Cpu
+{
+    /// <summary>Capacity of the cache that page-walk reads compete for (an assumption: a 512 KiB, 16-way last-level share).</summary>
+    public const ulong DefaultCacheBytes = 512 * 1024;
+
+    private readonly WalkTrace _trace = new();
+    private readonly int _entryBytes;
+
+    public Cpu(int id, MemoryManagementUnit mmu, CpuProfile profile, CostLedger ledger, ulong cacheBytes = DefaultCacheBytes)
+    {
+        Id = id;
+        Mmu = mmu;
+        Profile = profile;
+        Ledger = ledger;
+        Cache = new LineCache(cacheBytes, 16, profile.Cache.LineBytes);
+        _entryBytes = mmu.Format.Id is MmuFormat.ArmShort or MmuFormat.X86_32 or MmuFormat.RiscvSv32 ? 4 : 8;
+        mmu.WalkTrace = _trace; // the MMU records each miss's descriptor reads for the cache model
+    }
+
+    public int Id { get; }
+
+    public MemoryManagementUnit Mmu { get; }
+
+    public CpuProfile Profile { get; }
+
+    public CostLedger Ledger { get; }
+
+    public LineCache Cache { get; }
+
+    /// <summary>Walk reads that hit and missed the cache model.</summary>
+    public long WalkStepHits { get; private set; }
+
+    public long WalkStepMisses { get; private set; }
+
+    public double Cycles(PrimitiveCost cost) => Profile.Has(cost) ? Profile.Cycles(cost) : 0;
+
+    public void Charge(CostCause cause, double cycles, long events = 1) => Ledger.Charge(cause, cycles, events);
+
+    public void Charge(CostCause cause, PrimitiveCost cost) => Ledger.Charge(cause, Cycles(cost));
+
+    /// <summary>
+    /// One access through the MMU: TLB lookup, walk on a miss (each descriptor read charged as a cache
+    /// hit or miss), then the data line itself through the cache model (uncharged: the path's base covers
+    /// its own loads and stores; the line only competes for capacity).
+    /// </summary>
+    public Translation Access(VirtualAddress va, AccessType access, Privilege privilege)
+    {
+        Translation t = Mmu.Translate(va, access, privilege);
+        if (t.Source == TlbHitLevel.Main)
+        {
+            ChargeMainLookup();
+        }
+        else if (t.WasWalked)
+        {
+            ChargeMainLookup();
+            ChargeWalk(t.WalkReads);
+        }
+
+        if (!t.IsFault)
+        {
+            Cache.Access(t.Address.Value);
+        }
+
+        return t;
+    }
+
+    private void ChargeMainLookup()
+    {
+        IReadOnlyList<TlbLevelConfig> main = Profile.Tlb.Main;
+        if (main.Count > 0 && main[0].LookupLatencyCycles > 0)
+        {
+            Ledger.Charge(CostCause.TlbLookup, main[0].LookupLatencyCycles);
+        }
+    }
+
+    // The walk's descriptor reads come from the MMU's trace of this miss; the last `reads` steps are the
+    // ones the walk caches did not save, and each is looked up in the cache model.
+    private void ChargeWalk(int reads)
+    {
+        IReadOnlyList<WalkStep> steps = _trace.Steps;
+        int first = Math.Max(0, steps.Count - reads);
+        double hit = Cycles(PrimitiveCost.WalkStepCacheHit);
+        double miss = Cycles(PrimitiveCost.WalkStepCacheMiss);
+        for (int i = first; i < steps.Count; i++)
+        {
+            WalkStep s = steps[i];
+            if (Cache.Access(s.TableAddress.Value + ((ulong)s.Index * (ulong)_entryBytes)))
+            {
+                WalkStepHits++;
+                Ledger.Charge(CostCause.TlbRefillCacheHit, hit);
+            }
+            else
+            {
+                WalkStepMisses++;
+                Ledger.Charge(CostCause.TlbRefillCacheMiss, miss);
+            }
+        }
+    }
+
+    /// <summary>A TLB maintenance operation's cost, charged to <paramref name="cause"/>.</summary>
+    public void ChargeMaintenance(TlbMaintenanceOp op, CostCause cause = CostCause.TlbMaintenance) =>
+        Ledger.Charge(cause, Profile.Cycles(op));
+
+    /// <summary>Bytes moved by memcpy at the profile's rate.</summary>
+    public void ChargeMemcpy(ulong bytes) => Ledger.Charge(CostCause.Memcpy, Profile.MemcpyCycles(bytes));
+}

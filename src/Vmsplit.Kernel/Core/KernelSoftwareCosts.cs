@@ -1,0 +1,82 @@
+namespace Vmsplit.Kernel.Core;
+
+/// <summary>
+/// Cycles of kernel software work that the CPU profiles do not hold because they are instructions, not
+/// hardware primitives. <b>Every figure here is an assumption</b> (instruction counts of the Linux
+/// paths at about one instruction per cycle); the design-independent ones are charged identically in
+/// every design and so cancel out of every overhead. docs/designs.md lists the reasoning for each.
+/// </summary>
+public sealed record KernelSoftwareCosts
+{
+    /// <summary>Syscall dispatch: save registers, look the table up, call, restore (entry-common.S / entry_64.S C part).</summary>
+    public double SyscallDispatch { get; init; } = 60;
+
+    /// <summary>getppid(): rcu read of current->real_parent->tgid.</summary>
+    public double Getppid { get; init; } = 25;
+
+    /// <summary>read() of /dev/zero or write() of /dev/null: fdget, rw_verify_area, the driver's trivial method.</summary>
+    public double DevZeroNull { get; init; } = 150;
+
+    /// <summary>read()/write() of a tmpfs file: fdget, generic_file_read_iter / shmem_file_write_iter setup.</summary>
+    public double FileIo { get; init; } = 300;
+
+    /// <summary>Per page-cache page touched by file I/O: find_get_page / shmem_get_folio, mark_page_accessed.</summary>
+    public double FileIoPerPage { get; init; } = 80;
+
+    /// <summary>pipe_write/pipe_read: locking, buffer bookkeeping, wake-up.</summary>
+    public double PipeIo { get; init; } = 350;
+
+    /// <summary>stat(): path walk of a three-component path in the dcache, cp_new_stat.</summary>
+    public double Stat { get; init; } = 900;
+
+    /// <summary>open(): path walk, file allocation, fd install; close(): fput.</summary>
+    public double Open { get; init; } = 1500;
+
+    public double Close { get; init; } = 250;
+
+    /// <summary>mmap()/munmap() of an anonymous range: VMA allocation/merge, unmapped-area search; unmap's teardown without the PTEs.</summary>
+    public double Mmap { get; init; } = 1200;
+
+    public double Munmap { get; init; } = 1400;
+
+    /// <summary>fork(): task and mm duplication without the page tables and pages (counted by the model itself).</summary>
+    public double Fork { get; init; } = 12000;
+
+    /// <summary>exit() and wait4(): task teardown and reaping without the page tables and pages.</summary>
+    public double Exit { get; init; } = 6000;
+
+    public double Wait { get; init; } = 600;
+
+    /// <summary>schedule() and switch_to() without switch_mm's register writes and flushes.</summary>
+    public double Schedule { get; init; } = 450;
+
+    /// <summary>handle_mm_fault(): VMA lookup, page allocation, PTE install, without zeroing (charged as page zeroing).</summary>
+    public double FaultHandling { get; init; } = 700;
+
+    /// <summary>get_user_pages_fast() per page: software walk, folio reference (mm/gup.c).</summary>
+    public double PinPerPage { get; init; } = 120;
+
+    /// <summary>unpin_user_page() per page.</summary>
+    public double UnpinPerPage { get; init; } = 40;
+
+    /// <summary>kmap_local bookkeeping (index push/pop, pte construction) without the PTE write's TLB maintenance.</summary>
+    public double KmapSoftware { get; init; } = 40;
+
+    /// <summary>kmap of a lowmem page: page_address(), one add.</summary>
+    public double KmapLowmem { get; init; } = 4;
+
+    /// <summary>__pa()/__va() as one subtraction (linear-map kernel image).</summary>
+    public double PaSubtract { get; init; } = 1;
+
+    /// <summary>__pa() with a compare and branch between the linear and the image offset (kernel image in vmalloc).</summary>
+    public double PaCompareBranch { get; init; } = 3;
+
+    /// <summary>virt_to_phys() of a permuted image page: a table lookup (vmalloc_to_page-like, one cache line).</summary>
+    public double PaPageLookup { get; init; } = 25;
+
+    /// <summary>__pa conversions per system call made by the common paths (current's stack, task, page tables).</summary>
+    public int PaConversionsPerSyscall { get; init; } = 4;
+
+    /// <summary>stac/clac, uaccess_enable/disable bookkeeping (the register writes and barriers are charged by the profile).</summary>
+    public double UaccessToggle { get; init; } = 2;
+}

@@ -1,0 +1,370 @@
+using Vmsplit.Hardware;
+using Vmsplit.Hardware.Paging;
+using Vmsplit.Hardware.Paging.Arm;
+using Vmsplit.Kernel.Asid;
+using Vmsplit.Kernel.Designs;
+
+namespace Vmsplit.Kernel.Core;
+
+public sealed partial class SimKernel
+{
+    /// <summary>Where the kernel image's text starts (virtual) and how many bytes it spans.</summary>
+    public VirtualAddress ImageVa { get; private set; }
+
+    public PhysicalAddress ImagePa { get; private set; }
+
+    public ulong ImageBytes => _setup.ImageBytes;
+
+    /// <summary>The page the exception vectors / entry code run from (ARM vectors page, x86 .entry.text).</summary>
+    public VirtualAddress EntryVa { get; private set; }
+
+    /// <summary>x86 cpu_entry_area (entry stack, TSS); ARM: the second vectors page (stubs).</summary>
+    public VirtualAddress EntryAreaVa { get; private set; }
+
+    /// <summary>Slab objects the kernel paths touch (file, inode, dentries, pipe, runqueue), by name.</summary>
+    public Dictionary<string, VirtualAddress> KernelObjects { get; } = new();
+
+    /// <summary>Image pages permuted under the image (Arnd Bergmann's idea): virtual page → physical page.</summary>
+    public IReadOnlyDictionary<ulong, ulong>? ImagePermutation { get; private set; }
+
+    private ulong FixaddrTop => Family switch
+    {
+        ArchFamily.Arm32 => Layout.FixaddrEnd - Page, // FIXADDR_TOP = FIXADDR_END - PAGE_SIZE (arch/arm/include/asm/fixmap.h)
+        ArchFamily.X86 when Format.Id is MmuFormat.X86_32 or MmuFormat.X86Pae => 0xfffff000UL - Page,
+        _ => 0,
+    };
+
+    // FIX_KMAP_BEGIN follows FIX_EARLYCON_MEM_BASE on ARM (arch/arm/include/asm/fixmap.h)
+    private static int FixKmapBegin => 1;
+
+    private bool UsesTtbr1 => Format.Id == MmuFormat.ArmLpae && _lpaeT1sz > 0 || Family == ArchFamily.Arm64;
+
+    private int _lpaeT1sz;
+
+    private IAsidAllocator CreateAsidAllocator()
+    {
+        int bits = _setup.Profile.Tlb.AsidBits;
+        return Family switch
+        {
+            ArchFamily.Arm32 => new ArmAsidAllocator(Format.Id == MmuFormat.ArmLpae ? ArmAsidFlavor.Arm32Lpae : ArmAsidFlavor.Arm32Classic, 1, 8),
+            ArchFamily.Arm64 => new ArmAsidAllocator(ArmAsidFlavor.Arm64, 1, bits is 8 or 16 ? bits : 16, Design.Scheme == IsolationScheme.Kpti),
+            ArchFamily.X86 => new X86PcidAllocator(1, _setup.Profile.Tlb.HasPcid && Design.Pcid && Format.Id is MmuFormat.X86_64 or MmuFormat.X86_64La57, Design.Scheme == IsolationScheme.Kpti),
+            _ => new RiscvAsidAllocator(1, bits),
+        };
+    }
+
+    private (PageTable Kernel, PageTable? Low, PageTable? Ttbr0Part) CreateKernelTrees()
+    {
+        if (Design.Scheme == IsolationScheme.FourGFourG)
+        {
+            // TTBCR T0SZ=0, T1SZ=log2 of the TTBR1 region (256 MiB → 4): seeds 000/002
+            _lpaeT1sz = 32 - System.Numerics.BitOperations.Log2(0x1_0000_0000UL - Layout.KernelRootStart);
+            return (
+                PageTable.Create(Format, Memory, Lowmem, ArmLpaeFormat.GeometryFor(_lpaeT1sz)),
+                PageTable.Create(Format, Memory, Lowmem),
+                null);
+        }
+
+        if (Format.Id == MmuFormat.ArmLpae)
+        {
+            _lpaeT1sz = (int)((Layout.PageOffset >> 30) - 1); // TTBR1_SIZE (arch/arm/include/asm/pgtable-3level-hwdef.h)
+            if (_lpaeT1sz <= 0)
+            {
+                _lpaeT1sz = 0;
+                return (PageTable.Create(Format, Memory, Lowmem), null, null);
+            }
+
+            return (PageTable.Create(Format, Memory, Lowmem, ArmLpaeFormat.GeometryFor(_lpaeT1sz)), null, PageTable.Create(Format, Memory, Lowmem));
+        }
+
+        return (PageTable.Create(Format, Memory, Lowmem), null, null);
+    }
+
+    /// <summary>Which kernel tree holds a kernel virtual address.</summary>
+    private PageTable KernelTreeFor(VirtualAddress va)
+    {
+        if (_kernelLowTree is not null && va.Value < Layout.KernelRootStart)
+        {
+            return _kernelLowTree;
+        }
+
+        if (_kernelTtbr0Part is not null && va.Value < Layout.PageOffset)
+        {
+            return _kernelTtbr0Part;
+        }
+
+        return _kernelTree;
+    }
+
+    /// <summary>
+    /// Kernel mapping attributes: global unless the design makes kernel entries per-ASID (KPTI, the 4g4g
+    /// low tree, x86-4g4g's kernel CR3).
+    /// </summary>
+    private PageAttributes KernelAttributes(VirtualAddress va, PagePermissions perms)
+    {
+        bool global = Design.Scheme switch
+        {
+            IsolationScheme.Classic => true,
+            IsolationScheme.Kpti => IsGlobalEntryPage(va), // x86: __default_kernel_pte_mask &= ~_PAGE_GLOBAL under PTI; arm64: PTE_NG under KPTI
+            IsolationScheme.FourGFourG => va.Value >= Layout.KernelRootStart,
+            _ => va.Value >= X86FourGTrampolineBase,
+        };
+        return new PageAttributes(perms, User: false, Global: global);
+    }
+
+    /// <summary>x86-4g4g: the 16 MB trampoline at the top of the 4 GB space, present in both tables.</summary>
+    public const ulong X86FourGTrampolineBase = 0xff000000;
+
+    private void Boot()
+    {
+        ulong phys = Layout.Machine.PhysOffset.Value;
+        PagePermissions rw = PagePermissions.Read | PagePermissions.Write;
+
+        // The linear map of lowmem with the largest blocks the format allows.
+        ulong lowBytes = Layout.LowmemBytes != 0 ? Layout.LowmemBytes : Layout.Machine.TotalRam;
+        VirtualAddress linear = new(Layout.PageOffset);
+        MapKernelRange(linear, new PhysicalAddress(phys), lowBytes, rw);
+
+        // Kernel image: text at TEXT_OFFSET-like distance into RAM, in the linear map or in the vmalloc area.
+        ImagePa = new PhysicalAddress(phys + ImageOffsetInRam());
+        if (Design.ImagePlacement == KernelImagePlacement.LinearMap && Design.Scheme != IsolationScheme.FourGFourG)
+        {
+            // The image is part of the linear map; its range becomes executable (splitting blocks where needed).
+            ImageVa = LinearAddress(ImagePa);
+            ulong bytes = (_setup.ImageBytes + Page - 1) & ~(Page - 1);
+            PageTableResult r = KernelTreeFor(ImageVa).Protect(ImageVa, bytes, KernelAttributes(ImageVa, PagePermissions.Read | PagePermissions.Write | PagePermissions.Execute));
+            if (!r.Succeeded)
+            {
+                throw new KernelSetupException($"cannot make the kernel image at {ImageVa} executable: {r.Message}");
+            }
+        }
+        else
+        {
+            ImageVa = new VirtualAddress(ImageRegionStart());
+            MapImageInVmallocArea();
+        }
+
+        // Entry: ARM vectors (two pages at 0xffff0000), x86 .entry.text (first text page) and cpu_entry_area.
+        switch (Family)
+        {
+            case ArchFamily.Arm32:
+                EntryVa = new VirtualAddress(Layout.VectorsBase != 0 ? Layout.VectorsBase : 0xffff0000);
+                EntryAreaVa = EntryVa + Page;
+                MapKernelRange(EntryVa, new PhysicalAddress(AllocLowmem().Value), Page, PagePermissions.Read | PagePermissions.Execute);
+                MapKernelRange(EntryAreaVa, new PhysicalAddress(AllocLowmem().Value), Page, PagePermissions.Read | PagePermissions.Execute);
+                break;
+            case ArchFamily.X86 when Format.Id is MmuFormat.X86_64 or MmuFormat.X86_64La57:
+                EntryVa = ImageVa;
+                EntryAreaVa = new VirtualAddress(Layout.CpuEntryAreaBase != 0 ? Layout.CpuEntryAreaBase : 0xfffffe0000000000UL);
+                MapKernelRange(EntryAreaVa, AllocLowmem(), Page, rw);
+                break;
+            default:
+                EntryVa = ImageVa;
+                EntryAreaVa = ImageVa + Page;
+                break;
+        }
+
+        // Slab pages for the objects the paths touch (lowmem, through the linear map).
+        foreach (string name in new[] { "file", "inode", "dentry0", "dentry1", "dentry2", "pipe", "runqueue", "mm" })
+        {
+            KernelObjects[name] = LinearAddress(AllocLowmem());
+        }
+
+        if (Design.Scheme == IsolationScheme.X86FourGFourG)
+        {
+            // The trampoline's top 16 MB (entry code, GDT/IDT/TSS, fixmap) is shared by the kernel and every user tree.
+            EntryVa = new VirtualAddress(X86FourGTrampolineBase);
+            EntryAreaVa = EntryVa + Page;
+            MapKernelRange(EntryVa, AllocLowmem(), Page, PagePermissions.Read | PagePermissions.Execute);
+            MapKernelRange(EntryAreaVa, AllocLowmem(), Page, rw);
+        }
+    }
+
+    private ulong ImageOffsetInRam() => Family switch
+    {
+        ArchFamily.Arm32 => 0x8000,          // TEXT_OFFSET (arch/arm/Makefile)
+        ArchFamily.X86 when Format.Id is MmuFormat.X86_64 or MmuFormat.X86_64La57 => 0x1000000, // CONFIG_PHYSICAL_START 16 MiB
+        ArchFamily.X86 => 0x1000000,
+        ArchFamily.Arm64 => 0x200000,
+        _ => 0x200000,                       // RISC-V: 2 MiB-aligned kernel load address
+    };
+
+    private ulong ImageRegionStart()
+    {
+        foreach (Vmsplit.Kernel.Layout.LayoutRegion r in Layout.Regions)
+        {
+            if (r.Kind == Vmsplit.Kernel.Layout.RegionKind.KernelImage)
+            {
+                return r.Start;
+            }
+        }
+
+        return Layout.VmallocStart;
+    }
+
+    private void MapImageInVmallocArea()
+    {
+        ulong bytes = (_setup.ImageBytes + Page - 1) & ~(Page - 1);
+        PagePermissions rwx = PagePermissions.Read | PagePermissions.Write | PagePermissions.Execute;
+        if (Design.ImagePlacement != KernelImagePlacement.VmallocPermuted)
+        {
+            MapKernelRange(ImageVa, ImagePa, bytes, rwx);
+            return;
+        }
+
+        // A seeded Fisher–Yates permutation of the image's physical pages (deterministic per seed).
+        ulong pages = bytes / Page;
+        ulong[] order = new ulong[pages];
+        for (ulong i = 0; i < pages; i++)
+        {
+            order[i] = i;
+        }
+
+        ulong state = _setup.Seed | 1;
+        for (ulong i = pages - 1; i > 0; i--)
+        {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            ulong j = state % (i + 1);
+            (order[i], order[j]) = (order[j], order[i]);
+        }
+
+        Dictionary<ulong, ulong> map = new();
+        for (ulong i = 0; i < pages; i++)
+        {
+            VirtualAddress va = ImageVa + (i * Page);
+            PhysicalAddress pa = ImagePa + (order[i] * Page);
+            map[va.Value] = pa.Value;
+            MapKernelRange(va, pa, Page, rwx);
+        }
+
+        ImagePermutation = map;
+    }
+
+    private void MapKernelRange(VirtualAddress va, PhysicalAddress pa, ulong size, PagePermissions perms)
+    {
+        PageTable tree = KernelTreeFor(va);
+        PageTableResult r = tree.Map(va, pa, size, KernelAttributes(va, perms));
+        if (!r.Succeeded)
+        {
+            throw new KernelSetupException($"cannot map kernel range {va}+{ByteSize.Format(size)}: {r.Message}");
+        }
+
+        SyncKernelEntries(va);
+    }
+
+    // ---- user trees ---------------------------------------------------------------------------
+
+    private PageTable CreateUserTree()
+    {
+        PageTable t = PageTable.Create(Format, Memory, Lowmem);
+        if (_kernelTtbr0Part is not null)
+        {
+            // LPAE pgd_alloc(): the modules/pkmap PMD entries are copied into each process (arch/arm/mm/pgd.c)
+            ShareLevel(t, _kernelTtbr0Part, Layout.ModulesVaddr != 0 ? Layout.ModulesVaddr : Layout.PageOffset - (16UL << 20), Layout.PageOffset, 1);
+        }
+        else if (Design.Scheme == IsolationScheme.X86FourGFourG)
+        {
+            ShareLevel(t, _kernelTree, X86FourGTrampolineBase, 1UL << 32, 0);
+        }
+        else if (!UsesTtbr1 && Design.Scheme != IsolationScheme.FourGFourG)
+        {
+            // pgd_alloc: clone_pgd_range of the kernel part of swapper_pg_dir
+            ShareLevel(t, _kernelTree, KernelSpaceStart, KernelSpaceEnd, 0);
+        }
+
+        return t;
+    }
+
+    private ulong KernelSpaceStart => Family switch
+    {
+        ArchFamily.X86 when Format.Id is MmuFormat.X86_64 => 0xffff800000000000UL,
+        ArchFamily.X86 when Format.Id is MmuFormat.X86_64La57 => 0xff00000000000000UL,
+        ArchFamily.Riscv when Format.Id != MmuFormat.RiscvSv32 => ~((1UL << (Format.VirtualAddressBits - 1)) - 1),
+        _ => Layout.ModulesVaddr != 0 ? Math.Min(Layout.ModulesVaddr, Layout.PageOffset) : Layout.PageOffset,
+    };
+
+    private ulong KernelSpaceEnd => Format.VirtualAddressBits >= 64 || Format.Id is MmuFormat.X86_64 or MmuFormat.X86_64La57 || (Family == ArchFamily.Riscv && Format.Id != MmuFormat.RiscvSv32)
+        ? ulong.MaxValue
+        : (1UL << 32) - 1;
+
+    // Shares every valid entry of `source` at level index `li` whose span lies in [start, end] into `target`.
+    private static void ShareLevel(PageTable target, PageTable source, ulong start, ulong end, int li)
+    {
+        ulong span = source.Geometry[li].EntrySpan;
+        for (ulong va = start & ~(span - 1); va <= end - 1 && va >= (start & ~(span - 1)); va += span)
+        {
+            PageTableResult r = target.ShareEntry(source, new VirtualAddress(va), li);
+            if (!r.Succeeded && r.Status != PageTableStatus.NotMapped)
+            {
+                throw new KernelSetupException($"sharing the kernel entry for {ByteSize.Hex(va)}: {r.Message}");
+            }
+
+            if (va > ulong.MaxValue - span)
+            {
+                break;
+            }
+        }
+    }
+
+    /// <summary>A new kernel top-level entry is copied into every process that shares the kernel part (the vmalloc_sync / check_vmalloc_seq job).</summary>
+    private void SyncKernelEntries(VirtualAddress va)
+    {
+        if (_processes.Count == 0)
+        {
+            return;
+        }
+
+        foreach (Process p in _processes)
+        {
+            if (_kernelTtbr0Part is not null && va.Value < Layout.PageOffset)
+            {
+                p.Tables.ShareEntry(_kernelTtbr0Part, va, 1);
+            }
+            else if (!UsesTtbr1 && _kernelLowTree is null && va.Value >= KernelSpaceStart)
+            {
+                p.Tables.ShareEntry(_kernelTree, va, 0);
+            }
+        }
+    }
+
+    /// <summary>
+    /// x86 KPTI: the user PGD shares the user half with the kernel PGD and copies the kernel half of the
+    /// user-side init tables, which map only cpu_entry_area and the entry text (arch/x86/mm/pti.c:
+    /// pti_clone_user_shared clones the CPU_ENTRY_AREA p4d, pti_clone_entry_text the PMD of __entry_text).
+    /// </summary>
+    private PageTable CreateKptiShadow(Process p)
+    {
+        if (_ptiUserInit is null)
+        {
+            _ptiUserInit = PageTable.Create(Format, Memory, Lowmem);
+            _ptiUserInit.ShareEntry(_kernelTree, EntryAreaVa, 0);
+            if (_ptiUserInit.ShareEntry(_kernelTree, EntryVa, 2).Status == PageTableStatus.NotMapped)
+            {
+                _ptiUserInit.ShareEntry(_kernelTree, EntryVa, 3);
+            }
+        }
+
+        PageTable shadow = PageTable.Create(Format, Memory, Lowmem);
+        shadow.ShareEntry(_ptiUserInit, EntryAreaVa, 0);
+        shadow.ShareEntry(_ptiUserInit, EntryVa, 0);
+        _ = p;
+        return shadow;
+    }
+
+    private PageTable? _ptiUserInit;
+
+    /// <summary>KPTI +global: the always-mapped entry pages (the entry text's 2 MiB block, cpu_entry_area) keep the global bit.</summary>
+    private bool IsGlobalEntryPage(VirtualAddress va) =>
+        Design.GlobalEntryPages && (va.Value >> 21 == ImageVa.Value >> 21 || va.Value >> 21 == EntryAreaVa.Value >> 21);
+
+    /// <summary>After the process's tree gained user tables, the KPTI shadow shares the new top-level entries.</summary>
+    private void SyncShadow(Process p, VirtualAddress va)
+    {
+        if (p.UserShadow is not null)
+        {
+            p.UserShadow.ShareEntry(p.Tables, va, 0);
+        }
+    }
+}

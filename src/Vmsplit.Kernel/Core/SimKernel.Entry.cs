@@ -1,0 +1,405 @@
+using Vmsplit.Hardware;
+using Vmsplit.Hardware.Costs;
+using Vmsplit.Hardware.Mmu;
+using Vmsplit.Hardware.Paging;
+using Vmsplit.Hardware.Paging.Arm;
+using Vmsplit.Hardware.Profiles;
+using Vmsplit.Hardware.Tlb;
+using Vmsplit.Kernel.Asid;
+using Vmsplit.Kernel.Designs;
+
+namespace Vmsplit.Kernel.Core;
+
+public sealed partial class SimKernel
+{
+    /// <summary>ASID 0 is never handed out by Linux's ARM allocator (init_mm's reserved index); 4g4g gives it to the kernel's lowmem tables.</summary>
+    public const ushort FourGKernelAsid = 0;
+
+    // Linux DACR with CONFIG_CPU_SW_DOMAIN_PAN: kernel/io client; user client in user mode, no access in the kernel.
+    private const uint DacrUserClient = 0b01 << 2 | 0b01 | 0b01 << 4;
+    private const uint DacrUserNoAccess = 0b01 | 0b01 << 4;
+
+    private ushort _userAsid;
+    private bool _uaccessOpen;
+
+    /// <summary>Loads the registers for <paramref name="p"/> running user code (boot-time, no cost).</summary>
+    public void Start(Process p)
+    {
+        Current = p;
+        AsidSwitch sw = _asids.SwitchMm(Cpu.Id, p.Context);
+        _userAsid = sw.UserAsid;
+        SetRootsForUser(p, sw.Asid, sw.UserAsid);
+        InKernel = false;
+    }
+
+    /// <summary>Exception entry (SVC/SYSCALL/ecall, abort, IRQ) as the design takes it.</summary>
+    public void EnterKernel()
+    {
+        if (InKernel)
+        {
+            throw new InvalidOperationException("entry while already in the kernel");
+        }
+
+        InKernel = true;
+        Cpu.Charge(CostCause.ExceptionEntryExit, PrimitiveCost.ExceptionEntry);
+        MemoryManagementUnit m = Cpu.Mmu;
+        Process p = Current ?? throw new InvalidOperationException("no process is running");
+        switch (Design.Scheme)
+        {
+            case IsolationScheme.FourGFourG:
+                // vector_swi trampoline in TTBR1: TTBR0 := kernel lowmem tables with the kernel ASID, ISB
+                m.WriteTtbr0(ArmLpaeFormat.Ttbr(_kernelLowTree!.Root, FourGKernelAsid));
+                Cpu.Charge(CostCause.RootRegisterWrite, PrimitiveCost.Ttbr0Write);
+                Cpu.Charge(CostCause.Barrier, PrimitiveCost.Isb);
+                break;
+            case IsolationScheme.Kpti when Family == ArchFamily.X86:
+                Cr3Write? w = ((X86PcidAllocator)_asids).EnterKernel(Cpu.Id);
+                WriteCr3For(p.Tables.Root, w?.Pcid ?? 0, w?.NoFlush ?? false); // SWITCH_TO_KERNEL_CR3
+                break;
+            case IsolationScheme.Kpti:
+                // arm64 tramp_vectors: TTBR1 := swapper_pg_dir with the kernel ASID (user ASID & ~1), ISB
+                m.WriteTtbr1(_kernelTree.Root.Value | ((ulong)(_userAsid & ~1) << 48));
+                Cpu.Charge(CostCause.RootRegisterWrite, PrimitiveCost.Ttbr1Write);
+                Cpu.Charge(CostCause.Barrier, PrimitiveCost.Isb);
+                break;
+            case IsolationScheme.X86FourGFourG:
+                WriteCr3For(_kernelTree.Root, 0, false);
+                break;
+            default:
+                EntryPan(enter: true);
+                break;
+        }
+    }
+
+    /// <summary>Return to user mode in <see cref="Current"/>.</summary>
+    public void ExitKernel()
+    {
+        if (!InKernel)
+        {
+            throw new InvalidOperationException("exit while not in the kernel");
+        }
+
+        MemoryManagementUnit m = Cpu.Mmu;
+        Process p = Current ?? throw new InvalidOperationException("no process is running");
+        switch (Design.Scheme)
+        {
+            case IsolationScheme.FourGFourG:
+                m.WriteTtbr0(ArmLpaeFormat.Ttbr(p.Tables.Root, _userAsid));
+                Cpu.Charge(CostCause.RootRegisterWrite, PrimitiveCost.Ttbr0Write);
+                Cpu.Charge(CostCause.Barrier, PrimitiveCost.Isb);
+                break;
+            case IsolationScheme.Kpti when Family == ArchFamily.X86:
+                Cr3Write? w = ((X86PcidAllocator)_asids).ExitToUser(Cpu.Id);
+                WriteCr3For(p.UserShadow!.Root, w?.Pcid ?? 0, w?.NoFlush ?? false); // SWITCH_TO_USER_CR3
+                break;
+            case IsolationScheme.Kpti:
+                m.WriteTtbr1(TrampolineRoot.Value | ((ulong)_userAsid << 48));
+                Cpu.Charge(CostCause.RootRegisterWrite, PrimitiveCost.Ttbr1Write);
+                Cpu.Charge(CostCause.Barrier, PrimitiveCost.Isb);
+                break;
+            case IsolationScheme.X86FourGFourG:
+                WriteCr3For(p.Tables.Root, 0, false);
+                break;
+            default:
+                EntryPan(enter: false);
+                break;
+        }
+
+        Cpu.Charge(CostCause.ExceptionEntryExit, PrimitiveCost.ExceptionExit);
+        InKernel = false;
+    }
+
+    // PAN state changes at entry and exit: SW domain PAN writes DACR, TTBR0 PAN sets TTBCR.EPD0;
+    // hardware PAN, SMAP (RFLAGS.AC cleared by SYSCALL's FMASK) and SUM (cleared on trap) cost nothing here.
+    private void EntryPan(bool enter)
+    {
+        MemoryManagementUnit m = Cpu.Mmu;
+        switch (Design.Pan)
+        {
+            case PanKind.ArmDomain:
+                m.Registers.Dacr = enter ? DacrUserNoAccess : DacrUserClient;
+                Cpu.Charge(CostCause.RootRegisterWrite, PrimitiveCost.ContextidrWrite); // an MCR to CP15 like CONTEXTIDR
+                Cpu.Charge(CostCause.Barrier, PrimitiveCost.Isb);
+                break;
+            case PanKind.ArmTtbr0:
+                m.WriteTtbcr(ArmLpaeFormat.Ttbcr(0, _lpaeT1sz, epd0: enter));
+                Cpu.Charge(CostCause.RootRegisterWrite, PrimitiveCost.TtbcrWrite);
+                Cpu.Charge(CostCause.Barrier, PrimitiveCost.Isb);
+                break;
+            case PanKind.ArmHardware:
+                m.Registers.Pan = enter;
+                break;
+            case PanKind.X86Smap:
+                m.Registers.Ac = false;
+                break;
+            case PanKind.RiscvSum:
+                m.Registers.Sum = false;
+                break;
+        }
+    }
+
+    /// <summary>uaccess_enable/disable around direct user accesses (stac/clac, DACR, EPD0, PSTATE.PAN, SUM).</summary>
+    internal void UserAccessWindow(bool open)
+    {
+        if (_uaccessOpen == open)
+        {
+            return;
+        }
+
+        _uaccessOpen = open;
+        MemoryManagementUnit m = Cpu.Mmu;
+        Cpu.Charge(CostCause.PathBase, Software.UaccessToggle);
+        switch (Design.Pan)
+        {
+            case PanKind.ArmDomain:
+                m.Registers.Dacr = open ? DacrUserClient : DacrUserNoAccess;
+                Cpu.Charge(CostCause.RootRegisterWrite, PrimitiveCost.ContextidrWrite);
+                Cpu.Charge(CostCause.Barrier, PrimitiveCost.Isb);
+                break;
+            case PanKind.ArmTtbr0:
+                m.WriteTtbcr(ArmLpaeFormat.Ttbcr(0, _lpaeT1sz, epd0: !open));
+                Cpu.Charge(CostCause.RootRegisterWrite, PrimitiveCost.TtbcrWrite);
+                Cpu.Charge(CostCause.Barrier, PrimitiveCost.Isb);
+                break;
+            case PanKind.ArmHardware:
+                m.Registers.Pan = !open;
+                break;
+            case PanKind.X86Smap:
+                m.Registers.Ac = open;
+                break;
+            case PanKind.RiscvSum:
+                m.Registers.Sum = open;
+                break;
+        }
+    }
+
+    /// <summary>The TTBR1 tree loaded while user code runs (arm64: tramp_pg_dir under KPTI, else swapper).</summary>
+    public PageTable UserTtbr1Tree => Design.Scheme == IsolationScheme.Kpti && Family == ArchFamily.Arm64 ? (_trampolineTree ??= CreateTrampolineTree()) : _kernelTree;
+
+    /// <summary>arm64 KPTI's tramp_pg_dir: a TTBR1 tree holding only the trampoline vectors.</summary>
+    private PhysicalAddress TrampolineRoot => (_trampolineTree ??= CreateTrampolineTree()).Root;
+
+    private PageTable? _trampolineTree;
+
+    private PageTable CreateTrampolineTree()
+    {
+        PageTable t = PageTable.Create(Format, Memory, Lowmem);
+        t.ShareEntry(_kernelTree, EntryVa, 3);
+        return t;
+    }
+
+    private void WriteCr3For(PhysicalAddress root, ushort pcid, bool noFlush)
+    {
+        MemoryManagementUnit m = Cpu.Mmu;
+        bool pcide = (m.Registers.Cr4 & Cr4Flags.Pcide) != 0;
+        ulong value = root.Value | (pcide ? pcid : 0UL) | (pcide && noFlush ? 1UL << 63 : 0);
+        TlbFlushResult r = m.WriteCr3(value);
+        Cpu.Charge(CostCause.RootRegisterWrite, pcide && noFlush ? PrimitiveCost.Cr3WriteNoFlush : PrimitiveCost.Cr3Write);
+        _ = r;
+    }
+
+    /// <summary>switch_mm: the allocator's decision turned into root writes and TLB maintenance.</summary>
+    public void SwitchMm(Process next)
+    {
+        AsidSwitch sw = _asids.SwitchMm(Cpu.Id, next.Context);
+        Current = next;
+        if (!sw.WritesRoot)
+        {
+            return;
+        }
+
+        _userAsid = sw.UserAsid;
+        CostCause flushCause = sw.Rollover ? CostCause.AsidRollover : CostCause.TlbMaintenance;
+        MemoryManagementUnit m = Cpu.Mmu;
+        switch (Family)
+        {
+            case ArchFamily.Arm32:
+            case ArchFamily.Arm64:
+                if (sw.Flush == SwitchFlush.All)
+                {
+                    Cpu.ChargeMaintenance(TlbMaintenanceOp.ArmTlbiAll, flushCause);
+                    m.TlbiAll();
+                    Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
+                }
+                else if (sw.Flush == SwitchFlush.Asid)
+                {
+                    Cpu.ChargeMaintenance(TlbMaintenanceOp.ArmTlbiAsid, flushCause);
+                    m.TlbiAsid(sw.Asid);
+                }
+
+                if (sw.ReservedRootFirst)
+                {
+                    Cpu.Charge(CostCause.RootRegisterWrite, PrimitiveCost.Ttbr0Write);
+                    Cpu.Charge(CostCause.Barrier, PrimitiveCost.Isb);
+                }
+
+                if (Design.Scheme != IsolationScheme.FourGFourG)
+                {
+                    // in the 4g4g kernel the user tables are installed by the exit trampoline, not here
+                    SetRootsForUser(next, sw.Asid, sw.UserAsid);
+                    Cpu.Charge(CostCause.RootRegisterWrite, Family == ArchFamily.Arm64 || Format.Id == MmuFormat.ArmLpae ? PrimitiveCost.Ttbr0Write : PrimitiveCost.ContextidrWrite);
+                    if (Format.Id == MmuFormat.ArmShort)
+                    {
+                        Cpu.Charge(CostCause.RootRegisterWrite, PrimitiveCost.Ttbr0Write);
+                    }
+
+                    Cpu.Charge(CostCause.Barrier, PrimitiveCost.Isb);
+                }
+
+                break;
+            case ArchFamily.X86:
+                if (Design.Scheme == IsolationScheme.Kpti)
+                {
+                    WriteCr3For(next.Tables.Root, sw.Asid, sw.NoFlush);
+                }
+                else if (Design.Scheme == IsolationScheme.X86FourGFourG)
+                {
+                    // the kernel CR3 stays; the user's is loaded at exit
+                }
+                else
+                {
+                    WriteCr3For(next.Tables.Root, sw.Asid, sw.NoFlush);
+                }
+
+                break;
+            default:
+                SetRootsForUser(next, sw.Asid, sw.UserAsid);
+                Cpu.Charge(CostCause.RootRegisterWrite, PrimitiveCost.SatpWrite);
+                if (sw.Flush == SwitchFlush.All)
+                {
+                    Cpu.ChargeMaintenance(TlbMaintenanceOp.RiscvSfenceVmaAll, flushCause);
+                    m.SfenceVma(null, null);
+                }
+                else if (sw.Flush == SwitchFlush.Asid)
+                {
+                    Cpu.ChargeMaintenance(TlbMaintenanceOp.RiscvSfenceVmaAsid, flushCause);
+                    m.SfenceVma(null, sw.Asid);
+                }
+
+                break;
+        }
+    }
+
+    // Root registers while `p` runs (or is about to run) user code.
+    private void SetRootsForUser(Process p, ushort asid, ushort userAsid)
+    {
+        MemoryManagementUnit m = Cpu.Mmu;
+        ref MmuRegisters r = ref m.Registers;
+        switch (Format.Id)
+        {
+            case MmuFormat.ArmShort:
+                r = ArmShortFormat.Registers(p.Tables.Root, p.Tables.Root, 0, DacrUserClient, asid);
+                break;
+            case MmuFormat.ArmLpae:
+                if (Design.Scheme == IsolationScheme.FourGFourG)
+                {
+                    r = ArmLpaeFormat.Registers(InKernel ? _kernelLowTree!.Root : p.Tables.Root, _kernelTree.Root, ArmLpaeFormat.Ttbcr(0, _lpaeT1sz), InKernel ? FourGKernelAsid : userAsid);
+                }
+                else
+                {
+                    r = ArmLpaeFormat.Registers(p.Tables.Root, _kernelTree.Root, ArmLpaeFormat.Ttbcr(0, _lpaeT1sz, epd0: InKernel && Design.Pan == PanKind.ArmTtbr0), asid);
+                }
+
+                r.HardwareAccessFlag = true;
+                break;
+            case MmuFormat.AArch64Va39:
+            case MmuFormat.AArch64Va48:
+                MmuRegisters baseRegs = p.Tables.Registers;
+                r = baseRegs;
+                r.Ttbr0 = p.Tables.Root.Value;
+                r.Ttbr1 = (Design.Scheme == IsolationScheme.Kpti && !InKernel ? TrampolineRoot.Value : _kernelTree.Root.Value) | ((ulong)userAsid << 48);
+                r.Ttbcr |= AArch64Format.TcrA1; // Linux arm64 takes the ASID from TTBR1 (TCR_A1)
+                r.HardwareAccessFlag = true;
+                break;
+            case MmuFormat.X86_32:
+            case MmuFormat.X86Pae:
+            case MmuFormat.X86_64:
+            case MmuFormat.X86_64La57:
+                MmuRegisters x = p.Tables.Registers;
+                bool pcid = _setup.Profile.Tlb.HasPcid && Design.Pcid && Format.Id is MmuFormat.X86_64 or MmuFormat.X86_64La57;
+                x.Cr4 = (x.Cr4 | Cr4Flags.Pge) & ~(Cr4Flags.Pcide | Cr4Flags.Smap);
+                if (pcid)
+                {
+                    x.Cr4 |= Cr4Flags.Pcide;
+                }
+
+                if (Design.Pan == PanKind.X86Smap)
+                {
+                    x.Cr4 |= Cr4Flags.Smap;
+                }
+
+                PhysicalAddress root = Design.Scheme == IsolationScheme.Kpti && p.UserShadow is not null && !InKernel ? p.UserShadow.Root : p.Tables.Root;
+                if (Design.Scheme == IsolationScheme.X86FourGFourG && InKernel)
+                {
+                    root = _kernelTree.Root;
+                }
+
+                x.Cr3 = root.Value | (pcid ? (Design.Scheme == IsolationScheme.Kpti && !InKernel ? userAsid : asid) : 0UL);
+                r = x;
+                break;
+            default:
+                MmuRegisters v = p.Tables.Registers;
+                int shift = Format.Id == MmuFormat.RiscvSv32 ? 22 : 44;
+                ulong mask = Format.Id == MmuFormat.RiscvSv32 ? 0x1FFUL : 0xFFFFUL;
+                v.Satp = (v.Satp & ~(mask << shift)) | (((ulong)asid & mask) << shift);
+                v.Sum = Design.Pan != PanKind.RiscvSum;
+                r = v;
+                break;
+        }
+
+        if (Design.Pan == PanKind.ArmHardware)
+        {
+            r.Pan = InKernel;
+        }
+    }
+
+    /// <summary>Flush one user page after a PTE change (flush_tlb_page), as the architecture does it.</summary>
+    private void FlushUserPage(Process p, VirtualAddress va)
+    {
+        MemoryManagementUnit m = Cpu.Mmu;
+        ushort asid = _userAsid;
+        switch (Family)
+        {
+            case ArchFamily.Arm32:
+            case ArchFamily.Arm64:
+                Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
+                Cpu.ChargeMaintenance(TlbMaintenanceOp.ArmTlbiMva);
+                m.TlbiMva(va, asid);
+                if (Family == ArchFamily.Arm64 && Design.Scheme == IsolationScheme.Kpti)
+                {
+                    Cpu.ChargeMaintenance(TlbMaintenanceOp.ArmTlbiMva);
+                    m.TlbiMva(va, (ushort)(asid & ~1)); // __flush_tlb_page also hits the kernel half of the pair
+                }
+
+                Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
+                break;
+            case ArchFamily.X86:
+                if (Design.Scheme == IsolationScheme.X86FourGFourG && InKernel)
+                {
+                    break; // the user tables are not loaded: the next CR3 write to them flushes (no PCID)
+                }
+
+                Cpu.ChargeMaintenance(TlbMaintenanceOp.X86Invlpg);
+                m.Invlpg(va);
+                if (Design.Scheme == IsolationScheme.Kpti && (m.Registers.Cr4 & Cr4Flags.Pcide) != 0)
+                {
+                    Cpu.ChargeMaintenance(TlbMaintenanceOp.X86InvpcidAddress);
+                    m.Invpcid(0, (ushort)(m.CurrentAsid | (1 << X86PcidAllocator.PtiUserPcidBit)), va);
+                }
+
+                break;
+            default:
+                Cpu.ChargeMaintenance(TlbMaintenanceOp.RiscvSfenceVmaVaAsid);
+                m.SfenceVma(va, asid);
+                break;
+        }
+
+        _ = p;
+    }
+
+    /// <summary>At exit of an mm: its ASID's entries go (arm: lazily by generation; here explicitly, so reuse is clean).</summary>
+    private void FlushUserAsid(Process p)
+    {
+        _ = p; // Linux does not flush at exit: the ASID allocator's generation guarantees a flush before reuse.
+    }
+}

@@ -1,0 +1,489 @@
+using Vmsplit.Hardware;
+using Vmsplit.Hardware.Costs;
+using Vmsplit.Hardware.Mmu;
+using Vmsplit.Hardware.Paging;
+using Vmsplit.Kernel.Designs;
+using Vmsplit.Kernel.Mm;
+
+namespace Vmsplit.Kernel.Core;
+
+/// <summary>The kernel paths whose footprints (pages touched) the model walks.</summary>
+public enum KernelPath : byte
+{
+    Entry,
+    Getppid,
+    DevZeroNull,
+    FileIo,
+    Pipe,
+    Stat,
+    Open,
+    Close,
+    Mmap,
+    Munmap,
+    Fork,
+    Exit,
+    Wait,
+    Schedule,
+    Fault,
+}
+
+public sealed partial class SimKernel
+{
+    private PageCacheFile? _file;
+    private PhysicalAddress _pipePage;
+    private readonly byte[] _scratch = new byte[1 << 20];
+
+    // Text pages each path executes, as page indexes into the image's text; spread over the image the way
+    // a kernel's functions are (docs/workloads.md explains the choice).
+    private static readonly int[][] s_textPages =
+    [
+        [0],                 // Entry: entry code (vector_swi / entry_SYSCALL_64)
+        [1],                 // Getppid: kernel/sys.c
+        [2, 3],              // DevZeroNull: fs/read_write.c, drivers/char/mem.c
+        [2, 4, 5],           // FileIo: fs/read_write.c, mm/filemap.c, mm/shmem.c
+        [2, 6],              // Pipe: fs/read_write.c, fs/pipe.c
+        [7, 8],              // Stat: fs/stat.c, fs/namei.c
+        [7, 8, 9],           // Open: fs/open.c, fs/namei.c, fs/file_table.c
+        [9],                 // Close
+        [10, 11],            // Mmap: mm/mmap.c, mm/vma.c
+        [10, 11, 12],        // Munmap: + mm/memory.c (zap)
+        [13, 14, 12],        // Fork: kernel/fork.c, mm/memory.c (copy_page_range)
+        [15, 12],            // Exit: kernel/exit.c
+        [15],                // Wait
+        [16, 17],            // Schedule: kernel/sched/core.c, arch switch_to
+        [12, 18],            // Fault: mm/memory.c, arch fault.c
+    ];
+
+    /// <summary>A page of kernel text by index, spread 53 pages apart (wrapping in the image's text).</summary>
+    public VirtualAddress TextPage(int index)
+    {
+        ulong textPages = Math.Max(1, (ImageBytes / 2) / Page);
+        return ImageVa + ((ulong)(index * 53) % textPages * Page);
+    }
+
+    /// <summary>The syscall table lives in the image's read-only data (second half of the image).</summary>
+    public VirtualAddress SyscallTablePage => ImageVa + ((ImageBytes / 2) & ~(Page - 1));
+
+    /// <summary>Walks a path's footprint through the MMU at kernel privilege.</summary>
+    public void TouchFootprint(KernelPath path, Process? p)
+    {
+        foreach (int t in s_textPages[(int)path])
+        {
+            KernelAccess(t == 0 && path == KernelPath.Entry ? EntryVa : TextPage(t), AccessType.Execute);
+        }
+
+        switch (path)
+        {
+            case KernelPath.Entry:
+                if (Family == ArchFamily.X86 || Design.Scheme is IsolationScheme.FourGFourG or IsolationScheme.X86FourGFourG)
+                {
+                    // x86: entry stack in cpu_entry_area; ARM: the vector stubs page holding the trampoline
+                    KernelAccess(EntryAreaVa, Family == ArchFamily.X86 ? AccessType.Write : AccessType.Execute);
+                }
+
+                if (p is not null)
+                {
+                    KernelAccess(LinearAddress(p.KernelStack), AccessType.Write);
+                    KernelAccess(LinearAddress(p.TaskStruct), AccessType.Read);
+                }
+
+                KernelAccess(SyscallTablePage, AccessType.Read);
+                ChargeAddressConversions();
+                break;
+            case KernelPath.DevZeroNull:
+            case KernelPath.Close:
+                KernelAccess(KernelObjects["file"], AccessType.Read);
+                break;
+            case KernelPath.FileIo:
+                KernelAccess(KernelObjects["file"], AccessType.Read);
+                KernelAccess(KernelObjects["inode"], AccessType.Read);
+                break;
+            case KernelPath.Pipe:
+                KernelAccess(KernelObjects["pipe"], AccessType.Write);
+                break;
+            case KernelPath.Stat:
+            case KernelPath.Open:
+                KernelAccess(KernelObjects["dentry0"], AccessType.Read);
+                KernelAccess(KernelObjects["dentry1"], AccessType.Read);
+                KernelAccess(KernelObjects["dentry2"], AccessType.Read);
+                KernelAccess(KernelObjects["inode"], AccessType.Read);
+                break;
+            case KernelPath.Mmap:
+            case KernelPath.Munmap:
+            case KernelPath.Fault:
+            case KernelPath.Fork:
+            case KernelPath.Exit:
+                KernelAccess(KernelObjects["mm"], AccessType.Write);
+                break;
+            case KernelPath.Schedule:
+                KernelAccess(KernelObjects["runqueue"], AccessType.Write);
+                if (p is not null)
+                {
+                    KernelAccess(LinearAddress(p.KernelStack), AccessType.Write);
+                    KernelAccess(LinearAddress(p.TaskStruct), AccessType.Write);
+                }
+
+                break;
+        }
+    }
+
+    private void KernelAccess(VirtualAddress va, AccessType access)
+    {
+        Translation t = Cpu.Access(va, access, Privilege.Kernel);
+        if (t.IsFault)
+        {
+            throw new InvalidOperationException($"kernel {access.ToString().ToLowerInvariant()} of {va} faulted ({t.Fault}) under {Design.Name}: the design's tables do not map its own footprint");
+        }
+    }
+
+    // __pa/__va on the common path: one subtraction, a compare-and-branch, or a page lookup (seed 001).
+    private void ChargeAddressConversions()
+    {
+        double each = Design.ImagePlacement switch
+        {
+            KernelImagePlacement.LinearMap => Software.PaSubtract,
+            KernelImagePlacement.Vmalloc => Software.PaCompareBranch,
+            _ => Software.PaPageLookup,
+        };
+        Cpu.Charge(CostCause.AddressConversion, each * Software.PaConversionsPerSyscall, Software.PaConversionsPerSyscall);
+    }
+
+    /// <summary>The page-cache file reads and writes use (created on first use, pages from highmem first).</summary>
+    public PageCacheFile EnsureFile(ulong bytes)
+    {
+        if (_file is not null && _file.Size >= bytes)
+        {
+            return _file;
+        }
+
+        _file = new PageCacheFile("tmpfs-file", bytes);
+        for (ulong i = 0; i < (bytes + Page - 1) / Page; i++)
+        {
+            PhysicalAddress f = AllocUserFrame();
+            Memory.Write(f, BitConverter.GetBytes(i));
+            _file.AddPage(i, f);
+        }
+
+        return _file;
+    }
+
+    private PhysicalAddress PipePage
+    {
+        get
+        {
+            if (_pipePage.Value == 0)
+            {
+                _pipePage = AllocUserFrame(); // pipe buffers are GFP_HIGHUSER pages (fs/pipe.c)
+            }
+
+            return _pipePage;
+        }
+    }
+
+    /// <summary>Runs one system call of <paramref name="p"/> from user mode to user mode.</summary>
+    public void Syscall(Process p, SyscallRequest rq)
+    {
+        if (Current != p)
+        {
+            throw new InvalidOperationException($"{p} makes a system call while {Current} is running");
+        }
+
+        EnterKernel();
+        TouchFootprint(KernelPath.Entry, p);
+        Cpu.Charge(CostCause.PathBase, Software.SyscallDispatch);
+        RunHandler(p, rq);
+        if (rq.Kind == SyscallKind.Exit)
+        {
+            return; // do_exit never returns; the caller switches to the next task
+        }
+
+        ExitKernel();
+    }
+
+    private void RunHandler(Process p, SyscallRequest rq)
+    {
+        switch (rq.Kind)
+        {
+            case SyscallKind.Getppid:
+                TouchFootprint(KernelPath.Getppid, p);
+                Cpu.Charge(CostCause.PathBase, Software.Getppid);
+                break;
+            case SyscallKind.ReadZero:
+                TouchFootprint(KernelPath.DevZeroNull, p);
+                Cpu.Charge(CostCause.PathBase, Software.DevZeroNull);
+                rq.Result = (long)(rq.Bytes - Uaccess.ClearUser(rq.User, rq.Bytes));
+                break;
+            case SyscallKind.WriteNull:
+                TouchFootprint(KernelPath.DevZeroNull, p);
+                Cpu.Charge(CostCause.PathBase, Software.DevZeroNull);
+                rq.Result = (long)rq.Bytes;
+                break;
+            case SyscallKind.ReadFile:
+            case SyscallKind.WriteFile:
+                rq.Result = FileIo(p, rq);
+                break;
+            case SyscallKind.WritePipe:
+            case SyscallKind.ReadPipe:
+                TouchFootprint(KernelPath.Pipe, p);
+                Cpu.Charge(CostCause.PathBase, Software.PipeIo);
+                rq.Result = PipeCopy(rq.User, rq.Bytes, toUser: rq.Kind == SyscallKind.ReadPipe);
+                break;
+            case SyscallKind.Stat:
+            case SyscallKind.Open:
+                TouchFootprint(rq.Kind == SyscallKind.Stat ? KernelPath.Stat : KernelPath.Open, p);
+                Cpu.Charge(CostCause.PathBase, rq.Kind == SyscallKind.Stat ? Software.Stat : Software.Open);
+                rq.Result = Uaccess.StrncpyFromUser(_scratch.AsSpan(0, 4096), rq.User, 4096); // getname(): PATH_MAX
+                break;
+            case SyscallKind.Close:
+                TouchFootprint(KernelPath.Close, p);
+                Cpu.Charge(CostCause.PathBase, Software.Close);
+                break;
+            case SyscallKind.Mmap:
+                TouchFootprint(KernelPath.Mmap, p);
+                Cpu.Charge(CostCause.PathBase, Software.Mmap);
+                rq.Result = (long)MapRegion(p, rq.Bytes, VmFlags.Read | VmFlags.Write).Value;
+                break;
+            case SyscallKind.Munmap:
+                TouchFootprint(KernelPath.Munmap, p);
+                Cpu.Charge(CostCause.PathBase, Software.Munmap);
+                UnmapRegion(p, rq.User, rq.Bytes);
+                break;
+            case SyscallKind.Fork:
+                TouchFootprint(KernelPath.Fork, p);
+                Cpu.Charge(CostCause.PathBase, Software.Fork);
+                rq.Child = Fork(p);
+                break;
+            case SyscallKind.Exit:
+                TouchFootprint(KernelPath.Exit, p);
+                Cpu.Charge(CostCause.PathBase, Software.Exit);
+                break;
+            case SyscallKind.Wait:
+                TouchFootprint(KernelPath.Wait, p);
+                Cpu.Charge(CostCause.PathBase, Software.Wait);
+                break;
+        }
+    }
+
+    private long FileIo(Process p, SyscallRequest rq)
+    {
+        TouchFootprint(KernelPath.FileIo, p);
+        Cpu.Charge(CostCause.PathBase, Software.FileIo);
+        PageCacheFile file = _file ?? throw new InvalidOperationException("file I/O without a page-cache file");
+        bool read = rq.Kind == SyscallKind.ReadFile;
+        ulong done = 0;
+        while (done < rq.Bytes)
+        {
+            ulong pos = (rq.FileOffset + done) % file.Size;
+            ulong index = pos / Page;
+            int chunk = (int)Math.Min(rq.Bytes - done, Page - (pos % Page));
+            PhysicalAddress frame = file.Pages[index];
+            Cpu.Charge(CostCause.PathBase, Software.FileIoPerPage);
+            VirtualAddress kva = KmapFrame(frame); // copy_page_to_iter kmaps the page-cache page
+            Translation t = Cpu.Access(kva + (pos % Page), read ? AccessType.Read : AccessType.Write, Privilege.Kernel);
+            ulong left;
+            Span<byte> buf = _scratch.AsSpan(0, chunk);
+            if (read)
+            {
+                Memory.Read(t.Address, buf);
+                left = Uaccess.CopyToUser(rq.User + done, buf);
+            }
+            else
+            {
+                left = Uaccess.CopyFromUser(buf, rq.User + done);
+                Memory.Write(t.Address, buf[..(int)((ulong)chunk - left)]);
+            }
+
+            KunmapFrame(frame, kva);
+            done += (ulong)chunk - left;
+            if (left != 0)
+            {
+                break;
+            }
+        }
+
+        return (long)done;
+    }
+
+    private long PipeCopy(VirtualAddress user, ulong bytes, bool toUser)
+    {
+        PhysicalAddress frame = PipePage;
+        VirtualAddress kva = KmapFrame(frame);
+        Translation t = Cpu.Access(kva, toUser ? AccessType.Read : AccessType.Write, Privilege.Kernel);
+        Span<byte> buf = _scratch.AsSpan(0, (int)Math.Min(bytes, Page));
+        ulong left;
+        if (toUser)
+        {
+            Memory.Read(t.Address, buf);
+            left = Uaccess.CopyToUser(user, buf);
+        }
+        else
+        {
+            left = Uaccess.CopyFromUser(buf, user);
+            Memory.Write(t.Address, buf);
+        }
+
+        KunmapFrame(frame, kva);
+        return (long)((ulong)buf.Length - left);
+    }
+
+    /// <summary>User code touching its memory, one access per page; page faults are taken and handled as the design does.</summary>
+    public void UserTouch(Process p, VirtualAddress start, ulong bytes, bool write)
+    {
+        AccessType a = write ? AccessType.Write : AccessType.Read;
+        VirtualAddress end = start + bytes;
+        int line = _setup.Profile.Cache.LineBytes;
+        for (VirtualAddress va = start.AlignDown(Page); va < end; va += Page)
+        {
+            // the user loop's own work: one load or store per cache line it covers in this page (assumed 1 cycle each)
+            ulong from = Math.Max(va.Value, start.Value);
+            ulong to = Math.Min(va.Value + Page, end.Value);
+            Cpu.Charge(CostCause.UserWork, (double)((to - from + (ulong)line - 1) / (ulong)line));
+            Translation t = Cpu.Access(va, a, Privilege.User);
+            if (!t.IsFault)
+            {
+                continue;
+            }
+
+            if (t.Fault != FaultKind.Translation)
+            {
+                throw new InvalidOperationException($"user {a} of {va} in {p}: {t.Fault} fault");
+            }
+
+            EnterKernel();
+            TouchFootprint(KernelPath.Entry, p);
+            bool ok = HandleMmFault(p, va, write);
+            ExitKernel();
+            if (!ok)
+            {
+                throw new InvalidOperationException($"user {a} of {va} in {p}: segmentation fault (no VMA allows it)");
+            }
+
+            t = Cpu.Access(va, a, Privilege.User);
+            if (t.IsFault)
+            {
+                throw new InvalidOperationException($"user {a} of {va} in {p} faults again after the fault was handled ({t.Fault})");
+            }
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="from"/> blocks in the kernel and the CPU switches to <paramref name="to"/>, which
+    /// returns to user mode completing its own pending system call (<paramref name="pending"/>).
+    /// <paramref name="blocking"/> is the call <paramref name="from"/> blocks in (its handler runs before the switch).
+    /// </summary>
+    public void ContextSwitch(Process from, Process to, SyscallRequest? blocking, SyscallRequest? pending)
+    {
+        if (Current != from)
+        {
+            throw new InvalidOperationException($"switch from {from} while {Current} is running");
+        }
+
+        EnterKernel();
+        TouchFootprint(KernelPath.Entry, from);
+        Cpu.Charge(CostCause.PathBase, Software.SyscallDispatch);
+        if (blocking is not null)
+        {
+            RunHandler(from, blocking);
+        }
+
+        SwitchTo(from, to);
+        if (pending is not null)
+        {
+            RunHandler(to, pending);
+        }
+
+        ExitKernel();
+    }
+
+    /// <summary>schedule() from a task already in the kernel to another (the exit path uses it too).</summary>
+    public void SwitchTo(Process? from, Process to)
+    {
+        TouchFootprint(KernelPath.Schedule, from);
+        Cpu.Charge(CostCause.PathBase, Software.Schedule);
+        SwitchMm(to);
+        TouchFootprint(KernelPath.Schedule, to);
+    }
+
+    /// <summary>fork(): a new mm with copies of every VMA and page (no copy-on-write: docs/designs.md).</summary>
+    public Process Fork(Process parent)
+    {
+        Process child = CreateProcess();
+        foreach (Vma v in parent.Vmas.Areas)
+        {
+            child.Vmas.Insert(new Vma(v.Start, v.End, v.Flags, v.File, v.FileOffset));
+        }
+
+        child.RegionBases.AddRange(parent.RegionBases);
+        foreach ((ulong va, PhysicalAddress src) in parent.AnonPages.OrderBy(kv => kv.Key))
+        {
+            PhysicalAddress dst = AllocUserFrame();
+            VirtualAddress s = KmapFrame(src);
+            VirtualAddress d = KmapFrame(dst);
+            Cpu.Access(s, AccessType.Read, Privilege.Kernel);
+            Cpu.Access(d, AccessType.Write, Privilege.Kernel);
+            Memory.Read(src, _scratch.AsSpan(0, (int)Page));
+            Memory.Write(dst, _scratch.AsSpan(0, (int)Page));
+            Cpu.ChargeMemcpy(Page);
+            KunmapFrame(dst, d);
+            KunmapFrame(src, s);
+            child.AnonPages[va] = dst;
+            Vma vma = parent.Vmas.Find(new VirtualAddress(va))!;
+            PagePermissions perms = PagePermissions.Read | ((vma.Flags & VmFlags.Write) != 0 ? PagePermissions.Write : 0);
+            PageTableResult r = child.Tables.Map(new VirtualAddress(va), dst, Page, new PageAttributes(perms, User: true, Global: false), Page);
+            if (!r.Succeeded)
+            {
+                throw new InvalidOperationException($"fork: {r.Message}");
+            }
+
+            SyncShadow(child, new VirtualAddress(va));
+        }
+
+        return child;
+    }
+
+    /// <summary>exit() of the running process and the switch to <paramref name="next"/>, whose wait4 completes.</summary>
+    public void ExitAndSwitch(Process dying, Process next)
+    {
+        Syscall(dying, new SyscallRequest(SyscallKind.Exit));
+        SwitchTo(dying, next);
+        DestroyProcess(dying);
+        RunHandler(next, new SyscallRequest(SyscallKind.Wait));
+        ExitKernel();
+    }
+}
+
+/// <summary>The system calls the model executes (file kinds folded in, as the handlers differ).</summary>
+public enum SyscallKind : byte
+{
+    Getppid,
+    ReadZero,
+    WriteNull,
+    ReadFile,
+    WriteFile,
+    ReadPipe,
+    WritePipe,
+    Stat,
+    Open,
+    Close,
+    Mmap,
+    Munmap,
+    Fork,
+    Exit,
+    Wait,
+}
+
+/// <summary>One system call's arguments and result.</summary>
+public sealed class SyscallRequest(SyscallKind kind, VirtualAddress user = default, ulong bytes = 0, ulong fileOffset = 0)
+{
+    public SyscallKind Kind { get; } = kind;
+
+    public VirtualAddress User { get; } = user;
+
+    public ulong Bytes { get; } = bytes;
+
+    public ulong FileOffset { get; } = fileOffset;
+
+    public long Result { get; set; }
+
+    public Process? Child { get; set; }
+}

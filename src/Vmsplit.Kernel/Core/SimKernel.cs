@@ -1,0 +1,422 @@
+using Vmsplit.Hardware;
+using Vmsplit.Hardware.Costs;
+using Vmsplit.Hardware.Memory;
+using Vmsplit.Hardware.Mmu;
+using Vmsplit.Hardware.Paging;
+using Vmsplit.Hardware.Paging.Arm;
+using Vmsplit.Hardware.Profiles;
+using Vmsplit.Hardware.Tlb;
+using Vmsplit.Kernel.Asid;
+using Vmsplit.Kernel.Designs;
+using Vmsplit.Kernel.Layout;
+using Vmsplit.Kernel.Mm;
+
+namespace Vmsplit.Kernel.Core;
+
+/// <summary>What the simulated kernel boots: a layout (machine + configuration), a design and a CPU profile.</summary>
+public sealed record KernelSetup(KernelLayout Layout, DesignSpec Design, CpuProfile Profile)
+{
+    public KernelSoftwareCosts Software { get; init; } = new();
+
+    /// <summary>Check every TLB hit against a fresh walk (slow; for tests and audits).</summary>
+    public bool CoherenceCheck { get; init; }
+
+    /// <summary>Seed for everything random (the permuted kernel image, random TLB replacement).</summary>
+    public ulong Seed { get; init; } = 1;
+
+    /// <summary>Kernel image size when the layout has none (text, then rodata and data).</summary>
+    public ulong ImageBytes { get; init; } = 8 * ByteSize.MiB;
+}
+
+/// <summary>Thrown when a design cannot be booted on a machine (a one-line reason).</summary>
+public sealed class KernelSetupException(string message) : Exception(message);
+
+/// <summary>
+/// The imitation kernel: boots the design's page tables into simulated physical memory (linear map,
+/// kernel image, vectors/entry area, pkmap and fixmap), runs processes, and executes system calls,
+/// faults and context switches as the design prescribes, charging every hardware operation and
+/// every TLB refill to the CPU's cost ledger.
+/// </summary>
+public sealed partial class SimKernel : IKernelMapper
+{
+    private const ulong Page = 4096;
+    private readonly List<Process> _processes = new();
+    private readonly KernelSetup _setup;
+    private readonly PageTable _kernelTree;       // TTBR1 tree, or swapper_pg_dir for single-root formats
+    private readonly PageTable? _kernelLowTree;   // 4g4g / x86-4g4g: the kernel's own TTBR0/CR3 tree (linear map)
+    private readonly PageTable? _kernelTtbr0Part; // LPAE classic: modules/pkmap below PAGE_OFFSET, shared into each process
+    private readonly IAsidAllocator _asids;
+    private readonly MmContext _kernelContext = new(2, "kernel");
+    private ulong _nextCtx = 3;
+    private int _nextPid = 1;
+
+    public SimKernel(KernelSetup setup)
+    {
+        _setup = setup;
+        Layout = setup.Layout;
+        Design = setup.Design;
+        Format = PageTableFormat.Get(FormatOf(Layout));
+        Family = FamilyOf(Format.Id);
+        Memory = new PhysicalMemory();
+        ulong lowLimit = Layout.LowmemPhysLimit != 0 ? Layout.LowmemPhysLimit : ulong.MaxValue;
+        List<RamBank> low = new();
+        List<RamBank> high = new();
+        foreach (RamBank b in Layout.Machine.Banks)
+        {
+            SplitBank(b, lowLimit, Layout.HighmemBytes > 0, low, high);
+        }
+
+        Lowmem = new FrameAllocator(low.ToArray());
+        Highmem = high.Count > 0 ? new FrameAllocator(high.ToArray()) : null;
+        Ledger = new CostLedger();
+        MemoryManagementUnit mmu = new(Format, Memory, setup.Profile.Tlb);
+        Cpu = new Cpu(0, mmu, setup.Profile, Ledger);
+        if (setup.CoherenceCheck)
+        {
+            Checker = new CoherenceChecker();
+            Checker.Attach(mmu);
+        }
+
+        _asids = CreateAsidAllocator();
+        (_kernelTree, _kernelLowTree, _kernelTtbr0Part) = CreateKernelTrees();
+        foreach (PageTable? t in new[] { _kernelTree, _kernelLowTree, _kernelTtbr0Part })
+        {
+            if (t is not null)
+            {
+                t.KeepEmptyTables = true; // other trees share entries that point at kernel tables
+            }
+        }
+        Boot();
+        Vmalloc = new VmallocSpace(new VirtualAddress(Layout.VmallocStart), new VirtualAddress(Layout.VmallocEnd), this);
+        Pkmap = Layout.PkmapBase != 0 && Highmem is not null ? new PkmapPool(new VirtualAddress(Layout.PkmapBase), (int)(Layout.PkmapSize / Page), this) : null;
+        KmapLocal = new KmapLocal(new VirtualAddress(FixaddrTop), FixKmapBegin, 1, this, flushAfterMap: Family == ArchFamily.Arm32);
+        BootLedger = Ledger.Clone();
+        Ledger.Reset();
+    }
+
+    public KernelLayout Layout { get; }
+
+    public DesignSpec Design { get; }
+
+    public PageTableFormat Format { get; }
+
+    public ArchFamily Family { get; }
+
+    public PhysicalMemory Memory { get; }
+
+    public FrameAllocator Lowmem { get; }
+
+    public FrameAllocator? Highmem { get; }
+
+    public Cpu Cpu { get; }
+
+    public CostLedger Ledger { get; }
+
+    /// <summary>What booting cost (kept apart: workloads are measured from a reset ledger).</summary>
+    public CostLedger BootLedger { get; }
+
+    public CoherenceChecker? Checker { get; }
+
+    public VmallocSpace Vmalloc { get; }
+
+    public PkmapPool? Pkmap { get; }
+
+    public KmapLocal KmapLocal { get; }
+
+    public IReadOnlyList<Process> Processes => _processes;
+
+    public KernelSoftwareCosts Software => _setup.Software;
+
+    /// <summary>The process whose tables are loaded (user context), or null before the first switch.</summary>
+    public Process? Current { get; private set; }
+
+    /// <summary>Whether the CPU is in the kernel (after entry, before exit).</summary>
+    public bool InKernel { get; private set; }
+
+    /// <summary>The tree holding the global kernel mappings (TTBR1 or swapper_pg_dir).</summary>
+    public PageTable KernelTree => _kernelTree;
+
+    /// <summary>4g4g designs: the kernel's own low tree (linear map, kernel ASID).</summary>
+    public PageTable? KernelLowTree => _kernelLowTree;
+
+    /// <summary>The ASID allocator the design runs (Linux's, per architecture).</summary>
+    public IAsidAllocator Asids => _asids;
+
+    private static MmuFormat FormatOf(KernelLayout l) => l.Arch switch
+    {
+        KernelArch.Arm => MmuFormat.ArmShort,
+        KernelArch.ArmLpae => MmuFormat.ArmLpae,
+        KernelArch.Aarch64 => l.Config.VaBits <= 39 ? MmuFormat.AArch64Va39 : MmuFormat.AArch64Va48,
+        KernelArch.X86 => MmuFormat.X86_32,
+        KernelArch.X86Pae => MmuFormat.X86Pae,
+        KernelArch.X86_64 => MmuFormat.X86_64,
+        KernelArch.X86_64La57 => MmuFormat.X86_64La57,
+        KernelArch.RiscvSv32 => MmuFormat.RiscvSv32,
+        KernelArch.RiscvSv39 => MmuFormat.RiscvSv39,
+        KernelArch.RiscvSv48 => MmuFormat.RiscvSv48,
+        _ => MmuFormat.RiscvSv57,
+    };
+
+    public static ArchFamily FamilyOf(MmuFormat f) => f switch
+    {
+        MmuFormat.ArmShort or MmuFormat.ArmLpae => ArchFamily.Arm32,
+        MmuFormat.AArch64Va39 or MmuFormat.AArch64Va48 => ArchFamily.Arm64,
+        MmuFormat.X86_32 or MmuFormat.X86Pae or MmuFormat.X86_64 or MmuFormat.X86_64La57 => ArchFamily.X86,
+        _ => ArchFamily.Riscv,
+    };
+
+    private static void SplitBank(RamBank b, ulong limit, bool highmem, List<RamBank> low, List<RamBank> high)
+    {
+        ulong start = b.Base.Value;
+        ulong end = b.End.Value;
+        if (end <= limit)
+        {
+            low.Add(b);
+            return;
+        }
+
+        if (start < limit)
+        {
+            low.Add(new RamBank(b.Base, limit - start));
+            start = limit;
+        }
+
+        if (highmem)
+        {
+            high.Add(new RamBank(new PhysicalAddress(start), end - start));
+        }
+    }
+
+    // ---- frames -------------------------------------------------------------------------------
+
+    /// <summary>A lowmem frame (GFP_KERNEL): page tables, stacks, slab pages.</summary>
+    public PhysicalAddress AllocLowmem()
+    {
+        FrameAllocation a = Lowmem.Allocate(0);
+        return a.Succeeded ? a.Address : throw new InvalidOperationException("out of lowmem");
+    }
+
+    /// <summary>A user or page-cache frame (GFP_HIGHUSER): highmem first when there is any.</summary>
+    public PhysicalAddress AllocUserFrame()
+    {
+        if (Highmem is not null)
+        {
+            FrameAllocation h = Highmem.Allocate(0);
+            if (h.Succeeded)
+            {
+                return h.Address;
+            }
+        }
+
+        return AllocLowmem();
+    }
+
+    public void FreeFrame(PhysicalAddress frame)
+    {
+        if (Highmem is not null && Highmem.Contains(frame))
+        {
+            Highmem.Free(frame);
+        }
+        else
+        {
+            Lowmem.Free(frame);
+        }
+    }
+
+    public bool IsHighmem(PhysicalAddress frame) => Highmem is not null && Highmem.Contains(frame);
+
+    /// <summary>page_address() of a lowmem frame: its linear-map address.</summary>
+    public VirtualAddress LinearAddress(PhysicalAddress frame) =>
+        new(Layout.PageOffset + (frame.Value - Layout.Machine.PhysOffset.Value));
+
+    // ---- processes ----------------------------------------------------------------------------
+
+    /// <summary>Creates a process with an empty user address space (its kernel part per the design).</summary>
+    public Process CreateProcess()
+    {
+        PageTable tables = CreateUserTree();
+        MmContext ctx = new(_nextCtx++);
+        Process p = new(_nextPid++, tables, ctx, AllocLowmem(), AllocLowmem());
+        if (Design.Scheme == IsolationScheme.Kpti && Family == ArchFamily.X86)
+        {
+            p.UserShadow = CreateKptiShadow(p);
+        }
+
+        _processes.Add(p);
+        return p;
+    }
+
+    /// <summary>mmap of an anonymous (or file) region, top-down below TASK_SIZE; prefault when asked (setup work).</summary>
+    public VirtualAddress MapRegion(Process p, ulong size, VmFlags flags, PageCacheFile? file = null)
+    {
+        ulong bottom = 0x10000;
+        ulong top = Math.Min(Layout.TaskSize, MmapBase);
+        if (!p.Vmas.TryFindFree(size, new VirtualAddress(bottom), new VirtualAddress(top), out VirtualAddress at))
+        {
+            throw new InvalidOperationException($"no room for {ByteSize.Human(size)} in {p}'s address space");
+        }
+
+        p.Vmas.Insert(new Vma(at, at + size, flags, file));
+        return at;
+    }
+
+    /// <summary>Below this the mmap area grows down (TASK_SIZE minus a stack gap, as mmap_base()).</summary>
+    public ulong MmapBase => Layout.TaskSize - (Layout.TaskSize >= (1UL << 32) ? 1UL << 30 : 128UL << 20);
+
+    /// <summary>munmap: removes VMAs and their pages, with the TLB flush the architecture needs.</summary>
+    public void UnmapRegion(Process p, VirtualAddress start, ulong size)
+    {
+        foreach (Vma v in p.Vmas.Remove(start, start + size))
+        {
+            for (VirtualAddress va = v.Start; va < v.End; va += Page)
+            {
+                if (p.AnonPages.Remove(va.Value, out PhysicalAddress frame))
+                {
+                    PageTableResult r = p.Tables.Unmap(va, Page);
+                    if (!r.Succeeded)
+                    {
+                        throw new InvalidOperationException(r.Message);
+                    }
+
+                    FlushUserPage(p, va);
+                    FreeFrame(frame);
+                }
+            }
+        }
+    }
+
+    /// <summary>Destroys a process: every page, every table, its ASID context stays dead.</summary>
+    public void DestroyProcess(Process p)
+    {
+        foreach ((ulong va, PhysicalAddress frame) in p.AnonPages)
+        {
+            FreeFrame(frame);
+        }
+
+        p.AnonPages.Clear();
+        FlushUserAsid(p);
+        p.UserShadow?.Release();
+        p.Tables.Release();
+        Lowmem.Free(p.KernelStack);
+        Lowmem.Free(p.TaskStruct);
+        p.Exited = true;
+        _processes.Remove(p);
+        if (Current == p)
+        {
+            Current = null;
+        }
+    }
+
+    // ---- IKernelMapper: kernel PTEs for vmalloc, pkmap and kmap_local ----------------------------
+
+    public void MapKernelPage(VirtualAddress va, PhysicalAddress frame)
+    {
+        PageTableResult r = KernelTreeFor(va).Map(va, frame, Page, KernelAttributes(va, PagePermissions.Read | PagePermissions.Write), Page);
+        if (!r.Succeeded)
+        {
+            throw new InvalidOperationException($"kernel map of {va}: {r.Message}");
+        }
+
+        SyncKernelEntries(va);
+    }
+
+    public void UnmapKernelPage(VirtualAddress va)
+    {
+        PageTableResult r = KernelTreeFor(va).Unmap(va, Page);
+        if (!r.Succeeded)
+        {
+            throw new InvalidOperationException($"kernel unmap of {va}: {r.Message}");
+        }
+    }
+
+    public void FlushKernelRange(VirtualAddress start, VirtualAddress end)
+    {
+        // flush_tlb_kernel_range: per page below a ceiling, else everything (arch/arm/kernel/smp_tlb.c,
+        // arch/x86/mm/tlb.c tlb_single_page_flush_ceiling = 33)
+        ulong pages = (end - start) / Page;
+        if (pages > 33)
+        {
+            FlushAllKernel();
+            return;
+        }
+
+        for (VirtualAddress va = start; va < end; va += Page)
+        {
+            FlushKernelPageLocal(va);
+        }
+    }
+
+    public void FlushKernelPageLocal(VirtualAddress va)
+    {
+        MemoryManagementUnit m = Cpu.Mmu;
+        switch (Family)
+        {
+            case ArchFamily.Arm32:
+            case ArchFamily.Arm64:
+                Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
+                Cpu.ChargeMaintenance(TlbMaintenanceOp.ArmTlbiMvaa);
+                m.TlbiMvaa(va);
+                Cpu.Charge(CostCause.Barrier, PrimitiveCost.Isb);
+                break;
+            case ArchFamily.X86:
+                Cpu.ChargeMaintenance(TlbMaintenanceOp.X86Invlpg);
+                m.Invlpg(va);
+                if (Design.Scheme == IsolationScheme.Kpti && m.Tlb.Config.HasPcid && Design.Pcid)
+                {
+                    // flush_tlb_one_kernel under PTI also invalidates the user PCID's copy (invalidate_user_asid)
+                    Cpu.ChargeMaintenance(TlbMaintenanceOp.X86InvpcidAddress);
+                    m.Invpcid(0, (ushort)(m.CurrentAsid | (1 << X86PcidAllocator.PtiUserPcidBit)), va);
+                }
+
+                break;
+            default:
+                Cpu.ChargeMaintenance(TlbMaintenanceOp.RiscvSfenceVmaVa);
+                m.SfenceVma(va, null);
+                break;
+        }
+    }
+
+    private void FlushAllKernel()
+    {
+        MemoryManagementUnit m = Cpu.Mmu;
+        switch (Family)
+        {
+            case ArchFamily.Arm32:
+            case ArchFamily.Arm64:
+                Cpu.ChargeMaintenance(TlbMaintenanceOp.ArmTlbiAll);
+                m.TlbiAll();
+                Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
+                Cpu.Charge(CostCause.Barrier, PrimitiveCost.Isb);
+                break;
+            case ArchFamily.X86:
+                if (m.Tlb.Config.HasInvpcid)
+                {
+                    Cpu.ChargeMaintenance(TlbMaintenanceOp.X86InvpcidAllIncludingGlobal);
+                    m.Invpcid(2, 0);
+                }
+                else
+                {
+                    // CR4.PGE toggle: __flush_tlb_global without INVPCID (arch/x86/mm/tlb.c native_flush_tlb_global)
+                    Cpu.Charge(CostCause.TlbMaintenance, PrimitiveCost.Cr4PgeToggle);
+                    Cr4Flags cr4 = m.Registers.Cr4;
+                    m.WriteCr4(cr4 & ~Cr4Flags.Pge);
+                    m.WriteCr4(cr4);
+                }
+
+                break;
+            default:
+                Cpu.ChargeMaintenance(TlbMaintenanceOp.RiscvSfenceVmaAll);
+                m.SfenceVma(null, null);
+                break;
+        }
+    }
+}
+
+/// <summary>The architecture families whose entry paths and maintenance differ.</summary>
+public enum ArchFamily : byte
+{
+    Arm32,
+    Arm64,
+    X86,
+    Riscv,
+}

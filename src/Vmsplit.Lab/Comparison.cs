@@ -1,0 +1,137 @@
+using Vmsplit.Hardware.Costs;
+using Vmsplit.Kernel.Core;
+using Vmsplit.Kernel.Designs;
+using Vmsplit.Kernel.Layout;
+using Vmsplit.Workloads;
+
+namespace Vmsplit.Lab;
+
+/// <summary>What <c>vmsplit compare</c> runs.</summary>
+public sealed record CompareOptions(MachineSpec Machine, IReadOnlyList<string> Designs, string Baseline, IReadOnlyList<Workload> Workloads)
+{
+    public ulong Seed { get; init; } = 1;
+
+    /// <summary>Operations per workload (null: each workload's default).</summary>
+    public int? Ops { get; init; }
+
+    /// <summary>Run design × workload pairs on every core (results are the same either way).</summary>
+    public bool Parallel { get; init; } = true;
+
+    /// <summary>The seeds' question: classic 3G/1G with highmem against 4g4g's uaccess strategies on a Cortex-A15 with 2 GiB and LPAE.</summary>
+    public static CompareOptions Default() => new(
+        MachineSpec.DefaultArm(),
+        ["classic", "4g4g+pin-kmap", "4g4g+hybrid", "4g4g+trampoline"],
+        "classic",
+        BuiltinWorkloads.Suite.Select(BuiltinWorkloads.Get).ToList());
+
+    /// <summary>The KPTI preset: Skylake x86-64, no PTI against PTI with and without PCID and with global entry pages.</summary>
+    public static CompareOptions Kpti() => new(
+        MachineSpec.SkylakeX86(),
+        ["classic", "kpti", "kpti+nopcid", "kpti+global"],
+        "classic",
+        BuiltinWorkloads.Suite.Select(BuiltinWorkloads.Get).ToList());
+}
+
+/// <summary>One design's address budget: the layout's arithmetic and the page tables a process really holds.</summary>
+public sealed record DesignBudget(string Design, KernelLayout Layout, PageTableCost.Result Estimated, long MeasuredPageTableBytes);
+
+/// <summary>Everything <c>vmsplit compare</c> prints or writes.</summary>
+public sealed record CompareReport(
+    MachineSpec Machine,
+    string Baseline,
+    IReadOnlyList<string> Designs,
+    IReadOnlyList<string> WorkloadNames,
+    IReadOnlyList<DesignBudget> Budget,
+    IReadOnlyList<RunResult> Results,
+    IReadOnlyList<AuditResult> Audits)
+{
+    public RunResult Result(string design, string workload) =>
+        Results.First(r => r.Design == design && r.Workload == workload);
+
+    /// <summary>Time per operation relative to the baseline design on the same workload, in percent.</summary>
+    public double OverheadPercent(RunResult r)
+    {
+        RunResult b = Result(Baseline, r.Workload);
+        return b.NsPerOp == 0 ? 0 : 100.0 * (r.NsPerOp - b.NsPerOp) / b.NsPerOp;
+    }
+
+    /// <summary>The causes that add most time to a design against the baseline, summed over the workloads (ns per op).</summary>
+    public IReadOnlyList<(CostCause Cause, double Ns)> TopCauses(string design, int count = 3)
+    {
+        Dictionary<CostCause, double> delta = new();
+        foreach (string w in WorkloadNames)
+        {
+            RunResult r = Result(design, w);
+            RunResult b = Result(Baseline, w);
+            foreach (CostCause c in Enum.GetValues<CostCause>())
+            {
+                delta[c] = delta.GetValueOrDefault(c) + r.NsPerOpOf(c) - b.NsPerOpOf(c);
+            }
+        }
+
+        return delta.Where(kv => kv.Value > 0.005).OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key).Take(count).Select(kv => (kv.Key, kv.Value)).ToList();
+    }
+}
+
+/// <summary>Runs designs × workloads on one machine and gathers budgets and audits.</summary>
+public static class Comparison
+{
+    public static CompareReport Run(CompareOptions o, IProgress<int>? progress = null)
+    {
+        List<DesignSpec> specs = o.Designs.Select(d => Scenario.ParseDesign(o.Machine, d)).ToList();
+        string baseline = Scenario.ParseDesign(o.Machine, o.Baseline).Name;
+        if (!specs.Any(s => s.Name == baseline))
+        {
+            throw new LabException($"baseline '{o.Baseline}' is not among the designs ({string.Join(", ", specs.Select(s => s.Name))})");
+        }
+
+        if (specs.Select(s => s.Name).Distinct().Count() != specs.Count)
+        {
+            throw new LabException($"a design is listed twice ({string.Join(", ", specs.Select(s => s.Name))})");
+        }
+        List<(int Design, int Workload)> pairs = new();
+        for (int d = 0; d < specs.Count; d++)
+        {
+            for (int w = 0; w < o.Workloads.Count; w++)
+            {
+                pairs.Add((d, w));
+            }
+        }
+
+        // Boot each design once up front so that bad combinations fail before any long run.
+        List<DesignBudget> budget = new();
+        List<AuditResult> audits = new();
+        foreach (DesignSpec d in specs)
+        {
+            KernelLayout layout = Scenario.LayoutFor(o.Machine, d);
+            AuditResult audit = IsolationAudit.Run(Scenario.Boot(o.Machine, d, o.Seed));
+            audits.Add(audit);
+            budget.Add(new DesignBudget(d.Name, layout, PageTableCost.ForMinimalProcess(layout), audit.PageTableBytes));
+        }
+
+        RunResult[] results = new RunResult[pairs.Count];
+        int done = 0;
+        void RunPair(int i)
+        {
+            (int d, int w) = pairs[i];
+            SimKernel k = Scenario.Boot(o.Machine, specs[d], o.Seed);
+            Runner r = new(k, o.Workloads[w]);
+            results[i] = r.Measure(o.Ops ?? o.Workloads[w].DefaultOps);
+            progress?.Report(Interlocked.Increment(ref done));
+        }
+
+        if (o.Parallel)
+        {
+            System.Threading.Tasks.Parallel.For(0, pairs.Count, RunPair);
+        }
+        else
+        {
+            for (int i = 0; i < pairs.Count; i++)
+            {
+                RunPair(i);
+            }
+        }
+
+        return new CompareReport(o.Machine, baseline, specs.Select(s => s.Name).ToList(), o.Workloads.Select(w => w.Name).ToList(), budget, results, audits);
+    }
+}

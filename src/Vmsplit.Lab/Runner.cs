@@ -1,0 +1,268 @@
+using System.Text;
+using Vmsplit.Hardware;
+using Vmsplit.Hardware.Costs;
+using Vmsplit.Hardware.Mmu;
+using Vmsplit.Kernel.Core;
+using Vmsplit.Kernel.Designs;
+using Vmsplit.Kernel.Mm;
+using Vmsplit.Workloads;
+using CoreSyscall = Vmsplit.Kernel.Core.SyscallKind;
+using WlSyscall = Vmsplit.Workloads.SyscallKind;
+
+namespace Vmsplit.Lab;
+
+/// <summary>TLB counters of a measured phase.</summary>
+public sealed record TlbCounters(long Translations, long MicroHits, long MainHits, long Misses, long Walks, long WalkReads, long WalkStepCacheMisses, long Flushes, long EntriesInvalidated);
+
+/// <summary>One design × workload measurement.</summary>
+public sealed record RunResult(
+    string Design,
+    string Workload,
+    long Ops,
+    double ClockMhz,
+    double CyclesPerOp,
+    IReadOnlyDictionary<CostCause, double> CyclesPerOpByCause,
+    TlbCounters Tlb)
+{
+    public double NsPerOp => CyclesPerOp * 1000.0 / ClockMhz;
+
+    public double OpsPerSecond => NsPerOp > 0 ? 1e9 / NsPerOp : 0;
+
+    public double NsPerOpOf(CostCause cause) => CyclesPerOpByCause.TryGetValue(cause, out double c) ? c * 1000.0 / ClockMhz : 0;
+}
+
+/// <summary>
+/// Runs a workload on a booted kernel: builds its processes and regions (unmeasured), runs warm-up
+/// operations, resets the ledger and counters, then runs the measured operations and divides.
+/// </summary>
+public sealed class Runner
+{
+    private readonly SimKernel _k;
+    private readonly Workload _w;
+    private readonly Process?[] _slots;
+    private readonly List<WorkloadEvent> _events = new();
+
+    public Runner(SimKernel kernel, Workload workload)
+    {
+        _k = kernel;
+        _w = workload;
+        _slots = new Process?[Math.Max(workload.Processes, 2) + 1];
+        Setup();
+    }
+
+    public SimKernel Kernel => _k;
+
+    public static RunResult Run(MachineSpec machine, string design, Workload workload, int? ops = null, ulong seed = 1, int warmup = -1)
+    {
+        DesignSpec d = Scenario.ParseDesign(machine, design);
+        SimKernel k = Scenario.Boot(machine, d, seed);
+        Runner r = new(k, workload);
+        return r.Measure(ops ?? workload.DefaultOps, warmup);
+    }
+
+    public RunResult Measure(int ops, int warmup = -1)
+    {
+        if (ops <= 0)
+        {
+            throw new LabException($"workload {_w.Name}: the operation count must be positive, not {ops}");
+        }
+
+        int warm = warmup >= 0 ? warmup : Math.Min(Math.Max(ops / 10, 8), 200);
+        long op = 0;
+        for (; op < warm; op++)
+        {
+            RunOperation(op);
+        }
+
+        _k.Ledger.Reset();
+        MmuCounters c = _k.Cpu.Mmu.Counters;
+        c.Reset();
+        long stepMisses0 = _k.Cpu.WalkStepMisses;
+        for (long i = 0; i < ops; i++, op++)
+        {
+            RunOperation(op);
+        }
+
+        Dictionary<CostCause, double> byCause = new();
+        foreach (CostCause cause in Enum.GetValues<CostCause>())
+        {
+            double cycles = _k.Ledger.Cycles(cause);
+            if (cycles != 0)
+            {
+                byCause[cause] = cycles / ops;
+            }
+        }
+
+        TlbCounters tlb = new(
+            c.Translations,
+            c.MicroIHits + c.MicroDHits,
+            c.MainHits,
+            c.Misses,
+            c.Walks,
+            c.WalkReads,
+            _k.Cpu.WalkStepMisses - stepMisses0,
+            c.TotalFlushes,
+            c.EntriesInvalidated);
+        return new RunResult(_k.Design.Name, _w.Name, ops, _k.Cpu.Profile.ClockMhz, _k.Ledger.TotalCycles / ops, byCause, tlb);
+    }
+
+    private void Setup()
+    {
+        if (_w.FileBytes > 0)
+        {
+            _k.EnsureFile(_w.FileBytes);
+        }
+
+        for (int i = 0; i < _w.Processes; i++)
+        {
+            Process p = _k.CreateProcess();
+            _slots[i] = p;
+            foreach (UserRegion r in _w.Regions)
+            {
+                VirtualAddress at = _k.MapRegion(p, r.Size, VmFlags.Read | VmFlags.Write);
+                p.RegionBases.Add(at);
+            }
+        }
+
+        _k.Start(_slots[0]!);
+        for (int i = 0; i < _w.Processes; i++)
+        {
+            Process p = _slots[i]!;
+            if (i > 0)
+            {
+                _k.EnterKernel();
+                _k.SwitchMm(p);
+                _k.ExitKernel();
+            }
+
+            for (int r = 0; r < _w.Regions.Count; r++)
+            {
+                UserRegion region = _w.Regions[r];
+                if (region.Prefault || region.Contents is not null)
+                {
+                    _k.UserTouch(p, p.RegionBases[r], region.Prefault ? region.Size : ByteSize.KiB * 4, write: true);
+                }
+
+                if (region.Contents is not null)
+                {
+                    byte[] bytes = Encoding.ASCII.GetBytes(region.Contents + "\0");
+                    _k.EnterKernel();
+                    _k.Uaccess.CopyToUser(p.RegionBases[r], bytes); // the program's own string, placed before measuring
+                    _k.ExitKernel();
+                }
+            }
+        }
+
+        if (_w.Processes > 1)
+        {
+            _k.EnterKernel();
+            _k.SwitchMm(_slots[0]!);
+            _k.ExitKernel();
+        }
+
+        _k.Ledger.Reset();
+    }
+
+    private void RunOperation(long op)
+    {
+        _events.Clear();
+        _w.EmitOperation(op, _events);
+        foreach (WorkloadEvent e in _events)
+        {
+            Dispatch(e);
+        }
+    }
+
+    private Process Slot(int i) => _slots[i] ?? throw new LabException($"workload {_w.Name}: process {i} does not exist");
+
+    private void Dispatch(in WorkloadEvent e)
+    {
+        Process p = Slot(e.Process);
+        switch (e.Kind)
+        {
+            case EventKind.UserTouch:
+                _k.UserTouch(p, p.RegionBases[e.Region] + e.Offset, e.Bytes, e.Write);
+                break;
+            case EventKind.ContextSwitch:
+                {
+                    Process to = Slot(e.Target);
+                    SyscallRequest? pending = null;
+                    SyscallRequest? blocking = null;
+                    if (e.Call == WlSyscall.Read && e.File == FileKind.Pipe)
+                    {
+                        blocking = new SyscallRequest(CoreSyscall.ReadPipe, p.RegionBases[0], 0);
+                        pending = new SyscallRequest(CoreSyscall.ReadPipe, to.RegionBases[0], e.Bytes);
+                    }
+                    else if (e.Call == WlSyscall.Wait4)
+                    {
+                        blocking = new SyscallRequest(CoreSyscall.Wait); // the child returns from fork (ret_from_fork): nothing pending
+                    }
+
+                    _k.ContextSwitch(p, to, blocking, pending);
+                    break;
+                }
+
+            default:
+                Syscall(p, e);
+                break;
+        }
+    }
+
+    private void Syscall(Process p, in WorkloadEvent e)
+    {
+        VirtualAddress user = p.RegionBases[e.Region] + e.Offset;
+        switch (e.Call)
+        {
+            case WlSyscall.Getppid:
+                _k.Syscall(p, new SyscallRequest(CoreSyscall.Getppid));
+                break;
+            case WlSyscall.Read:
+            case WlSyscall.Write:
+                bool read = e.Call == WlSyscall.Read;
+                CoreSyscall kind = e.File switch
+                {
+                    FileKind.DevZero => CoreSyscall.ReadZero,
+                    FileKind.DevNull => CoreSyscall.WriteNull,
+                    FileKind.Pipe => read ? CoreSyscall.ReadPipe : CoreSyscall.WritePipe,
+                    _ => read ? CoreSyscall.ReadFile : CoreSyscall.WriteFile,
+                };
+                _k.Syscall(p, new SyscallRequest(kind, user, e.Bytes, e.FileOffset));
+                break;
+            case WlSyscall.Stat:
+                _k.Syscall(p, new SyscallRequest(CoreSyscall.Stat, user, e.Bytes));
+                break;
+            case WlSyscall.Open:
+                _k.Syscall(p, new SyscallRequest(CoreSyscall.Open, user, e.Bytes));
+                break;
+            case WlSyscall.Close:
+                _k.Syscall(p, new SyscallRequest(CoreSyscall.Close));
+                break;
+            case WlSyscall.Mmap:
+                {
+                    SyscallRequest rq = new(CoreSyscall.Mmap, default, e.Bytes);
+                    _k.Syscall(p, rq);
+                    p.RegionBases[e.Region] = new VirtualAddress((ulong)rq.Result);
+                    break;
+                }
+
+            case WlSyscall.Munmap:
+                _k.Syscall(p, new SyscallRequest(CoreSyscall.Munmap, p.RegionBases[e.Region], _w.Regions[e.Region].Size));
+                break;
+            case WlSyscall.Fork:
+                {
+                    SyscallRequest rq = new(CoreSyscall.Fork);
+                    _k.Syscall(p, rq);
+                    _slots[e.Target] = rq.Child;
+                    break;
+                }
+
+            case WlSyscall.Exit:
+                _k.ExitAndSwitch(p, Slot(e.Target));
+                _slots[e.Process] = null;
+                break;
+            case WlSyscall.Wait4:
+                _k.Syscall(p, new SyscallRequest(CoreSyscall.Wait));
+                break;
+        }
+    }
+}

@@ -1,0 +1,101 @@
+using Vmsplit.Hardware;
+using Vmsplit.Hardware.Paging;
+using Vmsplit.Hardware.Profiles;
+using Vmsplit.Kernel.Core;
+using Vmsplit.Kernel.Designs;
+using Vmsplit.Kernel.Layout;
+
+namespace Vmsplit.Lab;
+
+/// <summary>A machine: a CPU profile, an architecture and its RAM.</summary>
+public sealed record MachineSpec(CpuProfile Profile, KernelArch Arch, ulong RamBytes)
+{
+    public VmSplit Split { get; init; } = VmSplit.Split3G;
+
+    public bool Highmem { get; init; } = true;
+
+    public int VaBits { get; init; } = 48;
+
+    /// <summary>Seed 002's default machine: a 32-bit Cortex-A15 with 2 GiB of RAM and LPAE.</summary>
+    public static MachineSpec DefaultArm() => new(Require("cortex-a15"), KernelArch.ArmLpae, 2 * ByteSize.GiB);
+
+    /// <summary>The KPTI preset: x86-64 Skylake with 8 GiB.</summary>
+    public static MachineSpec SkylakeX86() => new(Require("skylake"), KernelArch.X86_64, 8 * ByteSize.GiB);
+
+    public static CpuProfile Require(string id) =>
+        CpuProfiles.Find(id) ?? throw new LabException($"unknown CPU profile '{id}' (vmsplit profile list shows them)");
+
+    public string Describe() =>
+        $"{Profile.Name}, {Arch.Name()}, {ByteSize.Human(RamBytes)} RAM" + (Arch.Is32Bit() ? $", {KernelConfig.SplitName(Split)}{(Highmem ? " with highmem" : "")}" : "");
+}
+
+/// <summary>Bad input to the lab (unknown profile, design or workload; impossible combination): one line.</summary>
+public sealed class LabException(string message) : Exception(message);
+
+/// <summary>One machine and one design, ready to boot.</summary>
+public static class Scenario
+{
+    public static MmuFormat FormatOf(MachineSpec m) => m.Arch switch
+    {
+        KernelArch.Arm => MmuFormat.ArmShort,
+        KernelArch.ArmLpae => MmuFormat.ArmLpae,
+        KernelArch.Aarch64 => m.VaBits <= 39 ? MmuFormat.AArch64Va39 : MmuFormat.AArch64Va48,
+        KernelArch.X86 => MmuFormat.X86_32,
+        KernelArch.X86Pae => MmuFormat.X86Pae,
+        KernelArch.X86_64 => MmuFormat.X86_64,
+        KernelArch.X86_64La57 => MmuFormat.X86_64La57,
+        KernelArch.RiscvSv32 => MmuFormat.RiscvSv32,
+        KernelArch.RiscvSv39 => MmuFormat.RiscvSv39,
+        KernelArch.RiscvSv48 => MmuFormat.RiscvSv48,
+        _ => MmuFormat.RiscvSv57,
+    };
+
+    public static DesignSpec ParseDesign(MachineSpec m, string name) =>
+        DesignSpec.TryParse(name, FormatOf(m), out DesignSpec? d, out string error) ? d! : throw new LabException(error);
+
+    /// <summary>The Linux layout the design runs on (the split, or the seed design's layout).</summary>
+    public static KernelLayout LayoutFor(MachineSpec m, DesignSpec d)
+    {
+        if (!m.Profile.MmuFormats.Contains(FormatOf(m)))
+        {
+            throw new LabException($"CPU profile {m.Profile.Id} has no {FormatOf(m)} MMU (it has {string.Join(", ", m.Profile.MmuFormats)})");
+        }
+
+        LayoutDesign ld = d.Scheme switch
+        {
+            IsolationScheme.FourGFourG => LayoutDesign.FourGFourG,
+            IsolationScheme.X86FourGFourG => LayoutDesign.X86FourGFourG,
+            _ when d.ImagePlacement != KernelImagePlacement.LinearMap && m.Arch.Is32Bit() => LayoutDesign.KimageVmalloc,
+            _ => LayoutDesign.Classic,
+        };
+        KernelConfig config = new()
+        {
+            Split = m.Split,
+            Highmem = m.Highmem,
+            Design = ld,
+            VaBits = m.VaBits,
+            ViptAliasing = m.Profile.Cache.ViptAliasing,
+        };
+        try
+        {
+            return LayoutEngine.Compute(Machine.WithRam(m.Arch, m.RamBytes), config);
+        }
+        catch (LayoutException e)
+        {
+            throw new LabException($"{d.Name} on {m.Arch.Name()}: {e.Message}");
+        }
+    }
+
+    public static SimKernel Boot(MachineSpec m, DesignSpec d, ulong seed = 1, bool coherenceCheck = false)
+    {
+        KernelLayout layout = LayoutFor(m, d);
+        try
+        {
+            return new SimKernel(new KernelSetup(layout, d, m.Profile) { Seed = seed, CoherenceCheck = coherenceCheck });
+        }
+        catch (KernelSetupException e)
+        {
+            throw new LabException($"{d.Name} on {m.Arch.Name()}: {e.Message}");
+        }
+    }
+}

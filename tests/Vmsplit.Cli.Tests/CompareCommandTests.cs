@@ -1,0 +1,92 @@
+using System.Text.Json;
+using Vmsplit.Cli;
+
+namespace Vmsplit.Cli.Tests;
+
+public class CompareCommandTests
+{
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        StringWriter o = new();
+        StringWriter e = new();
+        int code = VmsplitCli.Run(args, o, e);
+        return (code, o.ToString(), e.ToString());
+    }
+
+    [Fact]
+    public void ASmallComparisonPrintsEverySectionAndWritesJsonAndCsv()
+    {
+        string dir = Directory.CreateTempSubdirectory().FullName;
+        string json = Path.Combine(dir, "r.json");
+        string csv = Path.Combine(dir, "r.csv");
+        (int code, string output, string err) = Run("compare", "--designs", "classic,4g4g+hybrid", "--workloads", "null,read4k", "--ops", "20", "--json", json, "--csv", csv);
+        Assert.True(code == 0, err);
+        Assert.Contains("Address budget", output);
+        Assert.Contains("Time per operation", output);
+        Assert.Contains("Top causes of overhead", output);
+        Assert.Matches(@"4g4g\+hybrid: [a-z-]+ \+[0-9.]+", output);
+        Assert.Contains("Isolation", output);
+
+        using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(json));
+        JsonElement root = doc.RootElement;
+        Assert.Equal("cortex-a15", root.GetProperty("machine").GetProperty("profile").GetString());
+        Assert.Equal(2, root.GetProperty("budget").GetArrayLength());
+        JsonElement first = root.GetProperty("results")[0];
+        foreach (string field in new[] { "design", "workload", "nsPerOp", "opsPerSecond", "overheadPercent", "causes", "tlb" })
+        {
+            Assert.True(first.TryGetProperty(field, out _), field);
+        }
+
+        Assert.Equal(0.0, first.GetProperty("overheadPercent").GetDouble()); // classic against itself
+        string[] lines = File.ReadAllLines(csv);
+        Assert.Equal(5, lines.Length); // header + 2 designs × 2 workloads
+        Assert.StartsWith("design,workload,ops,nsPerOp", lines[0]);
+    }
+
+    [Fact]
+    public void TheSameSeedGivesTheSameJsonByteForByte()
+    {
+        string dir = Directory.CreateTempSubdirectory().FullName;
+        string a = Path.Combine(dir, "a.json");
+        string b = Path.Combine(dir, "b.json");
+        Assert.Equal(0, Run("compare", "--preset", "kpti", "--workloads", "null,pipe", "--ops", "20", "--json", a).Code);
+        Assert.Equal(0, Run("compare", "--preset", "kpti", "--workloads", "null,pipe", "--ops", "20", "--json", b, "--serial").Code);
+        Assert.Equal(File.ReadAllBytes(a), File.ReadAllBytes(b));
+    }
+
+    [Theory]
+    [InlineData("--machine", "cortex-z9", "unknown CPU profile 'cortex-z9'")]
+    [InlineData("--ram", "12Q", "--ram")]
+    [InlineData("--ram", "16K", "out of range")]
+    [InlineData("--designs", "classic,warp", "unknown base 'warp'")]
+    [InlineData("--designs", "classic,kpti", "kpti exists for")]
+    [InlineData("--baseline", "classic+pan", "baseline")]
+    [InlineData("--workloads", "null,frob", "unknown")]
+    [InlineData("--workloads", "missing.yaml", "cannot read")]
+    [InlineData("--seed", "-3", "--seed")]
+    [InlineData("--ops", "0", "--ops")]
+    [InlineData("--preset", "nope", "unknown preset")]
+    [InlineData("--arch", "vax", "--arch")]
+    [InlineData("--json", "/nonexistent-dir/r.json", "directory does not exist")]
+    public void BadInputIsOneLineAndExitCodeTwo(string option, string value, string fragment)
+    {
+        List<string> args = ["compare", "--workloads", "null", "--ops", "5"];
+        int at = args.IndexOf(option);
+        if (at >= 0)
+        {
+            args[at + 1] = value;
+        }
+        else
+        {
+            args.Add(option);
+            args.Add(value);
+        }
+
+        (int code, string output, string err) = Run(args.ToArray());
+        Assert.Equal(2, code);
+        Assert.Contains(fragment, err);
+        Assert.Single(err.TrimEnd().Split('\n'));
+        Assert.DoesNotContain("   at ", err);
+        _ = output;
+    }
+}

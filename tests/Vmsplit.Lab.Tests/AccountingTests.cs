@@ -1,0 +1,99 @@
+using Vmsplit.Hardware.Costs;
+using Vmsplit.Lab;
+using Vmsplit.Workloads;
+
+namespace Vmsplit.Lab.Tests;
+
+/// <summary>Cost accounting: identities, the orderings the mechanisms imply, determinism.</summary>
+public class AccountingTests
+{
+    private static RunResult Run(MachineSpec m, string design, string workload, int ops = 60) =>
+        Runner.Run(m, design, BuiltinWorkloads.Get(workload), ops);
+
+    [Fact]
+    public void CausesSumToTheTotal()
+    {
+        RunResult r = Run(MachineSpec.DefaultArm(), "4g4g+hybrid", "read4k");
+        Assert.Equal(r.CyclesPerOp, r.CyclesPerOpByCause.Values.Sum(), 6);
+        Assert.Equal(r.NsPerOp, r.CyclesPerOpByCause.Keys.Sum(r.NsPerOpOf), 6);
+    }
+
+    [Fact]
+    public void PanAddsExactlyItsRegisterWritesBarriersAndToggles()
+    {
+        // null makes no user access, so PAN adds only the DACR writes and ISBs at entry and exit.
+        MachineSpec m = MachineSpec.DefaultArm() with { Arch = Kernel.Layout.KernelArch.Arm };
+        RunResult plain = Run(m, "classic", "null");
+        RunResult pan = Run(m, "classic+pan", "null");
+        double dacr = m.Profile.Cycles(Hardware.Profiles.PrimitiveCost.ContextidrWrite);
+        double isb = m.Profile.Cycles(Hardware.Profiles.PrimitiveCost.Isb);
+        Assert.Equal(plain.CyclesPerOpByCause.GetValueOrDefault(CostCause.RootRegisterWrite) + (2 * dacr), pan.CyclesPerOpByCause[CostCause.RootRegisterWrite], 6);
+        Assert.Equal(plain.CyclesPerOpByCause.GetValueOrDefault(CostCause.Barrier) + (2 * isb), pan.CyclesPerOpByCause[CostCause.Barrier], 6);
+        foreach (CostCause c in Enum.GetValues<CostCause>())
+        {
+            if (c is not (CostCause.RootRegisterWrite or CostCause.Barrier))
+            {
+                Assert.Equal(plain.CyclesPerOpByCause.GetValueOrDefault(c), pan.CyclesPerOpByCause.GetValueOrDefault(c), 6);
+            }
+        }
+    }
+
+    [Fact]
+    public void FourGFourGNullCostsTwoTtbr0WritesTwoIsbsAndTheCompareAndBranch()
+    {
+        MachineSpec m = MachineSpec.DefaultArm();
+        RunResult classic = Run(m, "classic", "null");
+        RunResult fourG = Run(m, "4g4g", "null");
+        Assert.True(fourG.NsPerOp > classic.NsPerOp);
+        double ttbr0 = m.Profile.Cycles(Hardware.Profiles.PrimitiveCost.Ttbr0Write);
+        Assert.Equal(2 * ttbr0, fourG.CyclesPerOpByCause[CostCause.RootRegisterWrite] - classic.CyclesPerOpByCause.GetValueOrDefault(CostCause.RootRegisterWrite), 6);
+    }
+
+    [Fact]
+    public void KptiWithoutPcidIsSlowerThanWithAndBothSlowerThanClassic()
+    {
+        MachineSpec m = MachineSpec.SkylakeX86();
+        double classic = Run(m, "classic", "null").NsPerOp;
+        double pcid = Run(m, "kpti", "null").NsPerOp;
+        double nopcid = Run(m, "kpti+nopcid", "null").NsPerOp;
+        Assert.True(classic < pcid, $"classic {classic} vs kpti {pcid}");
+        Assert.True(pcid < nopcid, $"kpti {pcid} vs kpti+nopcid {nopcid}");
+    }
+
+    [Fact]
+    public void WssOverheadGrowsWithTheWorkingSetUnderKptiWithoutPcid()
+    {
+        MachineSpec m = MachineSpec.SkylakeX86();
+        double previous = 0;
+        foreach (string w in new[] { "wss:64K", "wss:256K", "wss:1M", "wss:4M" })
+        {
+            double overhead = Run(m, "kpti+nopcid", w, 20).NsPerOp - Run(m, "classic", w, 20).NsPerOp;
+            Assert.True(overhead > previous, $"{w}: overhead {overhead:F1} ns does not exceed {previous:F1} ns");
+            previous = overhead;
+        }
+    }
+
+    [Fact]
+    public void SameSeedSameReportByteForByte()
+    {
+        CompareOptions o = CompareOptions.Default() with
+        {
+            Workloads = [BuiltinWorkloads.Get("null"), BuiltinWorkloads.Get("read4k")],
+            Designs = ["classic", "4g4g+hybrid"],
+            Ops = 30,
+        };
+        CompareReport a = Comparison.Run(o);
+        CompareReport b = Comparison.Run(o with { Parallel = false });
+        Assert.Equal(
+            a.Results.Select(r => (r.Design, r.Workload, r.CyclesPerOp)),
+            b.Results.Select(r => (r.Design, r.Workload, r.CyclesPerOp)));
+    }
+
+    [Fact]
+    public void UnknownDesignsAndBaselinesAreLabErrors()
+    {
+        CompareOptions o = CompareOptions.Default();
+        Assert.Contains("kpti exists for", Assert.Throws<LabException>(() => Comparison.Run(o with { Designs = ["classic", "kpti"] })).Message);
+        Assert.Contains("baseline", Assert.Throws<LabException>(() => Comparison.Run(o with { Baseline = "4g4g+trampoline", Designs = ["classic"] })).Message);
+    }
+}
