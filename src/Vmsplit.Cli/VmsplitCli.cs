@@ -20,6 +20,7 @@ public static class VmsplitCli
         root.Subcommands.Add(Commands.TlbCommand.Create(stdout));
         root.Subcommands.Add(Commands.ProfileCommand.Create(stdout));
         root.Subcommands.Add(Commands.CompareCommand.Create(stdout));
+        root.Subcommands.Add(Commands.AuditCommand.Create(stdout));
         return root;
     }
 

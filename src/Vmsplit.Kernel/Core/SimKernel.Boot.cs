@@ -60,8 +60,8 @@ public sealed partial class SimKernel
             // TTBCR T0SZ=0, T1SZ=log2 of the TTBR1 region (256 MiB → 4): seeds 000/002
             _lpaeT1sz = 32 - System.Numerics.BitOperations.Log2(0x1_0000_0000UL - Layout.KernelRootStart);
             return (
-                PageTable.Create(Format, Memory, Lowmem, ArmLpaeFormat.GeometryFor(_lpaeT1sz)),
-                PageTable.Create(Format, Memory, Lowmem),
+                NewTree(ArmLpaeFormat.GeometryFor(_lpaeT1sz)),
+                NewTree(),
                 null);
         }
 
@@ -71,13 +71,21 @@ public sealed partial class SimKernel
             if (_lpaeT1sz <= 0)
             {
                 _lpaeT1sz = 0;
-                return (PageTable.Create(Format, Memory, Lowmem), null, null);
+                return (NewTree(), null, null);
             }
 
-            return (PageTable.Create(Format, Memory, Lowmem, ArmLpaeFormat.GeometryFor(_lpaeT1sz)), null, PageTable.Create(Format, Memory, Lowmem));
+            return (NewTree(ArmLpaeFormat.GeometryFor(_lpaeT1sz)), null, NewTree());
         }
 
-        return (PageTable.Create(Format, Memory, Lowmem), null, null);
+        return (NewTree(), null, null);
+    }
+
+    /// <summary>A page-table tree from lowmem frames, watched by the coherence checker when it is on.</summary>
+    private PageTable NewTree(PageTableGeometry? geometry = null)
+    {
+        PageTable t = PageTable.Create(Format, Memory, Lowmem, geometry);
+        t.Observer = Checker;
+        return t;
     }
 
     /// <summary>Which kernel tree holds a kernel virtual address.</summary>
@@ -258,7 +266,7 @@ public sealed partial class SimKernel
 
     private PageTable CreateUserTree()
     {
-        PageTable t = PageTable.Create(Format, Memory, Lowmem);
+        PageTable t = NewTree();
         if (_kernelTtbr0Part is not null)
         {
             // LPAE pgd_alloc(): the modules/pkmap PMD entries are copied into each process (arch/arm/mm/pgd.c)
@@ -338,7 +346,7 @@ public sealed partial class SimKernel
     {
         if (_ptiUserInit is null)
         {
-            _ptiUserInit = PageTable.Create(Format, Memory, Lowmem);
+            _ptiUserInit = NewTree();
             _ptiUserInit.ShareEntry(_kernelTree, EntryAreaVa, 0);
             if (_ptiUserInit.ShareEntry(_kernelTree, EntryVa, 2).Status == PageTableStatus.NotMapped)
             {
@@ -346,7 +354,7 @@ public sealed partial class SimKernel
             }
         }
 
-        PageTable shadow = PageTable.Create(Format, Memory, Lowmem);
+        PageTable shadow = NewTree();
         shadow.ShareEntry(_ptiUserInit, EntryAreaVa, 0);
         shadow.ShareEntry(_ptiUserInit, EntryVa, 0);
         _ = p;

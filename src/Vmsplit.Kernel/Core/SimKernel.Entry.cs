@@ -183,7 +183,7 @@ public sealed partial class SimKernel
 
     private PageTable CreateTrampolineTree()
     {
-        PageTable t = PageTable.Create(Format, Memory, Lowmem);
+        PageTable t = NewTree();
         t.ShareEntry(_kernelTree, EntryVa, 3);
         return t;
     }

@@ -1,0 +1,53 @@
+using System.Text.Json;
+using Vmsplit.Cli;
+
+namespace Vmsplit.Cli.Tests;
+
+public class AuditCommandTests
+{
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        StringWriter o = new();
+        StringWriter e = new();
+        int code = VmsplitCli.Run(args, o, e);
+        return (code, o.ToString(), e.ToString());
+    }
+
+    [Fact]
+    public void ClassicExposesTheKernelKptiOnlyTheEntryAreaAnd4g4gTheTtbr1Region()
+    {
+        (int code, string output, string err) = Run("audit", "--arch", "x86-64", "--design", "classic,kpti", "--json");
+        Assert.True(code == 0, err);
+        using JsonDocument doc = JsonDocument.Parse(output);
+        JsonElement classic = doc.RootElement[0];
+        JsonElement kpti = doc.RootElement[1];
+        Assert.Equal("classic", classic.GetProperty("design").GetString());
+        Assert.True(classic.GetProperty("exposedKernelBytes").GetInt64() >= 2L << 30); // the whole direct map of 2 GiB
+        Assert.Equal((2L << 20) + 4096, kpti.GetProperty("exposedKernelBytes").GetInt64()); // entry text PMD + cpu_entry_area page
+        Assert.Equal(65536, kpti.GetProperty("reachableUserBytes").GetInt64()); // no SMAP in plain kpti
+        Assert.StartsWith("0x", kpti.GetProperty("exposedKernelRanges")[0].GetProperty("start").GetString());
+
+        (code, output, err) = Run("audit", "--arch", "arm-lpae", "--design", "classic+pan,4g4g", "--json");
+        Assert.True(code == 0, err);
+        using JsonDocument arm = JsonDocument.Parse(output);
+        Assert.Equal(0, arm.RootElement[0].GetProperty("reachableUserBytes").GetInt64()); // TTBR0 PAN
+        Assert.Equal(0, arm.RootElement[1].GetProperty("reachableUserBytes").GetInt64()); // user tables not loaded
+        foreach (JsonElement r in arm.RootElement[1].GetProperty("exposedKernelRanges").EnumerateArray())
+        {
+            Assert.True(Convert.ToUInt64(r.GetProperty("start").GetString(), 16) >= 0xf0000000UL); // only the TTBR1 region
+        }
+    }
+
+    [Theory]
+    [InlineData("--arch", "vax", "--arch")]
+    [InlineData("--design", "4g4g", "4g4g needs 32-bit ARM with LPAE")]
+    [InlineData("--machine", "nope", "unknown CPU profile")]
+    [InlineData("--ram", "1Z", "--ram")]
+    public void BadInputIsOneLineAndExitCodeTwo(string option, string value, string fragment)
+    {
+        (int code, _, string err) = Run("audit", "--arch", "x86-64", option, value);
+        Assert.Equal(2, code);
+        Assert.Contains(fragment, err);
+        Assert.Single(err.TrimEnd().Split('\n'));
+    }
+}
