@@ -43,6 +43,12 @@ public static class VmsplitCli
             stderr.WriteLine("vmsplit: " + e.Message);
             return ExitUsage;
         }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or NotSupportedException or IOException)
+        {
+            // a defect of the model, not of the input: one line, no stack trace, a distinct exit code
+            stderr.WriteLine("vmsplit: internal error: " + e.Message.Split('\n')[0]);
+            return ExitFailure;
+        }
     }
 }
 

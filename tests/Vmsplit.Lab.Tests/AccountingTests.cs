@@ -97,3 +97,17 @@ public class AccountingTests
         Assert.Contains("baseline", Assert.Throws<LabException>(() => Comparison.Run(o with { Baseline = "4g4g+trampoline", Designs = ["classic"] })).Message);
     }
 }
+
+public class X86FourGFourGTests
+{
+    [Fact]
+    public void X86FourGFourGPaysTwoCr3WritesPerSyscallOnAPentium4()
+    {
+        MachineSpec m = new(MachineSpec.Require("pentium4-xeon"), Kernel.Layout.KernelArch.X86Pae, 2 * Hardware.ByteSize.GiB);
+        RunResult classic = Runner.Run(m, "classic", BuiltinWorkloads.Get("null"), 40);
+        RunResult fourG = Runner.Run(m, "x86-4g4g", BuiltinWorkloads.Get("null"), 40);
+        double cr3 = m.Profile.Cycles(Hardware.Profiles.PrimitiveCost.Cr3Write);
+        Assert.Equal(2 * cr3, fourG.CyclesPerOpByCause[CostCause.RootRegisterWrite] - classic.CyclesPerOpByCause.GetValueOrDefault(CostCause.RootRegisterWrite), 6);
+        Assert.True(fourG.NsPerOp > classic.NsPerOp);
+    }
+}

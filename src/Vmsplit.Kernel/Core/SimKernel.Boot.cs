@@ -274,16 +274,19 @@ public sealed partial class SimKernel
         }
         else if (Design.Scheme == IsolationScheme.X86FourGFourG)
         {
-            ShareLevel(t, _kernelTree, X86FourGTrampolineBase, 1UL << 32, 0);
+            ShareLevel(t, _kernelTree, X86FourGTrampolineBase, 1UL << 32, KernelShareLevel);
         }
         else if (!UsesTtbr1 && Design.Scheme != IsolationScheme.FourGFourG)
         {
             // pgd_alloc: clone_pgd_range of the kernel part of swapper_pg_dir
-            ShareLevel(t, _kernelTree, KernelSpaceStart, KernelSpaceEnd, 0);
+            ShareLevel(t, _kernelTree, KernelSpaceStart, KernelSpaceEnd, KernelShareLevel);
         }
 
         return t;
     }
+
+    // PAE trees preallocate their four PMDs (PREALLOCATED_PMDS), so the kernel is shared at the PMD level.
+    private int KernelShareLevel => Format.Id == MmuFormat.X86Pae ? 1 : 0;
 
     private ulong KernelSpaceStart => Family switch
     {
@@ -332,7 +335,7 @@ public sealed partial class SimKernel
             }
             else if (!UsesTtbr1 && _kernelLowTree is null && va.Value >= KernelSpaceStart)
             {
-                p.Tables.ShareEntry(_kernelTree, va, 0);
+                p.Tables.ShareEntry(_kernelTree, va, KernelShareLevel);
             }
         }
     }
