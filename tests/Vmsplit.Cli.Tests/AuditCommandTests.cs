@@ -1,17 +1,10 @@
 using System.Text.Json;
-using Vmsplit.Cli;
 
 namespace Vmsplit.Cli.Tests;
 
 public class AuditCommandTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        StringWriter o = new();
-        StringWriter e = new();
-        int code = VmsplitCli.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliHarness.Run(args);
 
     [Fact]
     public void ClassicExposesTheKernelKptiOnlyTheEntryAreaAnd4g4gTheTtbr1Region()

@@ -345,7 +345,7 @@ public sealed partial class SimKernel
     /// user-side init tables, which map only cpu_entry_area and the entry text (arch/x86/mm/pti.c:
     /// pti_clone_user_shared clones the CPU_ENTRY_AREA p4d, pti_clone_entry_text the PMD of __entry_text).
     /// </summary>
-    private PageTable CreateKptiShadow(Process p)
+    private PageTable CreateKptiShadow()
     {
         if (_ptiUserInit is null)
         {
@@ -360,7 +360,6 @@ public sealed partial class SimKernel
         PageTable shadow = NewTree();
         shadow.ShareEntry(_ptiUserInit, EntryAreaVa, 0);
         shadow.ShareEntry(_ptiUserInit, EntryVa, 0);
-        _ = p;
         return shadow;
     }
 

@@ -396,10 +396,4 @@ public sealed partial class SimKernel
 
         _ = p;
     }
-
-    /// <summary>At exit of an mm: its ASID's entries go (arm: lazily by generation; here explicitly, so reuse is clean).</summary>
-    private void FlushUserAsid(Process p)
-    {
-        _ = p; // Linux does not flush at exit: the ASID allocator's generation guarantees a flush before reuse.
-    }
 }

@@ -239,7 +239,7 @@ public sealed partial class SimKernel : IKernelMapper
         Process p = new(_nextPid++, tables, ctx, AllocLowmem(), AllocLowmem());
         if (Design.Scheme == IsolationScheme.Kpti && Family == ArchFamily.X86)
         {
-            p.UserShadow = CreateKptiShadow(p);
+            p.UserShadow = CreateKptiShadow();
         }
 
         _processes.Add(p);
@@ -293,8 +293,7 @@ public sealed partial class SimKernel : IKernelMapper
             FreeFrame(frame);
         }
 
-        p.AnonPages.Clear();
-        FlushUserAsid(p);
+        p.AnonPages.Clear(); // no flush here: Linux's ASID generations guarantee one before the ASID is reused
         p.UserShadow?.Release();
         p.Tables.Release();
         Lowmem.Free(p.KernelStack);
