@@ -59,6 +59,9 @@ public sealed record KernelSoftwareCosts
     /// <summary>unpin_user_page() per page.</summary>
     public double UnpinPerPage { get; init; } = 40;
 
+    /// <summary>flush_tlb_mm_range()'s own work around the TLB instructions: preemption, the cpumask test, the loop set-up.</summary>
+    public double FlushTlbRange { get; init; } = 50;
+
     /// <summary>kmap_local bookkeeping (index push/pop, pte construction) without the PTE write's TLB maintenance.</summary>
     public double KmapSoftware { get; init; } = 40;
 

@@ -188,13 +188,13 @@ public sealed partial class SimKernel
         return t;
     }
 
-    private void WriteCr3For(PhysicalAddress root, ushort pcid, bool noFlush)
+    private void WriteCr3For(PhysicalAddress root, ushort pcid, bool noFlush, CostCause cause = CostCause.RootRegisterWrite)
     {
         MemoryManagementUnit m = Cpu.Mmu;
         bool pcide = (m.Registers.Cr4 & Cr4Flags.Pcide) != 0;
         ulong value = root.Value | (pcide ? pcid : 0UL) | (pcide && noFlush ? 1UL << 63 : 0);
         TlbFlushResult r = m.WriteCr3(value);
-        Cpu.Charge(CostCause.RootRegisterWrite, pcide && noFlush ? PrimitiveCost.Cr3WriteNoFlush : PrimitiveCost.Cr3Write);
+        Cpu.Charge(cause, pcide && noFlush ? PrimitiveCost.Cr3WriteNoFlush : PrimitiveCost.Cr3Write);
         _ = r;
     }
 
@@ -353,22 +353,62 @@ public sealed partial class SimKernel
         }
     }
 
-    /// <summary>Flush one user page after a PTE change (flush_tlb_page), as the architecture does it.</summary>
-    private void FlushUserPage(Process p, VirtualAddress va)
+    /// <summary>
+    /// flush_tlb_mm_range(): TLB maintenance after user PTEs of the running mm changed in
+    /// [<paramref name="start"/>, <paramref name="end"/>), one page at a time below the architecture's
+    /// ceiling and by address space above it. Single CPU: no shootdown IPIs.
+    /// </summary>
+    public void FlushTlbMmRange(Process p, VirtualAddress start, VirtualAddress end)
     {
+        if (p != Current)
+        {
+            throw new InvalidOperationException($"flush_tlb_mm_range of {p}, which is not the running mm (one CPU is modelled)");
+        }
+
+        ulong pages = (end.Value - start.Value) / Page;
+        Cpu.Charge(CostCause.TlbMaintenance, Software.FlushTlbRange);
         MemoryManagementUnit m = Cpu.Mmu;
         ushort asid = _userAsid;
         switch (Family)
         {
             case ArchFamily.Arm32:
-            case ArchFamily.Arm64:
+                // v7wbi_flush_user_tlb_range (arch/arm/mm/tlb-v7.S): DSB, TLBIMVA per page with no ceiling, DSB
                 Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
-                Cpu.ChargeMaintenance(TlbMaintenanceOp.ArmTlbiMva);
-                m.TlbiMva(va, asid);
-                if (Family == ArchFamily.Arm64 && Design.Scheme == IsolationScheme.Kpti)
+                for (VirtualAddress va = start; va < end; va += Page)
                 {
                     Cpu.ChargeMaintenance(TlbMaintenanceOp.ArmTlbiMva);
-                    m.TlbiMva(va, (ushort)(asid & ~1)); // __flush_tlb_page also hits the kernel half of the pair
+                    m.TlbiMva(va, asid);
+                }
+
+                Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
+                break;
+            case ArchFamily.Arm64:
+                // __flush_tlb_range (arch/arm64/include/asm/tlbflush.h): per page below MAX_TLBI_OPS (PTRS_PER_PTE),
+                // else flush_tlb_mm; under KPTI every TLBI is repeated for the other ASID of the pair (__tlbi_user)
+                bool kpti = Design.Scheme == IsolationScheme.Kpti;
+                Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
+                if (pages >= Arm64MaxTlbiOps)
+                {
+                    Cpu.ChargeMaintenance(TlbMaintenanceOp.ArmTlbiAsid);
+                    m.TlbiAsid(asid);
+                    if (kpti)
+                    {
+                        Cpu.ChargeMaintenance(TlbMaintenanceOp.ArmTlbiAsid);
+                        m.TlbiAsid((ushort)(asid & ~1));
+                    }
+                }
+                else
+                {
+                    for (VirtualAddress va = start; va < end; va += Page)
+                    {
+                        Cpu.ChargeMaintenance(TlbMaintenanceOp.ArmTlbiMva);
+                        m.TlbiMva(va, asid);
+                        if (kpti)
+                        {
+                            Cpu.ChargeMaintenance(TlbMaintenanceOp.ArmTlbiMva);
+                            m.TlbiMva(va, (ushort)(asid & ~1));
+                        }
+                    }
                 }
 
                 Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
@@ -376,24 +416,84 @@ public sealed partial class SimKernel
             case ArchFamily.X86:
                 if (Design.Scheme == IsolationScheme.X86FourGFourG && InKernel)
                 {
-                    break; // the user tables are not loaded: the next CR3 write to them flushes (no PCID)
+                    break; // the user tables are not loaded: the CR3 write at exit flushes them (no PCID)
                 }
 
-                Cpu.ChargeMaintenance(TlbMaintenanceOp.X86Invlpg);
-                m.Invlpg(va);
-                if (Design.Scheme == IsolationScheme.Kpti && (m.Registers.Cr4 & Cr4Flags.Pcide) != 0)
+                if (pages > X86SinglePageFlushCeiling)
                 {
-                    Cpu.ChargeMaintenance(TlbMaintenanceOp.X86InvpcidAddress);
-                    m.Invpcid(0, (ushort)(m.CurrentAsid | (1 << X86PcidAllocator.PtiUserPcidBit)), va);
+                    FlushLoadedMmLocal(p);
+                    break;
+                }
+
+                for (VirtualAddress va = start; va < end; va += Page)
+                {
+                    FlushOneUser(va);
                 }
 
                 break;
             default:
-                Cpu.ChargeMaintenance(TlbMaintenanceOp.RiscvSfenceVmaVaAsid);
-                m.SfenceVma(va, asid);
+                // local_flush_tlb_range_threshold_asid (arch/riscv/mm/tlbflush.c): tlb_flush_all_threshold = 64 pages
+                if (pages > RiscvFlushAllThreshold)
+                {
+                    Cpu.ChargeMaintenance(TlbMaintenanceOp.RiscvSfenceVmaAsid);
+                    m.SfenceVma(null, asid);
+                    break;
+                }
+
+                for (VirtualAddress va = start; va < end; va += Page)
+                {
+                    Cpu.ChargeMaintenance(TlbMaintenanceOp.RiscvSfenceVmaVaAsid);
+                    m.SfenceVma(va, asid);
+                }
+
                 break;
         }
+    }
 
-        _ = p;
+    /// <summary>arch/x86/mm/tlb.c tlb_single_page_flush_ceiling: above this many pages a range flush flushes the whole mm.</summary>
+    public const int X86SinglePageFlushCeiling = 33;
+
+    /// <summary>arm64 MAX_TLBI_OPS (PTRS_PER_PTE with 4 KiB pages): from this many pages on, flush_tlb_mm instead.</summary>
+    public const int Arm64MaxTlbiOps = 512;
+
+    /// <summary>arch/riscv/mm/tlbflush.c tlb_flush_all_threshold.</summary>
+    public const int RiscvFlushAllThreshold = 64;
+
+    /// <summary>
+    /// __flush_tlb_one_user (arch/x86/mm/tlb.c): INVLPG in the current PCID; under PTI with PCID the user
+    /// PCID's copy goes too, by INVPCID type 0.
+    /// </summary>
+    public void FlushOneUser(VirtualAddress va)
+    {
+        MemoryManagementUnit m = Cpu.Mmu;
+        if (Family != ArchFamily.X86)
+        {
+            throw new InvalidOperationException("__flush_tlb_one_user is x86's");
+        }
+
+        Cpu.ChargeMaintenance(TlbMaintenanceOp.X86Invlpg);
+        m.Invlpg(va);
+        if (Design.Scheme == IsolationScheme.Kpti && (m.Registers.Cr4 & Cr4Flags.Pcide) != 0)
+        {
+            Cpu.ChargeMaintenance(TlbMaintenanceOp.X86InvpcidAddress);
+            m.Invpcid(0, (ushort)(m.CurrentAsid | (1 << X86PcidAllocator.PtiUserPcidBit)), va);
+        }
+    }
+
+    /// <summary>
+    /// flush_tlb_local() for the running mm (x86 __flush_tlb / native_flush_tlb_local): rewrite CR3 without
+    /// NOFLUSH, dropping the current PCID's non-global entries; under PTI with PCID the user PCID is queued
+    /// for the next SWITCH_TO_USER_CR3 (invalidate_user_asid).
+    /// </summary>
+    public void FlushLoadedMmLocal(Process p)
+    {
+        if (Family != ArchFamily.X86 || p != Current)
+        {
+            throw new InvalidOperationException("flush_tlb_local is x86's and acts on the running mm");
+        }
+
+        Cr3Write w = ((X86PcidAllocator)_asids).FlushLoadedMm(Cpu.Id);
+        PhysicalAddress root = Design.Scheme == IsolationScheme.Kpti && !InKernel ? p.UserShadow!.Root : p.Tables.Root;
+        WriteCr3For(root, w.Pcid, noFlush: false, CostCause.TlbMaintenance);
     }
 }

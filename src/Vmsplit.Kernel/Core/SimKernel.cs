@@ -263,9 +263,16 @@ public sealed partial class SimKernel : IKernelMapper
     /// <summary>Below this the mmap area grows down (TASK_SIZE minus a stack gap, as mmap_base()).</summary>
     public ulong MmapBase => Layout.TaskSize - (Layout.TaskSize >= (1UL << 32) ? 1UL << 30 : 128UL << 20);
 
-    /// <summary>munmap: removes VMAs and their pages, with the TLB flush the architecture needs.</summary>
+    /// <summary>
+    /// munmap: removes VMAs and their pages. As mm/mmu_gather.c does, the PTEs are cleared first, the TLB
+    /// is flushed once for the range they covered (tlb_finish_mmu → flush_tlb_mm_range), then the pages
+    /// are freed, so no TLB entry ever points at a freed frame.
+    /// </summary>
     public void UnmapRegion(Process p, VirtualAddress start, ulong size)
     {
+        List<PhysicalAddress> gathered = new();
+        ulong low = ulong.MaxValue;
+        ulong high = 0;
         foreach (Vma v in p.Vmas.Remove(start, start + size))
         {
             for (VirtualAddress va = v.Start; va < v.End; va += Page)
@@ -278,10 +285,22 @@ public sealed partial class SimKernel : IKernelMapper
                         throw new InvalidOperationException(r.Message);
                     }
 
-                    FlushUserPage(p, va);
-                    FreeFrame(frame);
+                    gathered.Add(frame);
+                    low = Math.Min(low, va.Value);
+                    high = Math.Max(high, va.Value + Page);
                 }
             }
+        }
+
+        if (gathered.Count == 0)
+        {
+            return;
+        }
+
+        FlushTlbMmRange(p, new VirtualAddress(low), new VirtualAddress(high));
+        foreach (PhysicalAddress frame in gathered)
+        {
+            FreeFrame(frame);
         }
     }
 

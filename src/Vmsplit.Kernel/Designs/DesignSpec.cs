@@ -128,6 +128,7 @@ public sealed record DesignSpec(
             case "classic":
                 scheme = IsolationScheme.Classic;
                 uaccess = UaccessStrategy.Direct;
+                pcid = x86_64; // Linux 4.14+ tags mm switches with PCIDs even without PTI (arch/x86/mm/tlb.c, TLB_NR_DYN_ASIDS)
                 break;
             case "kpti":
                 if (!x86_64 && !aarch64 && format != MmuFormat.X86Pae)
@@ -211,9 +212,9 @@ public sealed record DesignSpec(
                     };
                     break;
                 case "nopcid" or "pcid":
-                    if (scheme != IsolationScheme.Kpti || !x86_64)
+                    if (scheme is not (IsolationScheme.Kpti or IsolationScheme.Classic) || !x86_64)
                     {
-                        error = Bad("applies only to kpti on x86-64");
+                        error = Bad("applies only to classic or kpti on x86-64 (the nopcid boot option)");
                         return false;
                     }
 

@@ -56,13 +56,20 @@ public class DesignSpecTests
         Assert.True(DesignSpec.Parse("kpti+kaiser-v1+nopcid", MmuFormat.X86_64).KaiserV1);
         Assert.False(DesignSpec.Parse("kpti+kaiser-v1", MmuFormat.X86_64).Pcid); // v1 had no PCID support
         Assert.False(DesignSpec.Parse("kpti", MmuFormat.AArch64Va48).Pcid);
+
+        // Linux 4.14+ uses PCID for mm switches without PTI too; nopcid turns it off for either design.
+        Assert.True(DesignSpec.Parse("classic", MmuFormat.X86_64).Pcid);
+        Assert.False(DesignSpec.Parse("classic+nopcid", MmuFormat.X86_64).Pcid);
+        Assert.False(DesignSpec.Parse("classic", MmuFormat.X86Pae).Pcid);
+        Assert.False(DesignSpec.Parse("classic", MmuFormat.ArmLpae).Pcid);
     }
 
     [Theory]
     [InlineData("4g4g", MmuFormat.ArmShort, "4g4g needs 32-bit ARM with LPAE")]
     [InlineData("4g4g", MmuFormat.X86_64, "4g4g needs 32-bit ARM with LPAE")]
     [InlineData("kpti", MmuFormat.ArmLpae, "kpti exists for x86-64")]
-    [InlineData("classic+nopcid", MmuFormat.X86_64, "applies only to kpti on x86-64")]
+    [InlineData("classic+nopcid", MmuFormat.X86Pae, "applies only to classic or kpti on x86-64")]
+    [InlineData("4g4g+nopcid", MmuFormat.ArmLpae, "applies only to classic or kpti on x86-64")]
     [InlineData("kpti+ttbr0-switch", MmuFormat.X86_64, "applies only to 4g4g")]
     [InlineData("4g4g+hybrid+trampoline", MmuFormat.ArmLpae, "conflicts with another uaccess strategy")]
     [InlineData("kpti+global+kaiser-v1", MmuFormat.X86_64, "cannot be combined with +global")]
