@@ -104,6 +104,31 @@ public class TlbFlushRangeTests
         k.ExitKernel();
     }
 
+    [Theory]
+    [InlineData("classic", 511, 511, 0)]
+    [InlineData("classic", 512, 0, 1)]
+    [InlineData("kpti", 511, 2 * 511, 0)]
+    [InlineData("kpti", 512, 0, 2)]
+    public void Arm64FlushesTheAsidFromMaxTlbiOpsPagesOnAndRepeatsEachTlbiForTheKptiPair(string design, int pages, int byVa, int byAsid)
+    {
+        MachineSpec m = new(MachineSpec.Require("cortex-a72"), Kernel.Layout.KernelArch.Aarch64, 4 * ByteSize.GiB);
+        (SimKernel k, Process p, VirtualAddress buf) = BootAndTouch(m, design);
+        k.EnterKernel();
+        k.Ledger.Reset();
+        k.FlushTlbMmRange(p, buf, buf + ((ulong)pages * Page));
+        double expected = new KernelSoftwareCosts().FlushTlbRange
+            + (byVa * m.Profile.Cycles(TlbMaintenanceOp.ArmTlbiMva))
+            + (byAsid * m.Profile.Cycles(TlbMaintenanceOp.ArmTlbiAsid));
+        Assert.Equal(expected, k.Ledger.Cycles(CostCause.TlbMaintenance));
+        Assert.Equal(1 + byVa + byAsid, k.Ledger.Events(CostCause.TlbMaintenance));
+        Assert.Equal(2, k.Ledger.Events(CostCause.Barrier));
+        k.ExitKernel();
+        k.Cpu.Mmu.Counters.Reset();
+        k.UserTouch(p, buf, Pages * Page, write: false);
+        Assert.Equal(Pages, k.Cpu.Mmu.Counters.Walks); // the whole 64-page buffer lies in the flushed range
+        Assert.Empty(k.Checker!.Reports);
+    }
+
     [Fact]
     public void FlushingAnMmThatIsNotRunningIsRefused()
     {

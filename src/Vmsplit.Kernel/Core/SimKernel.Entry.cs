@@ -360,54 +360,39 @@ public sealed partial class SimKernel
     /// </summary>
     public void FlushTlbMmRange(Process p, VirtualAddress start, VirtualAddress end)
     {
-        if (p != Current)
+        RequireRunning(p);
+        ulong pages = (end.Value - start.Value) / Page;
+        bool whole = Family switch
         {
-            throw new InvalidOperationException($"flush_tlb_mm_range of {p}, which is not the running mm (one CPU is modelled)");
+            ArchFamily.Arm32 => false, // v7wbi_flush_user_tlb_range (arch/arm/mm/tlb-v7.S) has no ceiling
+            ArchFamily.Arm64 => pages >= Arm64MaxTlbiOps, // __flush_tlb_range (arch/arm64/include/asm/tlbflush.h)
+            ArchFamily.X86 => pages > X86SinglePageFlushCeiling, // flush_tlb_mm_range (arch/x86/mm/tlb.c)
+            _ => pages > RiscvFlushAllThreshold, // local_flush_tlb_range_threshold_asid (arch/riscv/mm/tlbflush.c)
+        };
+        if (whole)
+        {
+            FlushTlbMm(p);
+            return;
         }
 
-        ulong pages = (end.Value - start.Value) / Page;
         Cpu.Charge(CostCause.TlbMaintenance, Software.FlushTlbRange);
         MemoryManagementUnit m = Cpu.Mmu;
         ushort asid = _userAsid;
         switch (Family)
         {
             case ArchFamily.Arm32:
-                // v7wbi_flush_user_tlb_range (arch/arm/mm/tlb-v7.S): DSB, TLBIMVA per page with no ceiling, DSB
+            case ArchFamily.Arm64:
+                // DSB, one TLBI by VA and ASID per page (arm64 KPTI repeats it for the pair's other ASID, __tlbi_user), DSB
+                bool pair = Family == ArchFamily.Arm64 && Design.Scheme == IsolationScheme.Kpti;
                 Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
                 for (VirtualAddress va = start; va < end; va += Page)
                 {
                     Cpu.ChargeMaintenance(TlbMaintenanceOp.ArmTlbiMva);
                     m.TlbiMva(va, asid);
-                }
-
-                Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
-                break;
-            case ArchFamily.Arm64:
-                // __flush_tlb_range (arch/arm64/include/asm/tlbflush.h): per page below MAX_TLBI_OPS (PTRS_PER_PTE),
-                // else flush_tlb_mm; under KPTI every TLBI is repeated for the other ASID of the pair (__tlbi_user)
-                bool kpti = Design.Scheme == IsolationScheme.Kpti;
-                Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
-                if (pages >= Arm64MaxTlbiOps)
-                {
-                    Cpu.ChargeMaintenance(TlbMaintenanceOp.ArmTlbiAsid);
-                    m.TlbiAsid(asid);
-                    if (kpti)
-                    {
-                        Cpu.ChargeMaintenance(TlbMaintenanceOp.ArmTlbiAsid);
-                        m.TlbiAsid((ushort)(asid & ~1));
-                    }
-                }
-                else
-                {
-                    for (VirtualAddress va = start; va < end; va += Page)
+                    if (pair)
                     {
                         Cpu.ChargeMaintenance(TlbMaintenanceOp.ArmTlbiMva);
-                        m.TlbiMva(va, asid);
-                        if (kpti)
-                        {
-                            Cpu.ChargeMaintenance(TlbMaintenanceOp.ArmTlbiMva);
-                            m.TlbiMva(va, (ushort)(asid & ~1));
-                        }
+                        m.TlbiMva(va, (ushort)(asid & ~1));
                     }
                 }
 
@@ -419,12 +404,6 @@ public sealed partial class SimKernel
                     break; // the user tables are not loaded: the CR3 write at exit flushes them (no PCID)
                 }
 
-                if (pages > X86SinglePageFlushCeiling)
-                {
-                    FlushLoadedMmLocal(p);
-                    break;
-                }
-
                 for (VirtualAddress va = start; va < end; va += Page)
                 {
                     FlushOneUser(va);
@@ -432,14 +411,6 @@ public sealed partial class SimKernel
 
                 break;
             default:
-                // local_flush_tlb_range_threshold_asid (arch/riscv/mm/tlbflush.c): tlb_flush_all_threshold = 64 pages
-                if (pages > RiscvFlushAllThreshold)
-                {
-                    Cpu.ChargeMaintenance(TlbMaintenanceOp.RiscvSfenceVmaAsid);
-                    m.SfenceVma(null, asid);
-                    break;
-                }
-
                 for (VirtualAddress va = start; va < end; va += Page)
                 {
                     Cpu.ChargeMaintenance(TlbMaintenanceOp.RiscvSfenceVmaVaAsid);
@@ -447,6 +418,52 @@ public sealed partial class SimKernel
                 }
 
                 break;
+        }
+    }
+
+    /// <summary>flush_tlb_mm(): every user translation of the running mm, by address space.</summary>
+    public void FlushTlbMm(Process p)
+    {
+        RequireRunning(p);
+        Cpu.Charge(CostCause.TlbMaintenance, Software.FlushTlbRange);
+        MemoryManagementUnit m = Cpu.Mmu;
+        ushort asid = _userAsid;
+        switch (Family)
+        {
+            case ArchFamily.Arm32:
+            case ArchFamily.Arm64:
+                // local_flush_tlb_mm / arm64 flush_tlb_mm: DSB, TLBI by ASID (both of the KPTI pair), DSB
+                Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
+                Cpu.ChargeMaintenance(TlbMaintenanceOp.ArmTlbiAsid);
+                m.TlbiAsid(asid);
+                if (Family == ArchFamily.Arm64 && Design.Scheme == IsolationScheme.Kpti)
+                {
+                    Cpu.ChargeMaintenance(TlbMaintenanceOp.ArmTlbiAsid);
+                    m.TlbiAsid((ushort)(asid & ~1));
+                }
+
+                Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
+                break;
+            case ArchFamily.X86:
+                if (Design.Scheme == IsolationScheme.X86FourGFourG && InKernel)
+                {
+                    break; // as above: the exit's CR3 write flushes
+                }
+
+                FlushLoadedMmLocal(p);
+                break;
+            default:
+                Cpu.ChargeMaintenance(TlbMaintenanceOp.RiscvSfenceVmaAsid);
+                m.SfenceVma(null, asid);
+                break;
+        }
+    }
+
+    private void RequireRunning(Process p)
+    {
+        if (p != Current)
+        {
+            throw new InvalidOperationException($"TLB flush of {p}, which is not the running mm (one CPU is modelled)");
         }
     }
 
@@ -487,9 +504,10 @@ public sealed partial class SimKernel
     /// </summary>
     public void FlushLoadedMmLocal(Process p)
     {
-        if (Family != ArchFamily.X86 || p != Current)
+        RequireRunning(p);
+        if (Family != ArchFamily.X86)
         {
-            throw new InvalidOperationException("flush_tlb_local is x86's and acts on the running mm");
+            throw new InvalidOperationException("flush_tlb_local as modelled here is x86's");
         }
 
         Cr3Write w = ((X86PcidAllocator)_asids).FlushLoadedMm(Cpu.Id);
