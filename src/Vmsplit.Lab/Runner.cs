@@ -28,6 +28,9 @@ public sealed record RunResult(
 
     public double OpsPerSecond => NsPerOp > 0 ? 1e9 / NsPerOp : 0;
 
+    /// <summary>Context switches per operation (a pipe round trip has two).</summary>
+    public double ContextSwitchesPerOp { get; init; }
+
     public double NsPerOpOf(CostCause cause) => CyclesPerOpByCause.TryGetValue(cause, out double c) ? c * 1000.0 / ClockMhz : 0;
 }
 
@@ -41,6 +44,7 @@ public sealed class Runner
     private readonly Workload _w;
     private readonly Process?[] _slots;
     private readonly List<WorkloadEvent> _events = new();
+    private long _switches;
 
     public Runner(SimKernel kernel, Workload workload)
     {
@@ -78,6 +82,7 @@ public sealed class Runner
         MmuCounters c = _k.Cpu.Mmu.Counters;
         c.Reset();
         long stepMisses0 = _k.Cpu.WalkStepMisses;
+        long switches0 = _switches;
         for (long i = 0; i < ops; i++, op++)
         {
             RunOperation(op);
@@ -103,7 +108,10 @@ public sealed class Runner
             _k.Cpu.WalkStepMisses - stepMisses0,
             c.TotalFlushes,
             c.EntriesInvalidated);
-        return new RunResult(_k.Design.Name, _w.Name, ops, _k.Cpu.Profile.ClockMhz, _k.Ledger.TotalCycles / ops, byCause, tlb);
+        return new RunResult(_k.Design.Name, _w.Name, ops, _k.Cpu.Profile.ClockMhz, _k.Ledger.TotalCycles / ops, byCause, tlb)
+        {
+            ContextSwitchesPerOp = (double)(_switches - switches0) / ops,
+        };
     }
 
     private void Setup()
@@ -199,6 +207,7 @@ public sealed class Runner
                     }
 
                     _k.ContextSwitch(p, to, blocking, pending);
+                    _switches++;
                     break;
                 }
 
@@ -258,6 +267,7 @@ public sealed class Runner
 
             case WlSyscall.Exit:
                 _k.ExitAndSwitch(p, Slot(e.Target));
+                _switches++;
                 _slots[e.Process] = null;
                 break;
             case WlSyscall.Wait4:

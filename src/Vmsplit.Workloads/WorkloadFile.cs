@@ -58,7 +58,7 @@ public static class WorkloadFile
             throw new WorkloadException($"{source}: expected a mapping with name, regions and operation");
         }
 
-        Reader r = new(source);
+        YamlFieldReader r = new(source, message => new WorkloadException(message));
         r.CheckKeys(root, "", "name", "description", "processes", "file", "regions", "ops", "operation");
         string name = r.String(root, "name", required: true)!;
         string description = r.String(root, "description") ?? $"user workload from {Path.GetFileName(source)}";
@@ -143,7 +143,7 @@ public static class WorkloadFile
             });
     }
 
-    private static (WorkloadEvent, int, int) ParseEvent(Reader r, YamlMappingNode m, List<UserRegion> regions, int processes, ulong fileBytes)
+    private static (WorkloadEvent, int, int) ParseEvent(YamlFieldReader r, YamlMappingNode m, List<UserRegion> regions, int processes, ulong fileBytes)
     {
         r.CheckKeys(m, "operation[].", "syscall", "touch", "switch", "process", "file", "bytes", "region", "offset", "write", "repeat", "every", "path");
         int process = (int)r.Integer(m, "process", 0, processes - 1, 0);
@@ -245,79 +245,4 @@ public static class WorkloadFile
     }
 
     private static string FirstLine(string s) => s.Split('\n')[0].Trim();
-
-    /// <summary>Typed field access with errors that say where.</summary>
-    private sealed class Reader(string source)
-    {
-        public WorkloadException Error(YamlNode node, string field, string message) =>
-            new($"{source}:{node.Start.Line}: {field}: {message}");
-
-        public YamlNode? Child(YamlMappingNode m, string key) =>
-            m.Children.TryGetValue(new YamlScalarNode(key), out YamlNode? n) ? n : null;
-
-        public YamlMappingNode Mapping(YamlNode n, string field) =>
-            n as YamlMappingNode ?? throw Error(n, field, "expected a mapping");
-
-        public void CheckKeys(YamlMappingNode m, string prefix, params string[] allowed)
-        {
-            foreach (YamlNode k in m.Children.Keys)
-            {
-                string key = (k as YamlScalarNode)?.Value ?? "";
-                if (!allowed.Contains(key))
-                {
-                    throw Error(k, prefix + key, $"unknown field (allowed: {string.Join(", ", allowed)})");
-                }
-            }
-        }
-
-        public string? String(YamlMappingNode m, string key, bool required = false)
-        {
-            YamlNode? n = Child(m, key);
-            if (n is null)
-            {
-                return required ? throw new WorkloadException($"{source}:{m.Start.Line}: {key}: missing") : null;
-            }
-
-            return n is YamlScalarNode s && !string.IsNullOrWhiteSpace(s.Value) ? s.Value!.Trim() : throw Error(n, key, "expected a value");
-        }
-
-        public long Integer(YamlMappingNode m, string key, long min, long max, long fallback, bool required = false)
-        {
-            string? s = String(m, key, required);
-            if (s is null)
-            {
-                return fallback;
-            }
-
-            if (!long.TryParse(s, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out long v))
-            {
-                throw Error(Child(m, key)!, key, $"'{s}' is not an integer");
-            }
-
-            return v < min || v > max ? throw Error(Child(m, key)!, key, $"{v} is out of range [{min}, {max}]") : v;
-        }
-
-        public ulong Size(YamlMappingNode m, string key, ulong min, ulong max, ulong fallback, bool required = false)
-        {
-            string? s = String(m, key, required);
-            if (s is null)
-            {
-                return fallback;
-            }
-
-            return ByteSize.TryParse(s, key, min, max, out ulong v, out string error) ? v : throw Error(Child(m, key)!, key, error[(key.Length + 2)..]);
-        }
-
-        public bool Bool(YamlMappingNode m, string key, bool fallback)
-        {
-            string? s = String(m, key);
-            return s switch
-            {
-                null => fallback,
-                "true" or "yes" => true,
-                "false" or "no" => false,
-                _ => throw Error(Child(m, key)!, key, $"'{s}' is not true or false"),
-            };
-        }
-    }
 }

@@ -69,26 +69,7 @@ public static class CompareRenderer
         return sb.ToString();
     }
 
-    public static string CauseName(CostCause c) => c switch
-    {
-        CostCause.PathBase => "path-base",
-        CostCause.ExceptionEntryExit => "exception-entry-exit",
-        CostCause.RootRegisterWrite => "root-register-write",
-        CostCause.Barrier => "barrier",
-        CostCause.TlbLookup => "tlb-lookup",
-        CostCause.TlbRefillCacheHit => "tlb-refill-cache-hit",
-        CostCause.TlbRefillCacheMiss => "tlb-refill-cache-miss",
-        CostCause.TlbMaintenance => "tlb-maintenance",
-        CostCause.AsidRollover => "asid-rollover",
-        CostCause.Pinning => "pinning",
-        CostCause.Kmap => "kmap",
-        CostCause.CacheFlush => "cache-flush",
-        CostCause.Memcpy => "memcpy",
-        CostCause.PageZeroing => "page-zeroing",
-        CostCause.FaultHandling => "fault-handling",
-        CostCause.AddressConversion => "pa-va",
-        _ => "user-work",
-    };
+    public static string CauseName(CostCause c) => c.Name();
 
     private static string FormatPercent(double p) => (p >= 0 ? "+" : "") + p.ToString("F1", s_inv) + "%";
 

@@ -1,0 +1,263 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Vmsplit.Lab;
+using Vmsplit.Lab.Validation;
+using Vmsplit.Workloads;
+
+namespace Vmsplit.Cli.Commands;
+
+/// <summary>
+/// <c>vmsplit validate</c>: runs the scenario behind each published datapoint and prints the published
+/// value, the model's value and the error; beyond the tolerance the datapoint's own note says why.
+/// </summary>
+public static class ValidateCommand
+{
+    private static readonly CultureInfo s_inv = CultureInfo.InvariantCulture;
+
+    public static Command Create(TextWriter stdout)
+    {
+        Option<string?> data = new("--data") { Description = $"datapoint file (default: the shipped {DatapointFile.ShippedName}; same schema, see docs/validation.md)" };
+        Option<string?> only = new("--only") { Description = "comma list of datapoint ids to run (default: all)" };
+        Option<string?> tolerance = new("--tolerance") { Description = "error in percent beyond which a datapoint counts as a miss (default 25)" };
+        Option<string?> json = new("--json") { Description = "also write the results as JSON to this file" };
+        Option<bool> detail = new("--detail") { Description = "print each datapoint's setup, source, assumptions and the model's causes" };
+        Command command = new("validate", "Run the scenario behind each published measurement and print published value, model value and error.")
+        {
+            data, only, tolerance, json, detail,
+        };
+        command.SetAction(parse =>
+        {
+            double tol = 25;
+            if (parse.GetValue(tolerance) is string t
+                && (!double.TryParse(t, NumberStyles.Float, s_inv, out tol) || !double.IsFinite(tol) || tol <= 0 || tol > 1000))
+            {
+                throw new UsageException($"--tolerance: '{t}' is not a percentage in (0, 1000]");
+            }
+
+            string source = parse.GetValue(data) ?? DatapointFile.ShippedName;
+            IReadOnlyList<Datapoint> points;
+            IReadOnlyList<ValidationResult> results;
+            try
+            {
+                points = parse.GetValue(data) is string path ? DatapointFile.Load(path) : DatapointFile.Shipped();
+                points = Select(points, parse.GetValue(only));
+                results = new Validator().Run(points);
+            }
+            catch (Exception e) when (e is LabException or WorkloadException)
+            {
+                throw new UsageException(e.Message);
+            }
+
+            if (parse.GetValue(json) is string jsonPath)
+            {
+                AtomicFile.WriteAllText(jsonPath, Json(source, tol, results));
+            }
+
+            stdout.Write(Text(source, tol, results, parse.GetValue(detail)));
+            return VmsplitCli.ExitOk;
+        });
+        return command;
+    }
+
+    private static IReadOnlyList<Datapoint> Select(IReadOnlyList<Datapoint> points, string? only)
+    {
+        if (only is null)
+        {
+            return points;
+        }
+
+        List<Datapoint> chosen = new();
+        foreach (string id in only.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            Datapoint? d = points.FirstOrDefault(p => p.Id == id);
+            if (d is null)
+            {
+                throw new UsageException($"--only: no datapoint '{id}' (known: {string.Join(", ", points.Select(p => p.Id))})");
+            }
+
+            if (!chosen.Contains(d))
+            {
+                chosen.Add(d);
+            }
+        }
+
+        return chosen.Count > 0 ? chosen : throw new UsageException("--only: no datapoint ids given");
+    }
+
+    public static string Text(string source, double tolerance, IReadOnlyList<ValidationResult> results, bool detail)
+    {
+        StringBuilder sb = new();
+        string tol = tolerance.ToString("0.##", s_inv);
+        sb.AppendLine($"Validation: the model against published measurements ({source}, {results.Count} datapoint{(results.Count == 1 ? "" : "s")})");
+        sb.AppendLine($"error = (model - published) / published; beyond +-{tol}% the datapoint's note says why. Profiles as shipped, nothing fitted.");
+        sb.AppendLine();
+        List<string[]> rows = [["datapoint", "published", "model", "error", "", "scenario"]];
+        foreach (ValidationResult r in results)
+        {
+            rows.Add([
+                r.Point.Id,
+                Value(r.Point.Published, r.Point.Unit),
+                Value(r.Model, r.Point.Unit),
+                Percent(r.ErrorPercent),
+                r.Within(tolerance) ? "ok" : "MISS",
+                r.Scenario + (r.Point.Calibrates is null ? "" : " [calibration]"),
+            ]);
+        }
+
+        AppendTable(sb, rows);
+        if (detail)
+        {
+            foreach (ValidationResult r in results)
+            {
+                Datapoint d = r.Point;
+                sb.AppendLine();
+                sb.AppendLine($"{d.Id}: {d.What}");
+                sb.AppendLine($"  setup:      {d.Setup}");
+                sb.AppendLine($"  source:     {d.Source}");
+                if (d.Assumption is not null)
+                {
+                    sb.AppendLine($"  assumption: {d.Assumption}");
+                }
+
+                if (d.Calibrates is not null)
+                {
+                    sb.AppendLine($"  calibrates: {d.Calibrates} (agreement is by construction)");
+                }
+
+                if (r.Causes.Count > 0)
+                {
+                    sb.AppendLine("  model by cause: " + string.Join(", ", r.Causes.Select(c => $"{c.Cause} {Value(c.Value, d.Unit)}")));
+                }
+            }
+        }
+
+        List<ValidationResult> misses = results.Where(r => !r.Within(tolerance)).ToList();
+        if (misses.Count > 0)
+        {
+            sb.AppendLine();
+            sb.AppendLine($"Beyond +-{tol}% ({misses.Count}):");
+            // datapoints that share one explanation (the same mechanism missing) are listed together
+            foreach (IGrouping<string, ValidationResult> g in misses.GroupBy(r => r.Point.Miss ?? ""))
+            {
+                string ids = string.Join(", ", g.Select(r => $"{r.Point.Id} ({Percent(r.ErrorPercent)})"));
+                sb.AppendLine($"  {ids}:");
+                sb.AppendLine($"    {(g.Key.Length > 0 ? g.Key : "no explanation recorded in the datapoint file")}");
+            }
+        }
+
+        List<ValidationResult> calibration = results.Where(r => r.Point.Calibrates is not null).ToList();
+        if (calibration.Count > 0)
+        {
+            sb.AppendLine();
+            sb.AppendLine("Calibration rows (a profile value cites the datapoint, so agreement is by construction): "
+                + string.Join("; ", calibration.Select(r => $"{r.Point.Id}: {r.Point.Calibrates}")));
+        }
+
+        int unexplained = misses.Count(r => r.Point.Miss is null);
+        sb.AppendLine();
+        sb.AppendLine($"{results.Count - misses.Count} of {results.Count} within +-{tol}%, {misses.Count} beyond"
+            + (misses.Count == 0 ? "." : unexplained == 0 ? " (each explained above)." : $" ({unexplained} without an explanation)."));
+        return sb.ToString();
+    }
+
+    public static string Json(string source, double tolerance, IReadOnlyList<ValidationResult> results)
+    {
+        using MemoryStream ms = new();
+        using (Utf8JsonWriter w = new(ms, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            w.WriteString("data", source);
+            w.WriteNumber("tolerancePercent", tolerance);
+            w.WriteStartArray("results");
+            foreach (ValidationResult r in results)
+            {
+                Datapoint d = r.Point;
+                w.WriteStartObject();
+                w.WriteString("id", d.Id);
+                w.WriteString("what", d.What);
+                w.WriteString("unit", Validator.UnitName(d.Unit));
+                w.WriteNumber("published", d.Published);
+                w.WriteNumber("model", Math.Round(r.Model, 6));
+                w.WriteNumber("errorPercent", Math.Round(r.ErrorPercent, 3));
+                w.WriteBoolean("within", r.Within(tolerance));
+                w.WriteString("scenario", r.Scenario);
+                w.WriteString("setup", d.Setup);
+                w.WriteString("source", d.Source);
+                WriteOptional(w, "assumption", d.Assumption);
+                WriteOptional(w, "calibrates", d.Calibrates);
+                WriteOptional(w, "miss", d.Miss);
+                w.WriteStartObject("causes");
+                foreach (CauseShare c in r.Causes)
+                {
+                    w.WriteNumber(c.Cause, Math.Round(c.Value, 6));
+                }
+
+                w.WriteEndObject();
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(ms.ToArray()) + "\n";
+    }
+
+    private static void WriteOptional(Utf8JsonWriter w, string name, string? value)
+    {
+        if (value is null)
+        {
+            w.WriteNull(name);
+        }
+        else
+        {
+            w.WriteString(name, value);
+        }
+    }
+
+    private static string Value(double v, PublishedUnit unit) => unit switch
+    {
+        PublishedUnit.Microseconds => v.ToString("0.0000", s_inv) + " us",
+        PublishedUnit.Nanoseconds => v.ToString("0.0", s_inv) + " ns",
+        PublishedUnit.Cycles => v.ToString("0", s_inv) + " cycles",
+        _ => v.ToString("0", s_inv) + " bytes",
+    };
+
+    private static string Percent(double p) => (p >= 0 ? "+" : "") + p.ToString("F1", s_inv) + "%";
+
+    private static void AppendTable(StringBuilder sb, List<string[]> rows)
+    {
+        int[] width = new int[rows[0].Length];
+        foreach (string[] r in rows)
+        {
+            for (int i = 0; i < r.Length; i++)
+            {
+                width[i] = Math.Max(width[i], r[i].Length);
+            }
+        }
+
+        for (int n = 0; n < rows.Count; n++)
+        {
+            string[] r = rows[n];
+            StringBuilder line = new("  ");
+            for (int i = 0; i < r.Length; i++)
+            {
+                // numbers right-aligned, names left-aligned
+                bool right = i is 1 or 2 or 3;
+                line.Append(right ? r[i].PadLeft(width[i]) : r[i].PadRight(width[i]));
+                if (i < r.Length - 1)
+                {
+                    line.Append("  ");
+                }
+            }
+
+            sb.AppendLine(line.ToString().TrimEnd());
+            if (n == 0)
+            {
+                sb.AppendLine("  " + new string('-', width.Sum() + (2 * (width.Length - 1))));
+            }
+        }
+    }
+}
