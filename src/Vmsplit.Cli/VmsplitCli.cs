@@ -39,18 +39,21 @@ public static class VmsplitCli
         {
             return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
         }
-        catch (UsageException e)
+        catch (Exception e) when (Unwrap(e) is UsageException u)
         {
-            stderr.WriteLine("vmsplit: " + e.Message);
+            stderr.WriteLine("vmsplit: " + u.Message);
             return ExitUsage;
         }
-        catch (Exception e) when (e is InvalidOperationException or ArgumentException or NotSupportedException or IOException)
+        catch (Exception e) when (Unwrap(e) is InvalidOperationException or ArgumentException or NotSupportedException or IOException)
         {
             // a defect of the model, not of the input: one line, no stack trace, a distinct exit code
-            stderr.WriteLine("vmsplit: internal error: " + e.Message.Split('\n')[0]);
+            stderr.WriteLine("vmsplit: internal error: " + Unwrap(e).Message.Split('\n')[0]);
             return ExitFailure;
         }
     }
+
+    // runs on all cores (Parallel.For) wrap what a design threw; report the first cause itself
+    private static Exception Unwrap(Exception e) => e is AggregateException { InnerExceptions.Count: > 0 } a ? Unwrap(a.InnerExceptions[0]) : e;
 }
 
 /// <summary>Bad input: a one-line message that names the problem and where it is.</summary>

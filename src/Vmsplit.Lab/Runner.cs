@@ -127,7 +127,7 @@ public sealed class Runner
             _slots[i] = p;
             foreach (UserRegion r in _w.Regions)
             {
-                VirtualAddress at = _k.MapRegion(p, r.Size, VmFlags.Read | VmFlags.Write);
+                VirtualAddress at = _k.MapRegion(p, r.Size, r.Executable ? VmFlags.Read | VmFlags.Exec : VmFlags.Read | VmFlags.Write);
                 p.RegionBases.Add(at);
             }
         }
@@ -146,7 +146,11 @@ public sealed class Runner
             for (int r = 0; r < _w.Regions.Count; r++)
             {
                 UserRegion region = _w.Regions[r];
-                if (region.Prefault || region.Contents is not null)
+                if (region.Executable)
+                {
+                    _k.UserFetch(p, p.RegionBases[r], region.Size); // text is present before the program runs
+                }
+                else if (region.Prefault || region.Contents is not null)
                 {
                     _k.UserTouch(p, p.RegionBases[r], region.Prefault ? region.Size : ByteSize.KiB * 4, write: true);
                 }
@@ -190,6 +194,9 @@ public sealed class Runner
         {
             case EventKind.UserTouch:
                 _k.UserTouch(p, p.RegionBases[e.Region] + e.Offset, e.Bytes, e.Write);
+                break;
+            case EventKind.UserFetch:
+                _k.UserFetch(p, p.RegionBases[e.Region] + e.Offset, e.Bytes);
                 break;
             case EventKind.ContextSwitch:
                 {

@@ -9,6 +9,9 @@ public enum EventKind : byte
     /// <summary>User-mode loads or stores over pages of a user region (no kernel entry unless they fault).</summary>
     UserTouch,
 
+    /// <summary>User-mode instruction fetches over pages of an executable region (the program's and libc's text).</summary>
+    UserFetch,
+
     /// <summary>The process blocks in the kernel and the scheduler switches the CPU to <see cref="WorkloadEvent.Target"/> (see <see cref="WorkloadEvent.Switch"/>).</summary>
     ContextSwitch,
 }
@@ -78,6 +81,10 @@ public readonly record struct WorkloadEvent(
     public static WorkloadEvent Touch(int process, int region, ulong offset, ulong bytes, bool write) =>
         new(EventKind.UserTouch, process, Region: region, Offset: offset, Bytes: bytes, Write: write);
 
+    /// <summary>User code executes <paramref name="bytes"/> of text in executable region <paramref name="region"/> from <paramref name="offset"/>, one fetch per page.</summary>
+    public static WorkloadEvent Fetch(int process, int region, ulong offset, ulong bytes) =>
+        new(EventKind.UserFetch, process, Region: region, Offset: offset, Bytes: bytes);
+
     /// <summary>
     /// <paramref name="from"/> enters the kernel in a call that blocks (<paramref name="call"/>: a read of a
     /// pipe, wait4, or getppid for a plain yield) and the CPU switches to <paramref name="to"/>, whose own
@@ -98,4 +105,4 @@ public enum RegionKind : byte
 }
 
 /// <summary>A user memory region a workload's processes use (buffers, working sets, path strings).</summary>
-public sealed record UserRegion(string Name, ulong Size, RegionKind Kind = RegionKind.Anonymous, bool Prefault = true, string? Contents = null);
+public sealed record UserRegion(string Name, ulong Size, RegionKind Kind = RegionKind.Anonymous, bool Prefault = true, string? Contents = null, bool Executable = false);

@@ -96,7 +96,7 @@ public static class BuiltinWorkloads
             throw new WorkloadException($"workload '{name}': only dd and wss take parameters");
         }
 
-        return baseName switch
+        return UserProgram.With(baseName switch
         {
             "null" => Null(),
             "read1" => Io("read1", SyscallKind.Read, FileKind.DevZero, 1, "lmbench lat_syscall read (1 byte from /dev/zero)"),
@@ -115,7 +115,7 @@ public static class BuiltinWorkloads
                 parts.Length > 2 ? ParseSize(name, parts[2], 1, 1UL << 20) : 0,
                 name),
             _ => throw new WorkloadException($"workload '{name}': unknown (built-in: {string.Join(", ", Suite)}; dd:BLOCK, wss:SIZE[:PAGES])"),
-        };
+        });
     }
 
     private static ulong ParseSize(string name, string text, ulong min, ulong max)

@@ -4,6 +4,39 @@ namespace Vmsplit.Workloads.Tests;
 
 public class BuiltinWorkloadTests
 {
+    /// <summary>The benchmark's own events, without the program footprint <see cref="UserProgram"/> adds before each call.</summary>
+    private static List<WorkloadEvent> Core(Workload w, long ops)
+    {
+        int stack = w.Regions.Count - 1;
+        return w.Events(ops).Where(e => e.Kind != EventKind.UserFetch && !(e.Kind == EventKind.UserTouch && e.Region == stack)).ToList();
+    }
+
+    [Fact]
+    public void EveryCallIsPrecededByTheProgramsLoopItsLibcWrapperAndItsStack()
+    {
+        Workload w = BuiltinWorkloads.Get("null");
+        Assert.Equal(["buffer", "text", "stack"], w.Regions.Select(r => r.Name));
+        Assert.True(w.Regions[1].Executable);
+        Assert.Equal((ulong)(1 + 11) * 4096, w.Regions[1].Size); // the loop page and one wrapper page per SyscallKind
+        Assert.Equal(
+            ["UserFetch 1 0+128", "UserFetch 1 4096+128", "UserTouch 2 4032+64 w", "Syscall Getppid"],
+            w.Events(1).Select(Show));
+
+        // pipe: each process runs its loop and the wrapper before its write and before its blocking read
+        Workload pipe = BuiltinWorkloads.Get("pipe");
+        List<WorkloadEvent> e = pipe.Events(1);
+        Assert.Equal(16, e.Count);
+        Assert.Equal(["UserFetch 1 0+128", "UserFetch 1 12288+128", "UserTouch 2 4032+64 w"], e.Take(3).Select(Show)); // write() is page 1 + 2
+        Assert.Equal(["UserFetch 1 0+128", "UserFetch 1 8192+128", "UserTouch 2 4032+64 w"], e.Skip(4).Take(3).Select(Show)); // read() is page 1 + 1
+        Assert.Equal([0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1], e.Select(x => x.Process));
+    }
+
+    private static string Show(WorkloadEvent x) => x.Kind switch
+    {
+        EventKind.UserFetch => $"UserFetch {x.Region} {x.Offset}+{x.Bytes}",
+        EventKind.UserTouch => $"UserTouch {x.Region} {x.Offset}+{x.Bytes}{(x.Write ? " w" : "")}",
+        _ => $"{x.Kind} {x.Call}",
+    };
     [Fact]
     public void EverySuiteNameResolvesAndEmitsEvents()
     {
@@ -19,7 +52,7 @@ public class BuiltinWorkloadTests
     [Fact]
     public void PipeIsAPingPongWithTwoSwitches()
     {
-        List<WorkloadEvent> e = BuiltinWorkloads.Get("pipe").Events(1);
+        List<WorkloadEvent> e = Core(BuiltinWorkloads.Get("pipe"), 1);
         Assert.Equal(
             ["Syscall 0 Write Pipe", "ContextSwitch 0->1 Read Pipe", "Syscall 1 Write Pipe", "ContextSwitch 1->0 Read Pipe"],
             e.Select(x => x.Kind == EventKind.ContextSwitch ? $"ContextSwitch {x.Process}->{x.Target} {x.Call} {x.File}" : $"{x.Kind} {x.Process} {x.Call} {x.File}"));
@@ -29,7 +62,7 @@ public class BuiltinWorkloadTests
     public void FileReadsWalkThroughTheFileAndRewind()
     {
         Workload w = BuiltinWorkloads.Get("read64k");
-        List<WorkloadEvent> e = w.Events(17);
+        List<WorkloadEvent> e = Core(w, 17);
         Assert.Equal(0UL, e[0].FileOffset);
         Assert.Equal(65536UL, e[1].FileOffset);
         Assert.Equal(0UL, e[16].FileOffset); // 16 × 64 KiB = the 1 MiB file
@@ -40,7 +73,7 @@ public class BuiltinWorkloadTests
     public void DdTakesABlockSizeInRange()
     {
         Workload w = BuiltinWorkloads.Get("dd:512");
-        List<WorkloadEvent> e = w.Events(2);
+        List<WorkloadEvent> e = Core(w, 2);
         Assert.Equal([SyscallKind.Read, SyscallKind.Write, SyscallKind.Read, SyscallKind.Write], e.Select(x => x.Call));
         Assert.Equal(512UL, e[2].FileOffset);
         Assert.Contains("out of range", Assert.Throws<WorkloadException>(() => BuiltinWorkloads.Get("dd:2M")).Message);
@@ -52,7 +85,7 @@ public class BuiltinWorkloadTests
     public void WssTouchesTheWorkingSetBetweenCallsAndWraps()
     {
         Workload w = BuiltinWorkloads.Get("wss:16K:3"); // 4 pages, 3 per call
-        List<WorkloadEvent> e = w.Events(2);
+        List<WorkloadEvent> e = Core(w, 2);
         // op 0: pages 0..2, getppid; op 1: page 3, then pages 0..1 (wrap), getppid
         Assert.Equal(
             ["touch 0 12288", "getppid", "touch 12288 4096", "touch 0 8192", "getppid"],
@@ -63,10 +96,11 @@ public class BuiltinWorkloadTests
     public void FaultTouchesAFreshPageEachOperationAndRemapsWhenExhausted()
     {
         Workload w = BuiltinWorkloads.Get("fault");
-        List<WorkloadEvent> first = w.Events(2);
+        List<WorkloadEvent> first = Core(w, 2);
         Assert.Equal([0UL, 4096UL], first.Select(x => x.Offset));
         List<WorkloadEvent> wrap = new();
         w.EmitOperation(16384, wrap);
+        wrap.RemoveAll(x => x.Kind == EventKind.UserFetch || (x.Kind == EventKind.UserTouch && x.Region == w.Regions.Count - 1));
         Assert.Equal([SyscallKind.Munmap, SyscallKind.Mmap], wrap.Take(2).Select(x => x.Call));
         Assert.Equal(EventKind.UserTouch, wrap[2].Kind);
     }

@@ -327,14 +327,20 @@ public sealed partial class SimKernel
     }
 
     /// <summary>User code touching its memory, one access per page; page faults are taken and handled as the design does.</summary>
-    public void UserTouch(Process p, VirtualAddress start, ulong bytes, bool write)
+    public void UserTouch(Process p, VirtualAddress start, ulong bytes, bool write) =>
+        UserAccess(p, start, bytes, write ? AccessType.Write : AccessType.Read);
+
+    /// <summary>User code executing from its text, one instruction fetch per page (through the instruction TLB).</summary>
+    public void UserFetch(Process p, VirtualAddress start, ulong bytes) => UserAccess(p, start, bytes, AccessType.Execute);
+
+    private void UserAccess(Process p, VirtualAddress start, ulong bytes, AccessType a)
     {
-        AccessType a = write ? AccessType.Write : AccessType.Read;
+        bool write = a == AccessType.Write;
         VirtualAddress end = start + bytes;
         int line = _setup.Profile.Cache.LineBytes;
         for (VirtualAddress va = start.AlignDown(Page); va < end; va += Page)
         {
-            // the user loop's own work: one load or store per cache line it covers in this page (assumed 1 cycle each)
+            // the user code's own work: one load, store or fetch per cache line it covers in this page (assumed 1 cycle each)
             ulong from = Math.Max(va.Value, start.Value);
             ulong to = Math.Min(va.Value + Page, end.Value);
             Cpu.Charge(CostCause.UserWork, (double)((to - from + (ulong)line - 1) / (ulong)line));
@@ -428,8 +434,7 @@ public sealed partial class SimKernel
             KunmapFrame(src, s);
             child.AnonPages[va] = dst;
             Vma vma = parent.Vmas.Find(new VirtualAddress(va))!;
-            PagePermissions perms = PagePermissions.Read | ((vma.Flags & VmFlags.Write) != 0 ? PagePermissions.Write : 0);
-            PageTableResult r = child.Tables.Map(new VirtualAddress(va), dst, Page, new PageAttributes(perms, User: true, Global: false), Page);
+            PageTableResult r = child.Tables.Map(new VirtualAddress(va), dst, Page, UserPageAttributes(vma.Flags), Page);
             if (!r.Succeeded)
             {
                 throw new InvalidOperationException($"fork: {r.Message}");

@@ -271,6 +271,14 @@ public sealed partial class SimKernel
     /// handle_mm_fault for a user address: a zero-filled anonymous page (or the page-cache page) mapped
     /// with the VMA's permissions. False when no VMA allows the access (SIGSEGV or uaccess fixup).
     /// </summary>
+    /// <summary>The PTE attributes of a user page in a VMA with <paramref name="flags"/> (vm_get_page_prot, without COW).</summary>
+    internal static PageAttributes UserPageAttributes(VmFlags flags) => new(
+        PagePermissions.Read
+            | ((flags & VmFlags.Write) != 0 ? PagePermissions.Write : 0)
+            | ((flags & VmFlags.Exec) != 0 ? PagePermissions.Execute : 0),
+        User: true,
+        Global: false);
+
     public bool HandleMmFault(Process p, VirtualAddress page, bool write)
     {
         Vma? vma = p.Vmas.Find(page);
@@ -297,8 +305,7 @@ public sealed partial class SimKernel
             p.AnonPages[page.Value] = frame;
         }
 
-        PagePermissions perms = PagePermissions.Read | ((vma.Flags & VmFlags.Write) != 0 ? PagePermissions.Write : 0) | ((vma.Flags & VmFlags.Exec) != 0 ? PagePermissions.Execute : 0);
-        PageTableResult r = p.Tables.Map(page, frame, Page, new PageAttributes(perms, User: true, Global: false), Page);
+        PageTableResult r = p.Tables.Map(page, frame, Page, UserPageAttributes(vma.Flags), Page);
         if (!r.Succeeded)
         {
             throw new InvalidOperationException($"installing the PTE for {page}: {r.Message}");

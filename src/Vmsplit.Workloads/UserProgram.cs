@@ -1,0 +1,63 @@
+namespace Vmsplit.Workloads;
+
+/// <summary>
+/// The benchmark program's own user-mode footprint, which the built-in workloads carry besides their
+/// buffers: before every system call its process runs the benchmark loop (one text page), the libc
+/// wrapper of that call (one text page per wrapper: libc's wrappers are far apart) and touches its
+/// stack. After a TLB flush (a CR3 write without PCID, an ASID rollover) these are the translations a
+/// real lmbench loop refills; docs/workloads.md gives the reasoning.
+/// </summary>
+public static class UserProgram
+{
+    private const ulong Page = 4096;
+
+    // one scratch list per thread: a Workload is shared by the parallel runs of a comparison
+    [ThreadStatic]
+    private static List<WorkloadEvent>? t_inner;
+
+    /// <summary>Bytes of the loop and of a wrapper executed per call: a few cache lines of code.</summary>
+    public const ulong TextBytesPerPage = 128;
+
+    /// <summary>Bytes of stack the loop and the wrapper touch per call (one frame).</summary>
+    public const ulong StackBytes = 64;
+
+    /// <summary>Text pages: the benchmark loop, then one libc wrapper page per system call kind.</summary>
+    public static readonly int TextPages = 1 + Enum.GetValues<SyscallKind>().Length;
+
+    /// <summary>The workload with a text region and a stack region appended, and the program's user step before each call.</summary>
+    public static Workload With(Workload w)
+    {
+        int text = w.Regions.Count;
+        int stack = text + 1;
+        List<UserRegion> regions = [.. w.Regions, new UserRegion("text", (ulong)TextPages * Page, Executable: true), new UserRegion("stack", Page)];
+        return new Workload(
+            w.Name,
+            w.Description,
+            w.Mirrors,
+            w.Processes,
+            regions,
+            w.FileBytes,
+            w.DefaultOps,
+            (op, sink) =>
+            {
+                List<WorkloadEvent> inner = t_inner ??= new();
+                inner.Clear();
+                w.EmitOperation(op, inner);
+                foreach (WorkloadEvent e in inner)
+                {
+                    if (e.Kind is EventKind.Syscall or EventKind.ContextSwitch)
+                    {
+                        // the user code that runs before the call: loop, wrapper, stack frame
+                        sink.Add(WorkloadEvent.Fetch(e.Process, text, 0, TextBytesPerPage));
+                        sink.Add(WorkloadEvent.Fetch(e.Process, text, WrapperPage(e.Call) * Page, TextBytesPerPage));
+                        sink.Add(WorkloadEvent.Touch(e.Process, stack, Page - StackBytes, StackBytes, write: true));
+                    }
+
+                    sink.Add(e);
+                }
+            });
+    }
+
+    /// <summary>The text page holding libc's wrapper for <paramref name="call"/>.</summary>
+    public static ulong WrapperPage(SyscallKind call) => 1 + (ulong)call;
+}
