@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Vmsplit.Cli.Reports;
 using Vmsplit.Lab;
 using Vmsplit.Lab.Validation;
 using Vmsplit.Workloads;
@@ -106,7 +107,7 @@ public static class ValidateCommand
             ]);
         }
 
-        AppendTable(sb, rows);
+        sb.Append(TextTable.Render(rows, column => column is 1 or 2 or 3)); // numbers right-aligned, names left
         if (detail)
         {
             foreach (ValidationResult r in results)
@@ -226,38 +227,4 @@ public static class ValidateCommand
     };
 
     private static string Percent(double p) => (p >= 0 ? "+" : "") + p.ToString("F1", s_inv) + "%";
-
-    private static void AppendTable(StringBuilder sb, List<string[]> rows)
-    {
-        int[] width = new int[rows[0].Length];
-        foreach (string[] r in rows)
-        {
-            for (int i = 0; i < r.Length; i++)
-            {
-                width[i] = Math.Max(width[i], r[i].Length);
-            }
-        }
-
-        for (int n = 0; n < rows.Count; n++)
-        {
-            string[] r = rows[n];
-            StringBuilder line = new("  ");
-            for (int i = 0; i < r.Length; i++)
-            {
-                // numbers right-aligned, names left-aligned
-                bool right = i is 1 or 2 or 3;
-                line.Append(right ? r[i].PadLeft(width[i]) : r[i].PadRight(width[i]));
-                if (i < r.Length - 1)
-                {
-                    line.Append("  ");
-                }
-            }
-
-            sb.AppendLine(line.ToString().TrimEnd());
-            if (n == 0)
-            {
-                sb.AppendLine("  " + new string('-', width.Sum() + (2 * (width.Length - 1))));
-            }
-        }
-    }
 }

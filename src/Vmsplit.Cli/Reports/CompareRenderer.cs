@@ -77,37 +77,7 @@ public static class CompareRenderer
 
     private static string[] Row(string first, IEnumerable<string> rest) => new[] { first }.Concat(rest).ToArray();
 
-    private static string Table(List<string[]> rows)
-    {
-        int cols = rows.Max(r => r.Length);
-        int[] width = new int[cols];
-        foreach (string[] r in rows)
-        {
-            for (int i = 0; i < r.Length; i++)
-            {
-                width[i] = Math.Max(width[i], r[i].Length);
-            }
-        }
-
-        StringBuilder sb = new();
-        for (int j = 0; j < rows.Count; j++)
-        {
-            string[] r = rows[j];
-            sb.Append("  ");
-            for (int i = 0; i < r.Length; i++)
-            {
-                sb.Append(i == 0 ? r[i].PadRight(width[i]) : "  " + r[i].PadLeft(width[i]));
-            }
-
-            sb.AppendLine();
-            if (j == 0)
-            {
-                sb.Append("  ").AppendLine(new string('-', width.Sum() + (2 * (cols - 1))));
-            }
-        }
-
-        return sb.ToString();
-    }
+    private static string Table(List<string[]> rows) => TextTable.Render(rows, column => column > 0);
 
     public static string Json(CompareReport r)
     {
