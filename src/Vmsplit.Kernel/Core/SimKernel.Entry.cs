@@ -382,18 +382,11 @@ public sealed partial class SimKernel
         {
             case ArchFamily.Arm32:
             case ArchFamily.Arm64:
-                // DSB, one TLBI by VA and ASID per page (arm64 KPTI repeats it for the pair's other ASID, __tlbi_user), DSB
-                bool pair = Family == ArchFamily.Arm64 && Design.Scheme == IsolationScheme.Kpti;
+                // DSB, one TLBI by VA and ASID per page, DSB
                 Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
                 for (VirtualAddress va = start; va < end; va += Page)
                 {
-                    Cpu.ChargeMaintenance(TlbMaintenanceOp.ArmTlbiMva);
-                    m.TlbiMva(va, asid);
-                    if (pair)
-                    {
-                        Cpu.ChargeMaintenance(TlbMaintenanceOp.ArmTlbiMva);
-                        m.TlbiMva(va, (ushort)(asid & ~1));
-                    }
+                    ArmTlbiUser(va, asid);
                 }
 
                 Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
@@ -432,16 +425,9 @@ public sealed partial class SimKernel
         {
             case ArchFamily.Arm32:
             case ArchFamily.Arm64:
-                // local_flush_tlb_mm / arm64 flush_tlb_mm: DSB, TLBI by ASID (both of the KPTI pair), DSB
+                // local_flush_tlb_mm / arm64 flush_tlb_mm: DSB, TLBI by ASID, DSB
                 Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
-                Cpu.ChargeMaintenance(TlbMaintenanceOp.ArmTlbiAsid);
-                m.TlbiAsid(asid);
-                if (Family == ArchFamily.Arm64 && Design.Scheme == IsolationScheme.Kpti)
-                {
-                    Cpu.ChargeMaintenance(TlbMaintenanceOp.ArmTlbiAsid);
-                    m.TlbiAsid((ushort)(asid & ~1));
-                }
-
+                ArmTlbiUser(null, asid);
                 Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
                 break;
             case ArchFamily.X86:
@@ -456,6 +442,28 @@ public sealed partial class SimKernel
                 Cpu.ChargeMaintenance(TlbMaintenanceOp.RiscvSfenceVmaAsid);
                 m.SfenceVma(null, asid);
                 break;
+        }
+    }
+
+    // One TLBI by VA (or by ASID when va is null) for the user ASID; arm64 KPTI repeats it for the
+    // other ASID of the pair (__tlbi_user, arch/arm64/include/asm/tlbflush.h).
+    private void ArmTlbiUser(VirtualAddress? va, ushort asid)
+    {
+        MemoryManagementUnit m = Cpu.Mmu;
+        int copies = Family == ArchFamily.Arm64 && Design.Scheme == IsolationScheme.Kpti ? 2 : 1;
+        for (int i = 0; i < copies; i++)
+        {
+            ushort a = i == 0 ? asid : (ushort)(asid & ~1);
+            if (va is VirtualAddress v)
+            {
+                Cpu.ChargeMaintenance(TlbMaintenanceOp.ArmTlbiMva);
+                m.TlbiMva(v, a);
+            }
+            else
+            {
+                Cpu.ChargeMaintenance(TlbMaintenanceOp.ArmTlbiAsid);
+                m.TlbiAsid(a);
+            }
         }
     }
 
