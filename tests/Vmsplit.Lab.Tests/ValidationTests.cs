@@ -132,6 +132,7 @@ public class ValidationTests
     [InlineData("measure: time-per-op, workload: \"null\",", "measure: flush-cycles,", "model.operation: missing")]
     [InlineData("design: classic }", "design: classic, per: fortnight }", "model.per: 'fortnight'")]
     [InlineData("  - id: a", "  - [", "malformed YAML")]
+    [InlineData("measure: time-per-op, workload: \"null\",", "measure: flush-cycles, operation: flush_tlb_mm_range, pages: 70000,", "t.yaml:7: pages: 70000 is out of range [1, 65536]")]
     public void MalformedDatapointsAreOneLineErrorsWithFileLineAndField(string from, string to, string expected)
     {
         LabException e = Assert.Throws<LabException>(() => DatapointFile.Parse(Good.Replace(from, to), "t.yaml"));

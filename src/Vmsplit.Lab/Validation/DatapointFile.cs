@@ -210,7 +210,7 @@ public static partial class DatapointFile
             string? pagesText = r.String(m, "pages");
             if (operation == FlushOperation.FlushTlbMmRange)
             {
-                pages = pagesText == "all" ? DatapointScenario.AllPages : (int)r.Integer(m, "pages", 1, 1 << 20, 0, required: true);
+                pages = pagesText == "all" ? DatapointScenario.AllPages : (int)r.Integer(m, "pages", 1, 65536, 0, required: true); // up to a 256 MiB buffer, mapped and touched
             }
             else if (pagesText is not null)
             {
