@@ -22,6 +22,7 @@ public static class VmsplitCli
         root.Subcommands.Add(Commands.CompareCommand.Create(stdout));
         root.Subcommands.Add(Commands.AuditCommand.Create(stdout));
         root.Subcommands.Add(Commands.ValidateCommand.Create(stdout));
+        root.Subcommands.Add(Commands.BenchCommand.Create(stdout));
         return root;
     }
 

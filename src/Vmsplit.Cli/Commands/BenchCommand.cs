@@ -1,0 +1,240 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Spectre.Console;
+using Vmsplit.Lab;
+
+namespace Vmsplit.Cli.Commands;
+
+/// <summary>
+/// <c>vmsplit bench</c>: the built-in speed check. TLB lookups, walks and simulated null system calls per
+/// second on this host, one thread, wall clock (<see cref="SpeedCheck"/>); text, and JSON with <c>--json FILE</c>.
+/// </summary>
+public static class BenchCommand
+{
+    private static readonly CultureInfo s_inv = CultureInfo.InvariantCulture;
+
+    public static Command Create(TextWriter stdout)
+    {
+        Option<string?> seconds = new("--seconds")
+        {
+            Description = $"time budget in seconds, split evenly over the measurements (default {SpeedCheck.DefaultSeconds}; {SpeedCheck.MinSeconds} to {SpeedCheck.MaxSeconds})",
+        };
+        Option<string?> json = new("--json") { Description = "also write the host and the figures as JSON to this file" };
+        Command command = new(
+            "bench",
+            "Speed check of the model on this host: TLB lookups, page-table walks and simulated null system calls (classic, kpti, 4g4g) per second, "
+            + "one thread. Figures are wall-clock timings and differ from run to run; use a Release build.")
+        {
+            seconds, json,
+        };
+        command.SetAction(parse =>
+        {
+            double budget = ParseSeconds(parse.GetValue(seconds));
+            string? jsonPath = parse.GetValue(json);
+            if (jsonPath is not null)
+            {
+                CheckOutputPath(jsonPath, "--json");
+            }
+
+            SpeedCheckResult result;
+            try
+            {
+                result = RunWithProgress(budget, stdout);
+            }
+            catch (LabException e)
+            {
+                throw new UsageException(e.Message);
+            }
+
+            stdout.Write(Text(result));
+            if (jsonPath is not null)
+            {
+                AtomicFile.WriteAllText(jsonPath, Json(result));
+            }
+
+            return VmsplitCli.ExitOk;
+        });
+        return command;
+    }
+
+    public static double ParseSeconds(string? text)
+    {
+        if (text is null)
+        {
+            return SpeedCheck.DefaultSeconds;
+        }
+
+        if (!double.TryParse(text, NumberStyles.Float, s_inv, out double s) || !double.IsFinite(s))
+        {
+            throw new UsageException($"--seconds: '{text}' is not a number");
+        }
+
+        if (s <= 0)
+        {
+            throw new UsageException($"--seconds: {text} is not positive");
+        }
+
+        if (s < SpeedCheck.MinSeconds || s > SpeedCheck.MaxSeconds)
+        {
+            throw new UsageException($"--seconds: {text} is outside {SpeedCheck.MinSeconds.ToString(s_inv)} to {SpeedCheck.MaxSeconds.ToString(s_inv)}");
+        }
+
+        return s;
+    }
+
+    // Checked before the measurements run, so a typo does not cost the whole budget.
+    private static void CheckOutputPath(string path, string option)
+    {
+        if (path == "-")
+        {
+            throw new UsageException($"{option}: writing to standard output is not supported; give a file name (./- for a file named '-')");
+        }
+
+        string full = Path.GetFullPath(path);
+        if (Directory.Exists(full))
+        {
+            throw new UsageException($"{option}: {path} is a directory");
+        }
+
+        string? dir = Path.GetDirectoryName(full);
+        if (dir is null || !Directory.Exists(dir))
+        {
+            throw new UsageException($"{option}: cannot write {path}: directory does not exist");
+        }
+    }
+
+    private static SpeedCheckResult RunWithProgress(double budget, TextWriter stdout)
+    {
+        bool interactive = ReferenceEquals(stdout, Console.Out) && !Console.IsOutputRedirected && !Console.IsErrorRedirected;
+        if (!interactive)
+        {
+            return SpeedCheck.Run(budget);
+        }
+
+        SpeedCheckResult? result = null;
+        int total = SpeedCheck.Standard.Count;
+        AnsiConsole.Progress()
+            .AutoClear(true)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new ElapsedTimeColumn())
+            .Start(ctx =>
+            {
+                ProgressTask task = ctx.AddTask($"{total} measurements", maxValue: total);
+                result = SpeedCheck.Run(budget, _ => task.Increment(1));
+                task.Value = total;
+            });
+        return result!;
+    }
+
+    public static string Text(SpeedCheckResult r)
+    {
+        StringBuilder sb = new();
+        sb.AppendLine($"vmsplit bench: {r.Rows.Count} measurements in a {r.Seconds.ToString("0.###", s_inv)} s budget, one thread");
+        sb.AppendLine($"Host: {r.Host.CpuModel ?? "unknown processor"}, {r.Host.ProcessorCount} logical processors, {r.Host.OsDescription}, {r.Host.DotnetVersion}, {r.Host.Architecture}");
+        sb.AppendLine();
+        List<string[]> rows = [["measurement", "unit", "operations", "seconds", "per second", "ns per op"]];
+        foreach (SpeedRow x in r.Rows)
+        {
+            rows.Add([x.Name, x.Unit, x.Operations.ToString("N0", s_inv), x.ElapsedSeconds.ToString("F3", s_inv), PerSecond(x.OpsPerSecond), x.NsPerOp.ToString("F1", s_inv)]);
+        }
+
+        sb.Append(Table(rows));
+        sb.AppendLine();
+        foreach (SpeedRow x in r.Rows)
+        {
+            sb.AppendLine($"  {x.Name}: {x.Description}");
+        }
+
+        sb.AppendLine();
+        if (!r.Host.OptimizedBuild)
+        {
+            sb.AppendLine("This is a Debug build: the figures are several times lower than a Release build's (dotnet run -c Release --project src/Vmsplit.Cli -- bench).");
+        }
+
+        sb.AppendLine("These are wall-clock figures of this host, single thread, including whatever else it was running;");
+        sb.AppendLine("how they compare with the figures in docs/performance.md is up to the reader.");
+        return sb.ToString();
+    }
+
+    private static string PerSecond(double v) =>
+        v >= 1e9 ? (v / 1e9).ToString("F2", s_inv) + " G"
+        : v >= 1e6 ? (v / 1e6).ToString("F2", s_inv) + " M"
+        : v >= 1e3 ? (v / 1e3).ToString("F2", s_inv) + " k"
+        : v.ToString("F0", s_inv) + "  ";
+
+    // Names left-aligned, figures right-aligned, a rule under the header (as compare prints its tables).
+    private static string Table(List<string[]> rows)
+    {
+        int cols = rows[0].Length;
+        int[] width = new int[cols];
+        foreach (string[] row in rows)
+        {
+            for (int i = 0; i < cols; i++)
+            {
+                width[i] = Math.Max(width[i], row[i].Length);
+            }
+        }
+
+        StringBuilder sb = new();
+        for (int j = 0; j < rows.Count; j++)
+        {
+            sb.Append("  ");
+            for (int i = 0; i < cols; i++)
+            {
+                sb.Append(i == 0 ? "" : "  ").Append(i < 2 ? rows[j][i].PadRight(width[i]) : rows[j][i].PadLeft(width[i]));
+            }
+
+            sb.AppendLine();
+            if (j == 0)
+            {
+                sb.Append("  ").AppendLine(new string('-', width.Sum() + (2 * (cols - 1))));
+            }
+        }
+
+        return sb.ToString();
+    }
+
+    public static string Json(SpeedCheckResult r)
+    {
+        using MemoryStream ms = new();
+        using (Utf8JsonWriter w = new(ms, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            w.WriteStartObject("host");
+            w.WriteNumber("processorCount", r.Host.ProcessorCount);
+            w.WriteString("osDescription", r.Host.OsDescription);
+            w.WriteString("dotnetVersion", r.Host.DotnetVersion);
+            w.WriteString("architecture", r.Host.Architecture);
+            if (r.Host.CpuModel is null)
+            {
+                w.WriteNull("cpuModel");
+            }
+            else
+            {
+                w.WriteString("cpuModel", r.Host.CpuModel);
+            }
+
+            w.WriteBoolean("optimizedBuild", r.Host.OptimizedBuild);
+            w.WriteEndObject();
+            w.WriteNumber("seconds", r.Seconds);
+            w.WriteStartArray("results");
+            foreach (SpeedRow x in r.Rows)
+            {
+                w.WriteStartObject();
+                w.WriteString("name", x.Name);
+                w.WriteString("unit", x.Unit);
+                w.WriteNumber("operations", x.Operations);
+                w.WriteNumber("elapsedSeconds", x.ElapsedSeconds);
+                w.WriteNumber("opsPerSecond", x.OpsPerSecond);
+                w.WriteNumber("nsPerOp", x.NsPerOp);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(ms.ToArray()) + "\n";
+    }
+}
