@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Vmsplit.Cli;
 
 namespace Vmsplit.Cli.Tests;
 
@@ -10,13 +9,7 @@ namespace Vmsplit.Cli.Tests;
 /// </summary>
 public sealed class ArmWalkCommandTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        StringWriter stdout = new();
-        StringWriter stderr = new();
-        int code = VmsplitCli.Run(args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliHarness.Run(args);
 
     private static JsonElement Json(params string[] args)
     {

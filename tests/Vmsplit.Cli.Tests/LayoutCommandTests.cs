@@ -5,13 +5,7 @@ namespace Vmsplit.Cli.Tests;
 /// <summary><c>vmsplit layout</c> end to end: formats, files, and one-line errors with exit code 2.</summary>
 public sealed class LayoutCommandTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        StringWriter stdout = new();
-        StringWriter stderr = new();
-        int code = VmsplitCli.Run(args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliHarness.Run(args);
 
     [Fact]
     public void Boot_ReproducesLogA()

@@ -1,17 +1,10 @@
 using System.Text.Json;
-using Vmsplit.Cli;
 
 namespace Vmsplit.Cli.Tests;
 
 public sealed class ProfileCommandTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        StringWriter stdout = new();
-        StringWriter stderr = new();
-        int code = VmsplitCli.Run(args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliHarness.Run(args);
 
     [Fact]
     public void ListShowsEveryShippedProfileWithItsGeometry()

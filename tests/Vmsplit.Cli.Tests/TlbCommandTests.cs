@@ -5,13 +5,7 @@ namespace Vmsplit.Cli.Tests;
 /// <summary><c>vmsplit tlb</c>: the maintenance matrix as executed, in table and JSON, and its usage errors.</summary>
 public sealed class TlbCommandTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        StringWriter stdout = new();
-        StringWriter stderr = new();
-        int code = VmsplitCli.Run(args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliHarness.Run(args);
 
     [Fact]
     public void X86TableShowsInvlpgTakesTheGlobalEntryButInvpcidZeroDoesNot()
