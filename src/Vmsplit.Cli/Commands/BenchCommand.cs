@@ -19,7 +19,8 @@ public static class BenchCommand
     {
         Option<string?> seconds = new("--seconds")
         {
-            Description = $"time budget in seconds, split evenly over the measurements (default {SpeedCheck.DefaultSeconds}; {SpeedCheck.MinSeconds} to {SpeedCheck.MaxSeconds})",
+            Description = $"time budget in seconds, 30 % warm-up and the rest split evenly over the measurements (default {SpeedCheck.DefaultSeconds}; "
+                + $"{SpeedCheck.MinSeconds} to {SpeedCheck.MaxSeconds}; below about 2 s the warm-up can end before the JIT's optimised code is in place and the figures come out low)",
         };
         Option<string?> json = new("--json") { Description = "also write the host and the figures as JSON to this file" };
         Command command = new(
