@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Spectre.Console;
+using Vmsplit.Cli.Reports;
 using Vmsplit.Lab;
 
 namespace Vmsplit.Cli.Commands;
@@ -140,7 +141,7 @@ public static class BenchCommand
             rows.Add([x.Name, x.Unit, x.Operations.ToString("N0", s_inv), x.ElapsedSeconds.ToString("F3", s_inv), PerSecond(x.OpsPerSecond), x.NsPerOp.ToString("F1", s_inv)]);
         }
 
-        sb.Append(Table(rows));
+        sb.Append(TextTable.Render(rows, column => column >= 2)); // names and units left, figures right
         sb.AppendLine();
         foreach (SpeedRow x in r.Rows)
         {
@@ -163,38 +164,6 @@ public static class BenchCommand
         : v >= 1e6 ? (v / 1e6).ToString("F2", s_inv) + " M"
         : v >= 1e3 ? (v / 1e3).ToString("F2", s_inv) + " k"
         : v.ToString("F0", s_inv) + "  ";
-
-    // Names left-aligned, figures right-aligned, a rule under the header (as compare prints its tables).
-    private static string Table(List<string[]> rows)
-    {
-        int cols = rows[0].Length;
-        int[] width = new int[cols];
-        foreach (string[] row in rows)
-        {
-            for (int i = 0; i < cols; i++)
-            {
-                width[i] = Math.Max(width[i], row[i].Length);
-            }
-        }
-
-        StringBuilder sb = new();
-        for (int j = 0; j < rows.Count; j++)
-        {
-            sb.Append("  ");
-            for (int i = 0; i < cols; i++)
-            {
-                sb.Append(i == 0 ? "" : "  ").Append(i < 2 ? rows[j][i].PadRight(width[i]) : rows[j][i].PadLeft(width[i]));
-            }
-
-            sb.AppendLine();
-            if (j == 0)
-            {
-                sb.Append("  ").AppendLine(new string('-', width.Sum() + (2 * (cols - 1))));
-            }
-        }
-
-        return sb.ToString();
-    }
 
     public static string Json(SpeedCheckResult r)
     {
