@@ -40,9 +40,10 @@ public static class VmsplitCli
         {
             return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
         }
-        catch (Exception e) when (Unwrap(e) is UsageException u)
+        catch (Exception e) when (Unwrap(e) is UsageException or Lab.LabException or Workloads.WorkloadException)
         {
-            stderr.WriteLine("vmsplit: " + u.Message);
+            // bad input, also when a command let the lab's own one-line error through
+            stderr.WriteLine("vmsplit: " + Unwrap(e).Message);
             return ExitUsage;
         }
         catch (Exception e) when (Unwrap(e) is InvalidOperationException or ArgumentException or NotSupportedException or IOException)

@@ -122,7 +122,23 @@ public static class Comparison
 
         if (o.Parallel)
         {
-            System.Threading.Tasks.Parallel.For(0, pairs.Count, RunPair);
+            // each pair keeps its own failure, so the one reported (the first pair's) does not depend on timing
+            Exception?[] errors = new Exception?[pairs.Count];
+            System.Threading.Tasks.Parallel.For(0, pairs.Count, i =>
+            {
+                try
+                {
+                    RunPair(i);
+                }
+                catch (Exception e)
+                {
+                    errors[i] = e;
+                }
+            });
+            if (Array.Find(errors, e => e is not null) is Exception first)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(first).Throw();
+            }
         }
         else
         {

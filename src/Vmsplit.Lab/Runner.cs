@@ -4,6 +4,7 @@ using Vmsplit.Hardware.Costs;
 using Vmsplit.Hardware.Mmu;
 using Vmsplit.Kernel.Core;
 using Vmsplit.Kernel.Designs;
+using Vmsplit.Kernel.Layout;
 using Vmsplit.Kernel.Mm;
 using Vmsplit.Workloads;
 using CoreSyscall = Vmsplit.Kernel.Core.SyscallKind;
@@ -43,6 +44,9 @@ public sealed class Runner
     private readonly SimKernel _k;
     private readonly Workload _w;
     private readonly Process?[] _slots;
+    /// <summary>Lowest user address a region is placed at (SimKernel.MapRegion's floor, above the NULL-pointer guard).</summary>
+    private const ulong UserBottom = 0x10000;
+
     private readonly List<WorkloadEvent> _events = new();
     private long _switches;
 
@@ -121,13 +125,30 @@ public sealed class Runner
             _k.EnsureFile(_w.FileBytes);
         }
 
+        ulong room = _k.MmapBase - UserBottom;
+        ulong need = 0;
+        foreach (UserRegion r in _w.Regions)
+        {
+            need += r.Size;
+        }
+
+        if (need > room)
+        {
+            throw new LabException($"workload {_w.Name}: its regions need {ByteSize.Human(need)} of user address space; {_k.Design.Name} on {_k.Layout.Arch.Name()} leaves {ByteSize.Human(room)} below the mmap base");
+        }
+
+        // the program's text is one page-cache file shared by every process, as an executable's is
+        // (fork copies none of it; a child faults its pages in from the cache)
+        PageCacheFile? text = null;
         for (int i = 0; i < _w.Processes; i++)
         {
             Process p = _k.CreateProcess();
             _slots[i] = p;
             foreach (UserRegion r in _w.Regions)
             {
-                VirtualAddress at = _k.MapRegion(p, r.Size, r.Executable ? VmFlags.Read | VmFlags.Exec : VmFlags.Read | VmFlags.Write);
+                VirtualAddress at = r.Executable
+                    ? _k.MapRegion(p, r.Size, VmFlags.Read | VmFlags.Exec, text ??= _k.CreateFile("program-text", r.Size))
+                    : _k.MapRegion(p, r.Size, VmFlags.Read | VmFlags.Write);
                 p.RegionBases.Add(at);
             }
         }

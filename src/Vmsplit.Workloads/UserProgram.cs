@@ -11,10 +11,6 @@ public static class UserProgram
 {
     private const ulong Page = 4096;
 
-    // one scratch list per thread: a Workload is shared by the parallel runs of a comparison
-    [ThreadStatic]
-    private static List<WorkloadEvent>? t_inner;
-
     /// <summary>Bytes of the loop and of a wrapper executed per call: a few cache lines of code.</summary>
     public const ulong TextBytesPerPage = 128;
 
@@ -40,20 +36,20 @@ public static class UserProgram
             w.DefaultOps,
             (op, sink) =>
             {
-                List<WorkloadEvent> inner = t_inner ??= new();
-                inner.Clear();
-                w.EmitOperation(op, inner);
-                foreach (WorkloadEvent e in inner)
+                // the benchmark's events go straight into the sink; the user step is inserted before each
+                // call in place (no scratch state, so the wrapper is reentrant and allocation-free)
+                int first = sink.Count;
+                w.EmitOperation(op, sink);
+                for (int i = sink.Count - 1; i >= first; i--)
                 {
+                    WorkloadEvent e = sink[i];
                     if (e.Kind is EventKind.Syscall or EventKind.ContextSwitch)
                     {
                         // the user code that runs before the call: loop, wrapper, stack frame
-                        sink.Add(WorkloadEvent.Fetch(e.Process, text, 0, TextBytesPerPage));
-                        sink.Add(WorkloadEvent.Fetch(e.Process, text, WrapperPage(e.Call) * Page, TextBytesPerPage));
-                        sink.Add(WorkloadEvent.Touch(e.Process, stack, Page - StackBytes, StackBytes, write: true));
+                        sink.Insert(i, WorkloadEvent.Touch(e.Process, stack, Page - StackBytes, StackBytes, write: true));
+                        sink.Insert(i, WorkloadEvent.Fetch(e.Process, text, WrapperPage(e.Call) * Page, TextBytesPerPage));
+                        sink.Insert(i, WorkloadEvent.Fetch(e.Process, text, 0, TextBytesPerPage));
                     }
-
-                    sink.Add(e);
                 }
             });
     }

@@ -56,6 +56,7 @@ public class CompareCommandTests
     [InlineData("--baseline", "classic+pan", "baseline")]
     [InlineData("--workloads", "null,frob", "unknown")]
     [InlineData("--workloads", "missing.yaml", "cannot read")]
+    [InlineData("--workloads", "null,wss:4G", "workload wss:4G: its regions need 4 GiB of user address space; classic on arm-lpae leaves")]
     [InlineData("--seed", "-3", "--seed")]
     [InlineData("--ops", "0", "--ops")]
     [InlineData("--preset", "nope", "unknown preset")]

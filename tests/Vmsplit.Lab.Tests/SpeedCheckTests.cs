@@ -42,8 +42,6 @@ public sealed class SpeedCheckTests
             Assert.True(x.WarmupOperations > 0, x.Name);
             Assert.Equal(0, x.Operations % perBatch[i]); // whole batches only
             Assert.True(x.ElapsedSeconds > 0, x.Name);
-            Assert.Equal(x.Operations / x.ElapsedSeconds, x.OpsPerSecond, 1e-9 * x.OpsPerSecond);
-            Assert.Equal(1e9, x.NsPerOp * x.OpsPerSecond, 1e-3);
             Assert.False(string.IsNullOrWhiteSpace(x.Description));
         }
 

@@ -90,6 +90,27 @@ public class TlbFlushRangeTests
     }
 
     [Fact]
+    public void WithoutInvpcidTheUserPcidIsFlushedWholeAtTheNextExit()
+    {
+        // native_flush_tlb_one_user: no INVPCID -> invalidate_user_asid(), the user PCID goes at SWITCH_TO_USER_CR3
+        string yaml = string.Join('\n', CpuProfiles.ShippedText("skylake")!.Replace("invpcid: { value: true", "invpcid: { value: false")
+            .Split('\n').Where(line => !line.TrimStart().StartsWith("invpcid", StringComparison.Ordinal) || line.Contains("value: false", StringComparison.Ordinal)));
+        MachineSpec m = new(CpuProfileLoader.Parse(yaml, "skylake-noinvpcid.yaml"), Kernel.Layout.KernelArch.X86_64, 8 * ByteSize.GiB);
+        Assert.False(m.Profile.Tlb.HasInvpcid);
+        (SimKernel k, Process p, VirtualAddress buf) = BootAndTouch(m, "kpti");
+        k.EnterKernel();
+        k.Ledger.Reset();
+        k.FlushTlbMmRange(p, buf, buf + (2 * Page));
+        Assert.Equal(1 + 2, k.Ledger.Events(CostCause.TlbMaintenance)); // software + two INVLPGs, no INVPCID
+        Assert.True(((X86PcidAllocator)k.Asids).UserFlushPending(k.Cpu.Id));
+        k.ExitKernel();
+        k.Cpu.Mmu.Counters.Reset();
+        k.UserTouch(p, buf, Pages * Page, write: false);
+        Assert.Equal(Pages, k.Cpu.Mmu.Counters.Walks); // the whole user PCID was dropped
+        Assert.Empty(k.Checker!.Reports);
+    }
+
+    [Fact]
     public void ArmLpaeLoopsWithoutACeilingBetweenTwoBarriers()
     {
         // v7wbi_flush_user_tlb_range: DSB, one TLBIMVA per page (40 of them, no ceiling on 32-bit ARM), DSB.
@@ -129,6 +150,86 @@ public class TlbFlushRangeTests
         Assert.Empty(k.Checker!.Reports);
     }
 
+    private static MachineSpec Riscv() => new(MachineSpec.Require("sifive-u74"), Kernel.Layout.KernelArch.RiscvSv39, 4 * ByteSize.GiB);
+
+    [Theory]
+    [InlineData(64, 64, 0)]
+    [InlineData(65, 0, 1)]
+    public void RiscvFlushesTheAsidAboveSixtyFourPages(int pages, int byVa, int byAsid)
+    {
+        // local_flush_tlb_range_threshold_asid: SFENCE.VMA va, asid per page up to tlb_flush_all_threshold (64), else by ASID
+        MachineSpec m = Riscv();
+        (SimKernel k, Process p, VirtualAddress buf) = BootAndTouch(m, "classic");
+        k.EnterKernel();
+        k.Ledger.Reset();
+        k.FlushTlbMmRange(p, buf, buf + ((ulong)pages * Page));
+        Assert.Equal(
+            new KernelSoftwareCosts().FlushTlbRange + (byVa * m.Profile.Cycles(TlbMaintenanceOp.RiscvSfenceVmaVaAsid)) + (byAsid * m.Profile.Cycles(TlbMaintenanceOp.RiscvSfenceVmaAsid)),
+            k.Ledger.Cycles(CostCause.TlbMaintenance));
+        Assert.Equal(1 + byVa + byAsid, k.Ledger.Events(CostCause.TlbMaintenance));
+        k.ExitKernel();
+    }
+
+    /// <summary>Three VMAs, the middle one never touched: what one munmap over all three flushes.</summary>
+    private static (long Events, long Barriers) MunmapThreeVmas(MachineSpec m, string design)
+    {
+        SimKernel k = Scenario.Boot(m, Scenario.ParseDesign(m, design), coherenceCheck: true);
+        Process p = k.CreateProcess();
+        VirtualAddress a = k.MapRegion(p, 2 * Page, VmFlags.Read | VmFlags.Write);
+        VirtualAddress b = k.MapRegion(p, 1024 * Page, VmFlags.Read | VmFlags.Write);
+        VirtualAddress c = k.MapRegion(p, 2 * Page, VmFlags.Read | VmFlags.Write);
+        Assert.Equal(b + (1024 * Page), a); // placed top-down, one below another (mmap_base downwards)
+        Assert.Equal(c + (2 * Page), b);
+        k.Start(p);
+        k.UserTouch(p, a, 2 * Page, write: true);
+        k.UserTouch(p, c, 2 * Page, write: true);
+        k.EnterKernel();
+        k.Ledger.Reset();
+        k.UnmapRegion(p, c, 1028 * Page);
+        k.ExitKernel();
+        Assert.Empty(k.Checker!.Reports);
+        return (k.Ledger.Events(CostCause.TlbMaintenance), k.Ledger.Events(CostCause.Barrier));
+    }
+
+    [Fact]
+    public void MunmapMergesTheVmasOnX86AndFlushesEachVmaElsewhere()
+    {
+        // x86 (MMU_GATHER_MERGE_VMAS): one range from the first to the last page cleared, 1028 pages > 33: one CR3 rewrite.
+        Assert.Equal((2, 0), MunmapThreeVmas(MachineSpec.SkylakeX86(), "classic"));
+
+        // arm (tlb_end_vma): one range per VMA that had pages: 2 × (software + 2 TLBIMVA), each between two DSBs.
+        (long events, long barriers) = MunmapThreeVmas(MachineSpec.DefaultArm(), "classic");
+        Assert.Equal(4, barriers);
+        Assert.Equal(2 * (1 + 2), events);
+    }
+
+    [Fact]
+    public void RiscvMunmapThatFreesPageTablesFlushesTheWholeAsid()
+    {
+        // arch/riscv/include/asm/tlb.h tlb_flush(): freed_tables -> flush_tlb_mm, since SFENCE.VMA va need not drop non-leaf entries
+        MachineSpec m = Riscv();
+        (SimKernel k, Process p, VirtualAddress buf) = BootAndTouch(m, "classic");
+        long tables = p.Tables.TableBytes;
+        k.EnterKernel();
+        k.Ledger.Reset();
+        k.UnmapRegion(p, buf, Pages * Page); // the whole region: its last-level table goes
+        Assert.True(p.Tables.TableBytes < tables);
+        Assert.Equal(new KernelSoftwareCosts().FlushTlbRange + m.Profile.Cycles(TlbMaintenanceOp.RiscvSfenceVmaAsid), k.Ledger.Cycles(CostCause.TlbMaintenance));
+        k.ExitKernel();
+        Assert.Empty(k.Checker!.Reports);
+    }
+
+    [Fact]
+    public void MunmapUnderTheCeilingFlushesEachPageOnce()
+    {
+        (SimKernel k, Process p, VirtualAddress buf) = BootAndTouch(MachineSpec.SkylakeX86(), "classic");
+        k.EnterKernel();
+        k.Ledger.Reset();
+        k.UnmapRegion(p, buf + (8 * Page), 33 * Page);
+        Assert.Equal(1 + 33, k.Ledger.Events(CostCause.TlbMaintenance)); // one flush_tlb_mm_range, 33 INVLPGs
+        k.ExitKernel();
+    }
+
     [Fact]
     public void FlushingAnMmThatIsNotRunningIsRefused()
     {
@@ -150,6 +251,10 @@ public class TlbFlushRangeTests
         { "arm-lpae", "classic", 64 },
         { "arm-lpae", "4g4g", 64 },
         { "arm", "classic", 7 },
+        { "aarch64", "classic", 64 },
+        { "aarch64", "kpti", 40 },
+        { "riscv", "classic", 64 },
+        { "riscv", "classic", 5 },
     };
 
     /// <summary>munmap gathers the range, flushes once, then frees: the checker sees no stale entry and every frame comes back.</summary>
@@ -157,7 +262,12 @@ public class TlbFlushRangeTests
     [MemberData(nameof(MunmapCases))]
     public void MunmapLeavesNoStaleTranslation(string arch, string design, int pages)
     {
-        MachineSpec m = DesignBehaviourTests.Machine(arch);
+        MachineSpec m = arch switch
+        {
+            "aarch64" => new(MachineSpec.Require("cortex-a72"), Kernel.Layout.KernelArch.Aarch64, 4 * ByteSize.GiB),
+            "riscv" => Riscv(),
+            _ => DesignBehaviourTests.Machine(arch),
+        };
         (SimKernel k, Process p, VirtualAddress buf) = BootAndTouch(m, design);
         FrameAllocator low = k.Lowmem;
         ulong before = low.FreeBytes + (k.Highmem?.FreeBytes ?? 0);

@@ -133,6 +133,7 @@ public class ValidationTests
     [InlineData("design: classic }", "design: classic, per: fortnight }", "model.per: 'fortnight'")]
     [InlineData("  - id: a", "  - [", "malformed YAML")]
     [InlineData("measure: time-per-op, workload: \"null\",", "measure: flush-cycles, operation: flush_tlb_mm_range, pages: 70000,", "t.yaml:7: pages: 70000 is out of range [1, 65536]")]
+    [InlineData("ram: 8G, measure: time-per-op, workload: \"null\",", "ram: 64M, measure: flush-cycles, operation: flush_tlb_mm_range, pages: 65536,", "t.yaml:7: model.pages: a buffer of 65536 pages does not fit in half of the 64 MiB of RAM")]
     public void MalformedDatapointsAreOneLineErrorsWithFileLineAndField(string from, string to, string expected)
     {
         LabException e = Assert.Throws<LabException>(() => DatapointFile.Parse(Good.Replace(from, to), "t.yaml"));

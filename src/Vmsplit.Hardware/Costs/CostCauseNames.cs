@@ -21,6 +21,7 @@ public static class CostCauseNames
         CostCause.PageZeroing => "page-zeroing",
         CostCause.FaultHandling => "fault-handling",
         CostCause.AddressConversion => "pa-va",
-        _ => "user-work",
+        CostCause.UserWork => "user-work",
+        _ => throw new ArgumentOutOfRangeException(nameof(c), c, "a cause without a report name"),
     };
 }

@@ -113,6 +113,13 @@ public sealed class X86PcidAllocator : IAsidAllocator
         return new Cr3Write(HardwarePcid(s.LoadedAsid), NoFlush: false, SwitchFlush.Asid);
     }
 
+    /// <summary>invalidate_user_asid() for the loaded slot: its user PCID is flushed at the next SWITCH_TO_USER_CR3.</summary>
+    public void InvalidateLoadedUserAsid(int cpu)
+    {
+        CpuTlbState s = _cpus[cpu];
+        InvalidateUserAsid(s, s.LoadedAsid);
+    }
+
     /// <summary>SWITCH_TO_KERNEL_CR3 on entry: the kernel PGD with kPCID and NOFLUSH; without PCID the write drops every non-global entry. Null when PTI is off.</summary>
     public Cr3Write? EnterKernel(int cpu)
     {

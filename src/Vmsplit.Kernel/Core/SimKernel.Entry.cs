@@ -500,6 +500,13 @@ public sealed partial class SimKernel
         m.Invlpg(va);
         if (Design.Scheme == IsolationScheme.Kpti && (m.Registers.Cr4 & Cr4Flags.Pcide) != 0)
         {
+            if (!m.Tlb.Config.HasInvpcid)
+            {
+                // without INVPCID the user PCID is flushed whole at the next exit (invalidate_user_asid)
+                ((X86PcidAllocator)_asids).InvalidateLoadedUserAsid(Cpu.Id);
+                return;
+            }
+
             Cpu.ChargeMaintenance(TlbMaintenanceOp.X86InvpcidAddress);
             m.Invpcid(0, (ushort)(m.CurrentAsid | (1 << X86PcidAllocator.PtiUserPcidBit)), va);
         }
@@ -513,13 +520,13 @@ public sealed partial class SimKernel
     public void FlushLoadedMmLocal(Process p)
     {
         RequireRunning(p);
-        if (Family != ArchFamily.X86)
+        if (Family != ArchFamily.X86 || !InKernel)
         {
-            throw new InvalidOperationException("flush_tlb_local as modelled here is x86's");
+            throw new InvalidOperationException("flush_tlb_local as modelled here is x86's, called from the kernel");
         }
 
         Cr3Write w = ((X86PcidAllocator)_asids).FlushLoadedMm(Cpu.Id);
-        PhysicalAddress root = Design.Scheme == IsolationScheme.Kpti && !InKernel ? p.UserShadow!.Root : p.Tables.Root;
+        PhysicalAddress root = Design.Scheme == IsolationScheme.X86FourGFourG ? _kernelTree.Root : p.Tables.Root; // the CR3 the kernel runs on
         WriteCr3For(root, w.Pcid, noFlush: false, CostCause.TlbMaintenance);
     }
 }

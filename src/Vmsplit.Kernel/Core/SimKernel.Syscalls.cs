@@ -156,15 +156,22 @@ public sealed partial class SimKernel
             return _file;
         }
 
-        _file = new PageCacheFile("tmpfs-file", bytes);
+        _file = CreateFile("tmpfs-file", bytes);
+        return _file;
+    }
+
+    /// <summary>A file of <paramref name="bytes"/> whose pages are all in the page cache (user frames: highmem first).</summary>
+    public PageCacheFile CreateFile(string name, ulong bytes)
+    {
+        PageCacheFile file = new(name, bytes);
         for (ulong i = 0; i < (bytes + Page - 1) / Page; i++)
         {
             PhysicalAddress f = AllocUserFrame();
             Memory.Write(f, BitConverter.GetBytes(i));
-            _file.AddPage(i, f);
+            file.AddPage(i, f);
         }
 
-        return _file;
+        return file;
     }
 
     private PhysicalAddress PipePage

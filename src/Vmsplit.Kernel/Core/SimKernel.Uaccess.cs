@@ -267,10 +267,6 @@ public sealed partial class SimKernel
         }
     }
 
-    /// <summary>
-    /// handle_mm_fault for a user address: a zero-filled anonymous page (or the page-cache page) mapped
-    /// with the VMA's permissions. False when no VMA allows the access (SIGSEGV or uaccess fixup).
-    /// </summary>
     /// <summary>The PTE attributes of a user page in a VMA with <paramref name="flags"/> (vm_get_page_prot, without COW).</summary>
     internal static PageAttributes UserPageAttributes(VmFlags flags) => new(
         PagePermissions.Read
@@ -279,6 +275,10 @@ public sealed partial class SimKernel
         User: true,
         Global: false);
 
+    /// <summary>
+    /// handle_mm_fault for a user address: a zero-filled anonymous page (or the page-cache page) mapped
+    /// with the VMA's permissions. False when no VMA allows the access (SIGSEGV or uaccess fixup).
+    /// </summary>
     public bool HandleMmFault(Process p, VirtualAddress page, bool write)
     {
         Vma? vma = p.Vmas.Find(page);

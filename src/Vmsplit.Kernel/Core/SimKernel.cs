@@ -265,39 +265,65 @@ public sealed partial class SimKernel : IKernelMapper
 
     /// <summary>
     /// munmap: removes VMAs and their pages. As mm/mmu_gather.c does, the PTEs are cleared first, the TLB
-    /// is flushed once for the range they covered (tlb_finish_mmu → flush_tlb_mm_range), then the pages
-    /// are freed, so no TLB entry ever points at a freed frame.
+    /// is flushed for the range they covered, then the anonymous pages are freed, so no TLB entry ever
+    /// points at a freed frame. x86 merges the VMAs into one flush (MMU_GATHER_MERGE_VMAS); the other
+    /// architectures flush at the end of each VMA (tlb_end_vma). Page-cache pages stay in the cache.
     /// </summary>
     public void UnmapRegion(Process p, VirtualAddress start, ulong size)
     {
         List<PhysicalAddress> gathered = new();
-        ulong low = ulong.MaxValue;
-        ulong high = 0;
+        bool merge = Family == ArchFamily.X86;
+        long tablesBefore = p.Tables.TableBytes;
+        (ulong Low, ulong High) range = (ulong.MaxValue, 0);
+        List<(ulong Low, ulong High)> flushes = new();
         foreach (Vma v in p.Vmas.Remove(start, start + size))
         {
             for (VirtualAddress va = v.Start; va < v.End; va += Page)
             {
-                if (p.AnonPages.Remove(va.Value, out PhysicalAddress frame))
+                bool anon = p.AnonPages.Remove(va.Value, out PhysicalAddress frame);
+                if (!anon && (v.File is null || !p.Tables.Lookup(va).Found))
                 {
-                    PageTableResult r = p.Tables.Unmap(va, Page);
-                    if (!r.Succeeded)
-                    {
-                        throw new InvalidOperationException(r.Message);
-                    }
-
-                    gathered.Add(frame);
-                    low = Math.Min(low, va.Value);
-                    high = Math.Max(high, va.Value + Page);
+                    continue; // never faulted in
                 }
+
+                PageTableResult r = p.Tables.Unmap(va, Page);
+                if (!r.Succeeded)
+                {
+                    throw new InvalidOperationException(r.Message);
+                }
+
+                if (anon)
+                {
+                    gathered.Add(frame);
+                }
+
+                range = (Math.Min(range.Low, va.Value), Math.Max(range.High, va.Value + Page));
+            }
+
+            if (!merge && range.High != 0)
+            {
+                flushes.Add(range); // tlb_end_vma
+                range = (ulong.MaxValue, 0);
             }
         }
 
-        if (gathered.Count == 0)
+        if (range.High != 0)
         {
-            return;
+            flushes.Add(range);
         }
 
-        FlushTlbMmRange(p, new VirtualAddress(low), new VirtualAddress(high));
+        if (Family == ArchFamily.Riscv && flushes.Count > 0 && p.Tables.TableBytes < tablesBefore)
+        {
+            FlushTlbMm(p); // riscv tlb_flush(): freed page tables need flush_tlb_mm (arch/riscv/include/asm/tlb.h)
+        }
+        else
+        {
+            foreach ((ulong low, ulong high) in flushes)
+            {
+                FlushTlbMmRange(p, new VirtualAddress(low), new VirtualAddress(high));
+            }
+        }
+
         foreach (PhysicalAddress frame in gathered)
         {
             FreeFrame(frame);

@@ -211,6 +211,10 @@ public static partial class DatapointFile
             if (operation == FlushOperation.FlushTlbMmRange)
             {
                 pages = pagesText == "all" ? DatapointScenario.AllPages : (int)r.Integer(m, "pages", 1, 65536, 0, required: true); // up to a 256 MiB buffer, mapped and touched
+                if (pages > 0 && (ulong)pages * 4096 > ram / 2)
+                {
+                    throw r.Error(r.Child(m, "pages")!, "model.pages", $"a buffer of {pages} pages does not fit in half of the {ByteSize.Human(ram)} of RAM");
+                }
             }
             else if (pagesText is not null)
             {
