@@ -44,9 +44,6 @@ public sealed class Runner
     private readonly SimKernel _k;
     private readonly Workload _w;
     private readonly Process?[] _slots;
-    /// <summary>Lowest user address a region is placed at (SimKernel.MapRegion's floor, above the NULL-pointer guard).</summary>
-    private const ulong UserBottom = 0x10000;
-
     private readonly List<WorkloadEvent> _events = new();
     private long _switches;
 
@@ -125,7 +122,7 @@ public sealed class Runner
             _k.EnsureFile(_w.FileBytes);
         }
 
-        ulong room = _k.MmapBase - UserBottom;
+        ulong room = _k.MmapBase - SimKernel.UserFloor;
         ulong need = 0;
         foreach (UserRegion r in _w.Regions)
         {
@@ -139,15 +136,16 @@ public sealed class Runner
 
         // the program's text is one page-cache file shared by every process, as an executable's is
         // (fork copies none of it; a child faults its pages in from the cache)
-        PageCacheFile? text = null;
+        PageCacheFile?[] text = new PageCacheFile?[_w.Regions.Count]; // one file per executable region
         for (int i = 0; i < _w.Processes; i++)
         {
             Process p = _k.CreateProcess();
             _slots[i] = p;
-            foreach (UserRegion r in _w.Regions)
+            for (int ri = 0; ri < _w.Regions.Count; ri++)
             {
+                UserRegion r = _w.Regions[ri];
                 VirtualAddress at = r.Executable
-                    ? _k.MapRegion(p, r.Size, VmFlags.Read | VmFlags.Exec, text ??= _k.CreateFile("program-text", r.Size))
+                    ? _k.MapRegion(p, r.Size, VmFlags.Read | VmFlags.Exec, text[ri] ??= _k.CreateFile($"{r.Name}-text", r.Size))
                     : _k.MapRegion(p, r.Size, VmFlags.Read | VmFlags.Write);
                 p.RegionBases.Add(at);
             }

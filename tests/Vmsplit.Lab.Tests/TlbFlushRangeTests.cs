@@ -204,9 +204,10 @@ public class TlbFlushRangeTests
     }
 
     [Fact]
-    public void RiscvMunmapThatFreesPageTablesFlushesTheWholeAsid()
+    public void RiscvMunmapThatFreesPageTablesFlushesTheRangeThenTheWholeAsid()
     {
-        // arch/riscv/include/asm/tlb.h tlb_flush(): freed_tables -> flush_tlb_mm, since SFENCE.VMA va need not drop non-leaf entries
+        // unmap_region: the VMA's own flush (tlb_end_vma: 64 pages, SFENCE.VMA va, asid each), then free_pgtables and
+        // tlb_finish_mmu, whose tlb_flush() with freed_tables is flush_tlb_mm (arch/riscv/include/asm/tlb.h)
         MachineSpec m = Riscv();
         (SimKernel k, Process p, VirtualAddress buf) = BootAndTouch(m, "classic");
         long tables = p.Tables.TableBytes;
@@ -214,8 +215,42 @@ public class TlbFlushRangeTests
         k.Ledger.Reset();
         k.UnmapRegion(p, buf, Pages * Page); // the whole region: its last-level table goes
         Assert.True(p.Tables.TableBytes < tables);
-        Assert.Equal(new KernelSoftwareCosts().FlushTlbRange + m.Profile.Cycles(TlbMaintenanceOp.RiscvSfenceVmaAsid), k.Ledger.Cycles(CostCause.TlbMaintenance));
+        double software = new KernelSoftwareCosts().FlushTlbRange;
+        Assert.Equal(
+            (2 * software) + (Pages * m.Profile.Cycles(TlbMaintenanceOp.RiscvSfenceVmaVaAsid)) + m.Profile.Cycles(TlbMaintenanceOp.RiscvSfenceVmaAsid),
+            k.Ledger.Cycles(CostCause.TlbMaintenance));
+        Assert.Equal(1 + Pages + 1 + 1, k.Ledger.Events(CostCause.TlbMaintenance));
         k.ExitKernel();
+        Assert.Empty(k.Checker!.Reports);
+    }
+
+    /// <summary>
+    /// x86 KPTI: munmap that frees the user PUD must drop the user copy's top-level entry too (pti_set_user_pgtbl);
+    /// otherwise the user PGD keeps pointing at a freed table whose frame the next allocations reuse.
+    /// </summary>
+    [Fact]
+    public void KptiUserCopyFollowsTablesFreedByMunmap()
+    {
+        MachineSpec m = MachineSpec.SkylakeX86();
+        SimKernel k = Scenario.Boot(m, Scenario.ParseDesign(m, "kpti"), coherenceCheck: true);
+        Process p = k.CreateProcess();
+        VirtualAddress buf = k.MapRegion(p, 4 * Page, VmFlags.Read | VmFlags.Write);
+        k.Start(p);
+        k.UserTouch(p, buf, 4 * Page, write: true);
+        k.EnterKernel();
+        k.UnmapRegion(p, buf, 4 * Page);
+        k.ExitKernel();
+        Assert.False(p.Tables.HasTopLevelEntry(buf)); // the whole user tree below this PGD entry went
+        Assert.False(p.UserShadow!.HasTopLevelEntry(buf));
+        for (int i = 0; i < 3; i++)
+        {
+            k.CreateProcess(); // reuse the freed table frames
+        }
+
+        VirtualAddress again = k.MapRegion(p, 4 * Page, VmFlags.Read | VmFlags.Write);
+        Assert.Equal(buf, again);
+        k.UserTouch(p, again, 4 * Page, write: true); // faulted in, reached through the refreshed user copy
+        Assert.True(p.UserShadow.HasTopLevelEntry(buf));
         Assert.Empty(k.Checker!.Reports);
     }
 

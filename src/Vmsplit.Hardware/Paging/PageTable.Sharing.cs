@@ -118,6 +118,17 @@ public sealed partial class PageTable
         return PageTableResult.Ok;
     }
 
+    /// <summary>Bytes one top-level entry maps.</summary>
+    public ulong TopLevelEntrySpan => _geometry[0].EntrySpan;
+
+    /// <summary>Whether the top-level entry covering <paramref name="va"/> is valid (a table or a block).</summary>
+    public bool HasTopLevelEntry(VirtualAddress va)
+    {
+        ThrowIfReleased();
+        ref readonly PageTableLevel top = ref _geometry[0];
+        return _format.Decode(top, ReadEntry(Root.Value, 0, top.IndexOf(va.Value)), _registers).Kind is not (DescriptorKind.Invalid or DescriptorKind.Reserved);
+    }
+
     private bool IsSharedEntry(ulong start, int levelIndex) =>
         _shared is not null && _shared.Exists(s => s.Start == start && s.LevelIndex == levelIndex);
 

@@ -372,9 +372,44 @@ public sealed partial class SimKernel
     /// <summary>After the process's tree gained user tables, the KPTI shadow shares the new top-level entries.</summary>
     private void SyncShadow(Process p, VirtualAddress va)
     {
-        if (p.UserShadow is not null)
+        if (p.UserShadow is null)
         {
-            p.UserShadow.ShareEntry(p.Tables, va, 0);
+            return;
+        }
+
+        PageTableResult r = p.UserShadow.ShareEntry(p.Tables, va, 0);
+        if (r.Status == PageTableStatus.Overlap)
+        {
+            // the shadow still holds an entry the kernel tree has since replaced: take the new one
+            p.UserShadow.Unshare(va, 0);
+            r = p.UserShadow.ShareEntry(p.Tables, va, 0);
+        }
+
+        if (!r.Succeeded)
+        {
+            throw new InvalidOperationException($"KPTI user copy of {va} in {p}: {r.Message}");
+        }
+    }
+
+    /// <summary>
+    /// After user tables were freed in [<paramref name="start"/>, <paramref name="end"/>), the KPTI shadow
+    /// drops top-level entries the kernel tree no longer has, as set_p4d/set_pgd keep the user copy in step
+    /// (pti_set_user_pgtbl, arch/x86/mm/pti.c).
+    /// </summary>
+    private void ResyncShadow(Process p, VirtualAddress start, VirtualAddress end)
+    {
+        if (p.UserShadow is null)
+        {
+            return;
+        }
+
+        ulong span = p.Tables.TopLevelEntrySpan;
+        for (ulong va = start.Value & ~(span - 1); va < end.Value; va += span)
+        {
+            if (!p.Tables.HasTopLevelEntry(new VirtualAddress(va)))
+            {
+                p.UserShadow.Unshare(new VirtualAddress(va), 0);
+            }
         }
     }
 }

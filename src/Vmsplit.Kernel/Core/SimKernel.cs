@@ -249,7 +249,7 @@ public sealed partial class SimKernel : IKernelMapper
     /// <summary>mmap of an anonymous (or file) region, top-down below TASK_SIZE; prefault when asked (setup work).</summary>
     public VirtualAddress MapRegion(Process p, ulong size, VmFlags flags, PageCacheFile? file = null)
     {
-        ulong bottom = 0x10000;
+        ulong bottom = UserFloor;
         ulong top = Math.Min(Layout.TaskSize, MmapBase);
         if (!p.Vmas.TryFindFree(size, new VirtualAddress(bottom), new VirtualAddress(top), out VirtualAddress at))
         {
@@ -259,6 +259,9 @@ public sealed partial class SimKernel : IKernelMapper
         p.Vmas.Insert(new Vma(at, at + size, flags, file));
         return at;
     }
+
+    /// <summary>The lowest user address a region is placed at (above the NULL-pointer guard, mmap_min_addr).</summary>
+    public const ulong UserFloor = 0x10000;
 
     /// <summary>Below this the mmap area grows down (TASK_SIZE minus a stack gap, as mmap_base()).</summary>
     public ulong MmapBase => Layout.TaskSize - (Layout.TaskSize >= (1UL << 32) ? 1UL << 30 : 128UL << 20);
@@ -312,15 +315,24 @@ public sealed partial class SimKernel : IKernelMapper
             flushes.Add(range);
         }
 
-        if (Family == ArchFamily.Riscv && flushes.Count > 0 && p.Tables.TableBytes < tablesBefore)
+        foreach ((ulong low, ulong high) in flushes)
         {
-            FlushTlbMm(p); // riscv tlb_flush(): freed page tables need flush_tlb_mm (arch/riscv/include/asm/tlb.h)
+            FlushTlbMmRange(p, new VirtualAddress(low), new VirtualAddress(high));
         }
-        else
+
+        if (p.Tables.TableBytes < tablesBefore)
         {
+            // free_pgtables ran after the VMAs' flushes: tlb_finish_mmu flushes once more for the freed tables.
+            // RISC-V: tlb_flush() with freed_tables is flush_tlb_mm (arch/riscv/include/asm/tlb.h); arm/arm64's
+            // non-last-level range flush over the freed tables is not modelled (docs/designs.md).
+            if (Family == ArchFamily.Riscv)
+            {
+                FlushTlbMm(p);
+            }
+
             foreach ((ulong low, ulong high) in flushes)
             {
-                FlushTlbMmRange(p, new VirtualAddress(low), new VirtualAddress(high));
+                ResyncShadow(p, new VirtualAddress(low), new VirtualAddress(high));
             }
         }
 
