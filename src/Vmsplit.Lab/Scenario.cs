@@ -35,20 +35,7 @@ public sealed class LabException(string message) : Exception(message);
 /// <summary>One machine and one design, ready to boot.</summary>
 public static class Scenario
 {
-    public static MmuFormat FormatOf(MachineSpec m) => m.Arch switch
-    {
-        KernelArch.Arm => MmuFormat.ArmShort,
-        KernelArch.ArmLpae => MmuFormat.ArmLpae,
-        KernelArch.Aarch64 => m.VaBits <= 39 ? MmuFormat.AArch64Va39 : MmuFormat.AArch64Va48,
-        KernelArch.X86 => MmuFormat.X86_32,
-        KernelArch.X86Pae => MmuFormat.X86Pae,
-        KernelArch.X86_64 => MmuFormat.X86_64,
-        KernelArch.X86_64La57 => MmuFormat.X86_64La57,
-        KernelArch.RiscvSv32 => MmuFormat.RiscvSv32,
-        KernelArch.RiscvSv39 => MmuFormat.RiscvSv39,
-        KernelArch.RiscvSv48 => MmuFormat.RiscvSv48,
-        _ => MmuFormat.RiscvSv57,
-    };
+    public static MmuFormat FormatOf(MachineSpec m) => m.Arch.MmuFormatOf(m.VaBits);
 
     public static DesignSpec ParseDesign(MachineSpec m, string name) =>
         DesignSpec.TryParse(name, FormatOf(m), out DesignSpec? d, out string error) ? d! : throw new LabException(error);

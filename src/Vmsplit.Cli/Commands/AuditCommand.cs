@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text;
 using System.Text.Json;
+using Vmsplit.Cli.Reports;
 using Vmsplit.Hardware;
 using Vmsplit.Kernel.Core;
 using Vmsplit.Kernel.Layout;
@@ -96,8 +97,7 @@ public static class AuditCommand
 
     public static string Json(IReadOnlyList<AuditResult> results)
     {
-        using MemoryStream ms = new();
-        using (Utf8JsonWriter w = new(ms, new JsonWriterOptions { Indented = true }))
+        return JsonText.Write(w =>
         {
             w.WriteStartArray();
             foreach (AuditResult r in results)
@@ -121,8 +121,6 @@ public static class AuditCommand
             }
 
             w.WriteEndArray();
-        }
-
-        return Encoding.UTF8.GetString(ms.ToArray()) + "\n";
+        });
     }
 }

@@ -167,8 +167,7 @@ public static class BenchCommand
 
     public static string Json(SpeedCheckResult r)
     {
-        using MemoryStream ms = new();
-        using (Utf8JsonWriter w = new(ms, new JsonWriterOptions { Indented = true }))
+        return JsonText.Write(w =>
         {
             w.WriteStartObject();
             w.WriteStartObject("host");
@@ -203,8 +202,6 @@ public static class BenchCommand
 
             w.WriteEndArray();
             w.WriteEndObject();
-        }
-
-        return Encoding.UTF8.GetString(ms.ToArray()) + "\n";
+        });
     }
 }

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Vmsplit.Cli.Reports;
 using Vmsplit.Hardware.Profiles;
 using Vmsplit.Hardware.Tlb;
 
@@ -155,8 +156,7 @@ public static class ProfileCommand
 
     private static void WriteJson(TextWriter o, CpuProfile p)
     {
-        using MemoryStream ms = new();
-        using (Utf8JsonWriter w = new(ms, new JsonWriterOptions { Indented = true }))
+        o.Write(JsonText.Write(w =>
         {
             w.WriteStartObject();
             w.WriteString("id", p.Id);
@@ -187,8 +187,6 @@ public static class ProfileCommand
             w.WriteEndArray();
             w.WriteNumber("assumptions", p.Assumptions.Count());
             w.WriteEndObject();
-        }
-
-        o.WriteLine(Encoding.UTF8.GetString(ms.ToArray()));
+        }));
     }
 }

@@ -165,8 +165,7 @@ public static class ValidateCommand
 
     public static string Json(string source, double tolerance, IReadOnlyList<ValidationResult> results)
     {
-        using MemoryStream ms = new();
-        using (Utf8JsonWriter w = new(ms, new JsonWriterOptions { Indented = true }))
+        return JsonText.Write(w =>
         {
             w.WriteStartObject();
             w.WriteString("data", source);
@@ -201,9 +200,7 @@ public static class ValidateCommand
 
             w.WriteEndArray();
             w.WriteEndObject();
-        }
-
-        return Encoding.UTF8.GetString(ms.ToArray()) + "\n";
+        });
     }
 
     private static void WriteOptional(Utf8JsonWriter w, string name, string? value)

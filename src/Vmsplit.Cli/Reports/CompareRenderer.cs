@@ -81,8 +81,7 @@ public static class CompareRenderer
 
     public static string Json(CompareReport r)
     {
-        using MemoryStream ms = new();
-        using (Utf8JsonWriter w = new(ms, new JsonWriterOptions { Indented = true }))
+        return JsonText.Write(w =>
         {
             w.WriteStartObject();
             w.WriteStartObject("machine");
@@ -159,9 +158,7 @@ public static class CompareRenderer
 
             w.WriteEndArray();
             w.WriteEndObject();
-        }
-
-        return Encoding.UTF8.GetString(ms.ToArray()) + "\n";
+        });
     }
 
     public static string Csv(CompareReport r)

@@ -102,13 +102,10 @@ public static class LayoutRenderers
 
     public static string Json(KernelLayout l)
     {
-        using MemoryStream ms = new();
-        using (Utf8JsonWriter j = new(ms, new JsonWriterOptions { Indented = true }))
+        return JsonText.Write(j =>
         {
             WriteLayout(j, l);
-        }
-
-        return Encoding.UTF8.GetString(ms.ToArray()) + "\n";
+        });
     }
 
     private static string JHex(UInt128 v) => "0x" + v.ToString("x", CultureInfo.InvariantCulture);
@@ -235,8 +232,7 @@ public static class LayoutRenderers
 
     public static string BudgetJson(IReadOnlyList<BudgetColumn> columns)
     {
-        using MemoryStream ms = new();
-        using (Utf8JsonWriter j = new(ms, new JsonWriterOptions { Indented = true }))
+        return JsonText.Write(j =>
         {
             j.WriteStartArray();
             foreach (BudgetColumn c in columns)
@@ -259,8 +255,6 @@ public static class LayoutRenderers
             }
 
             j.WriteEndArray();
-        }
-
-        return Encoding.UTF8.GetString(ms.ToArray()) + "\n";
+        });
     }
 }

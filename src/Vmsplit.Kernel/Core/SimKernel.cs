@@ -142,20 +142,7 @@ public sealed partial class SimKernel : IKernelMapper
     /// <summary>The ASID allocator the design runs (Linux's, per architecture).</summary>
     public IAsidAllocator Asids => _asids;
 
-    private static MmuFormat FormatOf(KernelLayout l) => l.Arch switch
-    {
-        KernelArch.Arm => MmuFormat.ArmShort,
-        KernelArch.ArmLpae => MmuFormat.ArmLpae,
-        KernelArch.Aarch64 => l.Config.VaBits <= 39 ? MmuFormat.AArch64Va39 : MmuFormat.AArch64Va48,
-        KernelArch.X86 => MmuFormat.X86_32,
-        KernelArch.X86Pae => MmuFormat.X86Pae,
-        KernelArch.X86_64 => MmuFormat.X86_64,
-        KernelArch.X86_64La57 => MmuFormat.X86_64La57,
-        KernelArch.RiscvSv32 => MmuFormat.RiscvSv32,
-        KernelArch.RiscvSv39 => MmuFormat.RiscvSv39,
-        KernelArch.RiscvSv48 => MmuFormat.RiscvSv48,
-        _ => MmuFormat.RiscvSv57,
-    };
+    private static MmuFormat FormatOf(KernelLayout l) => l.Arch.MmuFormatOf(l.Config.VaBits);
 
     public static ArchFamily FamilyOf(MmuFormat f) => f switch
     {

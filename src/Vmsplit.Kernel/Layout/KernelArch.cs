@@ -1,3 +1,5 @@
+using Vmsplit.Hardware.Paging;
+
 namespace Vmsplit.Kernel.Layout;
 
 /// <summary>The architectures (MMU formats as Linux configures them) every command names the same way.</summary>
@@ -33,6 +35,22 @@ public enum KernelArch
 /// <summary>Names, parsing and the fixed properties of <see cref="KernelArch"/>.</summary>
 public static class KernelArchitectures
 {
+    /// <summary>The MMU format the architecture's kernel builds its page tables in (arm64: 39- or 48-bit VA).</summary>
+    public static MmuFormat MmuFormatOf(this KernelArch arch, int vaBits) => arch switch
+    {
+        KernelArch.Arm => MmuFormat.ArmShort,
+        KernelArch.ArmLpae => MmuFormat.ArmLpae,
+        KernelArch.Aarch64 => vaBits <= 39 ? MmuFormat.AArch64Va39 : MmuFormat.AArch64Va48,
+        KernelArch.X86 => MmuFormat.X86_32,
+        KernelArch.X86Pae => MmuFormat.X86Pae,
+        KernelArch.X86_64 => MmuFormat.X86_64,
+        KernelArch.X86_64La57 => MmuFormat.X86_64La57,
+        KernelArch.RiscvSv32 => MmuFormat.RiscvSv32,
+        KernelArch.RiscvSv39 => MmuFormat.RiscvSv39,
+        KernelArch.RiscvSv48 => MmuFormat.RiscvSv48,
+        _ => MmuFormat.RiscvSv57,
+    };
+
     /// <summary>Every accepted name, canonical first.</summary>
     public static readonly string[] Names =
     [
