@@ -104,6 +104,15 @@ public sealed class LayoutCommandTests
         }
     }
 
+    [Fact]
+    public void PerMachineConstants_DescribeAPre34Machine()
+    {
+        // The HiSilicon Hi3518 3.0.8 log in BootLogTests: mach/vmalloc.h VMALLOC_END 0xfe000000, 40 MiB at 0x80000000, 4 MiB DMA.
+        (int code, string output, _) = Run("layout", "--arch", "arm", "--mem", "0x80000000:40M", "--linux", "3.0.8", "--no-highmem", "--vmalloc-end", "0xfe000000", "--consistent-dma-size", "4M", "--format", "boot");
+        Assert.Equal(0, code);
+        Assert.Contains("    DMA     : 0xffa00000 - 0xffe00000   (   4 MB)\n    vmalloc : 0xc3000000 - 0xfe000000   ( 944 MB)\n", output, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("3G_OPT depends on !ARM_LPAE", "layout", "--arch", "arm", "--lpae", "--split", "3G_OPT", "--ram", "1G")]
     [InlineData("needs LPAE", "layout", "--arch", "arm", "--design", "4g4g", "--ram", "1G")]
@@ -112,6 +121,14 @@ public sealed class LayoutCommandTests
     [InlineData("unknown architecture", "layout", "--arch", "mips", "--ram", "1G")]
     [InlineData("--format boot: Linux prints no virtual memory layout block for x86-64", "layout", "--arch", "x86-64", "--ram", "1G", "--format", "boot")]
     [InlineData("--image needs all of", "layout", "--arch", "arm", "--ram", "1G", "--image", "text=1M")]
+    [InlineData("--vmalloc-end: from Linux 3.4 VMALLOC_END is 0xff000000 for every machine", "layout", "--arch", "arm", "--ram", "512M", "--linux", "3.8", "--vmalloc-end", "0xf8000000")]
+    [InlineData("--vmalloc-end 0xf8000800 must be page-aligned", "layout", "--arch", "arm", "--ram", "512M", "--linux", "3.0", "--vmalloc-end", "0xf8000800")]
+    [InlineData("at most CONSISTENT_BASE 0xff000000", "layout", "--arch", "arm", "--ram", "512M", "--linux", "3.0", "--vmalloc-end", "0xff800000", "--consistent-dma-size", "14M")]
+    [InlineData("above PAGE_OFFSET + 32 MiB (0xc2000000)", "layout", "--arch", "arm", "--ram", "512M", "--linux", "2.6.37", "--vmalloc-end", "0xc1000000")]
+    [InlineData("CONSISTENT_DMA_SIZE must be a multiple of 2M between 2M and 14M", "layout", "--arch", "arm", "--ram", "512M", "--linux", "3.0", "--consistent-dma-size", "3M")]
+    [InlineData("CONSISTENT_DMA_SIZE must be a multiple of 2M between 2M and 14M", "layout", "--arch", "arm", "--ram", "512M", "--linux", "3.0", "--consistent-dma-size", "16M")]
+    [InlineData("--consistent-dma-size: Linux 3.6 has no consistent DMA region", "layout", "--arch", "arm", "--ram", "512M", "--linux", "3.6", "--consistent-dma-size", "4M")]
+    [InlineData("they do not apply to x86-32", "layout", "--arch", "x86", "--ram", "512M", "--linux", "3.0", "--vmalloc-end", "0xf8000000")]
     public void ImpossibleConfigurations_OneLine_Exit2(string message, params string[] args)
     {
         (int code, string output, string error) = Run(args);

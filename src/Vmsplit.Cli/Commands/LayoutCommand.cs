@@ -28,6 +28,8 @@ public static class LayoutCommand
         Option<bool> thumb2 = new("--thumb2") { Description = "CONFIG_THUMB2_KERNEL: ARM modules start 8 MiB below PAGE_OFFSET" };
         Option<bool> vipt = new("--vipt-aliasing") { Description = "ARM VIPT aliasing D-cache: highmem is dropped as without HIGHMEM" };
         Option<string?> dmaZone = new("--dma-zone") { Description = "ARM arm_dma_zone_size (ZONE_DMA), e.g. 1G on the Raspberry Pi 4" };
+        Option<string?> vmallocEnd = new("--vmalloc-end") { Description = "ARM before 3.4: the machine's VMALLOC_END (mach-*/include/mach/vmalloc.h), e.g. 0xf8000000" };
+        Option<string?> consistentDma = new("--consistent-dma-size") { Description = "ARM before 3.6: CONSISTENT_DMA_SIZE, 2M to 14M in steps of 2M (default 2M)" };
         Option<string?> fixaddr = new("--fixaddr-start") { Description = "x86-32 FIXADDR_START (default 0xffc57000)" };
         Option<int> nrCpus = new("--nr-cpus") { Description = "x86-32 NR_CPUS (sizes the cpu_entry_area; default 8)", DefaultValueFactory = _ => 8 };
         Option<int> vaBits = new("--va-bits") { Description = "arm64 VA_BITS with 4 KiB pages: 39 or 48 (default)", DefaultValueFactory = _ => 48 };
@@ -36,7 +38,7 @@ public static class LayoutCommand
         Command command = new("layout", "Kernel virtual-memory layout as Linux computes it (or a seed design's), with the address budget.")
         {
             arch, lpae, pae, split, ram, mem, noHighmem, vmalloc, linux, image, design, format, output, budget,
-            thumb2, vipt, dmaZone, fixaddr, nrCpus, vaBits, linearStart,
+            thumb2, vipt, dmaZone, fixaddr, nrCpus, vaBits, linearStart, vmallocEnd, consistentDma,
         };
 
         command.SetAction(parse =>
@@ -50,7 +52,7 @@ public static class LayoutCommand
             KernelConfig config = BuildConfig(
                 parse.GetValue(split), !parse.GetValue(noHighmem), parse.GetValue(vmalloc), parse.GetValue(linux), parse.GetValue(image),
                 parse.GetValue(design), parse.GetValue(thumb2), parse.GetValue(vipt), parse.GetValue(dmaZone), parse.GetValue(fixaddr),
-                parse.GetValue(nrCpus), parse.GetValue(vaBits), parse.GetValue(linearStart));
+                parse.GetValue(nrCpus), parse.GetValue(vaBits), parse.GetValue(linearStart), parse.GetValue(vmallocEnd), parse.GetValue(consistentDma));
             string fmt = (parse.GetValue(format) ?? "table").Trim().ToLowerInvariant();
             string text = Run(machine, config, fmt, parse.GetValue(budget));
             string? file = parse.GetValue(output);
@@ -141,7 +143,7 @@ public static class LayoutCommand
 
     public static KernelConfig BuildConfig(
         string? split, bool highmem, string? vmalloc, string? linux, string? image, string? design, bool thumb2, bool vipt,
-        string? dmaZone, string? fixaddr, int nrCpus, int vaBits, string? linearStart)
+        string? dmaZone, string? fixaddr, int nrCpus, int vaBits, string? linearStart, string? vmallocEnd = null, string? consistentDmaSize = null)
     {
         if (!KernelConfig.TryParseSplit(split, out VmSplit s, out string error)
             || !KernelConfig.TryParseDesign(design, out LayoutDesign d, out error)
@@ -170,6 +172,8 @@ public static class LayoutCommand
             NrCpus = nrCpus,
             VaBits = vaBits,
             LinearMapStart = linearStart is null ? null : ParseSize("--linear-start", linearStart),
+            VmallocEnd = vmallocEnd is null ? null : ParseSize("--vmalloc-end", vmallocEnd),
+            ConsistentDmaSize = consistentDmaSize is null ? null : ParseSize("--consistent-dma-size", consistentDmaSize),
         };
     }
 

@@ -2,39 +2,69 @@ using Vmsplit.Hardware;
 
 namespace Vmsplit.Kernel.Layout;
 
+/// <summary>The order and set of image-section lines mem_init() printed (arch/arm/mm/init.c).</summary>
+public enum ArmSectionLines
+{
+    /// <summary>".init", ".text", ".data" — no ".bss" line (seen in a 2.6.37 boot log).</summary>
+    InitTextData,
+
+    /// <summary>".init", ".text", ".data", ".bss" (arch/arm/mm/init.c at v3.0.1).</summary>
+    InitTextDataBss,
+
+    /// <summary>".text", ".init", ".data", ".bss" (3.4-era trees and every later log).</summary>
+    TextInitDataBss,
+}
+
 /// <summary>
-/// The layout rules of one span of Linux releases on 32-bit ARM. Each rule names the release where it
-/// changed; "bracketed" means dated from real boot logs on either side, not from the commit itself.
+/// The layout rules of one span of Linux releases on 32-bit ARM. Each rule names the commit (or, where the commit could
+/// not be checked, the boot logs and source trees that bracket it); docs/layouts.md has the table.
 /// </summary>
 public sealed record ArmEra(
     ulong VmallocEnd,
+    bool PerMachineVmallocEnd,
+    ulong DefaultVmallocReserve,
+    bool ReserveIncludesOffset,
     ulong FixaddrStart,
     ulong FixaddrPrintEnd,
     ulong FixaddrEnd,
     bool FdtFixedMapping,
     bool ConsistentDmaRegion,
+    ArmSectionLines SectionLines,
     bool HashedPointers,
     bool PrintsLayout)
 {
+    /// <summary>The first release whose VMALLOC_END is no longer set by mach-*/include/mach/vmalloc.h.</summary>
+    public static readonly LinuxVersion FixedVmallocEndSince = new(3, 4);
+
+    /// <summary>The first release without the consistent-DMA region (so without CONSISTENT_DMA_SIZE).</summary>
+    public static readonly LinuxVersion NoConsistentDmaSince = new(3, 6);
+
     public static ArmEra For(LinuxVersion v) => new(
-        // 0xff000000 until the 4.x series; 0xff800000 after (bracketed: 4.1 vendor logs show 0xff000000 with the
-        // 3.15 fixmap, 4.9+ logs show 0xff800000); Vmsplit dates it at 4.2. arch/arm/include/asm/pgtable.h.
+        // pgtable.h VMALLOC_END: per machine (mach/vmalloc.h) before 3.4, then 0xff000000 (Nicolas Pitre's mach/vmalloc.h
+        // removal, v3.4 merge window; logs 3.8-4.1.15 show it); 0xff800000 from 4.2 (bracketed by logs: 4.1.15 0xff000000, 4.9 0xff800000).
         v < new LinuxVersion(4, 2) ? 0xff000000UL : 0xff800000UL,
-        // Fixmap 0xfff00000-0xfffe0000 (Nicolas Pitre's "[ARM] fixmap support", 2.6.2x) until ARM 8031/2
-        // "change fixmap mapping region to support 32 CPUs" (v3.15) moved it to 0xffc00000-0xfff00000; since the DT
-        // blob got its fixed mapping at 0xff800000 (ARM 9012/1, v5.11) it starts at 0xffc80000 after a guard.
+        v < FixedVmallocEndSince,
+        // mmu.c vmalloc_min: VMALLOC_END - SZ_128M before 3.4 (2.6.37 log: 0xf8000000 - 128M = lowmem end 0xf0000000), then
+        // VMALLOC_END - 240M - VMALLOC_OFFSET (3.17 log: 0xff000000 - 248M = 0xef800000); dated with the fixed VMALLOC_END.
+        v < FixedVmallocEndSince ? 128 * ByteSize.MiB : 240 * ByteSize.MiB,
+        v >= FixedVmallocEndSince,
+        // fixmap.h: 0xfff00000 (5f0fbf9ecaf3 "[ARM] fixmap support"), 0xffc00000 from ARM 8031/2 "change fixmap mapping region
+        // to support 32 CPUs" (v3.15; a 3.15-rc1-based log already prints it), 0xffc80000 from ARM 9012/1 (v5.11, DT blob at 0xff800000).
         v < new LinuxVersion(3, 15) ? 0xfff00000UL : v < new LinuxVersion(5, 11) ? 0xffc00000UL : 0xffc80000UL,
-        // Before 3.15 mem_init printed FIXADDR_START..FIXADDR_TOP (0xfffe0000); later FIXADDR_END.
-        v < new LinuxVersion(3, 15) ? 0xfffe0000UL : 0xfff00000UL,
-        v < new LinuxVersion(3, 15) ? 0xfffe0000UL : 0xfff00000UL,
+        // mem_init printed MLK(FIXADDR_START, FIXADDR_TOP) (init.c at v3.0.1, v3.4): FIXADDR_TOP 0xfffe0000, then 0xffe00000
+        // (ARM 8031/2, v3.15; logs 3.16.0, 3.16.81, 3.17-rc5, 3.18.0 print 2048 kB); FIXADDR_END 0xfff00000 from "ARM: expand
+        // fixmap region to 3MB" in Kees Cook's read-only-text series (v3.19; 4.1.15 log prints 3072 kB).
+        v < new LinuxVersion(3, 15) ? 0xfffe0000UL : v < new LinuxVersion(3, 19) ? 0xffe00000UL : 0xfff00000UL,
+        v < new LinuxVersion(3, 15) ? 0xfffe0000UL : v < new LinuxVersion(3, 19) ? 0xffe00000UL : 0xfff00000UL,
         v >= new LinuxVersion(5, 11),
-        // The consistent-DMA region (0xffc00000-0xffe00000) and its "DMA" line went with e9da6e9905e6
-        // "ARM: dma-mapping: remove custom consistent dma region" (v3.6).
-        v < new LinuxVersion(3, 6),
-        // printk %p hashing (ad67b74d2469 "printk: hash addresses printed with %p", v4.15) turned the .text
-        // lines into 0x(ptrval).
+        // The consistent-DMA region (CONSISTENT_END 0xffe00000 - CONSISTENT_DMA_SIZE) and its "DMA" line went with
+        // e9da6e9905e6 "ARM: dma-mapping: remove custom consistent dma region" (v3.6).
+        v < NoConsistentDmaSince,
+        // Section lines: no .bss in a 2.6.37 log, .init first with .bss at v3.0.1 (init.c), .text first in 3.4 trees.
+        v < new LinuxVersion(3, 0) ? ArmSectionLines.InitTextData : v < new LinuxVersion(3, 4) ? ArmSectionLines.InitTextDataBss : ArmSectionLines.TextInitDataBss,
+        // printk %p hashing (ad67b74d2469 "printk: hash addresses printed with %p", v4.15) turned the section lines into 0x(ptrval).
         v >= new LinuxVersion(4, 15),
-        // mem_init() stopped printing the layout in v5.1 (the print had become useless once %p was hashed).
+        // ARM 8820/1 "mm: Stop printing the virtual memory layout" (Kees Cook, v5.1).
         v < new LinuxVersion(5, 1));
 }
 
@@ -43,11 +73,12 @@ internal static class ArmLayout
 {
     public const ulong PmdSize = 2 * ByteSize.MiB; // PMD_SHIFT 21 in both pgtable-2level.h and pgtable-3level.h
     public const ulong VmallocOffset = 8 * ByteSize.MiB; // pgtable.h VMALLOC_OFFSET
-    public const ulong DefaultVmallocSize = 240 * ByteSize.MiB; // mmu.c vmalloc_size
+    public const ulong DefaultVmallocSize = 240 * ByteSize.MiB; // mmu.c vmalloc_size (3.4+; 128 MiB before, see ArmEra)
     public const ulong VectorsBase = 0xffff0000;
     public const ulong FdtFixedBase = 0xff800000; // memory.h FDT_FIXED_BASE
-    public const ulong ConsistentBase = 0xffc00000;
-    public const ulong ConsistentEnd = 0xffe00000;
+    public const ulong ConsistentEnd = 0xffe00000; // memory.h CONSISTENT_END (until e9da6e9905e6, v3.6)
+    public const ulong DefaultConsistentDmaSize = 2 * ByteSize.MiB; // memory.h: "#ifndef CONSISTENT_DMA_SIZE ... SZ_2M"
+    public const ulong MaxConsistentDmaSize = 14 * ByteSize.MiB; // memory.h: "Must be multiple of 2M, between 2MB and 14MB inclusive"
     public const ulong LastPkmap = 512; // highmem.h: PTRS_PER_PTE
 
     public static void Build(KernelLayout l)
@@ -60,6 +91,11 @@ internal static class ArmLayout
             if (!lpae)
             {
                 throw new LayoutException(LayoutErrorKind.Conflict, "design 4g4g needs LPAE (TTBR0/TTBR1 split): use --arch arm --lpae (seed 002: \"pre-LPAE cannot do the same TTBR1 split\")");
+            }
+
+            if (c.VmallocEnd is not null || c.ConsistentDmaSize is not null)
+            {
+                throw new LayoutException(LayoutErrorKind.Conflict, "--vmalloc-end and --consistent-dma-size describe pre-3.6 machines with the classic split, not design 4g4g");
             }
 
             BuildFourGFourG(l, era);
@@ -78,15 +114,22 @@ internal static class ArmLayout
 
         ulong pageOffset = KernelConfig.PageOffsetFor(c.Split);
         ulong physOffset = l.Machine.PhysOffset.Value;
-        ulong vmallocEnd = era.VmallocEnd;
+        ulong consistentBase = ConsistentBaseFor(l, era);
+        ulong vmallocEnd = VmallocEndFor(l, era, pageOffset, consistentBase);
         l.PageOffset = pageOffset;
         l.TaskSize = pageOffset - 16 * ByteSize.MiB; // memory.h TASK_SIZE = PAGE_OFFSET - SZ_16M
         l.ModulesVaddr = pageOffset - (c.Thumb2Kernel ? 8UL : 16UL) * ByteSize.MiB; // memory.h MODULES_VADDR
         l.ModulesEnd = c.Highmem ? pageOffset - PmdSize : pageOffset; // memory.h MODULES_END
-        ulong vmallocSize = VmallocSizeFor(c, pageOffset, vmallocEnd, l);
+        ulong vmallocSize = VmallocSizeFor(c, pageOffset, vmallocEnd, l, era);
 
         // adjust_lowmem_bounds(): the physical address above which RAM would push vmalloc below its minimum.
-        ulong vmallocLimit = vmallocEnd - vmallocSize - VmallocOffset - pageOffset + physOffset;
+        ulong vmallocMin = vmallocEnd - vmallocSize - (era.ReserveIncludesOffset ? VmallocOffset : 0);
+        if (vmallocMin <= pageOffset)
+        {
+            throw new LayoutException(LayoutErrorKind.VmallocTooLarge, $"VMALLOC_END {ByteSize.Hex(vmallocEnd)} minus the {ByteSize.Human(vmallocSize)} vmalloc reserve leaves no lowmem above PAGE_OFFSET {ByteSize.Hex(pageOffset)}");
+        }
+
+        ulong vmallocLimit = vmallocMin - pageOffset + physOffset;
         AdjustLowmemBounds(l, vmallocLimit, physOffset, pageOffset, lpae, c.Highmem && !c.ViptAliasing);
 
         l.VmallocStart = (l.HighMemory + VmallocOffset) & ~(VmallocOffset - 1);
@@ -132,7 +175,8 @@ internal static class ArmLayout
 
         if (era.ConsistentDmaRegion)
         {
-            l.Add("DMA", ConsistentBase, ConsistentEnd - ConsistentBase, RegionKind.Io, "consistent DMA mappings (dma_alloc_coherent)", RootFor(l, ConsistentBase));
+            l.ConsistentBase = consistentBase;
+            l.Add("DMA", consistentBase, ConsistentEnd - consistentBase, RegionKind.Io, "consistent DMA mappings (dma_alloc_coherent), CONSISTENT_END - CONSISTENT_DMA_SIZE", RootFor(l, consistentBase));
         }
 
         l.Add("fixmap", l.FixaddrStart, l.FixaddrEnd - l.FixaddrStart, RegionKind.Fixmap, "fixed mappings (fix_to_virt): kmap_atomic slots, early console", RootFor(l, l.FixaddrStart));
@@ -140,20 +184,74 @@ internal static class ArmLayout
         LayoutImage(l, pageOffset + 0x8000); // TEXT_OFFSET 0x8000: _text sits 32 KiB into the linear map
     }
 
-    private static ulong VmallocSizeFor(KernelConfig c, ulong pageOffset, ulong vmallocEnd, KernelLayout l)
+    /// <summary>
+    /// CONSISTENT_BASE = CONSISTENT_END - CONSISTENT_DMA_SIZE (memory.h before v3.6): a machine's mach/memory.h could raise
+    /// the 2 MiB default (logs show 8 and 14 MiB); refused for releases without the region.
+    /// </summary>
+    private static ulong ConsistentBaseFor(KernelLayout l, ArmEra era)
+    {
+        if (l.Config.ConsistentDmaSize is not ulong size)
+        {
+            return ConsistentEnd - DefaultConsistentDmaSize;
+        }
+
+        if (!era.ConsistentDmaRegion)
+        {
+            throw new LayoutException(LayoutErrorKind.BadOption, $"--consistent-dma-size: Linux {l.Config.Linux} has no consistent DMA region (removed by e9da6e9905e6 in v{ArmEra.NoConsistentDmaSince}); drop the option or use --linux 3.5 or older");
+        }
+
+        if (size < 2 * ByteSize.MiB || size > MaxConsistentDmaSize || size % (2 * ByteSize.MiB) != 0)
+        {
+            throw new LayoutException(LayoutErrorKind.BadOption, $"--consistent-dma-size {ByteSize.Format(size)}: CONSISTENT_DMA_SIZE must be a multiple of 2M between 2M and 14M (arch/arm/include/asm/memory.h)");
+        }
+
+        return ConsistentEnd - size;
+    }
+
+    /// <summary>VMALLOC_END: fixed by pgtable.h from 3.4, set by each mach-*/include/mach/vmalloc.h before (--vmalloc-end).</summary>
+    private static ulong VmallocEndFor(KernelLayout l, ArmEra era, ulong pageOffset, ulong consistentBase)
+    {
+        KernelConfig c = l.Config;
+        if (c.VmallocEnd is not ulong end)
+        {
+            if (era.PerMachineVmallocEnd)
+            {
+                l._choices.Add($"VMALLOC_END {ByteSize.Hex(era.VmallocEnd)} (assumption: the value every platform got in {ArmEra.FixedVmallocEndSince}; before that mach-*/include/mach/vmalloc.h set it, give --vmalloc-end)");
+            }
+
+            return era.VmallocEnd;
+        }
+
+        if (!era.PerMachineVmallocEnd)
+        {
+            throw new LayoutException(LayoutErrorKind.BadOption, $"--vmalloc-end: from Linux {ArmEra.FixedVmallocEndSince} VMALLOC_END is {ByteSize.Hex(era.VmallocEnd)} for every machine (arch/arm/include/asm/pgtable.h), not a per-machine value; use --linux 3.3 or older");
+        }
+
+        // The vmalloc area lies between PAGE_OFFSET and the consistent DMA region (mem_init: BUG_ON(VMALLOC_END > CONSISTENT_BASE)).
+        ulong floor = pageOffset + 32 * ByteSize.MiB;
+        if (end % Machine.PageSize != 0 || end <= floor || end > consistentBase)
+        {
+            throw new LayoutException(LayoutErrorKind.BadOption, $"--vmalloc-end {ByteSize.Hex(end)} must be page-aligned, above PAGE_OFFSET + 32 MiB ({ByteSize.Hex(floor)}) and at most CONSISTENT_BASE {ByteSize.Hex(consistentBase)}");
+        }
+
+        return end;
+    }
+
+    private static ulong VmallocSizeFor(KernelConfig c, ulong pageOffset, ulong vmallocEnd, KernelLayout l, ArmEra era)
     {
         if (c.VmallocSize is not ulong requested)
         {
-            return DefaultVmallocSize;
+            return era.DefaultVmallocReserve;
         }
 
         // early_vmalloc(): below 16 MiB is rounded up; the maximum keeps 32 MiB of lowmem (arch/arm/mm/mmu.c).
-        ulong max = vmallocEnd - (pageOffset + 32 * ByteSize.MiB + VmallocOffset);
+        ulong offset = era.ReserveIncludesOffset ? VmallocOffset : 0;
+        ulong max = vmallocEnd - (pageOffset + 32 * ByteSize.MiB + offset);
         if (requested > max)
         {
             throw new LayoutException(
                 LayoutErrorKind.VmallocTooLarge,
-                $"vmalloc={ByteSize.Format(requested)} exceeds the {ByteSize.Human(max)} the {KernelConfig.SplitName(c.Split)} split allows (VMALLOC_END {ByteSize.Hex(vmallocEnd)} - PAGE_OFFSET - 32 MiB - 8 MiB)");
+                $"vmalloc={ByteSize.Format(requested)} exceeds the {ByteSize.Human(max)} the {KernelConfig.SplitName(c.Split)} split allows (VMALLOC_END {ByteSize.Hex(vmallocEnd)} - PAGE_OFFSET - 32 MiB{(offset != 0 ? " - 8 MiB" : "")})");
         }
 
         if (requested < 16 * ByteSize.MiB)

@@ -41,7 +41,8 @@ public static class BootLog
         Line(sb, "    fixmap ", l.FixaddrStart, fixEnd, 10, "kB");
         if (era.ConsistentDmaRegion && l.Config.Design != LayoutDesign.FourGFourG)
         {
-            Line(sb, "    DMA    ", ArmLayout.ConsistentBase, ArmLayout.ConsistentEnd, 20, "MB");
+            // MLM(CONSISTENT_BASE, CONSISTENT_END) under CONFIG_MMU (arch/arm/mm/init.c, until e9da6e9905e6 in v3.6).
+            Line(sb, "    DMA    ", l.ConsistentBase, ArmLayout.ConsistentEnd, 20, "MB");
         }
 
         Line(sb, "    vmalloc", l.VmallocStart, l.VmallocEnd, 20, "MB");
@@ -54,8 +55,15 @@ public static class BootLog
         Line(sb, "    modules", l.ModulesVaddr, l.ModulesEnd, 20, "MB");
         if (l.ImageSections is { } s)
         {
+            // ImageSections is (text, init, data, bss); mem_init printed them in its release's order (ArmSectionLines).
+            int[] order = era.SectionLines switch
+            {
+                ArmSectionLines.InitTextData => [1, 0, 2],
+                ArmSectionLines.InitTextDataBss => [1, 0, 2, 3],
+                _ => [0, 1, 2, 3],
+            };
             string[] names = ["      .text", "      .init", "      .data", "       .bss"];
-            for (int i = 0; i < 4; i++)
+            foreach (int i in order)
             {
                 (ulong start, ulong end) = s[i];
                 // MLK_ROUNDUP: DIV_ROUND_UP(size, SZ_1K); %p prints 0x(ptrval) once pointers are hashed (v4.15).

@@ -73,6 +73,12 @@ public sealed record KernelConfig
     /// <summary>ARM: arm_dma_zone_size (CONFIG_ZONE_DMA platforms such as the Raspberry Pi 4); null = no ZONE_DMA.</summary>
     public ulong? DmaZoneSize { get; init; }
 
+    /// <summary>ARM before 3.4: the machine's VMALLOC_END (mach-*/include/mach/vmalloc.h); null = 0xff000000.</summary>
+    public ulong? VmallocEnd { get; init; }
+
+    /// <summary>ARM before 3.6: CONSISTENT_DMA_SIZE (mach/memory.h); null = the 2 MiB default.</summary>
+    public ulong? ConsistentDmaSize { get; init; }
+
     /// <summary>x86-32: FIXADDR_START (depends on the configuration); null = documented default.</summary>
     public ulong? FixaddrStart { get; init; }
 

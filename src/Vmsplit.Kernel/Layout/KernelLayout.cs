@@ -99,6 +99,9 @@ public sealed class KernelLayout
 
     public ulong VectorsBase { get; internal set; }
 
+    /// <summary>ARM before 3.6: CONSISTENT_BASE, the start of the consistent-DMA region (ends at 0xffe00000); 0 otherwise.</summary>
+    public ulong ConsistentBase { get; internal set; }
+
     /// <summary>The first address translated through the kernel root (TTBR1 on ARM LPAE/arm64); 0 when one root covers all.</summary>
     public ulong KernelRootStart { get; internal set; }
 

@@ -22,6 +22,11 @@ public static class LayoutEngine
             throw new LayoutException(LayoutErrorKind.Conflict, "design kimage-vmalloc is modelled for ARM, RISC-V and arm64 (the seeds' architectures), not x86-32");
         }
 
+        if ((config.VmallocEnd is not null || config.ConsistentDmaSize is not null) && !arch.IsArm32())
+        {
+            throw new LayoutException(LayoutErrorKind.Conflict, $"--vmalloc-end and --consistent-dma-size are per-machine constants of 32-bit ARM before 3.4/3.6; they do not apply to {arch.Name()}");
+        }
+
         if (arch.IsArm32())
         {
             ArmLayout.Build(l);

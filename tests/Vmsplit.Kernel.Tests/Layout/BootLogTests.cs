@@ -20,6 +20,17 @@ public sealed class BootLogTests
             new KernelConfig { Linux = LinuxVersion.Parse(linux), Split = split, Highmem = highmem, Image = image });
     }
 
+    private static KernelLayout ArmMachine(string linux, ulong[] banks, KernelConfig config)
+    {
+        List<RamBank> b = [];
+        for (int i = 0; i < banks.Length; i += 2)
+        {
+            b.Add(new RamBank(new PhysicalAddress(banks[i]), banks[i + 1]));
+        }
+
+        return LayoutEngine.Compute(new Machine(KernelArch.Arm, b), config with { Linux = LinuxVersion.Parse(linux) });
+    }
+
     private static KernelImage Ranges(params ulong[] r)
         => new(r[1] - r[0], r[3] - r[2], r[5] - r[4], r[7] - r[6]) { Ranges = [(r[0], r[1]), (r[2], r[3]), (r[4], r[5]), (r[6], r[7])] };
 
@@ -253,6 +264,162 @@ public sealed class BootLogTests
         // Before e9da6e9905e6 (v3.6) mem_init printed the consistent DMA region 0xffc00000-0xffe00000.
         string boot = BootLog.Format(Arm("3.4", [0x80000000, 512 * ByteSize.MiB]));
         Assert.Contains("    fixmap  : 0xfff00000 - 0xfffe0000   ( 896 kB)\n    DMA     : 0xffc00000 - 0xffe00000   (   2 MB)\n    vmalloc : 0xe0800000 - 0xff000000   ( 488 MB)\n", boot, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Linux316_QemuVexpress_Fixmap2048kB()
+    {
+        // github.com/ivanalgo/qemu-arm-linux README: "Linux version 3.16.0", QEMU vexpress-a9 (RAM 512 MiB at 0x60000000),
+        // VMSPLIT_2G, no HIGHMEM. ARM 8031/2 (v3.15) set FIXADDR_START 0xffc00000 and FIXADDR_TOP 0xffe00000, which mem_init
+        // printed until FIXADDR_END 0xfff00000 (v3.19): 2048 kB, not the 3072 kB of 3.19+. VMALLOC_END 0xff000000 (pre-4.2).
+        string expected =
+            "Virtual kernel memory layout:\n" +
+            "    vector  : 0xffff0000 - 0xffff1000   (   4 kB)\n" +
+            "    fixmap  : 0xffc00000 - 0xffe00000   (2048 kB)\n" +
+            "    vmalloc : 0xa0800000 - 0xff000000   (1512 MB)\n" +
+            "    lowmem  : 0x80000000 - 0xa0000000   ( 512 MB)\n" +
+            "    modules : 0x7f000000 - 0x80000000   (  16 MB)\n" +
+            "      .text : 0x80008000 - 0x805bf0a0   (5853 kB)\n" +
+            "      .init : 0x805c0000 - 0x805fdd80   ( 248 kB)\n" +
+            "      .data : 0x805fe000 - 0x8062dac0   ( 191 kB)\n" +
+            "       .bss : 0x8062dac8 - 0x806532e8   ( 151 kB)\n";
+        KernelLayout l = Arm("3.16", [0x60000000, 512 * ByteSize.MiB], VmSplit.Split2G, highmem: false, image: Ranges(0x80008000, 0x805bf0a0, 0x805c0000, 0x805fdd80, 0x805fe000, 0x8062dac0, 0x8062dac8, 0x806532e8));
+        Assert.Equal(expected, BootLog.Format(l));
+    }
+
+    [Fact]
+    public void Linux31681_Jornada720_Fixmap2048kB()
+    {
+        // linux-arm-kernel, 2020-02-07, "SA-1111 USB OHCI driver (Jornada 720) - overcurrent condition": Linux 3.16.81 on a
+        // StrongARM SA-1110 (PHYS_OFFSET 0xc0000000, mem=32m), 3G split, no HIGHMEM; _text at 0xc0208000.
+        string expected =
+            "Virtual kernel memory layout:\n" +
+            "    vector  : 0xffff0000 - 0xffff1000   (   4 kB)\n" +
+            "    fixmap  : 0xffc00000 - 0xffe00000   (2048 kB)\n" +
+            "    vmalloc : 0xc2800000 - 0xff000000   ( 968 MB)\n" +
+            "    lowmem  : 0xc0000000 - 0xc2000000   (  32 MB)\n" +
+            "    modules : 0xbf000000 - 0xc0000000   (  16 MB)\n" +
+            "      .text : 0xc0208000 - 0xc056be64   (3472 kB)\n" +
+            "      .init : 0xc056c000 - 0xc0583484   (  94 kB)\n" +
+            "      .data : 0xc0584000 - 0xc05a2520   ( 122 kB)\n" +
+            "       .bss : 0xc05a2520 - 0xc05b5cd4   (  78 kB)\n";
+        KernelLayout l = Arm("3.16.81", [0xc0000000, 32 * ByteSize.MiB], highmem: false, image: Ranges(0xc0208000, 0xc056be64, 0xc056c000, 0xc0583484, 0xc0584000, 0xc05a2520, 0xc05a2520, 0xc05b5cd4));
+        Assert.Equal(expected, BootLog.Format(l));
+    }
+
+    [Fact]
+    public void Linux317_Novena_Fixmap2048kB_Reserve248M()
+    {
+        // dmesg in the blog post "Novena first thoughts" (2015-03-21): Linux 3.17.0-rc5 on a Kosagi Novena (i.MX6Q), RAM
+        // 0x10000000-0xffffefff ("Ignoring memory range 0xffffffff - 0x100000000"), HIGHMEM. vmalloc_min = 0xff000000 - 240M
+        // - VMALLOC_OFFSET = 0xef800000 -> lowmem 760 MB, VMALLOC_START 0xf0000000; fixmap still 2048 kB before v3.19.
+        string expected =
+            "Virtual kernel memory layout:\n" +
+            "    vector  : 0xffff0000 - 0xffff1000   (   4 kB)\n" +
+            "    fixmap  : 0xffc00000 - 0xffe00000   (2048 kB)\n" +
+            "    vmalloc : 0xf0000000 - 0xff000000   ( 240 MB)\n" +
+            "    lowmem  : 0xc0000000 - 0xef800000   ( 760 MB)\n" +
+            "    pkmap   : 0xbfe00000 - 0xc0000000   (   2 MB)\n" +
+            "    modules : 0xbf000000 - 0xbfe00000   (  14 MB)\n" +
+            "      .text : 0xc0008000 - 0xc0a05394   (10229 kB)\n" +
+            "      .init : 0xc0a06000 - 0xc0a891c0   ( 525 kB)\n" +
+            "      .data : 0xc0a8a000 - 0xc0ae54ec   ( 366 kB)\n" +
+            "       .bss : 0xc0ae54ec - 0xc0b39e64   ( 339 kB)\n";
+        KernelLayout l = Arm("3.17", [0x10000000, 0xeffff000], image: Ranges(0xc0008000, 0xc0a05394, 0xc0a06000, 0xc0a891c0, 0xc0a8a000, 0xc0ae54ec, 0xc0ae54ec, 0xc0b39e64));
+        Assert.Equal(expected, BootLog.Format(l));
+    }
+
+    [Fact]
+    public void Linux41_Imx6ull_Fixmap3072kB_OldVmallocEnd()
+    {
+        // Blog post "ARM-Linux驱动开发1" (pansyhou): Linux 4.1.15 on an i.MX6ULL 14x14 EVK, 512 MiB at 0x80000000, VMSPLIT_2G,
+        // HIGHMEM. After FIXADDR_END 0xfff00000 (v3.19) mem_init prints 3072 kB; VMALLOC_END is still 0xff000000.
+        string expected =
+            "Virtual kernel memory layout:\n" +
+            "    vector  : 0xffff0000 - 0xffff1000   (   4 kB)\n" +
+            "    fixmap  : 0xffc00000 - 0xfff00000   (3072 kB)\n" +
+            "    vmalloc : 0xa0800000 - 0xff000000   (1512 MB)\n" +
+            "    lowmem  : 0x80000000 - 0xa0000000   ( 512 MB)\n" +
+            "    pkmap   : 0x7fe00000 - 0x80000000   (   2 MB)\n" +
+            "    modules : 0x7f000000 - 0x7fe00000   (  14 MB)\n" +
+            "      .text : 0x80008000 - 0x80908510   (9218 kB)\n" +
+            "      .init : 0x80909000 - 0x80974000   ( 428 kB)\n" +
+            "      .data : 0x80974000 - 0x809c4800   ( 322 kB)\n" +
+            "       .bss : 0x809c7000 - 0x80a31194   ( 425 kB)\n";
+        KernelLayout l = Arm("4.1.15", [0x80000000, 512 * ByteSize.MiB], VmSplit.Split2G, image: Ranges(0x80008000, 0x80908510, 0x80909000, 0x80974000, 0x80974000, 0x809c4800, 0x809c7000, 0x80a31194));
+        Assert.Equal(expected, BootLog.Format(l));
+    }
+
+    [Fact]
+    public void Linux308_Hi3518_MachineVmallocEnd_InitFirst()
+    {
+        // Blog post "Yi Home Camera" (2017-08-24): Linux 3.0.8 on a HiSilicon Hi3518 (ARM926), mem=40M at 0x80000000, no
+        // HIGHMEM. Before 3.4 VMALLOC_END came from mach/vmalloc.h (here 0xfe000000, --vmalloc-end); the 2 MiB consistent
+        // DMA region 0xffc00000-0xffe00000 was printed; v3.0 mem_init printed .init before .text (arch/arm/mm/init.c).
+        string expected =
+            "Virtual kernel memory layout:\n" +
+            "    vector  : 0xffff0000 - 0xffff1000   (   4 kB)\n" +
+            "    fixmap  : 0xfff00000 - 0xfffe0000   ( 896 kB)\n" +
+            "    DMA     : 0xffc00000 - 0xffe00000   (   2 MB)\n" +
+            "    vmalloc : 0xc3000000 - 0xfe000000   ( 944 MB)\n" +
+            "    lowmem  : 0xc0000000 - 0xc2800000   (  40 MB)\n" +
+            "    modules : 0xbf000000 - 0xc0000000   (  16 MB)\n" +
+            "      .init : 0xc0008000 - 0xc0029000   ( 132 kB)\n" +
+            "      .text : 0xc0029000 - 0xc0515000   (5040 kB)\n" +
+            "      .data : 0xc0516000 - 0xc053a0e0   ( 145 kB)\n" +
+            "       .bss : 0xc053a104 - 0xc0557380   ( 117 kB)\n";
+        KernelLayout l = ArmMachine("3.0.8", [0x80000000, 40 * ByteSize.MiB], new KernelConfig { Highmem = false, VmallocEnd = 0xfe000000, Image = Ranges(0xc0029000, 0xc0515000, 0xc0008000, 0xc0029000, 0xc0516000, 0xc053a0e0, 0xc053a104, 0xc0557380) });
+        Assert.Equal(expected, BootLog.Format(l));
+    }
+
+    [Fact]
+    public void Linux2637_Ti8148_Reserve128M_NoBssLine()
+    {
+        // A TI8148 EVM (Yocto, "Linux version 2.6.37-yocto-standard+") boot transcript: 1023 MiB at 0x80000000, HIGHMEM,
+        // OMAP's mach/vmalloc.h VMALLOC_END 0xf8000000. vmalloc_min = VMALLOC_END - SZ_128M = 0xf0000000 (the 128 MiB
+        // default before 3.4, no VMALLOC_OFFSET) -> lowmem 768 MB; no .bss line yet, .init printed first.
+        string expected =
+            "Virtual kernel memory layout:\n" +
+            "    vector  : 0xffff0000 - 0xffff1000   (   4 kB)\n" +
+            "    fixmap  : 0xfff00000 - 0xfffe0000   ( 896 kB)\n" +
+            "    DMA     : 0xffc00000 - 0xffe00000   (   2 MB)\n" +
+            "    vmalloc : 0xf0800000 - 0xf8000000   ( 120 MB)\n" +
+            "    lowmem  : 0xc0000000 - 0xf0000000   ( 768 MB)\n" +
+            "    pkmap   : 0xbfe00000 - 0xc0000000   (   2 MB)\n" +
+            "    modules : 0xbf000000 - 0xbfe00000   (  14 MB)\n" +
+            "      .init : 0xc0008000 - 0xc0044000   ( 240 kB)\n" +
+            "      .text : 0xc0044000 - 0xc0521000   (4980 kB)\n" +
+            "      .data : 0xc0522000 - 0xc056f7e0   ( 310 kB)\n";
+        // The log has no .bss line, so the .bss range given here (after .data) is not printed and not checked.
+        KernelLayout l = ArmMachine("2.6.37", [0x80000000, 1023 * ByteSize.MiB], new KernelConfig { VmallocEnd = 0xf8000000, Image = Ranges(0xc0044000, 0xc0521000, 0xc0008000, 0xc0044000, 0xc0522000, 0xc056f7e0, 0xc056f7e0, 0xc0570000) });
+        Assert.Equal(expected, BootLog.Format(l));
+        Assert.Equal(255 * ByteSize.MiB, l.HighmemBytes); // "261120K highmem"
+    }
+
+    [Fact]
+    public void ConsistentDmaSize_MovesTheDmaLine()
+    {
+        // Tegra (NVIDIA) 2.6.39/3.x Android logs print "DMA     : 0xff000000 - 0xffe00000   (  14 MB)": CONSISTENT_BASE =
+        // CONSISTENT_END 0xffe00000 - CONSISTENT_DMA_SIZE 14 MiB (memory.h before v3.6).
+        KernelLayout l = ArmMachine("3.1", [0, 512 * ByteSize.MiB], new KernelConfig { VmallocEnd = 0xf8000000, ConsistentDmaSize = 14 * ByteSize.MiB });
+        Assert.Contains("    DMA     : 0xff000000 - 0xffe00000   (  14 MB)\n", BootLog.Format(l), StringComparison.Ordinal);
+        Assert.Equal(0xff000000UL, l.Find("DMA")!.Start);
+    }
+
+    [Theory]
+    [InlineData("3.3", true)]
+    [InlineData("3.4", false)]
+    public void VmallocEnd_PerMachineOnlyBefore34(string linux, bool accepted)
+    {
+        KernelConfig c = new() { VmallocEnd = 0xf8000000 };
+        if (accepted)
+        {
+            Assert.Equal(0xf8000000UL, ArmMachine(linux, [0, 256 * ByteSize.MiB], c).VmallocEnd);
+        }
+        else
+        {
+            Assert.Equal(LayoutErrorKind.BadOption, Assert.Throws<LayoutException>(() => ArmMachine(linux, [0, 256 * ByteSize.MiB], c)).Kind);
+        }
     }
 
     [Fact]
