@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.Globalization;
+using System.Text;
 
 namespace Vmsplit.Cli;
 
@@ -32,7 +34,7 @@ public static class VmsplitCli
         ParseResult parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            stderr.WriteLine("vmsplit: " + parse.Errors[0].Message);
+            stderr.WriteLine("vmsplit: " + Printable(parse.Errors[0].Message));
             return ExitUsage;
         }
 
@@ -43,15 +45,46 @@ public static class VmsplitCli
         catch (Exception e) when (Unwrap(e) is UsageException or Lab.LabException or Workloads.WorkloadException)
         {
             // bad input, also when a command let the lab's own one-line error through
-            stderr.WriteLine("vmsplit: " + Unwrap(e).Message);
+            stderr.WriteLine("vmsplit: " + Printable(Unwrap(e).Message));
             return ExitUsage;
         }
         catch (Exception e) when (Unwrap(e) is InvalidOperationException or ArgumentException or NotSupportedException or IOException)
         {
             // a defect of the model, not of the input: one line, no stack trace, a distinct exit code
-            stderr.WriteLine("vmsplit: internal error: " + Unwrap(e).Message.Split('\n')[0]);
+            stderr.WriteLine("vmsplit: internal error: " + Printable(Unwrap(e).Message.Split('\n')[0]));
             return ExitFailure;
         }
+    }
+
+    /// <summary>
+    /// An error message as one printable line: control characters (a newline or an escape sequence in an
+    /// option value or a file name the message echoes) are shown as C escapes, \n, \t, \x1b, \u0085.
+    /// </summary>
+    public static string Printable(string message)
+    {
+        StringBuilder? sb = null;
+        for (int i = 0; i < message.Length; i++)
+        {
+            char c = message[i];
+            string? escape = c switch
+            {
+                '\n' => "\\n",
+                '\r' => "\\r",
+                '\t' => "\\t",
+                _ when char.IsControl(c) || c is '\u2028' or '\u2029' => c < 0x80 ? "\\x" + ((int)c).ToString("x2", CultureInfo.InvariantCulture) : "\\u" + ((int)c).ToString("x4", CultureInfo.InvariantCulture),
+                _ => null,
+            };
+            if (escape is null)
+            {
+                sb?.Append(c);
+                continue;
+            }
+
+            sb ??= new StringBuilder(message, 0, i, message.Length + 8);
+            sb.Append(escape);
+        }
+
+        return sb?.ToString() ?? message;
     }
 
     // runs on all cores (Parallel.For) wrap what a design threw; report the first cause itself
@@ -60,29 +93,3 @@ public static class VmsplitCli
 
 /// <summary>Bad input: a one-line message that names the problem and where it is.</summary>
 public sealed class UsageException(string message) : Exception(message);
-
-/// <summary>Writes output files atomically: a temporary file beside the target, then a rename.</summary>
-public static class AtomicFile
-{
-    public static void WriteAllText(string path, string contents)
-    {
-        string full = Path.GetFullPath(path);
-        string? dir = Path.GetDirectoryName(full);
-        if (dir is null || !Directory.Exists(dir))
-        {
-            throw new UsageException($"cannot write {path}: directory does not exist");
-        }
-
-        string tmp = Path.Combine(dir, "." + Path.GetFileName(full) + "." + Environment.ProcessId + ".tmp");
-        try
-        {
-            File.WriteAllText(tmp, contents);
-            File.Move(tmp, full, overwrite: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            File.Delete(tmp);
-            throw new UsageException($"cannot write {path}: {e.Message}");
-        }
-    }
-}

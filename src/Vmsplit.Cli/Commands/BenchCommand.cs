@@ -23,7 +23,7 @@ public static class BenchCommand
             Description = $"time budget in seconds, 30 % warm-up and the rest split evenly over the measurements (default {SpeedCheck.DefaultSeconds}; "
                 + $"{SpeedCheck.MinSeconds} to {SpeedCheck.MaxSeconds}; below about 2 s the warm-up can end before the JIT's optimised code is in place and the figures come out low)",
         };
-        Option<string?> json = new("--json") { Description = "also write the host and the figures as JSON to this file" };
+        Option<string?> json = new("--json") { Description = "also write the host and the figures as JSON to this file (- for standard output instead of the text report)" };
         Command command = new(
             "bench",
             "Speed check of the model on this host: TLB lookups, page-table walks and simulated null system calls (classic, kpti, 4g4g) per second, "
@@ -34,11 +34,8 @@ public static class BenchCommand
         command.SetAction(parse =>
         {
             double budget = ParseSeconds(parse.GetValue(seconds));
-            string? jsonPath = parse.GetValue(json);
-            if (jsonPath is not null)
-            {
-                CheckOutputPath(jsonPath, "--json");
-            }
+            CommandOutputs outputs = new(stdout); // checked before the measurements run, so a typo does not cost the whole budget
+            OutputTarget? jsonOutput = outputs.Claim("--json", parse.GetValue(json));
 
             SpeedCheckResult result;
             try
@@ -50,12 +47,7 @@ public static class BenchCommand
                 throw new UsageException(e.Message);
             }
 
-            stdout.Write(Text(result));
-            if (jsonPath is not null)
-            {
-                AtomicFile.WriteAllText(jsonPath, Json(result));
-            }
-
+            outputs.WriteAll(Text(result), (jsonOutput, () => Json(result)));
             return VmsplitCli.ExitOk;
         });
         return command;
@@ -84,27 +76,6 @@ public static class BenchCommand
         }
 
         return s;
-    }
-
-    // Checked before the measurements run, so a typo does not cost the whole budget.
-    private static void CheckOutputPath(string path, string option)
-    {
-        if (path == "-")
-        {
-            throw new UsageException($"{option}: writing to standard output is not supported; give a file name (./- for a file named '-')");
-        }
-
-        string full = Path.GetFullPath(path);
-        if (Directory.Exists(full))
-        {
-            throw new UsageException($"{option}: {path} is a directory");
-        }
-
-        string? dir = Path.GetDirectoryName(full);
-        if (dir is null || !Directory.Exists(dir))
-        {
-            throw new UsageException($"{option}: cannot write {path}: directory does not exist");
-        }
     }
 
     private static SpeedCheckResult RunWithProgress(double budget, TextWriter stdout)

@@ -23,8 +23,8 @@ public static class CompareCommand
         Option<string?> baseline = new("--baseline") { Description = "the design overheads are measured against (default: the first design)" };
         Option<string?> workloads = new("--workloads") { Description = "comma list of workloads (built-in: " + string.Join(", ", BuiltinWorkloads.Suite) + "; dd:BLOCK, wss:SIZE[:PAGES]; or a YAML file)" };
         Option<string?> preset = new("--preset") { Description = "a built-in scenario: seeds (default) or kpti (x86-64 Skylake, classic vs kpti, kpti+nopcid, kpti+global)" };
-        Option<string?> json = new("--json") { Description = "also write the report as JSON to this file" };
-        Option<string?> csv = new("--csv") { Description = "also write one row per design and workload to this CSV file" };
+        Option<string?> json = new("--json") { Description = "also write the report as JSON to this file (- for standard output instead of the text report)" };
+        Option<string?> csv = new("--csv") { Description = "also write one row per design and workload to this CSV file (- for standard output instead of the text report)" };
         Option<string?> seed = new("--seed") { Description = "seed for everything random (default 1)" };
         Option<string?> ops = new("--ops") { Description = "measured operations per workload (default: each workload's own)" };
         Option<bool> serial = new("--serial") { Description = "run on one core (the results are identical)" };
@@ -47,6 +47,9 @@ public static class CompareCommand
                 parse.GetValue(seed),
                 parse.GetValue(ops),
                 parse.GetValue(serial));
+            CommandOutputs outputs = new(stdout);
+            OutputTarget? jsonOutput = outputs.Claim("--json", parse.GetValue(json));
+            OutputTarget? csvOutput = outputs.Claim("--csv", parse.GetValue(csv));
             CompareReport report;
             try
             {
@@ -57,17 +60,10 @@ public static class CompareCommand
                 throw new UsageException(e.Message);
             }
 
-            stdout.Write(CompareRenderer.Text(report));
-            if (parse.GetValue(json) is string jsonPath)
-            {
-                AtomicFile.WriteAllText(jsonPath, CompareRenderer.Json(report));
-            }
-
-            if (parse.GetValue(csv) is string csvPath)
-            {
-                AtomicFile.WriteAllText(csvPath, CompareRenderer.Csv(report));
-            }
-
+            outputs.WriteAll(
+                CompareRenderer.Text(report),
+                (jsonOutput, () => CompareRenderer.Json(report)),
+                (csvOutput, () => CompareRenderer.Csv(report)));
             return VmsplitCli.ExitOk;
         });
         return command;

@@ -23,7 +23,7 @@ public static class LayoutCommand
         Option<string?> image = new("--image") { Description = "kernel image: text=K,init=K,data=K,bss=K (sizes) or text=0xSTART-0xEND,... (exact ranges)" };
         Option<string> design = new("--design") { Description = "classic, 4g4g (ARM LPAE), x86-4g4g, kimage-vmalloc", DefaultValueFactory = _ => "classic" };
         Option<string> format = new("--format") { Description = "boot, table, json or svg", DefaultValueFactory = _ => "table" };
-        Option<string?> output = new("--output") { Description = "write to FILE (atomically) instead of standard output" };
+        Option<string?> output = new("--output") { Description = "write to FILE instead of standard output (- is standard output)" };
         Option<bool> budget = new("--budget") { Description = "show the designs side by side for this machine (address budget)" };
         Option<bool> thumb2 = new("--thumb2") { Description = "CONFIG_THUMB2_KERNEL: ARM modules start 8 MiB below PAGE_OFFSET" };
         Option<bool> vipt = new("--vipt-aliasing") { Description = "ARM VIPT aliasing D-cache: highmem is dropped as without HIGHMEM" };
@@ -54,17 +54,10 @@ public static class LayoutCommand
                 parse.GetValue(design), parse.GetValue(thumb2), parse.GetValue(vipt), parse.GetValue(dmaZone), parse.GetValue(fixaddr),
                 parse.GetValue(nrCpus), parse.GetValue(vaBits), parse.GetValue(linearStart), parse.GetValue(vmallocEnd), parse.GetValue(consistentDma));
             string fmt = (parse.GetValue(format) ?? "table").Trim().ToLowerInvariant();
+            CommandOutputs outputs = new(stdout);
+            OutputTarget target = outputs.Claim("--output", parse.GetValue(output) ?? "-");
             string text = Run(machine, config, fmt, parse.GetValue(budget));
-            string? file = parse.GetValue(output);
-            if (file is null)
-            {
-                stdout.Write(text);
-            }
-            else
-            {
-                AtomicFile.WriteAllText(file, text);
-            }
-
+            outputs.WriteAll(null, (target, () => text));
             return VmsplitCli.ExitOk;
         });
         return command;

@@ -34,7 +34,7 @@ public static class TlbCommand
     {
         Option<string> arch = new("--arch") { Description = "arm, x86 or riscv", DefaultValueFactory = _ => "arm" };
         Option<string> format = new("--format") { Description = "table or json", DefaultValueFactory = _ => "table" };
-        Option<string?> output = new("--output") { Description = "write to FILE (atomically) instead of standard output" };
+        Option<string?> output = new("--output") { Description = "write to FILE instead of standard output (- is standard output)" };
         Command command = new("tlb", "TLB maintenance operations of an architecture, executed on a TLB holding every kind of entry: what each one removes.")
         {
             arch, format, output,
@@ -69,23 +69,15 @@ public static class TlbCommand
                 throw new UsageException($"--format: unknown format '{fmt}' (use table or json)");
             }
 
+            CommandOutputs outputs = new(stdout);
+            OutputTarget target = outputs.Claim("--output", parse.GetValue(output) ?? "-");
             List<Row> rows = new();
             foreach (TlbMaintenanceOp op in ops)
             {
                 rows.Add(Execute(op));
             }
 
-            string text = fmt == "json" ? Json(a, rows) : Table(rows);
-            string? file = parse.GetValue(output);
-            if (file is null)
-            {
-                stdout.Write(text);
-            }
-            else
-            {
-                AtomicFile.WriteAllText(file, text);
-            }
-
+            outputs.WriteAll(null, (target, () => fmt == "json" ? Json(a, rows) : Table(rows)));
             return VmsplitCli.ExitOk;
         });
         return command;

@@ -22,7 +22,7 @@ public static class ValidateCommand
         Option<string?> data = new("--data") { Description = $"datapoint file (default: the shipped {DatapointFile.ShippedName}; same schema, see docs/validation.md)" };
         Option<string?> only = new("--only") { Description = "comma list of datapoint ids to run (default: all)" };
         Option<string?> tolerance = new("--tolerance") { Description = "error in percent beyond which a datapoint counts as a miss (default 25)" };
-        Option<string?> json = new("--json") { Description = "also write the results as JSON to this file" };
+        Option<string?> json = new("--json") { Description = "also write the results as JSON to this file (- for standard output instead of the text report)" };
         Option<bool> detail = new("--detail") { Description = "print each datapoint's setup, source, assumptions and the model's causes" };
         Command command = new("validate", "Run the scenario behind each published measurement and print published value, model value and error.")
         {
@@ -37,6 +37,8 @@ public static class ValidateCommand
                 throw new UsageException($"--tolerance: '{t}' is not a percentage in (0, 1000]");
             }
 
+            CommandOutputs outputs = new(stdout);
+            OutputTarget? jsonOutput = outputs.Claim("--json", parse.GetValue(json));
             string source = parse.GetValue(data) ?? DatapointFile.ShippedName;
             IReadOnlyList<Datapoint> points;
             IReadOnlyList<ValidationResult> results;
@@ -51,12 +53,7 @@ public static class ValidateCommand
                 throw new UsageException(e.Message);
             }
 
-            if (parse.GetValue(json) is string jsonPath)
-            {
-                AtomicFile.WriteAllText(jsonPath, Json(source, tol, results));
-            }
-
-            stdout.Write(Text(source, tol, results, parse.GetValue(detail)));
+            outputs.WriteAll(Text(source, tol, results, parse.GetValue(detail)), (jsonOutput, () => Json(source, tol, results)));
             return VmsplitCli.ExitOk;
         });
         return command;
