@@ -75,7 +75,8 @@ public static class AuditCommand
     {
         KernelArch.ArmLpae => ["classic", "classic+pan", "4g4g"],
         KernelArch.X86_64 or KernelArch.X86_64La57 => ["classic", "classic+pan", "kpti"],
-        KernelArch.X86 or KernelArch.X86Pae => ["classic", "x86-4g4g"],
+        KernelArch.X86Pae => ["classic", "kpti", "x86-4g4g"],
+        KernelArch.X86 => ["classic", "x86-4g4g"],
         KernelArch.Aarch64 => ["classic", "kpti"],
         _ => ["classic", "classic+pan"],
     };

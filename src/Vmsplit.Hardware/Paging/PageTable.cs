@@ -84,11 +84,15 @@ public sealed partial class PageTable
     }
 
     /// <summary>Creates an empty tree whose tables come from <paramref name="allocator"/>; false when no frame is free for the root.</summary>
-    public static bool TryCreate(PageTableFormat format, PhysicalMemory memory, FrameAllocator allocator, out PageTable? table, PageTableGeometry? geometry = null) =>
-        TryCreate(format, memory, new TableMemory(allocator, memory), out table, geometry);
+    public static bool TryCreate(PageTableFormat format, PhysicalMemory memory, FrameAllocator allocator, out PageTable? table, PageTableGeometry? geometry = null, bool preallocateRootEntries = true) =>
+        TryCreate(format, memory, new TableMemory(allocator, memory), out table, geometry, preallocateRootEntries);
 
-    /// <summary>Creates an empty tree whose tables come from <paramref name="tables"/> (shared by the trees of one address space).</summary>
-    public static bool TryCreate(PageTableFormat format, PhysicalMemory memory, TableMemory tables, out PageTable? table, PageTableGeometry? geometry = null)
+    /// <summary>
+    /// Creates an empty tree whose tables come from <paramref name="tables"/> (shared by the trees of one address space).
+    /// <paramref name="preallocateRootEntries"/> false leaves a PAE root empty, for a tree whose first-level entries
+    /// will point at another tree's tables (32-bit PTI's user PGD, arch/x86/mm/pgtable.c).
+    /// </summary>
+    public static bool TryCreate(PageTableFormat format, PhysicalMemory memory, TableMemory tables, out PageTable? table, PageTableGeometry? geometry = null, bool preallocateRootEntries = true)
     {
         geometry ??= format.Geometry;
         table = null;
@@ -98,7 +102,7 @@ public sealed partial class PageTable
         }
 
         PageTable created = new(format, memory, tables, geometry, root);
-        if (format.PreallocatesRootEntries && !created.PreallocateRootEntries())
+        if (format.PreallocatesRootEntries && preallocateRootEntries && !created.PreallocateRootEntries())
         {
             created.Release();
             return false;
@@ -130,8 +134,8 @@ public sealed partial class PageTable
     }
 
     /// <summary>Creates an empty tree, throwing <see cref="InvalidOperationException"/> when no frame is free.</summary>
-    public static PageTable Create(PageTableFormat format, PhysicalMemory memory, FrameAllocator allocator, PageTableGeometry? geometry = null) =>
-        TryCreate(format, memory, allocator, out PageTable? t, geometry) ? t! : throw new InvalidOperationException("no free frame for the root page table");
+    public static PageTable Create(PageTableFormat format, PhysicalMemory memory, FrameAllocator allocator, PageTableGeometry? geometry = null, bool preallocateRootEntries = true) =>
+        TryCreate(format, memory, allocator, out PageTable? t, geometry, preallocateRootEntries) ? t! : throw new InvalidOperationException("no free frame for the root page table");
 
     public PageTableFormat Format => _format;
 

@@ -81,9 +81,9 @@ public sealed partial class SimKernel
     }
 
     /// <summary>A page-table tree from lowmem frames, watched by the coherence checker when it is on.</summary>
-    private PageTable NewTree(PageTableGeometry? geometry = null)
+    private PageTable NewTree(PageTableGeometry? geometry = null, bool preallocateRootEntries = true)
     {
-        PageTable t = PageTable.Create(Format, Memory, Lowmem, geometry);
+        PageTable t = PageTable.Create(Format, Memory, Lowmem, geometry, preallocateRootEntries);
         t.Observer = Checker;
         return t;
     }
@@ -161,7 +161,8 @@ public sealed partial class SimKernel
                 MapKernelRange(EntryVa, new PhysicalAddress(AllocLowmem().Value), Page, PagePermissions.Read | PagePermissions.Execute);
                 MapKernelRange(EntryAreaVa, new PhysicalAddress(AllocLowmem().Value), Page, PagePermissions.Read | PagePermissions.Execute);
                 break;
-            case ArchFamily.X86 when Format.Id is MmuFormat.X86_64 or MmuFormat.X86_64La57:
+            case ArchFamily.X86 when Format.Id is MmuFormat.X86_64 or MmuFormat.X86_64La57 || Layout.CpuEntryAreaBase != 0:
+                // cpu_entry_area (entry stack, TSS): CPU_ENTRY_AREA_BASE, on x86-32 since 4.15 (arch/x86/include/asm/pgtable_32_areas.h)
                 EntryVa = ImageVa;
                 EntryAreaVa = new VirtualAddress(Layout.CpuEntryAreaBase != 0 ? Layout.CpuEntryAreaBase : 0xfffffe0000000000UL);
                 MapKernelRange(EntryAreaVa, AllocLowmem(), Page, rw);
@@ -341,29 +342,111 @@ public sealed partial class SimKernel
     }
 
     /// <summary>
-    /// x86 KPTI: the user PGD shares the user half with the kernel PGD and copies the kernel half of the
-    /// user-side init tables, which map only cpu_entry_area and the entry text (arch/x86/mm/pti.c:
-    /// pti_clone_user_shared clones the CPU_ENTRY_AREA p4d, pti_clone_entry_text the PMD of __entry_text).
+    /// x86 KPTI: the user PGD of a process whose kernel PGD is <paramref name="kernelCopy"/>. Its user half is the
+    /// process's own (x86-64: the same top-level entries; 32-bit PAE: the same preallocated user PMDs, which
+    /// native_set_pud copies through pti_set_user_pgtbl, arch/x86/include/asm/pgtable-3level.h); its kernel half
+    /// copies the user-side init tables, which map only the cpu_entry_area and the entry text
+    /// (x86-64: clone_pgd_range of the user copy, arch/x86/include/asm/pgtable.h; PAE: a PMD of its own filled by
+    /// pgd_prepopulate_user_pmd, arch/x86/mm/pgtable.c, Linux 4.19+).
     /// </summary>
-    private PageTable CreateKptiShadow()
+    private PageTable CreateKptiShadow(PageTable kernelCopy)
     {
-        if (_ptiUserInit is null)
+        PageTable init = _ptiUserInit ??= CreatePtiUserInit();
+        if (Format.Id == MmuFormat.X86Pae)
         {
-            _ptiUserInit = NewTree();
-            _ptiUserInit.ShareEntry(_kernelTree, EntryAreaVa, 0);
-            if (_ptiUserInit.ShareEntry(_kernelTree, EntryVa, 2).Status == PageTableStatus.NotMapped)
+            PageTable pae = NewTree(preallocateRootEntries: false);
+            ulong span = pae.TopLevelEntrySpan;
+            for (ulong va = 0; va + span <= Layout.PageOffset; va += span)
             {
-                _ptiUserInit.ShareEntry(_kernelTree, EntryVa, 3);
+                Require(pae.ShareEntry(kernelCopy, new VirtualAddress(va), 0), "the user PMDs");
             }
+
+            foreach (VirtualAddress va in PtiClonedEntries)
+            {
+                Require(pae.ShareEntry(init, va, 1), "a cloned kernel PMD");
+            }
+
+            return pae;
         }
 
         PageTable shadow = NewTree();
-        shadow.ShareEntry(_ptiUserInit, EntryAreaVa, 0);
-        shadow.ShareEntry(_ptiUserInit, EntryVa, 0);
+        foreach (VirtualAddress va in PtiClonedEntries)
+        {
+            Require(shadow.ShareEntry(init, va, 0), "a cloned kernel PGD entry");
+        }
+
         return shadow;
+
+        static void Require(PageTableResult r, string what)
+        {
+            if (!r.Succeeded)
+            {
+                throw new InvalidOperationException($"KPTI user PGD: {what}: {r.Message}");
+            }
+        }
     }
 
     private PageTable? _ptiUserInit;
+
+    // The addresses whose entries pti_init cloned into the user-side init tables.
+    private VirtualAddress[] PtiClonedEntries => [EntryAreaVa, EntryVa];
+
+    /// <summary>
+    /// pti_init (arch/x86/mm/pti.c): the user-side copy of swapper_pg_dir. pti_clone_user_shared clones the
+    /// CPU_ENTRY_AREA p4d on x86-64 and, on 32-bit, the PMDs covering the cpu_entry_area (one pgd covers the whole
+    /// kernel there); pti_clone_entry_text clones __entry_text at PMD level on x86-64 and at PTE level on 32-bit
+    /// (PTI_LEVEL_KERNEL_IMAGE, 16a3fe634f6a, v5.3), where a large PMD is still cloned whole.
+    /// </summary>
+    private PageTable CreatePtiUserInit()
+    {
+        PageTable t = NewTree();
+        int levels = Format.Geometry.LevelCount;
+        if (Format.Id == MmuFormat.X86Pae)
+        {
+            ulong ceaSize = Layout.CpuEntryAreaSize != 0 ? Layout.CpuEntryAreaSize : Page;
+            PtiClonePgtable(t, EntryAreaVa, EntryAreaVa + ceaSize, pteLevel: false);
+            PtiClonePgtable(t, EntryVa, EntryVa + Page, pteLevel: true);
+        }
+        else
+        {
+            // pti_clone_p4d: the p4d entry is the top level with 4-level paging, the second with LA57
+            PageTableResult r = t.ShareEntry(_kernelTree, EntryAreaVa, levels - 4);
+            if (!r.Succeeded)
+            {
+                throw new KernelSetupException($"KPTI: cloning the cpu_entry_area p4d: {r.Message}");
+            }
+
+            PtiClonePgtable(t, EntryVa, EntryVa + Page, pteLevel: false);
+        }
+
+        return t;
+    }
+
+    // pti_clone_pgtable: the populated PMDs covering [start, end) (or their PTEs when asked and the PMD is a table).
+    private void PtiClonePgtable(PageTable target, VirtualAddress start, VirtualAddress end, bool pteLevel)
+    {
+        int pmdLevel = Format.Geometry.LevelCount - 2;
+        ulong pmdSpan = Format.Geometry[pmdLevel].EntrySpan;
+        for (ulong addr = start.Value; addr < end.Value;)
+        {
+            PageTableLookup l = _kernelTree.Lookup(new VirtualAddress(addr));
+            bool large = l.Found && l.PageSize >= pmdSpan;
+            if (l.Found && l.PageSize > pmdSpan)
+            {
+                throw new KernelSetupException($"KPTI: {ByteSize.Hex(addr)} is mapped by a block larger than a PMD; pti_clone_pgtable cannot clone it");
+            }
+
+            bool wholePmd = large || !pteLevel;
+            int level = wholePmd ? pmdLevel : pmdLevel + 1;
+            PageTableResult r = target.ShareEntry(_kernelTree, new VirtualAddress(addr), level);
+            if (!r.Succeeded && r.Status != PageTableStatus.NotMapped)
+            {
+                throw new KernelSetupException($"KPTI: cloning the kernel entry for {ByteSize.Hex(addr)}: {r.Message}");
+            }
+
+            addr = wholePmd ? (addr & ~(pmdSpan - 1)) + pmdSpan : addr + Page;
+        }
+    }
 
     /// <summary>KPTI +global: the always-mapped entry pages (the entry text's 2 MiB block, cpu_entry_area) keep the global bit.</summary>
     private bool IsGlobalEntryPage(VirtualAddress va) =>

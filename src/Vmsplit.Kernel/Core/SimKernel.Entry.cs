@@ -335,6 +335,7 @@ public sealed partial class SimKernel
                 }
 
                 x.Cr3 = root.Value | (pcid ? (Design.Scheme == IsolationScheme.Kpti && !InKernel ? userAsid : asid) : 0UL);
+                ((Vmsplit.Hardware.Paging.X86.X86PageTableFormat)Format).LoadCr3(Memory, ref x, x.Cr3); // PAE: the PDPTEs of the root just chosen
                 r = x;
                 break;
             default:

@@ -226,7 +226,7 @@ public sealed partial class SimKernel : IKernelMapper
         Process p = new(_nextPid++, tables, ctx, AllocLowmem(), AllocLowmem());
         if (Design.Scheme == IsolationScheme.Kpti && Family == ArchFamily.X86)
         {
-            p.UserShadow = CreateKptiShadow();
+            p.UserShadow = CreateKptiShadow(tables);
         }
 
         _processes.Add(p);
