@@ -191,8 +191,7 @@ public sealed class CoherenceChecker : IPageTableObserver
             {
                 sb.Append(shown == 0 ? "; since then: " : ", ");
                 sb.Append(op.Mnemonic());
-                if (op is not (TlbMaintenanceOp.ArmTlbiAll or TlbMaintenanceOp.ArmTlbiAllIs or TlbMaintenanceOp.RiscvSfenceVmaAll or TlbMaintenanceOp.X86Cr3Write
-                    or TlbMaintenanceOp.X86InvpcidAllIncludingGlobal or TlbMaintenanceOp.X86InvpcidAllNonGlobal or TlbMaintenanceOp.X86Cr4PgeToggle))
+                if (TlbHierarchy.Rule(op).Tlb is not (TlbMatch.All or TlbMatch.AllNonGlobal))
                 {
                     sb.Append(" (").Append(v).Append(", ASID ").Append(a).Append(')');
                 }

@@ -54,7 +54,7 @@ public sealed class MemoryManagementUnit
         _stepShifts = WalkGeometry.StepShifts(format);
         _walkStepShifts = new int[_stepShifts.Length];
         _tlb = new TlbHierarchy(config, _stepShifts.AsSpan(0, _stepShifts.Length - 1));
-        _x86 = _formatId is MmuFormat.X86_32 or MmuFormat.X86Pae or MmuFormat.X86_64 or MmuFormat.X86_64La57;
+        _x86 = _formatId.Family() == ArchFamily.X86;
         Cpu = cpu;
     }
 
@@ -213,8 +213,15 @@ public sealed class MemoryManagementUnit
         return tableSteps;
     }
 
-    /// <summary>Executes a maintenance operation; inner-shareable ones reach every CPU of <see cref="Domain"/>.</summary>
-    public TlbFlushResult Invalidate(TlbMaintenanceOp op, VirtualAddress va = default, ushort asid = 0)
+    /// <summary>
+    /// Executes a maintenance operation; inner-shareable ones reach every CPU of <see cref="Domain"/>.
+    /// </summary>
+    public TlbFlushResult Invalidate(TlbMaintenanceOp op, VirtualAddress va = default, ushort asid = 0) => Invalidate(op, va, asid, null);
+
+    /// <summary>Executes an ARMv8.4 range operation (TLBI RVAE1, RVALE1, RVAAE1, RVAALE1 and their IS forms).</summary>
+    public TlbFlushResult Invalidate(TlbMaintenanceOp op, VirtualAddress va, ushort asid, TlbiRange range) => Invalidate(op, va, asid, (TlbiRange?)range);
+
+    private TlbFlushResult Invalidate(TlbMaintenanceOp op, VirtualAddress va, ushort asid, TlbiRange? range)
     {
         TlbFlushResult result;
         if (op.IsBroadcast() && Domain is not null)
@@ -222,12 +229,12 @@ public sealed class MemoryManagementUnit
             result = new TlbFlushResult(op, 0, 0, 0);
             foreach (MemoryManagementUnit cpu in Domain.Cpus)
             {
-                result += cpu.ExecuteLocal(op, va, asid);
+                result += cpu.ExecuteLocal(op, va, asid, range);
             }
         }
         else
         {
-            result = ExecuteLocal(op, va, asid);
+            result = ExecuteLocal(op, va, asid, range);
         }
 
         result = result with { Op = op };
@@ -236,14 +243,14 @@ public sealed class MemoryManagementUnit
         return result;
     }
 
-    private TlbFlushResult ExecuteLocal(TlbMaintenanceOp op, VirtualAddress va, ushort asid)
+    private TlbFlushResult ExecuteLocal(TlbMaintenanceOp op, VirtualAddress va, ushort asid, TlbiRange? range)
     {
-        TlbFlushResult r = _tlb.Execute(op, va.Value, asid);
+        TlbFlushResult r = range is { } rg ? _tlb.Execute(op, va.Value, asid, rg) : _tlb.Execute(op, va.Value, asid);
         Counters.EntriesInvalidated += r.TlbEntriesRemoved;
         return r;
     }
 
-    // ARM maintenance (ARM ARM B4.2.2; AArch64 TLBI VMALLE1/ASIDE1/VAE1/VAAE1 and their IS forms).
+    // ARMv7 maintenance (ARM ARM DDI 0406C B4.2.2): TLBIALL, TLBIASID, TLBIMVA, TLBIMVAA and their IS forms.
     public TlbFlushResult TlbiAll(bool innerShareable = false) => Invalidate(innerShareable ? TlbMaintenanceOp.ArmTlbiAllIs : TlbMaintenanceOp.ArmTlbiAll);
 
     public TlbFlushResult TlbiAsid(ushort asid, bool innerShareable = false) =>
@@ -254,6 +261,33 @@ public sealed class MemoryManagementUnit
 
     public TlbFlushResult TlbiMvaa(VirtualAddress va, bool innerShareable = false) =>
         Invalidate(innerShareable ? TlbMaintenanceOp.ArmTlbiMvaaIs : TlbMaintenanceOp.ArmTlbiMvaa, va);
+
+    // AArch64 EL1&0 maintenance (ARM ARM DDI 0487F D5.10.2).
+    public TlbFlushResult TlbiVmalle1(bool innerShareable = false) =>
+        Invalidate(innerShareable ? TlbMaintenanceOp.Arm64TlbiVmalle1Is : TlbMaintenanceOp.Arm64TlbiVmalle1);
+
+    public TlbFlushResult TlbiAside1(ushort asid, bool innerShareable = false) =>
+        Invalidate(innerShareable ? TlbMaintenanceOp.Arm64TlbiAside1Is : TlbMaintenanceOp.Arm64TlbiAside1, default, asid);
+
+    /// <summary>TLBI VAE1 (or VALE1 when <paramref name="lastLevel"/>): the VA in the ASID and any global entry for it.</summary>
+    public TlbFlushResult TlbiVae1(VirtualAddress va, ushort asid, bool lastLevel, bool innerShareable = false) =>
+        Invalidate((lastLevel, innerShareable) switch
+        {
+            (false, false) => TlbMaintenanceOp.Arm64TlbiVae1,
+            (false, true) => TlbMaintenanceOp.Arm64TlbiVae1Is,
+            (true, false) => TlbMaintenanceOp.Arm64TlbiVale1,
+            _ => TlbMaintenanceOp.Arm64TlbiVale1Is,
+        }, va, asid);
+
+    /// <summary>TLBI VAAE1 (or VAALE1 when <paramref name="lastLevel"/>): the VA in every ASID.</summary>
+    public TlbFlushResult TlbiVaae1(VirtualAddress va, bool lastLevel, bool innerShareable = false) =>
+        Invalidate((lastLevel, innerShareable) switch
+        {
+            (false, false) => TlbMaintenanceOp.Arm64TlbiVaae1,
+            (false, true) => TlbMaintenanceOp.Arm64TlbiVaae1Is,
+            (true, false) => TlbMaintenanceOp.Arm64TlbiVaale1,
+            _ => TlbMaintenanceOp.Arm64TlbiVaale1Is,
+        }, va);
 
     /// <summary>ARM: writes TTBR0 (LPAE/AArch64: ASID in bits 63:48). No TLB effect: the kernel must use ASIDs or TLBI.</summary>
     public void WriteTtbr0(ulong value) => _registers.Ttbr0 = value;

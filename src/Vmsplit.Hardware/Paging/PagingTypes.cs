@@ -225,6 +225,30 @@ public enum MmuFormat : byte
     RiscvSv57,
 }
 
+/// <summary>
+/// The instruction-set families whose root registers, TLB maintenance and Linux <c>arch/</c> directory
+/// differ (32-bit ARM, arm64, x86, RISC-V). An MMU format belongs to exactly one.
+/// </summary>
+public enum ArchFamily : byte
+{
+    Arm32,
+    Arm64,
+    X86,
+    Riscv,
+}
+
+public static class MmuFormatFamilies
+{
+    /// <summary>The family whose CPUs walk this format: the one place that groups the formats.</summary>
+    public static ArchFamily Family(this MmuFormat format) => format switch
+    {
+        MmuFormat.ArmShort or MmuFormat.ArmLpae => ArchFamily.Arm32,
+        MmuFormat.AArch64Va39 or MmuFormat.AArch64Va48 => ArchFamily.Arm64,
+        MmuFormat.X86_32 or MmuFormat.X86Pae or MmuFormat.X86_64 or MmuFormat.X86_64La57 => ArchFamily.X86,
+        _ => ArchFamily.Riscv,
+    };
+}
+
 /// <summary>CR4 bits that change translation (Intel SDM Vol. 3A §2.5).</summary>
 [Flags]
 public enum Cr4Flags : uint

@@ -115,12 +115,7 @@ public static class CpuProfileLoader
             return new CpuProfile(id, name, file, arch, formats, clock, tlb, cache, costs, has, _entries);
         }
 
-        private static bool FitsArchitecture(MmuFormat f, ProfileArchitecture a) => a switch
-        {
-            ProfileArchitecture.Arm => f is MmuFormat.ArmShort or MmuFormat.ArmLpae or MmuFormat.AArch64Va39 or MmuFormat.AArch64Va48,
-            ProfileArchitecture.X86 => f is MmuFormat.X86_32 or MmuFormat.X86Pae or MmuFormat.X86_64 or MmuFormat.X86_64La57,
-            _ => f is MmuFormat.RiscvSv32 or MmuFormat.RiscvSv39 or MmuFormat.RiscvSv48 or MmuFormat.RiscvSv57,
-        };
+        private static bool FitsArchitecture(MmuFormat f, ProfileArchitecture a) => f.Family().ProfileArchitectureOf() == a;
 
         private TlbHierarchyConfig ReadTlb(YamlMappingNode tlb, ProfileArchitecture arch)
         {

@@ -1,8 +1,13 @@
+using Vmsplit.Hardware.Paging;
 using Vmsplit.Hardware.Tlb;
 
 namespace Vmsplit.Hardware.Profiles;
 
-/// <summary>The instruction families a CPU profile describes; each needs its own set of primitive costs.</summary>
+/// <summary>
+/// The instruction families a CPU profile describes; each needs its own set of primitive costs. One ARM
+/// profile serves both <see cref="ArchFamily.Arm32"/> and <see cref="ArchFamily.Arm64"/> (an ARMv8 core runs
+/// AArch32 and AArch64 kernels, with one set of TLBI costs).
+/// </summary>
 public enum ProfileArchitecture : byte
 {
     Arm,
@@ -24,7 +29,8 @@ public enum PrimitiveCost : byte
     Isb,
     Dsb,
 
-    // ARM TLB maintenance (ARMv7 ARM B4.2.2 / ARMv8 TLBI), local and inner-shareable.
+    // ARM TLB maintenance (ARMv7 ARM B4.2.2), local and inner-shareable; AArch64's TLBIs are priced by these
+    // keys (see CostOf).
     TlbiAll,
     TlbiAllIs,
     TlbiAsid,
@@ -146,17 +152,31 @@ public static class PrimitiveCostExtensions
         return list;
     }
 
-    /// <summary>The profile cost that prices a TLB maintenance operation.</summary>
+    /// <summary>The profile family whose costs a CPU of <paramref name="family"/> is priced with.</summary>
+    public static ProfileArchitecture ProfileArchitectureOf(this ArchFamily family) => family switch
+    {
+        ArchFamily.Arm32 or ArchFamily.Arm64 => ProfileArchitecture.Arm,
+        ArchFamily.X86 => ProfileArchitecture.X86,
+        _ => ProfileArchitecture.Riscv,
+    };
+
+    /// <summary>
+    /// The profile cost that prices a TLB maintenance operation. AArch64's TLBIs use the ARM keys of the
+    /// operation with the same scope: VMALLE1 tlbiAll, ASIDE1 tlbiAsid, VAE1 tlbiMva, VAAE1 tlbiMvaa (and
+    /// the IS forms the IS keys). Assumption: a last-level-only form (VALE1, VAALE1) costs what its
+    /// all-levels form costs; no published figure separates them. The ARMv8.4 range forms have no key:
+    /// no shipped core implements FEAT_TLBIRANGE, and the simulated kernel never issues them.
+    /// </summary>
     public static PrimitiveCost CostOf(this TlbMaintenanceOp op) => op switch
     {
-        TlbMaintenanceOp.ArmTlbiAll => PrimitiveCost.TlbiAll,
-        TlbMaintenanceOp.ArmTlbiAllIs => PrimitiveCost.TlbiAllIs,
-        TlbMaintenanceOp.ArmTlbiAsid => PrimitiveCost.TlbiAsid,
-        TlbMaintenanceOp.ArmTlbiAsidIs => PrimitiveCost.TlbiAsidIs,
-        TlbMaintenanceOp.ArmTlbiMva => PrimitiveCost.TlbiMva,
-        TlbMaintenanceOp.ArmTlbiMvaIs => PrimitiveCost.TlbiMvaIs,
-        TlbMaintenanceOp.ArmTlbiMvaa => PrimitiveCost.TlbiMvaa,
-        TlbMaintenanceOp.ArmTlbiMvaaIs => PrimitiveCost.TlbiMvaaIs,
+        TlbMaintenanceOp.ArmTlbiAll or TlbMaintenanceOp.Arm64TlbiVmalle1 => PrimitiveCost.TlbiAll,
+        TlbMaintenanceOp.ArmTlbiAllIs or TlbMaintenanceOp.Arm64TlbiVmalle1Is => PrimitiveCost.TlbiAllIs,
+        TlbMaintenanceOp.ArmTlbiAsid or TlbMaintenanceOp.Arm64TlbiAside1 => PrimitiveCost.TlbiAsid,
+        TlbMaintenanceOp.ArmTlbiAsidIs or TlbMaintenanceOp.Arm64TlbiAside1Is => PrimitiveCost.TlbiAsidIs,
+        TlbMaintenanceOp.ArmTlbiMva or TlbMaintenanceOp.Arm64TlbiVae1 or TlbMaintenanceOp.Arm64TlbiVale1 => PrimitiveCost.TlbiMva,
+        TlbMaintenanceOp.ArmTlbiMvaIs or TlbMaintenanceOp.Arm64TlbiVae1Is or TlbMaintenanceOp.Arm64TlbiVale1Is => PrimitiveCost.TlbiMvaIs,
+        TlbMaintenanceOp.ArmTlbiMvaa or TlbMaintenanceOp.Arm64TlbiVaae1 or TlbMaintenanceOp.Arm64TlbiVaale1 => PrimitiveCost.TlbiMvaa,
+        TlbMaintenanceOp.ArmTlbiMvaaIs or TlbMaintenanceOp.Arm64TlbiVaae1Is or TlbMaintenanceOp.Arm64TlbiVaale1Is => PrimitiveCost.TlbiMvaaIs,
         TlbMaintenanceOp.X86Cr3Write or TlbMaintenanceOp.X86Cr3WritePcidFlush => PrimitiveCost.Cr3Write,
         TlbMaintenanceOp.X86Cr3WriteNoFlush => PrimitiveCost.Cr3WriteNoFlush,
         TlbMaintenanceOp.X86Invlpg => PrimitiveCost.Invlpg,

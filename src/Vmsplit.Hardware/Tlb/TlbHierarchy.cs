@@ -210,40 +210,48 @@ public sealed class TlbHierarchy
         return saved;
     }
 
-    /// <summary>Removes matching entries from every TLB array; returns how many were valid.</summary>
-    public int InvalidateTlb(TlbMatch match, ulong va, ushort asid)
+    /// <summary>
+    /// Removes matching entries from every TLB array; returns how many were valid. With a non-zero
+    /// <paramref name="rangeBytes"/> a by-VA match selects every entry whose translation overlaps
+    /// [<paramref name="va"/>, <paramref name="va"/> + <paramref name="rangeBytes"/>).
+    /// </summary>
+    public int InvalidateTlb(TlbMatch match, ulong va, ushort asid, ulong rangeBytes = 0)
     {
         asid &= AsidMask;
         int removed = 0;
         foreach (TlbLevel l in _microI)
         {
-            removed += l.Invalidate(match, va, asid);
+            removed += Invalidate(l, match, va, asid, rangeBytes);
         }
 
         foreach (TlbLevel l in _microD)
         {
-            removed += l.Invalidate(match, va, asid);
+            removed += Invalidate(l, match, va, asid, rangeBytes);
         }
 
         foreach (TlbLevel l in _main)
         {
-            removed += l.Invalidate(match, va, asid);
+            removed += Invalidate(l, match, va, asid, rangeBytes);
         }
 
         return removed;
     }
 
-    public int InvalidateWalkCaches(TlbMatch match, ulong va, ushort asid)
+    public int InvalidateWalkCaches(TlbMatch match, ulong va, ushort asid, ulong rangeBytes = 0)
     {
         asid &= AsidMask;
         int removed = 0;
         foreach (WalkCache w in _walkCaches)
         {
-            removed += w.Invalidate(match, va, asid);
+            removed += Invalidate(w.Array, match, va, asid, rangeBytes);
         }
 
         return removed;
     }
+
+    private static int Invalidate(TlbLevel level, TlbMatch match, ulong va, ushort asid, ulong rangeBytes) =>
+        rangeBytes == 0 ? level.Invalidate(match, va, asid)
+            : level.InvalidateRange(match, va, rangeBytes > ulong.MaxValue - va ? ulong.MaxValue : va + rangeBytes, asid);
 
     /// <summary>
     /// Executes one maintenance operation on this CPU. <paramref name="asid"/> is the operation's
@@ -252,16 +260,41 @@ public sealed class TlbHierarchy
     /// </summary>
     public TlbFlushResult Execute(TlbMaintenanceOp op, ulong va, ushort asid)
     {
+        if (op.IsRange())
+        {
+            throw new ArgumentException($"{op.Mnemonic()} takes a range: use the overload with a TlbiRange", nameof(op));
+        }
+
+        return Execute(op, va, asid, 0);
+    }
+
+    /// <summary>Executes an ARMv8.4 range operation over <paramref name="range"/> granules from <paramref name="va"/>.</summary>
+    public TlbFlushResult Execute(TlbMaintenanceOp op, ulong va, ushort asid, TlbiRange range)
+    {
+        if (!op.IsRange())
+        {
+            throw new ArgumentException($"{op.Mnemonic()} takes no range", nameof(op));
+        }
+
+        return Execute(op, va & ~((1UL << range.GranuleShift) - 1), asid, range.Bytes);
+    }
+
+    private TlbFlushResult Execute(TlbMaintenanceOp op, ulong va, ushort asid, ulong rangeBytes)
+    {
         (TlbMatch? tlb, TlbMatch? walk) = Rule(op);
-        int removed = tlb is { } t ? InvalidateTlb(t, va, asid) : 0;
-        int removedWalk = walk is { } w ? InvalidateWalkCaches(w, va, asid) : 0;
+        int removed = tlb is { } t ? InvalidateTlb(t, va, asid, rangeBytes) : 0;
+        int removedWalk = walk is { } w ? InvalidateWalkCaches(w, va, asid, rangeBytes) : 0;
         return new TlbFlushResult(op, removed, removedWalk, 1);
     }
 
-    /// <summary>Which TLB entries and which walk-cache entries an operation removes.</summary>
+    /// <summary>
+    /// Which TLB entries and which walk-cache entries an operation removes. Walk-cache entries are cached
+    /// table descriptors, tagged with the ASID of the walk that read them (Cortex-A15 TRM 5.6 and
+    /// Cortex-A57 TRM 5.6: "Cached entries are associated with an ASID"; Intel SDM 3A 4.10.3 for PCIDs).
+    /// </summary>
     public static (TlbMatch? Tlb, TlbMatch? WalkCache) Rule(TlbMaintenanceOp op) => op.Local() switch
     {
-        // ARM ARM (DDI 0406C) B4.2.2 / DDI 0487 D8.13: TLBIALL removes everything, walk caches included.
+        // ARM ARM (DDI 0406C) B4.2.2: TLBIALL removes everything, walk caches included.
         TlbMaintenanceOp.ArmTlbiAll => (TlbMatch.All, TlbMatch.All),
 
         // TLBIASID: non-global entries of the ASID; global entries survive.
@@ -272,6 +305,24 @@ public sealed class TlbHierarchy
 
         // TLBIMVAA: the VA for every ASID.
         TlbMaintenanceOp.ArmTlbiMvaa => (TlbMatch.VaAnyAsid, TlbMatch.VaAnyAsid),
+
+        // DDI 0487F D5.10.2: TLBI VMALLE1 removes every stage-1 EL1&0 entry of any level, global ones included.
+        TlbMaintenanceOp.Arm64TlbiVmalle1 => (TlbMatch.All, TlbMatch.All),
+
+        // TLBI ASIDE1: entries of any level that are non-global and of the ASID.
+        TlbMaintenanceOp.Arm64TlbiAside1 => (TlbMatch.Asid, TlbMatch.Asid),
+
+        // TLBI VAE1 / RVAE1: entries of any level for the VA (range) that are global or of the ASID.
+        TlbMaintenanceOp.Arm64TlbiVae1 or TlbMaintenanceOp.Arm64TlbiRvae1 => (TlbMatch.VaAsidOrGlobal, TlbMatch.VaAsidOrGlobal),
+
+        // TLBI VALE1 / RVALE1: the same, "from the final level of the translation table walk" only: walk caches kept.
+        TlbMaintenanceOp.Arm64TlbiVale1 or TlbMaintenanceOp.Arm64TlbiRvale1 => (TlbMatch.VaAsidOrGlobal, null),
+
+        // TLBI VAAE1 / RVAAE1: entries of any level for the VA (range), whatever their ASID.
+        TlbMaintenanceOp.Arm64TlbiVaae1 or TlbMaintenanceOp.Arm64TlbiRvaae1 => (TlbMatch.VaAnyAsid, TlbMatch.VaAnyAsid),
+
+        // TLBI VAALE1 / RVAALE1: last level only, whatever the ASID.
+        TlbMaintenanceOp.Arm64TlbiVaale1 or TlbMaintenanceOp.Arm64TlbiRvaale1 => (TlbMatch.VaAnyAsid, null),
 
         // Intel SDM Vol. 3A §4.10.4.1: MOV to CR3 with PCIDE=0 invalidates all non-global TLB entries and all paging-structure caches.
         TlbMaintenanceOp.X86Cr3Write => (TlbMatch.AllNonGlobal, TlbMatch.All),

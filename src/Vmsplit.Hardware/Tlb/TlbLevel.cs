@@ -396,6 +396,37 @@ public sealed class TlbLevel
         return removed;
     }
 
+    /// <summary>
+    /// Removes the entries <paramref name="match"/> selects whose translation overlaps [<paramref name="start"/>,
+    /// <paramref name="end"/>) (a splinter counts with the whole translation it came from) and returns how many were valid.
+    /// </summary>
+    public int InvalidateRange(TlbMatch match, ulong start, ulong end, ushort asid = 0)
+    {
+        if (match is TlbMatch.All or TlbMatch.AllNonGlobal or TlbMatch.Asid)
+        {
+            return Invalidate(match, start, asid);
+        }
+
+        int removed = 0;
+        foreach (ref TlbEntry e in _entries.AsSpan())
+        {
+            if (!e.Valid)
+            {
+                continue;
+            }
+
+            ulong first = (e.PageBase.Value >> e.SourceShift) << e.SourceShift;
+            ulong last = first + ((1UL << e.SourceShift) - 1);
+            if (first < end && last >= start && Selected(in e, match, asid))
+            {
+                e = default;
+                removed++;
+            }
+        }
+
+        return removed;
+    }
+
     private static bool Selected(in TlbEntry e, TlbMatch match, ushort asid) => match switch
     {
         TlbMatch.All or TlbMatch.VaAnyAsid => true,

@@ -56,7 +56,7 @@ public sealed partial class SimKernel : IKernelMapper
         Layout = setup.Layout;
         Design = setup.Design;
         Format = PageTableFormat.Get(FormatOf(Layout));
-        Family = FamilyOf(Format.Id);
+        Family = Format.Id.Family();
         Memory = new PhysicalMemory();
         ulong lowLimit = Layout.LowmemPhysLimit != 0 ? Layout.LowmemPhysLimit : ulong.MaxValue;
         List<RamBank> low = new();
@@ -143,14 +143,6 @@ public sealed partial class SimKernel : IKernelMapper
     public IAsidAllocator Asids => _asids;
 
     private static MmuFormat FormatOf(KernelLayout l) => l.Arch.MmuFormatOf(l.Config.VaBits);
-
-    public static ArchFamily FamilyOf(MmuFormat f) => f switch
-    {
-        MmuFormat.ArmShort or MmuFormat.ArmLpae => ArchFamily.Arm32,
-        MmuFormat.AArch64Va39 or MmuFormat.AArch64Va48 => ArchFamily.Arm64,
-        MmuFormat.X86_32 or MmuFormat.X86Pae or MmuFormat.X86_64 or MmuFormat.X86_64La57 => ArchFamily.X86,
-        _ => ArchFamily.Riscv,
-    };
 
     private static void SplitBank(RamBank b, ulong limit, bool highmem, List<RamBank> low, List<RamBank> high)
     {
@@ -453,13 +445,4 @@ public sealed partial class SimKernel : IKernelMapper
                 break;
         }
     }
-}
-
-/// <summary>The architecture families whose entry paths and maintenance differ.</summary>
-public enum ArchFamily : byte
-{
-    Arm32,
-    Arm64,
-    X86,
-    Riscv,
 }

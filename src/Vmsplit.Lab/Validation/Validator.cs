@@ -1,5 +1,6 @@
 using Vmsplit.Hardware;
 using Vmsplit.Hardware.Costs;
+using Vmsplit.Hardware.Paging;
 using Vmsplit.Kernel.Core;
 using Vmsplit.Kernel.Designs;
 using Vmsplit.Kernel.Layout;
