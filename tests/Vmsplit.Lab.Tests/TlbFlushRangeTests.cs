@@ -138,8 +138,8 @@ public class TlbFlushRangeTests
         k.Ledger.Reset();
         k.FlushTlbMmRange(p, buf, buf + ((ulong)pages * Page));
         double expected = new KernelSoftwareCosts().FlushTlbRange
-            + (byVa * m.Profile.Cycles(TlbMaintenanceOp.ArmTlbiMva))
-            + (byAsid * m.Profile.Cycles(TlbMaintenanceOp.ArmTlbiAsid));
+            + (byVa * m.Profile.Cycles(TlbMaintenanceOp.Arm64TlbiVale1Is))
+            + (byAsid * m.Profile.Cycles(TlbMaintenanceOp.Arm64TlbiAside1Is));
         Assert.Equal(expected, k.Ledger.Cycles(CostCause.TlbMaintenance));
         Assert.Equal(1 + byVa + byAsid, k.Ledger.Events(CostCause.TlbMaintenance));
         Assert.Equal(2, k.Ledger.Events(CostCause.Barrier));

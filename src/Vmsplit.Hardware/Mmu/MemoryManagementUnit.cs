@@ -215,6 +215,7 @@ public sealed class MemoryManagementUnit
 
     /// <summary>
     /// Executes a maintenance operation; inner-shareable ones reach every CPU of <see cref="Domain"/>.
+    /// Throws if the CPU's format has no such operation (an AArch64 TLBI on an ARMv7 MMU, INVLPG on ARM).
     /// </summary>
     public TlbFlushResult Invalidate(TlbMaintenanceOp op, VirtualAddress va = default, ushort asid = 0) => Invalidate(op, va, asid, null);
 
@@ -223,6 +224,11 @@ public sealed class MemoryManagementUnit
 
     private TlbFlushResult Invalidate(TlbMaintenanceOp op, VirtualAddress va, ushort asid, TlbiRange? range)
     {
+        if (!_formatId.Has(op))
+        {
+            throw new InvalidOperationException($"{op.Mnemonic()} is not an operation of a {_format.Name} MMU");
+        }
+
         TlbFlushResult result;
         if (op.IsBroadcast() && Domain is not null)
         {

@@ -217,14 +217,15 @@ public sealed partial class SimKernel
             case ArchFamily.Arm64:
                 if (sw.Flush == SwitchFlush.All)
                 {
-                    Cpu.ChargeMaintenance(TlbMaintenanceOp.ArmTlbiAll, flushCause);
-                    m.TlbiAll();
+                    // local_flush_tlb_all after a rollover: TLBIALL (arch/arm/mm/context.c), TLBI VMALLE1 (arch/arm64/mm/context.c)
+                    TlbFlushResult all = Family == ArchFamily.Arm64 ? m.TlbiVmalle1() : m.TlbiAll();
+                    Cpu.ChargeMaintenance(all.Op, flushCause);
                     Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
                 }
                 else if (sw.Flush == SwitchFlush.Asid)
                 {
-                    Cpu.ChargeMaintenance(TlbMaintenanceOp.ArmTlbiAsid, flushCause);
-                    m.TlbiAsid(sw.Asid);
+                    TlbFlushResult byAsid = Family == ArchFamily.Arm64 ? m.TlbiAside1(sw.Asid) : m.TlbiAsid(sw.Asid);
+                    Cpu.ChargeMaintenance(byAsid.Op, flushCause);
                 }
 
                 if (sw.ReservedRootFirst)
@@ -383,7 +384,8 @@ public sealed partial class SimKernel
         {
             case ArchFamily.Arm32:
             case ArchFamily.Arm64:
-                // DSB, one TLBI by VA and ASID per page, DSB
+                // DSB, one TLBI by VA and ASID per page, DSB; arm64's munmap gather flushes before free_pgtables, so
+                // tlb_flush passes last_level = !freed_tables = true (arch/arm64/include/asm/tlb.h, Linux 5.4)
                 Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
                 for (VirtualAddress va = start; va < end; va += Page)
                 {
@@ -426,7 +428,7 @@ public sealed partial class SimKernel
         {
             case ArchFamily.Arm32:
             case ArchFamily.Arm64:
-                // local_flush_tlb_mm / arm64 flush_tlb_mm: DSB, TLBI by ASID, DSB
+                // local_flush_tlb_mm / arm64 flush_tlb_mm: DSB, TLBI by ASID (arm64: ASIDE1IS), DSB
                 Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
                 ArmTlbiUser(null, asid);
                 Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
@@ -446,25 +448,25 @@ public sealed partial class SimKernel
         }
     }
 
-    // One TLBI by VA (or by ASID when va is null) for the user ASID; arm64 KPTI repeats it for the
-    // other ASID of the pair (__tlbi_user, arch/arm64/include/asm/tlbflush.h).
+    // One TLBI by VA (or by ASID when va is null) for the user ASID: ARMv7 TLBIMVA / TLBIASID, arm64
+    // TLBI VALE1IS / ASIDE1IS (__flush_tlb_range with last_level, flush_tlb_mm); arm64 KPTI repeats it for
+    // the other ASID of the pair (__tlbi_user, arch/arm64/include/asm/tlbflush.h, Linux 5.4).
     private void ArmTlbiUser(VirtualAddress? va, ushort asid)
     {
         MemoryManagementUnit m = Cpu.Mmu;
-        int copies = Family == ArchFamily.Arm64 && Design.Scheme == IsolationScheme.Kpti ? 2 : 1;
+        bool arm64 = Family == ArchFamily.Arm64;
+        int copies = arm64 && Design.Scheme == IsolationScheme.Kpti ? 2 : 1;
         for (int i = 0; i < copies; i++)
         {
             ushort a = i == 0 ? asid : (ushort)(asid & ~1);
-            if (va is VirtualAddress v)
+            TlbFlushResult r = (va, arm64) switch
             {
-                Cpu.ChargeMaintenance(TlbMaintenanceOp.ArmTlbiMva);
-                m.TlbiMva(v, a);
-            }
-            else
-            {
-                Cpu.ChargeMaintenance(TlbMaintenanceOp.ArmTlbiAsid);
-                m.TlbiAsid(a);
-            }
+                (VirtualAddress v, true) => m.TlbiVae1(v, a, lastLevel: true, innerShareable: true),
+                (VirtualAddress v, false) => m.TlbiMva(v, a),
+                (null, true) => m.TlbiAside1(a, innerShareable: true),
+                _ => m.TlbiAsid(a),
+            };
+            Cpu.ChargeMaintenance(r.Op);
         }
     }
 

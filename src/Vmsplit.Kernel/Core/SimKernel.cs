@@ -369,6 +369,27 @@ public sealed partial class SimKernel : IKernelMapper
         // flush_tlb_kernel_range: per page below a ceiling, else everything (arch/arm/kernel/smp_tlb.c,
         // arch/x86/mm/tlb.c tlb_single_page_flush_ceiling = 33)
         ulong pages = (end - start) / Page;
+        if (Family == ArchFamily.Arm64)
+        {
+            // arm64: beyond MAX_TLBI_OPS pages flush_tlb_all, else DSB, TLBI VAALE1IS per page, DSB, ISB
+            // (arch/arm64/include/asm/tlbflush.h, Linux 5.4)
+            if (pages > Arm64MaxTlbiOps)
+            {
+                FlushAllKernel();
+                return;
+            }
+
+            Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
+            for (VirtualAddress va = start; va < end; va += Page)
+            {
+                Cpu.ChargeMaintenance(Cpu.Mmu.TlbiVaae1(va, lastLevel: true, innerShareable: true).Op);
+            }
+
+            Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
+            Cpu.Charge(CostCause.Barrier, PrimitiveCost.Isb);
+            return;
+        }
+
         if (pages > 33)
         {
             FlushAllKernel();
@@ -387,10 +408,15 @@ public sealed partial class SimKernel : IKernelMapper
         switch (Family)
         {
             case ArchFamily.Arm32:
-            case ArchFamily.Arm64:
                 Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
                 Cpu.ChargeMaintenance(TlbMaintenanceOp.ArmTlbiMvaa);
                 m.TlbiMvaa(va);
+                Cpu.Charge(CostCause.Barrier, PrimitiveCost.Isb);
+                break;
+            case ArchFamily.Arm64:
+                // flush_tlb_kernel_range of one page: TLBI VAALE1IS (arch/arm64/include/asm/tlbflush.h, Linux 5.4)
+                Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
+                Cpu.ChargeMaintenance(m.TlbiVaae1(va, lastLevel: true, innerShareable: true).Op);
                 Cpu.Charge(CostCause.Barrier, PrimitiveCost.Isb);
                 break;
             case ArchFamily.X86:
@@ -418,8 +444,8 @@ public sealed partial class SimKernel : IKernelMapper
         {
             case ArchFamily.Arm32:
             case ArchFamily.Arm64:
-                Cpu.ChargeMaintenance(TlbMaintenanceOp.ArmTlbiAll);
-                m.TlbiAll();
+                // arm64 flush_tlb_all: TLBI VMALLE1IS (arch/arm64/include/asm/tlbflush.h)
+                Cpu.ChargeMaintenance((Family == ArchFamily.Arm64 ? m.TlbiVmalle1(innerShareable: true) : m.TlbiAll()).Op);
                 Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
                 Cpu.Charge(CostCause.Barrier, PrimitiveCost.Isb);
                 break;

@@ -219,4 +219,18 @@ public sealed class Arm64TlbiTests
         Assert.Equal(2, r.CpusAffected);
         Assert.True(cpu0.Translate(x, AccessType.Read, Privilege.User).WasWalked);
     }
+
+    [Fact]
+    public void EachMmuExecutesOnlyItsOwnArchitecturesOperations()
+    {
+        MemoryManagementUnit arm64 = Cpu(MmuFormat.AArch64Va39, 0, null);
+        MemoryManagementUnit lpae = Cpu(MmuFormat.ArmLpae, 0, null);
+        VirtualAddress x = new(X);
+        Assert.Contains("TLBIMVA", Assert.Throws<InvalidOperationException>(() => arm64.TlbiMva(x, 1)).Message, StringComparison.Ordinal);
+        Assert.Contains("TLBI VAE1", Assert.Throws<InvalidOperationException>(() => lpae.TlbiVae1(x, 1, lastLevel: false)).Message, StringComparison.Ordinal);
+        Assert.Throws<InvalidOperationException>(() => arm64.Invlpg(x));
+        Assert.Equal(TlbMaintenanceOp.ArmTlbiMvaa, lpae.TlbiMvaa(x).Op);
+        Assert.InRange(Enum.GetValues<TlbMaintenanceOp>().Length, 1, 64); // MmuFormat.Has keeps one bit per operation
+        Assert.Equal(TlbMaintenanceOp.Arm64TlbiVaale1, arm64.TlbiVaae1(x, lastLevel: true).Op);
+    }
 }
