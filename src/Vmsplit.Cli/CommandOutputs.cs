@@ -27,7 +27,7 @@ public sealed record OutputTarget(string Option, string Path, OutputKind Kind, s
 /// <summary>
 /// The outputs of one command run, the one way every command writes a file. Each output option is claimed
 /// before the run (<see cref="Claim"/>): the location is checked then, and two options naming the same file
-/// (or both naming <c>-</c>) are refused. After the run succeeded <see cref="WriteAll"/> writes everything:
+/// (or both naming <c>-</c>), or an output naming a file the command reads (<see cref="Reads"/>), are refused. After the run succeeded <see cref="WriteAll"/> writes everything:
 /// regular files are first written to temporary files beside them, then standard output, FIFOs and devices,
 /// then the temporary files are renamed into place; a failure removes the temporary files. A run that fails
 /// therefore leaves no output behind, and an output that cannot be written costs no simulation time.
@@ -45,6 +45,7 @@ public sealed class CommandOutputs
 
     private readonly TextWriter _stdout;
     private readonly List<OutputTarget> _targets = new();
+    private readonly List<(string Option, string Path, string Identity)> _inputs = new();
 
     public CommandOutputs(TextWriter stdout)
     {
@@ -73,9 +74,58 @@ public sealed class CommandOutputs
                 : $"{option}: {path} is the same file as {same.Option} {same.Path}; give each output its own file");
         }
 
+        foreach ((string inputOption, string inputPath, string identity) in _inputs)
+        {
+            if (identity == target.Identity)
+            {
+                throw InputClash(option, path, inputOption, inputPath);
+            }
+        }
+
         _targets.Add(target);
         return target;
     }
+
+    /// <summary>Records a file the command reads (a workload or datapoint file), so that no output replaces it.</summary>
+    /// <exception cref="UsageException">an output already claimed names that file</exception>
+    public void Reads(string option, string path)
+    {
+        string full;
+        try
+        {
+            full = Path.GetFullPath(path);
+        }
+        catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException)
+        {
+            return; // the loader reports the bad name
+        }
+
+        string identity;
+        if (FileProbes.Stat(full, followLinks: true) is { } probe)
+        {
+            if (probe.Kind != FileKind.Regular)
+            {
+                return; // missing or not a file: nothing an output could destroy, and the loader says why
+            }
+
+            identity = probe.Identity;
+        }
+        else
+        {
+            identity = FallbackIdentity(full);
+        }
+
+        OutputTarget? same = _targets.Find(t => t.Identity == identity);
+        if (same is not null)
+        {
+            throw InputClash(same.Option, same.Path, option, path);
+        }
+
+        _inputs.Add((option, path, identity));
+    }
+
+    private static UsageException InputClash(string option, string path, string inputOption, string inputPath)
+        => new($"{option}: {path} is the {inputOption} input {inputPath}; give the output its own file");
 
     /// <summary>
     /// Renders and writes each output and, unless an output is <c>-</c>, <paramref name="report"/> to standard
@@ -233,10 +283,23 @@ public sealed class CommandOutputs
         }
 
         ProbeDirectory(option, path, directory, name);
-        string identity = kind == FileKind.Regular && probe is { } existing
-            ? existing.Identity
+        string identity = probe is null ? FallbackIdentity(destination)
+            : kind == FileKind.Regular ? probe.Value.Identity
             : (FileProbes.Stat(directory, followLinks: true) is { Kind: FileKind.Directory } d ? d.Identity : directory) + "/" + name;
         return new OutputTarget(option, path, OutputKind.Replace, destination, false, identity);
+    }
+
+    // Without statx: a file is its full path after symbolic links (hard links and directory links go unseen).
+    private static string FallbackIdentity(string full)
+    {
+        try
+        {
+            return new FileInfo(full).LinkTarget is null ? full : File.ResolveLinkTarget(full, returnFinalTarget: true)?.FullName ?? full;
+        }
+        catch (IOException)
+        {
+            return full;
+        }
     }
 
     private static void RequireWritable(string option, string path, string full)

@@ -236,6 +236,28 @@ public sealed class OutputFileTests : IDisposable
     }
 
     [Fact]
+    public void AnOutputNeverReplacesAFileTheCommandReads()
+    {
+        string workload = Path.Combine(_dir, "w.yaml");
+        string link = Path.Combine(_dir, "out.csv");
+        File.WriteAllText(workload, "not looked at");
+        File.CreateSymbolicLink(link, "w.yaml");
+        (int code, string output, string err) = CliHarness.Run("compare", "--workloads", "null," + workload, "--csv", link);
+        Assert.Equal(2, code);
+        Assert.Equal("", output);
+        Assert.Equal($"vmsplit: --csv: {link} is the --workloads input {workload}; give the output its own file\n", err);
+
+        string data = Path.Combine(_dir, "points.yaml");
+        File.WriteAllText(data, "also not looked at");
+        (code, output, err) = CliHarness.Run("validate", "--data", data, "--json", Path.Combine(_dir, ".", "points.yaml"));
+        Assert.Equal(2, code);
+        Assert.Equal("", output);
+        Assert.StartsWith($"vmsplit: --json: {Path.Combine(_dir, ".", "points.yaml")} is the --data input {data}", err, StringComparison.Ordinal);
+        Assert.Equal("not looked at", File.ReadAllText(workload));
+        Assert.Equal("also not looked at", File.ReadAllText(data));
+    }
+
+    [Fact]
     public void ADirectoryOrATrailingSeparatorIsRefused()
     {
         (int code, _, string err) = CliHarness.Run("tlb", "--output", _dir);

@@ -36,6 +36,17 @@ public static class CompareCommand
 
         command.SetAction(parse =>
         {
+            CommandOutputs outputs = new(stdout);
+            OutputTarget? jsonOutput = outputs.Claim("--json", parse.GetValue(json));
+            OutputTarget? csvOutput = outputs.Claim("--csv", parse.GetValue(csv));
+            foreach (string w in (parse.GetValue(workloads) ?? "").Split(',', StringSplitOptions.TrimEntries))
+            {
+                if (IsWorkloadFile(w))
+                {
+                    outputs.Reads("--workloads", w);
+                }
+            }
+
             CompareOptions o = Build(
                 parse.GetValue(preset),
                 parse.GetValue(machine),
@@ -47,9 +58,6 @@ public static class CompareCommand
                 parse.GetValue(seed),
                 parse.GetValue(ops),
                 parse.GetValue(serial));
-            CommandOutputs outputs = new(stdout);
-            OutputTarget? jsonOutput = outputs.Claim("--json", parse.GetValue(json));
-            OutputTarget? csvOutput = outputs.Claim("--csv", parse.GetValue(csv));
             CompareReport report;
             try
             {
@@ -120,7 +128,7 @@ public static class CompareCommand
             {
                 try
                 {
-                    workloadList.Add(w.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase) || w.EndsWith(".yml", StringComparison.OrdinalIgnoreCase)
+                    workloadList.Add(IsWorkloadFile(w)
                         ? WorkloadFile.Load(w)
                         : BuiltinWorkloads.Get(w));
                 }
@@ -150,6 +158,8 @@ public static class CompareCommand
 
         return new CompareOptions(m, designList, baseName, workloadList) { Seed = seedValue, Ops = opsValue, Parallel = !serial };
     }
+
+    private static bool IsWorkloadFile(string name) => name.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase) || name.EndsWith(".yml", StringComparison.OrdinalIgnoreCase);
 
     private static List<string> Split(string text, string option)
     {

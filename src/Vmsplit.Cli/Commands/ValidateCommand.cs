@@ -39,6 +39,11 @@ public static class ValidateCommand
 
             CommandOutputs outputs = new(stdout);
             OutputTarget? jsonOutput = outputs.Claim("--json", parse.GetValue(json));
+            if (parse.GetValue(data) is string dataPath)
+            {
+                outputs.Reads("--data", dataPath);
+            }
+
             string source = parse.GetValue(data) ?? DatapointFile.ShippedName;
             IReadOnlyList<Datapoint> points;
             IReadOnlyList<ValidationResult> results;
