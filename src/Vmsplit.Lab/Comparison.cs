@@ -45,6 +45,9 @@ public sealed record CompareReport(
     IReadOnlyList<RunResult> Results,
     IReadOnlyList<AuditResult> Audits)
 {
+    /// <summary>Where a design runs without a CPU feature it would use, as Linux does (DesignSpec.Fallbacks), one line each.</summary>
+    public IReadOnlyList<string> Fallbacks { get; init; } = [];
+
     public RunResult Result(string design, string workload) =>
         Results.First(r => r.Design == design && r.Workload == workload);
 
@@ -148,6 +151,9 @@ public static class Comparison
             }
         }
 
-        return new CompareReport(o.Machine, baseline, specs.Select(s => s.Name).ToList(), o.Workloads.Select(w => w.Name).ToList(), budget, results, audits);
+        return new CompareReport(o.Machine, baseline, specs.Select(s => s.Name).ToList(), o.Workloads.Select(w => w.Name).ToList(), budget, results, audits)
+        {
+            Fallbacks = specs.SelectMany(s => s.Fallbacks).ToList(),
+        };
     }
 }

@@ -38,7 +38,7 @@ public static class Scenario
     public static MmuFormat FormatOf(MachineSpec m) => m.Arch.MmuFormatOf(m.VaBits);
 
     public static DesignSpec ParseDesign(MachineSpec m, string name) =>
-        DesignSpec.TryParse(name, FormatOf(m), out DesignSpec? d, out string error) ? d! : throw new LabException(error);
+        DesignSpec.TryParse(name, FormatOf(m), m.Profile, out DesignSpec? d, out string error) ? d! : throw new LabException(error);
 
     /// <summary>The Linux layout the design runs on (the split, or the seed design's layout).</summary>
     public static KernelLayout LayoutFor(MachineSpec m, DesignSpec d)

@@ -83,4 +83,29 @@ public class CompareCommandTests
         Assert.DoesNotContain("   at ", err);
         _ = output;
     }
+
+    [Theory]
+    [InlineData("core2-e6600", "x86-64", "classic,classic+pan", "+pan needs SMAP, which the core2-e6600 CPU")]
+    [InlineData("haswell", "x86-64", "classic,classic+pan", "+pan needs SMAP, which the haswell CPU")]
+    [InlineData("cortex-a53", "aarch64", "classic,classic+pan", "+pan needs PAN, which the cortex-a53 CPU")]
+    [InlineData("core2-e6600", "x86-64", "classic,kpti+pcid", "+pcid needs PCID, which the core2-e6600 CPU")]
+    public void ADesignNeedingAFeatureTheCpuLacksIsRefusedInOneLine(string machine, string arch, string designs, string fragment)
+    {
+        (int code, string output, string err) = Run("compare", "--machine", machine, "--arch", arch, "--designs", designs, "--workloads", "null", "--ops", "5");
+        Assert.Equal(2, code);
+        Assert.Equal("", output);
+        Assert.Contains(fragment, err);
+        Assert.Single(err.TrimEnd().Split('\n'));
+    }
+
+    [Fact]
+    public void AFallbackLinuxTakesSilentlyIsSaidInTheReport()
+    {
+        string json = Path.Combine(Directory.CreateTempSubdirectory().FullName, "r.json");
+        (int code, string output, string err) = Run("compare", "--machine", "core2-e6600", "--arch", "x86-64", "--designs", "classic,kpti", "--workloads", "null", "--ops", "5", "--json", json);
+        Assert.True(code == 0, err);
+        Assert.Contains("Runs without a CPU feature: kpti: the core2-e6600 CPU has no PCID; Linux runs PTI without PCIDs", output);
+        using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(json));
+        Assert.Equal(2, doc.RootElement.GetProperty("fallbacks").GetArrayLength());
+    }
 }

@@ -85,9 +85,21 @@ public static class ProfileCommand
             : $"{l.Entries}x{l.Ways}w"));
     }
 
+    // The features the CPU has, by their short names (global pages go without saying unless missing).
+    private static string Features(CpuProfile p)
+    {
+        List<string> names = [.. CpuFeatureExtensions.For(p.Architecture).Where(f => f != CpuFeature.Global && p.Has(f)).Select(f => f.Display())];
+        if (!p.Has(CpuFeature.Global))
+        {
+            names.Insert(0, "no-global");
+        }
+
+        return names.Count == 0 ? "-" : string.Join(",", names);
+    }
+
     private static void WriteList(TextWriter o)
     {
-        List<string[]> rows = [["id", "arch", "clock", "ASID", "PCID", "micro I", "micro D", "main TLB", "walk cache", "assumed", "name"]];
+        List<string[]> rows = [["id", "arch", "clock", "ASID", "features", "micro I", "micro D", "main TLB", "walk cache", "assumed", "name"]];
         foreach (CpuProfile p in CpuProfiles.Shipped)
         {
             rows.Add(
@@ -96,7 +108,7 @@ public static class ProfileCommand
                 p.Architecture.ToString().ToLowerInvariant(),
                 p.ClockMhz.ToString(CultureInfo.InvariantCulture) + " MHz",
                 p.Tlb.AsidBits == 0 ? "none" : p.Tlb.AsidBits + " bits",
-                p.Architecture == ProfileArchitecture.X86 ? (p.Tlb.HasPcid ? (p.Tlb.HasInvpcid ? "yes+INVPCID" : "yes") : "no") : "-",
+                Features(p),
                 Geometry(p.Tlb.MicroI),
                 Geometry(p.Tlb.MicroD),
                 Geometry(p.Tlb.Main),
@@ -174,6 +186,13 @@ public static class ProfileCommand
             w.WriteNumber("asidBits", p.Tlb.AsidBits);
             w.WriteBoolean("pcid", p.Tlb.HasPcid);
             w.WriteBoolean("invpcid", p.Tlb.HasInvpcid);
+            w.WriteStartObject("features");
+            foreach (CpuFeature f in CpuFeatureExtensions.For(p.Architecture))
+            {
+                w.WriteBoolean(f.Key(), p.Has(f));
+            }
+
+            w.WriteEndObject();
             w.WriteStartArray("values");
             foreach (ProfileEntry e in p.Entries)
             {

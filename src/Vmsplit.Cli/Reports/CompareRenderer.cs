@@ -19,6 +19,11 @@ public static class CompareRenderer
         StringBuilder sb = new();
         sb.AppendLine($"Machine: {r.Machine.Describe()}");
         sb.AppendLine($"Baseline: {r.Baseline}");
+        foreach (string f in r.Fallbacks)
+        {
+            sb.AppendLine($"Runs without a CPU feature: {f}");
+        }
+
         sb.AppendLine();
         sb.AppendLine("Address budget");
         List<string[]> rows = new() { Header("", r.Budget.Select(b => b.Design)) };
@@ -91,6 +96,13 @@ public static class CompareRenderer
             w.WriteNumber("clockMhz", r.Machine.Profile.ClockMhz);
             w.WriteEndObject();
             w.WriteString("baseline", r.Baseline);
+            w.WriteStartArray("fallbacks");
+            foreach (string f in r.Fallbacks)
+            {
+                w.WriteStringValue(f);
+            }
+
+            w.WriteEndArray();
             w.WriteStartArray("budget");
             foreach (DesignBudget b in r.Budget)
             {

@@ -29,6 +29,7 @@ public sealed class CpuProfile
 {
     private readonly double[] _costs;
     private readonly bool[] _hasCost;
+    private readonly HashSet<CpuFeature> _features;
 
     internal CpuProfile(
         string id,
@@ -36,6 +37,7 @@ public sealed class CpuProfile
         string file,
         ProfileArchitecture architecture,
         IReadOnlyList<MmuFormat> mmuFormats,
+        IReadOnlySet<CpuFeature> features,
         double clockMhz,
         TlbHierarchyConfig tlb,
         CacheGeometry cache,
@@ -48,6 +50,7 @@ public sealed class CpuProfile
         File = file;
         Architecture = architecture;
         MmuFormats = mmuFormats;
+        _features = [.. features];
         ClockMhz = clockMhz;
         Tlb = tlb;
         Cache = cache;
@@ -69,6 +72,12 @@ public sealed class CpuProfile
     public IReadOnlyList<MmuFormat> MmuFormats { get; }
 
     public double ClockMhz { get; }
+
+    /// <summary>The features of <see cref="CpuFeatureExtensions.For"/> this architecture the CPU has.</summary>
+    public IReadOnlySet<CpuFeature> Features => _features;
+
+    /// <summary>Whether the CPU has <paramref name="feature"/> (false for a feature of another architecture).</summary>
+    public bool Has(CpuFeature feature) => _features.Contains(feature);
 
     /// <summary>The TLB geometry in the shape the TLB model builds from.</summary>
     public TlbHierarchyConfig Tlb { get; }

@@ -54,7 +54,7 @@ public static class CpuProfileLoader
 
         if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
         {
-            throw new ProfileFormatException(file, "", "expected a mapping with id, name, architecture, mmuFormats, clockMhz, tlb, costs and cache");
+            throw new ProfileFormatException(file, "", "expected a mapping with id, name, architecture, mmuFormats, features, clockMhz, tlb, costs and cache");
         }
 
         return new Reader(file).Read(root);
@@ -64,7 +64,7 @@ public static class CpuProfileLoader
 
     private sealed class Reader(string file)
     {
-        private static readonly string[] s_topKeys = ["id", "name", "architecture", "mmuFormats", "clockMhz", "tlb", "costs", "cache"];
+        private static readonly string[] s_topKeys = ["id", "name", "architecture", "mmuFormats", "features", "clockMhz", "tlb", "costs", "cache"];
         private static readonly string[] s_levelKeys = ["name", "entries", "ways", "pageSizes", "holding", "replacement", "latencyCycles"];
         private static readonly string[] s_walkCacheKeys = ["name", "entries", "ways", "coverageShifts", "latencyCycles"];
         private static readonly string[] s_cacheKeys = ["lineBytes", "viptAliasing", "wayBytes", "cleanInvalidateLineCycles"];
@@ -108,29 +108,85 @@ public static class CpuProfileLoader
                 throw Error("mmuFormats", "empty");
             }
 
+            HashSet<CpuFeature> features = ReadFeatures(Mapping(Required(root, "features", "features"), "features"), arch, formats);
             double clock = Number(root, "clockMhz", "clockMhz", positive: true);
-            TlbHierarchyConfig tlb = ReadTlb(Mapping(Required(root, "tlb", "tlb"), "tlb"), arch);
-            (double[] costs, bool[] has) = ReadCosts(Mapping(Required(root, "costs", "costs"), "costs"), arch, tlb.HasPcid, tlb.HasInvpcid);
+            TlbHierarchyConfig tlb = ReadTlb(Mapping(Required(root, "tlb", "tlb"), "tlb"), arch, features);
+            (double[] costs, bool[] has) = ReadCosts(Mapping(Required(root, "costs", "costs"), "costs"), arch, features);
             CacheGeometry cache = ReadCache(Mapping(Required(root, "cache", "cache"), "cache"));
-            return new CpuProfile(id, name, file, arch, formats, clock, tlb, cache, costs, has, _entries);
+            return new CpuProfile(id, name, file, arch, formats, features, clock, tlb, cache, costs, has, _entries);
+        }
+
+        /// <summary>
+        /// <c>features:</c> states every feature of the architecture, true or false, with its source; an
+        /// unknown or foreign name is refused with its line.
+        /// </summary>
+        private HashSet<CpuFeature> ReadFeatures(YamlMappingNode m, ProfileArchitecture arch, List<MmuFormat> formats)
+        {
+            IReadOnlyList<CpuFeature> expected = CpuFeatureExtensions.For(arch);
+            string names = string.Join(", ", expected.Select(f => f.Key()));
+            foreach (YamlNode k in m.Children.Keys)
+            {
+                string key = Scalar(k, "features");
+                if (!CpuFeatureExtensions.TryParseKey(key, out CpuFeature f))
+                {
+                    throw ErrorAt(k, "features." + key, $"unknown feature (this {ArchName(arch)} profile states {names})");
+                }
+
+                if (!expected.Contains(f))
+                {
+                    throw ErrorAt(k, "features." + key, $"does not apply to this {ArchName(arch)} profile (it states {names})");
+                }
+            }
+
+            HashSet<CpuFeature> has = [];
+            foreach (CpuFeature f in expected)
+            {
+                if (Boolean(m, f.Key(), "features." + f.Key()))
+                {
+                    has.Add(f);
+                }
+            }
+
+            // Consistency with mmuFormats: the formats are what the MMU walks, the features what the designs may use.
+            if (formats.Contains(MmuFormat.ArmLpae) && !has.Contains(CpuFeature.Lpae))
+            {
+                throw ErrorAt(m.Children[new YamlScalarNode("lpae")], "features.lpae", "false, but mmuFormats lists ArmLpae");
+            }
+
+            if (formats.Contains(MmuFormat.ArmShort) && !has.Contains(CpuFeature.Domains))
+            {
+                throw ErrorAt(m.Children[new YamlScalarNode("domains")], "features.domains", "false, but mmuFormats lists ArmShort, whose format always has domains");
+            }
+
+            if (has.Contains(CpuFeature.Pcid) && !formats.Contains(MmuFormat.X86_64) && !formats.Contains(MmuFormat.X86_64La57))
+            {
+                throw ErrorAt(m.Children[new YamlScalarNode("pcid")], "features.pcid", "true, but PCIDs exist only in IA-32e mode (Intel SDM Vol. 3A 4.10.1) and mmuFormats has no X86_64");
+            }
+
+            if (has.Contains(CpuFeature.Invpcid) && !has.Contains(CpuFeature.Pcid))
+            {
+                throw ErrorAt(m.Children[new YamlScalarNode("invpcid")], "features.invpcid", "true without pcid");
+            }
+
+            return has;
         }
 
         private static bool FitsArchitecture(MmuFormat f, ProfileArchitecture a) => f.Family().ProfileArchitectureOf() == a;
 
-        private TlbHierarchyConfig ReadTlb(YamlMappingNode tlb, ProfileArchitecture arch)
+        private TlbHierarchyConfig ReadTlb(YamlMappingNode tlb, ProfileArchitecture arch, HashSet<CpuFeature> features)
         {
-            string[] keys = arch == ProfileArchitecture.X86
-                ? ["asidBits", "pcid", "invpcid", "microI", "microD", "main", "walkCaches"]
-                : ["asidBits", "microI", "microD", "main", "walkCaches"];
-            CheckKeys(tlb, "tlb", keys);
-            int asidBits = Integer(tlb, "asidBits", "tlb.asidBits", 0, 16);
-            bool pcid = false;
-            bool invpcid = false;
-            if (arch == ProfileArchitecture.X86)
+            foreach (string moved in new[] { "pcid", "invpcid" })
             {
-                pcid = Boolean(tlb, "pcid", "tlb.pcid");
-                invpcid = Boolean(tlb, "invpcid", "tlb.invpcid");
+                if (tlb.Children.TryGetValue(new YamlScalarNode(moved), out YamlNode? old))
+                {
+                    throw ErrorAt(old, "tlb." + moved, $"moved to features.{moved} (docs/profiles.md)");
+                }
             }
+
+            CheckKeys(tlb, "tlb", ["asidBits", "microI", "microD", "main", "walkCaches"]);
+            int asidBits = Integer(tlb, "asidBits", "tlb.asidBits", 0, 16);
+            bool pcid = features.Contains(CpuFeature.Pcid);
+            bool invpcid = features.Contains(CpuFeature.Invpcid);
 
             TlbHierarchyConfig config = new()
             {
@@ -254,11 +310,11 @@ public static class CpuProfileLoader
             return caches;
         }
 
-        private (double[] Costs, bool[] Has) ReadCosts(YamlMappingNode costs, ProfileArchitecture arch, bool pcid, bool invpcid)
+        private (double[] Costs, bool[] Has) ReadCosts(YamlMappingNode costs, ProfileArchitecture arch, HashSet<CpuFeature> features)
         {
             double[] values = new double[PrimitiveCostExtensions.Count];
             bool[] has = new bool[PrimitiveCostExtensions.Count];
-            IReadOnlyList<PrimitiveCost> required = PrimitiveCostExtensions.Required(arch, pcid, invpcid);
+            IReadOnlyList<PrimitiveCost> required = PrimitiveCostExtensions.Required(arch, features);
             foreach (KeyValuePair<YamlNode, YamlNode> pair in costs.Children)
             {
                 string key = Scalar(pair.Key, "costs");
@@ -269,7 +325,7 @@ public static class CpuProfileLoader
 
                 if (!required.Contains(cost))
                 {
-                    throw Error("costs." + key, $"does not apply to this {ArchName(arch)} profile" + (arch == ProfileArchitecture.X86 ? " (check tlb.pcid and tlb.invpcid)" : ""));
+                    throw Error("costs." + key, $"does not apply to this {ArchName(arch)} profile" + (arch == ProfileArchitecture.X86 ? " (check features.pcid and features.invpcid)" : ""));
                 }
             }
 
@@ -305,6 +361,10 @@ public static class CpuProfileLoader
         };
 
         private ProfileFormatException Error(string field, string problem) => new(file, field, problem);
+
+        // The same, naming the line of the node too (file: line N: field: problem).
+        private ProfileFormatException ErrorAt(YamlNode node, string field, string problem) =>
+            new(file, $"line {node.Start.Line}: {field}", problem);
 
         private void CheckKeys(YamlMappingNode m, string path, string[] allowed)
         {

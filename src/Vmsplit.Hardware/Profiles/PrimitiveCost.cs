@@ -119,8 +119,8 @@ public static class PrimitiveCostExtensions
         _ => "cycles",
     };
 
-    /// <summary>The costs a profile of this architecture must give (PCID and INVPCID add their own on x86).</summary>
-    public static IReadOnlyList<PrimitiveCost> Required(ProfileArchitecture architecture, bool pcid, bool invpcid)
+    /// <summary>The costs a profile of this architecture must give; PCID and INVPCID add their own on x86.</summary>
+    public static IReadOnlyList<PrimitiveCost> Required(ProfileArchitecture architecture, IReadOnlySet<CpuFeature> features)
     {
         List<PrimitiveCost> list = [];
         switch (architecture)
@@ -130,13 +130,13 @@ public static class PrimitiveCostExtensions
                 break;
             case ProfileArchitecture.X86:
                 list.Add(PrimitiveCost.Cr3Write);
-                if (pcid)
+                if (features.Contains(CpuFeature.Pcid))
                 {
                     list.Add(PrimitiveCost.Cr3WriteNoFlush);
                 }
 
                 list.Add(PrimitiveCost.Invlpg);
-                if (invpcid)
+                if (features.Contains(CpuFeature.Invpcid))
                 {
                     list.AddRange([PrimitiveCost.InvpcidAddress, PrimitiveCost.InvpcidSingleContext, PrimitiveCost.InvpcidAllIncludingGlobal, PrimitiveCost.InvpcidAllNonGlobal]);
                 }

@@ -1,6 +1,7 @@
 using Vmsplit.Hardware;
 using Vmsplit.Hardware.Paging;
 using Vmsplit.Hardware.Paging.Arm;
+using Vmsplit.Hardware.Profiles;
 using Vmsplit.Kernel.Asid;
 using Vmsplit.Kernel.Designs;
 
@@ -106,11 +107,12 @@ public sealed partial class SimKernel
 
     /// <summary>
     /// Kernel mapping attributes: global unless the design makes kernel entries per-ASID (KPTI, the 4g4g
-    /// low tree, x86-4g4g's kernel CR3).
+    /// low tree, x86-4g4g's kernel CR3) or the CPU has no global pages (_PAGE_GLOBAL left out of
+    /// __supported_pte_mask without X86_FEATURE_PGE, arch/x86/mm/init.c).
     /// </summary>
     private PageAttributes KernelAttributes(VirtualAddress va, PagePermissions perms)
     {
-        bool global = Design.Scheme switch
+        bool global = _setup.Profile.Has(CpuFeature.Global) && Design.Scheme switch
         {
             IsolationScheme.Classic => true,
             IsolationScheme.Kpti => IsGlobalEntryPage(va), // x86: __default_kernel_pte_mask &= ~_PAGE_GLOBAL under PTI; arm64: PTE_NG under KPTI

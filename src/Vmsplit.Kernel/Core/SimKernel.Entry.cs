@@ -318,7 +318,7 @@ public sealed partial class SimKernel
             case MmuFormat.X86_64La57:
                 MmuRegisters x = p.Tables.Registers;
                 bool pcid = _setup.Profile.Tlb.HasPcid && Design.Pcid && Format.Id is MmuFormat.X86_64 or MmuFormat.X86_64La57;
-                x.Cr4 = (x.Cr4 | Cr4Flags.Pge) & ~(Cr4Flags.Pcide | Cr4Flags.Smap);
+                x.Cr4 = (_setup.Profile.Has(CpuFeature.Global) ? x.Cr4 | Cr4Flags.Pge : x.Cr4 & ~Cr4Flags.Pge) & ~(Cr4Flags.Pcide | Cr4Flags.Smap);
                 if (pcid)
                 {
                     x.Cr4 |= Cr4Flags.Pcide;

@@ -457,10 +457,11 @@ public sealed partial class SimKernel : IKernelMapper
                 }
                 else
                 {
-                    // CR4.PGE toggle: __flush_tlb_global without INVPCID (arch/x86/mm/tlb.c native_flush_tlb_global)
+                    // CR4.PGE toggled and restored (cr4 ^ X86_CR4_PGE, then cr4): __native_flush_tlb_global
+                    // without INVPCID (arch/x86/mm/tlb.c); any change of PGE flushes everything
                     Cpu.Charge(CostCause.TlbMaintenance, PrimitiveCost.Cr4PgeToggle);
                     Cr4Flags cr4 = m.Registers.Cr4;
-                    m.WriteCr4(cr4 & ~Cr4Flags.Pge);
+                    m.WriteCr4(cr4 ^ Cr4Flags.Pge);
                     m.WriteCr4(cr4);
                 }
 

@@ -1,4 +1,5 @@
 using Vmsplit.Hardware.Paging;
+using Vmsplit.Hardware.Profiles;
 
 namespace Vmsplit.Kernel.Designs;
 
@@ -89,6 +90,12 @@ public sealed record DesignSpec(
     bool KaiserV1,
     ulong HybridThresholdBytes)
 {
+    /// <summary>
+    /// What the design does differently on this CPU because a feature is missing, as Linux does it (one
+    /// line each, for reports); empty when parsed without a CPU or when nothing falls back.
+    /// </summary>
+    public IReadOnlyList<string> Fallbacks { get; init; } = Array.Empty<string>();
+
     /// <summary>Below this size the hybrid strategy switches TTBR0 instead of pinning (one page, a choice the seeds left open).</summary>
     public const ulong DefaultHybridThreshold = 4096;
 
@@ -333,6 +340,86 @@ public sealed record DesignSpec(
 
     public static DesignSpec Parse(string text, MmuFormat format) =>
         TryParse(text, format, out DesignSpec? d, out string error) ? d! : throw new FormatException(error);
+
+    public static DesignSpec Parse(string text, MmuFormat format, CpuProfile cpu) =>
+        TryParse(text, format, cpu, out DesignSpec? d, out string error) ? d! : throw new FormatException(error);
+
+    /// <summary>
+    /// Parses a design for a machine: the name as <see cref="TryParse(string, MmuFormat, out DesignSpec?, out string)"/>,
+    /// then the CPU features it needs. An option that asks for a missing feature (<c>+pcid</c>, <c>+pan</c>,
+    /// <c>+global</c>) is refused in one line naming the feature and the CPU; where Linux silently runs
+    /// without a feature (kpti or classic without PCID, PTI without INVPCID, no global pages) the design
+    /// runs without it and <see cref="Fallbacks"/> says so.
+    /// </summary>
+    public static bool TryParse(string text, MmuFormat format, CpuProfile cpu, out DesignSpec? design, out string error)
+    {
+        if (!TryParse(text, format, out design, out error))
+        {
+            return false;
+        }
+
+        DesignSpec d = design!;
+        string[] options = d.Name.Split('+')[1..];
+        string Missing(CpuFeature f, string what, string why) =>
+            $"design '{text.Trim()}': {what} needs {f.Display()}, which the {cpu.Id} CPU ({cpu.Name}) lacks{why}";
+
+        string? refusal = null;
+        if (options.Contains("pcid") && !cpu.Has(CpuFeature.Pcid))
+        {
+            refusal = Missing(CpuFeature.Pcid, "+pcid", " (CPUID.01H:ECX.PCID); drop +pcid: Linux then runs without PCIDs");
+        }
+        else if (d.GlobalEntryPages && !cpu.Has(CpuFeature.Global))
+        {
+            refusal = Missing(CpuFeature.Global, "+global", " (CR4.PGE)");
+        }
+        else if (d.Scheme == IsolationScheme.FourGFourG && !cpu.Has(CpuFeature.Lpae))
+        {
+            refusal = Missing(CpuFeature.Lpae, "4g4g", " (ARMv7 Large Physical Address Extension)");
+        }
+        else
+        {
+            refusal = d.Pan switch
+            {
+                PanKind.X86Smap when !cpu.Has(CpuFeature.Smap) =>
+                    Missing(CpuFeature.Smap, "+pan", " (CPUID.(EAX=07H,ECX=0):EBX.SMAP, Broadwell and later); Linux leaves user memory reachable there"),
+                PanKind.ArmHardware when !cpu.Has(CpuFeature.Pan) =>
+                    Missing(CpuFeature.Pan, "+pan", " (ARMv8.1 PSTATE.PAN); Linux emulates it with CONFIG_ARM64_SW_TTBR0_PAN, which is not modelled"),
+                PanKind.ArmDomain when !cpu.Has(CpuFeature.Domains) =>
+                    Missing(CpuFeature.Domains, "+pan", " (CONFIG_CPU_SW_DOMAIN_PAN needs the short-descriptor DACR)"),
+                PanKind.RiscvSum when !cpu.Has(CpuFeature.Sum) =>
+                    Missing(CpuFeature.Sum, "+pan", " (sstatus.SUM, privileged specification 1.10)"),
+                _ => null,
+            };
+        }
+
+        if (refusal is not null)
+        {
+            design = null;
+            error = refusal;
+            return false;
+        }
+
+        List<string> fallbacks = [];
+        bool pcid = d.Pcid;
+        if (pcid && !cpu.Has(CpuFeature.Pcid))
+        {
+            // setup_pcid() leaves CR4.PCIDE clear without X86_FEATURE_PCID (arch/x86/mm/init.c, Linux 4.14+)
+            pcid = false;
+            fallbacks.Add($"{d.Name}: the {cpu.Id} CPU has no PCID; Linux runs {(d.Scheme == IsolationScheme.Kpti ? "PTI" : "it")} without PCIDs (setup_pcid, arch/x86/mm/init.c), so every CR3 write flushes the non-global entries");
+        }
+        else if (pcid && d.Scheme == IsolationScheme.Kpti && !cpu.Has(CpuFeature.Invpcid))
+        {
+            fallbacks.Add($"{d.Name}: the {cpu.Id} CPU has PCID but no INVPCID; a user-address flush marks the user PCID for a full flush at the next exit instead (invalidate_user_asid, arch/x86/mm/tlb.c)");
+        }
+
+        if (!cpu.Has(CpuFeature.Global))
+        {
+            fallbacks.Add($"{d.Name}: the {cpu.Id} CPU has no global pages; Linux maps the kernel without them (_PAGE_GLOBAL is left out of __supported_pte_mask), so kernel entries die at every address-space switch");
+        }
+
+        design = d with { Pcid = pcid, Fallbacks = fallbacks.Count == 0 ? Array.Empty<string>() : fallbacks };
+        return true;
+    }
 
     private static string Canonical(string b, string[] parts) =>
         parts.Length == 1 ? b : b + "+" + string.Join("+", parts.Skip(1));

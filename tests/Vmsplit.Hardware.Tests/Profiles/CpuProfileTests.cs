@@ -30,7 +30,7 @@ public class CpuProfileTests
             }
 
             // Every cost the architecture needs is present and recorded with provenance.
-            foreach (PrimitiveCost c in PrimitiveCostExtensions.Required(p.Architecture, p.Tlb.HasPcid, p.Tlb.HasInvpcid))
+            foreach (PrimitiveCost c in PrimitiveCostExtensions.Required(p.Architecture, p.Features))
             {
                 Assert.True(p.Has(c), $"{p.Id}: {c}");
                 Assert.NotNull(p.Entry("costs." + c.Key()));

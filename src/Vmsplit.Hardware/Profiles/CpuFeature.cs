@@ -1,0 +1,77 @@
+namespace Vmsplit.Hardware.Profiles;
+
+/// <summary>
+/// The CPU features the designs depend on; a profile states each one of its architecture with a source
+/// (the <c>features:</c> mapping, docs/profiles.md). The YAML key is the camel-case name.
+/// </summary>
+public enum CpuFeature : byte
+{
+    /// <summary>Global translations survive an address-space switch: x86 CR4.PGE, ARM's nG bit, RISC-V's G bit.</summary>
+    Global,
+
+    /// <summary>x86 process-context identifiers (CR4.PCIDE, IA-32e mode only).</summary>
+    Pcid,
+
+    /// <summary>x86 INVPCID.</summary>
+    Invpcid,
+
+    /// <summary>x86 supervisor-mode access prevention (CR4.SMAP, STAC/CLAC).</summary>
+    Smap,
+
+    /// <summary>ARMv7 Large Physical Address Extension (the long-descriptor format in AArch32).</summary>
+    Lpae,
+
+    /// <summary>ARM domains and the DACR: the short-descriptor format only.</summary>
+    Domains,
+
+    /// <summary>ARMv8.1 Privileged Access Never (PSTATE.PAN).</summary>
+    Pan,
+
+    /// <summary>RISC-V sstatus.SUM (privileged specification 1.10 and later).</summary>
+    Sum,
+}
+
+public static class CpuFeatureExtensions
+{
+    private static readonly CpuFeature[] s_x86 = [CpuFeature.Global, CpuFeature.Pcid, CpuFeature.Invpcid, CpuFeature.Smap];
+    private static readonly CpuFeature[] s_arm = [CpuFeature.Global, CpuFeature.Lpae, CpuFeature.Domains, CpuFeature.Pan];
+    private static readonly CpuFeature[] s_riscv = [CpuFeature.Global, CpuFeature.Sum];
+
+    /// <summary>The YAML key: the name with a lower-case first letter.</summary>
+    public static string Key(this CpuFeature feature)
+    {
+        string name = feature.ToString();
+        return char.ToLowerInvariant(name[0]) + name[1..];
+    }
+
+    /// <summary>How reports name the feature (PCID, SMAP, PAN, LPAE, SUM, ...).</summary>
+    public static string Display(this CpuFeature feature) => feature switch
+    {
+        CpuFeature.Global => "global pages",
+        CpuFeature.Domains => "domains",
+        _ => feature.ToString().ToUpperInvariant(),
+    };
+
+    /// <summary>The features a profile of this architecture must state, in file order.</summary>
+    public static IReadOnlyList<CpuFeature> For(ProfileArchitecture architecture) => architecture switch
+    {
+        ProfileArchitecture.X86 => s_x86,
+        ProfileArchitecture.Arm => s_arm,
+        _ => s_riscv,
+    };
+
+    public static bool TryParseKey(string key, out CpuFeature feature)
+    {
+        foreach (CpuFeature f in Enum.GetValues<CpuFeature>())
+        {
+            if (string.Equals(f.Key(), key, StringComparison.Ordinal))
+            {
+                feature = f;
+                return true;
+            }
+        }
+
+        feature = default;
+        return false;
+    }
+}
