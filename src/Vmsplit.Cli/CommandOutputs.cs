@@ -135,7 +135,7 @@ public sealed class CommandOutputs
     public void WriteAll(string? report, params ReadOnlySpan<(OutputTarget? Target, Func<string> Render)> outputs)
     {
         List<(OutputTarget Target, string Temporary)> staged = new();
-        OutputTarget? current = null;
+        string? writing = null; // what is being written, for the error message
         try
         {
             foreach ((OutputTarget? target, Func<string> render) in outputs)
@@ -143,14 +143,14 @@ public sealed class CommandOutputs
                 if (target is { Kind: OutputKind.Replace })
                 {
                     Require(target);
-                    current = target;
+                    writing = Describe(target);
                     staged.Add((target, Stage(target, render())));
                 }
             }
 
-            current = null;
             if (report is not null && !TakesStandardOutput)
             {
+                writing = "cannot write standard output";
                 _stdout.Write(report);
                 _stdout.Flush();
             }
@@ -164,7 +164,7 @@ public sealed class CommandOutputs
 
                 Require(target);
                 string contents = render();
-                current = target;
+                writing = Describe(target);
                 if (target.Kind == OutputKind.StandardOutput)
                 {
                     _stdout.Write(contents);
@@ -180,14 +180,14 @@ public sealed class CommandOutputs
             while (staged.Count > 0)
             {
                 (OutputTarget target, string temporary) = staged[0];
-                current = target;
+                writing = Describe(target);
                 File.Move(temporary, target.Destination, overwrite: true);
                 staged.RemoveAt(0);
             }
         }
-        catch (Exception e) when (current is not null && e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (writing is not null && e is IOException or UnauthorizedAccessException)
         {
-            throw new UsageException($"{current.Option}: cannot write {current.Path}: {Reason(e)}");
+            throw new UsageException($"{writing}: {Reason(e)}");
         }
         finally
         {
@@ -197,6 +197,9 @@ public sealed class CommandOutputs
             }
         }
     }
+
+    private static string Describe(OutputTarget target)
+        => $"{target.Option}: cannot write " + (target.Kind == OutputKind.StandardOutput ? "standard output" : target.Path);
 
     private void Require(OutputTarget target)
     {

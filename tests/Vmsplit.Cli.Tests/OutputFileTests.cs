@@ -271,6 +271,18 @@ public sealed class OutputFileTests : IDisposable
         Assert.Empty(Entries());
     }
 
+    [Fact]
+    public void AStandardOutputThatFailsLeavesNoFileBehind()
+    {
+        // the regular file is staged first, the report then fails (a full disk): the staged file goes too
+        string json = Path.Combine(_dir, "a.json");
+        StringWriter err = new();
+        int code = VmsplitCli.Run(["compare", "--designs", "classic", "--workloads", "null", "--ops", "5", "--json", json], new FullWriter(), err);
+        Assert.Equal(2, code);
+        Assert.Equal("vmsplit: cannot write standard output: No space left on device\n", err.ToString());
+        Assert.Empty(Entries());
+    }
+
     [Theory]
     [InlineData(new[] { "compare", "--machine", "cortex\nz9" }, "vmsplit: --machine: unknown CPU profile 'cortex\\nz9'")]
     [InlineData(new[] { "compare", "--preset", "\u001b[31mred" }, "vmsplit: --preset: unknown preset '\\x1b[31mred'")]
@@ -295,6 +307,15 @@ public sealed class OutputFileTests : IDisposable
     public void PrintableEscapesExactlyTheControlCharacters(string message, string expected)
     {
         Assert.Equal(expected, VmsplitCli.Printable(message));
+    }
+
+    private sealed class FullWriter : TextWriter
+    {
+        public override System.Text.Encoding Encoding => System.Text.Encoding.UTF8;
+
+        public override void Write(char value) => throw new IOException("No space left on device");
+
+        public override void Write(string? value) => throw new IOException("No space left on device");
     }
 
     private string[] Entries() => Directory.GetFileSystemEntries(_dir).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray()!;
