@@ -14,7 +14,8 @@ public sealed partial class SimKernel
 
     public PhysicalAddress ImagePa { get; private set; }
 
-    public ulong ImageBytes => _setup.ImageBytes;
+    /// <summary>The image size the layout reserved (<see cref="KernelLayout.ImageBytes"/>), rounded up to pages.</summary>
+    public ulong ImageBytes => (Layout.ImageBytes + Page - 1) & ~(Page - 1);
 
     /// <summary>The page the exception vectors / entry code run from (ARM vectors page, x86 .entry.text).</summary>
     public VirtualAddress EntryVa { get; private set; }
@@ -141,8 +142,7 @@ public sealed partial class SimKernel
         {
             // The image is part of the linear map; its range becomes executable (splitting blocks where needed).
             ImageVa = LinearAddress(ImagePa);
-            ulong bytes = (_setup.ImageBytes + Page - 1) & ~(Page - 1);
-            PageTableResult r = KernelTreeFor(ImageVa).Protect(ImageVa, bytes, KernelAttributes(ImageVa, PagePermissions.Read | PagePermissions.Write | PagePermissions.Execute));
+            PageTableResult r = KernelTreeFor(ImageVa).Protect(ImageVa, ImageBytes, KernelAttributes(ImageVa, PagePermissions.Read | PagePermissions.Write | PagePermissions.Execute));
             if (!r.Succeeded)
             {
                 throw new KernelSetupException($"cannot make the kernel image at {ImageVa} executable: {r.Message}");
@@ -215,7 +215,7 @@ public sealed partial class SimKernel
 
     private void MapImageInVmallocArea()
     {
-        ulong bytes = (_setup.ImageBytes + Page - 1) & ~(Page - 1);
+        ulong bytes = ImageBytes;
         PagePermissions rwx = PagePermissions.Read | PagePermissions.Write | PagePermissions.Execute;
         if (Design.ImagePlacement != KernelImagePlacement.VmallocPermuted)
         {
@@ -251,6 +251,29 @@ public sealed partial class SimKernel
         }
 
         ImagePermutation = map;
+    }
+
+    /// <summary>
+    /// An image mapped inside [VMALLOC_START, VMALLOC_END) holds its range as a vm_struct, so vmalloc never hands it
+    /// out (vm_area_add_early from map_kernel_segment, arch/arm64/mm/mmu.c): the layout's image region, or the image.
+    /// </summary>
+    private void ReserveImageInVmalloc()
+    {
+        if (ImageVa.Value < Layout.VmallocStart || ImageVa.Value >= Layout.VmallocEnd)
+        {
+            return;
+        }
+
+        ulong size = ImageBytes;
+        foreach (Vmsplit.Kernel.Layout.LayoutRegion r in Layout.Regions)
+        {
+            if (r.Kind == Vmsplit.Kernel.Layout.RegionKind.KernelImage && r.Start == ImageVa.Value)
+            {
+                size = Math.Max(size, r.Size);
+            }
+        }
+
+        Vmalloc.Reserve(ImageVa, Math.Min(size, Layout.VmallocEnd - ImageVa.Value));
     }
 
     private void MapKernelRange(VirtualAddress va, PhysicalAddress pa, ulong size, PagePermissions perms)

@@ -54,15 +54,15 @@ public sealed partial class SimKernel
         [12, 18],            // Fault: mm/memory.c, arch fault.c
     ];
 
-    /// <summary>A page of kernel text by index, spread 53 pages apart (wrapping in the image's text).</summary>
+    /// <summary>A page of kernel text by index, spread 53 pages apart (wrapping in the layout's image text, its last page excepted).</summary>
     public VirtualAddress TextPage(int index)
     {
-        ulong textPages = Math.Max(1, (ImageBytes / 2) / Page);
+        ulong textPages = Math.Max(1, Layout.ImageTextBytes / Page - 1);
         return ImageVa + ((ulong)(index * 53) % textPages * Page);
     }
 
-    /// <summary>The syscall table lives in the image's read-only data (second half of the image).</summary>
-    public VirtualAddress SyscallTablePage => ImageVa + ((ImageBytes / 2) & ~(Page - 1));
+    /// <summary>The syscall table lives in the image's read-only data: the last page of the layout's image text.</summary>
+    public VirtualAddress SyscallTablePage => ImageVa + (Math.Max(Page, Layout.ImageTextBytes & ~(Page - 1)) - Page);
 
     /// <summary>Walks a path's footprint through the MMU at kernel privilege.</summary>
     public void TouchFootprint(KernelPath path, Process? p)

@@ -23,9 +23,6 @@ public sealed record KernelSetup(KernelLayout Layout, DesignSpec Design, CpuProf
 
     /// <summary>Seed for everything random (the permuted kernel image, random TLB replacement).</summary>
     public ulong Seed { get; init; } = 1;
-
-    /// <summary>Kernel image size when the layout has none (text, then rodata and data).</summary>
-    public ulong ImageBytes { get; init; } = 8 * ByteSize.MiB;
 }
 
 /// <summary>Thrown when a design cannot be booted on a machine (a one-line reason).</summary>
@@ -88,6 +85,7 @@ public sealed partial class SimKernel : IKernelMapper
         }
         Boot();
         Vmalloc = new VmallocSpace(new VirtualAddress(Layout.VmallocStart), new VirtualAddress(Layout.VmallocEnd), this);
+        ReserveImageInVmalloc();
         Pkmap = Layout.PkmapBase != 0 && Highmem is not null ? new PkmapPool(new VirtualAddress(Layout.PkmapBase), (int)(Layout.PkmapSize / Page), this) : null;
         KmapLocal = new KmapLocal(new VirtualAddress(FixaddrTop), FixKmapBegin, 1, this, flushAfterMap: Family == ArchFamily.Arm32);
         BootLedger = Ledger.Clone();

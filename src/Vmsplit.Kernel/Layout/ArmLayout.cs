@@ -382,13 +382,12 @@ internal static class ArmLayout
 
     internal static ulong ImageBytes(KernelLayout l)
     {
-        if (l.Config.Image is KernelImage image)
+        if (l.Config.Image is null)
         {
-            return image.Ranges is { } r ? r[^1].End - r[0].Start : image.Total;
+            l._choices.Add($"kernel image {ByteSize.Human(KernelImage.Seed001.Total)} (default, seed 001: \"a 4MB vmlinux in a typical 32-bit kernel\")");
         }
 
-        l._choices.Add($"kernel image {ByteSize.Human(KernelImage.Seed001.Total)} (default, seed 001: \"a 4MB vmlinux in a typical 32-bit kernel\")");
-        return KernelImage.Seed001.Total;
+        return l.ImageBytes;
     }
 
     /// <summary>Lays the image sections out as the linker script does (.text, .init, .data, .bss) unless exact ranges were given.</summary>

@@ -240,7 +240,7 @@ public static class DocumentedLayouts
 
         // The image sits outside the direct map on all three (x86-64 __START_KERNEL_map, riscv since 5.13, arm64 in vmalloc),
         // so its RAM is mapped twice whatever the design.
-        ulong image = c.Image is KernelImage ki ? (ki.Ranges is { } rr ? rr[^1].End - rr[0].Start : ki.Total) : KernelImage.Seed001.Total;
+        ulong image = l.ImageBytes;
         if (c.Image is null)
         {
             l._choices.Add($"kernel image {ByteSize.Human(image)} (default, seed 001; give --image for a real vmlinux)");

@@ -133,6 +133,17 @@ public sealed class KernelLayout
 
     internal readonly List<string> _choices = [];
 
+    /// <summary>
+    /// Bytes of the kernel image (from <see cref="KernelConfig.Image"/>, or seed 001's 4 MiB): the one size the layout
+    /// reserves, the kernel maps and the budget counts as mapped twice.
+    /// </summary>
+    public ulong ImageBytes => Config.Image is KernelImage image
+        ? (image.Ranges is { } r ? r[^1].End - r[0].Start : image.Total)
+        : KernelImage.Seed001.Total;
+
+    /// <summary>Bytes of the image's text (with read-only data), the first part of <see cref="ImageBytes"/>.</summary>
+    public ulong ImageTextBytes => Math.Min(ImageBytes, (Config.Image ?? KernelImage.Seed001).Text);
+
     /// <summary>Kernel image section ranges as laid out (text, init, data, bss) or null if no image was given.</summary>
     public (ulong Start, ulong End)[]? ImageSections { get; internal set; }
 

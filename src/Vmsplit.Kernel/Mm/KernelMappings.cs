@@ -116,6 +116,29 @@ public sealed class VmallocSpace
         return area;
     }
 
+    /// <summary>
+    /// vm_area_add_early(): a range mapped before vmalloc runs (a kernel image placed in the vmalloc area) is held
+    /// as busy, without a guard page, so no vmap area is ever placed over it.
+    /// </summary>
+    public void Reserve(VirtualAddress start, ulong size)
+    {
+        if (size == 0 || !start.IsAligned(PageSize) || size % PageSize != 0 || start < Start || start.Value + size > End.Value || start.Value + size < start.Value)
+        {
+            throw new ArgumentException($"reserved range {start}+{size} is not page-aligned inside the vmalloc area [{Start}, {End})");
+        }
+
+        VmapArea area = new(start, size, 0, []);
+        foreach (VmapArea a in _busy)
+        {
+            if (a.Start < area.End && start < a.End)
+            {
+                throw new InvalidOperationException($"reserved range {start}+{size} overlaps the vmap area at {a.Start}");
+            }
+        }
+
+        InsertSorted(_busy, area);
+    }
+
     /// <summary>vunmap()/vfree(): clears the PTEs now; the range waits on the lazy list until a purge flushes it.</summary>
     public void Unmap(VmapArea area)
     {
