@@ -1,6 +1,5 @@
 using System.CommandLine;
-using System.Globalization;
-using System.Text;
+using Vmsplit.Hardware.Input;
 
 namespace Vmsplit.Cli;
 
@@ -58,34 +57,10 @@ public static class VmsplitCli
 
     /// <summary>
     /// An error message as one printable line: control characters (a newline or an escape sequence in an
-    /// option value or a file name the message echoes) are shown as C escapes, \n, \t, \x1b, \u0085.
+    /// option value or a file name the message echoes) are shown as C escapes, \n, \t, \x1b, \u0085
+    /// (<see cref="InputText.OneLine"/>, which the input readers use for what they echo).
     /// </summary>
-    public static string Printable(string message)
-    {
-        StringBuilder? sb = null;
-        for (int i = 0; i < message.Length; i++)
-        {
-            char c = message[i];
-            string? escape = c switch
-            {
-                '\n' => "\\n",
-                '\r' => "\\r",
-                '\t' => "\\t",
-                _ when char.IsControl(c) || c is '\u2028' or '\u2029' => c < 0x80 ? "\\x" + ((int)c).ToString("x2", CultureInfo.InvariantCulture) : "\\u" + ((int)c).ToString("x4", CultureInfo.InvariantCulture),
-                _ => null,
-            };
-            if (escape is null)
-            {
-                sb?.Append(c);
-                continue;
-            }
-
-            sb ??= new StringBuilder(message, 0, i, message.Length + 8);
-            sb.Append(escape);
-        }
-
-        return sb?.ToString() ?? message;
-    }
+    public static string Printable(string message) => InputText.OneLine(message);
 
     // runs on all cores (Parallel.For) wrap what a design threw; report the first cause itself
     private static Exception Unwrap(Exception e) => e is AggregateException { InnerExceptions.Count: > 0 } a ? Unwrap(a.InnerExceptions[0]) : e;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using Vmsplit.Hardware.Input;
 
 namespace Vmsplit.Hardware;
 
@@ -94,7 +95,7 @@ public static class ByteSize
             string hex = s[2..];
             if (hex.Length == 0 || hex.Length > 16 || !ulong.TryParse(hex, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out value))
             {
-                error = hex.Length > 16 ? $"'{text}' does not fit in 64 bits" : $"'{text}' is not a hexadecimal number";
+                error = hex.Length > 16 ? $"{InputText.Quote(text)} does not fit in 64 bits" : $"{InputText.Quote(text)} is not a hexadecimal number";
                 value = 0;
                 return false;
             }
@@ -110,17 +111,17 @@ public static class ByteSize
 
         if (end == 0)
         {
-            error = $"'{text}' is not a size (expected a number such as 4K, 240M, 2G or 0xC0000000)";
+            error = $"{InputText.Quote(text)} is not a size (expected a number such as 4K, 240M, 2G or 0xC0000000)";
             return false;
         }
 
         if (!ulong.TryParse(s.AsSpan(0, end), NumberStyles.None, CultureInfo.InvariantCulture, out ulong number))
         {
-            error = $"'{text}' does not fit in 64 bits";
+            error = $"{InputText.Quote(text)} does not fit in 64 bits";
             return false;
         }
 
-        string suffix = s[end..].Trim();
+        string suffix = s[end..].Trim(' ');
         ulong multiplier;
         switch (suffix.ToUpperInvariant())
         {
@@ -147,13 +148,13 @@ public static class ByteSize
                 multiplier = EiB;
                 break;
             default:
-                error = $"'{text}' has an unknown unit '{suffix}' (use K, M, G, T, P or E)";
+                error = $"{InputText.Quote(text)} has an unknown unit {InputText.Quote(suffix)} (use K, M, G, T, P or E)";
                 return false;
         }
 
         if (number != 0 && multiplier > ulong.MaxValue / number)
         {
-            error = $"'{text}' does not fit in 64 bits";
+            error = $"{InputText.Quote(text)} does not fit in 64 bits";
             return false;
         }
 
@@ -183,7 +184,7 @@ public static class ByteSize
 
         if (value < min || value > max)
         {
-            error = $"{what}: {text} is out of range [{Format(min)}, {Format(max)}]";
+            error = $"{what}: {InputText.Show(text)} is out of range [{Format(min)}, {Format(max)}]";
             return false;
         }
 

@@ -1,4 +1,5 @@
 using Vmsplit.Hardware;
+using Vmsplit.Hardware.Input;
 
 namespace Vmsplit.Workloads;
 
@@ -9,6 +10,7 @@ namespace Vmsplit.Workloads;
 public sealed class Workload
 {
     private readonly Action<long, List<WorkloadEvent>> _operation;
+    private long? _stepsPerOperation;
 
     public Workload(
         string name,
@@ -18,7 +20,8 @@ public sealed class Workload
         IReadOnlyList<UserRegion> regions,
         ulong fileBytes,
         int defaultOps,
-        Action<long, List<WorkloadEvent>> operation)
+        Action<long, List<WorkloadEvent>> operation,
+        long? stepsPerOperation = null)
     {
         Name = name;
         Description = description;
@@ -28,6 +31,7 @@ public sealed class Workload
         FileBytes = fileBytes;
         DefaultOps = defaultOps;
         _operation = operation;
+        _stepsPerOperation = stepsPerOperation;
     }
 
     public string Name { get; }
@@ -48,6 +52,19 @@ public sealed class Workload
 
     public int DefaultOps { get; }
 
+    /// <summary>
+    /// An upper bound of the work of one operation in simulated steps (<see cref="StepsOf"/> summed over its
+    /// events); the Lab refuses runs whose total exceeds its cap. Unless the constructor was given it, it is
+    /// measured on operations 0 and 1 (operation 0 runs every step of a YAML workload).
+    /// </summary>
+    public long StepsPerOperation => _stepsPerOperation ??= Math.Max(MeasureSteps(0), MeasureSteps(1));
+
+    /// <summary>The steps of building the processes: every process maps every region and touches each page of those it prefaults.</summary>
+    public long SetupSteps => Processes * Regions.Sum(r => 1 + (r.Prefault || r.Executable ? (long)(r.Size / 4096) : 1));
+
+    /// <summary>One step per event, plus one per 4 KiB page it touches or copies (rounded up, and one more for an unaligned start).</summary>
+    public static long StepsOf(in WorkloadEvent e) => 1 + (long)(e.Bytes / 4096) + (e.Bytes % 4096 == 0 ? 0 : 1) + (e.Bytes == 0 ? 0 : 1);
+
     /// <summary>Appends the events of operation number <paramref name="op"/> (0-based) to <paramref name="sink"/>.</summary>
     public void EmitOperation(long op, List<WorkloadEvent> sink) => _operation(op, sink);
 
@@ -64,6 +81,19 @@ public sealed class Workload
     }
 
     public override string ToString() => Name;
+
+    private long MeasureSteps(long op)
+    {
+        List<WorkloadEvent> events = new();
+        EmitOperation(op, events);
+        long steps = 0;
+        foreach (WorkloadEvent e in events)
+        {
+            steps += StepsOf(e);
+        }
+
+        return steps;
+    }
 }
 
 /// <summary>Thrown for a workload name or file that cannot be used; the message is one line naming the place.</summary>
@@ -93,7 +123,12 @@ public static class BuiltinWorkloads
         string baseName = parts[0];
         if (parts.Length > 1 && baseName is not ("dd" or "wss"))
         {
-            throw new WorkloadException($"workload '{name}': only dd and wss take parameters");
+            throw new WorkloadException($"workload {InputText.Quote(name)}: only dd and wss take parameters");
+        }
+
+        if (baseName == "dd" && parts.Length > 2)
+        {
+            throw new WorkloadException($"workload {InputText.Quote(name)}: dd takes one block size (dd:BLOCK)");
         }
 
         return UserProgram.With(baseName switch
@@ -110,17 +145,14 @@ public static class BuiltinWorkloads
             "mmap-munmap" => MmapMunmap(),
             "fork-exit" => ForkExit(),
             "dd" => Dd(parts.Length > 1 ? ParseSize(name, parts[1], 512, 1UL << 20) : 65536, name),
-            "wss" => Wss(
-                parts.Length > 1 ? ParseSize(name, parts[1], Page, 1UL << 32) : 8UL << 20,
-                parts.Length > 2 ? ParseSize(name, parts[2], 1, 1UL << 20) : 0,
-                name),
-            _ => throw new WorkloadException($"workload '{name}': unknown (built-in: {string.Join(", ", Suite)}; dd:BLOCK, wss:SIZE[:PAGES])"),
+            "wss" => Wss(name, parts),
+            _ => throw new WorkloadException($"workload {InputText.Quote(name)}: unknown (built-in: {string.Join(", ", Suite)}; dd:BLOCK, wss:SIZE[:PAGES])"),
         });
     }
 
     private static ulong ParseSize(string name, string text, ulong min, ulong max)
     {
-        if (!ByteSize.TryParse(text, $"workload '{name}'", min, max, out ulong v, out string error))
+        if (!ByteSize.TryParse(text, $"workload {InputText.Quote(name)}", min, max, out ulong v, out string error))
         {
             throw new WorkloadException(error);
         }
@@ -271,6 +303,28 @@ public static class BuiltinWorkloads
                 s.Add(new WorkloadEvent(EventKind.Syscall, 0, SyscallKind.Read, FileKind.PageCache, BufferRegion, 0, block, FileOffset: at));
                 s.Add(new WorkloadEvent(EventKind.Syscall, 0, SyscallKind.Write, FileKind.PageCache, BufferRegion, 0, block, FileOffset: at));
             });
+    }
+
+    private static Workload Wss(string name, string[] parts)
+    {
+        if (parts.Length > 3)
+        {
+            throw new WorkloadException($"workload {InputText.Quote(name)}: wss takes SIZE and PAGES (wss:SIZE[:PAGES]), not {parts.Length - 1} values");
+        }
+
+        ulong size = parts.Length > 1 ? ParseSize(name, parts[1], Page, 1UL << 32) : 8UL << 20;
+        if (size % Page != 0)
+        {
+            throw new WorkloadException($"workload {InputText.Quote(name)}: the working set {InputText.Show(parts[1])} is not a multiple of 4K");
+        }
+
+        ulong pagesBetweenCalls = parts.Length > 2 ? ParseSize(name, parts[2], 1, 1UL << 20) : 0;
+        if (pagesBetweenCalls > size / Page)
+        {
+            throw new WorkloadException($"workload {InputText.Quote(name)}: {pagesBetweenCalls} pages between calls, but the {ByteSize.Format(size)} working set holds {size / Page}");
+        }
+
+        return Wss(size, pagesBetweenCalls, name);
     }
 
     private static Workload Wss(ulong size, ulong pagesBetweenCalls, string name)

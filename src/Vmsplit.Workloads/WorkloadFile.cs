@@ -1,5 +1,5 @@
 using Vmsplit.Hardware;
-using YamlDotNet.Core;
+using Vmsplit.Hardware.Input;
 using YamlDotNet.RepresentationModel;
 
 namespace Vmsplit.Workloads;
@@ -26,42 +26,18 @@ public static class WorkloadFile
 {
     private const ulong Page = 4096;
 
-    public static Workload Load(string path)
-    {
-        string text;
-        try
-        {
-            text = File.ReadAllText(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new WorkloadException($"{path}: cannot read: {e.Message}");
-        }
+    /// <summary>The most events one operation may emit (the sum of its steps' repeats): an operation's events are held in memory at once.</summary>
+    public const long MaxEventsPerOperation = 1_000_000;
 
-        return Parse(text, path);
-    }
+    public static Workload Load(string path) => Parse(SafeYaml.ReadFile(path, message => new WorkloadException(message)), path);
 
     public static Workload Parse(string text, string source)
     {
-        YamlStream yaml = new();
-        try
-        {
-            yaml.Load(new StringReader(text));
-        }
-        catch (YamlException e)
-        {
-            throw new WorkloadException($"{source}:{e.Start.Line}: malformed YAML: {FirstLine(e.Message)}");
-        }
-
-        if (yaml.Documents.Count == 0 || yaml.Documents[0].RootNode is not YamlMappingNode root)
-        {
-            throw new WorkloadException($"{source}: expected a mapping with name, regions and operation");
-        }
-
+        YamlMappingNode root = SafeYaml.LoadMapping(text, source, "a mapping with name, regions and operation", message => new WorkloadException(message));
         YamlFieldReader r = new(source, message => new WorkloadException(message));
         r.CheckKeys(root, "", "name", "description", "processes", "file", "regions", "ops", "operation");
-        string name = r.String(root, "name", required: true)!;
-        string description = r.String(root, "description") ?? $"user workload from {Path.GetFileName(source)}";
+        string name = OneLineText(r, root, "name", required: true)!;
+        string description = OneLineText(r, root, "description") ?? $"user workload from {Path.GetFileName(source)}";
         int processes = (int)r.Integer(root, "processes", 1, 64, 1);
         ulong fileBytes = r.Size(root, "file", 0, 1UL << 32, 0);
         int ops = (int)r.Integer(root, "ops", 1, 10_000_000, 1000);
@@ -69,31 +45,26 @@ public static class WorkloadFile
         List<UserRegion> regions = new();
         if (r.Child(root, "regions") is YamlNode regionsNode)
         {
-            if (regionsNode is not YamlSequenceNode seq)
-            {
-                throw r.Error(regionsNode, "regions", "expected a list");
-            }
-
-            foreach (YamlNode n in seq)
+            foreach (YamlNode n in r.Sequence(regionsNode, "regions"))
             {
                 YamlMappingNode m = r.Mapping(n, "regions[]");
                 r.CheckKeys(m, "regions[].", "name", "size", "prefault", "kind");
-                string rn = r.String(m, "name", required: true)!;
+                string rn = OneLineText(r, m, "name", required: true, field: "regions[].name")!;
                 if (regions.Any(x => x.Name == rn))
                 {
-                    throw r.Error(n, "regions[].name", $"'{rn}' defined twice");
+                    throw r.Error(n, "regions[].name", $"{InputText.Quote(rn)} defined twice");
                 }
 
                 ulong size = r.Size(m, "size", Page, 1UL << 34, 0, required: true);
                 if (size % Page != 0)
                 {
-                    throw r.Error(m, "regions[].size", $"{ByteSize.Format(size)} is not a multiple of 4K");
+                    throw r.Error(r.Child(m, "size")!, "regions[].size", $"{ByteSize.Format(size)} is not a multiple of 4K");
                 }
 
                 string kind = r.String(m, "kind") ?? "anonymous";
                 if (kind is not ("anonymous" or "file"))
                 {
-                    throw r.Error(m, "regions[].kind", $"'{kind}' is not anonymous or file");
+                    throw r.Error(r.Child(m, "kind")!, "regions[].kind", $"{InputText.Quote(kind)} is not anonymous or file");
                 }
 
                 regions.Add(new UserRegion(rn, size, kind == "file" ? RegionKind.File : RegionKind.Anonymous, r.Bool(m, "prefault", true)));
@@ -107,15 +78,25 @@ public static class WorkloadFile
 
         if (r.Child(root, "operation") is not YamlSequenceNode opNode || opNode.Children.Count == 0)
         {
-            throw new WorkloadException($"{source}: operation: missing or empty (a list of events)");
+            throw r.Error(r.Child(root, "operation") ?? root, "operation", "missing or empty (a list of events)");
         }
 
-        List<(WorkloadEvent Event, int Repeat, int Every)> steps = new();
+        List<Step> steps = new();
+        long eventsPerOp = 0;
+        long stepsPerOp = 0;
         foreach (YamlNode n in opNode)
         {
-            steps.Add(ParseEvent(r, r.Mapping(n, "operation[]"), regions, processes, fileBytes));
+            Step step = ParseEvent(r, r.Mapping(n, "operation[]"), regions, processes, fileBytes);
+            steps.Add(step);
+            eventsPerOp += step.Repeat;
+            stepsPerOp += step.Repeat * Workload.StepsOf(step.Event);
+            if (eventsPerOp > MaxEventsPerOperation)
+            {
+                throw r.Error(n, "operation[].repeat", $"one operation would emit more than {MaxEventsPerOperation} events (the sum of the repeats); the events of an operation are held in memory at once");
+            }
         }
 
+        CheckSchedule(r, steps, regions, processes);
         return new Workload(
             name,
             description,
@@ -126,24 +107,138 @@ public static class WorkloadFile
             ops,
             (op, sink) =>
             {
-                foreach ((WorkloadEvent e, int repeat, int every) in steps)
+                foreach (Step step in steps)
                 {
-                    if (op % every != 0)
+                    if (op % step.Every != 0)
                     {
                         continue;
                     }
 
-                    for (int i = 0; i < repeat; i++)
+                    WorkloadEvent e = step.Event;
+                    for (int i = 0; i < step.Repeat; i++)
                     {
                         sink.Add(e.File == FileKind.PageCache
-                            ? e with { FileOffset = (e.FileOffset + ((ulong)(op * repeat + i) * e.Bytes)) % Math.Max(fileBytes, 1) }
+                            ? e with { FileOffset = (e.FileOffset + ((ulong)(op * step.Repeat + i) * e.Bytes)) % Math.Max(fileBytes, 1) }
                             : e);
                     }
                 }
-            });
+            },
+            stepsPerOp);
     }
 
-    private static (WorkloadEvent, int, int) ParseEvent(YamlFieldReader r, YamlMappingNode m, List<UserRegion> regions, int processes, ulong fileBytes)
+    /// <summary>
+    /// Refuses a schedule the kernel cannot run. Every event must come from the process that is running
+    /// (process 0 when an operation starts); a region must be mapped to be touched, read into, written from
+    /// or unmapped, and unmapped to be mapped again (every region is mapped when the workload starts); and an
+    /// operation must end as it began, process 0 running and every region mapped, so that the next one can
+    /// start. Operation N runs the steps whose <c>every</c> divides N: all of them in operation 0, only the
+    /// every-1 steps in operation 1; the schedule is checked for N = 0, 1 and each <c>every</c> value given
+    /// (the Lab's runner checks the process of every event as it runs).
+    /// </summary>
+    private static void CheckSchedule(YamlFieldReader r, List<Step> steps, List<UserRegion> regions, int processes)
+    {
+        IEnumerable<long> ops = new long[] { 0, 1 }.Concat(steps.Select(s => (long)s.Every)).Distinct();
+        foreach (long op in ops)
+        {
+            string when = op == 0 ? "" : $" (in operation {op}, which runs only the steps whose 'every' divides {op})";
+            int running = 0;
+            bool[,] unmapped = new bool[processes, regions.Count];
+            Step? last = null;
+            foreach (Step step in steps.Where(s => op % s.Every == 0))
+            {
+                last = step;
+                WorkloadEvent e = step.Event;
+                if (e.Process != running)
+                {
+                    string what = e.Kind switch
+                    {
+                        EventKind.ContextSwitch => "cannot switch away",
+                        EventKind.UserTouch => "cannot touch memory",
+                        _ => "cannot make a system call",
+                    };
+                    throw r.Error(step.Node, "operation[].process", $"process {e.Process} {what}: process {running} is running{when}");
+                }
+
+                if (e.Kind == EventKind.ContextSwitch)
+                {
+                    if (step.Repeat > 1)
+                    {
+                        throw r.Error(step.Node, "operation[].repeat", $"a switch cannot repeat: after the first, process {e.Target} is running, not {e.Process}");
+                    }
+
+                    running = e.Target;
+                    continue;
+                }
+
+                bool usesRegion = e.Kind == EventKind.UserTouch || e.Call is SyscallKind.Mmap or SyscallKind.Munmap || e.Bytes > 0;
+                if (!usesRegion)
+                {
+                    continue;
+                }
+
+                string region = InputText.Quote(regions[e.Region].Name);
+                if (e.Call == SyscallKind.Mmap && e.Kind == EventKind.Syscall)
+                {
+                    if (!unmapped[e.Process, e.Region])
+                    {
+                        throw r.Error(step.Node, "operation[].region", $"mmap of region {region}, which process {e.Process} has mapped (every region is mapped when the workload starts; munmap it first){when}");
+                    }
+
+                    if (step.Repeat > 1)
+                    {
+                        throw r.Error(step.Node, "operation[].repeat", $"mmap of region {region} cannot repeat: after the first, the region is mapped");
+                    }
+
+                    unmapped[e.Process, e.Region] = false;
+                }
+                else if (unmapped[e.Process, e.Region])
+                {
+                    throw r.Error(step.Node, "operation[].region", $"region {region} is not mapped in process {e.Process} here (an earlier step unmapped it){when}");
+                }
+                else if (e.Call == SyscallKind.Munmap && e.Kind == EventKind.Syscall)
+                {
+                    if (step.Repeat > 1)
+                    {
+                        throw r.Error(step.Node, "operation[].repeat", $"munmap of region {region} cannot repeat: after the first, the region is not mapped");
+                    }
+
+                    unmapped[e.Process, e.Region] = true;
+                }
+            }
+
+            if (running != 0)
+            {
+                throw r.Error(last!.Node, "operation[]", $"the operation ends with process {running} running; switch back to process 0 so that the next operation starts as this one did{when}");
+            }
+
+            for (int p = 0; p < processes; p++)
+            {
+                for (int i = 0; i < regions.Count; i++)
+                {
+                    if (unmapped[p, i])
+                    {
+                        throw r.Error(last!.Node, "operation[]", $"the operation ends with region {InputText.Quote(regions[i].Name)} unmapped in process {p}; mmap it again so that the next operation starts as this one did{when}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>A text field printed in reports: one line, no control characters.</summary>
+    private static string? OneLineText(YamlFieldReader r, YamlMappingNode m, string key, bool required = false, string? field = null)
+    {
+        string? s = r.String(m, key, required);
+        if (s is not null && s.Any(char.IsControl))
+        {
+            throw r.Error(r.Child(m, key)!, field ?? key, $"{InputText.Quote(s)} must be one line of text without control characters");
+        }
+
+        return s;
+    }
+
+    private sealed record Step(WorkloadEvent Event, int Repeat, int Every, YamlNode Node);
+
+    private static Step ParseEvent(YamlFieldReader r, YamlMappingNode m, List<UserRegion> regions, int processes, ulong fileBytes)
     {
         r.CheckKeys(m, "operation[].", "syscall", "touch", "switch", "process", "file", "bytes", "region", "offset", "write", "repeat", "every", "path");
         int process = (int)r.Integer(m, "process", 0, processes - 1, 0);
@@ -163,7 +258,7 @@ public static class WorkloadFile
             }
 
             int i = regions.FindIndex(x => x.Name == regionName);
-            return i >= 0 ? i : throw r.Error(m, field, $"no region named '{regionName}'");
+            return i >= 0 ? i : throw r.Error(m, field, $"no region named {InputText.Quote(regionName)}");
         }
 
         if (r.Child(m, "switch") is not null)
@@ -174,7 +269,7 @@ public static class WorkloadFile
                 throw r.Error(m, "operation[].switch", $"switch from process {process} to itself");
             }
 
-            return (WorkloadEvent.Switch(process, to), repeat, every);
+            return new Step(WorkloadEvent.Switch(process, to), repeat, every, m);
         }
 
         if (r.Child(m, "touch") is not null)
@@ -183,18 +278,18 @@ public static class WorkloadFile
             ulong size = regions[region].Size;
             ulong offset = r.Size(m, "offset", 0, size - 1, 0);
             ulong bytes = r.Size(m, "bytes", 1, size - offset, size - offset);
-            return (WorkloadEvent.Touch(process, region, offset, bytes, r.Bool(m, "write", false)), repeat, every);
+            return new Step(WorkloadEvent.Touch(process, region, offset, bytes, r.Bool(m, "write", false)), repeat, every, m);
         }
 
         string callName = r.String(m, "syscall")!;
         if (!Enum.TryParse(callName, ignoreCase: true, out SyscallKind call) || callName.Any(char.IsDigit))
         {
-            throw r.Error(m, "operation[].syscall", $"unknown system call '{callName}' (use {string.Join(", ", Enum.GetNames<SyscallKind>().Select(x => x.ToLowerInvariant()))})");
+            throw r.Error(m, "operation[].syscall", $"unknown system call {InputText.Quote(callName)} (use {string.Join(", ", Enum.GetNames<SyscallKind>().Select(x => x.ToLowerInvariant()))})");
         }
 
         if (call is SyscallKind.Fork or SyscallKind.Exit or SyscallKind.Wait4)
         {
-            throw r.Error(m, "operation[].syscall", $"{callName} is only available through the built-in fork-exit workload");
+            throw r.Error(m, "operation[].syscall", $"{InputText.Show(callName)} is only available through the built-in fork-exit workload");
         }
 
         int reg = RegionIndex("operation[].region", r.String(m, "region"));
@@ -207,7 +302,7 @@ public static class WorkloadFile
                 "null" => FileKind.DevNull,
                 "pagecache" => FileKind.PageCache,
                 "pipe" => FileKind.Pipe,
-                _ => throw r.Error(m, "operation[].file", $"'{fileName}' is not zero, null, pagecache or pipe"),
+                _ => throw r.Error(m, "operation[].file", $"{InputText.Quote(fileName)} is not zero, null, pagecache or pipe"),
             };
             if (file == FileKind.PageCache && fileBytes == 0)
             {
@@ -222,27 +317,25 @@ public static class WorkloadFile
                 throw r.Error(m, "operation[].bytes", "pipe transfers are limited to one page (PIPE_BUF semantics are not modelled beyond it)");
             }
 
-            return (WorkloadEvent.Io(process, call, file, reg, offset, bytes), repeat, every);
+            return new Step(WorkloadEvent.Io(process, call, file, reg, offset, bytes), repeat, every, m);
         }
 
         if (call is SyscallKind.Stat or SyscallKind.Open)
         {
             ulong path = r.Size(m, "path", 2, 4096, 21);
-            return (WorkloadEvent.Path(process, call, reg, path), repeat, every);
+            return new Step(WorkloadEvent.Path(process, call, reg, path), repeat, every, m);
         }
 
         if (call is SyscallKind.Mmap or SyscallKind.Munmap)
         {
             if (r.Child(m, "region") is null)
             {
-                throw r.Error(m, "operation[].region", $"{callName} needs the region it maps or unmaps");
+                throw r.Error(m, "operation[].region", $"{InputText.Show(callName)} needs the region it maps or unmaps");
             }
 
-            return (new WorkloadEvent(EventKind.Syscall, process, call, Region: reg, Bytes: regions[reg].Size), repeat, every);
+            return new Step(new WorkloadEvent(EventKind.Syscall, process, call, Region: reg, Bytes: regions[reg].Size), repeat, every, m);
         }
 
-        return (WorkloadEvent.Sys(process, call), repeat, every);
+        return new Step(WorkloadEvent.Sys(process, call), repeat, every, m);
     }
-
-    private static string FirstLine(string s) => s.Split('\n')[0].Trim();
 }

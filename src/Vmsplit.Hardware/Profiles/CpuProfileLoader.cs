@@ -1,20 +1,14 @@
 using System.Globalization;
 using System.Numerics;
+using Vmsplit.Hardware.Input;
 using Vmsplit.Hardware.Paging;
 using Vmsplit.Hardware.Tlb;
-using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
 namespace Vmsplit.Hardware.Profiles;
 
-/// <summary>A malformed or incomplete profile: one line naming the file and the field.</summary>
-public sealed class ProfileFormatException(string file, string field, string problem)
-    : Exception(field.Length == 0 ? $"{file}: {problem}" : $"{file}: {field}: {problem}")
-{
-    public string File { get; } = file;
-
-    public string Field { get; } = field;
-}
+/// <summary>A malformed or incomplete profile: one line "FILE:LINE: FIELD: problem".</summary>
+public sealed class ProfileFormatException(string message) : Exception(message);
 
 /// <summary>
 /// Reads a CPU profile from YAML. Every number is <c>{ value: N, source: "..." }</c> or
@@ -23,44 +17,16 @@ public sealed class ProfileFormatException(string file, string field, string pro
 /// </summary>
 public static class CpuProfileLoader
 {
-    public static CpuProfile LoadFile(string path)
-    {
-        string text;
-        try
-        {
-            text = File.ReadAllText(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new ProfileFormatException(path, "", "cannot read: " + e.Message);
-        }
-
-        return Parse(text, path);
-    }
+    public static CpuProfile LoadFile(string path) => Parse(SafeYaml.ReadFile(path, MakeError), path);
 
     /// <summary>Parses YAML text; <paramref name="file"/> names it in error messages.</summary>
     public static CpuProfile Parse(string yaml, string file)
     {
-        YamlStream stream = new();
-        try
-        {
-            stream.Load(new StringReader(yaml));
-        }
-        catch (YamlException e)
-        {
-            string message = e.InnerException?.Message ?? e.Message;
-            throw new ProfileFormatException(file, $"line {e.Start.Line}", OneLine(message));
-        }
-
-        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
-        {
-            throw new ProfileFormatException(file, "", "expected a mapping with id, name, architecture, mmuFormats, features, clockMhz, tlb, costs and cache");
-        }
-
+        YamlMappingNode root = SafeYaml.LoadMapping(yaml, file, "a mapping with id, name, architecture, mmuFormats, features, clockMhz, tlb, costs and cache", MakeError);
         return new Reader(file).Read(root);
     }
 
-    private static string OneLine(string s) => s.Replace('\r', ' ').Replace('\n', ' ').Trim();
+    private static ProfileFormatException MakeError(string message) => new(message);
 
     private sealed class Reader(string file)
     {
@@ -70,34 +36,44 @@ public static class CpuProfileLoader
         private static readonly string[] s_cacheKeys = ["lineBytes", "viptAliasing", "wayBytes", "cleanInvalidateLineCycles"];
 
         private readonly List<ProfileEntry> _entries = [];
+        private readonly YamlFieldReader _r = new(file, MakeError);
 
         public CpuProfile Read(YamlMappingNode root)
         {
             CheckKeys(root, "", s_topKeys);
             string id = Plain(root, "id", "id");
-            if (id.Length == 0 || !id.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-'))
+            if (!id.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-'))
             {
-                throw Error("id", $"'{id}' must be lower-case letters, digits and dashes");
+                throw Error(_r.Child(root, "id")!, "id", $"{InputText.Quote(id)} must be lower-case letters, digits and dashes");
             }
 
             string name = Plain(root, "name", "name");
+            if (name.Any(char.IsControl))
+            {
+                throw Error(_r.Child(root, "name")!, "name", $"{InputText.Quote(name)} must be one line of text without control characters");
+            }
+
             string archText = Plain(root, "architecture", "architecture");
             ProfileArchitecture arch = archText switch
             {
                 "arm" => ProfileArchitecture.Arm,
                 "x86" => ProfileArchitecture.X86,
                 "riscv" => ProfileArchitecture.Riscv,
-                _ => throw Error("architecture", $"'{archText}' is not one of arm, x86, riscv"),
+                _ => throw Error(_r.Child(root, "architecture")!, "architecture", $"{InputText.Quote(archText)} is not one of arm, x86, riscv"),
             };
 
             List<MmuFormat> formats = [];
             YamlSequenceNode formatList = Sequence(Required(root, "mmuFormats", "mmuFormats"), "mmuFormats");
             for (int i = 0; i < formatList.Children.Count; i++)
             {
-                string text = Scalar(formatList.Children[i], $"mmuFormats[{i}]");
-                if (!Enum.TryParse(text, ignoreCase: false, out MmuFormat format) || !FitsArchitecture(format, arch))
+                YamlNode item = formatList.Children[i];
+                string text = Scalar(item, $"mmuFormats[{i}]");
+                // by name only: Enum.TryParse would also take numbers and comma lists of flags
+                bool named = Enum.GetNames<MmuFormat>().Contains(text, StringComparer.Ordinal);
+                MmuFormat format = named ? Enum.Parse<MmuFormat>(text) : default;
+                if (!named || !FitsArchitecture(format, arch))
                 {
-                    throw Error($"mmuFormats[{i}]", $"'{text}' is not an {archText} MMU format ({string.Join(", ", Enum.GetNames<MmuFormat>().Where(n => FitsArchitecture(Enum.Parse<MmuFormat>(n), arch)))})");
+                    throw Error(item, $"mmuFormats[{i}]", $"{InputText.Quote(text)} is not an {archText} MMU format ({string.Join(", ", Enum.GetNames<MmuFormat>().Where(n => FitsArchitecture(Enum.Parse<MmuFormat>(n), arch)))})");
                 }
 
                 formats.Add(format);
@@ -105,7 +81,7 @@ public static class CpuProfileLoader
 
             if (formats.Count == 0)
             {
-                throw Error("mmuFormats", "empty");
+                throw Error(formatList, "mmuFormats", "empty");
             }
 
             HashSet<CpuFeature> features = ReadFeatures(Mapping(Required(root, "features", "features"), "features"), arch, formats);
@@ -129,12 +105,12 @@ public static class CpuProfileLoader
                 string key = Scalar(k, "features");
                 if (!CpuFeatureExtensions.TryParseKey(key, out CpuFeature f))
                 {
-                    throw ErrorAt(k, "features." + key, $"unknown feature (this {ArchName(arch)} profile states {names})");
+                    throw Error(k, "features." + InputText.Show(key), $"unknown feature (this {ArchName(arch)} profile states {names})");
                 }
 
                 if (!expected.Contains(f))
                 {
-                    throw ErrorAt(k, "features." + key, $"does not apply to this {ArchName(arch)} profile (it states {names})");
+                    throw Error(k, "features." + key, $"does not apply to this {ArchName(arch)} profile (it states {names})");
                 }
             }
 
@@ -150,22 +126,22 @@ public static class CpuProfileLoader
             // Consistency with mmuFormats: the formats are what the MMU walks, the features what the designs may use.
             if (formats.Contains(MmuFormat.ArmLpae) && !has.Contains(CpuFeature.Lpae))
             {
-                throw ErrorAt(m.Children[new YamlScalarNode("lpae")], "features.lpae", "false, but mmuFormats lists ArmLpae");
+                throw Error(_r.Child(m, "lpae")!, "features.lpae", "false, but mmuFormats lists ArmLpae");
             }
 
             if (formats.Contains(MmuFormat.ArmShort) && !has.Contains(CpuFeature.Domains))
             {
-                throw ErrorAt(m.Children[new YamlScalarNode("domains")], "features.domains", "false, but mmuFormats lists ArmShort, whose format always has domains");
+                throw Error(_r.Child(m, "domains")!, "features.domains", "false, but mmuFormats lists ArmShort, whose format always has domains");
             }
 
             if (has.Contains(CpuFeature.Pcid) && !formats.Contains(MmuFormat.X86_64) && !formats.Contains(MmuFormat.X86_64La57))
             {
-                throw ErrorAt(m.Children[new YamlScalarNode("pcid")], "features.pcid", "true, but PCIDs exist only in IA-32e mode (Intel SDM Vol. 3A 4.10.1) and mmuFormats has no X86_64");
+                throw Error(_r.Child(m, "pcid")!, "features.pcid", "true, but PCIDs exist only in IA-32e mode (Intel SDM Vol. 3A 4.10.1) and mmuFormats has no X86_64");
             }
 
             if (has.Contains(CpuFeature.Invpcid) && !has.Contains(CpuFeature.Pcid))
             {
-                throw ErrorAt(m.Children[new YamlScalarNode("invpcid")], "features.invpcid", "true without pcid");
+                throw Error(_r.Child(m, "invpcid")!, "features.invpcid", "true without pcid");
             }
 
             return has;
@@ -177,9 +153,9 @@ public static class CpuProfileLoader
         {
             foreach (string moved in new[] { "pcid", "invpcid" })
             {
-                if (tlb.Children.TryGetValue(new YamlScalarNode(moved), out YamlNode? old))
+                if (_r.Child(tlb, moved) is YamlNode old)
                 {
-                    throw ErrorAt(old, "tlb." + moved, $"moved to features.{moved} (docs/profiles.md)");
+                    throw Error(old, "tlb." + moved, $"moved to features.{moved} (docs/profiles.md)");
                 }
             }
 
@@ -201,7 +177,7 @@ public static class CpuProfileLoader
             string problem = config.Validate();
             if (problem.Length != 0)
             {
-                throw Error("tlb", problem);
+                throw Error(tlb, "tlb", problem);
             }
 
             return config;
@@ -210,7 +186,7 @@ public static class CpuProfileLoader
         private List<TlbLevelConfig> Levels(YamlMappingNode tlb, string key)
         {
             List<TlbLevelConfig> levels = [];
-            if (!tlb.Children.TryGetValue(new YamlScalarNode(key), out YamlNode? node))
+            if (_r.Child(tlb, key) is not YamlNode node)
             {
                 return levels;
             }
@@ -226,19 +202,19 @@ public static class CpuProfileLoader
                 int ways = Integer(m, "ways", path + ".ways", 1, 1 << 16);
                 List<ulong> sizes = Sizes(m, "pageSizes", path + ".pageSizes");
                 LargePageHolding holding = LargePageHolding.Native;
-                if (m.Children.ContainsKey(new YamlScalarNode("holding")))
+                if (_r.Child(m, "holding") is YamlNode holdingNode)
                 {
                     string h = Word(m, "holding", path + ".holding");
                     holding = h switch
                     {
                         "native" => LargePageHolding.Native,
                         "splintered" => LargePageHolding.Splintered,
-                        _ => throw Error(path + ".holding", $"'{h}' is not native or splintered"),
+                        _ => throw Error(holdingNode, path + ".holding", $"{InputText.Quote(h)} is not native or splintered"),
                     };
                 }
 
                 TlbReplacement replacement = TlbReplacement.Lru;
-                if (m.Children.ContainsKey(new YamlScalarNode("replacement")))
+                if (_r.Child(m, "replacement") is not null)
                 {
                     replacement = Replacement(m, path + ".replacement");
                 }
@@ -257,7 +233,7 @@ public static class CpuProfileLoader
                 string problem = level.Validate();
                 if (problem.Length != 0)
                 {
-                    throw Error(path, problem);
+                    throw Error(m, path, problem);
                 }
 
                 levels.Add(level);
@@ -269,7 +245,7 @@ public static class CpuProfileLoader
         private List<WalkCacheConfig> WalkCaches(YamlMappingNode tlb)
         {
             List<WalkCacheConfig> caches = [];
-            if (!tlb.Children.TryGetValue(new YamlScalarNode("walkCaches"), out YamlNode? node))
+            if (_r.Child(tlb, "walkCaches") is not YamlNode node)
             {
                 return caches;
             }
@@ -284,13 +260,13 @@ public static class CpuProfileLoader
                 int entries = Integer(m, "entries", path + ".entries", 1, 1 << 16);
                 int ways = Integer(m, "ways", path + ".ways", 1, 1 << 16);
                 List<int> shifts = [];
-                if (m.Children.ContainsKey(new YamlScalarNode("coverageShifts")))
+                if (_r.Child(m, "coverageShifts") is not null)
                 {
                     (YamlNode value, _) = Sourced(m, "coverageShifts", path + ".coverageShifts");
                     YamlSequenceNode seq = Sequence(value, path + ".coverageShifts.value");
                     foreach (YamlNode s in seq.Children)
                     {
-                        shifts.Add(ParseInt(Scalar(s, path + ".coverageShifts.value"), path + ".coverageShifts", 12, 63));
+                        shifts.Add(ParseInt(s, Scalar(s, path + ".coverageShifts.value"), path + ".coverageShifts", 12, 63));
                     }
 
                     Record(path + ".coverageShifts", string.Join(", ", shifts));
@@ -301,7 +277,7 @@ public static class CpuProfileLoader
                 string problem = cache.Validate();
                 if (problem.Length != 0)
                 {
-                    throw Error(path, problem);
+                    throw Error(m, path, problem);
                 }
 
                 caches.Add(cache);
@@ -320,12 +296,12 @@ public static class CpuProfileLoader
                 string key = Scalar(pair.Key, "costs");
                 if (!PrimitiveCostExtensions.TryParseKey(key, out PrimitiveCost cost))
                 {
-                    throw Error("costs." + key, "unknown cost");
+                    throw Error(pair.Key, "costs." + InputText.Show(key), "unknown cost");
                 }
 
                 if (!required.Contains(cost))
                 {
-                    throw Error("costs." + key, $"does not apply to this {ArchName(arch)} profile" + (arch == ProfileArchitecture.X86 ? " (check features.pcid and features.invpcid)" : ""));
+                    throw Error(pair.Key, "costs." + key, $"does not apply to this {ArchName(arch)} profile" + (arch == ProfileArchitecture.X86 ? " (check features.pcid and features.invpcid)" : ""));
                 }
             }
 
@@ -344,7 +320,7 @@ public static class CpuProfileLoader
             int line = Integer(cache, "lineBytes", "cache.lineBytes", 16, 256);
             if (!BitOperations.IsPow2(line))
             {
-                throw Error("cache.lineBytes", $"{line} is not a power of two");
+                throw Error(_r.Child(cache, "lineBytes")!, "cache.lineBytes", $"{line} is not a power of two");
             }
 
             bool aliasing = Boolean(cache, "viptAliasing", "cache.viptAliasing");
@@ -360,49 +336,36 @@ public static class CpuProfileLoader
             _ => "riscv",
         };
 
-        private ProfileFormatException Error(string field, string problem) => new(file, field, problem);
-
-        // The same, naming the line of the node too (file: line N: field: problem).
-        private ProfileFormatException ErrorAt(YamlNode node, string field, string problem) =>
-            new(file, $"line {node.Start.Line}: {field}", problem);
+        private Exception Error(YamlNode at, string field, string problem) => _r.Error(at, field, problem);
 
         private void CheckKeys(YamlMappingNode m, string path, string[] allowed)
         {
             foreach (YamlNode k in m.Children.Keys)
             {
-                string key = Scalar(k, path);
+                string key = Scalar(k, path.Length == 0 ? "key" : path);
                 if (!allowed.Contains(key))
                 {
-                    throw Error(path.Length == 0 ? key : path + "." + key, $"unknown field (expected one of {string.Join(", ", allowed)})");
+                    throw Error(k, path.Length == 0 ? InputText.Show(key) : path + "." + InputText.Show(key), $"unknown field (expected one of {string.Join(", ", allowed)})");
                 }
             }
         }
 
-        private YamlNode Required(YamlMappingNode m, string key, string path)
-        {
-            if (!m.Children.TryGetValue(new YamlScalarNode(key), out YamlNode? node))
-            {
-                throw Error(path, "missing");
-            }
+        private YamlNode Required(YamlMappingNode m, string key, string path) =>
+            _r.Child(m, key) ?? throw Error(m, path, "missing");
 
-            return node;
-        }
+        private YamlMappingNode Mapping(YamlNode node, string path) => _r.Mapping(node, path);
 
-        private YamlMappingNode Mapping(YamlNode node, string path) =>
-            node as YamlMappingNode ?? throw Error(path, "expected a mapping");
+        private YamlSequenceNode Sequence(YamlNode node, string path) => _r.Sequence(node, path);
 
-        private YamlSequenceNode Sequence(YamlNode node, string path) =>
-            node as YamlSequenceNode ?? throw Error(path, "expected a list");
-
-        private string Scalar(YamlNode node, string path) =>
-            (node as YamlScalarNode)?.Value ?? throw Error(path, "expected a single value");
+        private string Scalar(YamlNode node, string path) => _r.Scalar(node, path);
 
         private string Plain(YamlMappingNode m, string key, string path)
         {
-            string s = Scalar(Required(m, key, path), path).Trim();
+            YamlNode node = Required(m, key, path);
+            string s = Scalar(node, path).Trim();
             if (s.Length == 0)
             {
-                throw Error(path, "empty");
+                throw Error(node, path, "empty");
             }
 
             return s;
@@ -414,7 +377,7 @@ public static class CpuProfileLoader
             YamlNode node = Required(m, key, path);
             if (node is not YamlMappingNode sourced)
             {
-                throw Error(path, "missing source or assumption (write { value: ..., source: \"...\" } or { value: ..., assumption: \"...\" })");
+                throw Error(node, path, "missing source or assumption (write { value: ..., source: \"...\" } or { value: ..., assumption: \"...\" })");
             }
 
             YamlNode? value = null;
@@ -434,28 +397,28 @@ public static class CpuProfileLoader
                         assumption = Scalar(pair.Value, path + ".assumption").Trim();
                         break;
                     default:
-                        throw Error(path + "." + Scalar(pair.Key, path), "unknown field (expected value and source or assumption)");
+                        throw Error(pair.Key, path + "." + InputText.Show(Scalar(pair.Key, path)), "unknown field (expected value and source or assumption)");
                 }
             }
 
             if (value is null)
             {
-                throw Error(path, "missing value");
+                throw Error(sourced, path, "missing value");
             }
 
             if (source is null && assumption is null)
             {
-                throw Error(path, "missing source or assumption");
+                throw Error(sourced, path, "missing source or assumption");
             }
 
             if (source is not null && assumption is not null)
             {
-                throw Error(path, "has both source and assumption; give one");
+                throw Error(sourced, path, "has both source and assumption; give one");
             }
 
             if ((source ?? assumption)!.Length == 0)
             {
-                throw Error(path, source is not null ? "empty source" : "empty assumption");
+                throw Error(sourced, path, source is not null ? "empty source" : "empty assumption");
             }
 
             _pending = (source ?? assumption!, assumption is not null);
@@ -472,12 +435,12 @@ public static class CpuProfileLoader
             string text = Scalar(node, path + ".value");
             if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !double.IsFinite(v))
             {
-                throw Error(path, $"'{text}' is not a number");
+                throw Error(node, path, $"{InputText.Quote(text)} is not a number");
             }
 
             if (v < 0 || (positive && v == 0))
             {
-                throw Error(path, positive ? $"{text} must be positive" : $"{text} must not be negative");
+                throw Error(node, path, positive ? $"{InputText.Show(text)} must be positive" : $"{InputText.Show(text)} must not be negative");
             }
 
             Record(path, unit.Length == 0 ? text : text + " " + unit);
@@ -487,21 +450,21 @@ public static class CpuProfileLoader
         private int Integer(YamlMappingNode m, string key, string path, int min, int max)
         {
             (YamlNode node, _) = Sourced(m, key, path);
-            int v = ParseInt(Scalar(node, path + ".value"), path, min, max);
+            int v = ParseInt(node, Scalar(node, path + ".value"), path, min, max);
             Record(path, v.ToString(CultureInfo.InvariantCulture));
             return v;
         }
 
-        private int ParseInt(string text, string path, int min, int max)
+        private int ParseInt(YamlNode node, string text, string path, int min, int max)
         {
             if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v))
             {
-                throw Error(path, $"'{text}' is not an integer");
+                throw Error(node, path, $"{InputText.Quote(text)} is not an integer");
             }
 
             if (v < min || v > max)
             {
-                throw Error(path, $"{v} is out of range [{min}, {max}]");
+                throw Error(node, path, $"{v} is out of range [{min}, {max}]");
             }
 
             return v;
@@ -515,7 +478,7 @@ public static class CpuProfileLoader
             {
                 "true" => true,
                 "false" => false,
-                _ => throw Error(path, $"'{text}' is not true or false"),
+                _ => throw Error(node, path, $"{InputText.Quote(text)} is not true or false"),
             };
             Record(path, text);
             return v;
@@ -537,7 +500,7 @@ public static class CpuProfileLoader
                 "lru" => TlbReplacement.Lru,
                 "plru" => TlbReplacement.PseudoLru,
                 "random" => TlbReplacement.Random,
-                _ => throw Error(path, $"'{text}' is not lru, plru or random"),
+                _ => throw Error(_r.Child(m, "replacement")!, path, $"{InputText.Quote(text)} is not lru, plru or random"),
             };
         }
 
@@ -552,7 +515,7 @@ public static class CpuProfileLoader
                 string text = Scalar(item, path + ".value");
                 if (!ByteSize.TryParse(text, out ulong size, out string error))
                 {
-                    throw Error(path, error);
+                    throw Error(item, path, error);
                 }
 
                 sizes.Add(size);
@@ -561,7 +524,7 @@ public static class CpuProfileLoader
 
             if (sizes.Count == 0)
             {
-                throw Error(path, "empty");
+                throw Error(node, path, "empty");
             }
 
             Record(path, string.Join(", ", texts));

@@ -55,7 +55,7 @@ public static class CpuProfiles
             CpuProfile p = CpuProfileLoader.Parse(r.ReadToEnd(), name);
             if (name != ResourcePrefix + p.Id + ".yaml")
             {
-                throw new ProfileFormatException(name, "id", $"'{p.Id}' does not match the file name");
+                throw new ProfileFormatException($"{name}: id: '{p.Id}' does not match the file name");
             }
 
             list.Add(p);

@@ -1,9 +1,9 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Vmsplit.Hardware;
+using Vmsplit.Hardware.Input;
 using Vmsplit.Kernel.Layout;
 using Vmsplit.Workloads;
-using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
 namespace Vmsplit.Lab.Validation;
@@ -30,43 +30,16 @@ public static partial class DatapointFile
         return Parse(reader.ReadToEnd(), ShippedName);
     }
 
-    public static IReadOnlyList<Datapoint> Load(string path)
-    {
-        string text;
-        try
-        {
-            text = File.ReadAllText(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new LabException($"{path}: cannot read: {e.Message}");
-        }
-
-        return Parse(text, path);
-    }
+    public static IReadOnlyList<Datapoint> Load(string path) => Parse(SafeYaml.ReadFile(path, message => new LabException(message)), path);
 
     public static IReadOnlyList<Datapoint> Parse(string text, string source)
     {
-        YamlStream yaml = new();
-        try
-        {
-            yaml.Load(new StringReader(text));
-        }
-        catch (YamlException e)
-        {
-            throw new LabException($"{source}:{e.Start.Line}: malformed YAML: {e.Message.Split('\n')[0].Trim()}");
-        }
-
-        if (yaml.Documents.Count == 0 || yaml.Documents[0].RootNode is not YamlMappingNode root)
-        {
-            throw new LabException($"{source}: expected a mapping with a 'datapoints' list");
-        }
-
+        YamlMappingNode root = SafeYaml.LoadMapping(text, source, "a mapping with a 'datapoints' list", message => new LabException(message));
         YamlFieldReader r = new(source, message => new LabException(message));
         r.CheckKeys(root, "", "datapoints");
         if (r.Child(root, "datapoints") is not YamlSequenceNode list || list.Children.Count == 0)
         {
-            throw new LabException($"{source}: datapoints: missing or empty (a list of datapoints)");
+            throw r.Error(r.Child(root, "datapoints") ?? root, "datapoints", "missing or empty (a list of datapoints)");
         }
 
         List<Datapoint> points = new();
@@ -76,7 +49,7 @@ public static partial class DatapointFile
             Datapoint d = ParsePoint(r, r.Mapping(node, "datapoints[]"), source);
             if (!ids.Add(d.Id))
             {
-                throw r.Error(node, "datapoints[].id", $"'{d.Id}' is used twice");
+                throw r.Error(r.Child((YamlMappingNode)node, "id")!, "datapoints[].id", $"'{d.Id}' is used twice");
             }
 
             points.Add(d);
@@ -91,11 +64,11 @@ public static partial class DatapointFile
         string id = r.String(m, "id", required: true)!;
         if (!IdPattern().IsMatch(id))
         {
-            throw r.Error(r.Child(m, "id")!, "id", $"'{id}' is not a lower-case name of letters, digits and dashes");
+            throw r.Error(r.Child(m, "id")!, "id", $"{InputText.Quote(id)} is not a lower-case name of letters, digits and dashes");
         }
 
         (double value, PublishedUnit unit) = ParsePublished(r, m);
-        YamlNode modelNode = r.Child(m, "model") ?? throw new LabException($"{source}:{m.Start.Line}: model: missing");
+        YamlNode modelNode = r.Child(m, "model") ?? throw r.Error(m, "model", "missing");
         DatapointScenario scenario = ParseScenario(r, r.Mapping(modelNode, "model"), unit);
         return new Datapoint(
             id,
@@ -108,7 +81,7 @@ public static partial class DatapointFile
             r.String(m, "assumption"),
             r.String(m, "calibrates"),
             r.String(m, "miss"),
-            $"{source}:{m.Start.Line}");
+            $"{InputText.ShowPath(source)}:{m.Start.Line}");
     }
 
     private static (double, PublishedUnit) ParsePublished(YamlFieldReader r, YamlMappingNode m)
@@ -118,7 +91,7 @@ public static partial class DatapointFile
         string[] parts = text.Split(' ', 2, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (parts.Length != 2)
         {
-            throw r.Error(at, "published", $"'{text}' is not a number and a unit (us, ns, cycles, bytes), e.g. '0.1737 us'");
+            throw r.Error(at, "published", $"{InputText.Quote(text)} is not a number and a unit (us, ns, cycles, bytes), e.g. '0.1737 us'");
         }
 
         PublishedUnit unit = parts[1] switch
@@ -127,11 +100,11 @@ public static partial class DatapointFile
             "ns" => PublishedUnit.Nanoseconds,
             "cycles" => PublishedUnit.Cycles,
             "bytes" or "B" => PublishedUnit.Bytes,
-            _ => throw r.Error(at, "published", $"unknown unit '{parts[1]}' (us, ns, cycles, bytes)"),
+            _ => throw r.Error(at, "published", $"unknown unit {InputText.Quote(parts[1])} (us, ns, cycles, bytes)"),
         };
         if (!double.TryParse(parts[0], NumberStyles.Float, CultureInfo.InvariantCulture, out double value) || !double.IsFinite(value) || value <= 0)
         {
-            throw r.Error(at, "published", $"'{parts[0]}' is not a positive number");
+            throw r.Error(at, "published", $"{InputText.Quote(parts[0])} is not a positive number");
         }
 
         return (value, unit);
@@ -155,7 +128,7 @@ public static partial class DatapointFile
             "time-difference" => ValidationMeasure.TimeDifference,
             "flush-cycles" => ValidationMeasure.FlushCycles,
             "page-table-bytes-difference" => ValidationMeasure.PageTableBytesDifference,
-            _ => throw r.Error(r.Child(m, "measure")!, "model.measure", $"'{measureText}' is not time-per-op, time-difference, flush-cycles or page-table-bytes-difference"),
+            _ => throw r.Error(r.Child(m, "measure")!, "model.measure", $"{InputText.Quote(measureText)} is not time-per-op, time-difference, flush-cycles or page-table-bytes-difference"),
         };
 
         bool timeMeasure = measure is ValidationMeasure.TimePerOp or ValidationMeasure.TimeDifference or ValidationMeasure.FlushCycles;
@@ -182,7 +155,7 @@ public static partial class DatapointFile
         string per = r.String(m, "per") ?? "operation";
         if (per is not ("operation" or "context-switch"))
         {
-            throw r.Error(r.Child(m, "per")!, "model.per", $"'{per}' is not operation or context-switch");
+            throw r.Error(r.Child(m, "per")!, "model.per", $"{InputText.Quote(per)} is not operation or context-switch");
         }
 
         if (per != "operation" && !needsWorkload)
@@ -205,7 +178,7 @@ public static partial class DatapointFile
                 "flush_tlb_mm_range" => FlushOperation.FlushTlbMmRange,
                 "flush_tlb_local" => FlushOperation.FlushTlbLocal,
                 "flush_tlb_one_user" => FlushOperation.FlushTlbOneUser,
-                _ => throw r.Error(r.Child(m, "operation")!, "model.operation", $"'{opText}' is not flush_tlb_mm_range, flush_tlb_local or flush_tlb_one_user"),
+                _ => throw r.Error(r.Child(m, "operation")!, "model.operation", $"{InputText.Quote(opText)} is not flush_tlb_mm_range, flush_tlb_local or flush_tlb_one_user"),
             };
             string? pagesText = r.String(m, "pages");
             if (operation == FlushOperation.FlushTlbMmRange)

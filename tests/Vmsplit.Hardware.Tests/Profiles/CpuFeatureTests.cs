@@ -70,54 +70,54 @@ public class CpuFeatureMalformedTests
     public void UnknownFeatureNamesTheFileAndLine()
     {
         (string yaml, int line) = AfterFeatures(s_a15, "  sme: { value: true, source: \"x\" }");
-        Assert.Equal($"profiles/cortex-a15.yaml: line {line}: features.sme: unknown feature (this arm profile states global, lpae, domains, pan)", Error(yaml));
+        Assert.Equal($"profiles/cortex-a15.yaml:{line}: features.sme: unknown feature (this arm profile states global, lpae, domains, pan)", Error(yaml));
     }
 
     [Fact]
     public void FeatureOfAnotherArchitectureNamesTheLine()
     {
         (string yaml, int line) = AfterFeatures(s_a15, "  smap: { value: false, source: \"x\" }");
-        Assert.StartsWith($"profiles/cortex-a15.yaml: line {line}: features.smap: does not apply to this arm profile", Error(yaml));
+        Assert.StartsWith($"profiles/cortex-a15.yaml:{line}: features.smap: does not apply to this arm profile", Error(yaml));
     }
 
     [Fact]
     public void EveryFeatureMustBeStatedWithItsSource()
     {
         string missing = string.Join('\n', s_a15.Split('\n').Where(l => !l.StartsWith("  pan:", StringComparison.Ordinal)));
-        Assert.Equal("profiles/cortex-a15.yaml: features.pan: missing", Error(missing));
+        Assert.Equal("profiles/cortex-a15.yaml:8: features.pan: missing", Error(missing));
         string bare = string.Join('\n', s_a15.Split('\n').Select(l => l.StartsWith("  pan:", StringComparison.Ordinal) ? "  pan: false" : l));
-        Assert.StartsWith("profiles/cortex-a15.yaml: features.pan: missing source or assumption", Error(bare));
+        Assert.StartsWith("profiles/cortex-a15.yaml:11: features.pan: missing source or assumption", Error(bare));
         string noSection = string.Join('\n', s_a15.Split('\n').Where(l => l != "features:" && !l.StartsWith("  global:", StringComparison.Ordinal)
             && !l.StartsWith("  lpae:", StringComparison.Ordinal) && !l.StartsWith("  domains:", StringComparison.Ordinal) && !l.StartsWith("  pan:", StringComparison.Ordinal)));
-        Assert.Equal("profiles/cortex-a15.yaml: features: missing", Error(noSection));
+        Assert.Equal("profiles/cortex-a15.yaml:3: features: missing", Error(noSection));
     }
 
     [Fact]
     public void NotABoolean()
     {
         string yaml = Replace(s_a15, "  pan: { value: false,", "  pan: { value: maybe,");
-        Assert.Equal("profiles/cortex-a15.yaml: features.pan: 'maybe' is not true or false", Error(yaml));
+        Assert.Equal("profiles/cortex-a15.yaml:11: features.pan: 'maybe' is not true or false", Error(yaml));
     }
 
     [Fact]
     public void FeaturesMustAgreeWithTheMmuFormats()
     {
         string noLpae = Replace(s_a15, "  lpae: { value: true,", "  lpae: { value: false,");
-        Assert.Matches(@"^profiles/cortex-a15\.yaml: line \d+: features\.lpae: false, but mmuFormats lists ArmLpae$", Error(noLpae));
+        Assert.Matches(@"^profiles/cortex-a15\.yaml:\d+: features\.lpae: false, but mmuFormats lists ArmLpae$", Error(noLpae));
         string noDomains = Replace(s_a15, "  domains: { value: true,", "  domains: { value: false,");
-        Assert.Matches(@"^profiles/cortex-a15\.yaml: line \d+: features\.domains: false, but mmuFormats lists ArmShort", Error(noDomains));
+        Assert.Matches(@"^profiles/cortex-a15\.yaml:\d+: features\.domains: false, but mmuFormats lists ArmShort", Error(noDomains));
         string atom = CpuProfiles.ShippedText("atom-n270")!;
         string atomPcid = Replace(atom, "  pcid: { value: false,", "  pcid: { value: true,");
-        Assert.Matches(@"^profiles/atom-n270\.yaml: line \d+: features\.pcid: true, but PCIDs exist only in IA-32e mode", Error(atomPcid, "profiles/atom-n270.yaml"));
+        Assert.Matches(@"^profiles/atom-n270\.yaml:\d+: features\.pcid: true, but PCIDs exist only in IA-32e mode", Error(atomPcid, "profiles/atom-n270.yaml"));
         string invpcidAlone = Replace(s_skl, "  pcid: { value: true,", "  pcid: { value: false,");
-        Assert.Matches(@"^profiles/skylake\.yaml: line \d+: features\.invpcid: true without pcid$", Error(invpcidAlone, "profiles/skylake.yaml"));
+        Assert.Matches(@"^profiles/skylake\.yaml:\d+: features\.invpcid: true without pcid$", Error(invpcidAlone, "profiles/skylake.yaml"));
     }
 
     [Fact]
     public void PcidInTheTlbSectionHasMoved()
     {
         string yaml = Replace(s_skl, "tlb:\n", "tlb:\n  pcid: { value: true, source: \"x\" }\n");
-        Assert.Matches(@"^profiles/skylake\.yaml: line \d+: tlb\.pcid: moved to features\.pcid", Error(yaml, "profiles/skylake.yaml"));
+        Assert.Matches(@"^profiles/skylake\.yaml:\d+: tlb\.pcid: moved to features\.pcid", Error(yaml, "profiles/skylake.yaml"));
     }
 
     [Fact]
