@@ -92,6 +92,7 @@ public static class Comparison
         {
             throw new LabException($"a design is listed twice ({string.Join(", ", specs.Select(s => s.Name))})");
         }
+
         List<(int Design, int Workload)> pairs = new();
         for (int d = 0; d < specs.Count; d++)
         {
@@ -100,6 +101,8 @@ public static class Comparison
                 pairs.Add((d, w));
             }
         }
+
+        Runner.CheckSteps(pairs.Sum(p => Runner.Steps(o.Workloads[p.Workload], o.Ops ?? o.Workloads[p.Workload].DefaultOps)), $"this comparison ({specs.Count} designs x {o.Workloads.Count} workloads)");
 
         // Boot each design once up front so that bad combinations fail before any long run.
         List<DesignBudget> budget = new();

@@ -57,6 +57,29 @@ public sealed class Runner
 
     public SimKernel Kernel => _k;
 
+    /// <summary>
+    /// The most simulated steps (an event, or a page an event touches or copies; <see cref="Workload.StepsOf"/>)
+    /// one comparison or one run may take: a bound on the time a single command line can ask for, some 200
+    /// times the default comparison. A core simulates 0.5 to 5 million steps a second (Release build, measured
+    /// in docs/fuzzing.md), so the cap is 3 to 30 minutes of simulation on one core.
+    /// </summary>
+    public const long MaxSteps = 1_000_000_000;
+
+    /// <summary>Warm-up operations before <paramref name="ops"/> measured ones (unless a run asks for its own).</summary>
+    public static int WarmupOps(int ops) => Math.Min(Math.Max(ops / 10, 8), 200);
+
+    /// <summary>The steps a run of <paramref name="ops"/> measured operations takes: setup, warm-up and measured operations (as a double: it may exceed a long).</summary>
+    public static double Steps(Workload w, int ops) => w.SetupSteps + ((double)ops + WarmupOps(ops)) * w.StepsPerOperation;
+
+    /// <summary>Refuses more than <see cref="MaxSteps"/> in one line that says what to lower.</summary>
+    public static void CheckSteps(double steps, string what)
+    {
+        if (steps > MaxSteps)
+        {
+            throw new LabException($"{what} would simulate about {steps:0.#e+0} steps (events and the pages they touch, over setup, warm-up and every operation); the cap is {MaxSteps:N0}, 3 to 30 minutes of simulation on one core: lower --ops, the workload's repeat or sizes, or the number of designs");
+        }
+    }
+
     public static RunResult Run(MachineSpec machine, string design, Workload workload, int? ops = null, ulong seed = 1, int warmup = -1)
     {
         DesignSpec d = Scenario.ParseDesign(machine, design);
@@ -72,7 +95,8 @@ public sealed class Runner
             throw new LabException($"workload {_w.Name}: the operation count must be positive, not {ops}");
         }
 
-        int warm = warmup >= 0 ? warmup : Math.Min(Math.Max(ops / 10, 8), 200);
+        int warm = warmup >= 0 ? warmup : WarmupOps(ops);
+        CheckSteps(_w.SetupSteps + ((double)ops + warm) * _w.StepsPerOperation, $"workload {_w.Name} with {ops} operations");
         long op = 0;
         for (; op < warm; op++)
         {
@@ -200,6 +224,12 @@ public sealed class Runner
         _w.EmitOperation(op, _events);
         foreach (WorkloadEvent e in _events)
         {
+            if (!ReferenceEquals(_k.Current, _slots[e.Process]))
+            {
+                // a user workload's schedule is checked when it is read, for the operations it can foresee
+                throw new LabException($"workload {_w.Name}: operation {op}: process {e.Process} has an event ({e.Kind}) while process {Array.IndexOf(_slots, _k.Current)} is running");
+            }
+
             Dispatch(e);
         }
     }
