@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Vmsplit.Cli.Reports;
 using Vmsplit.Hardware;
+using Vmsplit.Hardware.Input;
 using Vmsplit.Hardware.Memory;
 using Vmsplit.Kernel.Layout;
 
@@ -115,7 +116,7 @@ public static class LayoutCommand
                 int colon = bank.IndexOf(':', StringComparison.Ordinal);
                 if (colon <= 0)
                 {
-                    throw new UsageException($"--mem: '{bank}' is not BASE:SIZE (e.g. 0x10000000:2G)");
+                    throw new UsageException($"--mem: {InputText.Quote(bank)} is not BASE:SIZE (e.g. 0x10000000:2G)");
                 }
 
                 banks.Add(new RamBank(new PhysicalAddress(ParseSize("--mem base", bank[..colon])), ParseSize("--mem size", bank[(colon + 1)..])));
@@ -184,7 +185,7 @@ public static class LayoutCommand
             int k = eq < 0 ? -1 : Array.IndexOf(keys, part[..eq].Trim().TrimStart('.').ToLowerInvariant());
             if (k < 0)
             {
-                throw new UsageException($"--image: '{part}' is not text=, init=, data= or bss=");
+                throw new UsageException($"--image: {InputText.Quote(part)} is not text=, init=, data= or bss=");
             }
 
             string value = part[(eq + 1)..];
@@ -195,7 +196,7 @@ public static class LayoutCommand
                 ulong end = ParseSize("--image " + keys[k], value[(dash + 1)..]);
                 if (end < start)
                 {
-                    throw new UsageException($"--image {keys[k]}: range {value} ends before it starts");
+                    throw new UsageException($"--image {keys[k]}: range {InputText.Show(value)} ends before it starts");
                 }
 
                 ranges[k] = (start, end);

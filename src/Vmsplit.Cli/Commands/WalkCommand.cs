@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Vmsplit.Hardware;
+using Vmsplit.Hardware.Input;
 using Vmsplit.Hardware.Memory;
 using Vmsplit.Hardware.Paging;
 using Vmsplit.Hardware.Paging.Arm;
@@ -128,14 +129,14 @@ public static class WalkCommand
         {
             "user" => Privilege.User,
             "kernel" => Privilege.Kernel,
-            _ => throw new UsageException($"--mode '{request.Mode}': use user or kernel"),
+            _ => throw new UsageException($"--mode {InputText.Quote(request.Mode)}: use user or kernel"),
         };
         AccessType accessType = request.Access.ToLowerInvariant() switch
         {
             "read" => AccessType.Read,
             "write" => AccessType.Write,
             "exec" => AccessType.Execute,
-            _ => throw new UsageException($"--access '{request.Access}': use read, write or exec"),
+            _ => throw new UsageException($"--access {InputText.Quote(request.Access)}: use read, write or exec"),
         };
 
         ulong bank = ChooseTableBank(format, specs);
@@ -158,7 +159,7 @@ public static class WalkCommand
                     PageTableStatus.NoMemory => $"the page tables need more than the {ByteSize.Format(TableBankSize)} table bank",
                     _ => r.Message,
                 };
-                throw new UsageException($"--map '{spec.Text}': {why}");
+                throw new UsageException($"--map {InputText.Quote(spec.Text)}: {why}");
             }
         }
 
@@ -185,48 +186,48 @@ public static class WalkCommand
         string[] rhs = eq < 0 ? [] : text[(eq + 1)..].Split(':');
         if (eq <= 0 || rhs.Length != 3)
         {
-            throw new UsageException($"--map '{text}': expected VA=PA:SIZE:PERMS, e.g. 0x400000=0x5000000:4K:r,w,user");
+            throw new UsageException($"--map {InputText.Quote(text)}: expected VA=PA:SIZE:PERMS, e.g. 0x400000=0x5000000:4K:r,w,user");
         }
 
         if (!ByteSize.TryParse(text[..eq], out ulong va, out string error))
         {
-            throw new UsageException($"--map '{text}': VA: {error}");
+            throw new UsageException($"--map {InputText.Quote(text)}: VA: {error}");
         }
 
         if (!ByteSize.TryParse(rhs[0], out ulong pa, out error))
         {
-            throw new UsageException($"--map '{text}': PA: {error}");
+            throw new UsageException($"--map {InputText.Quote(text)}: PA: {error}");
         }
 
         if (!ByteSize.TryParse(rhs[1], out ulong size, out error))
         {
-            throw new UsageException($"--map '{text}': SIZE: {error}");
+            throw new UsageException($"--map {InputText.Quote(text)}: SIZE: {error}");
         }
 
         if (!PageAttributes.TryParse(rhs[2], out PageAttributes attributes, out error))
         {
-            throw new UsageException($"--map '{text}': PERMS: {error}");
+            throw new UsageException($"--map {InputText.Quote(text)}: PERMS: {error}");
         }
 
         ulong granule = format.Geometry.SmallestPage;
         if (size == 0 || size % granule != 0)
         {
-            throw new UsageException($"--map '{text}': SIZE {rhs[1]} is not a non-zero multiple of {ByteSize.Format(granule)}");
+            throw new UsageException($"--map {InputText.Quote(text)}: SIZE {InputText.Show(rhs[1])} is not a non-zero multiple of {ByteSize.Format(granule)}");
         }
 
         if (va % granule != 0 || pa % granule != 0)
         {
-            throw new UsageException($"--map '{text}': VA and PA must be {ByteSize.Format(granule)}-aligned");
+            throw new UsageException($"--map {InputText.Quote(text)}: VA and PA must be {ByteSize.Format(granule)}-aligned");
         }
 
         if (!format.ContainsRange(new VirtualAddress(va), size))
         {
-            throw new UsageException($"--map '{text}': VA range {ByteSize.Hex(va)}+{ByteSize.Format(size)} is outside what {format.Name} translates ({format.VirtualAddressBits}-bit VA{(format.VirtualAddressBits < 64 && format.VirtualAddressBits > 32 ? ", canonical" : "")})");
+            throw new UsageException($"--map {InputText.Quote(text)}: VA range {ByteSize.Hex(va)}+{ByteSize.Format(size)} is outside what {format.Name} translates ({format.VirtualAddressBits}-bit VA{(format.VirtualAddressBits < 64 && format.VirtualAddressBits > 32 ? ", canonical" : "")})");
         }
 
         if (pa + size - 1 < pa || !format.CanMapFrame(format.Geometry[format.Geometry.LevelCount - 1], new PhysicalAddress(pa), size))
         {
-            throw new UsageException($"--map '{text}': PA range {ByteSize.Hex(pa)}+{ByteSize.Format(size)} is beyond {format.Name}'s {format.PhysicalAddressBits}-bit physical addresses");
+            throw new UsageException($"--map {InputText.Quote(text)}: PA range {ByteSize.Hex(pa)}+{ByteSize.Format(size)} is beyond {format.Name}'s {format.PhysicalAddressBits}-bit physical addresses");
         }
 
         return new MapSpec(text, va, pa, size, attributes);
@@ -311,7 +312,7 @@ public static class WalkCommand
                     r.Ttbcr |= ArmLpaeFormat.TtbcrEpd0; // TTBCR.EPD0 and TCR_EL1.EPD0 are both bit 7
                     break;
                 default:
-                    throw new UsageException($"--cpu: unknown flag '{raw}' (use smep, smap, ac, nowp, nopge, nonxe, pan, hwaf, domainpan, epd0, sum, mxr, nopbmte)");
+                    throw new UsageException($"--cpu: unknown flag {InputText.Quote(raw)} (use smep, smap, ac, nowp, nopge, nonxe, pan, hwaf, domainpan, epd0, sum, mxr, nopbmte)");
             }
         }
     }

@@ -116,8 +116,23 @@ public static class SafeYaml
 
         CheckCharacters(text, Fail);
         Scanner scanner = new(new StringReader(text));
+        GuardedParser guarded = new(scanner, Fail);
         YamlStream stream = new();
-        stream.Load(new GuardedParser(scanner, Fail));
+        try
+        {
+            stream.Load(guarded);
+        }
+        catch (RefusedException refused)
+        {
+            throw refused.Error;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // the representation model given an event sequence it does not expect (the parser's own
+            // failures are caught in GuardedParser.MoveNext)
+            throw Fail(guarded.Line, "malformed YAML (the YAML reader failed here: " + InputText.OneLine(e.Message) + ")");
+        }
+
         if (stream.Documents.Count == 0)
         {
             throw Fail(1, "empty; expected " + expected);
@@ -155,7 +170,13 @@ public static class SafeYaml
     }
 
     /// <summary>Checks every event before the representation model sees it; see <see cref="SafeYaml"/>.</summary>
-    private sealed class GuardedParser(Scanner scanner, Func<long, string, Exception> fail) : IParser
+    /// <summary>Carries a refusal out of YamlDotNet's representation model, which must not mistake it for its own failure.</summary>
+    private sealed class RefusedException(Exception error) : Exception(error.Message)
+    {
+        public Exception Error { get; } = error;
+    }
+
+    private sealed class GuardedParser(Scanner scanner, Func<long, string, Exception> makeFailure) : IParser
     {
         private readonly Parser _inner = new(scanner);
         private readonly Stack<Frame> _frames = new();
@@ -168,6 +189,9 @@ public static class SafeYaml
 
         public ParsingEvent? Current => _inner.Current;
 
+        /// <summary>The line of the last event read.</summary>
+        public long Line { get; private set; } = 1;
+
         public bool MoveNext()
         {
             bool more;
@@ -177,23 +201,26 @@ public static class SafeYaml
             }
             catch (YamlException e)
             {
-                throw fail(e.Start.Line > 0 ? e.Start.Line : scanner.CurrentPosition.Line, "malformed YAML: " + InputText.OneLine(e.Message));
+                throw Refuse(e.Start.Line > 0 ? e.Start.Line : scanner.CurrentPosition.Line, "malformed YAML: " + InputText.OneLine(e.Message));
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
                 // the boundary to the YAML library on untrusted text: YamlDotNet 16.3's scanner throws
                 // InvalidOperationException for some broken flow collections ("a: {" then "b: {}"); whatever it
                 // throws means it could not read the text here
-                throw fail(scanner.CurrentPosition.Line, "malformed YAML (the YAML reader failed here: " + InputText.OneLine(e.Message) + ")");
+                throw Refuse(scanner.CurrentPosition.Line, "malformed YAML (the YAML reader failed here: " + InputText.OneLine(e.Message) + ")");
             }
 
             if (more)
             {
-                Check(_inner.Current!);
+                Line = _inner.Current!.Start.Line;
+                Check(_inner.Current);
             }
 
             return more;
         }
+
+        private RefusedException Refuse(long line, string problem) => new(makeFailure(line, problem));
 
         private void Check(ParsingEvent e)
         {
@@ -205,12 +232,18 @@ public static class SafeYaml
                 case DocumentStart:
                     if (++_documents > 1)
                     {
-                        throw fail(line, "a second YAML document ('---'); a file holds one");
+                        throw Refuse(line, "a second YAML document ('---'); a file holds one");
                     }
 
                     return;
                 case MappingEnd or SequenceEnd:
                     Frame done = _frames.Pop();
+                    if (done.IsMapping && !done.ExpectKey)
+                    {
+                        // YamlDotNet 16.3 emits this for some broken flow mappings in a block list ("- : 2, x: 1 }")
+                        throw Refuse(line, "malformed YAML: a mapping key without a value");
+                    }
+
                     if (done.Anchor is not null && _anchors[done.Anchor].Definition == done.Definition)
                     {
                         _anchors[done.Anchor] = (done.Definition, _nodes - done.NodesBefore);
@@ -225,12 +258,12 @@ public static class SafeYaml
                 {
                     if (e is not Scalar key)
                     {
-                        throw fail(line, $"a mapping key must be a plain value, not {Describe(e)}");
+                        throw Refuse(line, $"a mapping key must be a plain value, not {Describe(e)}");
                     }
 
                     if (!parent.Keys.Add(key.Value))
                     {
-                        throw fail(line, $"duplicate key {InputText.Quote(key.Value)}");
+                        throw Refuse(line, $"duplicate key {InputText.Quote(key.Value)}");
                     }
                 }
 
@@ -242,15 +275,15 @@ public static class SafeYaml
             {
                 if (!_anchors.TryGetValue(alias.Value.Value, out (int Definition, long? Nodes) anchor))
                 {
-                    throw fail(line, $"alias *{InputText.Show(alias.Value.Value)} names no earlier anchor");
+                    throw Refuse(line, $"alias *{InputText.Show(alias.Value.Value)} names no earlier anchor");
                 }
 
-                nodes = anchor.Nodes ?? throw fail(line, $"alias *{InputText.Show(alias.Value.Value)} lies inside the node it names (a cycle)");
+                nodes = anchor.Nodes ?? throw Refuse(line, $"alias *{InputText.Show(alias.Value.Value)} lies inside the node it names (a cycle)");
             }
 
             if (nodes > MaxNodes - _nodes)
             {
-                throw fail(line, $"more than {MaxNodes} YAML nodes, counting each alias as the nodes it repeats (an alias bomb?)");
+                throw Refuse(line, $"more than {MaxNodes} YAML nodes, counting each alias as the nodes it repeats (an alias bomb?)");
             }
 
             _nodes += nodes;
@@ -264,7 +297,7 @@ public static class SafeYaml
             {
                 if (_frames.Count >= MaxDepth)
                 {
-                    throw fail(line, $"lists and mappings nested more than {MaxDepth} deep");
+                    throw Refuse(line, $"lists and mappings nested more than {MaxDepth} deep");
                 }
 
                 Frame frame = new(e is MappingStart, _nodes - 1);

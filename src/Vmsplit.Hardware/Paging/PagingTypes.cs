@@ -117,7 +117,7 @@ public readonly record struct PageAttributes(PagePermissions Permissions, bool U
                     type = MemoryType.StronglyOrdered;
                     break;
                 default:
-                    error = $"unknown permission '{raw}' (use r, w, x, user, global)";
+                    error = $"unknown permission {Input.InputText.Quote(raw)} (use r, w, x, user, global)";
                     return false;
             }
         }

@@ -53,6 +53,7 @@ public class SafeYamlTests
     [InlineData("a: 1\n...\n---\nb: 2\n", "t.yaml:3: a second YAML document ('---'); a file holds one")]
     [InlineData("a: {\nb: {}\n", "t.yaml:2: malformed YAML (the YAML reader failed here: Operation is not valid due to the current state of the object.)")]
     [InlineData("a: [1,\n", "t.yaml:2: malformed YAML: While parsing a node, did not find expected node content.")]
+    [InlineData("a:\n  - : 2, x: 1 }\n", "t.yaml:3: malformed YAML: a mapping key without a value")] // YamlDotNet's model threw ArgumentException (found by the fuzz harness)
     [InlineData("[1, 2]\n", "t.yaml:1: expected a mapping")]
     [InlineData("# only a comment\n", "t.yaml:1: empty; expected a mapping")]
     public void HostileStructuresAreRefusedInOneLocatedLine(string text, string expected) => Assert.Equal(expected, Refused(text));
