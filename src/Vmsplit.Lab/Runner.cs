@@ -59,9 +59,9 @@ public sealed class Runner
 
     /// <summary>
     /// The most simulated steps (an event, or a page an event touches or copies; <see cref="Workload.StepsOf"/>)
-    /// one comparison or one run may take: a bound on the time a single command line can ask for, some 200
+    /// one comparison or one run may take: a bound on the time a single command line can ask for, some 300
     /// times the default comparison. A core simulates 0.5 to 5 million steps a second (Release build, measured
-    /// in docs/fuzzing.md), so the cap is 3 to 30 minutes of simulation on one core.
+    /// in docs/workloads.md), so the cap is 3 to 30 minutes of simulation on one core.
     /// </summary>
     public const long MaxSteps = 1_000_000_000;
 
