@@ -45,7 +45,7 @@ public static class Scenario
     {
         if (!m.Profile.MmuFormats.Contains(FormatOf(m)))
         {
-            throw new LabException($"CPU profile {m.Profile.Id} has no {FormatOf(m)} MMU (it has {string.Join(", ", m.Profile.MmuFormats)})");
+            throw new LabException($"{m.Arch.Name()}: CPU profile {m.Profile.Id} has no {PageTableFormat.Get(FormatOf(m)).Name} MMU (it has {string.Join(", ", m.Profile.MmuFormats.Select(f => PageTableFormat.Get(f).Name))}; --machine picks another)");
         }
 
         LayoutDesign ld = d.Scheme switch

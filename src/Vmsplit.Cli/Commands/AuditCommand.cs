@@ -34,14 +34,7 @@ public static class AuditCommand
                 throw new UsageException("--arch: " + error);
             }
 
-            string profile = parse.GetValue(machine) ?? a switch
-            {
-                KernelArch.Arm or KernelArch.ArmLpae => "cortex-a15",
-                KernelArch.Aarch64 => "cortex-a72",
-                KernelArch.X86 or KernelArch.X86Pae => "pentium4-xeon",
-                KernelArch.X86_64 or KernelArch.X86_64La57 => "skylake",
-                _ => "sifive-u74",
-            };
+            string profile = parse.GetValue(machine) ?? a.Info().DefaultProfile;
             ulong ramBytes = 2 * ByteSize.GiB;
             if (parse.GetValue(ram) is string ramText && !ByteSize.TryParse(ramText, "--ram", 64 * ByteSize.MiB, 1UL << 40, out ramBytes, out string ramError))
             {
@@ -50,7 +43,7 @@ public static class AuditCommand
 
             List<string> designs = parse.GetValue(design) is string d
                 ? d.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToList()
-                : DefaultDesigns(a);
+                : [.. a.Info().DefaultDesigns];
             List<AuditResult> results = new();
             try
             {
@@ -70,16 +63,6 @@ public static class AuditCommand
         });
         return command;
     }
-
-    private static List<string> DefaultDesigns(KernelArch a) => a switch
-    {
-        KernelArch.ArmLpae => ["classic", "classic+pan", "4g4g"],
-        KernelArch.X86_64 or KernelArch.X86_64La57 => ["classic", "classic+pan", "kpti"],
-        KernelArch.X86Pae => ["classic", "kpti", "x86-4g4g"],
-        KernelArch.X86 => ["classic", "x86-4g4g"],
-        KernelArch.Aarch64 => ["classic", "kpti"],
-        _ => ["classic", "classic+pan"],
-    };
 
     public static string Text(IReadOnlyList<AuditResult> results)
     {

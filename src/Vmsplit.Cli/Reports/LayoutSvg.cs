@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Vmsplit.Hardware;
+using Vmsplit.Hardware.Paging;
 using Vmsplit.Kernel.Layout;
 
 namespace Vmsplit.Cli.Reports;
@@ -114,7 +115,7 @@ public static class LayoutSvg
         Boundary(sb, segments, l.TaskSize, columns[0], barsRight, "#c00000", "user/kernel boundary", $"TASK_SIZE {LayoutRenderers.Hex(l, l.TaskSize)}", 12);
         if (l.KernelRootStart != 0)
         {
-            string name = l.Arch == KernelArch.Aarch64 || l.Arch.IsArm32() ? "TTBR0 | TTBR1" : "user | kernel half";
+            string name = l.Arch.Family() is ArchFamily.Arm32 or ArchFamily.Arm64 ? "TTBR0 | TTBR1" : "user | kernel half";
             Boundary(sb, segments, l.KernelRootStart, columns[0], barsRight, "#0050c0", $"{name} boundary", LayoutRenderers.Hex(l, l.KernelRootStart), -16);
         }
 

@@ -28,7 +28,7 @@ public sealed class Cpu
         Profile = profile;
         Ledger = ledger;
         Cache = new LineCache(cacheBytes, 16, profile.Cache.LineBytes);
-        _entryBytes = mmu.Format.Id is MmuFormat.ArmShort or MmuFormat.X86_32 or MmuFormat.RiscvSv32 ? 4 : 8;
+        _entryBytes = mmu.Format.Geometry[0].EntrySize; // one descriptor size per format (4 or 8 bytes)
         mmu.WalkTrace = _trace; // the MMU records each miss's descriptor reads for the cache model
     }
 

@@ -1,5 +1,6 @@
 using Vmsplit.Hardware.Paging;
 using Vmsplit.Hardware.Profiles;
+using Vmsplit.Kernel.Layout;
 
 namespace Vmsplit.Kernel.Designs;
 
@@ -121,11 +122,12 @@ public sealed record DesignSpec(
         }
 
         string b = parts[0];
-        bool x86 = format is MmuFormat.X86_32 or MmuFormat.X86Pae or MmuFormat.X86_64 or MmuFormat.X86_64La57;
+        ArchFamily family = format.Family();
+        bool x86 = family == ArchFamily.X86;
         bool x86_64 = format is MmuFormat.X86_64 or MmuFormat.X86_64La57;
-        bool aarch64 = format is MmuFormat.AArch64Va39 or MmuFormat.AArch64Va48;
-        bool arm32 = format is MmuFormat.ArmShort or MmuFormat.ArmLpae;
-        bool riscv = format is MmuFormat.RiscvSv32 or MmuFormat.RiscvSv39 or MmuFormat.RiscvSv48 or MmuFormat.RiscvSv57;
+        bool aarch64 = family == ArchFamily.Arm64;
+        bool arm32 = family == ArchFamily.Arm32;
+        bool riscv = family == ArchFamily.Riscv;
 
         IsolationScheme scheme;
         UaccessStrategy uaccess;
@@ -424,15 +426,6 @@ public sealed record DesignSpec(
     private static string Canonical(string b, string[] parts) =>
         parts.Length == 1 ? b : b + "+" + string.Join("+", parts.Skip(1));
 
-    private static string Describe(MmuFormat format) => format switch
-    {
-        MmuFormat.ArmShort => "arm (short descriptors)",
-        MmuFormat.ArmLpae => "arm-lpae",
-        MmuFormat.AArch64Va39 or MmuFormat.AArch64Va48 => "aarch64",
-        MmuFormat.X86_32 => "x86-32",
-        MmuFormat.X86Pae => "x86-pae",
-        MmuFormat.X86_64 => "x86-64",
-        MmuFormat.X86_64La57 => "x86-64-la57",
-        _ => format.ToString().ToLowerInvariant().Replace("riscv", "riscv-", StringComparison.Ordinal),
-    };
+    private static string Describe(MmuFormat format) =>
+        format == MmuFormat.ArmShort ? "arm (short descriptors)" : KernelArchitectures.OfFormat(format).Name();
 }

@@ -1,4 +1,5 @@
 using Vmsplit.Hardware;
+using Vmsplit.Hardware.Paging;
 
 namespace Vmsplit.Kernel.Layout;
 
@@ -173,7 +174,7 @@ public static class DocumentedLayouts
 
         DocumentedRow[] rows = For(l.Arch, c.VaBits, c.Linux);
         bool arm64 = l.Arch == KernelArch.Aarch64;
-        bool riscv = l.Arch is KernelArch.RiscvSv39 or KernelArch.RiscvSv48 or KernelArch.RiscvSv57;
+        bool riscv = l.Arch.Family() == ArchFamily.Riscv;
         string kernelRoot = arm64 ? "TTBR1" : riscv ? "satp" : "CR3";
         string userRoot = arm64 ? "TTBR0" : kernelRoot;
         foreach (DocumentedRow r in rows)

@@ -1,5 +1,6 @@
 using Vmsplit.Hardware;
 using Vmsplit.Hardware.Memory;
+using Vmsplit.Hardware.Paging;
 
 namespace Vmsplit.Kernel.Layout;
 
@@ -49,11 +50,8 @@ public sealed class Machine
         => new(arch, [new RamBank(at ?? DefaultRamBase(arch), bytes)]);
 
     /// <summary>Where RAM starts when only a size is given: 0 on x86 and ARM (PHYS_OFFSET 0 as on many boards), 0x80000000 on RISC-V.</summary>
-    public static PhysicalAddress DefaultRamBase(KernelArch arch) => arch switch
-    {
-        KernelArch.RiscvSv32 or KernelArch.RiscvSv39 or KernelArch.RiscvSv48 or KernelArch.RiscvSv57 => new PhysicalAddress(0x80000000),
-        _ => PhysicalAddress.Zero,
-    };
+    public static PhysicalAddress DefaultRamBase(KernelArch arch) =>
+        arch.Family() == ArchFamily.Riscv ? new PhysicalAddress(0x80000000) : PhysicalAddress.Zero;
 
     public KernelArch Arch { get; }
 
