@@ -97,7 +97,10 @@ public sealed class WalkCommandTests
     }
 
     [Theory]
-    [InlineData("--format sparc --va 0", "vmsplit: --format: unknown format 'sparc'")]
+    [InlineData("--mmu sparc --va 0", "vmsplit: --mmu: unknown format 'sparc'")]
+    [InlineData("--format sparc --va 0", "vmsplit: --mmu: unknown format 'sparc'")]
+    [InlineData("--arch sparc --va 0", "vmsplit: --arch: unknown architecture 'sparc'")]
+    [InlineData("--arch arm-lpae --mmu x86-64 --va 0", "vmsplit: --arch arm-lpae builds arm-lpae page tables, not --mmu x86-64")]
     [InlineData("--format x86-64 --map 0x400000 --va 0", "vmsplit: --map '0x400000': expected VA=PA:SIZE:PERMS")]
     [InlineData("--format x86-64 --map 0x400000=0x1000:4K:q --va 0", "vmsplit: --map '0x400000=0x1000:4K:q': PERMS: unknown permission 'q'")]
     [InlineData("--format x86-64 --map 0x400000=0x1000:6K:r --va 0", "vmsplit: --map '0x400000=0x1000:6K:r': SIZE 6K is not a non-zero multiple of 4K")]
@@ -108,7 +111,7 @@ public sealed class WalkCommandTests
     [InlineData("--format x86-32 --va 0x100000000", "vmsplit: --va 0x100000000: x86-32 addresses are 32 bits wide")]
     [InlineData("--format x86-64 --va 0 --mode root", "vmsplit: --mode 'root': use user or kernel")]
     [InlineData("--format x86-64 --va 0 --cpu turbo", "vmsplit: --cpu: unknown flag 'turbo'")]
-    [InlineData("--va 0", "vmsplit: walk: --format is required (or use --example)")]
+    [InlineData("--va 0", "vmsplit: walk: give --arch or --mmu (or use --example)")]
     public void BadInputIsOneLineAndExitCode2(string args, string expected)
     {
         (int code, string output, string err) = Run(["walk", .. args.Split(' ')]);

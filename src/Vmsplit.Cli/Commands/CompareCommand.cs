@@ -17,7 +17,7 @@ public static class CompareCommand
     public static Command Create(TextWriter stdout)
     {
         Option<string?> machine = new("--machine") { Description = "CPU profile (vmsplit profile list); default cortex-a15, or skylake with --preset kpti" };
-        Option<string?> arch = new("--arch") { Description = "architecture: " + string.Join(", ", KernelArchitectures.Names) + " (default: the preset's)" };
+        Option<string?> arch = new("--arch") { Description = "architecture: " + string.Join(", ", KernelArchitectures.Names) + " (default: the preset's; another one brings its own default machine and designs)" };
         Option<string?> ram = new("--ram") { Description = "RAM size (default 2G; 8G for the kpti preset)" };
         Option<string?> designs = new("--designs") { Description = "comma list of designs, e.g. classic,4g4g+pin-kmap,kpti+nopcid" };
         Option<string?> baseline = new("--baseline") { Description = "the design overheads are measured against (default: the first design)" };
@@ -86,6 +86,21 @@ public static class CompareCommand
             _ => throw new UsageException($"--preset: unknown preset '{preset}' (use seeds or kpti)"),
         };
         MachineSpec m = o.Machine;
+        if (arch is not null)
+        {
+            if (!KernelArchitectures.TryParse(arch, false, false, out KernelArch a, out string error))
+            {
+                throw new UsageException("--arch: " + error);
+            }
+
+            if (a != m.Arch)
+            {
+                // Another architecture than the preset's: its own CPU profile and designs unless given.
+                m = m with { Arch = a, Profile = MachineSpec.Require(a.Info().DefaultProfile) };
+                o = o with { Designs = [.. a.Info().DefaultDesigns], Baseline = a.Info().DefaultDesigns[0] };
+            }
+        }
+
         try
         {
             if (machine is not null)
@@ -96,16 +111,6 @@ public static class CompareCommand
         catch (LabException e)
         {
             throw new UsageException("--machine: " + e.Message);
-        }
-
-        if (arch is not null)
-        {
-            if (!KernelArchitectures.TryParse(arch, false, false, out KernelArch a, out string error))
-            {
-                throw new UsageException("--arch: " + error);
-            }
-
-            m = m with { Arch = a };
         }
 
         if (ram is not null)

@@ -1,16 +1,17 @@
 using System.CommandLine;
 using System.Text;
-using System.Text.Json;
+using Vmsplit.Cli.Reports;
 using Vmsplit.Hardware;
 using Vmsplit.Hardware.Paging;
 using Vmsplit.Hardware.Tlb;
+using Vmsplit.Kernel.Layout;
 
 namespace Vmsplit.Cli.Commands;
 
 /// <summary>
 /// <c>vmsplit tlb</c>: executes every TLB maintenance operation of an architecture on a TLB that holds
-/// each kind of entry (global or not, the operand's ASID or another, the operand's VA or another) and
-/// shows which ones it removed.
+/// each kind of entry (global or not, the operand's ASID or another, the operand's VA or another) and a
+/// walk cache holding table entries of both ASIDs for both VAs, and shows which ones it removed.
 /// </summary>
 public static class TlbCommand
 {
@@ -19,49 +20,48 @@ public static class TlbCommand
     private const ushort OperandAsid = 1;
     private const ushort OtherAsid = 2;
 
-    /// <summary>The entry kinds, in column order.</summary>
-    private static readonly (string Name, ulong Va, ushort Asid, bool Global)[] s_kinds =
+    // The walk cache holds level-2 table descriptors (2 MiB spans): OperandVa and OtherVa fall under different ones.
+    private const int TableShift = 21;
+
+    /// <summary>The range operand of the ARMv8.4 range operations: SCALE 0, NUM 0, two pages from the VA.</summary>
+    private static readonly TlbiRange s_range = new(0, 0);
+
+    /// <summary>The TLB entry kinds, in column order.</summary>
+    private static readonly (string Name, string Column, ulong Va, ushort Asid, bool Global)[] s_kinds =
     [
-        ("global, VA", OperandVa, 0, true),
-        ("global, other VA", OtherVa, 0, true),
-        ("ASID, VA", OperandVa, OperandAsid, false),
-        ("ASID, other VA", OtherVa, OperandAsid, false),
-        ("other ASID, VA", OperandVa, OtherAsid, false),
-        ("other ASID, other VA", OtherVa, OtherAsid, false),
+        ("global, VA", "G,VA", OperandVa, 0, true),
+        ("global, other VA", "G,other", OtherVa, 0, true),
+        ("ASID, VA", "ASID,VA", OperandVa, OperandAsid, false),
+        ("ASID, other VA", "ASID,other", OtherVa, OperandAsid, false),
+        ("other ASID, VA", "oASID,VA", OperandVa, OtherAsid, false),
+        ("other ASID, other VA", "oASID,other", OtherVa, OtherAsid, false),
+    ];
+
+    /// <summary>The walk-cache entry kinds (table descriptors carry no global bit), in column order.</summary>
+    private static readonly (string Name, string Column, ulong Va, ushort Asid)[] s_tableKinds =
+    [
+        ("ASID, VA", "wc ASID,VA", OperandVa, OperandAsid),
+        ("ASID, other VA", "wc ASID,other", OtherVa, OperandAsid),
+        ("other ASID, VA", "wc oASID,VA", OperandVa, OtherAsid),
+        ("other ASID, other VA", "wc oASID,other", OtherVa, OtherAsid),
     ];
 
     public static Command Create(TextWriter stdout)
     {
-        Option<string> arch = new("--arch") { Description = "arm, x86 or riscv", DefaultValueFactory = _ => "arm" };
+        Option<string> arch = new("--arch") { Description = "architecture: " + string.Join(", ", KernelArchitectures.Names), DefaultValueFactory = _ => "arm" };
         Option<string> format = new("--format") { Description = "table or json", DefaultValueFactory = _ => "table" };
         Option<string?> output = new("--output") { Description = "write to FILE instead of standard output (- is standard output)" };
-        Command command = new("tlb", "TLB maintenance operations of an architecture, executed on a TLB holding every kind of entry: what each one removes.")
+        Command command = new("tlb", "TLB maintenance operations of an architecture, executed on a TLB and a walk cache holding every kind of entry: what each one removes.")
         {
             arch, format, output,
         };
 
         command.SetAction(parse =>
         {
-            string a = (parse.GetValue(arch) ?? "arm").Trim().ToLowerInvariant();
-            TlbMaintenanceOp[] ops = a switch
+            if (!KernelArchitectures.TryParse(parse.GetValue(arch), false, false, out KernelArch a, out string error))
             {
-                "arm" or "arm64" or "aarch64" =>
-                [
-                    TlbMaintenanceOp.ArmTlbiAll, TlbMaintenanceOp.ArmTlbiAsid, TlbMaintenanceOp.ArmTlbiMva, TlbMaintenanceOp.ArmTlbiMvaa,
-                    TlbMaintenanceOp.ArmTlbiAllIs, TlbMaintenanceOp.ArmTlbiAsidIs, TlbMaintenanceOp.ArmTlbiMvaIs, TlbMaintenanceOp.ArmTlbiMvaaIs,
-                ],
-                "x86" or "x86-64" =>
-                [
-                    TlbMaintenanceOp.X86Cr3Write, TlbMaintenanceOp.X86Cr3WritePcidFlush, TlbMaintenanceOp.X86Cr3WriteNoFlush, TlbMaintenanceOp.X86Invlpg,
-                    TlbMaintenanceOp.X86InvpcidAddress, TlbMaintenanceOp.X86InvpcidSingleContext, TlbMaintenanceOp.X86InvpcidAllIncludingGlobal,
-                    TlbMaintenanceOp.X86InvpcidAllNonGlobal, TlbMaintenanceOp.X86Cr4PgeToggle,
-                ],
-                "riscv" or "risc-v" =>
-                [
-                    TlbMaintenanceOp.RiscvSfenceVmaAll, TlbMaintenanceOp.RiscvSfenceVmaVa, TlbMaintenanceOp.RiscvSfenceVmaAsid, TlbMaintenanceOp.RiscvSfenceVmaVaAsid,
-                ],
-                _ => throw new UsageException($"--arch: unknown architecture '{a}' (use arm, x86 or riscv)"),
-            };
+                throw new UsageException("--arch: " + error);
+            }
 
             string fmt = (parse.GetValue(format) ?? "table").Trim().ToLowerInvariant();
             if (fmt is not ("table" or "json"))
@@ -71,26 +71,35 @@ public static class TlbCommand
 
             CommandOutputs outputs = new(stdout);
             OutputTarget target = outputs.Claim("--output", parse.GetValue(output) ?? "-");
+            KernelArchInfo info = a.Info();
             List<Row> rows = new();
-            foreach (TlbMaintenanceOp op in ops)
+            foreach (TlbOperation op in info.TlbOperations)
             {
                 rows.Add(Execute(op));
             }
 
-            outputs.WriteAll(null, (target, () => fmt == "json" ? Json(a, rows) : Table(rows)));
+            outputs.WriteAll(null, (target, () => fmt == "json" ? Json(info, rows) : Table(info, rows)));
             return VmsplitCli.ExitOk;
         });
         return command;
     }
 
-    private sealed record Row(TlbMaintenanceOp Op, bool[] Removed, string WalkCache);
+    private sealed record Row(TlbOperation Operation, bool[] Removed, bool[] TablesRemoved, string WalkCache)
+    {
+        public TlbMaintenanceOp Op => Operation.Op;
+    }
+
+    private static TlbFlushResult Run(TlbHierarchy tlb, TlbMaintenanceOp op) =>
+        op.IsRange() ? tlb.Execute(op, OperandVa, OperandAsid, s_range) : tlb.Execute(op, OperandVa, OperandAsid);
 
     /// <summary>Fills one TLB per entry kind (a global and a non-global entry for one VA would conflict) and runs the operation on each.</summary>
-    private static Row Execute(TlbMaintenanceOp op)
+    private static Row Execute(TlbOperation operation)
     {
+        TlbMaintenanceOp op = operation.Op;
         TlbHierarchyConfig config = new()
         {
             Main = [TlbLevelConfig.FullyAssociative("main", 8, [4096])],
+            WalkCaches = [new WalkCacheConfig { Name = "table cache", Entries = 8, Ways = 8, CoverageShifts = [TableShift] }],
             AsidBits = 12,
             HasPcid = true,
             HasInvpcid = true,
@@ -98,12 +107,21 @@ public static class TlbCommand
         bool[] removed = new bool[s_kinds.Length];
         for (int k = 0; k < s_kinds.Length; k++)
         {
-            TlbHierarchy tlb = new(config);
-            (_, ulong va, ushort asid, bool global) = s_kinds[k];
+            TlbHierarchy tlb = new(config, [TableShift]);
+            (_, _, ulong va, ushort asid, bool global) = s_kinds[k];
             WalkResult w = new(FaultKind.None, 1, new VirtualAddress(va), new PhysicalAddress(0x1000_0000 + va), 4096,
                 AccessRights.KernelRead | AccessRights.KernelWrite, false, global, MemoryType.Normal, 0, 2, 0);
             tlb.Fill(in w, new VirtualAddress(va), AccessType.Read, asid);
-            removed[k] = tlb.Execute(op, OperandVa, OperandAsid).TlbEntriesRemoved > 0;
+            removed[k] = Run(tlb, op).TlbEntriesRemoved > 0;
+        }
+
+        bool[] tablesRemoved = new bool[s_tableKinds.Length];
+        for (int k = 0; k < s_tableKinds.Length; k++)
+        {
+            TlbHierarchy tlb = new(config, [TableShift]);
+            (_, _, ulong va, ushort asid) = s_tableKinds[k];
+            tlb.ConsultWalkCaches(va, asid, [TableShift], 1);
+            tablesRemoved[k] = Run(tlb, op).WalkCacheEntriesRemoved > 0;
         }
 
         string walkCache = TlbHierarchy.Rule(op).WalkCache switch
@@ -114,99 +132,109 @@ public static class TlbCommand
             TlbMatch.VaAnyAsid => "the VA's, every ASID",
             _ => "the VA's in the ASID",
         };
-        return new Row(op, removed, walkCache);
+        return new Row(operation, removed, tablesRemoved, walkCache);
     }
 
     private static string Operands(TlbMaintenanceOp op) => op.Local() switch
     {
-        TlbMaintenanceOp.ArmTlbiAsid or TlbMaintenanceOp.X86InvpcidSingleContext or TlbMaintenanceOp.RiscvSfenceVmaAsid => "ASID",
+        TlbMaintenanceOp.ArmTlbiAsid or TlbMaintenanceOp.Arm64TlbiAside1 or TlbMaintenanceOp.X86InvpcidSingleContext or TlbMaintenanceOp.RiscvSfenceVmaAsid => "ASID",
         TlbMaintenanceOp.X86Cr3WritePcidFlush or TlbMaintenanceOp.X86Cr3WriteNoFlush => "new PCID = ASID",
-        TlbMaintenanceOp.ArmTlbiMva or TlbMaintenanceOp.X86InvpcidAddress or TlbMaintenanceOp.RiscvSfenceVmaVaAsid => "VA, ASID",
+        TlbMaintenanceOp.ArmTlbiMva or TlbMaintenanceOp.Arm64TlbiVae1 or TlbMaintenanceOp.Arm64TlbiVale1
+            or TlbMaintenanceOp.X86InvpcidAddress or TlbMaintenanceOp.RiscvSfenceVmaVaAsid => "VA, ASID",
+        TlbMaintenanceOp.Arm64TlbiRvae1 or TlbMaintenanceOp.Arm64TlbiRvale1 => "range, ASID",
+        TlbMaintenanceOp.Arm64TlbiRvaae1 or TlbMaintenanceOp.Arm64TlbiRvaale1 => "range",
         TlbMaintenanceOp.X86Invlpg => "VA (current PCID = ASID)",
-        TlbMaintenanceOp.ArmTlbiMvaa or TlbMaintenanceOp.RiscvSfenceVmaVa => "VA",
+        TlbMaintenanceOp.ArmTlbiMvaa or TlbMaintenanceOp.Arm64TlbiVaae1 or TlbMaintenanceOp.Arm64TlbiVaale1 or TlbMaintenanceOp.RiscvSfenceVmaVa => "VA",
         _ => "",
     };
 
-    private static string Table(List<Row> rows)
+    private static string Table(KernelArchInfo arch, List<Row> rows)
     {
         StringBuilder sb = new();
-        sb.Append("Operands: VA ").Append(ByteSize.Hex(OperandVa)).Append(", ASID/PCID ").Append(OperandAsid)
-            .Append("; entries held for VA and another VA (").Append(ByteSize.Hex(OtherVa)).Append("), global, ASID ")
-            .Append(OperandAsid).Append(" and ASID ").Append(OtherAsid).Append(". x = removed, . = kept.\n\n");
-        string[] header = ["operation", "operands", "G,VA", "G,other", "ASID,VA", "ASID,other", "oASID,VA", "oASID,other", "walk caches"];
-        List<string[]> cells = [header];
+        sb.Append(arch.Name).Append(": operands VA ").Append(ByteSize.Hex(OperandVa)).Append(", ASID/PCID ").Append(OperandAsid);
+        if (rows.Exists(r => r.Op.IsRange()))
+        {
+            sb.Append(", range ").Append(ByteSize.Human(s_range.Bytes)).Append(" from VA (SCALE ").Append(s_range.Scale).Append(", NUM ").Append(s_range.Num).Append(')');
+        }
+
+        sb.Append(".\nTLB entries held for VA and another VA (").Append(ByteSize.Hex(OtherVa)).Append("): global, ASID ").Append(OperandAsid)
+            .Append(" and ASID ").Append(OtherAsid).Append("; walk-cache (wc) entries: table descriptors of both ASIDs for both VAs. x = removed, . = kept.\n\n");
+        bool anyRequirement = rows.Exists(r => r.Operation.Requires.Length > 0);
+        List<string> header = ["operation", "operands"];
+        header.AddRange(s_kinds.Select(k => k.Column));
+        header.AddRange(s_tableKinds.Select(k => k.Column));
+        if (anyRequirement)
+        {
+            header.Add("needs");
+        }
+
+        List<string[]> cells = [[.. header]];
         foreach (Row r in rows)
         {
-            string[] line = new string[header.Length];
-            line[0] = r.Op.Mnemonic();
-            line[1] = Operands(r.Op);
-            for (int k = 0; k < r.Removed.Length; k++)
+            List<string> line = [r.Op.Mnemonic(), Operands(r.Op)];
+            line.AddRange(r.Removed.Select(x => x ? "x" : "."));
+            line.AddRange(r.TablesRemoved.Select(x => x ? "x" : "."));
+            if (anyRequirement)
             {
-                line[2 + k] = r.Removed[k] ? "x" : ".";
+                line.Add(r.Operation.Requires);
             }
 
-            line[^1] = r.WalkCache;
-            cells.Add(line);
+            cells.Add([.. line]);
         }
 
-        int[] widths = new int[header.Length];
-        foreach (string[] line in cells)
-        {
-            for (int c = 0; c < line.Length; c++)
-            {
-                widths[c] = Math.Max(widths[c], line[c].Length);
-            }
-        }
-
-        foreach (string[] line in cells)
-        {
-            for (int c = 0; c < line.Length; c++)
-            {
-                sb.Append(c == line.Length - 1 ? line[c] : line[c].PadRight(widths[c] + 2));
-            }
-
-            sb.Append('\n');
-        }
-
+        sb.Append(TextTable.Render(cells, _ => false));
         if (rows.Exists(r => r.Op.IsBroadcast()))
         {
-            sb.Append("\nThe IS forms do the same on every CPU of the inner-shareable domain (ARM ARM B4.2.2).\n");
+            sb.Append(arch.Family == ArchFamily.Arm64
+                ? "\nThe IS forms do the same on every CPU of the inner-shareable domain (ARM ARM DDI 0487F D5.10.2).\n"
+                : "\nThe IS forms do the same on every CPU of the inner-shareable domain (ARM ARM DDI 0406C B4.2.2).\n");
         }
 
         return sb.ToString();
     }
 
-    private static string Json(string arch, List<Row> rows)
+    private static string Json(KernelArchInfo arch, List<Row> rows) => JsonText.Write(w =>
     {
-        using MemoryStream stream = new();
-        using (Utf8JsonWriter w = new(stream, new JsonWriterOptions { Indented = true }))
+        w.WriteStartObject();
+        w.WriteString("arch", arch.Name);
+        w.WriteString("va", ByteSize.Hex(OperandVa));
+        w.WriteNumber("asid", OperandAsid);
+        if (rows.Exists(r => r.Op.IsRange()))
         {
-            w.WriteStartObject();
-            w.WriteString("arch", arch);
-            w.WriteString("va", ByteSize.Hex(OperandVa));
-            w.WriteNumber("asid", OperandAsid);
-            w.WriteStartArray("operations");
-            foreach (Row r in rows)
-            {
-                w.WriteStartObject();
-                w.WriteString("operation", r.Op.Mnemonic());
-                w.WriteString("id", r.Op.ToString());
-                w.WriteString("operands", Operands(r.Op));
-                w.WriteStartObject("removes");
-                for (int k = 0; k < s_kinds.Length; k++)
-                {
-                    w.WriteBoolean(s_kinds[k].Name, r.Removed[k]);
-                }
-
-                w.WriteEndObject();
-                w.WriteString("walkCaches", r.WalkCache);
-                w.WriteEndObject();
-            }
-
-            w.WriteEndArray();
+            w.WriteStartObject("range");
+            w.WriteNumber("scale", s_range.Scale);
+            w.WriteNumber("num", s_range.Num);
+            w.WriteNumber("bytes", s_range.Bytes);
             w.WriteEndObject();
         }
 
-        return Encoding.UTF8.GetString(stream.ToArray()) + "\n";
-    }
+        w.WriteStartArray("operations");
+        foreach (Row r in rows)
+        {
+            w.WriteStartObject();
+            w.WriteString("operation", r.Op.Mnemonic());
+            w.WriteString("id", r.Op.ToString());
+            w.WriteString("operands", Operands(r.Op));
+            w.WriteString("requires", r.Operation.Requires);
+            w.WriteStartObject("removes");
+            for (int k = 0; k < s_kinds.Length; k++)
+            {
+                w.WriteBoolean(s_kinds[k].Name, r.Removed[k]);
+            }
+
+            w.WriteEndObject();
+            w.WriteStartObject("walkCacheRemoves");
+            for (int k = 0; k < s_tableKinds.Length; k++)
+            {
+                w.WriteBoolean(s_tableKinds[k].Name, r.TablesRemoved[k]);
+            }
+
+            w.WriteEndObject();
+            w.WriteString("walkCaches", r.WalkCache);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WriteEndObject();
+    });
 }

@@ -7,6 +7,7 @@ using Vmsplit.Hardware.Input;
 using Vmsplit.Hardware.Memory;
 using Vmsplit.Hardware.Paging;
 using Vmsplit.Hardware.Paging.Arm;
+using Vmsplit.Kernel.Layout;
 
 namespace Vmsplit.Cli.Commands;
 
@@ -32,7 +33,8 @@ public static class WalkCommand
 
     public static Command Create(TextWriter stdout)
     {
-        Option<string?> format = new("--format") { Description = "MMU format: " + string.Join(", ", PageTableFormat.AllNames) };
+        Option<string?> format = new("--mmu", "--format") { Description = "MMU format: " + string.Join(", ", PageTableFormat.AllNames) + " (--format is the older spelling)" };
+        Option<string?> arch = new("--arch") { Description = "architecture, for the MMU format its kernel uses (aarch64: aarch64-48): " + string.Join(", ", KernelArchitectures.Names) };
         Option<string[]> maps = new("--map")
         {
             Description = "a mapping VA=PA:SIZE:PERMS (PERMS: comma list of r, w, x, user, global; also device, nc, wt, so); repeat for more",
@@ -51,13 +53,13 @@ public static class WalkCommand
         Command command = new("walk", "Build page tables from --map options and show the hardware walk of one address. "
             + "Page tables are allocated from a 16 MiB RAM bank placed in the highest 16 MiB-aligned window below 4 GiB that no --map uses.")
         {
-            format, maps, va, mode, access, cpu, json, example,
+            format, arch, maps, va, mode, access, cpu, json, example,
         };
 
         command.SetAction(parse =>
         {
             bool isExample = parse.GetValue(example);
-            string? formatName = parse.GetValue(format);
+            string? formatName = ResolveFormat(parse.GetValue(format), parse.GetValue(arch));
             List<string> mapTexts = new(parse.GetValue(maps) ?? []);
             string? vaText = parse.GetValue(va);
             string modeText = parse.GetValue(mode) ?? "kernel";
@@ -66,7 +68,7 @@ public static class WalkCommand
             {
                 if (formatName is not null && !string.Equals(formatName, ExampleFormat, StringComparison.OrdinalIgnoreCase))
                 {
-                    throw new UsageException($"--example builds an {ExampleFormat} address space; drop --format {formatName} or --example");
+                    throw new UsageException($"--example builds an {ExampleFormat} address space; drop --mmu/--arch {formatName} or --example");
                 }
 
                 formatName = ExampleFormat;
@@ -80,7 +82,7 @@ public static class WalkCommand
 
             if (formatName is null)
             {
-                throw new UsageException("walk: --format is required (or use --example)");
+                throw new UsageException("walk: give --arch or --mmu (or use --example)");
             }
 
             if (vaText is null)
@@ -94,6 +96,29 @@ public static class WalkCommand
         return command;
     }
 
+    /// <summary>The MMU format named by <c>--mmu</c>, or by <c>--arch</c> through the architecture's row; both must agree.</summary>
+    private static string? ResolveFormat(string? mmu, string? arch)
+    {
+        if (arch is null)
+        {
+            return mmu;
+        }
+
+        if (!KernelArchitectures.TryParse(arch, false, false, out KernelArch a, out string error))
+        {
+            throw new UsageException("--arch: " + error);
+        }
+
+        string fromArch = PageTableFormat.Get(a.Info().Format).Name;
+        if (mmu is not null && !string.Equals(mmu.Trim(), fromArch, StringComparison.OrdinalIgnoreCase)
+            && !(a == KernelArch.Aarch64 && string.Equals(mmu.Trim(), PageTableFormat.Get(MmuFormat.AArch64Va39).Name, StringComparison.OrdinalIgnoreCase)))
+        {
+            throw new UsageException($"--arch {a.Name()} builds {fromArch} page tables, not --mmu {mmu}");
+        }
+
+        return mmu ?? fromArch;
+    }
+
     /// <summary>One walk request, as given on the command line.</summary>
     public sealed record WalkRequest(string Format, IReadOnlyList<string> Maps, string Va, string Mode, string Access, string? Cpu);
 
@@ -104,7 +129,7 @@ public static class WalkCommand
     {
         if (!PageTableFormat.TryParse(request.Format, out PageTableFormat? parsed, out string error))
         {
-            throw new UsageException("--format: " + error);
+            throw new UsageException("--mmu: " + error);
         }
 
         PageTableFormat format = parsed!;
