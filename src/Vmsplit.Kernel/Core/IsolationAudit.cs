@@ -113,7 +113,7 @@ public static class IsolationAudit
                 yield return (k.UserTtbr1Tree, "TTBR1", 0);
                 break;
             default:
-                yield return (p.UserShadow ?? p.Tables, k.Family == ArchFamily.X86 ? "CR3" : k.Family == ArchFamily.Riscv ? "satp" : "TTBR0", 0);
+                yield return (p.UserShadow ?? p.Tables, k.Format.RootRegisterName, 0);
                 break;
         }
     }

@@ -2,6 +2,7 @@ using Vmsplit.Hardware;
 using Vmsplit.Hardware.Paging;
 using Vmsplit.Hardware.Paging.Arm;
 using Vmsplit.Hardware.Profiles;
+using Vmsplit.Kernel.Arch.Arm;
 using Vmsplit.Kernel.Asid;
 using Vmsplit.Kernel.Designs;
 
@@ -18,10 +19,10 @@ public sealed partial class SimKernel
     public ulong ImageBytes => (Layout.ImageBytes + Page - 1) & ~(Page - 1);
 
     /// <summary>The page the exception vectors / entry code run from (ARM vectors page, x86 .entry.text).</summary>
-    public VirtualAddress EntryVa { get; private set; }
+    public VirtualAddress EntryVa { get; internal set; }
 
     /// <summary>x86 cpu_entry_area (entry stack, TSS); ARM: the second vectors page (stubs).</summary>
-    public VirtualAddress EntryAreaVa { get; private set; }
+    public VirtualAddress EntryAreaVa { get; internal set; }
 
     /// <summary>Slab objects the kernel paths touch (file, inode, dentries, pipe, runqueue), by name.</summary>
     public Dictionary<string, VirtualAddress> KernelObjects { get; } = new();
@@ -29,30 +30,18 @@ public sealed partial class SimKernel
     /// <summary>Image pages permuted under the image (Arnd Bergmann's idea): virtual page → physical page.</summary>
     public IReadOnlyDictionary<ulong, ulong>? ImagePermutation { get; private set; }
 
-    private ulong FixaddrTop => Family switch
-    {
-        ArchFamily.Arm32 => Layout.FixaddrEnd - Page, // FIXADDR_TOP = FIXADDR_END - PAGE_SIZE (arch/arm/include/asm/fixmap.h)
-        ArchFamily.X86 when Format.Id is MmuFormat.X86_32 or MmuFormat.X86Pae => 0xfffff000UL - Page,
-        _ => 0,
-    };
+    internal ulong FixaddrTop => Arch.FixaddrTop;
 
     // FIX_KMAP_BEGIN follows FIX_EARLYCON_MEM_BASE on ARM (arch/arm/include/asm/fixmap.h)
     private static int FixKmapBegin => 1;
 
-    private bool UsesTtbr1 => Format.Id == MmuFormat.ArmLpae && _lpaeT1sz > 0 || Family == ArchFamily.Arm64;
+    private bool UsesTtbr1 => Arch.KernelHasOwnRoot;
 
-    private int _lpaeT1sz;
-
-    private IAsidAllocator CreateAsidAllocator()
+    // LPAE TTBCR.T1SZ (kept by the ARM room, which loads TTBCR)
+    private int LpaeT1sz
     {
-        int bits = _setup.Profile.Tlb.AsidBits;
-        return Family switch
-        {
-            ArchFamily.Arm32 => new ArmAsidAllocator(Format.Id == MmuFormat.ArmLpae ? ArmAsidFlavor.Arm32Lpae : ArmAsidFlavor.Arm32Classic, 1, 8),
-            ArchFamily.Arm64 => new ArmAsidAllocator(ArmAsidFlavor.Arm64, 1, bits is 8 or 16 ? bits : 16, Design.Scheme == IsolationScheme.Kpti),
-            ArchFamily.X86 => new X86PcidAllocator(1, _setup.Profile.Tlb.HasPcid && Design.Pcid && Format.Id is MmuFormat.X86_64 or MmuFormat.X86_64La57, Design.Scheme == IsolationScheme.Kpti),
-            _ => new RiscvAsidAllocator(1, bits),
-        };
+        get => Arch is ArmMm arm ? arm.Ttbr1Size : 0;
+        set => ((ArmMm)Arch).Ttbr1Size = value;
     }
 
     private (PageTable Kernel, PageTable? Low, PageTable? Ttbr0Part) CreateKernelTrees()
@@ -60,30 +49,30 @@ public sealed partial class SimKernel
         if (Design.Scheme == IsolationScheme.FourGFourG)
         {
             // TTBCR T0SZ=0, T1SZ=log2 of the TTBR1 region (256 MiB → 4): seeds 000/002
-            _lpaeT1sz = 32 - System.Numerics.BitOperations.Log2(0x1_0000_0000UL - Layout.KernelRootStart);
+            LpaeT1sz = 32 - System.Numerics.BitOperations.Log2(0x1_0000_0000UL - Layout.KernelRootStart);
             return (
-                NewTree(ArmLpaeFormat.GeometryFor(_lpaeT1sz)),
+                NewTree(ArmLpaeFormat.GeometryFor(LpaeT1sz)),
                 NewTree(),
                 null);
         }
 
         if (Format.Id == MmuFormat.ArmLpae)
         {
-            _lpaeT1sz = (int)((Layout.PageOffset >> 30) - 1); // TTBR1_SIZE (arch/arm/include/asm/pgtable-3level-hwdef.h)
-            if (_lpaeT1sz <= 0)
+            LpaeT1sz = (int)((Layout.PageOffset >> 30) - 1); // TTBR1_SIZE (arch/arm/include/asm/pgtable-3level-hwdef.h)
+            if (LpaeT1sz <= 0)
             {
-                _lpaeT1sz = 0;
+                LpaeT1sz = 0;
                 return (NewTree(), null, null);
             }
 
-            return (NewTree(ArmLpaeFormat.GeometryFor(_lpaeT1sz)), null, NewTree());
+            return (NewTree(ArmLpaeFormat.GeometryFor(LpaeT1sz)), null, NewTree());
         }
 
         return (NewTree(), null, null);
     }
 
     /// <summary>A page-table tree from lowmem frames, watched by the coherence checker when it is on.</summary>
-    private PageTable NewTree(PageTableGeometry? geometry = null, bool preallocateRootEntries = true)
+    internal PageTable NewTree(PageTableGeometry? geometry = null, bool preallocateRootEntries = true)
     {
         PageTable t = PageTable.Create(Format, Memory, Lowmem, geometry, preallocateRootEntries);
         t.Observer = Checker;
@@ -155,25 +144,7 @@ public sealed partial class SimKernel
         }
 
         // Entry: ARM vectors (two pages at 0xffff0000), x86 .entry.text (first text page) and cpu_entry_area.
-        switch (Family)
-        {
-            case ArchFamily.Arm32:
-                EntryVa = new VirtualAddress(Layout.VectorsBase != 0 ? Layout.VectorsBase : 0xffff0000);
-                EntryAreaVa = EntryVa + Page;
-                MapKernelRange(EntryVa, new PhysicalAddress(AllocLowmem().Value), Page, PagePermissions.Read | PagePermissions.Execute);
-                MapKernelRange(EntryAreaVa, new PhysicalAddress(AllocLowmem().Value), Page, PagePermissions.Read | PagePermissions.Execute);
-                break;
-            case ArchFamily.X86 when Format.Id is MmuFormat.X86_64 or MmuFormat.X86_64La57 || Layout.CpuEntryAreaBase != 0:
-                // cpu_entry_area (entry stack, TSS): CPU_ENTRY_AREA_BASE, on x86-32 since 4.15 (arch/x86/include/asm/pgtable_32_areas.h)
-                EntryVa = ImageVa;
-                EntryAreaVa = new VirtualAddress(Layout.CpuEntryAreaBase != 0 ? Layout.CpuEntryAreaBase : 0xfffffe0000000000UL);
-                MapKernelRange(EntryAreaVa, AllocLowmem(), Page, rw);
-                break;
-            default:
-                EntryVa = ImageVa;
-                EntryAreaVa = ImageVa + Page;
-                break;
-        }
+        Arch.MapEntry(ImageVa);
 
         // Slab pages for the objects the paths touch (lowmem, through the linear map).
         foreach (string name in new[] { "file", "inode", "dentry0", "dentry1", "dentry2", "pipe", "runqueue", "mm" })
@@ -191,14 +162,7 @@ public sealed partial class SimKernel
         }
     }
 
-    private ulong ImageOffsetInRam() => Family switch
-    {
-        ArchFamily.Arm32 => 0x8000,          // TEXT_OFFSET (arch/arm/Makefile)
-        ArchFamily.X86 when Format.Id is MmuFormat.X86_64 or MmuFormat.X86_64La57 => 0x1000000, // CONFIG_PHYSICAL_START 16 MiB
-        ArchFamily.X86 => 0x1000000,
-        ArchFamily.Arm64 => 0x200000,
-        _ => 0x200000,                       // RISC-V: 2 MiB-aligned kernel load address
-    };
+    private ulong ImageOffsetInRam() => Arch.ImageOffsetInRam;
 
     private ulong ImageRegionStart()
     {
@@ -276,7 +240,7 @@ public sealed partial class SimKernel
         Vmalloc.Reserve(ImageVa, Math.Min(size, Layout.VmallocEnd - ImageVa.Value));
     }
 
-    private void MapKernelRange(VirtualAddress va, PhysicalAddress pa, ulong size, PagePermissions perms)
+    internal void MapKernelRange(VirtualAddress va, PhysicalAddress pa, ulong size, PagePermissions perms)
     {
         PageTable tree = KernelTreeFor(va);
         PageTableResult r = tree.Map(va, pa, size, KernelAttributes(va, perms));
@@ -311,20 +275,11 @@ public sealed partial class SimKernel
         return t;
     }
 
-    // PAE trees preallocate their four PMDs (PREALLOCATED_PMDS), so the kernel is shared at the PMD level.
-    private int KernelShareLevel => Format.Id == MmuFormat.X86Pae ? 1 : 0;
+    private int KernelShareLevel => Arch.KernelShareLevel;
 
-    private ulong KernelSpaceStart => Family switch
-    {
-        ArchFamily.X86 when Format.Id is MmuFormat.X86_64 => 0xffff800000000000UL,
-        ArchFamily.X86 when Format.Id is MmuFormat.X86_64La57 => 0xff00000000000000UL,
-        ArchFamily.Riscv when Format.Id != MmuFormat.RiscvSv32 => ~((1UL << (Format.VirtualAddressBits - 1)) - 1),
-        _ => Layout.ModulesVaddr != 0 ? Math.Min(Layout.ModulesVaddr, Layout.PageOffset) : Layout.PageOffset,
-    };
+    private ulong KernelSpaceStart => Arch.KernelSpaceStart;
 
-    private ulong KernelSpaceEnd => Format.VirtualAddressBits >= 64 || Format.Id is MmuFormat.X86_64 or MmuFormat.X86_64La57 || (Family == ArchFamily.Riscv && Format.Id != MmuFormat.RiscvSv32)
-        ? ulong.MaxValue
-        : (1UL << 32) - 1;
+    private ulong KernelSpaceEnd => Arch.KernelSpaceEnd;
 
     // Shares every valid entry of `source` at level index `li` whose span lies in [start, end] into `target`.
     private static void ShareLevel(PageTable target, PageTable source, ulong start, ulong end, int li)

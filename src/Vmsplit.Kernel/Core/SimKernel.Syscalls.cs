@@ -75,10 +75,10 @@ public sealed partial class SimKernel
         switch (path)
         {
             case KernelPath.Entry:
-                if (Family == ArchFamily.X86 || Design.Scheme is IsolationScheme.FourGFourG or IsolationScheme.X86FourGFourG)
+                if (Arch.EntryTouchesEntryArea || Design.Scheme is IsolationScheme.FourGFourG or IsolationScheme.X86FourGFourG)
                 {
                     // x86: entry stack in cpu_entry_area; ARM: the vector stubs page holding the trampoline
-                    KernelAccess(EntryAreaVa, Family == ArchFamily.X86 ? AccessType.Write : AccessType.Execute);
+                    KernelAccess(EntryAreaVa, Arch.EntryAreaAccess);
                 }
 
                 if (p is not null)

@@ -261,7 +261,7 @@ public sealed partial class SimKernel
 
             _switched = toUser;
             MemoryManagementUnit m = k.Cpu.Mmu;
-            m.WriteTtbr0(toUser ? ArmLpaeFormat.Ttbr(k.Current!.Tables.Root, k._userAsid) : ArmLpaeFormat.Ttbr(k._kernelLowTree!.Root, FourGKernelAsid));
+            m.WriteTtbr0(toUser ? ArmLpaeFormat.Ttbr(k.Current!.Tables.Root, k.UserAsid) : ArmLpaeFormat.Ttbr(k._kernelLowTree!.Root, FourGKernelAsid));
             k.Cpu.Charge(CostCause.RootRegisterWrite, PrimitiveCost.Ttbr0Write);
             k.Cpu.Charge(CostCause.Barrier, PrimitiveCost.Isb);
         }

@@ -3,9 +3,12 @@ using Vmsplit.Hardware.Costs;
 using Vmsplit.Hardware.Memory;
 using Vmsplit.Hardware.Mmu;
 using Vmsplit.Hardware.Paging;
-using Vmsplit.Hardware.Paging.Arm;
 using Vmsplit.Hardware.Profiles;
-using Vmsplit.Hardware.Tlb;
+using Vmsplit.Kernel.Arch;
+using Vmsplit.Kernel.Arch.Arm;
+using Vmsplit.Kernel.Arch.Arm64;
+using Vmsplit.Kernel.Arch.Riscv;
+using Vmsplit.Kernel.Arch.X86;
 using Vmsplit.Kernel.Asid;
 using Vmsplit.Kernel.Designs;
 using Vmsplit.Kernel.Layout;
@@ -42,7 +45,6 @@ public sealed partial class SimKernel : IKernelMapper
     private readonly PageTable _kernelTree;       // TTBR1 tree, or swapper_pg_dir for single-root formats
     private readonly PageTable? _kernelLowTree;   // 4g4g / x86-4g4g: the kernel's own TTBR0/CR3 tree (linear map)
     private readonly PageTable? _kernelTtbr0Part; // LPAE classic: modules/pkmap below PAGE_OFFSET, shared into each process
-    private readonly IAsidAllocator _asids;
     private readonly MmContext _kernelContext = new(2, "kernel");
     private ulong _nextCtx = 3;
     private int _nextPid = 1;
@@ -53,7 +55,6 @@ public sealed partial class SimKernel : IKernelMapper
         Layout = setup.Layout;
         Design = setup.Design;
         Format = PageTableFormat.Get(FormatOf(Layout));
-        Family = Format.Id.Family();
         Memory = new PhysicalMemory();
         ulong lowLimit = Layout.LowmemPhysLimit != 0 ? Layout.LowmemPhysLimit : ulong.MaxValue;
         List<RamBank> low = new();
@@ -74,7 +75,7 @@ public sealed partial class SimKernel : IKernelMapper
             Checker.Attach(mmu);
         }
 
-        _asids = CreateAsidAllocator();
+        Arch = CreateArchMm();
         (_kernelTree, _kernelLowTree, _kernelTtbr0Part) = CreateKernelTrees();
         foreach (PageTable? t in new[] { _kernelTree, _kernelLowTree, _kernelTtbr0Part })
         {
@@ -87,7 +88,7 @@ public sealed partial class SimKernel : IKernelMapper
         Vmalloc = new VmallocSpace(new VirtualAddress(Layout.VmallocStart), new VirtualAddress(Layout.VmallocEnd), this);
         ReserveImageInVmalloc();
         Pkmap = Layout.PkmapBase != 0 && Highmem is not null ? new PkmapPool(new VirtualAddress(Layout.PkmapBase), (int)(Layout.PkmapSize / Page), this) : null;
-        KmapLocal = new KmapLocal(new VirtualAddress(FixaddrTop), FixKmapBegin, 1, this, flushAfterMap: Family == ArchFamily.Arm32);
+        KmapLocal = new KmapLocal(new VirtualAddress(FixaddrTop), FixKmapBegin, 1, this, flushAfterMap: Arch.KmapFlushesAfterMap);
         BootLedger = Ledger.Clone();
         Ledger.Reset();
     }
@@ -98,7 +99,10 @@ public sealed partial class SimKernel : IKernelMapper
 
     public PageTableFormat Format { get; }
 
-    public ArchFamily Family { get; }
+    /// <summary>The architecture's memory-management code (arch/*/mm): switch_mm, the flush family, the ASID allocator.</summary>
+    public ArchMm Arch { get; }
+
+    public CpuProfile Profile => _setup.Profile;
 
     public PhysicalMemory Memory { get; }
 
@@ -138,9 +142,21 @@ public sealed partial class SimKernel : IKernelMapper
     public PageTable? KernelLowTree => _kernelLowTree;
 
     /// <summary>The ASID allocator the design runs (Linux's, per architecture).</summary>
-    public IAsidAllocator Asids => _asids;
+    public IAsidAllocator Asids => Arch.Asids;
+
+    /// <summary>The ASID user space runs with, as the last switch_mm loaded it.</summary>
+    internal ushort UserAsid { get; set; }
 
     private static MmuFormat FormatOf(KernelLayout l) => l.Arch.MmuFormatOf(l.Config.VaBits);
+
+    // The one place that turns an MMU format's family into the architecture's mm code.
+    private ArchMm CreateArchMm() => Format.Id.Family() switch
+    {
+        ArchFamily.Arm32 => new ArmMm(this),
+        ArchFamily.Arm64 => new Arm64Mm(this),
+        ArchFamily.X86 => new X86Mm(this),
+        _ => new RiscvMm(this),
+    };
 
     private static void SplitBank(RamBank b, ulong limit, bool highmem, List<RamBank> low, List<RamBank> high)
     {
@@ -214,7 +230,7 @@ public sealed partial class SimKernel : IKernelMapper
         PageTable tables = CreateUserTree();
         MmContext ctx = new(_nextCtx++);
         Process p = new(_nextPid++, tables, ctx, AllocLowmem(), AllocLowmem());
-        if (Design.Scheme == IsolationScheme.Kpti && Family == ArchFamily.X86)
+        if (Design.Scheme == IsolationScheme.Kpti && Arch is X86Mm)
         {
             p.UserShadow = CreateKptiShadow(tables);
         }
@@ -252,7 +268,7 @@ public sealed partial class SimKernel : IKernelMapper
     public void UnmapRegion(Process p, VirtualAddress start, ulong size)
     {
         List<PhysicalAddress> gathered = new();
-        bool merge = Family == ArchFamily.X86;
+        bool merge = Arch.GatherMergesVmas;
         long tablesBefore = p.Tables.TableBytes;
         (ulong Low, ulong High) range = (ulong.MaxValue, 0);
         List<(ulong Low, ulong High)> flushes = new();
@@ -299,13 +315,10 @@ public sealed partial class SimKernel : IKernelMapper
 
         if (p.Tables.TableBytes < tablesBefore)
         {
-            // free_pgtables ran after the VMAs' flushes: tlb_finish_mmu flushes once more for the freed tables.
-            // RISC-V: tlb_flush() with freed_tables is flush_tlb_mm (arch/riscv/include/asm/tlb.h); arm/arm64's
-            // non-last-level range flush over the freed tables is not modelled (docs/designs.md).
-            if (Family == ArchFamily.Riscv)
-            {
-                FlushTlbMm(p);
-            }
+            // free_pgtables ran after the VMAs' flushes: tlb_finish_mmu flushes once more for the freed tables
+            // where the architecture does (RISC-V); arm/arm64's non-last-level range flush over the freed
+            // tables is not modelled (docs/designs.md).
+            Arch.FlushFreedTables(p);
 
             foreach ((ulong low, ulong high) in flushes)
             {
@@ -362,112 +375,7 @@ public sealed partial class SimKernel : IKernelMapper
         }
     }
 
-    public void FlushKernelRange(VirtualAddress start, VirtualAddress end)
-    {
-        // flush_tlb_kernel_range: per page below a ceiling, else everything (arch/arm/kernel/smp_tlb.c,
-        // arch/x86/mm/tlb.c tlb_single_page_flush_ceiling = 33)
-        ulong pages = (end - start) / Page;
-        if (Family == ArchFamily.Arm64)
-        {
-            // arm64: beyond MAX_TLBI_OPS pages flush_tlb_all, else DSB, TLBI VAALE1IS per page, DSB, ISB
-            // (arch/arm64/include/asm/tlbflush.h, Linux 5.4)
-            if (pages > Arm64MaxTlbiOps)
-            {
-                FlushAllKernel();
-                return;
-            }
+    public void FlushKernelRange(VirtualAddress start, VirtualAddress end) => Arch.FlushTlbKernelRange(start, end);
 
-            Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
-            for (VirtualAddress va = start; va < end; va += Page)
-            {
-                Cpu.ChargeMaintenance(Cpu.Mmu.TlbiVaae1(va, lastLevel: true, innerShareable: true).Op);
-            }
-
-            Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
-            Cpu.Charge(CostCause.Barrier, PrimitiveCost.Isb);
-            return;
-        }
-
-        if (pages > 33)
-        {
-            FlushAllKernel();
-            return;
-        }
-
-        for (VirtualAddress va = start; va < end; va += Page)
-        {
-            FlushKernelPageLocal(va);
-        }
-    }
-
-    public void FlushKernelPageLocal(VirtualAddress va)
-    {
-        MemoryManagementUnit m = Cpu.Mmu;
-        switch (Family)
-        {
-            case ArchFamily.Arm32:
-                Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
-                Cpu.ChargeMaintenance(TlbMaintenanceOp.ArmTlbiMvaa);
-                m.TlbiMvaa(va);
-                Cpu.Charge(CostCause.Barrier, PrimitiveCost.Isb);
-                break;
-            case ArchFamily.Arm64:
-                // flush_tlb_kernel_range of one page: TLBI VAALE1IS (arch/arm64/include/asm/tlbflush.h, Linux 5.4)
-                Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
-                Cpu.ChargeMaintenance(m.TlbiVaae1(va, lastLevel: true, innerShareable: true).Op);
-                Cpu.Charge(CostCause.Barrier, PrimitiveCost.Isb);
-                break;
-            case ArchFamily.X86:
-                Cpu.ChargeMaintenance(TlbMaintenanceOp.X86Invlpg);
-                m.Invlpg(va);
-                if (Design.Scheme == IsolationScheme.Kpti && m.Tlb.Config.HasPcid && Design.Pcid)
-                {
-                    // flush_tlb_one_kernel under PTI also invalidates the user PCID's copy (invalidate_user_asid)
-                    Cpu.ChargeMaintenance(TlbMaintenanceOp.X86InvpcidAddress);
-                    m.Invpcid(0, (ushort)(m.CurrentAsid | (1 << X86PcidAllocator.PtiUserPcidBit)), va);
-                }
-
-                break;
-            default:
-                Cpu.ChargeMaintenance(TlbMaintenanceOp.RiscvSfenceVmaVa);
-                m.SfenceVma(va, null);
-                break;
-        }
-    }
-
-    private void FlushAllKernel()
-    {
-        MemoryManagementUnit m = Cpu.Mmu;
-        switch (Family)
-        {
-            case ArchFamily.Arm32:
-            case ArchFamily.Arm64:
-                // arm64 flush_tlb_all: TLBI VMALLE1IS (arch/arm64/include/asm/tlbflush.h)
-                Cpu.ChargeMaintenance((Family == ArchFamily.Arm64 ? m.TlbiVmalle1(innerShareable: true) : m.TlbiAll()).Op);
-                Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
-                Cpu.Charge(CostCause.Barrier, PrimitiveCost.Isb);
-                break;
-            case ArchFamily.X86:
-                if (m.Tlb.Config.HasInvpcid)
-                {
-                    Cpu.ChargeMaintenance(TlbMaintenanceOp.X86InvpcidAllIncludingGlobal);
-                    m.Invpcid(2, 0);
-                }
-                else
-                {
-                    // CR4.PGE toggled and restored (cr4 ^ X86_CR4_PGE, then cr4): __native_flush_tlb_global
-                    // without INVPCID (arch/x86/mm/tlb.c); any change of PGE flushes everything
-                    Cpu.Charge(CostCause.TlbMaintenance, PrimitiveCost.Cr4PgeToggle);
-                    Cr4Flags cr4 = m.Registers.Cr4;
-                    m.WriteCr4(cr4 ^ Cr4Flags.Pge);
-                    m.WriteCr4(cr4);
-                }
-
-                break;
-            default:
-                Cpu.ChargeMaintenance(TlbMaintenanceOp.RiscvSfenceVmaAll);
-                m.SfenceVma(null, null);
-                break;
-        }
-    }
+    public void FlushKernelPageLocal(VirtualAddress va) => Arch.FlushTlbKernelPage(va);
 }

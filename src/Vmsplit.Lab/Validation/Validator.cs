@@ -192,7 +192,7 @@ public sealed class Validator(ulong seed = 1)
     {
         DesignSpec design = Scenario.ParseDesign(machine, s.Design);
         SimKernel k = Scenario.Boot(machine, design, seed);
-        if (s.Operation != FlushOperation.FlushTlbMmRange && k.Family != ArchFamily.X86)
+        if (s.Operation != FlushOperation.FlushTlbMmRange && k.Format.Id.Family() != ArchFamily.X86)
         {
             throw new LabException($"{(s.Operation == FlushOperation.FlushTlbLocal ? "flush_tlb_local" : "flush_tlb_one_user")} is modelled for x86 only, not {machine.Arch.Name()}");
         }

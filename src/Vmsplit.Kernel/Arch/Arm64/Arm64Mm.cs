@@ -1,0 +1,198 @@
+using Vmsplit.Hardware;
+using Vmsplit.Hardware.Costs;
+using Vmsplit.Hardware.Mmu;
+using Vmsplit.Hardware.Paging;
+using Vmsplit.Hardware.Paging.Arm;
+using Vmsplit.Hardware.Profiles;
+using Vmsplit.Hardware.Tlb;
+using Vmsplit.Kernel.Asid;
+using Vmsplit.Kernel.Core;
+using Vmsplit.Kernel.Designs;
+
+namespace Vmsplit.Kernel.Arch.Arm64;
+
+/// <summary>
+/// arm64 (arch/arm64/mm): TTBR0 for user space, TTBR1 for the kernel with the ASID in TTBR1 (TCR_EL1.A1),
+/// the ASID allocator of context.c (8 or 16 bits, KPTI pairs), __flush_tlb_range with its MAX_TLBI_OPS
+/// ceiling and __tlbi_user for the KPTI pair (arch/arm64/include/asm/tlbflush.h).
+/// </summary>
+public sealed class Arm64Mm : ArchMm
+{
+    /// <summary>arm64 MAX_TLBI_OPS (PTRS_PER_PTE with 4 KiB pages): from this many pages on, flush_tlb_mm instead.</summary>
+    public const int MaxTlbiOps = 512;
+
+    private readonly ArmAsidAllocator _asids;
+    private readonly bool _kpti;
+    private PageTable? _trampolineTree;
+
+    public Arm64Mm(SimKernel kernel)
+        : base(kernel)
+    {
+        int bits = kernel.Profile.Tlb.AsidBits;
+        _kpti = kernel.Design.Scheme == IsolationScheme.Kpti;
+        _asids = new ArmAsidAllocator(ArmAsidFlavor.Arm64, 1, bits is 8 or 16 ? bits : 16, _kpti);
+    }
+
+    public override IAsidAllocator Asids => _asids;
+
+    /// <summary>The allocator with its concrete type (generations, KPTI pairs, pinning).</summary>
+    public ArmAsidAllocator ArmAsids => _asids;
+
+    public override ulong ImageOffsetInRam => 0x200000;
+
+    public override bool KernelHasOwnRoot => true;
+
+    public override void MapEntry(VirtualAddress imageVa)
+    {
+        Kernel.EntryVa = imageVa; // the vectors are in the image's text
+        Kernel.EntryAreaVa = imageVa + Page;
+    }
+
+    /// <summary>The TTBR1 tree loaded while user code runs (tramp_pg_dir under KPTI, else swapper_pg_dir).</summary>
+    public PageTable UserTtbr1Tree => _kpti ? TrampolineTree : Kernel.KernelTree;
+
+    /// <summary>arm64 KPTI's tramp_pg_dir: a TTBR1 tree holding only the trampoline vectors.</summary>
+    public PageTable TrampolineTree => _trampolineTree ??= CreateTrampolineTree();
+
+    private PageTable CreateTrampolineTree()
+    {
+        PageTable t = Kernel.NewTree();
+        t.ShareEntry(Kernel.KernelTree, Kernel.EntryVa, 3);
+        return t;
+    }
+
+    /// <summary>KPTI entry (tramp_vectors): TTBR1 := swapper_pg_dir with the kernel ASID (user ASID &amp; ~1), ISB.</summary>
+    public void SwitchToKernelTtbr1(ushort userAsid)
+    {
+        Mmu.WriteTtbr1(Kernel.KernelTree.Root.Value | ((ulong)(userAsid & ~1) << 48));
+        Cpu.Charge(CostCause.RootRegisterWrite, PrimitiveCost.Ttbr1Write);
+        Cpu.Charge(CostCause.Barrier, PrimitiveCost.Isb);
+    }
+
+    /// <summary>KPTI exit (tramp_exit): TTBR1 := tramp_pg_dir with the user ASID, ISB.</summary>
+    public void SwitchToTrampolineTtbr1(ushort userAsid)
+    {
+        Mmu.WriteTtbr1(TrampolineTree.Root.Value | ((ulong)userAsid << 48));
+        Cpu.Charge(CostCause.RootRegisterWrite, PrimitiveCost.Ttbr1Write);
+        Cpu.Charge(CostCause.Barrier, PrimitiveCost.Isb);
+    }
+
+    public override void LoadUserRoots(Process p, ushort asid, ushort userAsid)
+    {
+        ref MmuRegisters r = ref Mmu.Registers;
+        MmuRegisters baseRegs = p.Tables.Registers;
+        r = baseRegs;
+        r.Ttbr0 = p.Tables.Root.Value;
+        r.Ttbr1 = (_kpti && !Kernel.InKernel ? TrampolineTree.Root.Value : Kernel.KernelTree.Root.Value) | ((ulong)userAsid << 48);
+        r.Ttbcr |= AArch64Format.TcrA1; // Linux arm64 takes the ASID from TTBR1 (TCR_A1)
+        r.HardwareAccessFlag = true;
+        if (Kernel.Design.Pan == PanKind.ArmHardware)
+        {
+            r.Pan = Kernel.InKernel;
+        }
+    }
+
+    public override void SwitchMm(Process next, AsidSwitch sw)
+    {
+        CostCause flushCause = sw.Rollover ? CostCause.AsidRollover : CostCause.TlbMaintenance;
+        if (sw.Flush == SwitchFlush.All)
+        {
+            // local_flush_tlb_all after a rollover: TLBI VMALLE1 (arch/arm64/mm/context.c)
+            Cpu.ChargeMaintenance(Mmu.TlbiVmalle1().Op, flushCause);
+            Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
+        }
+        else if (sw.Flush == SwitchFlush.Asid)
+        {
+            Cpu.ChargeMaintenance(Mmu.TlbiAside1(sw.Asid).Op, flushCause);
+        }
+
+        if (sw.ReservedRootFirst)
+        {
+            Cpu.Charge(CostCause.RootRegisterWrite, PrimitiveCost.Ttbr0Write);
+            Cpu.Charge(CostCause.Barrier, PrimitiveCost.Isb);
+        }
+
+        // cpu_do_switch_mm: TTBR1 (ASID) and TTBR0, ISB
+        LoadUserRoots(next, sw.Asid, sw.UserAsid);
+        Cpu.Charge(CostCause.RootRegisterWrite, PrimitiveCost.Ttbr0Write);
+        Cpu.Charge(CostCause.Barrier, PrimitiveCost.Isb);
+    }
+
+    /// <summary>__flush_tlb_range (arch/arm64/include/asm/tlbflush.h): MAX_TLBI_OPS pages or more flush the ASID.</summary>
+    public override bool RangeFlushesWholeMm(ulong pages) => pages >= MaxTlbiOps;
+
+    private protected override void FlushUserRange(VirtualAddress start, VirtualAddress end, ushort asid)
+    {
+        // DSB, one TLBI by VA and ASID per page, DSB; munmap's gather flushes before free_pgtables, so
+        // tlb_flush passes last_level = !freed_tables = true (arch/arm64/include/asm/tlb.h, Linux 5.4)
+        Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
+        for (VirtualAddress va = start; va < end; va += Page)
+        {
+            TlbiUser(va, asid);
+        }
+
+        Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
+    }
+
+    private protected override void FlushUserMm(Process p, ushort asid)
+    {
+        // flush_tlb_mm: DSB, TLBI ASIDE1IS, DSB
+        Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
+        TlbiUser(null, asid);
+        Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
+    }
+
+    // One TLBI VALE1IS (or ASIDE1IS when va is null) for the user ASID (__flush_tlb_range with last_level,
+    // flush_tlb_mm); KPTI repeats it for the other ASID of the pair (__tlbi_user, arch/arm64/include/asm/tlbflush.h, Linux 5.4).
+    private void TlbiUser(VirtualAddress? va, ushort asid)
+    {
+        int copies = _kpti ? 2 : 1;
+        for (int i = 0; i < copies; i++)
+        {
+            ushort a = i == 0 ? asid : (ushort)(asid & ~1);
+            TlbFlushResult r = va is VirtualAddress v
+                ? Mmu.TlbiVae1(v, a, lastLevel: true, innerShareable: true)
+                : Mmu.TlbiAside1(a, innerShareable: true);
+            Cpu.ChargeMaintenance(r.Op);
+        }
+    }
+
+    /// <summary>
+    /// flush_tlb_kernel_range: beyond MAX_TLBI_OPS pages flush_tlb_all, else DSB, TLBI VAALE1IS per page, DSB, ISB
+    /// (arch/arm64/include/asm/tlbflush.h, Linux 5.4).
+    /// </summary>
+    public override void FlushTlbKernelRange(VirtualAddress start, VirtualAddress end)
+    {
+        ulong pages = (end - start) / Page;
+        if (pages > MaxTlbiOps)
+        {
+            FlushTlbAll();
+            return;
+        }
+
+        Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
+        for (VirtualAddress va = start; va < end; va += Page)
+        {
+            Cpu.ChargeMaintenance(Mmu.TlbiVaae1(va, lastLevel: true, innerShareable: true).Op);
+        }
+
+        Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
+        Cpu.Charge(CostCause.Barrier, PrimitiveCost.Isb);
+    }
+
+    /// <summary>flush_tlb_kernel_range of one page: TLBI VAALE1IS (arch/arm64/include/asm/tlbflush.h, Linux 5.4).</summary>
+    public override void FlushTlbKernelPage(VirtualAddress va)
+    {
+        Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
+        Cpu.ChargeMaintenance(Mmu.TlbiVaae1(va, lastLevel: true, innerShareable: true).Op);
+        Cpu.Charge(CostCause.Barrier, PrimitiveCost.Isb);
+    }
+
+    /// <summary>flush_tlb_all: TLBI VMALLE1IS (arch/arm64/include/asm/tlbflush.h).</summary>
+    public override void FlushTlbAll()
+    {
+        Cpu.ChargeMaintenance(Mmu.TlbiVmalle1(innerShareable: true).Op);
+        Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
+        Cpu.Charge(CostCause.Barrier, PrimitiveCost.Isb);
+    }
+}

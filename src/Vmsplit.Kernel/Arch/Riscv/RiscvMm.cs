@@ -1,0 +1,110 @@
+using Vmsplit.Hardware;
+using Vmsplit.Hardware.Costs;
+using Vmsplit.Hardware.Mmu;
+using Vmsplit.Hardware.Paging;
+using Vmsplit.Hardware.Profiles;
+using Vmsplit.Hardware.Tlb;
+using Vmsplit.Kernel.Asid;
+using Vmsplit.Kernel.Core;
+using Vmsplit.Kernel.Designs;
+
+namespace Vmsplit.Kernel.Arch.Riscv;
+
+/// <summary>
+/// RISC-V (arch/riscv/mm): satp with its ASID field, the ASID allocator of context.c, SFENCE.VMA by
+/// address and ASID up to tlb_flush_all_threshold (tlbflush.c), flush_tlb_mm for freed tables (tlb.h).
+/// </summary>
+public sealed class RiscvMm : ArchMm
+{
+    /// <summary>arch/riscv/mm/tlbflush.c tlb_flush_all_threshold.</summary>
+    public const int FlushAllThreshold = 64;
+
+    private readonly RiscvAsidAllocator _asids;
+    private readonly bool _sv32;
+
+    public RiscvMm(SimKernel kernel)
+        : base(kernel)
+    {
+        _sv32 = kernel.Format.Id == MmuFormat.RiscvSv32;
+        _asids = new RiscvAsidAllocator(1, kernel.Profile.Tlb.AsidBits);
+    }
+
+    public override IAsidAllocator Asids => _asids;
+
+    /// <summary>The allocator with its concrete type.</summary>
+    public RiscvAsidAllocator RiscvAsids => _asids;
+
+    public override ulong ImageOffsetInRam => 0x200000; // 2 MiB-aligned kernel load address
+
+    public override void MapEntry(VirtualAddress imageVa)
+    {
+        Kernel.EntryVa = imageVa; // handle_exception is in the image's text
+        Kernel.EntryAreaVa = imageVa + Page;
+    }
+
+    // Sv39/48/57: the kernel half is the upper half of the sign-extended space.
+    public override ulong KernelSpaceStart => _sv32 ? base.KernelSpaceStart : ~((1UL << (Format.VirtualAddressBits - 1)) - 1);
+
+    public override ulong KernelSpaceEnd => _sv32 ? base.KernelSpaceEnd : ulong.MaxValue;
+
+    public override void LoadUserRoots(Process p, ushort asid, ushort userAsid)
+    {
+        MmuRegisters v = p.Tables.Registers;
+        int shift = _sv32 ? 22 : 44;
+        ulong mask = _sv32 ? 0x1FFUL : 0xFFFFUL;
+        v.Satp = (v.Satp & ~(mask << shift)) | (((ulong)asid & mask) << shift);
+        v.Sum = Kernel.Design.Pan != PanKind.RiscvSum;
+        Mmu.Registers = v;
+    }
+
+    public override void SwitchMm(Process next, AsidSwitch sw)
+    {
+        // set_mm_asid (arch/riscv/mm/context.c): satp first, then the flush the allocator asked for
+        CostCause flushCause = sw.Rollover ? CostCause.AsidRollover : CostCause.TlbMaintenance;
+        LoadUserRoots(next, sw.Asid, sw.UserAsid);
+        Cpu.Charge(CostCause.RootRegisterWrite, PrimitiveCost.SatpWrite);
+        if (sw.Flush == SwitchFlush.All)
+        {
+            Cpu.ChargeMaintenance(TlbMaintenanceOp.RiscvSfenceVmaAll, flushCause);
+            Mmu.SfenceVma(null, null);
+        }
+        else if (sw.Flush == SwitchFlush.Asid)
+        {
+            Cpu.ChargeMaintenance(TlbMaintenanceOp.RiscvSfenceVmaAsid, flushCause);
+            Mmu.SfenceVma(null, sw.Asid);
+        }
+    }
+
+    /// <summary>local_flush_tlb_range_threshold_asid (arch/riscv/mm/tlbflush.c).</summary>
+    public override bool RangeFlushesWholeMm(ulong pages) => pages > FlushAllThreshold;
+
+    private protected override void FlushUserRange(VirtualAddress start, VirtualAddress end, ushort asid)
+    {
+        for (VirtualAddress va = start; va < end; va += Page)
+        {
+            Cpu.ChargeMaintenance(TlbMaintenanceOp.RiscvSfenceVmaVaAsid);
+            Mmu.SfenceVma(va, asid);
+        }
+    }
+
+    private protected override void FlushUserMm(Process p, ushort asid)
+    {
+        Cpu.ChargeMaintenance(TlbMaintenanceOp.RiscvSfenceVmaAsid);
+        Mmu.SfenceVma(null, asid);
+    }
+
+    /// <summary>tlb_flush() with freed_tables is flush_tlb_mm (arch/riscv/include/asm/tlb.h).</summary>
+    public override void FlushFreedTables(Process p) => FlushTlbMm(p);
+
+    public override void FlushTlbKernelPage(VirtualAddress va)
+    {
+        Cpu.ChargeMaintenance(TlbMaintenanceOp.RiscvSfenceVmaVa);
+        Mmu.SfenceVma(va, null);
+    }
+
+    public override void FlushTlbAll()
+    {
+        Cpu.ChargeMaintenance(TlbMaintenanceOp.RiscvSfenceVmaAll);
+        Mmu.SfenceVma(null, null);
+    }
+}

@@ -1,0 +1,239 @@
+using Vmsplit.Hardware;
+using Vmsplit.Hardware.Costs;
+using Vmsplit.Hardware.Mmu;
+using Vmsplit.Hardware.Paging;
+using Vmsplit.Hardware.Paging.X86;
+using Vmsplit.Hardware.Profiles;
+using Vmsplit.Hardware.Tlb;
+using Vmsplit.Kernel.Asid;
+using Vmsplit.Kernel.Core;
+using Vmsplit.Kernel.Designs;
+
+namespace Vmsplit.Kernel.Arch.X86;
+
+/// <summary>
+/// x86 (arch/x86/mm): CR3 with PCID and the NOFLUSH bit, the per-CPU dynamic PCID slots of tlb.c,
+/// flush_tlb_mm_range with tlb_single_page_flush_ceiling, INVLPG and INVPCID, the CR4.PGE toggle,
+/// cpu_entry_area on x86-64.
+/// </summary>
+public sealed class X86Mm : ArchMm
+{
+    /// <summary>arch/x86/mm/tlb.c tlb_single_page_flush_ceiling: above this many pages a range flush flushes the whole mm.</summary>
+    public const int SinglePageFlushCeiling = 33;
+
+    private readonly X86PcidAllocator _pcids;
+    private readonly X86PageTableFormat _format;
+    private readonly bool _long;
+
+    public X86Mm(SimKernel kernel)
+        : base(kernel)
+    {
+        _format = (X86PageTableFormat)kernel.Format; // this room runs only the x86 formats
+        _long = kernel.Format.Id is MmuFormat.X86_64 or MmuFormat.X86_64La57;
+        DesignSpec d = kernel.Design;
+        _pcids = new X86PcidAllocator(1, kernel.Profile.Tlb.HasPcid && d.Pcid && _long, d.Scheme == IsolationScheme.Kpti);
+    }
+
+    public override IAsidAllocator Asids => _pcids;
+
+    /// <summary>The PCID allocator with its concrete type (PTI's kernel/user pair, the deferred user flush).</summary>
+    public X86PcidAllocator Pcids => _pcids;
+
+    public override ulong ImageOffsetInRam => 0x1000000; // CONFIG_PHYSICAL_START 16 MiB
+
+    // 32-bit: FIXADDR_TOP is one page below the top of the 4 GiB space (arch/x86/include/asm/fixmap.h, __FIXADDR_TOP)
+    public override ulong FixaddrTop => _long ? 0 : 0xfffff000UL - Page;
+
+    public override bool EntryTouchesEntryArea => true;
+
+    public override AccessType EntryAreaAccess => AccessType.Write; // the entry stack in cpu_entry_area
+
+    public override ulong KernelSpaceStart => Format.Id switch
+    {
+        MmuFormat.X86_64 => 0xffff800000000000UL,
+        MmuFormat.X86_64La57 => 0xff00000000000000UL,
+        _ => base.KernelSpaceStart,
+    };
+
+    public override ulong KernelSpaceEnd => _long ? ulong.MaxValue : base.KernelSpaceEnd;
+
+    // PAE trees preallocate their four PMDs (PREALLOCATED_PMDS), so the kernel is shared at the PMD level.
+    public override int KernelShareLevel => Format.Id == MmuFormat.X86Pae ? 1 : 0;
+
+    public override bool GatherMergesVmas => true; // MMU_GATHER_MERGE_VMAS (arch/x86/Kconfig)
+
+    public override void MapEntry(VirtualAddress imageVa)
+    {
+        Kernel.EntryVa = imageVa; // .entry.text is the first text page
+        if (!_long && Kernel.Layout.CpuEntryAreaBase == 0)
+        {
+            Kernel.EntryAreaVa = imageVa + Page;
+            return;
+        }
+
+        // cpu_entry_area (entry stack, TSS): CPU_ENTRY_AREA_BASE, on x86-32 since 4.15 (arch/x86/include/asm/pgtable_32_areas.h)
+        Kernel.EntryAreaVa = new VirtualAddress(Kernel.Layout.CpuEntryAreaBase != 0 ? Kernel.Layout.CpuEntryAreaBase : 0xfffffe0000000000UL);
+        Kernel.MapKernelRange(Kernel.EntryAreaVa, Kernel.AllocLowmem(), Page, PagePermissions.Read | PagePermissions.Write);
+    }
+
+    public override void LoadUserRoots(Process p, ushort asid, ushort userAsid)
+    {
+        DesignSpec d = Kernel.Design;
+        MmuRegisters x = p.Tables.Registers;
+        bool pcid = Kernel.Profile.Tlb.HasPcid && d.Pcid && _long;
+        x.Cr4 = (Kernel.Profile.Has(CpuFeature.Global) ? x.Cr4 | Cr4Flags.Pge : x.Cr4 & ~Cr4Flags.Pge) & ~(Cr4Flags.Pcide | Cr4Flags.Smap);
+        if (pcid)
+        {
+            x.Cr4 |= Cr4Flags.Pcide;
+        }
+
+        if (d.Pan == PanKind.X86Smap)
+        {
+            x.Cr4 |= Cr4Flags.Smap;
+        }
+
+        bool inKernel = Kernel.InKernel;
+        PhysicalAddress root = d.Scheme == IsolationScheme.Kpti && p.UserShadow is not null && !inKernel ? p.UserShadow.Root : p.Tables.Root;
+        if (d.Scheme == IsolationScheme.X86FourGFourG && inKernel)
+        {
+            root = Kernel.KernelTree.Root;
+        }
+
+        x.Cr3 = root.Value | (pcid ? (d.Scheme == IsolationScheme.Kpti && !inKernel ? userAsid : asid) : 0UL);
+        _format.LoadCr3(Kernel.Memory, ref x, x.Cr3); // PAE: the PDPTEs of the root just chosen
+        Mmu.Registers = x;
+    }
+
+    public override void SwitchMm(Process next, AsidSwitch sw)
+    {
+        if (Kernel.Design.Scheme == IsolationScheme.X86FourGFourG)
+        {
+            return; // the kernel CR3 stays; the user's is loaded at exit
+        }
+
+        WriteCr3(next.Tables.Root, sw.Asid, sw.NoFlush);
+    }
+
+    /// <summary>A CR3 write: the PCID and the NOFLUSH bit only when CR4.PCIDE is set.</summary>
+    public void WriteCr3(PhysicalAddress root, ushort pcid, bool noFlush, CostCause cause = CostCause.RootRegisterWrite)
+    {
+        MemoryManagementUnit m = Mmu;
+        bool pcide = (m.Registers.Cr4 & Cr4Flags.Pcide) != 0;
+        ulong value = root.Value | (pcide ? pcid : 0UL) | (pcide && noFlush ? 1UL << 63 : 0);
+        m.WriteCr3(value);
+        Cpu.Charge(cause, pcide && noFlush ? PrimitiveCost.Cr3WriteNoFlush : PrimitiveCost.Cr3Write);
+    }
+
+    /// <summary>SWITCH_TO_KERNEL_CR3 (arch/x86/entry/calling.h): the kernel PGD of <paramref name="p"/> with the kernel PCID.</summary>
+    public void SwitchToKernelCr3(Process p)
+    {
+        Cr3Write? w = _pcids.EnterKernel(Cpu.Id);
+        WriteCr3(p.Tables.Root, w?.Pcid ?? 0, w?.NoFlush ?? false);
+    }
+
+    /// <summary>SWITCH_TO_USER_CR3: the user PGD with the user PCID, flushing it when a flush was deferred.</summary>
+    public void SwitchToUserCr3(Process p)
+    {
+        Cr3Write? w = _pcids.ExitToUser(Cpu.Id);
+        WriteCr3(p.UserShadow!.Root, w?.Pcid ?? 0, w?.NoFlush ?? false);
+    }
+
+    /// <summary>flush_tlb_mm_range (arch/x86/mm/tlb.c): more than the ceiling flushes the whole mm.</summary>
+    public override bool RangeFlushesWholeMm(ulong pages) => pages > SinglePageFlushCeiling;
+
+    private protected override void FlushUserRange(VirtualAddress start, VirtualAddress end, ushort asid)
+    {
+        if (Kernel.Design.Scheme == IsolationScheme.X86FourGFourG && Kernel.InKernel)
+        {
+            return; // the user tables are not loaded: the CR3 write at exit flushes them (no PCID)
+        }
+
+        for (VirtualAddress va = start; va < end; va += Page)
+        {
+            FlushOneUser(va);
+        }
+    }
+
+    private protected override void FlushUserMm(Process p, ushort asid)
+    {
+        if (Kernel.Design.Scheme == IsolationScheme.X86FourGFourG && Kernel.InKernel)
+        {
+            return; // as above: the exit's CR3 write flushes
+        }
+
+        FlushTlbLocal(p);
+    }
+
+    /// <summary>
+    /// __flush_tlb_one_user (arch/x86/mm/tlb.c): INVLPG in the current PCID; under PTI with PCID the user
+    /// PCID's copy goes too, by INVPCID type 0.
+    /// </summary>
+    public void FlushOneUser(VirtualAddress va)
+    {
+        MemoryManagementUnit m = Mmu;
+        Cpu.ChargeMaintenance(TlbMaintenanceOp.X86Invlpg);
+        m.Invlpg(va);
+        if (Kernel.Design.Scheme == IsolationScheme.Kpti && (m.Registers.Cr4 & Cr4Flags.Pcide) != 0)
+        {
+            if (!m.Tlb.Config.HasInvpcid)
+            {
+                // without INVPCID the user PCID is flushed whole at the next exit (invalidate_user_asid)
+                _pcids.InvalidateLoadedUserAsid(Cpu.Id);
+                return;
+            }
+
+            Cpu.ChargeMaintenance(TlbMaintenanceOp.X86InvpcidAddress);
+            m.Invpcid(0, (ushort)(m.CurrentAsid | (1 << X86PcidAllocator.PtiUserPcidBit)), va);
+        }
+    }
+
+    /// <summary>
+    /// flush_tlb_local() for the running mm (__flush_tlb / native_flush_tlb_local): rewrite CR3 without
+    /// NOFLUSH, dropping the current PCID's non-global entries; under PTI with PCID the user PCID is queued
+    /// for the next SWITCH_TO_USER_CR3 (invalidate_user_asid).
+    /// </summary>
+    public void FlushTlbLocal(Process p)
+    {
+        Kernel.RequireRunning(p);
+        if (!Kernel.InKernel)
+        {
+            throw new InvalidOperationException("flush_tlb_local as modelled here is x86's, called from the kernel");
+        }
+
+        Cr3Write w = _pcids.FlushLoadedMm(Cpu.Id);
+        PhysicalAddress root = Kernel.Design.Scheme == IsolationScheme.X86FourGFourG ? Kernel.KernelTree.Root : p.Tables.Root; // the CR3 the kernel runs on
+        WriteCr3(root, w.Pcid, noFlush: false, CostCause.TlbMaintenance);
+    }
+
+    public override void FlushTlbKernelPage(VirtualAddress va)
+    {
+        MemoryManagementUnit m = Mmu;
+        Cpu.ChargeMaintenance(TlbMaintenanceOp.X86Invlpg);
+        m.Invlpg(va);
+        DesignSpec d = Kernel.Design;
+        if (d.Scheme == IsolationScheme.Kpti && m.Tlb.Config.HasPcid && d.Pcid)
+        {
+            // flush_tlb_one_kernel under PTI also invalidates the user PCID's copy (invalidate_user_asid)
+            Cpu.ChargeMaintenance(TlbMaintenanceOp.X86InvpcidAddress);
+            m.Invpcid(0, (ushort)(m.CurrentAsid | (1 << X86PcidAllocator.PtiUserPcidBit)), va);
+        }
+    }
+
+    public override void FlushTlbAll()
+    {
+        MemoryManagementUnit m = Mmu;
+        if (m.Tlb.Config.HasInvpcid)
+        {
+            Cpu.ChargeMaintenance(TlbMaintenanceOp.X86InvpcidAllIncludingGlobal);
+            m.Invpcid(2, 0);
+            return;
+        }
+
+        // CR4.PGE toggled and restored (cr4 ^ X86_CR4_PGE, then cr4): __native_flush_tlb_global
+        // without INVPCID (arch/x86/mm/tlb.c); any change of PGE flushes everything
+        Cpu.Charge(CostCause.TlbMaintenance, PrimitiveCost.Cr4PgeToggle);
+        Cr4Flags cr4 = m.Registers.Cr4;
+        m.WriteCr4(cr4 ^ Cr4Flags.Pge);
+        m.WriteCr4(cr4);
+    }
+}
