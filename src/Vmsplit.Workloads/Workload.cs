@@ -59,8 +59,8 @@ public sealed class Workload
     /// </summary>
     public long StepsPerOperation => _stepsPerOperation ??= Math.Max(MeasureSteps(0), MeasureSteps(1));
 
-    /// <summary>The steps of building the processes: every process maps every region and touches each page of those it prefaults.</summary>
-    public long SetupSteps => Processes * Regions.Sum(r => 1 + (r.Prefault || r.Executable ? (long)(r.Size / 4096) : 1));
+    /// <summary>The steps of building the processes: one per page of the page-cache file, and every process maps every region and touches each page of those it prefaults.</summary>
+    public long SetupSteps => (long)(FileBytes / 4096) + (Processes * Regions.Sum(r => 1 + (r.Prefault || r.Executable ? (long)(r.Size / 4096) : 1)));
 
     /// <summary>One step per event, plus one per 4 KiB page it touches or copies (rounded up, and one more for an unaligned start).</summary>
     public static long StepsOf(in WorkloadEvent e) => 1 + (long)(e.Bytes / 4096) + (e.Bytes % 4096 == 0 ? 0 : 1) + (e.Bytes == 0 ? 0 : 1);

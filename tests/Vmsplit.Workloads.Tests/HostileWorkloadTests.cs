@@ -133,6 +133,9 @@ public class HostileWorkloadTests
         // at the limit it parses, and its work is known without emitting it
         Workload w = WorkloadFile.Parse(Head + "  - { touch: buffer, repeat: 1000000 }\n", "x.yaml");
         Assert.Equal(1_000_000L * (1 + 1 + 1), w.StepsPerOperation); // one event and one page, plus one for an unaligned start
+
+        // setup: the 256 pages of a 1 MiB page-cache file, then the default 4 KiB buffer mapped and prefaulted
+        Assert.Equal(256 + 1 + 1, WorkloadFile.Parse("name: f\nfile: 1M\noperation: [ { syscall: getppid } ]", "f.yaml").SetupSteps);
     }
 
     [Theory]
