@@ -45,8 +45,8 @@ public sealed record CompareReport(
     IReadOnlyList<RunResult> Results,
     IReadOnlyList<AuditResult> Audits)
 {
-    /// <summary>Where a design runs without a CPU feature it would use, as Linux does (DesignSpec.Fallbacks), one line each.</summary>
-    public IReadOnlyList<string> Fallbacks { get; init; } = [];
+    /// <summary>What the designs say about themselves on this CPU (DesignSpec.Notes): features Linux runs without, mechanisms that cost nothing and why.</summary>
+    public IReadOnlyList<string> Notes { get; init; } = [];
 
     public RunResult Result(string design, string workload) =>
         Results.First(r => r.Design == design && r.Workload == workload);
@@ -156,7 +156,7 @@ public static class Comparison
 
         return new CompareReport(o.Machine, baseline, specs.Select(s => s.Name).ToList(), o.Workloads.Select(w => w.Name).ToList(), budget, results, audits)
         {
-            Fallbacks = specs.SelectMany(s => s.Fallbacks).ToList(),
+            Notes = specs.SelectMany(s => s.Notes).ToList(),
         };
     }
 }

@@ -16,6 +16,9 @@ public sealed record MachineSpec(CpuProfile Profile, KernelArch Arch, ulong RamB
 
     public int VaBits { get; init; } = 48;
 
+    /// <summary>The Linux release whose rules the layout and the kernel paths follow (default: mainline).</summary>
+    public LinuxVersion Linux { get; init; } = LinuxVersion.Mainline;
+
     /// <summary>Seed 002's default machine: a 32-bit Cortex-A15 with 2 GiB of RAM and LPAE.</summary>
     public static MachineSpec DefaultArm() => new(Require("cortex-a15"), KernelArch.ArmLpae, 2 * ByteSize.GiB);
 
@@ -24,6 +27,25 @@ public sealed record MachineSpec(CpuProfile Profile, KernelArch Arch, ulong RamB
 
     public static CpuProfile Require(string id) =>
         CpuProfiles.Find(id) ?? throw new LabException($"unknown CPU profile '{id}' (vmsplit profile list shows them)");
+
+    /// <summary>A shipped profile by id, or the user's own profile file when the name ends in .yaml or .yml.</summary>
+    public static CpuProfile Resolve(string idOrFile)
+    {
+        string s = idOrFile.Trim();
+        if (!s.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase) && !s.EndsWith(".yml", StringComparison.OrdinalIgnoreCase))
+        {
+            return Require(s.ToLowerInvariant());
+        }
+
+        try
+        {
+            return CpuProfileLoader.LoadFile(s);
+        }
+        catch (ProfileFormatException e)
+        {
+            throw new LabException(e.Message);
+        }
+    }
 
     public string Describe() =>
         $"{Profile.Name}, {Arch.Name()}, {ByteSize.Human(RamBytes)} RAM" + (Arch.Is32Bit() ? $", {KernelConfig.SplitName(Split)}{(Highmem ? " with highmem" : "")}" : "");
@@ -61,6 +83,7 @@ public static class Scenario
             Highmem = m.Highmem,
             Design = ld,
             VaBits = m.VaBits,
+            Linux = m.Linux,
             ViptAliasing = m.Profile.Cache.ViptAliasing,
         };
         try

@@ -104,8 +104,39 @@ public class CompareCommandTests
         string json = Path.Combine(Directory.CreateTempSubdirectory().FullName, "r.json");
         (int code, string output, string err) = Run("compare", "--machine", "core2-e6600", "--arch", "x86-64", "--designs", "classic,kpti", "--workloads", "null", "--ops", "5", "--json", json);
         Assert.True(code == 0, err);
-        Assert.Contains("Runs without a CPU feature: kpti: the core2-e6600 CPU has no PCID; Linux runs PTI without PCIDs", output);
+        Assert.Contains("Note: kpti: the core2-e6600 CPU has no PCID; Linux runs PTI without PCIDs", output);
         using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(json));
-        Assert.Equal(2, doc.RootElement.GetProperty("fallbacks").GetArrayLength());
+        Assert.Equal(2, doc.RootElement.GetProperty("notes").GetArrayLength());
+    }
+
+    [Fact]
+    public void ClassicPanCostsItsStacAndClacOnSkylake()
+    {
+        (int code, string output, string err) = Run("compare", "--machine", "skylake", "--arch", "x86-64", "--designs", "classic,classic+pan", "--workloads", "null,read1", "--ops", "20");
+        Assert.True(code == 0, err);
+        Assert.Matches(@"\n  null +[0-9.]+ +[0-9.]+ \(\+0\.0%\)\n", output); // SYSCALL masks AC: no instruction
+        Assert.Matches(@"\n  read1 +82\.5 +92\.5 \(\+12\.1%\)\n", output); // one stac/clac pair, 40 cycles at 4 GHz
+        Assert.Contains("classic+pan: uaccess-control +10.0", output);
+    }
+
+    [Fact]
+    public void TheMachineCanBeTheUsersOwnProfileFile()
+    {
+        string dir = Directory.CreateTempSubdirectory().FullName;
+        string file = Path.Combine(dir, "a72-pan.yaml");
+        string text = string.Join('\n', Vmsplit.Hardware.Profiles.CpuProfiles.ShippedText("cortex-a72")!.Split('\n').Select(l =>
+            l.StartsWith("  pan:", StringComparison.Ordinal) ? "  pan: { value: true, source: \"an ARMv8.1 board\" }"
+            : l.StartsWith("  isb:", StringComparison.Ordinal) ? "  msrPan: { value: 2, assumption: \"x\" }\n" + l
+            : l));
+        File.WriteAllText(file, text);
+        (int code, string output, string err) = Run("compare", "--machine", file, "--arch", "aarch64", "--designs", "classic,classic+pan", "--workloads", "null", "--ops", "5");
+        Assert.True(code == 0, err);
+        Assert.Contains("Note: classic+pan: arm64 Linux copies user memory with LDTR/STTR since 5.11", output);
+
+        File.WriteAllText(file, text.Replace("  pan: { value: true", "  pam: { value: true", StringComparison.Ordinal));
+        (code, _, err) = Run("compare", "--machine", file, "--arch", "aarch64", "--workloads", "null", "--ops", "5");
+        Assert.Equal(2, code);
+        Assert.Matches(@"a72-pan\.yaml:\d+: features\.pam: unknown feature", err);
+        Assert.Single(err.TrimEnd().Split('\n'));
     }
 }

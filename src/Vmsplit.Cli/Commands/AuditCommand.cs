@@ -20,7 +20,7 @@ public static class AuditCommand
     {
         Option<string> arch = new("--arch") { Description = "architecture: " + string.Join(", ", KernelArchitectures.Names), DefaultValueFactory = _ => "arm-lpae" };
         Option<string?> design = new("--design") { Description = "design or comma list of designs (default: the ones that exist for the architecture)" };
-        Option<string?> machine = new("--machine") { Description = "CPU profile (default: cortex-a15 for 32-bit ARM, skylake for x86-64, pentium4-xeon for x86-32)" };
+        Option<string?> machine = new("--machine") { Description = "CPU profile or your own profile file (.yaml) (default: cortex-a15 for 32-bit ARM, skylake for x86-64, pentium4-xeon for x86-32)" };
         Option<string?> ram = new("--ram") { Description = "RAM size (default 2G)" };
         Option<bool> json = new("--json") { Description = "print a JSON array, one object per design" };
         Command command = new("audit", "Isolation audit: kernel memory translatable from user mode and user memory reachable from the kernel, per design.")
@@ -47,7 +47,7 @@ public static class AuditCommand
             List<AuditResult> results = new();
             try
             {
-                MachineSpec m = new(MachineSpec.Require(profile), a, ramBytes);
+                MachineSpec m = new(MachineSpec.Resolve(profile), a, ramBytes);
                 foreach (string name in designs)
                 {
                     results.Add(IsolationAudit.Run(Scenario.Boot(m, Scenario.ParseDesign(m, name))));

@@ -16,7 +16,7 @@ public static class CompareCommand
 {
     public static Command Create(TextWriter stdout)
     {
-        Option<string?> machine = new("--machine") { Description = "CPU profile (vmsplit profile list); default cortex-a15, or skylake with --preset kpti" };
+        Option<string?> machine = new("--machine") { Description = "CPU profile (vmsplit profile list) or your own profile file (.yaml); default cortex-a15, or skylake with --preset kpti" };
         Option<string?> arch = new("--arch") { Description = "architecture: " + string.Join(", ", KernelArchitectures.Names) + " (default: the preset's; another one brings its own default machine and designs)" };
         Option<string?> ram = new("--ram") { Description = "RAM size (default 2G; 8G for the kpti preset)" };
         Option<string?> designs = new("--designs") { Description = "comma list of designs, e.g. classic,4g4g+pin-kmap,kpti+nopcid" };
@@ -105,7 +105,7 @@ public static class CompareCommand
         {
             if (machine is not null)
             {
-                m = m with { Profile = MachineSpec.Require(machine.Trim().ToLowerInvariant()) };
+                m = m with { Profile = MachineSpec.Resolve(machine) };
             }
         }
         catch (LabException e)

@@ -19,9 +19,9 @@ public static class CompareRenderer
         StringBuilder sb = new();
         sb.AppendLine($"Machine: {r.Machine.Describe()}");
         sb.AppendLine($"Baseline: {r.Baseline}");
-        foreach (string f in r.Fallbacks)
+        foreach (string f in r.Notes)
         {
-            sb.AppendLine($"Runs without a CPU feature: {f}");
+            sb.AppendLine($"Note: {f}");
         }
 
         sb.AppendLine();
@@ -96,8 +96,8 @@ public static class CompareRenderer
             w.WriteNumber("clockMhz", r.Machine.Profile.ClockMhz);
             w.WriteEndObject();
             w.WriteString("baseline", r.Baseline);
-            w.WriteStartArray("fallbacks");
-            foreach (string f in r.Fallbacks)
+            w.WriteStartArray("notes");
+            foreach (string f in r.Notes)
             {
                 w.WriteStringValue(f);
             }

@@ -22,6 +22,7 @@ public static class CostCauseNames
         CostCause.FaultHandling => "fault-handling",
         CostCause.AddressConversion => "pa-va",
         CostCause.UserWork => "user-work",
+        CostCause.UserAccessControl => "uaccess-control",
         _ => throw new ArgumentOutOfRangeException(nameof(c), c, "a cause without a report name"),
     };
 }

@@ -58,6 +58,9 @@ public enum CostCause : byte
 
     /// <summary>User-mode work between system calls (the workload's own loop).</summary>
     UserWork,
+
+    /// <summary>Opening and closing the kernel's access to user memory: STAC/CLAC, MSR PAN, csrs/csrc sstatus.SUM.</summary>
+    UserAccessControl,
 }
 
 /// <summary>

@@ -301,7 +301,7 @@ public static class CpuProfileLoader
 
                 if (!required.Contains(cost))
                 {
-                    throw Error(pair.Key, "costs." + key, $"does not apply to this {ArchName(arch)} profile" + (arch == ProfileArchitecture.X86 ? " (check features.pcid and features.invpcid)" : ""));
+                    throw Error(pair.Key, "costs." + key, $"does not apply to this {ArchName(arch)} profile (check its features)");
                 }
             }
 

@@ -50,12 +50,22 @@ public enum PrimitiveCost : byte
     InvpcidAllNonGlobal,
     Cr4PgeToggle,
 
+    // x86 SMAP: set and clear RFLAGS.AC around user accesses.
+    Stac,
+    Clac,
+
+    // ARMv8.1 PAN: MSR PAN, #imm (SET_PSTATE_PAN).
+    MsrPan,
+
     // RISC-V root register and SFENCE.VMA forms.
     SatpWrite,
     SfenceVmaAll,
     SfenceVmaVa,
     SfenceVmaAsid,
     SfenceVmaVaAsid,
+
+    // RISC-V: csrs/csrc sstatus (SR_SUM around user accesses).
+    SstatusWrite,
 
     // Every architecture.
     WalkStepCacheHit,
@@ -119,7 +129,10 @@ public static class PrimitiveCostExtensions
         _ => "cycles",
     };
 
-    /// <summary>The costs a profile of this architecture must give; PCID and INVPCID add their own on x86.</summary>
+    /// <summary>
+    /// The costs a profile of this architecture must give; features add their instructions' costs (PCID,
+    /// INVPCID and SMAP on x86, PAN on ARM, SUM on RISC-V).
+    /// </summary>
     public static IReadOnlyList<PrimitiveCost> Required(ProfileArchitecture architecture, IReadOnlySet<CpuFeature> features)
     {
         List<PrimitiveCost> list = [];
@@ -127,6 +140,11 @@ public static class PrimitiveCostExtensions
         {
             case ProfileArchitecture.Arm:
                 list.AddRange(s_arm);
+                if (features.Contains(CpuFeature.Pan))
+                {
+                    list.Add(PrimitiveCost.MsrPan);
+                }
+
                 break;
             case ProfileArchitecture.X86:
                 list.Add(PrimitiveCost.Cr3Write);
@@ -142,9 +160,19 @@ public static class PrimitiveCostExtensions
                 }
 
                 list.Add(PrimitiveCost.Cr4PgeToggle);
+                if (features.Contains(CpuFeature.Smap))
+                {
+                    list.AddRange([PrimitiveCost.Stac, PrimitiveCost.Clac]);
+                }
+
                 break;
             case ProfileArchitecture.Riscv:
                 list.AddRange(s_riscv);
+                if (features.Contains(CpuFeature.Sum))
+                {
+                    list.Add(PrimitiveCost.SstatusWrite);
+                }
+
                 break;
         }
 

@@ -80,6 +80,9 @@ public sealed record KernelSoftwareCosts
     /// <summary>__pa conversions per system call made by the common paths (current's stack, task, page tables).</summary>
     public int PaConversionsPerSyscall { get; init; } = 4;
 
-    /// <summary>stac/clac, uaccess_enable/disable bookkeeping (the register writes and barriers are charged by the profile).</summary>
+    /// <summary>
+    /// The call around each user access (access_ok, the fixup bookkeeping), in every design; the PAN
+    /// instructions themselves (stac/clac, MSR PAN, csrs/csrc, DACR/TTBCR/TTBR writes) are charged from the profile.
+    /// </summary>
     public double UaccessToggle { get; init; } = 2;
 }

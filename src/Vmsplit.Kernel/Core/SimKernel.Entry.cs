@@ -34,8 +34,11 @@ public sealed partial class SimKernel
         InKernel = false;
     }
 
-    /// <summary>Exception entry (SVC/SYSCALL/ecall, abort, IRQ) as the design takes it.</summary>
-    public void EnterKernel()
+    /// <summary>
+    /// Exception entry as the design takes it: a system call (SVC/SYSCALL/ecall), or with
+    /// <paramref name="exception"/> an abort or interrupt (x86 then runs its entry's ASM_CLAC under SMAP).
+    /// </summary>
+    public void EnterKernel(bool exception = false)
     {
         if (InKernel)
         {
@@ -64,7 +67,7 @@ public sealed partial class SimKernel
                 x86.WriteCr3(_kernelTree.Root, 0, false);
                 break;
             default:
-                EntryPan(enter: true);
+                EntryPan(enter: true, exception);
                 break;
         }
     }
@@ -96,7 +99,7 @@ public sealed partial class SimKernel
                 x86.WriteCr3(p.Tables.Root, 0, false);
                 break;
             default:
-                EntryPan(enter: false);
+                EntryPan(enter: false, exception: false);
                 break;
         }
 
@@ -104,9 +107,19 @@ public sealed partial class SimKernel
         InKernel = false;
     }
 
-    // PAN state changes at entry and exit: SW domain PAN writes DACR, TTBR0 PAN sets TTBCR.EPD0;
-    // hardware PAN, SMAP (RFLAGS.AC cleared by SYSCALL's FMASK) and SUM (cleared on trap) cost nothing here.
-    private void EntryPan(bool enter)
+    // PAN state at exception entry and return, at the points Linux changes it:
+    // - SW domain PAN: vector_swi's uaccess_disable writes DACR and ISBs (arch/arm/kernel/entry-common.S);
+    //   restore_user_regs' uaccess_enable writes it without an ISB, the exception return synchronises
+    //   (arch/arm/kernel/entry-header.S); LPAE TTBR0 PAN does the same with TTBCR.EPD0.
+    // - arm64 SW PAN: __swpan_entry_el0 / __swpan_exit_el0 run __uaccess_ttbr0_disable / _enable, two
+    //   TTBR writes and an ISB each way (arch/arm64/kernel/entry.S, asm/asm-uaccess.h, Linux 4.10+).
+    // - Hardware PAN: SCTLR_EL1.SPAN is clear, so the exception sets PSTATE.PAN and ERET restores it
+    //   (cpu_enable_pan, arch/arm64/kernel/cpufeature.c): no instruction.
+    // - SMAP: SYSCALL clears RFLAGS.AC through MSR_SYSCALL_MASK (syscall_init, arch/x86/kernel/cpu/common.c)
+    //   and SYSENTER's path leaves it clear; an exception runs ASM_CLAC first (idtentry, arch/x86/entry/entry_64.S).
+    // - SUM: handle_exception's csrrc of sstatus, which saves it and clears FS anyway, clears SR_SUM too
+    //   (arch/riscv/kernel/entry.S): no instruction of its own.
+    private void EntryPan(bool enter, bool exception)
     {
         MemoryManagementUnit m = Cpu.Mmu;
         switch (Design.Pan)
@@ -114,18 +127,34 @@ public sealed partial class SimKernel
             case PanKind.ArmDomain:
                 m.Registers.Dacr = enter ? DacrUserNoAccess : DacrUserClient;
                 Cpu.Charge(CostCause.RootRegisterWrite, PrimitiveCost.ContextidrWrite); // an MCR to CP15 like CONTEXTIDR
-                Cpu.Charge(CostCause.Barrier, PrimitiveCost.Isb);
+                if (enter)
+                {
+                    Cpu.Charge(CostCause.Barrier, PrimitiveCost.Isb);
+                }
+
                 break;
             case PanKind.ArmTtbr0:
                 m.WriteTtbcr(ArmLpaeFormat.Ttbcr(0, LpaeT1sz, epd0: enter));
                 Cpu.Charge(CostCause.RootRegisterWrite, PrimitiveCost.TtbcrWrite);
-                Cpu.Charge(CostCause.Barrier, PrimitiveCost.Isb);
+                if (enter)
+                {
+                    Cpu.Charge(CostCause.Barrier, PrimitiveCost.Isb);
+                }
+
+                break;
+            case PanKind.Arm64Ttbr0:
+                SwPanTtbr0(enable: !enter);
                 break;
             case PanKind.ArmHardware:
                 m.Registers.Pan = enter;
                 break;
             case PanKind.X86Smap:
                 m.Registers.Ac = false;
+                if (enter && exception)
+                {
+                    Cpu.Charge(CostCause.UserAccessControl, PrimitiveCost.Clac);
+                }
+
                 break;
             case PanKind.RiscvSum:
                 m.Registers.Sum = false;
@@ -133,7 +162,22 @@ public sealed partial class SimKernel
         }
     }
 
-    /// <summary>uaccess_enable/disable around direct user accesses (stac/clac, DACR, EPD0, PSTATE.PAN, SUM).</summary>
+    /// <summary>
+    /// Whether arm64 uaccess uses LDTR/STTR, which make EL0 permission checks and so ignore PSTATE.PAN:
+    /// since Linux 5.11 unconditionally (uaccess_ttbr0_enable alone around __arch_copy_*_user,
+    /// arch/arm64/include/asm/uaccess.h); before, only with ARMv8.2 UAO, which no profile describes.
+    /// </summary>
+    internal bool UnprivilegedUaccess => Arch is Arm64Mm && Layout.Config.Linux >= new Vmsplit.Kernel.Layout.LinuxVersion(5, 11);
+
+    /// <summary>
+    /// uaccess_enable/disable around direct user accesses, the instructions Linux executes for the
+    /// design's PAN around each copy_{to,from}_user, get/put_user, clear_user and strncpy_from_user:
+    /// x86 stac/clac (__uaccess_begin/end, copy_user_generic; arch/x86/include/asm/uaccess_64.h, Linux 3.7+);
+    /// arm64 SET_PSTATE_PAN(0/1) from uaccess_enable_not_uao/disable_not_uao (Linux 4.3 to 5.10), nothing
+    /// since 5.11 (LDTR/STTR), and uaccess_ttbr0_enable/disable for SW PAN; RISC-V csrs/csrc sstatus.SUM
+    /// (__enable_user_access/__disable_user_access, arch/riscv/include/asm/uaccess.h and lib/uaccess.S);
+    /// arm32 uaccess_save_and_enable/uaccess_restore (DACR or TTBCR write + isb, arch/arm/include/asm/uaccess.h).
+    /// </summary>
     internal void UserAccessWindow(bool open)
     {
         if (_uaccessOpen == open)
@@ -142,8 +186,14 @@ public sealed partial class SimKernel
         }
 
         _uaccessOpen = open;
-        MemoryManagementUnit m = Cpu.Mmu;
         Cpu.Charge(CostCause.PathBase, Software.UaccessToggle);
+        SetUserAccess(open);
+    }
+
+    // The PAN state change itself, with its instructions (the window above, and a fault taken inside it).
+    private void SetUserAccess(bool open)
+    {
+        MemoryManagementUnit m = Cpu.Mmu;
         switch (Design.Pan)
         {
             case PanKind.ArmDomain:
@@ -156,15 +206,90 @@ public sealed partial class SimKernel
                 Cpu.Charge(CostCause.RootRegisterWrite, PrimitiveCost.TtbcrWrite);
                 Cpu.Charge(CostCause.Barrier, PrimitiveCost.Isb);
                 break;
-            case PanKind.ArmHardware:
+            case PanKind.Arm64Ttbr0:
+                SwPanTtbr0(enable: open);
+                break;
+            case PanKind.ArmHardware when !UnprivilegedUaccess:
                 m.Registers.Pan = !open;
+                Cpu.Charge(CostCause.UserAccessControl, PrimitiveCost.MsrPan);
                 break;
             case PanKind.X86Smap:
                 m.Registers.Ac = open;
+                Cpu.Charge(CostCause.UserAccessControl, open ? PrimitiveCost.Stac : PrimitiveCost.Clac);
                 break;
             case PanKind.RiscvSum:
                 m.Registers.Sum = open;
+                Cpu.Charge(CostCause.UserAccessControl, PrimitiveCost.SstatusWrite);
                 break;
+        }
+    }
+
+    /// <summary>
+    /// A page fault taken by a direct user access inside the uaccess window: the exception entry closes
+    /// user access as it does from user mode (arm32 svc_entry's uaccess_entry, arm64 __swpan_entry_el1,
+    /// x86 ASM_CLAC; hardware PAN and SUM change with the exception itself) and the return reopens it
+    /// (uaccess_exit, __swpan_exit_el1; IRET and sret restore the saved AC or SUM without an instruction).
+    /// </summary>
+    internal void UaccessFault(bool entering)
+    {
+        if (!_uaccessOpen)
+        {
+            return;
+        }
+
+        switch (Design.Pan)
+        {
+            case PanKind.ArmDomain:
+            case PanKind.ArmTtbr0:
+            case PanKind.Arm64Ttbr0:
+                SetUserAccess(open: !entering);
+                break;
+            case PanKind.X86Smap:
+                Cpu.Mmu.Registers.Ac = !entering;
+                if (entering)
+                {
+                    Cpu.Charge(CostCause.UserAccessControl, PrimitiveCost.Clac);
+                }
+
+                break;
+            case PanKind.ArmHardware when !UnprivilegedUaccess:
+                Cpu.Mmu.Registers.Pan = entering;
+                break;
+            case PanKind.RiscvSum:
+                Cpu.Mmu.Registers.Sum = !entering;
+                break;
+        }
+    }
+
+    // arm64 SW PAN: the task's TTBR0 and ASID in place (enable) or reserved_pg_dir and ASID 0 (disable).
+    private void SwPanTtbr0(bool enable)
+    {
+        Arm64Mm arm64 = (Arm64Mm)Arch;
+        if (enable)
+        {
+            arm64.UaccessTtbr0Enable(Current!, UserAsid);
+        }
+        else
+        {
+            arm64.UaccessTtbr0Disable();
+        }
+    }
+
+    // The release that brought the design's PAN mechanism: CONFIG_X86_SMAP (3.7), CONFIG_ARM64_PAN (4.3),
+    // CONFIG_ARM64_SW_TTBR0_PAN (4.10); an older kernel has none to run.
+    private void RequirePanRelease()
+    {
+        (int major, int minor, string what) = Design.Pan switch
+        {
+            PanKind.X86Smap => (3, 7, "SMAP support (CONFIG_X86_SMAP)"),
+            PanKind.ArmHardware => (4, 3, "PAN support (CONFIG_ARM64_PAN)"),
+            PanKind.Arm64Ttbr0 => (4, 10, "SW PAN (CONFIG_ARM64_SW_TTBR0_PAN)"),
+            _ => (0, 0, ""),
+        };
+        Vmsplit.Kernel.Layout.LinuxVersion linux = Layout.Config.Linux;
+        if (linux < new Vmsplit.Kernel.Layout.LinuxVersion(major, minor))
+        {
+            throw new KernelSetupException($"{Design.Name}: Linux {linux} has no {what}; it arrived in {major}.{minor}");
         }
     }
 

@@ -362,7 +362,7 @@ public sealed partial class SimKernel
                 throw new InvalidOperationException($"user {a} of {va} in {p}: {t.Fault} fault");
             }
 
-            EnterKernel();
+            EnterKernel(exception: true);
             TouchFootprint(KernelPath.Entry, p);
             bool ok = HandleMmFault(p, va, write);
             ExitKernel();

@@ -218,9 +218,10 @@ public sealed partial class SimKernel
         private PhysicalAddress? DirectTranslate(Process p, VirtualAddress user, bool write)
         {
             AccessType a = write ? AccessType.Write : AccessType.Read;
+            Privilege privilege = _active == UaccessStrategy.Direct && k.UnprivilegedUaccess ? Privilege.User : Privilege.Kernel; // arm64 LDTR/STTR
             for (int attempt = 0; attempt < 2; attempt++)
             {
-                Translation t = k.Cpu.Access(user, a, Privilege.Kernel);
+                Translation t = k.Cpu.Access(user, a, privilege);
                 if (!t.IsFault)
                 {
                     return t.Address;
@@ -237,7 +238,9 @@ public sealed partial class SimKernel
                     SwitchTtbr0(toUser: false); // the fault handler needs the kernel tables
                 }
 
+                k.UaccessFault(entering: true);
                 bool ok = k.HandleMmFault(p, user.AlignDown(Page), write);
+                k.UaccessFault(entering: false);
                 if (switched)
                 {
                     SwitchTtbr0(toUser: true);

@@ -75,6 +75,7 @@ public sealed partial class SimKernel : IKernelMapper
             Checker.Attach(mmu);
         }
 
+        RequirePanRelease();
         Arch = CreateArchMm();
         (_kernelTree, _kernelLowTree, _kernelTtbr0Part) = CreateKernelTrees();
         foreach (PageTable? t in new[] { _kernelTree, _kernelLowTree, _kernelTtbr0Part })

@@ -56,6 +56,9 @@ public enum PanKind : byte
     /// <summary>ARMv8.1 hardware PAN (PSTATE.PAN).</summary>
     ArmHardware,
 
+    /// <summary>arm64 CONFIG_ARM64_SW_TTBR0_PAN: TTBR0 holds an empty table and the reserved ASID outside uaccess.</summary>
+    Arm64Ttbr0,
+
     /// <summary>x86 SMAP with STAC/CLAC around uaccess.</summary>
     X86Smap,
 
@@ -92,10 +95,10 @@ public sealed record DesignSpec(
     ulong HybridThresholdBytes)
 {
     /// <summary>
-    /// What the design does differently on this CPU because a feature is missing, as Linux does it (one
-    /// line each, for reports); empty when parsed without a CPU or when nothing falls back.
+    /// What a report should say about the design on this CPU (one line each): where it runs without a
+    /// feature, as Linux does, or why a mechanism costs what it costs; empty when parsed without a CPU.
     /// </summary>
-    public IReadOnlyList<string> Fallbacks { get; init; } = Array.Empty<string>();
+    public IReadOnlyList<string> Notes { get; init; } = Array.Empty<string>();
 
     /// <summary>Below this size the hybrid strategy switches TTBR0 instead of pinning (one page, a choice the seeds left open).</summary>
     public const ulong DefaultHybridThreshold = 4096;
@@ -106,7 +109,7 @@ public sealed record DesignSpec(
     [
         "pin-kmap", "ttbr0-switch", "hybrid", "trampoline",
         "nopcid", "pcid", "global", "kaiser-v1",
-        "pan", "kimage-vmalloc", "kimage-permuted",
+        "pan", "sw-pan", "kimage-vmalloc", "kimage-permuted",
     ];
 
     /// <summary>Parses a design name for an MMU format; on failure <paramref name="error"/> is a one-line reason.</summary>
@@ -260,6 +263,12 @@ public sealed record DesignSpec(
                         return false;
                     }
 
+                    if (pan != PanKind.None)
+                    {
+                        error = Bad("conflicts with +sw-pan (one PAN mechanism)");
+                        return false;
+                    }
+
                     pan = format switch
                     {
                         MmuFormat.ArmShort => PanKind.ArmDomain,
@@ -275,6 +284,21 @@ public sealed record DesignSpec(
                         return false;
                     }
 
+                    break;
+                case "sw-pan":
+                    if (scheme != IsolationScheme.Classic || !aarch64)
+                    {
+                        error = Bad("applies only to classic on aarch64 (CONFIG_ARM64_SW_TTBR0_PAN)");
+                        return false;
+                    }
+
+                    if (pan != PanKind.None)
+                    {
+                        error = Bad("conflicts with +pan (one PAN mechanism)");
+                        return false;
+                    }
+
+                    pan = PanKind.Arm64Ttbr0;
                     break;
                 case "kimage-vmalloc":
                     if (x86)
@@ -351,7 +375,7 @@ public sealed record DesignSpec(
     /// then the CPU features it needs. An option that asks for a missing feature (<c>+pcid</c>, <c>+pan</c>,
     /// <c>+global</c>) is refused in one line naming the feature and the CPU; where Linux silently runs
     /// without a feature (kpti or classic without PCID, PTI without INVPCID, no global pages) the design
-    /// runs without it and <see cref="Fallbacks"/> says so.
+    /// runs without it and <see cref="Notes"/> says so.
     /// </summary>
     public static bool TryParse(string text, MmuFormat format, CpuProfile cpu, out DesignSpec? design, out string error)
     {
@@ -385,7 +409,7 @@ public sealed record DesignSpec(
                 PanKind.X86Smap when !cpu.Has(CpuFeature.Smap) =>
                     Missing(CpuFeature.Smap, "+pan", " (CPUID.(EAX=07H,ECX=0):EBX.SMAP, Broadwell and later); Linux leaves user memory reachable there"),
                 PanKind.ArmHardware when !cpu.Has(CpuFeature.Pan) =>
-                    Missing(CpuFeature.Pan, "+pan", " (ARMv8.1 PSTATE.PAN); Linux emulates it with CONFIG_ARM64_SW_TTBR0_PAN, which is not modelled"),
+                    Missing(CpuFeature.Pan, "+pan", " (ARMv8.1 PSTATE.PAN); Linux emulates it there with CONFIG_ARM64_SW_TTBR0_PAN: use +sw-pan"),
                 PanKind.ArmDomain when !cpu.Has(CpuFeature.Domains) =>
                     Missing(CpuFeature.Domains, "+pan", " (CONFIG_CPU_SW_DOMAIN_PAN needs the short-descriptor DACR)"),
                 PanKind.RiscvSum when !cpu.Has(CpuFeature.Sum) =>
@@ -401,25 +425,30 @@ public sealed record DesignSpec(
             return false;
         }
 
-        List<string> fallbacks = [];
+        List<string> notes = [];
         bool pcid = d.Pcid;
         if (pcid && !cpu.Has(CpuFeature.Pcid))
         {
             // setup_pcid() leaves CR4.PCIDE clear without X86_FEATURE_PCID (arch/x86/mm/init.c, Linux 4.14+)
             pcid = false;
-            fallbacks.Add($"{d.Name}: the {cpu.Id} CPU has no PCID; Linux runs {(d.Scheme == IsolationScheme.Kpti ? "PTI" : "it")} without PCIDs (setup_pcid, arch/x86/mm/init.c), so every CR3 write flushes the non-global entries");
+            notes.Add($"{d.Name}: the {cpu.Id} CPU has no PCID; Linux runs {(d.Scheme == IsolationScheme.Kpti ? "PTI" : "it")} without PCIDs (setup_pcid, arch/x86/mm/init.c), so every CR3 write flushes the non-global entries");
         }
         else if (pcid && d.Scheme == IsolationScheme.Kpti && !cpu.Has(CpuFeature.Invpcid))
         {
-            fallbacks.Add($"{d.Name}: the {cpu.Id} CPU has PCID but no INVPCID; a user-address flush marks the user PCID for a full flush at the next exit instead (invalidate_user_asid, arch/x86/mm/tlb.c)");
+            notes.Add($"{d.Name}: the {cpu.Id} CPU has PCID but no INVPCID; a user-address flush marks the user PCID for a full flush at the next exit instead (invalidate_user_asid, arch/x86/mm/tlb.c)");
         }
 
         if (!cpu.Has(CpuFeature.Global))
         {
-            fallbacks.Add($"{d.Name}: the {cpu.Id} CPU has no global pages; Linux maps the kernel without them (_PAGE_GLOBAL is left out of __supported_pte_mask), so kernel entries die at every address-space switch");
+            notes.Add($"{d.Name}: the {cpu.Id} CPU has no global pages; Linux maps the kernel without them (_PAGE_GLOBAL is left out of __supported_pte_mask), so kernel entries die at every address-space switch");
         }
 
-        design = d with { Pcid = pcid, Fallbacks = fallbacks.Count == 0 ? Array.Empty<string>() : fallbacks };
+        if (d.Pan == PanKind.ArmHardware)
+        {
+            notes.Add($"{d.Name}: arm64 Linux copies user memory with LDTR/STTR since 5.11, which PAN does not restrict, so no PSTATE.PAN write surrounds a uaccess (arch/arm64/include/asm/uaccess.h); 4.3 to 5.10 wrote it before and after each copy");
+        }
+
+        design = d with { Pcid = pcid, Notes = notes.Count == 0 ? Array.Empty<string>() : notes };
         return true;
     }
 

@@ -127,8 +127,26 @@ public class CpuFeatureMalformedTests
         string a53 = CpuProfiles.ShippedText("cortex-a53")!;
         string yaml = a53.Split('\n').Select(l => l.StartsWith("  pan:", StringComparison.Ordinal) ? "  pan: { value: true, source: \"my board's ID_AA64MMFR1_EL1.PAN = 1\" }" : l)
             .Aggregate((a, b) => a + "\n" + b);
+
+        // the feature brings its instruction's cost, which the file must then price
+        Assert.Matches(@"^my-board\.yaml:\d+: costs\.msrPan: missing$", Error(yaml, "my-board.yaml"));
+        yaml = yaml.Replace("  isb:", "  msrPan: { value: 2, assumption: \"no figure published\" }\n  isb:", StringComparison.Ordinal);
         CpuProfile p = CpuProfileLoader.Parse(yaml, "my-board.yaml");
         Assert.True(p.Has(CpuFeature.Pan));
         Assert.Equal("my board's ID_AA64MMFR1_EL1.PAN = 1", p.Entry("features.pan")!.Provenance);
+        Assert.Equal(2, p.Cycles(PrimitiveCost.MsrPan));
+    }
+
+    [Fact]
+    public void TheCostsOfAFeatureTheCpuLacksDoNotApply()
+    {
+        string haswell = CpuProfiles.ShippedText("haswell")!;
+        string withStac = haswell.Replace("  walkStepCacheHit:", "  stac: { value: 20, assumption: \"x\" }\n  walkStepCacheHit:", StringComparison.Ordinal);
+        Assert.Matches(@"^profiles/haswell\.yaml:\d+: costs\.stac: does not apply to this x86 profile \(check its features\)$", Error(withStac, "profiles/haswell.yaml"));
+        string noClac = string.Join('\n', s_skl.Split('\n').Where(l => !l.StartsWith("  clac:", StringComparison.Ordinal)));
+        Assert.Matches(@"^profiles/skylake\.yaml:\d+: costs\.clac: missing$", Error(noClac, "profiles/skylake.yaml"));
+        Assert.Equal(20, CpuProfiles.Find("skylake")!.Cycles(PrimitiveCost.Stac));
+        Assert.Equal(5, CpuProfiles.Find("sifive-u74")!.Cycles(PrimitiveCost.SstatusWrite));
+        Assert.False(CpuProfiles.Find("cortex-a53")!.Has(PrimitiveCost.MsrPan));
     }
 }

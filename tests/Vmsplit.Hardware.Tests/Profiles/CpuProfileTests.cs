@@ -202,7 +202,7 @@ public class CpuProfileMalformedTests
     public void CostOfAnotherArchitecture()
     {
         string yaml = Replace("  isb: { value: 15,", "  cr3Write: { value: 1, source: \"x\" }\n  isb: { value: 15,");
-        Assert.Equal("profiles/cortex-a15.yaml:49: costs.cr3Write: does not apply to this arm profile", Error(yaml));
+        Assert.Equal("profiles/cortex-a15.yaml:49: costs.cr3Write: does not apply to this arm profile (check its features)", Error(yaml));
     }
 
     [Fact]

@@ -43,7 +43,7 @@ public class DesignFeatureTests
     {
         Assert.True(DesignSpec.TryParse(design, format, Cpu(cpu), out DesignSpec? d, out string error), error);
         Assert.Equal(pan, d!.Pan);
-        Assert.Empty(d.Fallbacks);
+        Assert.Empty(d.Notes);
     }
 
     [Fact]
@@ -52,16 +52,16 @@ public class DesignFeatureTests
         DesignSpec kpti = DesignSpec.Parse("kpti", MmuFormat.X86_64, Cpu("core2-e6600"));
         Assert.False(kpti.Pcid);
         Assert.Equal("kpti", kpti.Name);
-        string note = Assert.Single(kpti.Fallbacks);
+        string note = Assert.Single(kpti.Notes);
         Assert.StartsWith("kpti: the core2-e6600 CPU has no PCID; Linux runs PTI without PCIDs", note);
         Assert.False(DesignSpec.Parse("classic", MmuFormat.X86_64, Cpu("core2-e6600")).Pcid);
-        Assert.Single(DesignSpec.Parse("classic", MmuFormat.X86_64, Cpu("core2-e6600")).Fallbacks);
+        Assert.Single(DesignSpec.Parse("classic", MmuFormat.X86_64, Cpu("core2-e6600")).Notes);
 
         // with PCID nothing falls back and the design keeps it
         DesignSpec skl = DesignSpec.Parse("kpti", MmuFormat.X86_64, Cpu("skylake"));
         Assert.True(skl.Pcid);
-        Assert.Empty(skl.Fallbacks);
-        Assert.Empty(DesignSpec.Parse("kpti+nopcid", MmuFormat.X86_64, Cpu("core2-e6600")).Fallbacks);
+        Assert.Empty(skl.Notes);
+        Assert.Empty(DesignSpec.Parse("kpti+nopcid", MmuFormat.X86_64, Cpu("core2-e6600")).Notes);
     }
 
     [Fact]
@@ -75,7 +75,7 @@ public class DesignFeatureTests
         Assert.False(noInvpcid.Has(CpuFeature.Invpcid));
         DesignSpec d = DesignSpec.Parse("kpti", MmuFormat.X86_64, noInvpcid);
         Assert.True(d.Pcid);
-        Assert.Contains("has PCID but no INVPCID", Assert.Single(d.Fallbacks));
+        Assert.Contains("has PCID but no INVPCID", Assert.Single(d.Notes));
     }
 
     [Fact]
@@ -85,6 +85,20 @@ public class DesignFeatureTests
             CpuProfiles.ShippedText("skylake")!.Replace("  global: { value: true,", "  global: { value: false,", StringComparison.Ordinal), "no-pge.yaml");
         Assert.False(DesignSpec.TryParse("kpti+global", MmuFormat.X86_64, noPge, out _, out string error));
         Assert.Contains("+global needs global pages", error);
-        Assert.Contains("no global pages", Assert.Single(DesignSpec.Parse("classic", MmuFormat.X86_64, noPge).Fallbacks));
+        Assert.Contains("no global pages", Assert.Single(DesignSpec.Parse("classic", MmuFormat.X86_64, noPge).Notes));
+    }
+
+    [Fact]
+    public void Arm64WithoutHardwarePanIsPointedAtSoftwarePan()
+    {
+        Assert.EndsWith("Linux emulates it there with CONFIG_ARM64_SW_TTBR0_PAN: use +sw-pan", Refusal("classic+pan", MmuFormat.AArch64Va48, "cortex-a53"));
+        DesignSpec sw = DesignSpec.Parse("classic+sw-pan", MmuFormat.AArch64Va48, Cpu("cortex-a53"));
+        Assert.Equal(PanKind.Arm64Ttbr0, sw.Pan);
+        Assert.Empty(sw.Notes);
+        Assert.False(DesignSpec.TryParse("classic+sw-pan", MmuFormat.X86_64, out _, out string x86));
+        Assert.Contains("applies only to classic on aarch64", x86);
+        Assert.False(DesignSpec.TryParse("classic+pan+sw-pan", MmuFormat.AArch64Va48, out _, out string both));
+        Assert.Contains("conflicts with +pan", both);
+        Assert.False(DesignSpec.TryParse("kpti+sw-pan", MmuFormat.AArch64Va48, out _, out _));
     }
 }

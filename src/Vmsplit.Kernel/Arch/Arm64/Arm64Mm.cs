@@ -77,6 +77,34 @@ public sealed class Arm64Mm : ArchMm
         Cpu.Charge(CostCause.Barrier, PrimitiveCost.Isb);
     }
 
+    /// <summary>
+    /// SW PAN's __uaccess_ttbr0_enable: TTBR1 gets the task's ASID back, TTBR0 its tables, one ISB
+    /// (arch/arm64/include/asm/asm-uaccess.h and asm/uaccess.h, CONFIG_ARM64_SW_TTBR0_PAN, Linux 4.10+).
+    /// </summary>
+    public void UaccessTtbr0Enable(Process p, ushort userAsid)
+    {
+        Mmu.WriteTtbr1(Kernel.KernelTree.Root.Value | ((ulong)userAsid << 48));
+        Mmu.WriteTtbr0(p.Tables.Root.Value);
+        Cpu.Charge(CostCause.RootRegisterWrite, PrimitiveCost.Ttbr1Write);
+        Cpu.Charge(CostCause.RootRegisterWrite, PrimitiveCost.Ttbr0Write);
+        Cpu.Charge(CostCause.Barrier, PrimitiveCost.Isb);
+    }
+
+    /// <summary>SW PAN's __uaccess_ttbr0_disable: TTBR0 := reserved_pg_dir, TTBR1 := the reserved ASID 0, one ISB.</summary>
+    public void UaccessTtbr0Disable()
+    {
+        Mmu.WriteTtbr0(ReservedTree.Root.Value);
+        Mmu.WriteTtbr1(Kernel.KernelTree.Root.Value);
+        Cpu.Charge(CostCause.RootRegisterWrite, PrimitiveCost.Ttbr0Write);
+        Cpu.Charge(CostCause.RootRegisterWrite, PrimitiveCost.Ttbr1Write);
+        Cpu.Charge(CostCause.Barrier, PrimitiveCost.Isb);
+    }
+
+    /// <summary>reserved_pg_dir: an empty table TTBR0 points at while SW PAN keeps user memory out of reach.</summary>
+    private PageTable ReservedTree => _reservedTree ??= Kernel.NewTree();
+
+    private PageTable? _reservedTree;
+
     public override void LoadUserRoots(Process p, ushort asid, ushort userAsid)
     {
         ref MmuRegisters r = ref Mmu.Registers;
@@ -104,6 +132,13 @@ public sealed class Arm64Mm : ArchMm
         else if (sw.Flush == SwitchFlush.Asid)
         {
             Cpu.ChargeMaintenance(Mmu.TlbiAside1(sw.Asid).Op, flushCause);
+        }
+
+        if (Kernel.Design.Pan == PanKind.Arm64Ttbr0)
+        {
+            // SW PAN defers TTBR0 to uaccess_enable and the exit: check_and_switch_context only calls
+            // cpu_switch_mm when !system_uses_ttbr0_pan() (arch/arm64/mm/context.c)
+            return;
         }
 
         if (sw.ReservedRootFirst)
