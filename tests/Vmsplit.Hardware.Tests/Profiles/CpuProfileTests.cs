@@ -151,7 +151,7 @@ public class CpuProfileMalformedTests
     public void ValueWithoutProvenance()
     {
         string yaml = Replace(
-            "  ttbr0Write: { value: 10, assumption: \"no published cycle count for a TTBR0 write on any Cortex-A (measurements.md gap); an MCR/MCRR to CP15 on an out-of-order core, its synchronisation charged to the ISB that follows\" }",
+            "  ttbr0Write: { value: 10, assumption: \"no published cycle count for a TTBR0 write on any Cortex-A; an MCR/MCRR to CP15 on an out-of-order core, its synchronisation charged to the ISB that follows\" }",
             "  ttbr0Write: { value: 10 }");
         Assert.Equal("profiles/cortex-a15.yaml:45: costs.ttbr0Write: missing source or assumption", Error(yaml));
     }

@@ -138,7 +138,7 @@ public sealed class TlbLevelTests
     [Fact]
     public void SplinteredHoldingIsTheLargestSmallerSize()
     {
-        // Cortex-A15 micro TLBs hold 4 KiB granules of larger pages (measurements.md, TLB geometry).
+        // Cortex-A15 micro TLBs hold 4 KiB granules of larger pages (Cortex-A15 TRM 5.2.2: 4 KB granularity).
         TlbLevel micro = new(TlbLevelConfig.FullyAssociative("uD", 32, [Page]) with { HowLargePagesAreHeld = LargePageHolding.Splintered });
         Assert.Equal(12, micro.HoldingShift(21));
         Assert.Equal(12, micro.HoldingShift(12));
