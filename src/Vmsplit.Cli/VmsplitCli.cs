@@ -24,6 +24,7 @@ public static class VmsplitCli
         root.Subcommands.Add(Commands.AuditCommand.Create(stdout));
         root.Subcommands.Add(Commands.ValidateCommand.Create(stdout));
         root.Subcommands.Add(Commands.BenchCommand.Create(stdout));
+        root.Subcommands.Add(Commands.CausesCommand.Create(stdout));
         return root;
     }
 

@@ -1,0 +1,65 @@
+using Vmsplit.Hardware.Costs;
+using Vmsplit.Hardware.Profiles;
+
+namespace Vmsplit.Lab;
+
+/// <summary>
+/// What prices each <see cref="CostCause"/>: the CPU-profile values the simulated kernel charges to it (as
+/// entry paths, <c>costs.cr3Write</c>, <c>tlb.main[0].latencyCycles</c>) and whether kernel software costs
+/// (<c>KernelSoftwareCosts</c>, every figure an assumption) are charged to it too. The table follows the
+/// charges in <c>src/Vmsplit.Kernel/Core</c>; a test checks that every path exists in a shipped profile of
+/// its architecture. It is what the trust line of <c>vmsplit compare</c> counts.
+/// </summary>
+public static class CauseInputs
+{
+    /// <summary>The profile values that can price <paramref name="cause"/> on <paramref name="arch"/>, in a fixed order.</summary>
+    public static IReadOnlyList<string> ProfileValues(CostCause cause, ProfileArchitecture arch) => cause switch
+    {
+        CostCause.ExceptionEntryExit => Costs(PrimitiveCost.ExceptionEntry, PrimitiveCost.ExceptionExit),
+        CostCause.RootRegisterWrite => arch switch
+        {
+            ProfileArchitecture.Arm => Costs(PrimitiveCost.Ttbr0Write, PrimitiveCost.Ttbr1Write, PrimitiveCost.TtbcrWrite, PrimitiveCost.ContextidrWrite),
+            ProfileArchitecture.X86 => Costs(PrimitiveCost.Cr3Write, PrimitiveCost.Cr3WriteNoFlush),
+            _ => Costs(PrimitiveCost.SatpWrite),
+        },
+        CostCause.Barrier => arch == ProfileArchitecture.Arm ? Costs(PrimitiveCost.Isb, PrimitiveCost.Dsb) : [],
+        CostCause.TlbLookup => ["tlb.main[0].latencyCycles"],
+        CostCause.TlbRefillCacheHit => Costs(PrimitiveCost.WalkStepCacheHit),
+        CostCause.TlbRefillCacheMiss => Costs(PrimitiveCost.WalkStepCacheMiss),
+        CostCause.TlbMaintenance or CostCause.AsidRollover => arch switch
+        {
+            ProfileArchitecture.Arm => Costs(
+                PrimitiveCost.TlbiAll, PrimitiveCost.TlbiAllIs, PrimitiveCost.TlbiAsid, PrimitiveCost.TlbiAsidIs,
+                PrimitiveCost.TlbiMva, PrimitiveCost.TlbiMvaIs, PrimitiveCost.TlbiMvaa, PrimitiveCost.TlbiMvaaIs),
+            ProfileArchitecture.X86 => Costs(
+                PrimitiveCost.Cr3Write, PrimitiveCost.Invlpg, PrimitiveCost.InvpcidAddress, PrimitiveCost.InvpcidSingleContext,
+                PrimitiveCost.InvpcidAllIncludingGlobal, PrimitiveCost.InvpcidAllNonGlobal, PrimitiveCost.Cr4PgeToggle),
+            _ => Costs(PrimitiveCost.SfenceVmaAll, PrimitiveCost.SfenceVmaVa, PrimitiveCost.SfenceVmaAsid, PrimitiveCost.SfenceVmaVaAsid),
+        },
+        CostCause.CacheFlush => ["cache.cleanInvalidateLineCycles"],
+        CostCause.Memcpy => Costs(PrimitiveCost.MemcpyBytesPerCycle),
+        CostCause.PageZeroing => Costs(PrimitiveCost.PageZeroCycles),
+        _ => [],
+    };
+
+    /// <summary>Whether the kernel's software costs (instruction counts, all assumptions) are charged to <paramref name="cause"/>.</summary>
+    public static bool KernelSoftware(CostCause cause) => cause is CostCause.PathBase or CostCause.TlbMaintenance or CostCause.Pinning
+        or CostCause.Kmap or CostCause.FaultHandling or CostCause.AddressConversion or CostCause.UserWork;
+
+    /// <summary>The entries of <paramref name="profile"/> that price <paramref name="cause"/> (those it has).</summary>
+    public static IReadOnlyList<ProfileEntry> Entries(CostCause cause, CpuProfile profile)
+    {
+        List<ProfileEntry> found = [];
+        foreach (string path in ProfileValues(cause, profile.Architecture))
+        {
+            if (profile.Entry(path) is ProfileEntry e)
+            {
+                found.Add(e);
+            }
+        }
+
+        return found;
+    }
+
+    private static string[] Costs(params PrimitiveCost[] costs) => [.. costs.Select(c => "costs." + c.Key())];
+}
