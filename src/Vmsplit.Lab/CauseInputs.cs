@@ -39,6 +39,12 @@ public static class CauseInputs
         CostCause.CacheFlush => ["cache.cleanInvalidateLineCycles"],
         CostCause.Memcpy => Costs(PrimitiveCost.MemcpyBytesPerCycle),
         CostCause.PageZeroing => Costs(PrimitiveCost.PageZeroCycles),
+        CostCause.UserAccessControl => arch switch
+        {
+            ProfileArchitecture.Arm => Costs(PrimitiveCost.MsrPan),
+            ProfileArchitecture.X86 => Costs(PrimitiveCost.Stac, PrimitiveCost.Clac),
+            _ => Costs(PrimitiveCost.SstatusWrite),
+        },
         _ => [],
     };
 

@@ -42,6 +42,7 @@ public static class Glossary
         CostCause.FaultHandling => "page-fault handling beyond entry and exit: VMA lookup, page allocation, PTE install",
         CostCause.AddressConversion => "__pa/__va/virt_to_phys beyond one subtraction: a compare and branch, or a page lookup, when the kernel image leaves the linear map",
         CostCause.UserWork => "the workload's own user-mode work between system calls (one cycle per cache line it touches); equal in every design",
+        CostCause.UserAccessControl => "opening and closing the kernel's access to user memory around each uaccess: STAC/CLAC (SMAP), MSR PAN, csrs/csrc sstatus.SUM",
         _ => throw new ArgumentOutOfRangeException(nameof(cause), cause, "a cause without a definition"),
     };
 
