@@ -40,6 +40,15 @@ public sealed class TlbCommandTests
             Assert.Equal(0, code);
             Assert.Equal(["MOV CR3", "INVLPG", "INVPCID 0", "INVPCID 1", "INVPCID 2", "INVPCID 3", "CR4.PGE toggle"], Operations(output));
         }
+
+        // Without PCIDs every non-global entry is in one untagged address space: INVLPG takes the VA's entry
+        // whatever "ASID" filled it, and all paging-structure-cache entries (SDM 3A 4.10.4.1).
+        (int code32, string table, _) = Run("tlb", "--arch", "x86-32");
+        Assert.Equal(0, code32);
+        Assert.StartsWith("x86-32: operands VA 0x400000, PCID 0 (untagged).", table, StringComparison.Ordinal);
+        Assert.Equal("x.x.x.|xxxx", Marks(table, "INVLPG").Insert(6, "|"));
+        Assert.Equal("..xxxx|xxxx", Marks(table, "MOV CR3").Insert(6, "|"));
+        Assert.Contains("so the ASID and other-ASID columns coincide", table, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -75,7 +75,7 @@ public static class TlbCommand
             List<Row> rows = new();
             foreach (TlbOperation op in info.TlbOperations)
             {
-                rows.Add(Execute(op));
+                rows.Add(Execute(op, Untagged(info) ? 0 : 12));
             }
 
             outputs.WriteAll(null, (target, () => fmt == "json" ? Json(info, rows) : Table(info, rows)));
@@ -83,6 +83,10 @@ public static class TlbCommand
         });
         return command;
     }
+
+    // x86-32 and PAE paging run with CR4.PCIDE clear (it can be set only in IA-32e mode, Intel SDM 3A 4.10.1):
+    // their TLB entries carry no PCID.
+    private static bool Untagged(KernelArchInfo arch) => arch.Family == ArchFamily.X86 && arch.AddressSpaceBits == 32;
 
     private sealed record Row(TlbOperation Operation, bool[] Removed, bool[] TablesRemoved, string WalkCache)
     {
@@ -93,16 +97,16 @@ public static class TlbCommand
         op.IsRange() ? tlb.Execute(op, OperandVa, OperandAsid, s_range) : tlb.Execute(op, OperandVa, OperandAsid);
 
     /// <summary>Fills one TLB per entry kind (a global and a non-global entry for one VA would conflict) and runs the operation on each.</summary>
-    private static Row Execute(TlbOperation operation)
+    private static Row Execute(TlbOperation operation, int asidBits)
     {
         TlbMaintenanceOp op = operation.Op;
         TlbHierarchyConfig config = new()
         {
             Main = [TlbLevelConfig.FullyAssociative("main", 8, [4096])],
             WalkCaches = [new WalkCacheConfig { Name = "table cache", Entries = 8, Ways = 8, CoverageShifts = [TableShift] }],
-            AsidBits = 12,
-            HasPcid = true,
-            HasInvpcid = true,
+            AsidBits = asidBits,
+            HasPcid = asidBits > 0,
+            HasInvpcid = asidBits > 0,
         };
         bool[] removed = new bool[s_kinds.Length];
         for (int k = 0; k < s_kinds.Length; k++)
@@ -135,6 +139,11 @@ public static class TlbCommand
         return new Row(operation, removed, tablesRemoved, walkCache);
     }
 
+    /// <summary>The operands as the manuals name them; untagged x86 has only PCID 0.</summary>
+    private static string Operands(TlbMaintenanceOp op, bool untagged) => untagged
+        ? Operands(op).Replace(" (current PCID = ASID)", "", StringComparison.Ordinal).Replace("ASID", "PCID 0", StringComparison.Ordinal)
+        : Operands(op);
+
     private static string Operands(TlbMaintenanceOp op) => op.Local() switch
     {
         TlbMaintenanceOp.ArmTlbiAsid or TlbMaintenanceOp.Arm64TlbiAside1 or TlbMaintenanceOp.X86InvpcidSingleContext or TlbMaintenanceOp.RiscvSfenceVmaAsid => "ASID",
@@ -151,7 +160,7 @@ public static class TlbCommand
     private static string Table(KernelArchInfo arch, List<Row> rows)
     {
         StringBuilder sb = new();
-        sb.Append(arch.Name).Append(": operands VA ").Append(ByteSize.Hex(OperandVa)).Append(", ASID/PCID ").Append(OperandAsid);
+        sb.Append(arch.Name).Append(": operands VA ").Append(ByteSize.Hex(OperandVa)).Append(Untagged(arch) ? ", PCID 0 (untagged)" : ", ASID/PCID " + OperandAsid);
         if (rows.Exists(r => r.Op.IsRange()))
         {
             sb.Append(", range ").Append(ByteSize.Human(s_range.Bytes)).Append(" from VA (SCALE ").Append(s_range.Scale).Append(", NUM ").Append(s_range.Num).Append(')');
@@ -171,7 +180,7 @@ public static class TlbCommand
         List<string[]> cells = [[.. header]];
         foreach (Row r in rows)
         {
-            List<string> line = [r.Op.Mnemonic(), Operands(r.Op)];
+            List<string> line = [r.Op.Mnemonic(), Operands(r.Op, Untagged(arch))];
             line.AddRange(r.Removed.Select(x => x ? "x" : "."));
             line.AddRange(r.TablesRemoved.Select(x => x ? "x" : "."));
             if (anyRequirement)
@@ -183,6 +192,12 @@ public static class TlbCommand
         }
 
         sb.Append(TextTable.Render(cells, _ => false));
+        if (Untagged(arch))
+        {
+            sb.Append("\nNo PCIDs on ").Append(arch.Name).Append(" (CR4.PCIDE can be set only in IA-32e mode, Intel SDM 3A 4.10.1): ")
+                .Append("every non-global entry belongs to the one untagged address space, so the ASID and other-ASID columns coincide.\n");
+        }
+
         if (rows.Exists(r => r.Op.IsBroadcast()))
         {
             sb.Append(arch.Family == ArchFamily.Arm64
@@ -198,7 +213,7 @@ public static class TlbCommand
         w.WriteStartObject();
         w.WriteString("arch", arch.Name);
         w.WriteString("va", ByteSize.Hex(OperandVa));
-        w.WriteNumber("asid", OperandAsid);
+        w.WriteNumber("asid", Untagged(arch) ? 0 : OperandAsid);
         if (rows.Exists(r => r.Op.IsRange()))
         {
             w.WriteStartObject("range");
@@ -214,7 +229,7 @@ public static class TlbCommand
             w.WriteStartObject();
             w.WriteString("operation", r.Op.Mnemonic());
             w.WriteString("id", r.Op.ToString());
-            w.WriteString("operands", Operands(r.Op));
+            w.WriteString("operands", Operands(r.Op, Untagged(arch)));
             w.WriteString("requires", r.Operation.Requires);
             w.WriteStartObject("removes");
             for (int k = 0; k < s_kinds.Length; k++)
