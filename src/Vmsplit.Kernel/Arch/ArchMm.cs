@@ -4,6 +4,7 @@ using Vmsplit.Hardware.Mmu;
 using Vmsplit.Hardware.Paging;
 using Vmsplit.Kernel.Asid;
 using Vmsplit.Kernel.Core;
+using Vmsplit.Kernel.Isolation;
 
 namespace Vmsplit.Kernel.Arch;
 
@@ -33,6 +34,9 @@ public abstract class ArchMm
     private protected MemoryManagementUnit Mmu => Kernel.Cpu.Mmu;
 
     private protected PageTableFormat Format => Kernel.Format;
+
+    /// <summary>The isolation scheme the kernel runs: it says which trees the roots hold.</summary>
+    private protected IsolationPolicy Isolation => Kernel.Isolation;
 
     /// <summary>The ASID (PCID) allocator this architecture runs (Linux's, with its own policy).</summary>
     public abstract IAsidAllocator Asids { get; }
@@ -77,6 +81,40 @@ public abstract class ArchMm
 
     /// <summary>The table level at which the kernel part is shared (0: the top level).</summary>
     public virtual int KernelShareLevel => 0;
+
+    /// <summary>Creates swapper_pg_dir (or the TTBR1 tree) of a design that maps the kernel in every process.</summary>
+    public virtual PageTable CreateSharedKernelTree() => KeepEmpty(Kernel.NewTree());
+
+    /// <summary>Which kernel tree holds <paramref name="va"/> in such a design.</summary>
+    public virtual PageTable SharedKernelTreeFor(VirtualAddress va, PageTable kernelTree) => kernelTree;
+
+    /// <summary>pgd_alloc: clone_pgd_range of the kernel part of swapper_pg_dir into a new process's tables.</summary>
+    public virtual void PgdAlloc(PageTable user, PageTable kernelTree)
+    {
+        if (!KernelHasOwnRoot)
+        {
+            SimKernel.ShareRange(user, kernelTree, KernelSpaceStart, KernelSpaceEnd, KernelShareLevel);
+        }
+    }
+
+    /// <summary>A kernel entry created after <paramref name="p"/> was born reaches its tables (vmalloc_sync, check_vmalloc_seq).</summary>
+    public virtual void SyncKernelEntry(Process p, VirtualAddress va, PageTable kernelTree)
+    {
+        if (!KernelHasOwnRoot && va.Value >= KernelSpaceStart)
+        {
+            p.Tables.ShareEntry(kernelTree, va, KernelShareLevel);
+        }
+    }
+
+    /// <summary>The trees reachable from the root registers while user code runs, given the two halves' trees.</summary>
+    public virtual IReadOnlyList<LiveRoot> LiveRoots(PageTable userTree, PageTable kernelTree) => [new LiveRoot(userTree, Format.RootRegisterName, 0)];
+
+    /// <summary>Marks a kernel tree whose tables other trees point at, so that emptied tables stay.</summary>
+    private protected static PageTable KeepEmpty(PageTable t)
+    {
+        t.KeepEmptyTables = true; // other trees share entries that point at kernel tables
+        return t;
+    }
 
     // ---- switch_mm --------------------------------------------------------------------------------
 

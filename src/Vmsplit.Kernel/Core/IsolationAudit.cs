@@ -42,7 +42,7 @@ public static class IsolationAudit
         k.UserTouch(p, region, userBytes, write: true);
 
         List<ExposedRange> exposed = new();
-        foreach ((PageTable tree, string root, ulong vaBase) in UserContextTrees(k, p))
+        foreach ((PageTable tree, string root, ulong vaBase) in k.Isolation.LiveRootsInUserMode(p))
         {
             foreach (PageTableLookup leaf in tree.Leaves())
             {
@@ -73,13 +73,13 @@ public static class IsolationAudit
         }
 
         k.ExitKernel();
-        long tables = p.Tables.TableBytes + (p.UserShadow?.TableBytes ?? 0);
+        long tables = k.Isolation.ProcessTableBytes(p);
         k.DestroyProcess(p);
         return new AuditResult(k.Design.Name, Merge(exposed), reachable, userBytes, tables);
     }
 
     private static bool IsKernelVa(SimKernel k, ulong va) =>
-        va >= k.Layout.TaskSize || k.Design.Scheme is IsolationScheme.FourGFourG or IsolationScheme.X86FourGFourG;
+        va >= k.Layout.TaskSize || k.Isolation.SeparatesKernelAddressSpace;
 
     private static ulong Canonical(SimKernel k, ulong va)
     {
@@ -90,32 +90,6 @@ public static class IsolationAudit
         }
 
         return (va & (1UL << (bits - 1))) != 0 ? va | ~((1UL << bits) - 1) : va;
-    }
-
-    // The trees the MMU can reach from the registers loaded while user code runs.
-    private static IEnumerable<(PageTable Tree, string Root, ulong VaBase)> UserContextTrees(SimKernel k, Process p)
-    {
-        switch (k.Format.Id)
-        {
-            case MmuFormat.ArmLpae:
-                yield return (p.Tables, "TTBR0", 0);
-                if (k.KernelTree.Geometry != k.Format.Geometry)
-                {
-                    // a TTBR1 tree (T1SZ > 0): its table spans the top of the 4 GiB space
-                    ulong span = (ulong)k.KernelTree.Geometry[0].Entries * k.KernelTree.Geometry[0].EntrySpan;
-                    yield return (k.KernelTree, "TTBR1", (1UL << 32) - span);
-                }
-
-                break;
-            case MmuFormat.AArch64Va39:
-            case MmuFormat.AArch64Va48:
-                yield return (p.Tables, "TTBR0", 0);
-                yield return (k.UserTtbr1Tree, "TTBR1", 0);
-                break;
-            default:
-                yield return (p.UserShadow ?? p.Tables, k.Format.RootRegisterName, 0);
-                break;
-        }
     }
 
     private static void Add(List<ExposedRange> list, ulong va, ulong size, string perms, string root) =>

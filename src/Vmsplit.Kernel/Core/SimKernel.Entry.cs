@@ -15,14 +15,14 @@ namespace Vmsplit.Kernel.Core;
 
 public sealed partial class SimKernel
 {
-    /// <summary>ASID 0 is never handed out by Linux's ARM allocator (init_mm's reserved index); 4g4g gives it to the kernel's lowmem tables.</summary>
-    public const ushort FourGKernelAsid = 0;
-
     // Linux DACR with CONFIG_CPU_SW_DOMAIN_PAN: kernel/io client; user client in user mode, no access in the kernel.
     private const uint DacrUserClient = ArmMm.DacrUserClient;
     private const uint DacrUserNoAccess = ArmMm.DacrUserNoAccess;
 
     private bool _uaccessOpen;
+
+    // LPAE TTBCR.T1SZ for the TTBR0-PAN writes of TTBCR (the ARM room keeps it)
+    private int LpaeT1sz => Arch is ArmMm arm ? arm.Ttbr1Size : 0;
 
     /// <summary>Loads the registers for <paramref name="p"/> running user code (boot-time, no cost).</summary>
     public void Start(Process p)
@@ -47,29 +47,8 @@ public sealed partial class SimKernel
 
         InKernel = true;
         Cpu.Charge(CostCause.ExceptionEntryExit, PrimitiveCost.ExceptionEntry);
-        MemoryManagementUnit m = Cpu.Mmu;
         Process p = Current ?? throw new InvalidOperationException("no process is running");
-        switch (Design.Scheme)
-        {
-            case IsolationScheme.FourGFourG:
-                // vector_swi trampoline in TTBR1: TTBR0 := kernel lowmem tables with the kernel ASID, ISB
-                m.WriteTtbr0(ArmLpaeFormat.Ttbr(_kernelLowTree!.Root, FourGKernelAsid));
-                Cpu.Charge(CostCause.RootRegisterWrite, PrimitiveCost.Ttbr0Write);
-                Cpu.Charge(CostCause.Barrier, PrimitiveCost.Isb);
-                break;
-            case IsolationScheme.Kpti when Arch is X86Mm x86:
-                x86.SwitchToKernelCr3(p);
-                break;
-            case IsolationScheme.Kpti when Arch is Arm64Mm arm64:
-                arm64.SwitchToKernelTtbr1(UserAsid);
-                break;
-            case IsolationScheme.X86FourGFourG when Arch is X86Mm x86:
-                x86.WriteCr3(_kernelTree.Root, 0, false);
-                break;
-            default:
-                EntryPan(enter: true, exception);
-                break;
-        }
+        Isolation.Enter(p, exception);
     }
 
     /// <summary>Return to user mode in <see cref="Current"/>.</summary>
@@ -80,29 +59,8 @@ public sealed partial class SimKernel
             throw new InvalidOperationException("exit while not in the kernel");
         }
 
-        MemoryManagementUnit m = Cpu.Mmu;
         Process p = Current ?? throw new InvalidOperationException("no process is running");
-        switch (Design.Scheme)
-        {
-            case IsolationScheme.FourGFourG:
-                m.WriteTtbr0(ArmLpaeFormat.Ttbr(p.Tables.Root, UserAsid));
-                Cpu.Charge(CostCause.RootRegisterWrite, PrimitiveCost.Ttbr0Write);
-                Cpu.Charge(CostCause.Barrier, PrimitiveCost.Isb);
-                break;
-            case IsolationScheme.Kpti when Arch is X86Mm x86:
-                x86.SwitchToUserCr3(p);
-                break;
-            case IsolationScheme.Kpti when Arch is Arm64Mm arm64:
-                arm64.SwitchToTrampolineTtbr1(UserAsid);
-                break;
-            case IsolationScheme.X86FourGFourG when Arch is X86Mm x86:
-                x86.WriteCr3(p.Tables.Root, 0, false);
-                break;
-            default:
-                EntryPan(enter: false, exception: false);
-                break;
-        }
-
+        Isolation.Exit(p);
         Cpu.Charge(CostCause.ExceptionEntryExit, PrimitiveCost.ExceptionExit);
         InKernel = false;
     }
@@ -119,7 +77,7 @@ public sealed partial class SimKernel
     //   and SYSENTER's path leaves it clear; an exception runs ASM_CLAC first (idtentry, arch/x86/entry/entry_64.S).
     // - SUM: handle_exception's csrrc of sstatus, which saves it and clears FS anyway, clears SR_SUM too
     //   (arch/riscv/kernel/entry.S): no instruction of its own.
-    private void EntryPan(bool enter, bool exception)
+    internal void EntryPan(bool enter, bool exception)
     {
         MemoryManagementUnit m = Cpu.Mmu;
         switch (Design.Pan)
@@ -292,9 +250,6 @@ public sealed partial class SimKernel
             throw new KernelSetupException($"{Design.Name}: Linux {linux} has no {what}; it arrived in {major}.{minor}");
         }
     }
-
-    /// <summary>The TTBR1 tree loaded while user code runs (arm64: tramp_pg_dir under KPTI, else swapper).</summary>
-    public PageTable UserTtbr1Tree => Arch is Arm64Mm arm64 ? arm64.UserTtbr1Tree : _kernelTree;
 
     /// <summary>switch_mm: the allocator's decision turned into root writes and TLB maintenance.</summary>
     public void SwitchMm(Process next)

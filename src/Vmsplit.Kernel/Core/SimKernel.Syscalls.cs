@@ -75,7 +75,7 @@ public sealed partial class SimKernel
         switch (path)
         {
             case KernelPath.Entry:
-                if (Arch.EntryTouchesEntryArea || Design.Scheme is IsolationScheme.FourGFourG or IsolationScheme.X86FourGFourG)
+                if (Arch.EntryTouchesEntryArea || Isolation.EntryRunsFromEntryArea)
                 {
                     // x86: entry stack in cpu_entry_area; ARM: the vector stubs page holding the trampoline
                     KernelAccess(EntryAreaVa, Arch.EntryAreaAccess);
@@ -447,7 +447,7 @@ public sealed partial class SimKernel
                 throw new InvalidOperationException($"fork: {r.Message}");
             }
 
-            SyncShadow(child, new VirtualAddress(va));
+            Isolation.OnUserEntryInstalled(child, new VirtualAddress(va));
         }
 
         return child;

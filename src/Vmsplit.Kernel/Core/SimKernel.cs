@@ -11,8 +11,10 @@ using Vmsplit.Kernel.Arch.Riscv;
 using Vmsplit.Kernel.Arch.X86;
 using Vmsplit.Kernel.Asid;
 using Vmsplit.Kernel.Designs;
+using Vmsplit.Kernel.Isolation;
 using Vmsplit.Kernel.Layout;
 using Vmsplit.Kernel.Mm;
+using Vmsplit.Kernel.Uaccess;
 
 namespace Vmsplit.Kernel.Core;
 
@@ -42,9 +44,6 @@ public sealed partial class SimKernel : IKernelMapper
     private const ulong Page = 4096;
     private readonly List<Process> _processes = new();
     private readonly KernelSetup _setup;
-    private readonly PageTable _kernelTree;       // TTBR1 tree, or swapper_pg_dir for single-root formats
-    private readonly PageTable? _kernelLowTree;   // 4g4g / x86-4g4g: the kernel's own TTBR0/CR3 tree (linear map)
-    private readonly PageTable? _kernelTtbr0Part; // LPAE classic: modules/pkmap below PAGE_OFFSET, shared into each process
     private readonly MmContext _kernelContext = new(2, "kernel");
     private ulong _nextCtx = 3;
     private int _nextPid = 1;
@@ -76,15 +75,11 @@ public sealed partial class SimKernel : IKernelMapper
         }
 
         RequirePanRelease();
-        Arch = CreateArchMm();
-        (_kernelTree, _kernelLowTree, _kernelTtbr0Part) = CreateKernelTrees();
-        foreach (PageTable? t in new[] { _kernelTree, _kernelLowTree, _kernelTtbr0Part })
-        {
-            if (t is not null)
-            {
-                t.KeepEmptyTables = true; // other trees share entries that point at kernel tables
-            }
-        }
+        CompiledDesign policies = DesignCompiler.Compile(this);
+        Arch = policies.Arch;
+        Isolation = policies.Isolation;
+        Uaccess = new UserAccess(Layout.TaskSize, policies.UserPages);
+        Isolation.CreateKernelTrees();
         Boot();
         Vmalloc = new VmallocSpace(new VirtualAddress(Layout.VmallocStart), new VirtualAddress(Layout.VmallocEnd), this);
         ReserveImageInVmalloc();
@@ -102,6 +97,12 @@ public sealed partial class SimKernel : IKernelMapper
 
     /// <summary>The architecture's memory-management code (arch/*/mm): switch_mm, the flush family, the ASID allocator.</summary>
     public ArchMm Arch { get; }
+
+    /// <summary>The isolation scheme (the kernel's trees, the global bit, entry and exit, the roots live in user mode).</summary>
+    public IsolationPolicy Isolation { get; }
+
+    /// <summary>The uaccess API of the running process, over the design's user-access strategy.</summary>
+    public UserAccess Uaccess { get; }
 
     public CpuProfile Profile => _setup.Profile;
 
@@ -137,10 +138,7 @@ public sealed partial class SimKernel : IKernelMapper
     public bool InKernel { get; private set; }
 
     /// <summary>The tree holding the global kernel mappings (TTBR1 or swapper_pg_dir).</summary>
-    public PageTable KernelTree => _kernelTree;
-
-    /// <summary>4g4g designs: the kernel's own low tree (linear map, kernel ASID).</summary>
-    public PageTable? KernelLowTree => _kernelLowTree;
+    public PageTable KernelTree => Isolation.KernelTree;
 
     /// <summary>The ASID allocator the design runs (Linux's, per architecture).</summary>
     public IAsidAllocator Asids => Arch.Asids;
@@ -149,15 +147,6 @@ public sealed partial class SimKernel : IKernelMapper
     internal ushort UserAsid { get; set; }
 
     private static MmuFormat FormatOf(KernelLayout l) => l.Arch.MmuFormatOf(l.Config.VaBits);
-
-    // The one place that turns an MMU format's family into the architecture's mm code.
-    private ArchMm CreateArchMm() => Format.Id.Family() switch
-    {
-        ArchFamily.Arm32 => new ArmMm(this),
-        ArchFamily.Arm64 => new Arm64Mm(this),
-        ArchFamily.X86 => new X86Mm(this),
-        _ => new RiscvMm(this),
-    };
 
     private static void SplitBank(RamBank b, ulong limit, bool highmem, List<RamBank> low, List<RamBank> high)
     {
@@ -231,10 +220,7 @@ public sealed partial class SimKernel : IKernelMapper
         PageTable tables = CreateUserTree();
         MmContext ctx = new(_nextCtx++);
         Process p = new(_nextPid++, tables, ctx, AllocLowmem(), AllocLowmem());
-        if (Design.Scheme == IsolationScheme.Kpti && Arch is X86Mm)
-        {
-            p.UserShadow = CreateKptiShadow(tables);
-        }
+        Isolation.OnProcessCreated(p);
 
         _processes.Add(p);
         return p;
@@ -323,7 +309,7 @@ public sealed partial class SimKernel : IKernelMapper
 
             foreach ((ulong low, ulong high) in flushes)
             {
-                ResyncShadow(p, new VirtualAddress(low), new VirtualAddress(high));
+                Isolation.OnUserTablesFreed(p, new VirtualAddress(low), new VirtualAddress(high));
             }
         }
 
@@ -342,7 +328,7 @@ public sealed partial class SimKernel : IKernelMapper
         }
 
         p.AnonPages.Clear(); // no flush here: Linux's ASID generations guarantee one before the ASID is reused
-        p.UserShadow?.Release();
+        Isolation.OnProcessDestroyed(p);
         p.Tables.Release();
         Lowmem.Free(p.KernelStack);
         Lowmem.Free(p.TaskStruct);

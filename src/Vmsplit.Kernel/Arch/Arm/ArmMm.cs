@@ -8,6 +8,7 @@ using Vmsplit.Hardware.Tlb;
 using Vmsplit.Kernel.Asid;
 using Vmsplit.Kernel.Core;
 using Vmsplit.Kernel.Designs;
+using Vmsplit.Kernel.Isolation;
 
 namespace Vmsplit.Kernel.Arch.Arm;
 
@@ -26,6 +27,7 @@ public sealed class ArmMm : ArchMm
 
     private readonly ArmAsidAllocator _asids;
     private readonly bool _lpae;
+    private PageTable? _ttbr0Part; // LPAE with a TTBR1 region: modules and pkmap below PAGE_OFFSET, shared into each process
 
     public ArmMm(SimKernel kernel)
         : base(kernel)
@@ -50,6 +52,68 @@ public sealed class ArmMm : ArchMm
 
     public override bool KernelHasOwnRoot => _lpae && Ttbr1Size > 0;
 
+    /// <summary>
+    /// LPAE: TTBR1 covers PAGE_OFFSET and above (T1SZ = TTBR1_SIZE, arch/arm/include/asm/pgtable-3level-hwdef.h)
+    /// and the kernel's part below it (modules, pkmap) is a TTBR0 tree of its own; a 1G split leaves T1SZ at 0.
+    /// </summary>
+    public override PageTable CreateSharedKernelTree()
+    {
+        if (!_lpae)
+        {
+            return base.CreateSharedKernelTree();
+        }
+
+        Ttbr1Size = (int)((Kernel.Layout.PageOffset >> 30) - 1);
+        if (Ttbr1Size <= 0)
+        {
+            Ttbr1Size = 0;
+            return base.CreateSharedKernelTree();
+        }
+
+        PageTable kernel = KeepEmpty(Kernel.NewTree(ArmLpaeFormat.GeometryFor(Ttbr1Size)));
+        _ttbr0Part = KeepEmpty(Kernel.NewTree());
+        return kernel;
+    }
+
+    public override PageTable SharedKernelTreeFor(VirtualAddress va, PageTable kernelTree) =>
+        _ttbr0Part is not null && va.Value < Kernel.Layout.PageOffset ? _ttbr0Part : kernelTree;
+
+    /// <summary>LPAE pgd_alloc(): the modules/pkmap PMD entries are copied into each process (arch/arm/mm/pgd.c).</summary>
+    public override void PgdAlloc(PageTable user, PageTable kernelTree)
+    {
+        if (_ttbr0Part is not null)
+        {
+            Vmsplit.Kernel.Layout.KernelLayout l = Kernel.Layout;
+            SimKernel.ShareRange(user, _ttbr0Part, l.ModulesVaddr != 0 ? l.ModulesVaddr : l.PageOffset - (16UL << 20), l.PageOffset, 1);
+            return;
+        }
+
+        base.PgdAlloc(user, kernelTree);
+    }
+
+    public override void SyncKernelEntry(Process p, VirtualAddress va, PageTable kernelTree)
+    {
+        if (_ttbr0Part is not null && va.Value < Kernel.Layout.PageOffset)
+        {
+            p.Tables.ShareEntry(_ttbr0Part, va, 1);
+            return;
+        }
+
+        base.SyncKernelEntry(p, va, kernelTree);
+    }
+
+    /// <summary>TTBR0; with LPAE and a TTBR1 region also TTBR1, whose table spans the top of the 4 GiB space.</summary>
+    public override IReadOnlyList<LiveRoot> LiveRoots(PageTable userTree, PageTable kernelTree)
+    {
+        if (!_lpae || kernelTree.Geometry == Format.Geometry)
+        {
+            return [new LiveRoot(userTree, "TTBR0", 0)];
+        }
+
+        ulong span = (ulong)kernelTree.Geometry[0].Entries * kernelTree.Geometry[0].EntrySpan;
+        return [new LiveRoot(userTree, "TTBR0", 0), new LiveRoot(kernelTree, "TTBR1", (1UL << 32) - span)];
+    }
+
     public override void MapEntry(VirtualAddress imageVa)
     {
         // The vectors page and the stubs page above it (arch/arm/kernel/traps.c early_trap_init).
@@ -70,16 +134,13 @@ public sealed class ArmMm : ArchMm
             return;
         }
 
-        DesignSpec d = Kernel.Design;
-        if (d.Scheme == IsolationScheme.FourGFourG)
-        {
-            r = ArmLpaeFormat.Registers(Kernel.InKernel ? Kernel.KernelLowTree!.Root : p.Tables.Root, Kernel.KernelTree.Root, ArmLpaeFormat.Ttbcr(0, Ttbr1Size), Kernel.InKernel ? SimKernel.FourGKernelAsid : userAsid);
-        }
-        else
-        {
-            r = ArmLpaeFormat.Registers(p.Tables.Root, Kernel.KernelTree.Root, ArmLpaeFormat.Ttbcr(0, Ttbr1Size, epd0: Kernel.InKernel && d.Pan == PanKind.ArmTtbr0), asid);
-        }
-
+        bool inKernel = Kernel.InKernel;
+        IsolationPolicy isolation = Isolation;
+        r = ArmLpaeFormat.Registers(
+            isolation.UserHalfRoot(p, inKernel),
+            isolation.KernelHalfRoot(inKernel),
+            ArmLpaeFormat.Ttbcr(0, Ttbr1Size, epd0: inKernel && Kernel.Design.Pan == PanKind.ArmTtbr0),
+            isolation.RootAsid(asid, userAsid, inKernel));
         r.HardwareAccessFlag = true;
     }
 
@@ -105,9 +166,8 @@ public sealed class ArmMm : ArchMm
             Cpu.Charge(CostCause.Barrier, PrimitiveCost.Isb);
         }
 
-        if (Kernel.Design.Scheme != IsolationScheme.FourGFourG)
+        if (Isolation.SwitchMmLoadsUserRoots)
         {
-            // in the 4g4g kernel the user tables are installed by the exit trampoline, not here
             LoadUserRoots(next, sw.Asid, sw.UserAsid);
             Cpu.Charge(CostCause.RootRegisterWrite, _lpae ? PrimitiveCost.Ttbr0Write : PrimitiveCost.ContextidrWrite);
             if (!_lpae)

@@ -8,6 +8,7 @@ using Vmsplit.Hardware.Tlb;
 using Vmsplit.Kernel.Asid;
 using Vmsplit.Kernel.Core;
 using Vmsplit.Kernel.Designs;
+using Vmsplit.Kernel.Isolation;
 
 namespace Vmsplit.Kernel.Arch.Arm64;
 
@@ -23,13 +24,13 @@ public sealed class Arm64Mm : ArchMm
 
     private readonly ArmAsidAllocator _asids;
     private readonly bool _kpti;
-    private PageTable? _trampolineTree;
 
-    public Arm64Mm(SimKernel kernel)
+    /// <param name="kpti">arm64_kernel_unmapped_at_el0(): the ASIDs come in pairs and user TLBIs are issued for both.</param>
+    public Arm64Mm(SimKernel kernel, bool kpti)
         : base(kernel)
     {
         int bits = kernel.Profile.Tlb.AsidBits;
-        _kpti = kernel.Design.Scheme == IsolationScheme.Kpti;
+        _kpti = kpti;
         _asids = new ArmAsidAllocator(ArmAsidFlavor.Arm64, 1, bits is 8 or 16 ? bits : 16, _kpti);
     }
 
@@ -48,34 +49,16 @@ public sealed class Arm64Mm : ArchMm
         Kernel.EntryAreaVa = imageVa + Page;
     }
 
-    /// <summary>The TTBR1 tree loaded while user code runs (tramp_pg_dir under KPTI, else swapper_pg_dir).</summary>
-    public PageTable UserTtbr1Tree => _kpti ? TrampolineTree : Kernel.KernelTree;
-
-    /// <summary>arm64 KPTI's tramp_pg_dir: a TTBR1 tree holding only the trampoline vectors.</summary>
-    public PageTable TrampolineTree => _trampolineTree ??= CreateTrampolineTree();
-
-    private PageTable CreateTrampolineTree()
+    /// <summary>A TTBR1 write with the ASID in bits 63:48 (TCR_EL1.A1), then ISB: KPTI's trampoline switches.</summary>
+    public void WriteTtbr1(PhysicalAddress root, ushort asid)
     {
-        PageTable t = Kernel.NewTree();
-        t.ShareEntry(Kernel.KernelTree, Kernel.EntryVa, 3);
-        return t;
-    }
-
-    /// <summary>KPTI entry (tramp_vectors): TTBR1 := swapper_pg_dir with the kernel ASID (user ASID &amp; ~1), ISB.</summary>
-    public void SwitchToKernelTtbr1(ushort userAsid)
-    {
-        Mmu.WriteTtbr1(Kernel.KernelTree.Root.Value | ((ulong)(userAsid & ~1) << 48));
+        Mmu.WriteTtbr1(root.Value | ((ulong)asid << 48));
         Cpu.Charge(CostCause.RootRegisterWrite, PrimitiveCost.Ttbr1Write);
         Cpu.Charge(CostCause.Barrier, PrimitiveCost.Isb);
     }
 
-    /// <summary>KPTI exit (tramp_exit): TTBR1 := tramp_pg_dir with the user ASID, ISB.</summary>
-    public void SwitchToTrampolineTtbr1(ushort userAsid)
-    {
-        Mmu.WriteTtbr1(TrampolineTree.Root.Value | ((ulong)userAsid << 48));
-        Cpu.Charge(CostCause.RootRegisterWrite, PrimitiveCost.Ttbr1Write);
-        Cpu.Charge(CostCause.Barrier, PrimitiveCost.Isb);
-    }
+    public override IReadOnlyList<LiveRoot> LiveRoots(PageTable userTree, PageTable kernelTree) =>
+        [new LiveRoot(userTree, "TTBR0", 0), new LiveRoot(kernelTree, "TTBR1", 0)];
 
     /// <summary>
     /// SW PAN's __uaccess_ttbr0_enable: TTBR1 gets the task's ASID back, TTBR0 its tables, one ISB
@@ -111,7 +94,7 @@ public sealed class Arm64Mm : ArchMm
         MmuRegisters baseRegs = p.Tables.Registers;
         r = baseRegs;
         r.Ttbr0 = p.Tables.Root.Value;
-        r.Ttbr1 = (_kpti && !Kernel.InKernel ? TrampolineTree.Root.Value : Kernel.KernelTree.Root.Value) | ((ulong)userAsid << 48);
+        r.Ttbr1 = Isolation.KernelHalfRoot(Kernel.InKernel).Value | ((ulong)userAsid << 48);
         r.Ttbcr |= AArch64Format.TcrA1; // Linux arm64 takes the ASID from TTBR1 (TCR_A1)
         r.HardwareAccessFlag = true;
         if (Kernel.Design.Pan == PanKind.ArmHardware)

@@ -24,14 +24,21 @@ public sealed class X86Mm : ArchMm
     private readonly X86PcidAllocator _pcids;
     private readonly X86PageTableFormat _format;
     private readonly bool _long;
+    private readonly bool _pcidWanted;
+    private readonly bool _pcid;
+    private readonly bool _pti;
 
-    public X86Mm(SimKernel kernel)
+    /// <param name="pcid">The design asks for PCIDs (used where the CPU has them, in IA-32e mode).</param>
+    /// <param name="pti">Page-table isolation: kernel/user PCID pairs, user-PCID flushes (X86_FEATURE_PTI).</param>
+    public X86Mm(SimKernel kernel, bool pcid, bool pti)
         : base(kernel)
     {
         _format = (X86PageTableFormat)kernel.Format; // this room runs only the x86 formats
         _long = kernel.Format.Id is MmuFormat.X86_64 or MmuFormat.X86_64La57;
-        DesignSpec d = kernel.Design;
-        _pcids = new X86PcidAllocator(1, kernel.Profile.Tlb.HasPcid && d.Pcid && _long, d.Scheme == IsolationScheme.Kpti);
+        _pcidWanted = pcid;
+        _pcid = kernel.Profile.Tlb.HasPcid && pcid && _long;
+        _pti = pti;
+        _pcids = new X86PcidAllocator(1, _pcid, pti);
     }
 
     public override IAsidAllocator Asids => _pcids;
@@ -78,37 +85,30 @@ public sealed class X86Mm : ArchMm
 
     public override void LoadUserRoots(Process p, ushort asid, ushort userAsid)
     {
-        DesignSpec d = Kernel.Design;
         MmuRegisters x = p.Tables.Registers;
-        bool pcid = Kernel.Profile.Tlb.HasPcid && d.Pcid && _long;
         x.Cr4 = (Kernel.Profile.Has(CpuFeature.Global) ? x.Cr4 | Cr4Flags.Pge : x.Cr4 & ~Cr4Flags.Pge) & ~(Cr4Flags.Pcide | Cr4Flags.Smap);
-        if (pcid)
+        if (_pcid)
         {
             x.Cr4 |= Cr4Flags.Pcide;
         }
 
-        if (d.Pan == PanKind.X86Smap)
+        if (Kernel.Design.Pan == PanKind.X86Smap)
         {
             x.Cr4 |= Cr4Flags.Smap;
         }
 
         bool inKernel = Kernel.InKernel;
-        PhysicalAddress root = d.Scheme == IsolationScheme.Kpti && p.UserShadow is not null && !inKernel ? p.UserShadow.Root : p.Tables.Root;
-        if (d.Scheme == IsolationScheme.X86FourGFourG && inKernel)
-        {
-            root = Kernel.KernelTree.Root;
-        }
-
-        x.Cr3 = root.Value | (pcid ? (d.Scheme == IsolationScheme.Kpti && !inKernel ? userAsid : asid) : 0UL);
+        PhysicalAddress root = Isolation.UserHalfRoot(p, inKernel);
+        x.Cr3 = root.Value | (_pcid ? Isolation.RootAsid(asid, userAsid, inKernel) : 0UL);
         _format.LoadCr3(Kernel.Memory, ref x, x.Cr3); // PAE: the PDPTEs of the root just chosen
         Mmu.Registers = x;
     }
 
     public override void SwitchMm(Process next, AsidSwitch sw)
     {
-        if (Kernel.Design.Scheme == IsolationScheme.X86FourGFourG)
+        if (!Isolation.SwitchMmLoadsUserRoots)
         {
-            return; // the kernel CR3 stays; the user's is loaded at exit
+            return; // x86-4g4g: the kernel CR3 stays; the user's is loaded at exit
         }
 
         WriteCr3(next.Tables.Root, sw.Asid, sw.NoFlush);
@@ -143,7 +143,7 @@ public sealed class X86Mm : ArchMm
 
     private protected override void FlushUserRange(VirtualAddress start, VirtualAddress end, ushort asid)
     {
-        if (Kernel.Design.Scheme == IsolationScheme.X86FourGFourG && Kernel.InKernel)
+        if (!Isolation.UserTablesLoadedInKernel && Kernel.InKernel)
         {
             return; // the user tables are not loaded: the CR3 write at exit flushes them (no PCID)
         }
@@ -156,7 +156,7 @@ public sealed class X86Mm : ArchMm
 
     private protected override void FlushUserMm(Process p, ushort asid)
     {
-        if (Kernel.Design.Scheme == IsolationScheme.X86FourGFourG && Kernel.InKernel)
+        if (!Isolation.UserTablesLoadedInKernel && Kernel.InKernel)
         {
             return; // as above: the exit's CR3 write flushes
         }
@@ -173,7 +173,7 @@ public sealed class X86Mm : ArchMm
         MemoryManagementUnit m = Mmu;
         Cpu.ChargeMaintenance(TlbMaintenanceOp.X86Invlpg);
         m.Invlpg(va);
-        if (Kernel.Design.Scheme == IsolationScheme.Kpti && (m.Registers.Cr4 & Cr4Flags.Pcide) != 0)
+        if (_pti && (m.Registers.Cr4 & Cr4Flags.Pcide) != 0)
         {
             if (!m.Tlb.Config.HasInvpcid)
             {
@@ -201,7 +201,7 @@ public sealed class X86Mm : ArchMm
         }
 
         Cr3Write w = _pcids.FlushLoadedMm(Cpu.Id);
-        PhysicalAddress root = Kernel.Design.Scheme == IsolationScheme.X86FourGFourG ? Kernel.KernelTree.Root : p.Tables.Root; // the CR3 the kernel runs on
+        PhysicalAddress root = Isolation.UserHalfRoot(p, inKernel: true); // the CR3 the kernel runs on
         WriteCr3(root, w.Pcid, noFlush: false, CostCause.TlbMaintenance);
     }
 
@@ -210,8 +210,7 @@ public sealed class X86Mm : ArchMm
         MemoryManagementUnit m = Mmu;
         Cpu.ChargeMaintenance(TlbMaintenanceOp.X86Invlpg);
         m.Invlpg(va);
-        DesignSpec d = Kernel.Design;
-        if (d.Scheme == IsolationScheme.Kpti && m.Tlb.Config.HasPcid && d.Pcid)
+        if (_pti && m.Tlb.Config.HasPcid && _pcidWanted)
         {
             // flush_tlb_one_kernel under PTI also invalidates the user PCID's copy (invalidate_user_asid)
             Cpu.ChargeMaintenance(TlbMaintenanceOp.X86InvpcidAddress);

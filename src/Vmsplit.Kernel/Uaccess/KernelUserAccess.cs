@@ -1,0 +1,97 @@
+using Vmsplit.Hardware;
+using Vmsplit.Hardware.Mmu;
+using Vmsplit.Hardware.Paging;
+using Vmsplit.Kernel.Core;
+
+namespace Vmsplit.Kernel.Uaccess;
+
+/// <summary>
+/// The common part of the kernel's user-access strategies: one page at a time, the bytes moved through
+/// the simulated memory and charged as memcpy, and a user access made on the live user mapping with the
+/// page fault handled and retried once. Each strategy class says how it reaches the page.
+/// </summary>
+public abstract class KernelUserAccess : IUserPageAccess
+{
+    private protected const ulong Page = 4096;
+
+    private protected KernelUserAccess(SimKernel kernel)
+    {
+        Kernel = kernel;
+    }
+
+    private protected SimKernel Kernel { get; }
+
+    public virtual void Begin(ulong totalBytes, bool write)
+    {
+    }
+
+    public virtual void End()
+    {
+    }
+
+    public bool Read(VirtualAddress source, Span<byte> destination) => Transfer(Kernel.Current!, source, destination, default, write: false);
+
+    public bool Write(VirtualAddress destination, ReadOnlySpan<byte> source) => Transfer(Kernel.Current!, destination, default, source, write: true);
+
+    /// <summary>Moves the bytes of one page between <paramref name="user"/> and the kernel buffer; false on an unfixable fault.</summary>
+    private protected abstract bool Transfer(Process p, VirtualAddress user, Span<byte> into, ReadOnlySpan<byte> from, bool write);
+
+    private protected void Move(PhysicalAddress pa, Span<byte> into, ReadOnlySpan<byte> from, bool write)
+    {
+        if (write)
+        {
+            Kernel.Memory.Write(pa, from);
+            Kernel.Cpu.ChargeMemcpy((ulong)from.Length);
+        }
+        else
+        {
+            Kernel.Memory.Read(pa, into);
+            Kernel.Cpu.ChargeMemcpy((ulong)into.Length);
+        }
+    }
+
+    /// <summary>A user access made by kernel code on the live user mapping; a fault is handled and retried once.</summary>
+    private protected PhysicalAddress? DirectTranslate(Process p, VirtualAddress user, bool write)
+    {
+        AccessType a = write ? AccessType.Write : AccessType.Read;
+        Privilege privilege = AccessPrivilege;
+        for (int attempt = 0; attempt < 2; attempt++)
+        {
+            Translation t = Kernel.Cpu.Access(user, a, privilege);
+            if (!t.IsFault)
+            {
+                return t.Address;
+            }
+
+            if (t.Fault != FaultKind.Translation || attempt == 1)
+            {
+                return null; // a permission fault in uaccess goes to the fixup: bytes not copied
+            }
+
+            BeforeFault();
+            Kernel.UaccessFault(entering: true);
+            bool ok = Kernel.HandleMmFault(p, user.AlignDown(Page), write);
+            Kernel.UaccessFault(entering: false);
+            AfterFault();
+            if (!ok)
+            {
+                return null;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The privilege of the kernel's user accesses (arm64 LDTR/STTR make them as EL0 would).</summary>
+    private protected virtual Privilege AccessPrivilege => Privilege.Kernel;
+
+    /// <summary>The fault handler is about to run (it needs the kernel's own tables).</summary>
+    private protected virtual void BeforeFault()
+    {
+    }
+
+    /// <summary>The fault handler returned.</summary>
+    private protected virtual void AfterFault()
+    {
+    }
+}
