@@ -31,6 +31,27 @@ public class AuditCommandTests
         }
     }
 
+    [Fact]
+    public void Arm64ClassicExposesTheLinearMapAndKptiOnlyTheTrampolineText()
+    {
+        (int code, string output, string err) = Run("audit", "--arch", "aarch64", "--json");
+        Assert.True(code == 0, err);
+        using JsonDocument doc = JsonDocument.Parse(output);
+        JsonElement classic = doc.RootElement[0];
+        JsonElement kpti = doc.RootElement[1];
+        Assert.Equal("kpti", kpti.GetProperty("design").GetString());
+        Assert.Equal(2L << 30, classic.GetProperty("exposedKernelBytes").GetInt64()); // swapper_pg_dir at EL0: the linear map of 2 GiB
+        Assert.Equal("0xffff000000000000", classic.GetProperty("exposedKernelRanges")[0].GetProperty("start").GetString()); // PAGE_OFFSET, 48-bit VA
+        Assert.Equal(3 * 4096, kpti.GetProperty("exposedKernelBytes").GetInt64()); // tramp_pg_dir: the trampoline text at TRAMP_VALIAS
+        JsonElement tramp = Assert.Single(kpti.GetProperty("exposedKernelRanges").EnumerateArray());
+        Assert.Equal("r-x global", tramp.GetProperty("perms").GetString());
+
+        (code, output, err) = CliHarness.Run("compare", "--machine", "cortex-a72", "--arch", "aarch64", "--designs", "classic,kpti", "--workloads", "null", "--ops", "5");
+        Assert.True(code == 0, err);
+        Assert.Contains("classic: kernel translatable from user mode 2 GiB in", output);
+        Assert.Contains("kpti: kernel translatable from user mode 12 KiB in 1 range(s)", output);
+    }
+
     [Theory]
     [InlineData("--arch", "vax", "--arch")]
     [InlineData("--design", "4g4g", "4g4g needs 32-bit ARM with LPAE")]

@@ -46,8 +46,9 @@ public static class IsolationAudit
         {
             foreach (PageTableLookup leaf in tree.Leaves())
             {
-                ulong va = Canonical(k, leaf.PageBase.Value | vaBase);
-                if (leaf.Attributes.User || va < k.Layout.TaskSize && !IsKernelVa(k, va))
+                // a TTBR1 tree (vaBase != 0) holds kernel addresses only, placed at the top of the space
+                ulong va = vaBase != 0 ? leaf.PageBase.Value | vaBase : Canonical(k, leaf.PageBase.Value);
+                if (leaf.Attributes.User || vaBase == 0 && va < k.Layout.TaskSize && !IsKernelVa(k, va))
                 {
                     continue;
                 }

@@ -57,8 +57,9 @@ public sealed class Arm64Mm : ArchMm
         Cpu.Charge(CostCause.Barrier, PrimitiveCost.Isb);
     }
 
+    /// <summary>TTBR1 translates the top 2^VA_BITS bytes: its tree's index bits are the address below bit VA_BITS.</summary>
     public override IReadOnlyList<LiveRoot> LiveRoots(PageTable userTree, PageTable kernelTree) =>
-        [new LiveRoot(userTree, "TTBR0", 0), new LiveRoot(kernelTree, "TTBR1", 0)];
+        [new LiveRoot(userTree, "TTBR0", 0), new LiveRoot(kernelTree, "TTBR1", ~((1UL << Format.VirtualAddressBits) - 1))];
 
     /// <summary>
     /// SW PAN's __uaccess_ttbr0_enable: TTBR1 gets the task's ASID back, TTBR0 its tables, one ISB
