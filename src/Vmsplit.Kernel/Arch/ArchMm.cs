@@ -118,8 +118,21 @@ public abstract class ArchMm
 
     // ---- switch_mm --------------------------------------------------------------------------------
 
-    /// <summary>Loads the registers for <paramref name="p"/> (boot-time <c>Start</c> and <c>switch_mm</c>), without cost.</summary>
-    public abstract void LoadUserRoots(Process p, ushort asid, ushort userAsid);
+    /// <summary>
+    /// Loads the registers for <paramref name="p"/> (boot-time <c>Start</c> and <c>switch_mm</c>), without cost:
+    /// the architecture's roots, then the PAN state the design keeps in them.
+    /// </summary>
+    public void LoadUserRoots(Process p, ushort asid, ushort userAsid)
+    {
+        SetUserRoots(p, asid, userAsid);
+        Kernel.Pan.ApplyToRoots(ref Mmu.Registers, Kernel.InKernel);
+    }
+
+    /// <summary>The architecture's part of <see cref="LoadUserRoots"/>: root registers, ASID, translation controls.</summary>
+    private protected abstract void SetUserRoots(Process p, ushort asid, ushort userAsid);
+
+    /// <summary>Whether the kernel's user accesses are unprivileged loads and stores, which PAN does not restrict (arm64 LDTR/STTR).</summary>
+    public virtual bool UaccessUnprivileged => false;
 
     /// <summary>switch_mm: the allocator's decision turned into root writes and TLB maintenance.</summary>
     public abstract void SwitchMm(Process next, AsidSwitch sw);

@@ -1,6 +1,5 @@
 using Vmsplit.Hardware;
 using Vmsplit.Hardware.Paging;
-using Vmsplit.Kernel.Designs;
 using Vmsplit.Kernel.Mm;
 
 namespace Vmsplit.Kernel.Core;

@@ -1,9 +1,6 @@
 using Vmsplit.Hardware;
 using Vmsplit.Hardware.Paging;
-using Vmsplit.Hardware.Paging.Arm;
 using Vmsplit.Hardware.Profiles;
-using Vmsplit.Kernel.Arch.Arm;
-using Vmsplit.Kernel.Asid;
 using Vmsplit.Kernel.Designs;
 
 namespace Vmsplit.Kernel.Core;

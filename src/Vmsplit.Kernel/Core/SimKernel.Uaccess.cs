@@ -1,12 +1,8 @@
 using Vmsplit.Hardware;
 using Vmsplit.Hardware.Costs;
-using Vmsplit.Hardware.Mmu;
 using Vmsplit.Hardware.Paging;
-using Vmsplit.Hardware.Paging.Arm;
 using Vmsplit.Hardware.Profiles;
-using Vmsplit.Kernel.Designs;
 using Vmsplit.Kernel.Mm;
-using Vmsplit.Kernel.Uaccess;
 
 namespace Vmsplit.Kernel.Core;
 

@@ -5,10 +5,6 @@ using Vmsplit.Hardware.Mmu;
 using Vmsplit.Hardware.Paging;
 using Vmsplit.Hardware.Profiles;
 using Vmsplit.Kernel.Arch;
-using Vmsplit.Kernel.Arch.Arm;
-using Vmsplit.Kernel.Arch.Arm64;
-using Vmsplit.Kernel.Arch.Riscv;
-using Vmsplit.Kernel.Arch.X86;
 using Vmsplit.Kernel.Asid;
 using Vmsplit.Kernel.Designs;
 using Vmsplit.Kernel.Isolation;
@@ -74,10 +70,11 @@ public sealed partial class SimKernel : IKernelMapper
             Checker.Attach(mmu);
         }
 
-        RequirePanRelease();
         CompiledDesign policies = DesignCompiler.Compile(this);
+        policies.Pan.RequireRelease();
         Arch = policies.Arch;
         Isolation = policies.Isolation;
+        Pan = policies.Pan;
         Uaccess = new UserAccess(Layout.TaskSize, policies.UserPages);
         Isolation.CreateKernelTrees();
         Boot();
@@ -100,6 +97,9 @@ public sealed partial class SimKernel : IKernelMapper
 
     /// <summary>The isolation scheme (the kernel's trees, the global bit, entry and exit, the roots live in user mode).</summary>
     public IsolationPolicy Isolation { get; }
+
+    /// <summary>The design's PAN mechanism (what entry, exit and each uaccess window do to user access).</summary>
+    public PanPolicy Pan { get; }
 
     /// <summary>The uaccess API of the running process, over the design's user-access strategy.</summary>
     public UserAccess Uaccess { get; }

@@ -14,7 +14,8 @@ namespace Vmsplit.Kernel.Designs;
 /// <param name="Arch">The architecture's mm (roots, switch_mm, the flush family, the ASID allocator).</param>
 /// <param name="Isolation">The isolation scheme (trees, global bit, entry and exit, live roots).</param>
 /// <param name="UserPages">The user-access strategy (how uaccess reaches a user page).</param>
-public sealed record CompiledDesign(ArchMm Arch, IsolationPolicy Isolation, IUserPageAccess UserPages);
+/// <param name="Pan">The PAN mechanism (user access closed in the kernel outside uaccess).</param>
+public sealed record CompiledDesign(ArchMm Arch, IsolationPolicy Isolation, IUserPageAccess UserPages, PanPolicy Pan);
 
 /// <summary>
 /// Turns a parsed <see cref="DesignSpec"/> into the objects the kernel runs with: the only place that
@@ -29,12 +30,19 @@ public static class DesignCompiler
         ArchMm arch;
         IsolationPolicy isolation;
         ArmFourGFourG? fourG = null;
+        PanPolicy? pan = null;
         switch (kernel.Format.Id.Family())
         {
             case ArchFamily.Arm32:
                 {
                     ArmMm arm = new(kernel);
                     arch = arm;
+                    pan = d.Pan switch
+                    {
+                        PanKind.ArmDomain => new ArmDomainPan(kernel),
+                        PanKind.ArmTtbr0 => new ArmTtbr0Pan(kernel, arm),
+                        _ => null,
+                    };
                     isolation = d.Scheme switch
                     {
                         IsolationScheme.Classic => new SharedKernel(kernel, arm),
@@ -48,6 +56,12 @@ public static class DesignCompiler
                 {
                     Arm64Mm arm64 = new(kernel, kpti: d.Scheme == IsolationScheme.Kpti);
                     arch = arm64;
+                    pan = d.Pan switch
+                    {
+                        PanKind.ArmHardware => new Arm64HardwarePan(kernel, arm64),
+                        PanKind.Arm64Ttbr0 => new Arm64SwTtbr0Pan(kernel, arm64),
+                        _ => null,
+                    };
                     isolation = d.Scheme switch
                     {
                         IsolationScheme.Classic => new SharedKernel(kernel, arm64),
@@ -61,6 +75,7 @@ public static class DesignCompiler
                 {
                     X86Mm x86 = new(kernel, pcid: d.Pcid, pti: d.Scheme == IsolationScheme.Kpti);
                     arch = x86;
+                    pan = d.Pan == PanKind.X86Smap ? new X86SmapPan(kernel) : null;
                     isolation = d.Scheme switch
                     {
                         IsolationScheme.Classic => new SharedKernel(kernel, x86),
@@ -75,6 +90,7 @@ public static class DesignCompiler
                 {
                     RiscvMm riscv = new(kernel);
                     arch = riscv;
+                    pan = d.Pan == PanKind.RiscvSum ? new RiscvSumPan(kernel) : null;
                     isolation = d.Scheme == IsolationScheme.Classic ? new SharedKernel(kernel, riscv) : throw Unsupported(kernel);
                     break;
                 }
@@ -89,7 +105,12 @@ public static class DesignCompiler
             UaccessStrategy.Trampoline => new TrampolineUserAccess(kernel, fourG ?? throw Unsupported(kernel)),
             _ => new HybridUserAccess(new Ttbr0SwitchUserAccess(kernel, fourG ?? throw Unsupported(kernel)), new PinKmapUserAccess(kernel), d.HybridThresholdBytes),
         };
-        return new CompiledDesign(arch, isolation, pages);
+        if (pan is null && d.Pan != PanKind.None)
+        {
+            throw Unsupported(kernel);
+        }
+
+        return new CompiledDesign(arch, isolation, pages, pan ?? new NoPan(kernel));
     }
 
     private static KernelSetupException Unsupported(SimKernel k) =>

@@ -12,7 +12,7 @@ public sealed class SharedKernel(SimKernel kernel, ArchMm arch) : IsolationPolic
 {
     public override bool IsGlobal(VirtualAddress va) => true;
 
-    public override void Enter(Process p, bool exception) => Kernel.EntryPan(enter: true, exception);
+    public override void Enter(Process p, bool exception) => Kernel.Pan.OnEntry(exception);
 
-    public override void Exit(Process p) => Kernel.EntryPan(enter: false, exception: false);
+    public override void Exit(Process p) => Kernel.Pan.OnExit();
 }

@@ -10,11 +10,11 @@ namespace Vmsplit.Kernel.Uaccess;
 /// </summary>
 public sealed class DirectUserAccess(SimKernel kernel) : KernelUserAccess(kernel)
 {
-    public override void Begin(ulong totalBytes, bool write) => Kernel.UserAccessWindow(open: true);
+    public override void Begin(ulong totalBytes, bool write) => Kernel.Pan.Window(open: true);
 
-    public override void End() => Kernel.UserAccessWindow(open: false);
+    public override void End() => Kernel.Pan.Window(open: false);
 
-    private protected override Privilege AccessPrivilege => Kernel.UnprivilegedUaccess ? Privilege.User : Privilege.Kernel; // arm64 LDTR/STTR
+    private protected override Privilege AccessPrivilege => Kernel.Arch.UaccessUnprivileged ? Privilege.User : Privilege.Kernel; // arm64 LDTR/STTR
 
     private protected override bool Transfer(Process p, VirtualAddress user, Span<byte> into, ReadOnlySpan<byte> from, bool write)
     {

@@ -69,9 +69,9 @@ public abstract class KernelUserAccess : IUserPageAccess
             }
 
             BeforeFault();
-            Kernel.UaccessFault(entering: true);
+            Kernel.Pan.OnUaccessFault(entering: true);
             bool ok = Kernel.HandleMmFault(p, user.AlignDown(Page), write);
-            Kernel.UaccessFault(entering: false);
+            Kernel.Pan.OnUaccessFault(entering: false);
             AfterFault();
             if (!ok)
             {

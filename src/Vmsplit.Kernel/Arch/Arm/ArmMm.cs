@@ -1,13 +1,11 @@
 using Vmsplit.Hardware;
 using Vmsplit.Hardware.Costs;
-using Vmsplit.Hardware.Mmu;
 using Vmsplit.Hardware.Paging;
 using Vmsplit.Hardware.Paging.Arm;
 using Vmsplit.Hardware.Profiles;
 using Vmsplit.Hardware.Tlb;
 using Vmsplit.Kernel.Asid;
 using Vmsplit.Kernel.Core;
-using Vmsplit.Kernel.Designs;
 using Vmsplit.Kernel.Isolation;
 
 namespace Vmsplit.Kernel.Arch.Arm;
@@ -125,7 +123,7 @@ public sealed class ArmMm : ArchMm
         Kernel.MapKernelRange(area, new PhysicalAddress(Kernel.AllocLowmem().Value), Page, PagePermissions.Read | PagePermissions.Execute);
     }
 
-    public override void LoadUserRoots(Process p, ushort asid, ushort userAsid)
+    private protected override void SetUserRoots(Process p, ushort asid, ushort userAsid)
     {
         ref MmuRegisters r = ref Mmu.Registers;
         if (!_lpae)
@@ -139,7 +137,7 @@ public sealed class ArmMm : ArchMm
         r = ArmLpaeFormat.Registers(
             isolation.UserHalfRoot(p, inKernel),
             isolation.KernelHalfRoot(inKernel),
-            ArmLpaeFormat.Ttbcr(0, Ttbr1Size, epd0: inKernel && Kernel.Design.Pan == PanKind.ArmTtbr0),
+            ArmLpaeFormat.Ttbcr(0, Ttbr1Size),
             isolation.RootAsid(asid, userAsid, inKernel));
         r.HardwareAccessFlag = true;
     }

@@ -1,13 +1,11 @@
 using Vmsplit.Hardware;
 using Vmsplit.Hardware.Costs;
-using Vmsplit.Hardware.Mmu;
 using Vmsplit.Hardware.Paging;
 using Vmsplit.Hardware.Paging.Arm;
 using Vmsplit.Hardware.Profiles;
 using Vmsplit.Hardware.Tlb;
 using Vmsplit.Kernel.Asid;
 using Vmsplit.Kernel.Core;
-using Vmsplit.Kernel.Designs;
 using Vmsplit.Kernel.Isolation;
 
 namespace Vmsplit.Kernel.Arch.Arm64;
@@ -42,6 +40,13 @@ public sealed class Arm64Mm : ArchMm
     public override ulong ImageOffsetInRam => 0x200000;
 
     public override bool KernelHasOwnRoot => true;
+
+    /// <summary>
+    /// arm64 uaccess uses LDTR/STTR, which make EL0 permission checks and so ignore PSTATE.PAN, since Linux 5.11
+    /// unconditionally (uaccess_ttbr0_enable alone around __arch_copy_*_user, arch/arm64/include/asm/uaccess.h);
+    /// before, only with ARMv8.2 UAO, which no profile describes.
+    /// </summary>
+    public override bool UaccessUnprivileged => Kernel.Layout.Config.Linux >= new Vmsplit.Kernel.Layout.LinuxVersion(5, 11);
 
     public override void MapEntry(VirtualAddress imageVa)
     {
@@ -89,7 +94,7 @@ public sealed class Arm64Mm : ArchMm
 
     private PageTable? _reservedTree;
 
-    public override void LoadUserRoots(Process p, ushort asid, ushort userAsid)
+    private protected override void SetUserRoots(Process p, ushort asid, ushort userAsid)
     {
         ref MmuRegisters r = ref Mmu.Registers;
         MmuRegisters baseRegs = p.Tables.Registers;
@@ -98,10 +103,6 @@ public sealed class Arm64Mm : ArchMm
         r.Ttbr1 = Isolation.KernelHalfRoot(Kernel.InKernel).Value | ((ulong)userAsid << 48);
         r.Ttbcr |= AArch64Format.TcrA1; // Linux arm64 takes the ASID from TTBR1 (TCR_A1)
         r.HardwareAccessFlag = true;
-        if (Kernel.Design.Pan == PanKind.ArmHardware)
-        {
-            r.Pan = Kernel.InKernel;
-        }
     }
 
     public override void SwitchMm(Process next, AsidSwitch sw)
@@ -118,7 +119,7 @@ public sealed class Arm64Mm : ArchMm
             Cpu.ChargeMaintenance(Mmu.TlbiAside1(sw.Asid).Op, flushCause);
         }
 
-        if (Kernel.Design.Pan == PanKind.Arm64Ttbr0)
+        if (Kernel.Pan.DefersUserTablesToUaccess)
         {
             // SW PAN defers TTBR0 to uaccess_enable and the exit: check_and_switch_context only calls
             // cpu_switch_mm when !system_uses_ttbr0_pan() (arch/arm64/mm/context.c)

@@ -1,12 +1,10 @@
 using Vmsplit.Hardware;
 using Vmsplit.Hardware.Costs;
-using Vmsplit.Hardware.Mmu;
 using Vmsplit.Hardware.Paging;
 using Vmsplit.Hardware.Profiles;
 using Vmsplit.Hardware.Tlb;
 using Vmsplit.Kernel.Asid;
 using Vmsplit.Kernel.Core;
-using Vmsplit.Kernel.Designs;
 
 namespace Vmsplit.Kernel.Arch.Riscv;
 
@@ -47,13 +45,13 @@ public sealed class RiscvMm : ArchMm
 
     public override ulong KernelSpaceEnd => _sv32 ? base.KernelSpaceEnd : ulong.MaxValue;
 
-    public override void LoadUserRoots(Process p, ushort asid, ushort userAsid)
+    private protected override void SetUserRoots(Process p, ushort asid, ushort userAsid)
     {
         MmuRegisters v = p.Tables.Registers;
         int shift = _sv32 ? 22 : 44;
         ulong mask = _sv32 ? 0x1FFUL : 0xFFFFUL;
         v.Satp = (v.Satp & ~(mask << shift)) | (((ulong)asid & mask) << shift);
-        v.Sum = Kernel.Design.Pan != PanKind.RiscvSum;
+        v.Sum = true; // the kernel may touch user pages unless the design's PAN clears SUM
         Mmu.Registers = v;
     }
 

@@ -7,7 +7,6 @@ using Vmsplit.Hardware.Profiles;
 using Vmsplit.Hardware.Tlb;
 using Vmsplit.Kernel.Asid;
 using Vmsplit.Kernel.Core;
-using Vmsplit.Kernel.Designs;
 
 namespace Vmsplit.Kernel.Arch.X86;
 
@@ -83,18 +82,13 @@ public sealed class X86Mm : ArchMm
         Kernel.MapKernelRange(Kernel.EntryAreaVa, Kernel.AllocLowmem(), Page, PagePermissions.Read | PagePermissions.Write);
     }
 
-    public override void LoadUserRoots(Process p, ushort asid, ushort userAsid)
+    private protected override void SetUserRoots(Process p, ushort asid, ushort userAsid)
     {
         MmuRegisters x = p.Tables.Registers;
         x.Cr4 = (Kernel.Profile.Has(CpuFeature.Global) ? x.Cr4 | Cr4Flags.Pge : x.Cr4 & ~Cr4Flags.Pge) & ~(Cr4Flags.Pcide | Cr4Flags.Smap);
         if (_pcid)
         {
             x.Cr4 |= Cr4Flags.Pcide;
-        }
-
-        if (Kernel.Design.Pan == PanKind.X86Smap)
-        {
-            x.Cr4 |= Cr4Flags.Smap;
         }
 
         bool inKernel = Kernel.InKernel;
