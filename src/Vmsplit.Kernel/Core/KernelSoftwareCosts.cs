@@ -74,11 +74,8 @@ public sealed record KernelSoftwareCosts
     /// <summary>__pa() with a compare and branch between the linear and the image offset (kernel image in vmalloc).</summary>
     public double PaCompareBranch { get; init; } = 3;
 
-    /// <summary>virt_to_phys() of a permuted image page: a table lookup (vmalloc_to_page-like, one cache line).</summary>
+    /// <summary>virt_to_phys() of an address in an image over permuted pages: the page lookup after the compare (vmalloc_to_page-like, one cache line).</summary>
     public double PaPageLookup { get; init; } = 25;
-
-    /// <summary>__pa conversions per system call made by the common paths (current's stack, task, page tables).</summary>
-    public int PaConversionsPerSyscall { get; init; } = 4;
 
     /// <summary>
     /// The call around each user access (access_ok, the fixup bookkeeping), in every design; the PAN

@@ -88,7 +88,16 @@ public sealed partial class SimKernel
                 }
 
                 KernelAccess(SyscallTablePage, AccessType.Read);
-                ChargeAddressConversions();
+                if (p is not null)
+                {
+                    // the common path's __pa conversions, each of the address it converts: current's stack and
+                    // task_struct, its mm and the mm's pgd (all slab or page-table pages in the linear map)
+                    VirtToPhys(LinearAddress(p.KernelStack));
+                    VirtToPhys(LinearAddress(p.TaskStruct));
+                    VirtToPhys(KernelObjects["mm"]);
+                    VirtToPhys(LinearAddress(p.Tables.Root));
+                }
+
                 break;
             case KernelPath.DevZeroNull:
             case KernelPath.Close:
@@ -136,16 +145,44 @@ public sealed partial class SimKernel
         }
     }
 
-    // __pa/__va on the common path: one subtraction, a compare-and-branch, or a page lookup (seed 001).
-    private void ChargeAddressConversions()
+    /// <summary>
+    /// __pa()/virt_to_phys() of <paramref name="va"/> as the design computes it, charged as it runs: with the image
+    /// in the linear map one subtraction; with the image elsewhere a compare and branch between the linear and the
+    /// image offset (arm64's __is_lm_address); an address inside an image mapped over permuted pages also needs a
+    /// page lookup (Arnd Bergmann, seed 001), linear-map addresses do not.
+    /// </summary>
+    public PhysicalAddress VirtToPhys(VirtualAddress va)
     {
-        double each = Design.ImagePlacement switch
+        if (Design.ImagePlacement == KernelImagePlacement.LinearMap)
         {
-            KernelImagePlacement.LinearMap => Software.PaSubtract,
-            KernelImagePlacement.Vmalloc => Software.PaCompareBranch,
-            _ => Software.PaPageLookup,
-        };
-        Cpu.Charge(CostCause.AddressConversion, each * Software.PaConversionsPerSyscall, Software.PaConversionsPerSyscall);
+            Cpu.Charge(CostCause.AddressConversion, Software.PaSubtract, 1);
+            return LinearToPhys(va);
+        }
+
+        Cpu.Charge(CostCause.AddressConversion, Software.PaCompareBranch, 1);
+        if (va < ImageVa || va.Value - ImageVa.Value >= ImageBytes)
+        {
+            return LinearToPhys(va);
+        }
+
+        if (ImagePermutation is { } permuted)
+        {
+            Cpu.Charge(CostCause.AddressConversion, Software.PaPageLookup, 0);
+            ulong offset = va.Value & (Page - 1);
+            return new PhysicalAddress(permuted[va.Value - offset] + offset);
+        }
+
+        return ImagePa + (va.Value - ImageVa.Value);
+    }
+
+    private PhysicalAddress LinearToPhys(VirtualAddress va)
+    {
+        if (va.Value < Layout.PageOffset || va.Value >= Layout.HighMemory)
+        {
+            throw new InvalidOperationException($"__pa of {va}, which is neither in the linear map nor in the kernel image");
+        }
+
+        return new PhysicalAddress(va.Value - Layout.PageOffset + Layout.Machine.PhysOffset.Value);
     }
 
     /// <summary>The page-cache file reads and writes use (created on first use, pages from highmem first).</summary>

@@ -1,0 +1,60 @@
+using Vmsplit.Hardware;
+using Vmsplit.Hardware.Costs;
+using Vmsplit.Kernel.Core;
+using Vmsplit.Kernel.Layout;
+using Vmsplit.Workloads;
+
+namespace Vmsplit.Lab.Tests;
+
+/// <summary>
+/// __pa carries the address it converts: with the image over permuted pages only image addresses need the page
+/// lookup; the linear-map addresses the system-call path converts cost what they cost with the image in vmalloc.
+/// </summary>
+public class AddressConversionTests
+{
+    private static MachineSpec Machine(string arch) => arch switch
+    {
+        "arm-lpae" => MachineSpec.DefaultArm(),
+        "aarch64" => new MachineSpec(MachineSpec.Require("cortex-a72"), KernelArch.Aarch64, 2 * ByteSize.GiB),
+        _ => new MachineSpec(MachineSpec.Require("sifive-u74"), KernelArch.RiscvSv39, 2 * ByteSize.GiB),
+    };
+
+    [Theory]
+    [InlineData("arm-lpae", "classic")]
+    [InlineData("arm-lpae", "4g4g")]
+    [InlineData("aarch64", "classic")]
+    [InlineData("riscv-sv39", "classic")]
+    public void APermutedImageCostsANullSyscallNothingMoreThanAnImageInVmalloc(string arch, string baseDesign)
+    {
+        MachineSpec m = Machine(arch);
+        string vmalloc = baseDesign == "4g4g" ? "4g4g" : baseDesign + "+kimage-vmalloc"; // 4g4g's image is outside the linear map already
+        RunResult inVmalloc = Runner.Run(m, vmalloc, BuiltinWorkloads.Get("null"), 200);
+        RunResult permuted = Runner.Run(m, baseDesign + "+kimage-permuted", BuiltinWorkloads.Get("null"), 200);
+
+        // four conversions of linear-map addresses per call (stack, task_struct, mm, pgd): a compare and branch each
+        double compareBranch = new KernelSoftwareCosts().PaCompareBranch;
+        Assert.Equal(4 * compareBranch, inVmalloc.CyclesPerOpByCause[CostCause.AddressConversion]);
+        Assert.Equal(4 * compareBranch, permuted.CyclesPerOpByCause[CostCause.AddressConversion]);
+        Assert.True(permuted.CyclesPerOp <= inVmalloc.CyclesPerOp * 1.02, $"permuted {permuted.CyclesPerOp} cycles, vmalloc {inVmalloc.CyclesPerOp}");
+    }
+
+    [Theory]
+    [InlineData("classic", 1.0, 1.0)]
+    [InlineData("classic+kimage-vmalloc", 3.0, 3.0)]
+    [InlineData("classic+kimage-permuted", 3.0, 28.0)]
+    public void VirtToPhysFindsTheFrameAndChargesTheLookupOnlyForImageAddresses(string design, double linearCycles, double imageCycles)
+    {
+        MachineSpec m = MachineSpec.DefaultArm();
+        SimKernel k = Scenario.Boot(m, Scenario.ParseDesign(m, design));
+        VirtualAddress linear = k.KernelObjects["file"];
+        VirtualAddress image = k.ImageVa + (5 * 4096) + 0x123;
+
+        double before = k.Ledger.Cycles(CostCause.AddressConversion);
+        Assert.Equal(k.KernelTree.Lookup(linear).Translate(linear), k.VirtToPhys(linear));
+        Assert.Equal(linearCycles, k.Ledger.Cycles(CostCause.AddressConversion) - before);
+
+        before = k.Ledger.Cycles(CostCause.AddressConversion);
+        Assert.Equal(k.KernelTree.Lookup(image).Translate(image), k.VirtToPhys(image));
+        Assert.Equal(imageCycles, k.Ledger.Cycles(CostCause.AddressConversion) - before);
+    }
+}
