@@ -35,6 +35,10 @@ public class IsolationAuditHandCountTests
     // kpti on x86: the 2 MiB page holding __entry_text (cloned PMD) and the cpu_entry_area page
     private const ulong PtiExposed = 2 * M + CeaPage;
 
+    // KAISER v1: 4 KiB pages of the per-CPU user-mapped section (9), __entry_text, the IDT, the GDT alias and the
+    // audited process's kernel stack
+    private const ulong KaiserExposed = (9 + 1 + 1 + 1 + 1) * 4 * K;
+
     // arm64 kpti: tramp_pg_dir maps the three pages of .entry.tramp.text at TRAMP_VALIAS, nothing else
     private const ulong TrampText = 3 * 4 * K;
 
@@ -65,6 +69,7 @@ public class IsolationAuditHandCountTests
             (KernelArch.X86, IsolationScheme.Classic) => new() { ["CR3"] = X86Lowmem + CeaPage },
             (KernelArch.X86Pae, IsolationScheme.Classic) => new() { ["CR3"] = PaeLowmem + CeaPage },
             (KernelArch.X86 or KernelArch.X86Pae, IsolationScheme.X86FourGFourG) => new() { ["CR3"] = X86FourGTrampoline },
+            (KernelArch.X86_64, IsolationScheme.Kpti) when d.KaiserV1 => new() { ["CR3"] = KaiserExposed },
             (KernelArch.X86Pae or KernelArch.X86_64, IsolationScheme.Kpti) => new() { ["CR3"] = PtiExposed },
             (KernelArch.X86_64, IsolationScheme.Classic) => new() { ["CR3"] = 2 * G + CeaPage },
             (KernelArch.RiscvSv39, IsolationScheme.Classic) => new() { ["satp"] = 2 * G + extraImage },

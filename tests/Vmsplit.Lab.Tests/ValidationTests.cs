@@ -61,11 +61,15 @@ public class ValidationTests
     [Fact]
     public void PtiCostIsTwoCr3WritesAndItsPageTablesOneMorePage()
     {
-        // Two CR3 writes of 100 cycles at 4000 MHz: 200 / 4000 us = 0.05 us; nothing else differs with PCID.
+        // Two CR3 writes of 100 cycles at 4000 MHz: 200 / 4000 us = 0.05 us. With PCID the user PGD's entries
+        // survive, so the entry code's own accesses before SWITCH_TO_KERNEL_CR3 and after SWITCH_TO_USER_CR3
+        // hit the TLB; what they add is the entry text fetched through the user PGD's 2 MiB clone, which the
+        // 4 KiB-only ITLB cannot hold: two STLB hits of 9 cycles, 18 / 4000 us.
         ValidationResult cost = Shipped("lmbench-null-pti-cost");
-        Assert.Equal(0.05, cost.Model, 12);
-        Assert.Equal("root-register-write", Assert.Single(cost.Causes).Cause);
-        Assert.Equal((0.05 - 0.1215) / 0.1215 * 100, cost.ErrorPercent, 9);
+        Assert.Equal(0.05 + 0.0045, cost.Model, 12);
+        Assert.Equal(["root-register-write", "tlb-lookup"], cost.Causes.Select(c => c.Cause).ToArray());
+        Assert.Equal(0.0045, cost.Causes[1].Value, 12);
+        Assert.Equal((0.0545 - 0.1215) / 0.1215 * 100, cost.ErrorPercent, 9);
 
         // The difference row equals the difference of the two absolute rows.
         Assert.Equal(Shipped("lmbench-null-pti-on").Model - Shipped("lmbench-null-pti-off").Model, cost.Model, 12);

@@ -22,7 +22,7 @@ public class X86PaePtiTests
         TheoryData<string, string> data = new();
         foreach (string profile in new[] { "pentium4-xeon", "atom-n270", "core2-e6600", "haswell", "skylake" })
         {
-            foreach (string design in new[] { "kpti", "kpti+global", "kpti+kaiser-v1" })
+            foreach (string design in new[] { "kpti", "kpti+global" }) // KAISER v1 was x86-64 only and is refused here
             {
                 data.Add(profile, design);
             }

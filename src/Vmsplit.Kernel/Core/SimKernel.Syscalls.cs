@@ -136,7 +136,7 @@ public sealed partial class SimKernel
         }
     }
 
-    private void KernelAccess(VirtualAddress va, AccessType access)
+    internal void KernelAccess(VirtualAddress va, AccessType access)
     {
         Translation t = Cpu.Access(va, access, Privilege.Kernel);
         if (t.IsFault)

@@ -79,6 +79,7 @@ public static class DesignCompiler
                     isolation = d.Scheme switch
                     {
                         IsolationScheme.Classic => new SharedKernel(kernel, x86),
+                        IsolationScheme.Kpti when d.KaiserV1 => new KaiserV1(kernel, x86),
                         IsolationScheme.Kpti => new X86Pti(kernel, x86, d.GlobalEntryPages),
                         IsolationScheme.X86FourGFourG => new X86FourGFourG(kernel, x86),
                         _ => throw Unsupported(kernel),

@@ -248,9 +248,9 @@ public sealed record DesignSpec(
                     global = true;
                     break;
                 case "kaiser-v1":
-                    if (scheme != IsolationScheme.Kpti || !x86)
+                    if (scheme != IsolationScheme.Kpti || !x86_64)
                     {
-                        error = Bad("applies only to kpti on x86");
+                        error = Bad("applies only to kpti on x86-64 (the 2017 KAISER patches were x86-64 only)");
                         return false;
                     }
 
@@ -332,17 +332,6 @@ public sealed record DesignSpec(
         {
             error = $"design '{text}': +kaiser-v1 means no global pages at all, so it cannot be combined with +global";
             return false;
-        }
-
-        if (kaiser)
-        {
-            if (seen.Contains("pcid"))
-            {
-                error = $"design '{text}': the KAISER v1 patches (Oct 2017) predate PTI's use of PCID; drop +pcid";
-                return false;
-            }
-
-            pcid = false; // KAISER v1: no PCID support, no global pages
         }
 
         if (scheme == IsolationScheme.Kpti && aarch64 && (seen.Contains("nopcid") || seen.Contains("pcid")))

@@ -12,7 +12,7 @@ namespace Vmsplit.Kernel.Isolation;
 /// kernel/user pair, NOFLUSH, the deferred user flush); kernel entries are not global unless
 /// <c>+global</c> keeps the bit on the always-mapped entry pages.
 /// </summary>
-public sealed class X86Pti : IsolationPolicy
+public class X86Pti : IsolationPolicy
 {
     private readonly X86Mm _x86;
     private readonly bool _globalEntryPages;
@@ -33,6 +33,9 @@ public sealed class X86Pti : IsolationPolicy
         _globalEntryPages && (va.Value >> 21 == Kernel.ImageVa.Value >> 21 || va.Value >> 21 == Kernel.EntryAreaVa.Value >> 21);
 
     public override void OnProcessCreated(Process p) => p.UserShadow = CreateUserPgd(p.Tables);
+
+    /// <summary>The x86 memory-management room (CR3, PCIDs, the flush family).</summary>
+    private protected X86Mm X86 => _x86;
 
     /// <summary>After the process's tree gained user tables, the user PGD shares the new top-level entries.</summary>
     public override void OnUserEntryInstalled(Process p, VirtualAddress va)
@@ -82,11 +85,38 @@ public sealed class X86Pti : IsolationPolicy
 
     public override long ProcessTableBytes(Process p) => p.Tables.TableBytes + (p.UserShadow?.TableBytes ?? 0);
 
-    /// <summary>SWITCH_TO_KERNEL_CR3 (arch/x86/entry/calling.h).</summary>
-    public override void Enter(Process p, bool exception) => _x86.SwitchToKernelCr3(p);
+    /// <summary>SWITCH_TO_KERNEL_CR3 (arch/x86/entry/calling.h), after what the entry code does on the user PGD.</summary>
+    public override void Enter(Process p, bool exception)
+    {
+        BeforeSwitchToKernelCr3(p);
+        _x86.SwitchToKernelCr3(p);
+    }
 
-    /// <summary>SWITCH_TO_USER_CR3.</summary>
-    public override void Exit(Process p) => _x86.SwitchToUserCr3(p);
+    /// <summary>SWITCH_TO_USER_CR3, then what the exit code does on the user PGD.</summary>
+    public override void Exit(Process p)
+    {
+        _x86.SwitchToUserCr3(p);
+        AfterSwitchToUserCr3(p);
+    }
+
+    /// <summary>
+    /// What the entry code touches while the user PGD is still loaded: its own text and the scratch it spills
+    /// a register to, the TSS in the entry area since 4.15 (entry_SYSCALL_64: movq %rsp, cpu_tss_rw + TSS_sp2,
+    /// arch/x86/entry/entry_64.S; the 32-bit entry stack likewise). 4.19 and later spill to the per-CPU
+    /// cpu_tss_rw page, which pti_clone_user_shared maps separately; the model folds it into the entry-area page.
+    /// </summary>
+    private protected virtual void BeforeSwitchToKernelCr3(Process p)
+    {
+        Kernel.KernelAccess(Kernel.EntryVa, AccessType.Execute);
+        Kernel.KernelAccess(Kernel.EntryAreaVa, AccessType.Write);
+    }
+
+    /// <summary>What the exit touches after SWITCH_TO_USER_CR3: the trampoline stack it pops (syscall_return_via_sysret) and its text.</summary>
+    private protected virtual void AfterSwitchToUserCr3(Process p)
+    {
+        Kernel.KernelAccess(Kernel.EntryAreaVa, AccessType.Read);
+        Kernel.KernelAccess(Kernel.EntryVa, AccessType.Execute);
+    }
 
     public override PhysicalAddress UserHalfRoot(Process p, bool inKernel) =>
         !inKernel && p.UserShadow is not null ? p.UserShadow.Root : p.Tables.Root;
@@ -103,7 +133,7 @@ public sealed class X86Pti : IsolationPolicy
     /// (x86-64: clone_pgd_range of the user copy, arch/x86/include/asm/pgtable.h; PAE: a PMD of its own filled by
     /// pgd_prepopulate_user_pmd, arch/x86/mm/pgtable.c, Linux 4.19+).
     /// </summary>
-    private PageTable CreateUserPgd(PageTable kernelCopy)
+    private protected virtual PageTable CreateUserPgd(PageTable kernelCopy)
     {
         PageTable init = _ptiUserInit ??= CreatePtiUserInit();
         if (Kernel.Format.Id == MmuFormat.X86Pae)

@@ -54,7 +54,9 @@ public class DesignSpecTests
         Assert.False(DesignSpec.Parse("kpti+nopcid", MmuFormat.X86_64).Pcid);
         Assert.True(DesignSpec.Parse("kpti+global", MmuFormat.X86_64).GlobalEntryPages);
         Assert.True(DesignSpec.Parse("kpti+kaiser-v1+nopcid", MmuFormat.X86_64).KaiserV1);
-        Assert.False(DesignSpec.Parse("kpti+kaiser-v1", MmuFormat.X86_64).Pcid); // v1 had no PCID support
+        // Dave Hansen's first KAISER posting already used PCIDs when present (LKML 2017-10-31 cover letter)
+        Assert.True(DesignSpec.Parse("kpti+kaiser-v1", MmuFormat.X86_64).Pcid);
+        Assert.True(DesignSpec.Parse("kpti+kaiser-v1+pcid", MmuFormat.X86_64).Pcid);
         Assert.False(DesignSpec.Parse("kpti", MmuFormat.AArch64Va48).Pcid);
 
         // Linux 4.14+ uses PCID for mm switches without PTI too; nopcid turns it off for either design.
@@ -77,7 +79,7 @@ public class DesignSpecTests
     [InlineData("nested", MmuFormat.X86_64, "unknown base 'nested'")]
     [InlineData("classic+pan+pan", MmuFormat.X86_64, "given twice")]
     [InlineData("kpti+pcid+nopcid", MmuFormat.X86_64, "contradicts")]
-    [InlineData("kpti+kaiser-v1+pcid", MmuFormat.X86_64, "predate PTI's use of PCID")]
+    [InlineData("kpti+kaiser-v1", MmuFormat.X86Pae, "the 2017 KAISER patches were x86-64 only")]
     [InlineData("x86-4g4g", MmuFormat.ArmLpae, "x86-4g4g is the 2003 x86-32 design")]
     [InlineData("classic+kimage-vmalloc", MmuFormat.X86_64, "not modelled on x86")]
     public void NonsenseGetsAOneLineError(string name, MmuFormat format, string fragment)
