@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Vmsplit.Hardware.Input;
 
 namespace Vmsplit.Cli;
 

@@ -17,6 +17,9 @@ public sealed record CompareOptions(MachineSpec Machine, IReadOnlyList<string> D
     /// <summary>Run design × workload pairs on every core (results are the same either way).</summary>
     public bool Parallel { get; init; } = true;
 
+    /// <summary>What choosing the designs left to say (a default design the CPU cannot run, left out), printed before the designs' own notes.</summary>
+    public IReadOnlyList<string> Notes { get; init; } = [];
+
     /// <summary>The seeds' question: classic 3G/1G with highmem against 4g4g's uaccess strategies on a Cortex-A15 with 2 GiB and LPAE.</summary>
     public static CompareOptions Default() => new(
         MachineSpec.DefaultArm(),
@@ -156,7 +159,7 @@ public static class Comparison
 
         return new CompareReport(o.Machine, baseline, specs.Select(s => s.Name).ToList(), o.Workloads.Select(w => w.Name).ToList(), budget, results, audits)
         {
-            Notes = specs.SelectMany(s => s.Notes).ToList(),
+            Notes = [.. o.Notes, .. specs.SelectMany(s => s.Notes)],
         };
     }
 }

@@ -1,4 +1,5 @@
 using Vmsplit.Hardware;
+using Vmsplit.Hardware.Input;
 using Vmsplit.Hardware.Paging;
 using Vmsplit.Hardware.Profiles;
 using Vmsplit.Kernel.Core;
@@ -26,13 +27,23 @@ public sealed record MachineSpec(CpuProfile Profile, KernelArch Arch, ulong RamB
     public static MachineSpec SkylakeX86() => new(Require("skylake"), KernelArch.X86_64, 8 * ByteSize.GiB);
 
     public static CpuProfile Require(string id) =>
-        CpuProfiles.Find(id) ?? throw new LabException($"unknown CPU profile '{id}' (vmsplit profile list shows them)");
+        CpuProfiles.Find(id) ?? throw new LabException(
+            $"unknown CPU profile {InputText.Quote(id)} (known: {string.Join(", ", CpuProfiles.Shipped.Select(p => p.Id))}; or a profile file such as ./my-board.yaml)"
+            + Suggestions.DidYouMean(id, CpuProfiles.Shipped.Select(p => p.Id)));
 
-    /// <summary>A shipped profile by id, or the user's own profile file when the name ends in .yaml or .yml.</summary>
+    /// <summary>Whether a <c>--machine</c> value names a profile file: it contains a directory separator or ends in .yaml or .yml.</summary>
+    public static bool IsProfileFile(string value)
+    {
+        string s = value.Trim();
+        return s.Contains('/', StringComparison.Ordinal) || s.Contains(Path.DirectorySeparatorChar, StringComparison.Ordinal)
+            || s.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase) || s.EndsWith(".yml", StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>A shipped profile by id, or the user's own profile file (<see cref="IsProfileFile"/>).</summary>
     public static CpuProfile Resolve(string idOrFile)
     {
         string s = idOrFile.Trim();
-        if (!s.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase) && !s.EndsWith(".yml", StringComparison.OrdinalIgnoreCase))
+        if (!IsProfileFile(s))
         {
             return Require(s.ToLowerInvariant());
         }
@@ -46,6 +57,40 @@ public sealed record MachineSpec(CpuProfile Profile, KernelArch Arch, ulong RamB
             throw new LabException(e.Message);
         }
     }
+
+    /// <summary>
+    /// The architectures a CPU runs, one per MMU format it has (both arm64 VA sizes are <c>aarch64</c>), in the
+    /// order of <see cref="KernelArchitectures.All"/>.
+    /// </summary>
+    public static IReadOnlyList<KernelArch> ArchesOf(CpuProfile profile) =>
+        [.. profile.MmuFormats.Select(KernelArchitectures.OfFormat).Distinct().Order()];
+
+    /// <summary>
+    /// The architecture a machine runs when only its CPU is named: the widest its MMU formats allow. 64-bit
+    /// before 32-bit, then the wider physical address (LPAE before the short-descriptor format, PAE before
+    /// x86-32), then the table's order (x86-64 before LA57, Sv39 before Sv48). A Core 2 or a Skylake runs
+    /// x86-64, a NetBurst Xeon or an Atom N270 x86-pae, a Cortex-A8 arm, a Cortex-A15 arm-lpae, a Cortex-A53
+    /// aarch64, a U74 riscv-sv39.
+    /// </summary>
+    public static KernelArch DefaultArch(CpuProfile profile) =>
+        ArchesOf(profile).OrderByDescending(a => a.AddressSpaceBits()).ThenByDescending(a => a.PhysicalAddressBits()).ThenBy(a => a).First();
+
+    /// <summary>The machine for a CPU and an architecture it runs; arm64 uses 39-bit VAs on a CPU without the 48-bit format.</summary>
+    /// <exception cref="LabException">the CPU cannot run the architecture (one line, with the architectures it runs)</exception>
+    public static MachineSpec For(CpuProfile profile, KernelArch arch, ulong ramBytes)
+    {
+        if (!ArchesOf(profile).Contains(arch))
+        {
+            throw new LabException(CannotRun(profile, arch));
+        }
+
+        MachineSpec m = new(profile, arch, ramBytes);
+        return arch == KernelArch.Aarch64 && !profile.MmuFormats.Contains(MmuFormat.AArch64Va48) ? m with { VaBits = 39 } : m;
+    }
+
+    /// <summary>"the cortex-a15 CPU cannot run x86-64 (it runs arm, arm-lpae)".</summary>
+    public static string CannotRun(CpuProfile profile, KernelArch arch) =>
+        $"the {profile.Id} CPU cannot run {arch.Name()} (it runs {string.Join(", ", ArchesOf(profile).Select(a => a.Name()))})";
 
     public string Describe() =>
         $"{Profile.Name}, {Arch.Name()}, {ByteSize.Human(RamBytes)} RAM" + (Arch.Is32Bit() ? $", {KernelConfig.SplitName(Split)}{(Highmem ? " with highmem" : "")}" : "");
@@ -67,7 +112,7 @@ public static class Scenario
     {
         if (!m.Profile.MmuFormats.Contains(FormatOf(m)))
         {
-            throw new LabException($"{m.Arch.Name()}: CPU profile {m.Profile.Id} has no {PageTableFormat.Get(FormatOf(m)).Name} MMU (it has {string.Join(", ", m.Profile.MmuFormats.Select(f => PageTableFormat.Get(f).Name))}; --machine picks another)");
+            throw new LabException($"{m.Arch.Name()}: the {m.Profile.Id} CPU has no {PageTableFormat.Get(FormatOf(m)).Name} MMU (it runs {string.Join(", ", MachineSpec.ArchesOf(m.Profile).Select(a => a.Name()))}; --machine picks another)");
         }
 
         LayoutDesign ld = d.Scheme switch

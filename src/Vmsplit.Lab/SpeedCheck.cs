@@ -113,6 +113,16 @@ public static class SpeedCheck
         () => new SyscallLoop(MachineSpec.DefaultArm(), "4g4g+pin-kmap"),
     ];
 
+    /// <summary>
+    /// The standard hardware loops, then simulated null system calls on <paramref name="machine"/> under each of
+    /// <paramref name="designs"/> instead of the standard Skylake and Cortex-A15 ones (<c>vmsplit bench --machine</c>).
+    /// </summary>
+    public static IReadOnlyList<Func<SpeedLoop>> ForMachine(MachineSpec machine, IReadOnlyList<string> designs) =>
+    [
+        .. Standard.Take(5),
+        .. designs.Select(d => (Func<SpeedLoop>)(() => new SyscallLoop(machine, d))),
+    ];
+
     /// <summary>Runs <see cref="Standard"/> within <paramref name="seconds"/>; <paramref name="measured"/> is told after each row.</summary>
     public static SpeedCheckResult Run(double seconds, Action<SpeedRow>? measured = null) => Run(seconds, Standard, measured);
 

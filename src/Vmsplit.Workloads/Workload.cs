@@ -146,7 +146,7 @@ public static class BuiltinWorkloads
             "fork-exit" => ForkExit(),
             "dd" => Dd(parts.Length > 1 ? ParseSize(name, parts[1], 512, 1UL << 20) : 65536, name),
             "wss" => Wss(name, parts),
-            _ => throw new WorkloadException($"workload {InputText.Quote(name)}: unknown (built-in: {string.Join(", ", Suite)}; dd:BLOCK, wss:SIZE[:PAGES])"),
+            _ => throw new WorkloadException($"workload {InputText.Quote(name)}: unknown (built-in: {string.Join(", ", Suite)}; dd:BLOCK, wss:SIZE[:PAGES])" + Suggestions.DidYouMean(baseName, [.. Suite, "dd", "wss"])),
         });
     }
 

@@ -78,12 +78,12 @@ public sealed class HostileInputCliTests : IDisposable
     public void OptionValuesWithLineBreaksAreEchoedOnOneLine()
     {
         Assert.Equal(
-            "vmsplit: --workloads: workload 'nu\\nll': unknown (built-in: null, read1, write1, read4k, read64k, pipe, stat, open-close, fault, mmap-munmap, fork-exit, dd, wss; dd:BLOCK, wss:SIZE[:PAGES])",
+            "vmsplit: --workloads: workload 'nu\\nll': unknown (built-in: null, read1, write1, read4k, read64k, pipe, stat, open-close, fault, mmap-munmap, fork-exit, dd, wss; dd:BLOCK, wss:SIZE[:PAGES]); did you mean 'null'?",
             UsageError("compare", "--designs", "classic", "--workloads", "nu\nll"));
         Assert.StartsWith("vmsplit: --mem size: '2\\nG' has an unknown unit", UsageError("layout", "--arch", "arm", "--mem", "0x80000000:2\nG"));
 
         // the option parsers themselves escape what they echo (the fuzz harness found 77 two-line errors in 9,000 values)
-        Assert.Equal("vmsplit: --map '0x400\\n000=0x5000000:4K:r,w,user': VA: '0x400\\n000' is not a hexadecimal number", UsageError("walk", "--format", "x86-64", "--va", "0", "--map", "0x400\n000=0x5000000:4K:r,w,user"));
+        Assert.Equal("vmsplit: --map '0x400\\n000=0x5000000:4K:r,w,user': VA: '0x400\\n000' is not a hexadecimal number", UsageError("walk", "--mmu", "x86-64", "--va", "0", "--map", "0x400\n000=0x5000000:4K:r,w,user"));
         Assert.Equal("--image: 't\\next=8M' is not text=, init=, data= or bss=", Assert.Throws<UsageException>(() => Commands.LayoutCommand.ParseImage("t\next=8M,init=0,data=0,bss=0")).Message);
         Assert.Equal("--mem: '|\\n  block' is not BASE:SIZE (e.g. 0x10000000:2G)", Assert.Throws<UsageException>(() => Commands.LayoutCommand.BuildMachine(Kernel.Layout.KernelArch.Arm, null, ["|\n  block"])).Message);
     }

@@ -1,3 +1,4 @@
+using Vmsplit.Hardware.Input;
 using Vmsplit.Hardware.Paging;
 using Vmsplit.Hardware.Profiles;
 using Vmsplit.Kernel.Layout;
@@ -174,7 +175,7 @@ public sealed record DesignSpec(
                 uaccess = UaccessStrategy.AtomicKmap;
                 break;
             default:
-                error = $"design '{text}': unknown base '{b}' (use classic, kpti, 4g4g or x86-4g4g)";
+                error = $"design '{text}': unknown base '{b}' (use classic, kpti, 4g4g or x86-4g4g)" + Suggestions.DidYouMean(b, ["classic", "kpti", "4g4g", "x86-4g4g"]);
                 return false;
         }
 
@@ -323,7 +324,7 @@ public sealed record DesignSpec(
                     placement = KernelImagePlacement.VmallocPermuted;
                     break;
                 default:
-                    error = $"design '{text}': unknown option '+{o}' (options: +{string.Join(", +", Options)})";
+                    error = $"design '{text}': unknown option '+{o}' (options: +{string.Join(", +", Options)})" + Suggestions.DidYouMean(o, Options);
                     return false;
             }
         }

@@ -1,3 +1,4 @@
+using Vmsplit.Hardware.Input;
 using Vmsplit.Hardware.Paging;
 using Vmsplit.Hardware.Tlb;
 
@@ -111,7 +112,7 @@ public static class KernelArchitectures
         KernelArchInfo? found = All.FirstOrDefault(a => a.Name == n || a.Aliases.Contains(n));
         if (found is null)
         {
-            error = $"unknown architecture '{name}' (expected one of: {string.Join(", ", Names)})";
+            error = $"unknown architecture '{name}' (expected one of: {string.Join(", ", Names)})" + Suggestions.DidYouMean(n, [.. Suggestions.Closest(n, All.SelectMany(a => a.Aliases.Prepend(a.Name))).Select(s => All.First(a => a.Name == s || a.Aliases.Contains(s)).Name)]);
             return false;
         }
 

@@ -1,6 +1,7 @@
 using Vmsplit.Hardware;
 using Vmsplit.Hardware.Costs;
 using Vmsplit.Hardware.Paging;
+using Vmsplit.Hardware.Profiles;
 using Vmsplit.Kernel.Core;
 using Vmsplit.Kernel.Designs;
 using Vmsplit.Kernel.Layout;
@@ -23,8 +24,9 @@ public sealed record ValidationResult(Datapoint Point, double Model, string Scen
 /// <summary>
 /// Runs the scenario behind each datapoint with the shipped profiles as they are: no term is fitted to
 /// a datapoint. Workload runs are shared between datapoints that name the same machine, design and workload.
+/// A <paramref name="profile"/> (a user's edited copy) replaces the shipped profile with its id.
 /// </summary>
-public sealed class Validator(ulong seed = 1)
+public sealed class Validator(ulong seed = 1, CpuProfile? profile = null)
 {
     private const ulong Page = 4096;
 
@@ -130,14 +132,15 @@ public sealed class Validator(ulong seed = 1)
         }
     }
 
-    private static MachineSpec MachineOf(DatapointScenario s)
+    private MachineSpec MachineOf(DatapointScenario s)
     {
         if (!KernelArchitectures.TryParse(s.Arch, false, false, out KernelArch arch, out string error))
         {
             throw new LabException(error);
         }
 
-        return new MachineSpec(MachineSpec.Require(s.Profile), arch, s.RamBytes);
+        CpuProfile p = profile is not null && profile.Id == s.Profile ? profile : MachineSpec.Require(s.Profile);
+        return new MachineSpec(p, arch, s.RamBytes);
     }
 
     private RunResult Workload(MachineSpec machine, DatapointScenario s, string design)

@@ -1,4 +1,4 @@
-namespace Vmsplit.Cli;
+namespace Vmsplit.Hardware.Input;
 
 /// <summary>"Did you mean" for a mistyped name: the closest known names by Damerau-Levenshtein distance.</summary>
 public static class Suggestions
