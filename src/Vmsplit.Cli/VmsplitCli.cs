@@ -25,6 +25,7 @@ public static class VmsplitCli
         root.Subcommands.Add(Commands.ValidateCommand.Create(stdout));
         root.Subcommands.Add(Commands.BenchCommand.Create(stdout));
         root.Subcommands.Add(Commands.CausesCommand.Create(stdout));
+        HelpExamples.Install(root);
         return root;
     }
 
@@ -34,7 +35,16 @@ public static class VmsplitCli
         ParseResult parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            stderr.WriteLine("vmsplit: " + Printable(parse.Errors[0].Message));
+            Command command = parse.CommandResult.Command;
+            string path = HelpExamples.PathOf(parse.CommandResult);
+            if (parse.UnmatchedTokens.Count == 0 && command.Subcommands.Count > 0 && command.Action is null)
+            {
+                // a command group named without a subcommand: what it has
+                stdout.Write(HelpExamples.Listing(command, path));
+                return ExitOk;
+            }
+
+            stderr.WriteLine("vmsplit: " + Printable(ParseError(parse, command, path)));
             return ExitUsage;
         }
 
@@ -54,6 +64,32 @@ public static class VmsplitCli
             stderr.WriteLine("vmsplit: internal error: " + Printable(Unwrap(e).Message.Split('\n')[0]));
             return ExitFailure;
         }
+    }
+
+    // The parser's first error, or for a word it did not recognise, what it is and the nearest names.
+    private static string ParseError(ParseResult parse, Command command, string path)
+    {
+        if (parse.UnmatchedTokens.Count == 0)
+        {
+            return parse.Errors[0].Message;
+        }
+
+        string token = parse.UnmatchedTokens[0];
+        string where = path.Length == 0 ? "vmsplit" : "vmsplit " + path;
+        if (token.StartsWith('-'))
+        {
+            IEnumerable<string> names = command.Options.Concat(command.Parents.OfType<Command>().SelectMany(p => p.Options.Where(o => o.Recursive)))
+                .SelectMany(o => o.Aliases.Prepend(o.Name));
+            string name = token.Split('=', 2)[0];
+            return $"unknown option '{name}' for '{where}'" + Hardware.Input.Suggestions.DidYouMean(name, names) + $" ('{where} --help' lists its options)";
+        }
+
+        if (command.Subcommands.Count > 0)
+        {
+            return $"unknown command '{token}' for '{where}'" + Hardware.Input.Suggestions.DidYouMean(token, command.Subcommands.Select(c => c.Name)) + $" ('{where} --help' lists them)";
+        }
+
+        return $"unexpected argument '{token}' for '{where}' ('{where} --help' lists its options)";
     }
 
     /// <summary>

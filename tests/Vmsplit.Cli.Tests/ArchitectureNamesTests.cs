@@ -62,7 +62,15 @@ public sealed class ArchitectureNamesTests
             {
                 Assert.Equal(2, code);
                 string line = Assert.Single(error.TrimEnd('\n').Split('\n'));
-                Assert.StartsWith("vmsplit: " + arch + ": ", line, StringComparison.Ordinal);
+                if (command is "compare" or "audit")
+                {
+                    // the architecture's default CPU cannot run it: said with the CLI's names
+                    Assert.Matches($"^vmsplit: --arch: the [a-z0-9-]+ CPU cannot run {arch} \\(it runs [a-z0-9-]+(, [a-z0-9-]+)*\\)$", line);
+                }
+                else
+                {
+                    Assert.StartsWith("vmsplit: " + arch + ": ", line, StringComparison.Ordinal);
+                }
             }
         }
 

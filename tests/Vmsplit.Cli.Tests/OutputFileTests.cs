@@ -288,7 +288,7 @@ public sealed class OutputFileTests : IDisposable
     [InlineData(new[] { "compare", "--preset", "\u001b[31mred" }, "vmsplit: --preset: unknown preset '\\x1b[31mred'")]
     [InlineData(new[] { "tlb", "--output", "no\ndir/x.json" }, "vmsplit: --output: cannot write no\\ndir/x.json: directory does not exist")]
     [InlineData(new[] { "layout", "--ram", "1G", "--output", "tab\there/\r.svg" }, "vmsplit: --output: cannot write tab\\there/\\r.svg: directory does not exist")]
-    [InlineData(new[] { "compare", "--bogus\nline" }, "vmsplit: Unrecognized command or argument '--bogus\\nline'")]
+    [InlineData(new[] { "compare", "--bogus\nline" }, "vmsplit: unknown option '--bogus\\nline' for 'vmsplit compare'")]
     public void ControlCharactersInAnEchoedValueAreEscaped(string[] args, string start)
     {
         (int code, string output, string err) = CliHarness.Run(args);

@@ -135,7 +135,7 @@ public sealed class TlbCommandTests
 
     [Theory]
     [InlineData("--arch", "mips", "vmsplit: --arch: unknown architecture 'mips' (expected one of: arm, arm-lpae, aarch64, x86-32, x86-pae, x86-64, x86-64-la57, riscv-sv32, riscv-sv39, riscv-sv48, riscv-sv57)")]
-    [InlineData("--format", "csv", "vmsplit: --format: unknown format 'csv' (use table or json)")]
+    [InlineData("--format", "csv", "vmsplit: --format: unknown format 'csv' (use text, json)")]
     public void BadInputIsOneLineAndExitCodeTwo(string option, string value, string message)
     {
         (int code, string output, string error) = Run("tlb", option, value);

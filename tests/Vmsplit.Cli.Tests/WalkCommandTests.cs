@@ -60,16 +60,16 @@ public sealed class WalkCommandTests
         Assert.Contains("result: translation fault at level 4 (PML4) after 1 descriptor reads", text);
 
         (_, string canonical, _) = Run("walk", "--format", "x86-64", "--va", "0x0000800000000000", "--json");
-        Assert.Contains("\"fault\":\"non-canonical\"", canonical);
+        Assert.Contains("\"fault\": \"non-canonical\"", canonical);
     }
 
     [Fact]
     public void SmapStopsTheKernelUnlessAcIsSet()
     {
         (_, string smap, _) = Run("walk", "--example", "--mode", "kernel", "--cpu", "smap", "--json");
-        Assert.Contains("\"fault\":\"permission\"", smap);
+        Assert.Contains("\"fault\": \"permission\"", smap);
         (_, string ac, _) = Run("walk", "--example", "--mode", "kernel", "--cpu", "smap,ac", "--json");
-        Assert.Contains("\"result\":\"ok\"", ac);
+        Assert.Contains("\"result\": \"ok\"", ac);
     }
 
     [Fact]
@@ -98,7 +98,8 @@ public sealed class WalkCommandTests
 
     [Theory]
     [InlineData("--mmu sparc --va 0", "vmsplit: --mmu: unknown format 'sparc'")]
-    [InlineData("--format sparc --va 0", "vmsplit: --mmu: unknown format 'sparc'")]
+    [InlineData("--format sparc --va 0", "vmsplit: --format: unknown format 'sparc' (use text, json)")]
+    [InlineData("--format x86-64 --mmu arm --va 0", "vmsplit: --format x86-64 is an MMU format, and --mmu arm names one too")]
     [InlineData("--arch sparc --va 0", "vmsplit: --arch: unknown architecture 'sparc'")]
     [InlineData("--arch arm-lpae --mmu x86-64 --va 0", "vmsplit: --arch arm-lpae builds arm-lpae page tables, not --mmu x86-64")]
     [InlineData("--format x86-64 --map 0x400000 --va 0", "vmsplit: --map '0x400000': expected VA=PA:SIZE:PERMS")]

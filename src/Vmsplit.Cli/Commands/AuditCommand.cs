@@ -18,37 +18,58 @@ public static class AuditCommand
 {
     public static Command Create(TextWriter stdout)
     {
-        Option<string> arch = new("--arch") { Description = "architecture: " + string.Join(", ", KernelArchitectures.Names), DefaultValueFactory = _ => "arm-lpae" };
-        Option<string?> design = new("--design") { Description = "design or comma list of designs (default: the ones that exist for the architecture)" };
-        Option<string?> machine = new("--machine") { Description = "CPU profile or your own profile file (.yaml) (default: cortex-a15 for 32-bit ARM, skylake for x86-64, pentium4-xeon for x86-32)" };
+        Option<string?> arch = new("--arch") { Description = MachineOptions.ArchHelp("the machine's; arm-lpae without --machine") };
+        Option<string?> designs = new("--designs", "--design") { Description = "comma list of designs (default: the ones worth comparing on the architecture that the CPU runs)" };
+        Option<string?> machine = new("--machine") { Description = MachineOptions.MachineHelp + " (default: the architecture's, cortex-a15 for arm-lpae)" };
         Option<string?> ram = new("--ram") { Description = "RAM size (default 2G)" };
-        Option<bool> json = new("--json") { Description = "print a JSON array, one object per design" };
+        OutputConvention io = new(["text", "json"]);
+        Option<bool> json = new("--json") { Description = "same as --format json: one JSON array, one object per design" };
         Command command = new("audit", "Isolation audit: kernel memory translatable from user mode and user memory reachable from the kernel, per design.")
         {
-            arch, design, machine, ram, json,
+            arch, designs, machine, ram,
         };
+        io.AddTo(command);
+        command.Options.Add(json);
         command.SetAction(parse =>
         {
-            if (!KernelArchitectures.TryParse(parse.GetValue(arch), false, false, out KernelArch a, out string error))
+            string format = io.Resolve(parse, parse.GetValue(json) ? "json" : null, "--json");
+            CommandOutputs outputs = new(stdout);
+            OutputTarget? target = io.Claim(outputs, parse);
+            if (parse.GetValue(machine) is string file && MachineSpec.IsProfileFile(file))
             {
-                throw new UsageException("--arch: " + error);
+                outputs.Reads("--machine", file);
             }
 
-            string profile = parse.GetValue(machine) ?? a.Info().DefaultProfile;
-            ulong ramBytes = 2 * ByteSize.GiB;
-            if (parse.GetValue(ram) is string ramText && !ByteSize.TryParse(ramText, "--ram", 64 * ByteSize.MiB, 1UL << 40, out ramBytes, out string ramError))
+            MachineSpec m = MachineOptions.Resolve(parse.GetValue(machine), parse.GetValue(arch), MachineSpec.DefaultArm());
+            if (parse.GetValue(ram) is string ramText)
             {
-                throw new UsageException(ramError);
+                if (!ByteSize.TryParse(ramText, "--ram", 64 * ByteSize.MiB, 1UL << 40, out ulong ramBytes, out string ramError))
+                {
+                    throw new UsageException(ramError);
+                }
+
+                m = m with { RamBytes = ramBytes };
             }
 
-            List<string> designs = parse.GetValue(design) is string d
-                ? d.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToList()
-                : [.. a.Info().DefaultDesigns];
+            List<string> notes = [];
+            List<string> names;
+            if (parse.GetValue(designs) is string d)
+            {
+                names = d.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToList();
+                if (names.Count == 0)
+                {
+                    throw new UsageException("--designs: empty list");
+                }
+            }
+            else
+            {
+                (names, notes) = MachineOptions.DefaultDesigns(m);
+            }
+
             List<AuditResult> results = new();
             try
             {
-                MachineSpec m = new(MachineSpec.Resolve(profile), a, ramBytes);
-                foreach (string name in designs)
+                foreach (string name in names)
                 {
                     results.Add(IsolationAudit.Run(Scenario.Boot(m, Scenario.ParseDesign(m, name))));
                 }
@@ -58,10 +79,24 @@ public static class AuditCommand
                 throw new UsageException(e.Message);
             }
 
-            stdout.Write(parse.GetValue(json) ? Json(results) : Text(results));
+            string Render() => format == "json" ? Json(results) : Text(m, notes, results);
+            outputs.WriteAll(target is null ? Render() : null, (target, Render));
             return VmsplitCli.ExitOk;
         });
         return command;
+    }
+
+    public static string Text(MachineSpec m, IReadOnlyList<string> notes, IReadOnlyList<AuditResult> results)
+    {
+        StringBuilder sb = new();
+        sb.AppendLine($"Machine: {m.Describe()}");
+        foreach (string n in notes)
+        {
+            sb.AppendLine($"Note: {n}");
+        }
+
+        sb.Append(Text(results));
+        return sb.ToString();
     }
 
     public static string Text(IReadOnlyList<AuditResult> results)

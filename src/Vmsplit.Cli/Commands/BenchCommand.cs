@@ -23,31 +23,72 @@ public static class BenchCommand
             Description = $"time budget in seconds, 30 % warm-up and the rest split evenly over the measurements (default {SpeedCheck.DefaultSeconds}; "
                 + $"{SpeedCheck.MinSeconds} to {SpeedCheck.MaxSeconds}; below about 2 s the warm-up can end before the JIT's optimised code is in place and the figures come out low)",
         };
-        Option<string?> json = new("--json") { Description = "also write the host and the figures as JSON to this file (- for standard output instead of the text report)" };
+        Option<string?> machine = new("--machine") { Description = MachineOptions.MachineHelp + "; the simulated system calls run on it instead of Skylake and Cortex-A15" };
+        Option<string?> arch = new("--arch") { Description = MachineOptions.ArchHelp("the machine's") };
+        Option<string?> designs = new("--designs") { Description = "with --machine or --arch: comma list of designs whose null system call is timed (default: the ones worth comparing on the architecture)" };
+        OutputConvention io = new(["text", "json"]);
+        Option<string?> json = new("--json") { Description = "also write the host and the figures as JSON to PATH (- for standard output instead of the text report)", HelpName = "PATH" };
         Command command = new(
             "bench",
             "Speed check of the model on this host: TLB lookups, page-table walks and simulated null system calls (classic, kpti, 4g4g) per second, "
             + "one thread. Figures are wall-clock timings and differ from run to run; use a Release build.")
         {
-            seconds, json,
+            seconds, machine, arch, designs,
         };
+        io.AddTo(command);
+        command.Options.Add(json);
         command.SetAction(parse =>
         {
             double budget = ParseSeconds(parse.GetValue(seconds));
+            string format = io.Resolve(parse);
             CommandOutputs outputs = new(stdout); // checked before the measurements run, so a typo does not cost the whole budget
+            OutputTarget? main = io.Claim(outputs, parse);
             OutputTarget? jsonOutput = outputs.Claim("--json", parse.GetValue(json));
+            if (parse.GetValue(machine) is string file && MachineSpec.IsProfileFile(file))
+            {
+                outputs.Reads("--machine", file);
+            }
+
+            IReadOnlyList<Func<SpeedLoop>> loops = SpeedCheck.Standard;
+            if (parse.GetValue(machine) is not null || parse.GetValue(arch) is not null)
+            {
+                MachineSpec m = MachineOptions.Resolve(parse.GetValue(machine), parse.GetValue(arch), MachineSpec.DefaultArm());
+                List<string> names = parse.GetValue(designs) is string d
+                    ? [.. d.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)]
+                    : MachineOptions.DefaultDesigns(m).Designs;
+                if (names.Count == 0)
+                {
+                    throw new UsageException("--designs: empty list");
+                }
+
+                try
+                {
+                    names.ForEach(n => Scenario.ParseDesign(m, n)); // refused before the clock starts
+                }
+                catch (LabException e)
+                {
+                    throw new UsageException(e.Message);
+                }
+
+                loops = SpeedCheck.ForMachine(m, names);
+            }
+            else if (parse.GetValue(designs) is not null)
+            {
+                throw new UsageException("--designs: give --machine or --arch too (the standard check times classic, kpti and 4g4g+pin-kmap)");
+            }
 
             SpeedCheckResult result;
             try
             {
-                result = RunWithProgress(budget, stdout);
+                result = RunWithProgress(budget, loops, stdout);
             }
             catch (LabException e)
             {
                 throw new UsageException(e.Message);
             }
 
-            outputs.WriteAll(Text(result), (jsonOutput, () => Json(result)));
+            string Render(string f) => f == "json" ? Json(result) : Text(result);
+            outputs.WriteAll(main is null ? Render(format) : null, (main, () => Render(format)), (jsonOutput, () => Render("json")));
             return VmsplitCli.ExitOk;
         });
         return command;
@@ -78,23 +119,23 @@ public static class BenchCommand
         return s;
     }
 
-    private static SpeedCheckResult RunWithProgress(double budget, TextWriter stdout)
+    private static SpeedCheckResult RunWithProgress(double budget, IReadOnlyList<Func<SpeedLoop>> loops, TextWriter stdout)
     {
         bool interactive = ReferenceEquals(stdout, Console.Out) && !Console.IsOutputRedirected && !Console.IsErrorRedirected;
         if (!interactive)
         {
-            return SpeedCheck.Run(budget);
+            return SpeedCheck.Run(budget, loops);
         }
 
         SpeedCheckResult? result = null;
-        int total = SpeedCheck.Standard.Count;
+        int total = loops.Count;
         AnsiConsole.Progress()
             .AutoClear(true)
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new ElapsedTimeColumn())
             .Start(ctx =>
             {
                 ProgressTask task = ctx.AddTask($"{total} measurements", maxValue: total);
-                result = SpeedCheck.Run(budget, _ => task.Increment(1));
+                result = SpeedCheck.Run(budget, loops, _ => task.Increment(1));
                 task.Value = total;
             });
         return result!;

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Spectre.Console;
 using Vmsplit.Cli.Reports;
 using Vmsplit.Hardware;
+using Vmsplit.Hardware.Input;
 using Vmsplit.Kernel.Layout;
 using Vmsplit.Lab;
 using Vmsplit.Workloads;
@@ -16,27 +17,36 @@ public static class CompareCommand
 {
     public static Command Create(TextWriter stdout)
     {
-        Option<string?> machine = new("--machine") { Description = "CPU profile (vmsplit profile list) or your own profile file (.yaml); default cortex-a15, or skylake with --preset kpti" };
-        Option<string?> arch = new("--arch") { Description = "architecture: " + string.Join(", ", KernelArchitectures.Names) + " (default: the preset's; another one brings its own default machine and designs)" };
+        Option<string?> machine = new("--machine") { Description = MachineOptions.MachineHelp + "; default cortex-a15, or skylake with --preset kpti" };
+        Option<string?> arch = new("--arch") { Description = MachineOptions.ArchHelp("the machine's; without --machine, another architecture than the preset's brings its own CPU and designs") };
         Option<string?> ram = new("--ram") { Description = "RAM size (default 2G; 8G for the kpti preset)" };
-        Option<string?> designs = new("--designs") { Description = "comma list of designs, e.g. classic,4g4g+pin-kmap,kpti+nopcid" };
+        Option<string?> designs = new("--designs") { Description = "comma list of designs, e.g. classic,4g4g+pin-kmap,kpti+nopcid (default: the preset's, or the ones worth comparing on the architecture)" };
         Option<string?> baseline = new("--baseline") { Description = "the design overheads are measured against (default: the first design)" };
         Option<string?> workloads = new("--workloads") { Description = "comma list of workloads (built-in: " + string.Join(", ", BuiltinWorkloads.Suite) + "; dd:BLOCK, wss:SIZE[:PAGES]; or a YAML file)" };
         Option<string?> preset = new("--preset") { Description = "a built-in scenario: seeds (default) or kpti (x86-64 Skylake, classic vs kpti, kpti+nopcid, kpti+global)" };
-        Option<string?> json = new("--json") { Description = "also write the report as JSON to this file (- for standard output instead of the text report)" };
-        Option<string?> csv = new("--csv") { Description = "also write one row per design and workload to this CSV file (- for standard output instead of the text report)" };
+        OutputConvention io = new(["text", "json", "csv"]);
+        Option<string?> json = new("--json") { Description = "also write the report as JSON to PATH (- for standard output instead of the text report)", HelpName = "PATH" };
+        Option<string?> csv = new("--csv") { Description = "also write one row per design and workload as CSV to PATH (- for standard output instead of the text report)", HelpName = "PATH" };
         Option<string?> seed = new("--seed") { Description = "seed for everything random (default 1)" };
         Option<string?> ops = new("--ops") { Description = "measured operations per workload (default: each workload's own)" };
         Option<bool> serial = new("--serial") { Description = "run on one core (the results are identical)" };
 
-        Command command = new("compare", "Run designs on the built-in workloads and compare time per operation, causes, address budgets and isolation.")
+        Command command = new("compare", "Run designs on the built-in workloads and compare time per operation, causes, address budgets and isolation, with a verdict per design.")
         {
-            machine, arch, ram, designs, baseline, workloads, preset, json, csv, seed, ops, serial,
+            machine, arch, ram, designs, baseline, workloads, preset,
         };
+        io.AddTo(command);
+        command.Options.Add(json);
+        command.Options.Add(csv);
+        command.Options.Add(seed);
+        command.Options.Add(ops);
+        command.Options.Add(serial);
 
         command.SetAction(parse =>
         {
+            string format = io.Resolve(parse);
             CommandOutputs outputs = new(stdout);
+            OutputTarget? main = io.Claim(outputs, parse);
             OutputTarget? jsonOutput = outputs.Claim("--json", parse.GetValue(json));
             OutputTarget? csvOutput = outputs.Claim("--csv", parse.GetValue(csv));
             foreach (string w in (parse.GetValue(workloads) ?? "").Split(',', StringSplitOptions.TrimEntries))
@@ -45,6 +55,11 @@ public static class CompareCommand
                 {
                     outputs.Reads("--workloads", w);
                 }
+            }
+
+            if (parse.GetValue(machine) is string m && MachineSpec.IsProfileFile(m))
+            {
+                outputs.Reads("--machine", m);
             }
 
             CompareOptions o = Build(
@@ -59,19 +74,29 @@ public static class CompareCommand
                 parse.GetValue(ops),
                 parse.GetValue(serial));
             CompareReport report;
+            TrustSummary trust;
             try
             {
                 report = RunWithProgress(o, stdout);
+                trust = TrustSummary.Of(report);
             }
             catch (LabException e)
             {
                 throw new UsageException(e.Message);
             }
 
+            int width = TextTable.Width(stdout);
+            string Render(string f) => f switch
+            {
+                "json" => CompareRenderer.Json(report, trust),
+                "csv" => CompareRenderer.Csv(report),
+                _ => CompareRenderer.Text(report, trust, width),
+            };
             outputs.WriteAll(
-                CompareRenderer.Text(report),
-                (jsonOutput, () => CompareRenderer.Json(report)),
-                (csvOutput, () => CompareRenderer.Csv(report)));
+                main is null ? Render(format) : null,
+                (main, () => Render(format)),
+                (jsonOutput, () => Render("json")),
+                (csvOutput, () => Render("csv")));
             return VmsplitCli.ExitOk;
         });
         return command;
@@ -79,38 +104,24 @@ public static class CompareCommand
 
     public static CompareOptions Build(string? preset, string? machine, string? arch, string? ram, string? designs, string? baseline, string? workloads, string? seed, string? ops, bool serial)
     {
-        CompareOptions o = (preset ?? "seeds").ToLowerInvariant() switch
+        CompareOptions o = (preset ?? "seeds").Trim().ToLowerInvariant() switch
         {
             "seeds" or "default" => CompareOptions.Default(),
             "kpti" => CompareOptions.Kpti(),
-            _ => throw new UsageException($"--preset: unknown preset '{preset}' (use seeds or kpti)"),
+            _ => throw new UsageException($"--preset: unknown preset '{preset}' (use seeds or kpti)" + Suggestions.DidYouMean(preset!, ["seeds", "kpti"])),
         };
-        MachineSpec m = o.Machine;
-        if (arch is not null)
+        MachineSpec m = MachineOptions.Resolve(machine, arch, o.Machine);
+        List<string> notes = [];
+        if (m.Arch != o.Machine.Arch)
         {
-            if (!KernelArchitectures.TryParse(arch, false, false, out KernelArch a, out string error))
+            // Another architecture than the preset's: the designs worth comparing there, those the CPU runs.
+            (List<string> defaults, notes) = MachineOptions.DefaultDesigns(m);
+            if (defaults.Count == 0)
             {
-                throw new UsageException("--arch: " + error);
+                throw new UsageException($"--machine: the {m.Profile.Id} CPU runs none of the designs worth comparing on {m.Arch.Name()}; name them with --designs");
             }
 
-            if (a != m.Arch)
-            {
-                // Another architecture than the preset's: its own CPU profile and designs unless given.
-                m = m with { Arch = a, Profile = MachineSpec.Require(a.Info().DefaultProfile) };
-                o = o with { Designs = [.. a.Info().DefaultDesigns], Baseline = a.Info().DefaultDesigns[0] };
-            }
-        }
-
-        try
-        {
-            if (machine is not null)
-            {
-                m = m with { Profile = MachineSpec.Resolve(machine) };
-            }
-        }
-        catch (LabException e)
-        {
-            throw new UsageException("--machine: " + e.Message);
+            o = o with { Designs = defaults, Baseline = defaults[0] };
         }
 
         if (ram is not null)
@@ -161,7 +172,7 @@ public static class CompareCommand
             opsValue = n;
         }
 
-        return new CompareOptions(m, designList, baseName, workloadList) { Seed = seedValue, Ops = opsValue, Parallel = !serial };
+        return new CompareOptions(m, designList, baseName, workloadList) { Seed = seedValue, Ops = opsValue, Parallel = !serial, Notes = designs is null ? notes : [] };
     }
 
     private static bool IsWorkloadFile(string name) => name.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase) || name.EndsWith(".yml", StringComparison.OrdinalIgnoreCase);

@@ -23,8 +23,7 @@ public static class LayoutCommand
         Option<string> linux = new("--linux") { Description = "Linux version whose layout rules apply (e.g. 3.8, 4.19); default mainline", DefaultValueFactory = _ => "mainline" };
         Option<string?> image = new("--image") { Description = "kernel image: text=K,init=K,data=K,bss=K (sizes) or text=0xSTART-0xEND,... (exact ranges)" };
         Option<string> design = new("--design") { Description = "classic, 4g4g (ARM LPAE), x86-4g4g, kimage-vmalloc", DefaultValueFactory = _ => "classic" };
-        Option<string> format = new("--format") { Description = "boot, table, json or svg", DefaultValueFactory = _ => "table" };
-        Option<string?> output = new("--output") { Description = "write to FILE instead of standard output (- is standard output)" };
+        OutputConvention io = new(["text", "boot", "json", "svg"], new Dictionary<string, string> { ["table"] = "text" });
         Option<bool> budget = new("--budget") { Description = "show the designs side by side for this machine (address budget)" };
         Option<bool> thumb2 = new("--thumb2") { Description = "CONFIG_THUMB2_KERNEL: ARM modules start 8 MiB below PAGE_OFFSET" };
         Option<bool> vipt = new("--vipt-aliasing") { Description = "ARM VIPT aliasing D-cache: highmem is dropped as without HIGHMEM" };
@@ -38,9 +37,10 @@ public static class LayoutCommand
 
         Command command = new("layout", "Kernel virtual-memory layout as Linux computes it (or a seed design's), with the address budget.")
         {
-            arch, lpae, pae, split, ram, mem, noHighmem, vmalloc, linux, image, design, format, output, budget,
+            arch, lpae, pae, split, ram, mem, noHighmem, vmalloc, linux, image, design, budget,
             thumb2, vipt, dmaZone, fixaddr, nrCpus, vaBits, linearStart, vmallocEnd, consistentDma,
         };
+        io.AddTo(command);
 
         command.SetAction(parse =>
         {
@@ -54,9 +54,9 @@ public static class LayoutCommand
                 parse.GetValue(split), !parse.GetValue(noHighmem), parse.GetValue(vmalloc), parse.GetValue(linux), parse.GetValue(image),
                 parse.GetValue(design), parse.GetValue(thumb2), parse.GetValue(vipt), parse.GetValue(dmaZone), parse.GetValue(fixaddr),
                 parse.GetValue(nrCpus), parse.GetValue(vaBits), parse.GetValue(linearStart), parse.GetValue(vmallocEnd), parse.GetValue(consistentDma));
-            string fmt = (parse.GetValue(format) ?? "table").Trim().ToLowerInvariant();
+            string fmt = io.Resolve(parse) is "text" ? "table" : io.Resolve(parse);
             CommandOutputs outputs = new(stdout);
-            OutputTarget target = outputs.Claim("--output", parse.GetValue(output) ?? "-");
+            OutputTarget target = outputs.Claim("--output", parse.GetValue(io.Output) ?? "-");
             string text = Run(machine, config, fmt, parse.GetValue(budget));
             outputs.WriteAll(null, (target, () => text));
             return VmsplitCli.ExitOk;
@@ -76,7 +76,7 @@ public static class LayoutCommand
                 {
                     "table" => LayoutRenderers.BudgetTable(columns),
                     "json" => LayoutRenderers.BudgetJson(columns),
-                    _ => throw new UsageException($"--budget prints table or json, not '{format}'"),
+                    _ => throw new UsageException($"--budget prints text or json, not '{format}'"),
                 };
             }
 
@@ -87,7 +87,7 @@ public static class LayoutCommand
                 "table" => LayoutRenderers.Table(layout),
                 "json" => LayoutRenderers.Json(layout),
                 "svg" => LayoutSvg.Render(layout),
-                _ => throw new UsageException($"--format: unknown format '{format}' (expected boot, table, json or svg)"),
+                _ => throw new UsageException($"--format: unknown format '{format}' (expected text, boot, json or svg)"),
             };
         }
         catch (LayoutException e)

@@ -3,8 +3,10 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Vmsplit.Cli.Reports;
+using Vmsplit.Hardware.Input;
 using Vmsplit.Hardware.Profiles;
 using Vmsplit.Hardware.Tlb;
+using Vmsplit.Kernel.Layout;
 
 namespace Vmsplit.Cli.Commands;
 
@@ -16,33 +18,51 @@ public static class ProfileCommand
 {
     public static Command Create(TextWriter stdout)
     {
+        OutputConvention listIo = new(["text", "json"]);
+        Option<bool> listJson = new("--json") { Description = "same as --format json" };
         Command list = new("list", "List the shipped CPU profiles.");
-        list.SetAction(_ =>
+        listIo.AddTo(list);
+        list.Options.Add(listJson);
+        list.SetAction(parse =>
         {
-            WriteList(stdout);
+            string format = listIo.Resolve(parse, parse.GetValue(listJson) ? "json" : null, "--json");
+            CommandOutputs outputs = new(stdout);
+            OutputTarget? target = listIo.Claim(outputs, parse);
+            string Render() => format == "json" ? ListJson() : ListText();
+            outputs.WriteAll(target is null ? Render() : null, (target, Render));
             return VmsplitCli.ExitOk;
         });
 
-        Argument<string?> name = new("name") { Description = "a shipped profile id (see 'vmsplit profile list')", Arity = ArgumentArity.ZeroOrOne };
+        Argument<string?> name = new("name") { Description = "a shipped profile id (see 'vmsplit profile list') or a profile file (a path)", Arity = ArgumentArity.ZeroOrOne };
         Option<string?> file = new("--file") { Description = "load a profile from this YAML file instead of a shipped one" };
-        Option<bool> json = new("--json") { Description = "print one JSON object" };
-        Command show = new("show", "Show one CPU profile: geometry, costs, and the source or assumption behind every number.") { name, file, json };
+        OutputConvention showIo = new(["text", "json", "yaml"]);
+        Option<bool> json = new("--json") { Description = "same as --format json" };
+        Command show = new("show", "Show one CPU profile: geometry, costs, and the source or assumption behind every number (--format yaml prints the file, to copy and edit).") { name, file };
+        showIo.AddTo(show);
+        show.Options.Add(json);
         show.SetAction(parse =>
         {
+            string format = showIo.Resolve(parse, parse.GetValue(json) ? "json" : null, "--json");
+            CommandOutputs outputs = new(stdout);
+            OutputTarget? target = showIo.Claim(outputs, parse);
             CpuProfile profile = Resolve(parse.GetValue(name), parse.GetValue(file));
-            if (parse.GetValue(json))
+            if (target is not null)
             {
-                WriteJson(stdout, profile);
-            }
-            else
-            {
-                WriteShow(stdout, profile);
+                outputs.Reads(parse.GetValue(file) is not null ? "--file" : "name", profile.File);
             }
 
+            string Render() => format switch
+            {
+                "json" => ShowJson(profile),
+                "yaml" => Yaml(profile),
+                _ => ShowText(profile),
+            };
+            outputs.WriteAll(target is null ? Render() : null, (target, Render));
             return VmsplitCli.ExitOk;
         });
 
-        return new Command("profile", "CPU profiles: TLB geometry, ASID width and primitive costs, each with its source.") { list, show };
+        Command group = new("profile", "CPU profiles: TLB geometry, ASID width and primitive costs, each with its source.") { list, show };
+        return group;
     }
 
     private static CpuProfile Resolve(string? name, string? file)
@@ -50,6 +70,11 @@ public static class ProfileCommand
         if (name is not null && file is not null)
         {
             throw new UsageException($"profile show: give a profile name or --file, not both ('{name}' and --file {file})");
+        }
+
+        if (name is not null && Lab.MachineSpec.IsProfileFile(name))
+        {
+            file = name;
         }
 
         if (file is not null)
@@ -69,8 +94,27 @@ public static class ProfileCommand
             throw new UsageException("profile show: name a profile (" + string.Join(", ", CpuProfiles.Shipped.Select(p => p.Id)) + ") or give --file PATH");
         }
 
-        return CpuProfiles.Find(name)
-            ?? throw new UsageException($"profile show: unknown profile '{name}' (known: {string.Join(", ", CpuProfiles.Shipped.Select(p => p.Id))})");
+        return CpuProfiles.Find(name.Trim())
+            ?? throw new UsageException($"profile show: unknown profile '{name}' (known: {string.Join(", ", CpuProfiles.Shipped.Select(p => p.Id))})"
+                + Suggestions.DidYouMean(name, CpuProfiles.Shipped.Select(p => p.Id)));
+    }
+
+    // The YAML a profile was read from: the shipped text, or the user's file as it is on disk.
+    private static string Yaml(CpuProfile p)
+    {
+        if (CpuProfiles.Find(p.Id) is CpuProfile shipped && ReferenceEquals(shipped, p))
+        {
+            return CpuProfiles.ShippedText(p.Id)!;
+        }
+
+        try
+        {
+            return File.ReadAllText(p.File);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new UsageException($"{p.File}: cannot read: {e.Message}");
+        }
     }
 
     private static string Geometry(IReadOnlyList<TlbLevelConfig> levels)
@@ -97,15 +141,16 @@ public static class ProfileCommand
         return names.Count == 0 ? "-" : string.Join(",", names);
     }
 
-    private static void WriteList(TextWriter o)
+    private static string ListText()
     {
+        StringWriter o = new();
         List<string[]> rows = [["id", "arch", "clock", "ASID", "features", "micro I", "micro D", "main TLB", "walk cache", "assumed", "name"]];
         foreach (CpuProfile p in CpuProfiles.Shipped)
         {
             rows.Add(
             [
                 p.Id,
-                p.Architecture.ToString().ToLowerInvariant(),
+                Lab.MachineSpec.DefaultArch(p).Name(),
                 p.ClockMhz.ToString(CultureInfo.InvariantCulture) + " MHz",
                 p.Tlb.AsidBits == 0 ? "none" : p.Tlb.AsidBits + " bits",
                 Features(p),
@@ -120,14 +165,18 @@ public static class ProfileCommand
 
         WriteTable(o, rows);
         o.WriteLine();
+        o.WriteLine("'arch' is the architecture --machine ID runs unless --arch names another it has (vmsplit profile show ID).");
         o.WriteLine("'assumed' counts the values marked as assumptions; 'vmsplit profile show ID' prints each with its source or reasoning.");
+        o.WriteLine("Every command's --machine takes an id, or a copy of a profile: vmsplit profile show ID --format yaml > my-board.yaml.");
+        return o.ToString();
     }
 
-    private static void WriteShow(TextWriter o, CpuProfile p)
+    private static string ShowText(CpuProfile p)
     {
+        StringWriter o = new();
         o.WriteLine($"{p.Id}: {p.Name}");
         o.WriteLine($"file: {p.File}");
-        o.WriteLine($"architecture: {p.Architecture.ToString().ToLowerInvariant()}   MMU formats: {string.Join(", ", p.MmuFormats)}");
+        o.WriteLine($"runs: {string.Join(", ", Lab.MachineSpec.ArchesOf(p).Select(a => a.Name()))} (default {Lab.MachineSpec.DefaultArch(p).Name()})   MMU formats: {string.Join(", ", p.MmuFormats.Select(f => Hardware.Paging.PageTableFormat.Get(f).Name))}");
         o.WriteLine();
         List<string[]> rows = [["field", "value", "kind", "source or assumption"]];
         foreach (ProfileEntry e in p.Entries)
@@ -139,6 +188,7 @@ public static class ProfileCommand
         int assumed = p.Assumptions.Count();
         o.WriteLine();
         o.WriteLine($"{p.Entries.Count} values: {p.Entries.Count - assumed} from sources, {assumed} assumptions (docs/profiles.md lists the gaps they fill)");
+        return o.ToString();
     }
 
     private static void WriteTable(TextWriter o, List<string[]> rows)
@@ -166,9 +216,42 @@ public static class ProfileCommand
         }
     }
 
-    private static void WriteJson(TextWriter o, CpuProfile p)
+    private static string ListJson() => JsonText.Write(w =>
     {
-        o.Write(JsonText.Write(w =>
+        w.WriteStartArray();
+        foreach (CpuProfile p in CpuProfiles.Shipped)
+        {
+            w.WriteStartObject();
+            w.WriteString("id", p.Id);
+            w.WriteString("name", p.Name);
+            w.WriteString("defaultArch", Lab.MachineSpec.DefaultArch(p).Name());
+            w.WriteStartArray("arches");
+            foreach (KernelArch a in Lab.MachineSpec.ArchesOf(p))
+            {
+                w.WriteStringValue(a.Name());
+            }
+
+            w.WriteEndArray();
+            w.WriteNumber("clockMhz", p.ClockMhz);
+            w.WriteNumber("asidBits", p.Tlb.AsidBits);
+            w.WriteStartObject("features");
+            foreach (CpuFeature f in CpuFeatureExtensions.For(p.Architecture))
+            {
+                w.WriteBoolean(f.Key(), p.Has(f));
+            }
+
+            w.WriteEndObject();
+            w.WriteNumber("values", p.Entries.Count);
+            w.WriteNumber("assumptions", p.Assumptions.Count());
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+    });
+
+    private static string ShowJson(CpuProfile p)
+    {
+        return JsonText.Write(w =>
         {
             w.WriteStartObject();
             w.WriteString("id", p.Id);
@@ -206,6 +289,6 @@ public static class ProfileCommand
             w.WriteEndArray();
             w.WriteNumber("assumptions", p.Assumptions.Count());
             w.WriteEndObject();
-        }));
+        });
     }
 }

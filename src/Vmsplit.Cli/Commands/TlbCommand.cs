@@ -49,12 +49,12 @@ public static class TlbCommand
     public static Command Create(TextWriter stdout)
     {
         Option<string> arch = new("--arch") { Description = "architecture: " + string.Join(", ", KernelArchitectures.Names), DefaultValueFactory = _ => "arm" };
-        Option<string> format = new("--format") { Description = "table or json", DefaultValueFactory = _ => "table" };
-        Option<string?> output = new("--output") { Description = "write to FILE instead of standard output (- is standard output)" };
+        OutputConvention io = new(["text", "json"], new Dictionary<string, string> { ["table"] = "text" });
         Command command = new("tlb", "TLB maintenance operations of an architecture, executed on a TLB and a walk cache holding every kind of entry: what each one removes.")
         {
-            arch, format, output,
+            arch,
         };
+        io.AddTo(command);
 
         command.SetAction(parse =>
         {
@@ -63,14 +63,9 @@ public static class TlbCommand
                 throw new UsageException("--arch: " + error);
             }
 
-            string fmt = (parse.GetValue(format) ?? "table").Trim().ToLowerInvariant();
-            if (fmt is not ("table" or "json"))
-            {
-                throw new UsageException($"--format: unknown format '{fmt}' (use table or json)");
-            }
-
+            string fmt = io.Resolve(parse);
             CommandOutputs outputs = new(stdout);
-            OutputTarget target = outputs.Claim("--output", parse.GetValue(output) ?? "-");
+            OutputTarget target = outputs.Claim("--output", parse.GetValue(io.Output) ?? "-");
             KernelArchInfo info = a.Info();
             List<Row> rows = new();
             foreach (TlbOperation op in info.TlbOperations)

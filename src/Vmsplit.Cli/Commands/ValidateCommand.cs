@@ -3,6 +3,9 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Vmsplit.Cli.Reports;
+using Vmsplit.Hardware.Input;
+using Vmsplit.Hardware.Profiles;
+using Vmsplit.Kernel.Layout;
 using Vmsplit.Lab;
 using Vmsplit.Lab.Validation;
 using Vmsplit.Workloads;
@@ -21,13 +24,19 @@ public static class ValidateCommand
     {
         Option<string?> data = new("--data") { Description = $"datapoint file (default: the shipped {DatapointFile.ShippedName}; same schema, see docs/validation.md)" };
         Option<string?> only = new("--only") { Description = "comma list of datapoint ids to run (default: all)" };
+        Option<string?> machine = new("--machine") { Description = "run the datapoints of this CPU only, with this profile: a shipped id or your own profile file (a path; keep the id of the profile it copies)" };
+        Option<string?> arch = new("--arch") { Description = "run the datapoints of this architecture only: " + string.Join(", ", KernelArchitectures.Names) };
         Option<string?> tolerance = new("--tolerance") { Description = "error in percent beyond which a datapoint counts as a miss (default 25)" };
-        Option<string?> json = new("--json") { Description = "also write the results as JSON to this file (- for standard output instead of the text report)" };
+        OutputConvention io = new(["text", "json"]);
+        Option<string?> json = new("--json") { Description = "also write the results as JSON to PATH (- for standard output instead of the text report)", HelpName = "PATH" };
         Option<bool> detail = new("--detail") { Description = "print each datapoint's setup, source, assumptions and the model's causes" };
         Command command = new("validate", "Run the scenario behind each published measurement and print published value, model value and error.")
         {
-            data, only, tolerance, json, detail,
+            data, only, machine, arch, tolerance,
         };
+        io.AddTo(command);
+        command.Options.Add(json);
+        command.Options.Add(detail);
         command.SetAction(parse =>
         {
             double tol = 25;
@@ -37,13 +46,22 @@ public static class ValidateCommand
                 throw new UsageException($"--tolerance: '{t}' is not a percentage in (0, 1000]");
             }
 
+            string format = io.Resolve(parse);
             CommandOutputs outputs = new(stdout);
+            OutputTarget? main = io.Claim(outputs, parse);
             OutputTarget? jsonOutput = outputs.Claim("--json", parse.GetValue(json));
             if (parse.GetValue(data) is string dataPath)
             {
                 outputs.Reads("--data", dataPath);
             }
 
+            if (parse.GetValue(machine) is string file && MachineSpec.IsProfileFile(file))
+            {
+                outputs.Reads("--machine", file);
+            }
+
+            CpuProfile? profile = MachineOptions.Profile(parse.GetValue(machine));
+            KernelArch? onlyArch = MachineOptions.Arch(parse.GetValue(arch));
             string source = parse.GetValue(data) ?? DatapointFile.ShippedName;
             IReadOnlyList<Datapoint> points;
             IReadOnlyList<ValidationResult> results;
@@ -51,17 +69,43 @@ public static class ValidateCommand
             {
                 points = parse.GetValue(data) is string path ? DatapointFile.Load(path) : DatapointFile.Shipped();
                 points = Select(points, parse.GetValue(only));
-                results = new Validator().Run(points);
+                points = Filter(points, profile, onlyArch);
+                results = new Validator(1, profile).Run(points);
             }
             catch (Exception e) when (e is LabException or WorkloadException)
             {
                 throw new UsageException(e.Message);
             }
 
-            outputs.WriteAll(Text(source, tol, results, parse.GetValue(detail)), (jsonOutput, () => Json(source, tol, results)));
+            if (profile is not null && MachineSpec.IsProfileFile(parse.GetValue(machine)!))
+            {
+                source += $" with {profile.Id} from {parse.GetValue(machine)}";
+            }
+
+            bool shipped = parse.GetValue(machine) is not string given || !MachineSpec.IsProfileFile(given);
+            string Render(string f) => f == "json" ? Json(source, tol, results) : Text(source, tol, results, parse.GetValue(detail), shipped);
+            outputs.WriteAll(main is null ? Render(format) : null, (main, () => Render(format)), (jsonOutput, () => Render("json")));
             return VmsplitCli.ExitOk;
         });
         return command;
+    }
+
+    // --machine keeps the datapoints of that CPU (by profile id), --arch those of that architecture.
+    private static IReadOnlyList<Datapoint> Filter(IReadOnlyList<Datapoint> points, CpuProfile? profile, KernelArch? arch)
+    {
+        List<Datapoint> kept = [.. points.Where(d =>
+            (profile is null || d.Scenario.Profile == profile.Id)
+            && (arch is null || (KernelArchitectures.TryParse(d.Scenario.Arch, false, false, out KernelArch a, out _) && a == arch)))];
+        if (kept.Count > 0)
+        {
+            return kept;
+        }
+
+        string what = string.Join(" on ", new[] { profile is null ? null : $"the {profile.Id} CPU", arch is null ? null : arch.Value.Name() }.Where(s => s is not null));
+        string cpus = string.Join(", ", points.Select(d => d.Scenario.Profile).Distinct());
+        string arches = string.Join(", ", points.Select(d => d.Scenario.Arch).Distinct());
+        throw new UsageException($"{(profile is not null ? "--machine" : "--arch")}: no datapoint runs {what} (the datapoints use the CPUs {cpus} and the architectures {arches})"
+            + (profile is not null ? Suggestions.DidYouMean(profile.Id, points.Select(d => d.Scenario.Profile)) : ""));
     }
 
     private static IReadOnlyList<Datapoint> Select(IReadOnlyList<Datapoint> points, string? only)
@@ -77,7 +121,7 @@ public static class ValidateCommand
             Datapoint? d = points.FirstOrDefault(p => p.Id == id);
             if (d is null)
             {
-                throw new UsageException($"--only: no datapoint '{id}' (known: {string.Join(", ", points.Select(p => p.Id))})");
+                throw new UsageException($"--only: no datapoint '{id}' (known: {string.Join(", ", points.Select(p => p.Id))})" + Suggestions.DidYouMean(id, points.Select(p => p.Id)));
             }
 
             if (!chosen.Contains(d))
@@ -89,12 +133,12 @@ public static class ValidateCommand
         return chosen.Count > 0 ? chosen : throw new UsageException("--only: no datapoint ids given");
     }
 
-    public static string Text(string source, double tolerance, IReadOnlyList<ValidationResult> results, bool detail)
+    public static string Text(string source, double tolerance, IReadOnlyList<ValidationResult> results, bool detail, bool shippedProfiles = true)
     {
         StringBuilder sb = new();
         string tol = tolerance.ToString("0.##", s_inv);
         sb.AppendLine($"Validation: the model against published measurements ({source}, {results.Count} datapoint{(results.Count == 1 ? "" : "s")})");
-        sb.AppendLine($"error = (model - published) / published; beyond +-{tol}% the datapoint's note says why. Profiles as shipped, nothing fitted.");
+        sb.AppendLine($"error = (model - published) / published; beyond +-{tol}% the datapoint's note says why. " + (shippedProfiles ? "Profiles as shipped, nothing fitted." : "Your profile in place of the shipped one with its id; nothing fitted."));
         sb.AppendLine();
         List<string[]> rows = [["datapoint", "published", "model", "error", "", "scenario"]];
         foreach (ValidationResult r in results)

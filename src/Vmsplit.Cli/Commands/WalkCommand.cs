@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Vmsplit.Cli.Reports;
 using Vmsplit.Hardware;
 using Vmsplit.Hardware.Input;
 using Vmsplit.Hardware.Memory;
@@ -33,7 +34,7 @@ public static class WalkCommand
 
     public static Command Create(TextWriter stdout)
     {
-        Option<string?> format = new("--mmu", "--format") { Description = "MMU format: " + string.Join(", ", PageTableFormat.AllNames) + " (--format is the older spelling)" };
+        Option<string?> mmuOption = new("--mmu") { Description = "MMU format: " + string.Join(", ", PageTableFormat.AllNames) };
         Option<string?> arch = new("--arch") { Description = "architecture, for the MMU format its kernel uses (aarch64: aarch64-48): " + string.Join(", ", KernelArchitectures.Names) };
         Option<string[]> maps = new("--map")
         {
@@ -47,19 +48,38 @@ public static class WalkCommand
         {
             Description = "register state on top of the format's Linux defaults, comma list: smep, smap, ac, nowp, nopge, nonxe (x86), pan, hwaf, domainpan (DACR user domain no access), epd0 (no TTBR0 walks) (ARM), sum, mxr, nopbmte (RISC-V)",
         };
-        Option<bool> json = new("--json") { Description = "print one JSON object instead of the listing" };
+        OutputConvention io = new(["text", "json"]);
+        Option<bool> json = new("--json") { Description = "same as --format json: one JSON object instead of the listing" };
         Option<bool> example = new("--example") { Description = "walk a built-in x86-64 address space (kernel text 2M block, a user page, a 1G direct-map block) at user address " + ExampleVa };
 
         Command command = new("walk", "Build page tables from --map options and show the hardware walk of one address. "
             + "Page tables are allocated from a 16 MiB RAM bank placed in the highest 16 MiB-aligned window below 4 GiB that no --map uses.")
         {
-            format, arch, maps, va, mode, access, cpu, json, example,
+            mmuOption, arch, maps, va, mode, access, cpu, example,
         };
+        io.AddTo(command);
+        command.Options.Add(json);
 
         command.SetAction(parse =>
         {
             bool isExample = parse.GetValue(example);
-            string? formatName = ResolveFormat(parse.GetValue(format), parse.GetValue(arch));
+            // --format took the MMU format before --mmu existed: such a value is still read as --mmu
+            string? mmu = parse.GetValue(mmuOption);
+            string? given = parse.GetValue(io.Format);
+            string output;
+            if (given is not null && given.Trim().ToLowerInvariant() is not ("text" or "json") && PageTableFormat.TryParse(given, out _, out _))
+            {
+                mmu = mmu is null ? given : throw new UsageException($"--format {given} is an MMU format, and --mmu {mmu} names one too; give it once, with --mmu");
+                output = parse.GetValue(json) ? "json" : "text";
+            }
+            else
+            {
+                output = io.Resolve(parse, parse.GetValue(json) ? "json" : null, "--json");
+            }
+
+            CommandOutputs outputs = new(stdout);
+            OutputTarget? target = io.Claim(outputs, parse);
+            string? formatName = ResolveFormat(mmu, parse.GetValue(arch));
             List<string> mapTexts = new(parse.GetValue(maps) ?? []);
             string? vaText = parse.GetValue(va);
             string modeText = parse.GetValue(mode) ?? "kernel";
@@ -91,7 +111,9 @@ public static class WalkCommand
             }
 
             WalkRequest request = new(formatName, mapTexts, vaText, modeText, accessText, parse.GetValue(cpu));
-            return Run(request, parse.GetValue(json), stdout);
+            string text = Run(request, output == "json");
+            outputs.WriteAll(target is null ? text : null, (target, () => text));
+            return VmsplitCli.ExitOk;
         });
         return command;
     }
@@ -125,7 +147,7 @@ public static class WalkCommand
     /// <summary>A parsed --map.</summary>
     public readonly record struct MapSpec(string Text, ulong Va, ulong Pa, ulong Size, PageAttributes Attributes);
 
-    private static int Run(WalkRequest request, bool json, TextWriter stdout)
+    private static string Run(WalkRequest request, bool json)
     {
         if (!PageTableFormat.TryParse(request.Format, out PageTableFormat? parsed, out string error))
         {
@@ -194,14 +216,12 @@ public static class WalkCommand
         WalkResult result = format.Walk(memory, registers, new VirtualAddress(va), accessType, privilege, trace);
         if (json)
         {
-            stdout.WriteLine(Json(result, trace, va));
-        }
-        else
-        {
-            WriteListing(stdout, format, table, specs, bank, va, privilege, accessType, result, trace, request.Cpu);
+            return Json(result, trace, va);
         }
 
-        return VmsplitCli.ExitOk;
+        StringWriter listing = new();
+        WriteListing(listing, format, table, specs, bank, va, privilege, accessType, result, trace, request.Cpu);
+        return listing.ToString();
     }
 
     /// <summary>Parses VA=PA:SIZE:PERMS and checks it against the format's address widths and granule.</summary>
@@ -357,8 +377,7 @@ public static class WalkCommand
 
     private static string Json(WalkResult result, WalkTrace trace, ulong va)
     {
-        using MemoryStream stream = new();
-        using (Utf8JsonWriter w = new(stream))
+        return JsonText.Write(w =>
         {
             w.WriteStartObject();
             w.WriteString("result", result.IsFault ? "fault" : "ok");
@@ -392,9 +411,7 @@ public static class WalkCommand
 
             w.WriteEndArray();
             w.WriteEndObject();
-        }
-
-        return Encoding.UTF8.GetString(stream.ToArray());
+        });
     }
 
     private static void WriteListing(TextWriter o, PageTableFormat format, PageTable table, List<MapSpec> specs, ulong bank, ulong va, Privilege privilege, AccessType access, WalkResult result, WalkTrace trace, string? cpu)

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Vmsplit.Hardware;
 using Vmsplit.Hardware.Costs;
+using Vmsplit.Hardware.Profiles;
 using Vmsplit.Kernel.Core;
 using Vmsplit.Kernel.Layout;
 using Vmsplit.Lab;
@@ -14,14 +15,19 @@ public static class CompareRenderer
 {
     private static readonly CultureInfo s_inv = CultureInfo.InvariantCulture;
 
-    public static string Text(CompareReport r)
+    /// <summary>The text report at the default width, with its trust line computed here.</summary>
+    public static string Text(CompareReport r) => Text(r, TrustSummary.Of(r), TextTable.DefaultWidth);
+
+    /// <summary>The text report, its tables and paragraphs fitted to <paramref name="width"/> characters.</summary>
+    public static string Text(CompareReport r, TrustSummary trust, int width)
     {
+        const string Same = "Same for every design";
         StringBuilder sb = new();
         sb.AppendLine($"Machine: {r.Machine.Describe()}");
         sb.AppendLine($"Baseline: {r.Baseline}");
         foreach (string f in r.Notes)
         {
-            sb.AppendLine($"Note: {f}");
+            sb.Append(TextTable.Wrap($"Note: {f}", width, "", "  "));
         }
 
         sb.AppendLine();
@@ -33,8 +39,10 @@ public static class CompareRenderer
         rows.Add(Row("RAM ignored", r.Budget.Select(b => ByteSize.Human(b.Layout.IgnoredBytes))));
         rows.Add(Row("vmalloc", r.Budget.Select(b => ByteSize.Human(b.Layout.VmallocEnd - b.Layout.VmallocStart))));
         rows.Add(Row("mapped twice", r.Budget.Select(b => ByteSize.Human(b.Layout.MappedTwiceBytes))));
-        rows.Add(Row("page tables / process", r.Budget.Select(b => ByteSize.Human((ulong)b.MeasuredPageTableBytes) + " (measured, 64 KiB touched)")));
-        sb.Append(Table(rows));
+        rows.Add(Row("page tables / process", r.Budget.Select(b => ByteSize.Human((ulong)b.MeasuredPageTableBytes))));
+        sb.Append(TextTable.RenderFitted(rows, width, Same));
+        ulong touched = r.Audits.Count > 0 ? r.Audits[0].UserBytesChecked : 0;
+        sb.Append(TextTable.Wrap($"(page tables / process: measured, the table frames a minimal process holds with {ByteSize.Human(touched)} touched)", width));
         sb.AppendLine();
 
         sb.AppendLine("Time per operation (ns; overhead against " + r.Baseline + ")");
@@ -53,7 +61,7 @@ public static class CompareRenderer
             rows.Add(cells.ToArray());
         }
 
-        sb.Append(Table(rows));
+        sb.Append(TextTable.RenderFitted(rows, width, Same));
         sb.AppendLine();
 
         sb.AppendLine("Top causes of overhead (ns per operation, summed over the workloads)");
@@ -61,16 +69,31 @@ public static class CompareRenderer
         {
             IReadOnlyList<(CostCause Cause, double Ns)> top = r.TopCauses(d);
             string causes = top.Count == 0 ? "none: no cause adds time" : string.Join(", ", top.Select(t => $"{CauseName(t.Cause)} +{t.Ns.ToString("F1", s_inv)}"));
-            sb.AppendLine($"  {d}: {causes}");
+            sb.Append(TextTable.Wrap($"{d}: {causes}", width));
         }
 
         sb.AppendLine();
         sb.AppendLine("Isolation (while user code runs / while the kernel runs outside uaccess)");
+        // one row per design: two long labels fit as column heads, and any number of designs fits the width
+        rows = new() { new[] { "design", "kernel translatable from user mode", "user memory reachable from the kernel" } };
         foreach (AuditResult a in r.Audits)
         {
-            sb.AppendLine($"  {a.Design}: kernel translatable from user mode {ByteSize.Human(a.ExposedKernelBytes)} in {a.ExposedKernelRanges.Count} range(s); user memory reachable from the kernel {ByteSize.Human(a.ReachableUserBytes)} of {ByteSize.Human(a.UserBytesChecked)}");
+            rows.Add([a.Design, $"{ByteSize.Human(a.ExposedKernelBytes)} in {a.ExposedKernelRanges.Count} range{(a.ExposedKernelRanges.Count == 1 ? "" : "s")}", ByteSize.Human(a.ReachableUserBytes)]);
         }
 
+        sb.Append(TextTable.Render(rows, column => column > 0));
+        sb.Append(TextTable.Wrap($"(user memory reachable: of the {ByteSize.Human(touched)} touched; vmsplit audit lists the ranges)", width));
+
+        sb.AppendLine();
+        sb.AppendLine("Verdict");
+        foreach (DesignVerdict v in Verdicts.Of(r))
+        {
+            sb.Append(TextTable.Wrap(v.Text, width));
+        }
+
+        sb.AppendLine();
+        sb.AppendLine("Trust");
+        sb.Append(TextTable.Wrap(trust.Text(), width));
         return sb.ToString();
     }
 
@@ -82,9 +105,9 @@ public static class CompareRenderer
 
     private static string[] Row(string first, IEnumerable<string> rest) => new[] { first }.Concat(rest).ToArray();
 
-    private static string Table(List<string[]> rows) => TextTable.Render(rows, column => column > 0);
+    public static string Json(CompareReport r) => Json(r, TrustSummary.Of(r));
 
-    public static string Json(CompareReport r)
+    public static string Json(CompareReport r, TrustSummary trust)
     {
         return JsonText.Write(w =>
         {
@@ -169,8 +192,107 @@ public static class CompareRenderer
             }
 
             w.WriteEndArray();
+            WriteVerdicts(w, Verdicts.Of(r));
+            WriteTrust(w, trust);
             w.WriteEndObject();
         });
+    }
+
+    private static void WriteVerdicts(Utf8JsonWriter w, IReadOnlyList<DesignVerdict> verdicts)
+    {
+        w.WriteStartArray("verdicts");
+        foreach (DesignVerdict v in verdicts)
+        {
+            w.WriteStartObject();
+            w.WriteString("design", v.Design);
+            w.WriteBoolean("baseline", v.IsBaseline);
+            w.WriteNumber("userBytesDelta", v.UserBytesDelta);
+            w.WriteNumber("lowmemBytesDelta", v.LowmemBytesDelta);
+            w.WriteNumber("highmemBytesDelta", v.HighmemBytesDelta);
+            w.WriteNumber("exposedKernelBytesDelta", v.ExposedKernelBytesDelta);
+            w.WriteNumber("reachableUserBytesDelta", v.ReachableUserBytesDelta);
+            w.WriteNumber("minOverheadPercent", Math.Round(v.MinOverheadPercent, 3));
+            w.WriteNumber("maxOverheadPercent", Math.Round(v.MaxOverheadPercent, 3));
+            WriteOverheads(w, "paysMost", v.PaysMost);
+            WriteOverheads(w, "wins", v.Wins);
+            if (v.MainCause is null)
+            {
+                w.WriteNull("mainCause");
+            }
+            else
+            {
+                w.WriteString("mainCause", v.MainCause);
+            }
+
+            w.WriteString("text", v.Text);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+    }
+
+    private static void WriteOverheads(Utf8JsonWriter w, string name, IReadOnlyList<WorkloadOverhead> list)
+    {
+        w.WriteStartArray(name);
+        foreach (WorkloadOverhead o in list)
+        {
+            w.WriteStartObject();
+            w.WriteString("workload", o.Workload);
+            w.WriteNumber("overheadPercent", Math.Round(o.Percent, 3));
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+    }
+
+    private static void WriteTrust(Utf8JsonWriter w, TrustSummary t)
+    {
+        w.WriteStartObject("trust");
+        w.WriteStartArray("drivers");
+        foreach (CostCause c in t.Drivers)
+        {
+            w.WriteStringValue(CauseName(c));
+        }
+
+        w.WriteEndArray();
+        w.WriteStartArray("values");
+        foreach (ProfileEntry e in t.Values)
+        {
+            w.WriteStartObject();
+            w.WriteString("field", e.Path);
+            w.WriteString("value", e.Value);
+            w.WriteBoolean("assumption", e.IsAssumption);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WriteNumber("assumed", t.Assumed.Count);
+        w.WriteStartArray("pricedByKernelSoftware");
+        foreach (CostCause c in t.SoftwareDrivers)
+        {
+            w.WriteStringValue(CauseName(c));
+        }
+
+        w.WriteEndArray();
+        w.WriteStartObject("validation");
+        w.WriteString("arch", t.Validation.Arch);
+        w.WriteNumber("tolerancePercent", t.Validation.TolerancePercent);
+        w.WriteNumber("datapoints", t.Validation.Results.Count);
+        w.WriteNumber("within", t.Validation.Within);
+        w.WriteStartArray("results");
+        foreach (Lab.Validation.ValidationResult v in t.Validation.Results)
+        {
+            w.WriteStartObject();
+            w.WriteString("id", v.Point.Id);
+            w.WriteNumber("errorPercent", Math.Round(v.ErrorPercent, 3));
+            w.WriteBoolean("within", v.Within(t.Validation.TolerancePercent));
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WriteEndObject();
+        w.WriteString("text", t.Text());
+        w.WriteEndObject();
     }
 
     public static string Csv(CompareReport r)
