@@ -8,7 +8,7 @@ namespace Vmsplit.Kernel.Core;
 public sealed partial class SimKernel
 {
     /// <summary>Where the kernel image's text starts (virtual) and how many bytes it spans.</summary>
-    public VirtualAddress ImageVa { get; private set; }
+    public VirtualAddress ImageVa { get; internal set; }
 
     public PhysicalAddress ImagePa { get; private set; }
 
@@ -25,7 +25,7 @@ public sealed partial class SimKernel
     public Dictionary<string, VirtualAddress> KernelObjects { get; } = new();
 
     /// <summary>Image pages permuted under the image (Arnd Bergmann's idea): virtual page → physical page.</summary>
-    public IReadOnlyDictionary<ulong, ulong>? ImagePermutation { get; private set; }
+    public IReadOnlyDictionary<ulong, ulong>? ImagePermutation { get; internal set; }
 
     internal ulong FixaddrTop => Arch.FixaddrTop;
 
@@ -41,14 +41,14 @@ public sealed partial class SimKernel
     }
 
     /// <summary>Which kernel tree holds a kernel virtual address.</summary>
-    private PageTable KernelTreeFor(VirtualAddress va) => Isolation.KernelTreeFor(va);
+    internal PageTable KernelTreeFor(VirtualAddress va) => Isolation.KernelTreeFor(va);
 
     /// <summary>
     /// Kernel mapping attributes: global unless the design makes kernel entries per-ASID (KPTI, the 4g4g
     /// low tree, x86-4g4g's kernel CR3) or the CPU has no global pages (_PAGE_GLOBAL left out of
     /// __supported_pte_mask without X86_FEATURE_PGE, arch/x86/mm/init.c).
     /// </summary>
-    private PageAttributes KernelAttributes(VirtualAddress va, PagePermissions perms)
+    internal PageAttributes KernelAttributes(VirtualAddress va, PagePermissions perms)
     {
         bool global = _setup.Profile.Has(CpuFeature.Global) && Isolation.IsGlobal(va);
         return new PageAttributes(perms, User: false, Global: global);
@@ -66,21 +66,7 @@ public sealed partial class SimKernel
 
         // Kernel image: text at TEXT_OFFSET-like distance into RAM, in the linear map or in the vmalloc area.
         ImagePa = new PhysicalAddress(phys + ImageOffsetInRam());
-        if (Design.ImagePlacement == KernelImagePlacement.LinearMap && Isolation.ImageMayBeInLinearMap)
-        {
-            // The image is part of the linear map; its range becomes executable (splitting blocks where needed).
-            ImageVa = LinearAddress(ImagePa);
-            PageTableResult r = KernelTreeFor(ImageVa).Protect(ImageVa, ImageBytes, KernelAttributes(ImageVa, PagePermissions.Read | PagePermissions.Write | PagePermissions.Execute));
-            if (!r.Succeeded)
-            {
-                throw new KernelSetupException($"cannot make the kernel image at {ImageVa} executable: {r.Message}");
-            }
-        }
-        else
-        {
-            ImageVa = new VirtualAddress(ImageRegionStart());
-            MapImageInVmallocArea();
-        }
+        Image.Map();
 
         // Entry: ARM vectors (two pages at 0xffff0000), x86 .entry.text (first text page) and cpu_entry_area.
         Arch.MapEntry(ImageVa);
@@ -95,59 +81,6 @@ public sealed partial class SimKernel
     }
 
     private ulong ImageOffsetInRam() => Arch.ImageOffsetInRam;
-
-    private ulong ImageRegionStart()
-    {
-        foreach (Vmsplit.Kernel.Layout.LayoutRegion r in Layout.Regions)
-        {
-            if (r.Kind == Vmsplit.Kernel.Layout.RegionKind.KernelImage)
-            {
-                return r.Start;
-            }
-        }
-
-        return Layout.VmallocStart;
-    }
-
-    private void MapImageInVmallocArea()
-    {
-        ulong bytes = ImageBytes;
-        PagePermissions rwx = PagePermissions.Read | PagePermissions.Write | PagePermissions.Execute;
-        if (Design.ImagePlacement != KernelImagePlacement.VmallocPermuted)
-        {
-            MapKernelRange(ImageVa, ImagePa, bytes, rwx);
-            return;
-        }
-
-        // A seeded Fisher–Yates permutation of the image's physical pages (deterministic per seed).
-        ulong pages = bytes / Page;
-        ulong[] order = new ulong[pages];
-        for (ulong i = 0; i < pages; i++)
-        {
-            order[i] = i;
-        }
-
-        ulong state = _setup.Seed | 1;
-        for (ulong i = pages - 1; i > 0; i--)
-        {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            ulong j = state % (i + 1);
-            (order[i], order[j]) = (order[j], order[i]);
-        }
-
-        Dictionary<ulong, ulong> map = new();
-        for (ulong i = 0; i < pages; i++)
-        {
-            VirtualAddress va = ImageVa + (i * Page);
-            PhysicalAddress pa = ImagePa + (order[i] * Page);
-            map[va.Value] = pa.Value;
-            MapKernelRange(va, pa, Page, rwx);
-        }
-
-        ImagePermutation = map;
-    }
 
     /// <summary>
     /// An image mapped inside [VMALLOC_START, VMALLOC_END) holds its range as a vm_struct, so vmalloc never hands it

@@ -145,37 +145,11 @@ public sealed partial class SimKernel
         }
     }
 
-    /// <summary>
-    /// __pa()/virt_to_phys() of <paramref name="va"/> as the design computes it, charged as it runs: with the image
-    /// in the linear map one subtraction; with the image elsewhere a compare and branch between the linear and the
-    /// image offset (arm64's __is_lm_address); an address inside an image mapped over permuted pages also needs a
-    /// page lookup (Arnd Bergmann, seed 001), linear-map addresses do not.
-    /// </summary>
-    public PhysicalAddress VirtToPhys(VirtualAddress va)
-    {
-        if (Design.ImagePlacement == KernelImagePlacement.LinearMap)
-        {
-            Cpu.Charge(CostCause.AddressConversion, Software.PaSubtract, 1);
-            return LinearToPhys(va);
-        }
+    /// <summary>__pa()/virt_to_phys() of <paramref name="va"/> as the design computes it, charged as it runs (see <see cref="KernelImageMapping.VirtToPhys"/>).</summary>
+    public PhysicalAddress VirtToPhys(VirtualAddress va) => Image.VirtToPhys(va);
 
-        Cpu.Charge(CostCause.AddressConversion, Software.PaCompareBranch, 1);
-        if (va < ImageVa || va.Value - ImageVa.Value >= ImageBytes)
-        {
-            return LinearToPhys(va);
-        }
-
-        if (ImagePermutation is { } permuted)
-        {
-            Cpu.Charge(CostCause.AddressConversion, Software.PaPageLookup, 0);
-            ulong offset = va.Value & (Page - 1);
-            return new PhysicalAddress(permuted[va.Value - offset] + offset);
-        }
-
-        return ImagePa + (va.Value - ImageVa.Value);
-    }
-
-    private PhysicalAddress LinearToPhys(VirtualAddress va)
+    /// <summary>__pa of a linear-map address: one subtraction.</summary>
+    internal PhysicalAddress LinearToPhys(VirtualAddress va)
     {
         if (va.Value < Layout.PageOffset || va.Value >= Layout.HighMemory)
         {

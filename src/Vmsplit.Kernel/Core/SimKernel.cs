@@ -75,6 +75,7 @@ public sealed partial class SimKernel : IKernelMapper
         Arch = policies.Arch;
         Isolation = policies.Isolation;
         Pan = policies.Pan;
+        Image = policies.Image;
         Uaccess = new UserAccess(Layout.TaskSize, policies.UserPages);
         Isolation.CreateKernelTrees();
         Boot();
@@ -97,6 +98,9 @@ public sealed partial class SimKernel : IKernelMapper
 
     /// <summary>The isolation scheme (the kernel's trees, the global bit, entry and exit, the roots live in user mode).</summary>
     public IsolationPolicy Isolation { get; }
+
+    /// <summary>Where the kernel image is mapped (linear map, vmalloc area, permuted pages) and what __pa costs.</summary>
+    public KernelImageMapping Image { get; }
 
     /// <summary>The design's PAN mechanism (what entry, exit and each uaccess window do to user access).</summary>
     public PanPolicy Pan { get; }
@@ -130,6 +134,9 @@ public sealed partial class SimKernel : IKernelMapper
     public IReadOnlyList<Process> Processes => _processes;
 
     public KernelSoftwareCosts Software => _setup.Software;
+
+    /// <summary>Seed for everything random in the kernel (the permuted image).</summary>
+    internal ulong Seed => _setup.Seed;
 
     /// <summary>The process whose tables are loaded (user context), or null before the first switch.</summary>
     public Process? Current { get; private set; }

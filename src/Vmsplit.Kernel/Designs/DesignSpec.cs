@@ -104,7 +104,10 @@ public sealed record DesignSpec(
     /// <summary>Below this size the hybrid strategy switches TTBR0 instead of pinning (one page, a choice the seeds left open).</summary>
     public const ulong DefaultHybridThreshold = 4096;
 
-    public static readonly string[] Bases = ["classic", "kpti", "4g4g", "x86-4g4g"];
+    public static readonly string[] Bases = DesignRegistry.BaseNames.ToArray();
+
+    // "classic, kpti, 4g4g or x86-4g4g"
+    private static string BaseList => string.Join(", ", Bases[..^1]) + " or " + Bases[^1];
 
     public static readonly string[] Options =
     [
@@ -121,7 +124,7 @@ public sealed record DesignSpec(
         string[] parts = text.Trim().ToLowerInvariant().Split('+', StringSplitOptions.TrimEntries);
         if (parts.Length == 0 || parts[0].Length == 0)
         {
-            error = "empty design name (use classic, kpti, 4g4g or x86-4g4g, with +options)";
+            error = $"empty design name (use {BaseList}, with +options)";
             return false;
         }
 
@@ -130,57 +133,26 @@ public sealed record DesignSpec(
         bool x86 = family == ArchFamily.X86;
         bool x86_64 = format is MmuFormat.X86_64 or MmuFormat.X86_64La57;
         bool aarch64 = family == ArchFamily.Arm64;
-        bool arm32 = family == ArchFamily.Arm32;
-        bool riscv = family == ArchFamily.Riscv;
 
-        IsolationScheme scheme;
-        UaccessStrategy uaccess;
-        bool pcid = false;
-        switch (b)
+        // The scheme's row says where it exists and what it starts from (DesignRegistry.Schemes).
+        SchemeRegistration? registration = DesignRegistry.SchemeNamed(b);
+        if (registration is null)
         {
-            case "classic":
-                scheme = IsolationScheme.Classic;
-                uaccess = UaccessStrategy.Direct;
-                pcid = x86_64; // Linux 4.14+ tags mm switches with PCIDs even without PTI (arch/x86/mm/tlb.c, TLB_NR_DYN_ASIDS)
-                break;
-            case "kpti":
-                if (!x86_64 && !aarch64 && format != MmuFormat.X86Pae)
-                {
-                    error = $"design '{text}': kpti exists for x86-64, x86-pae (32-bit PTI) and aarch64, not {Describe(format)}";
-                    return false;
-                }
-
-                scheme = IsolationScheme.Kpti;
-                uaccess = UaccessStrategy.Direct;
-                pcid = x86_64; // Linux uses PCID under PTI when the CPU has it (arch/x86/mm/tlb.c); 32-bit PTI has none
-                break;
-            case "4g4g":
-                if (format != MmuFormat.ArmLpae)
-                {
-                    error = $"design '{text}': 4g4g needs 32-bit ARM with LPAE (TTBR1 covers the top 256 MiB), not {Describe(format)}";
-                    return false;
-                }
-
-                scheme = IsolationScheme.FourGFourG;
-                uaccess = UaccessStrategy.PinKmap;
-                break;
-            case "x86-4g4g":
-                if (format is not (MmuFormat.X86_32 or MmuFormat.X86Pae))
-                {
-                    error = $"design '{text}': x86-4g4g is the 2003 x86-32 design, not for {Describe(format)}";
-                    return false;
-                }
-
-                scheme = IsolationScheme.X86FourGFourG;
-                uaccess = UaccessStrategy.AtomicKmap;
-                break;
-            default:
-                error = $"design '{text}': unknown base '{b}' (use classic, kpti, 4g4g or x86-4g4g)" + Suggestions.DidYouMean(b, ["classic", "kpti", "4g4g", "x86-4g4g"]);
-                return false;
+            error = $"design '{text}': unknown base '{b}' (use {BaseList})" + Suggestions.DidYouMean(b, DesignRegistry.BaseNames);
+            return false;
         }
 
+        if (!registration.Supports(format))
+        {
+            error = $"design '{text}': {registration.NotOnFormat.Replace("{format}", Describe(format), StringComparison.Ordinal)}";
+            return false;
+        }
+
+        IsolationScheme scheme = registration.Scheme;
+        UaccessStrategy uaccess = registration.DefaultUaccess;
+        bool pcid = registration.PcidByDefault && x86_64;
         PanKind pan = PanKind.None;
-        KernelImagePlacement placement = scheme == IsolationScheme.FourGFourG ? KernelImagePlacement.Vmalloc : KernelImagePlacement.LinearMap;
+        KernelImagePlacement placement = registration.DefaultImagePlacement;
         bool global = false;
         bool kaiser = false;
         bool uaccessChosen = false;
@@ -270,15 +242,7 @@ public sealed record DesignSpec(
                         return false;
                     }
 
-                    pan = format switch
-                    {
-                        MmuFormat.ArmShort => PanKind.ArmDomain,
-                        MmuFormat.ArmLpae => PanKind.ArmTtbr0,
-                        _ when aarch64 => PanKind.ArmHardware,
-                        _ when x86 && format != MmuFormat.X86_32 => PanKind.X86Smap,
-                        _ when riscv => PanKind.RiscvSum,
-                        _ => PanKind.None,
-                    };
+                    pan = DesignRegistry.PanFor(o, format)?.Kind ?? PanKind.None; // the mechanism this format has (DesignRegistry.PanKinds)
                     if (pan == PanKind.None)
                     {
                         error = Bad("is not available on x86-32 without PAE (no SMAP-capable 2-level kernels are modelled)");
@@ -287,7 +251,7 @@ public sealed record DesignSpec(
 
                     break;
                 case "sw-pan":
-                    if (scheme != IsolationScheme.Classic || !aarch64)
+                    if (scheme != IsolationScheme.Classic || DesignRegistry.PanFor(o, format) is null)
                     {
                         error = Bad("applies only to classic on aarch64 (CONFIG_ARM64_SW_TTBR0_PAN)");
                         return false;
@@ -299,7 +263,7 @@ public sealed record DesignSpec(
                         return false;
                     }
 
-                    pan = PanKind.Arm64Ttbr0;
+                    pan = DesignRegistry.PanFor(o, format)!.Kind;
                     break;
                 case "kimage-vmalloc":
                     if (x86)
@@ -388,24 +352,13 @@ public sealed record DesignSpec(
         {
             refusal = Missing(CpuFeature.Global, "+global", " (CR4.PGE)");
         }
-        else if (d.Scheme == IsolationScheme.FourGFourG && !cpu.Has(CpuFeature.Lpae))
+        else if (DesignRegistry.SchemeOf(d.Scheme) is { Needs: FeatureNeed schemeNeeds } scheme && !cpu.Has(schemeNeeds.Feature))
         {
-            refusal = Missing(CpuFeature.Lpae, "4g4g", " (ARMv7 Large Physical Address Extension)");
+            refusal = Missing(schemeNeeds.Feature, scheme.Base, schemeNeeds.Why);
         }
-        else
+        else if (DesignRegistry.PanOf(d.Pan) is { Needs: FeatureNeed panNeeds } pan && !cpu.Has(panNeeds.Feature))
         {
-            refusal = d.Pan switch
-            {
-                PanKind.X86Smap when !cpu.Has(CpuFeature.Smap) =>
-                    Missing(CpuFeature.Smap, "+pan", " (CPUID.(EAX=07H,ECX=0):EBX.SMAP, Broadwell and later); Linux leaves user memory reachable there"),
-                PanKind.ArmHardware when !cpu.Has(CpuFeature.Pan) =>
-                    Missing(CpuFeature.Pan, "+pan", " (ARMv8.1 PSTATE.PAN); Linux emulates it there with CONFIG_ARM64_SW_TTBR0_PAN: use +sw-pan"),
-                PanKind.ArmDomain when !cpu.Has(CpuFeature.Domains) =>
-                    Missing(CpuFeature.Domains, "+pan", " (CONFIG_CPU_SW_DOMAIN_PAN needs the short-descriptor DACR)"),
-                PanKind.RiscvSum when !cpu.Has(CpuFeature.Sum) =>
-                    Missing(CpuFeature.Sum, "+pan", " (sstatus.SUM, privileged specification 1.10)"),
-                _ => null,
-            };
+            refusal = Missing(panNeeds.Feature, "+" + pan.Option, panNeeds.Why);
         }
 
         if (refusal is not null)
