@@ -5,9 +5,10 @@ using Vmsplit.Hardware.Paging.X86;
 namespace Vmsplit.Hardware.Tests.Paging;
 
 /// <summary>
-/// The specialised x86 walk (no trace) against the shared walk loop over <c>Decode</c> (taken when a
-/// trace is given): on trees with random mappings and randomly corrupted descriptors, under random
-/// register state, both give the same result and leave the same accessed/dirty bits in memory.
+/// The specialised x86 walk against the shared walk loop over <c>Decode</c>: on trees with random mappings
+/// and randomly corrupted descriptors, under random register state, both give the same result, leave the
+/// same accessed/dirty bits in memory and, when traced, record the same steps (the kernel's CPU traces
+/// every walk for its cache model, so the traced specialised walk is the one simulated kernels run).
 /// </summary>
 public sealed class X86WalkerCrossCheckTests
 {
@@ -68,7 +69,9 @@ public sealed class X86WalkerCrossCheckTests
         PropertyCheck.ForAll(Gen.Choose(0, int.MaxValue), seed =>
         {
             PagingFixture fast = Build(f, seed, out List<ulong> probes);
+            PagingFixture traced = Build(f, seed, out _);
             PagingFixture shared = Build(f, seed, out _);
+            X86PageTableFormat x86 = (X86PageTableFormat)f;
             Random rng = new(seed ^ 0x5A5A);
             foreach (ulong va in probes)
             {
@@ -78,11 +81,16 @@ public sealed class X86WalkerCrossCheckTests
                     Privilege privilege = (Privilege)rng.Next(2);
                     WalkResult a = fast.Walk(va, access, privilege);
                     WalkTrace trace = new();
-                    WalkResult b = shared.Walk(va, access, privilege, trace);
-                    bool same = a.Fault == b.Fault && a.Level == b.Level && a.Reads == b.Reads && a.Descriptor == b.Descriptor
-                        && a.PageBase == b.PageBase && a.FrameBase == b.FrameBase && a.PageSize == b.PageSize && a.Rights == b.Rights
-                        && a.User == b.User && a.Global == b.Global && a.MemoryType == b.MemoryType;
-                    if (!same)
+                    WalkResult b = x86.GenericWalk(shared.Memory, shared.Registers, new VirtualAddress(va), access, privilege, trace);
+                    WalkTrace fastTrace = new();
+                    WalkResult c = traced.Walk(va, access, privilege, fastTrace);
+                    if (!Same(c, a) || fastTrace.Root != trace.Root || fastTrace.RootValue != trace.RootValue
+                        || fastTrace.FirstLevelInRegisters != trace.FirstLevelInRegisters || !fastTrace.Steps.SequenceEqual(trace.Steps))
+                    {
+                        return false;
+                    }
+
+                    if (!Same(a, b))
                     {
                         return false;
                     }
@@ -106,4 +114,9 @@ public sealed class X86WalkerCrossCheckTests
             return true;
         }, maxTest: 150);
     }
+
+    private static bool Same(WalkResult a, WalkResult b) =>
+        a.Fault == b.Fault && a.Level == b.Level && a.Reads == b.Reads && a.Descriptor == b.Descriptor
+        && a.PageBase == b.PageBase && a.FrameBase == b.FrameBase && a.PageSize == b.PageSize && a.Rights == b.Rights
+        && a.User == b.User && a.Global == b.Global && a.MemoryType == b.MemoryType;
 }

@@ -137,16 +137,23 @@ public sealed class X86PageTableFormat : PageTableFormat
         return new WalkRoot(root, _geometry, "CR3", registers.Cr3, ok ? FaultKind.None : FaultKind.NonCanonical, firstLevelInRegisters: IsPae);
     }
 
+    /// <summary>The shared walk loop over <see cref="Decode"/>, which the specialised walk below is checked against.</summary>
+    internal WalkResult GenericWalk(PhysicalMemory memory, in MmuRegisters registers, VirtualAddress va, AccessType access, Privilege privilege, WalkTrace? trace = null) =>
+        base.Walk(memory, registers, va, access, privilege, trace);
+
     /// <summary>
-    /// The x86 walk without a trace, specialised for speed: the same checks in the same order as the
-    /// shared loop over <see cref="Decode"/> (which serves traced walks and is cross-checked against
-    /// this one), with U/S and R/W ANDed and XD ORed over the levels as the SDM states them (§4.6).
+    /// The x86 walk, specialised for speed: the same checks in the same order as the shared loop over
+    /// <see cref="Decode"/> (cross-checked against this one, results and traces), with U/S and R/W ANDed
+    /// and XD ORed over the levels as the SDM states them (§4.6). A trace records the same steps the
+    /// shared loop would, so the kernel's cache model (which traces every miss) runs this walker too.
     /// </summary>
     public override WalkResult Walk(PhysicalMemory memory, in MmuRegisters registers, VirtualAddress va, AccessType access, Privilege privilege, WalkTrace? trace = null)
     {
         if (trace is not null)
         {
-            return base.Walk(memory, in registers, va, access, privilege, trace);
+            trace.Root = RootRegisterName;
+            trace.RootValue = registers.Cr3;
+            trace.FirstLevelInRegisters = IsPae;
         }
 
         ReadOnlySpan<PageTableLevel> levels = _geometry.Levels;
@@ -164,6 +171,8 @@ public sealed class X86PageTableFormat : PageTableFormat
         if (IsPae)
         {
             raw = ReadFirstLevelFromRegisters(in registers, (int)((v >> 30) & 3));
+            trace?.Add(new WalkStep(3, new PhysicalAddress(table), (int)((v >> 30) & 3), raw,
+                (raw & Present) == 0 ? "invalid" : (raw & PdpteReserved) != 0 ? "reserved" : "table"));
             if ((raw & Present) == 0)
             {
                 return WalkResult.Faulted(FaultKind.Translation, 3, 0, raw);
@@ -190,6 +199,7 @@ public sealed class X86PageTableFormat : PageTableFormat
             raw = _wide ? memory.ReadUInt64(new PhysicalAddress(entry)) : memory.ReadUInt32(new PhysicalAddress(entry));
             reads++;
             entries[i] = entry;
+            trace?.Add(new WalkStep(level.Number, new PhysicalAddress(table), (int)((v >> level.IndexShift) & level.IndexMask), raw, KindName(in level, raw, in registers)));
             if ((raw & Present) == 0)
             {
                 return WalkResult.Faulted(FaultKind.Translation, level.Number, reads, raw);
@@ -273,6 +283,37 @@ public sealed class X86PageTableFormat : PageTableFormat
         bool global = (raw & Global) != 0 && (registers.Cr4 & Cr4Flags.Pge) != 0;
         return new WalkResult(FaultKind.None, leafLevel.Number, new VirtualAddress(v & ~(size - 1)), new PhysicalAddress(raw & addressMask & ~(size - 1)), size,
             rights, user, global, s_memoryTypes[cacheIndex], 0, reads, raw);
+    }
+
+    // What Decode would call this descriptor, for a trace: the same tests in the same order.
+    private string KindName(in PageTableLevel level, ulong raw, in MmuRegisters registers)
+    {
+        if ((raw & Present) == 0)
+        {
+            return "invalid";
+        }
+
+        if (_wide && (raw & NoExecute) != 0 && !registers.Nxe)
+        {
+            return "reserved";
+        }
+
+        if (level.Number == 1)
+        {
+            return "leaf";
+        }
+
+        if (level.LeafSizes.IsEmpty)
+        {
+            return (raw & PageSize) != 0 ? "reserved" : "table";
+        }
+
+        if ((raw & PageSize) == 0 || (!_wide && (registers.Cr4 & Cr4Flags.Pse) == 0))
+        {
+            return "table";
+        }
+
+        return (raw & (level.LeafSizes[0] - 1) & ~0x1FFFUL) != 0 ? "reserved" : "leaf";
     }
 
     /// <summary>PAE: the PDPTEs are cached at CR3 load, so the tree keeps all four populated (Linux's PREALLOCATED_PMDS).</summary>
