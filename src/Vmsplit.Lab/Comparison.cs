@@ -118,48 +118,55 @@ public static class Comparison
             budget.Add(new DesignBudget(d.Name, layout, PageTableCost.ForMinimalProcess(layout), audit.PageTableBytes));
         }
 
+        // Every workload is set up on every design before any measured run, so that one that does not fit the
+        // machine (the allocators run out of frames) is refused now, in one line, not after the others ran.
+        ForEachPair(pairs.Count, o.Parallel, i => _ = new Runner(Scenario.Boot(o.Machine, specs[pairs[i].Design], o.Seed), o.Workloads[pairs[i].Workload]));
+
         RunResult[] results = new RunResult[pairs.Count];
         int done = 0;
-        void RunPair(int i)
+        ForEachPair(pairs.Count, o.Parallel, i =>
         {
             (int d, int w) = pairs[i];
             SimKernel k = Scenario.Boot(o.Machine, specs[d], o.Seed);
             Runner r = new(k, o.Workloads[w]);
             results[i] = r.Measure(o.Ops ?? o.Workloads[w].DefaultOps);
             progress?.Report(Interlocked.Increment(ref done));
-        }
-
-        if (o.Parallel)
-        {
-            // each pair keeps its own failure, so the one reported (the first pair's) does not depend on timing
-            Exception?[] errors = new Exception?[pairs.Count];
-            System.Threading.Tasks.Parallel.For(0, pairs.Count, i =>
-            {
-                try
-                {
-                    RunPair(i);
-                }
-                catch (Exception e)
-                {
-                    errors[i] = e;
-                }
-            });
-            if (Array.Find(errors, e => e is not null) is Exception first)
-            {
-                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(first).Throw();
-            }
-        }
-        else
-        {
-            for (int i = 0; i < pairs.Count; i++)
-            {
-                RunPair(i);
-            }
-        }
+        });
 
         return new CompareReport(o.Machine, baseline, specs.Select(s => s.Name).ToList(), o.Workloads.Select(w => w.Name).ToList(), budget, results, audits)
         {
             Notes = [.. o.Notes, .. specs.SelectMany(s => s.Notes)],
         };
+    }
+
+    // Runs body(0..count-1) on every core or in order; the failure reported is the first pair's, whatever the timing.
+    private static void ForEachPair(int count, bool parallel, Action<int> body)
+    {
+        if (!parallel)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                body(i);
+            }
+
+            return;
+        }
+
+        Exception?[] errors = new Exception?[count];
+        System.Threading.Tasks.Parallel.For(0, count, i =>
+        {
+            try
+            {
+                body(i);
+            }
+            catch (Exception e)
+            {
+                errors[i] = e;
+            }
+        });
+        if (Array.Find(errors, e => e is not null) is Exception first)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(first).Throw();
+        }
     }
 }

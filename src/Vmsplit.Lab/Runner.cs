@@ -47,12 +47,42 @@ public sealed class Runner
     private readonly List<WorkloadEvent> _events = new();
     private long _switches;
 
+    // the allocators' free bytes (lowmem, highmem) when the runner took the booted kernel
+    private readonly (ulong Low, ulong High) _freeAfterBoot;
+
     public Runner(SimKernel kernel, Workload workload)
     {
         _k = kernel;
         _w = workload;
         _slots = new Process?[Math.Max(workload.Processes, 2) + 1];
-        Setup();
+        _freeAfterBoot = (kernel.Lowmem.FreeBytes, kernel.Highmem?.FreeBytes ?? 0);
+        try
+        {
+            Setup();
+        }
+        catch (KernelOutOfMemoryException e)
+        {
+            throw DoesNotFit(e, "while setting it up");
+        }
+    }
+
+    /// <summary>
+    /// The one-line refusal of a workload that ran the machine out of frames: its name, the design and machine,
+    /// what the workload maps (its regions in every process, its executable text and page-cache file once) and
+    /// what the allocators held free after boot.
+    /// </summary>
+    private LabException DoesNotFit(KernelOutOfMemoryException e, string when)
+    {
+        ulong maps = _w.FileBytes;
+        foreach (UserRegion r in _w.Regions)
+        {
+            maps += r.Executable ? r.Size : r.Size * (ulong)Math.Max(1, _w.Processes);
+        }
+
+        (ulong low, ulong high) = _freeAfterBoot;
+        return new LabException(
+            $"workload {_w.Name} does not fit {_k.Design.Name} on {_k.Layout.Arch.Name()} with {ByteSize.Human(_k.Layout.Machine.TotalRam)} of RAM: {e.Message} {when}; "
+            + $"it maps {ByteSize.Human(maps)} and {ByteSize.Human(low + high)} of page frames were free after boot (lowmem {ByteSize.Human(low)}, highmem {ByteSize.Human(high)})");
     }
 
     public SimKernel Kernel => _k;
@@ -98,19 +128,28 @@ public sealed class Runner
         int warm = warmup >= 0 ? warmup : WarmupOps(ops);
         CheckSteps(_w.SetupSteps + ((double)ops + warm) * _w.StepsPerOperation, $"workload {_w.Name} with {ops} operations");
         long op = 0;
-        for (; op < warm; op++)
-        {
-            RunOperation(op);
-        }
-
-        _k.Ledger.Reset();
         MmuCounters c = _k.Cpu.Mmu.Counters;
-        c.Reset();
-        long stepMisses0 = _k.Cpu.WalkStepMisses;
-        long switches0 = _switches;
-        for (long i = 0; i < ops; i++, op++)
+        long stepMisses0 = 0;
+        long switches0 = 0;
+        try
         {
-            RunOperation(op);
+            for (; op < warm; op++)
+            {
+                RunOperation(op);
+            }
+
+            _k.Ledger.Reset();
+            c.Reset();
+            stepMisses0 = _k.Cpu.WalkStepMisses;
+            switches0 = _switches;
+            for (long i = 0; i < ops; i++, op++)
+            {
+                RunOperation(op);
+            }
+        }
+        catch (KernelOutOfMemoryException e)
+        {
+            throw DoesNotFit(e, $"in operation {op}");
         }
 
         Dictionary<CostCause, double> byCause = new();

@@ -24,4 +24,14 @@ public class Issue10CrashTests
         Assert.Contains("applies only to kpti on x86-64 (the 2017 KAISER patches were x86-64 only)", err);
         Assert.Single(err.TrimEnd().Split('\n'));
     }
+
+    [Fact]
+    public void AWorkloadThatDoesNotFitTheMachineIsOneLineAndExitCodeTwo()
+    {
+        (int code, string output, string err) = CliHarness.Run("compare", "--machine", "cortex-a15", "--arch", "arm-lpae", "--ram", "64M", "--designs", "classic,4g4g", "--workloads", "wss:100M", "--ops", "5");
+        Assert.Equal(2, code);
+        Assert.Equal("", output);
+        Assert.StartsWith("vmsplit: workload wss:100M does not fit classic on arm-lpae with 64 MiB of RAM: out of lowmem", err);
+        Assert.Single(err.TrimEnd().Split('\n'));
+    }
 }

@@ -160,6 +160,68 @@ public sealed class FrameAllocator
         return new FrameAllocation(true, PhysicalAddress.FromFrame(pfn), order);
     }
 
+    /// <summary>Frames taken out by <see cref="Reserve"/>: never free, never allocated.</summary>
+    public ulong ReservedPages { get; private set; }
+
+    /// <summary>
+    /// Takes [<paramref name="start"/>, <paramref name="start"/> + <paramref name="bytes"/>) out of the free lists for
+    /// good, splitting the free blocks that hold it, as memblock_reserve keeps the kernel image from ever reaching
+    /// the buddy allocator (mm/memblock.c). Throws when a frame of the range is not free.
+    /// </summary>
+    public void Reserve(PhysicalAddress start, ulong bytes)
+    {
+        if (!start.IsAligned(PhysicalMemory.PageSize) || bytes % PhysicalMemory.PageSize != 0)
+        {
+            throw new ArgumentException($"reserved range {start}+{bytes} is not whole 4 KiB pages");
+        }
+
+        ulong first = start.FrameNumber;
+        ulong end = first + (bytes / PhysicalMemory.PageSize);
+        for (ulong pfn = first; pfn < end; pfn++)
+        {
+            if (!TakeFreeFrame(pfn))
+            {
+                throw new InvalidOperationException($"reserving {PhysicalAddress.FromFrame(pfn)}, which is not a free frame");
+            }
+        }
+
+        FreePages -= end - first;
+        ReservedPages += end - first;
+    }
+
+    // Removes the one frame pfn from the free lists: the free block holding it is split down to single
+    // frames along pfn's path, the halves without it going back free.
+    private bool TakeFreeFrame(ulong pfn)
+    {
+        for (int o = 0; o <= MaxOrder; o++)
+        {
+            ulong block = pfn & ~((1UL << o) - 1);
+            if (!_free[o].Remove(block))
+            {
+                continue;
+            }
+
+            while (o > 0)
+            {
+                o--;
+                ulong half = 1UL << o;
+                if ((pfn & half) != 0)
+                {
+                    _free[o].Add(block);
+                    block += half;
+                }
+                else
+                {
+                    _free[o].Add(block + half);
+                }
+            }
+
+            return true;
+        }
+
+        return false;
+    }
+
     /// <summary>Frees a block returned by <see cref="Allocate"/>; freeing anything else is a bug and throws.</summary>
     public void Free(PhysicalAddress address)
     {

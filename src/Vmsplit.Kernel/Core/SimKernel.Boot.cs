@@ -35,7 +35,12 @@ public sealed partial class SimKernel
     /// <summary>A page-table tree from lowmem frames, watched by the coherence checker when it is on.</summary>
     internal PageTable NewTree(PageTableGeometry? geometry = null, bool preallocateRootEntries = true)
     {
-        PageTable t = PageTable.Create(Format, Memory, Lowmem, geometry, preallocateRootEntries);
+        if (!PageTable.TryCreate(Format, Memory, Lowmem, out PageTable? created, geometry, preallocateRootEntries))
+        {
+            throw new KernelOutOfMemoryException("out of lowmem for a page-table root");
+        }
+
+        PageTable t = created!;
         t.Observer = Checker;
         return t;
     }

@@ -452,11 +452,7 @@ public sealed partial class SimKernel
             KunmapFrame(src, s);
             child.AnonPages[va] = dst;
             Vma vma = parent.Vmas.Find(new VirtualAddress(va))!;
-            PageTableResult r = child.Tables.Map(new VirtualAddress(va), dst, Page, UserPageAttributes(vma.Flags), Page);
-            if (!r.Succeeded)
-            {
-                throw new InvalidOperationException($"fork: {r.Message}");
-            }
+            Require(child.Tables.Map(new VirtualAddress(va), dst, Page, UserPageAttributes(vma.Flags), Page), "fork");
 
             Isolation.OnUserEntryInstalled(child, new VirtualAddress(va));
         }

@@ -115,11 +115,7 @@ public sealed partial class SimKernel
             p.AnonPages[page.Value] = frame;
         }
 
-        PageTableResult r = p.Tables.Map(page, frame, Page, UserPageAttributes(vma.Flags), Page);
-        if (!r.Succeeded)
-        {
-            throw new InvalidOperationException($"installing the PTE for {page}: {r.Message}");
-        }
+        Require(p.Tables.Map(page, frame, Page, UserPageAttributes(vma.Flags), Page), $"installing the PTE for {page}");
 
         Isolation.OnUserEntryInstalled(p, page);
         return true;

@@ -30,6 +30,12 @@ public sealed record KernelSetup(KernelLayout Layout, DesignSpec Design, CpuProf
 public sealed class KernelSetupException(string message) : Exception(message);
 
 /// <summary>
+/// The machine ran out of page frames: lowmem (page tables, stacks, slab, and user pages once highmem is gone)
+/// or a page table could not be allocated. Not a defect of the model: the workload does not fit the machine.
+/// </summary>
+public sealed class KernelOutOfMemoryException(string message) : InvalidOperationException(message);
+
+/// <summary>
 /// The imitation kernel: boots the design's page tables into simulated physical memory (linear map,
 /// kernel image, vectors/entry area, pkmap and fixmap), runs processes, and executes system calls,
 /// faults and context switches as the design prescribes, charging every hardware operation and
@@ -77,6 +83,7 @@ public sealed partial class SimKernel : IKernelMapper
         Pan = policies.Pan;
         Image = policies.Image;
         Uaccess = new UserAccess(Layout.TaskSize, policies.UserPages);
+        ReserveImageFrames();
         Isolation.CreateKernelTrees();
         Boot();
         Vmalloc = new VmallocSpace(new VirtualAddress(Layout.VmallocStart), new VirtualAddress(Layout.VmallocEnd), this);
@@ -179,11 +186,42 @@ public sealed partial class SimKernel : IKernelMapper
 
     // ---- frames -------------------------------------------------------------------------------
 
+    // memblock_reserve of the kernel image (arm_memblock_init, setup_arch): its frames never reach the page allocator.
+    private void ReserveImageFrames()
+    {
+        PhysicalAddress start = new(Layout.Machine.PhysOffset.Value + Arch.ImageOffsetInRam);
+        try
+        {
+            Lowmem.Reserve(start, ImageBytes);
+        }
+        catch (InvalidOperationException)
+        {
+            throw new KernelSetupException($"the {ByteSize.Human(ImageBytes)} kernel image at {start} does not lie in lowmem");
+        }
+    }
+
     /// <summary>A lowmem frame (GFP_KERNEL): page tables, stacks, slab pages.</summary>
     public PhysicalAddress AllocLowmem()
     {
         FrameAllocation a = Lowmem.Allocate(0);
-        return a.Succeeded ? a.Address : throw new InvalidOperationException("out of lowmem");
+        return a.Succeeded ? a.Address : throw new KernelOutOfMemoryException("out of lowmem");
+    }
+
+    /// <summary>
+    /// A page-table edit that must succeed: no frame for a table is the machine running out of lowmem
+    /// (<see cref="KernelOutOfMemoryException"/>), anything else a defect of the model.
+    /// </summary>
+    internal static void Require(PageTableResult r, string what)
+    {
+        if (r.Status == PageTableStatus.NoMemory)
+        {
+            throw new KernelOutOfMemoryException($"out of lowmem for a page table ({what})");
+        }
+
+        if (!r.Succeeded)
+        {
+            throw new InvalidOperationException($"{what}: {r.Message}");
+        }
     }
 
     /// <summary>A user or page-cache frame (GFP_HIGHUSER): highmem first when there is any.</summary>
@@ -276,11 +314,7 @@ public sealed partial class SimKernel : IKernelMapper
                     continue; // never faulted in
                 }
 
-                PageTableResult r = p.Tables.Unmap(va, Page);
-                if (!r.Succeeded)
-                {
-                    throw new InvalidOperationException(r.Message);
-                }
+                Require(p.Tables.Unmap(va, Page), $"munmap of {va}");
 
                 if (anon)
                 {
@@ -351,22 +385,14 @@ public sealed partial class SimKernel : IKernelMapper
 
     public void MapKernelPage(VirtualAddress va, PhysicalAddress frame)
     {
-        PageTableResult r = KernelTreeFor(va).Map(va, frame, Page, KernelAttributes(va, PagePermissions.Read | PagePermissions.Write), Page);
-        if (!r.Succeeded)
-        {
-            throw new InvalidOperationException($"kernel map of {va}: {r.Message}");
-        }
+        Require(KernelTreeFor(va).Map(va, frame, Page, KernelAttributes(va, PagePermissions.Read | PagePermissions.Write), Page), $"kernel map of {va}");
 
         SyncKernelEntries(va);
     }
 
     public void UnmapKernelPage(VirtualAddress va)
     {
-        PageTableResult r = KernelTreeFor(va).Unmap(va, Page);
-        if (!r.Succeeded)
-        {
-            throw new InvalidOperationException($"kernel unmap of {va}: {r.Message}");
-        }
+        Require(KernelTreeFor(va).Unmap(va, Page), $"kernel unmap of {va}");
     }
 
     public void FlushKernelRange(VirtualAddress start, VirtualAddress end) => Arch.FlushTlbKernelRange(start, end);

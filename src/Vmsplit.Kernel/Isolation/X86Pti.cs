@@ -53,10 +53,7 @@ public class X86Pti : IsolationPolicy
             r = p.UserShadow.ShareEntry(p.Tables, va, 0);
         }
 
-        if (!r.Succeeded)
-        {
-            throw new InvalidOperationException($"KPTI user copy of {va} in {p}: {r.Message}");
-        }
+        SimKernel.Require(r, $"KPTI user copy of {va} in {p}");
     }
 
     /// <summary>
@@ -161,13 +158,7 @@ public class X86Pti : IsolationPolicy
 
         return shadow;
 
-        static void Require(PageTableResult r, string what)
-        {
-            if (!r.Succeeded)
-            {
-                throw new InvalidOperationException($"KPTI user PGD: {what}: {r.Message}");
-            }
-        }
+        static void Require(PageTableResult r, string what) => SimKernel.Require(r, $"KPTI user PGD: {what}");
     }
 
     // The addresses whose entries pti_init cloned into the user-side init tables.

@@ -7,6 +7,40 @@ public sealed class FrameAllocatorTests
     private static RamBank Bank(ulong start, ulong size) => new(new PhysicalAddress(start), size);
 
     [Fact]
+    public void ReserveTakesTheRangeOutOfTheBuddyListsForGood()
+    {
+        FrameAllocator a = new(Bank(0, 4 * ByteSize.MiB)); // one order-10 block, PFNs 0..1023
+        a.Reserve(new PhysicalAddress(0x8000), 8 * 4096); // PFNs 8..15, as TEXT_OFFSET puts an ARM image
+
+        // by hand: the order-10 block splits along PFN 8 into free blocks 0 (order 3) and 16, 32, ..., 512 (orders 4..9)
+        Assert.Equal(1016UL, a.FreePages);
+        Assert.Equal(8UL, a.ReservedPages);
+        for (int o = 0; o <= 10; o++)
+        {
+            Assert.Equal(o is >= 3 and <= 9 ? 1 : 0, a.FreeBlocks(o));
+        }
+
+        HashSet<ulong> handedOut = [];
+        for (FrameAllocation f = a.Allocate(0); f.Succeeded; f = a.Allocate(0))
+        {
+            handedOut.Add(f.Address.FrameNumber);
+        }
+
+        Assert.Equal(1016, handedOut.Count);
+        Assert.DoesNotContain(handedOut, pfn => pfn is >= 8 and < 16);
+        foreach (ulong pfn in handedOut)
+        {
+            a.Free(PhysicalAddress.FromFrame(pfn));
+        }
+
+        // freeing everything merges nothing across the reserved frames
+        Assert.Equal(1016UL, a.FreePages);
+        Assert.Equal(0, a.FreeBlocks(10));
+        Assert.Throws<InvalidOperationException>(() => a.Reserve(new PhysicalAddress(0xc000), 4096)); // already reserved
+        Assert.Throws<ArgumentException>(() => a.Reserve(new PhysicalAddress(0x10800), 4096 + 1));
+    }
+
+    [Fact]
     public void AllocationSplitsTheLowestBlockAndFreeMergesItBack()
     {
         FrameAllocator a = new(Bank(0, 4 * ByteSize.MiB)); // exactly one order-10 block
