@@ -68,6 +68,12 @@ public static class Glossary
         new("assumption", GlossaryKind.Label, "a profile value or datapoint setting nobody has published; its reasoning is given where it is used"),
         new("source", GlossaryKind.Label, "where a profile value or a published figure comes from: a manual and section, a Linux file or commit, a mail with its Message-ID"),
         new("fallback", GlossaryKind.Label, "a design running without a CPU feature it would use, as Linux does (kpti without PCID flushes on every CR3 write)"),
+        new("published", GlossaryKind.Label, "a validate datapoint's figure as its source printed it, in its unit (us, ns, cycles, bytes)"),
+        new("model", GlossaryKind.Label, "what the simulation computes for a validate datapoint's scenario, with the shipped profiles (or your copy of one)"),
+        new("error", GlossaryKind.Label, "(model - published) / published, in percent"),
+        new("micro TLB", GlossaryKind.Label, "the first-level instruction (micro I) or data (micro D) TLB, looked up in parallel with the L1 cache"),
+        new("main TLB", GlossaryKind.Label, "the second-level, unified TLB a micro-TLB miss looks up before walking the page tables (Intel's STLB)"),
+        new("walk cache", GlossaryKind.Label, "caches of upper-level page-table entries that let a walk skip levels (paging-structure caches on x86)"),
         new("calibration", GlossaryKind.Label, "a validate datapoint that a profile value cites, so agreement is by construction and is not a check"),
         new("MISS", GlossaryKind.Label, "a validate datapoint whose model value lies beyond the tolerance; its note says why and what would fix it"),
     ];
