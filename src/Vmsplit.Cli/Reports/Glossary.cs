@@ -34,7 +34,7 @@ public static class Glossary
         CostCause.TlbRefillCacheMiss => "page-table walk steps whose descriptor read misses the data cache and goes to memory",
         CostCause.TlbMaintenance => "TLB invalidations (TLBI, INVLPG, INVPCID, SFENCE.VMA, flushing CR3 writes) and flush_tlb_*'s own work around them",
         CostCause.AsidRollover => "the full TLB flush an ASID or PCID generation rollover forces",
-        CostCause.Pinning => "get_user_pages/pin_user_pages and unpin of the user pages a uaccess copies through (4g4g+pin-kmap, 4g4g+hybrid)",
+        CostCause.Pinning => "get_user_pages/pin_user_pages and unpin of the user pages a uaccess copies through (4g4g+pin-kmap, 4g4g+hybrid): the software walk's descriptor loads, the _refcount update in mem_map, the code around them",
         CostCause.Kmap => "kmap_local/kmap_atomic bookkeeping for a page the kernel maps temporarily (highmem, pinned user pages)",
         CostCause.CacheFlush => "clean+invalidate of a VIPT-aliasing data cache, line by line (flush_dcache_page)",
         CostCause.Memcpy => "bytes copied by copy_to_user/copy_from_user or through a kmap",

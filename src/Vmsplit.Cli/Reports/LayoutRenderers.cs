@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Vmsplit.Hardware;
 using Vmsplit.Kernel.Layout;
+using Vmsplit.Kernel.Mm;
 
 namespace Vmsplit.Cli.Reports;
 
@@ -203,6 +204,7 @@ public static class LayoutRenderers
         Row("user VA", c => ByteSize.Human(c.UserBytes));
         Row("lowmem (linear map)", c => ByteSize.Human(c.Layout.LowmemBytes));
         Row("highmem", c => ByteSize.Human(c.Layout.HighmemBytes));
+        Row("  mem_map in lowmem", c => ByteSize.Human(MemMap.BytesFor(c.Layout)));
         Row("vmalloc", c => ByteSize.Human(c.VmallocBytes));
         Row("modules", c => ByteSize.Human(c.Layout.ModulesEnd - c.Layout.ModulesVaddr));
         Row("fixmap", c => ByteSize.Human(c.Layout.FixaddrEnd - c.Layout.FixaddrStart));
@@ -242,6 +244,7 @@ public static class LayoutRenderers
                 j.WriteNumber("userBytes", c.UserBytes);
                 j.WriteNumber("lowmemBytes", c.Layout.LowmemBytes);
                 j.WriteNumber("highmemBytes", c.Layout.HighmemBytes);
+                j.WriteNumber("memMapBytes", MemMap.BytesFor(c.Layout));
                 j.WriteNumber("vmallocBytes", c.VmallocBytes);
                 j.WriteNumber("modulesBytes", c.Layout.ModulesEnd - c.Layout.ModulesVaddr);
                 j.WriteNumber("fixmapBytes", c.Layout.FixaddrEnd - c.Layout.FixaddrStart);

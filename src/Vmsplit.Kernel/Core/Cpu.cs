@@ -79,6 +79,49 @@ public sealed class Cpu
         return t;
     }
 
+    /// <summary>
+    /// A kernel load the model prices itself (a descriptor read by a software page-table walk, a
+    /// <c>struct page</c> counter): the TLB lookup with a walk on a miss, as <see cref="Access"/>, then its
+    /// line in the cache model charged to <paramref name="cause"/> at the profile's walk-step prices (the line
+    /// cache is the one data-cache level the model has, and a walk step is a load that hits or misses it).
+    /// </summary>
+    public Translation Load(VirtualAddress va, CostCause cause)
+    {
+        Translation t = Mmu.Translate(va, AccessType.Read, Privilege.Kernel);
+        if (t.Source == TlbHitLevel.Main)
+        {
+            ChargeMainLookup();
+        }
+        else if (t.WasWalked)
+        {
+            ChargeMainLookup();
+            ChargeWalk(t.WalkReads);
+        }
+
+        if (t.IsFault)
+        {
+            return t;
+        }
+
+        DataLoads++;
+        if (Cache.Access(t.Address.Value))
+        {
+            Ledger.Charge(cause, Cycles(PrimitiveCost.WalkStepCacheHit));
+        }
+        else
+        {
+            DataLoadMisses++;
+            Ledger.Charge(cause, Cycles(PrimitiveCost.WalkStepCacheMiss));
+        }
+
+        return t;
+    }
+
+    /// <summary>Loads made by <see cref="Load"/>, and those that missed the cache model.</summary>
+    public long DataLoads { get; private set; }
+
+    public long DataLoadMisses { get; private set; }
+
     private void ChargeMainLookup()
     {
         IReadOnlyList<TlbLevelConfig> main = Profile.Tlb.Main;

@@ -53,11 +53,22 @@ public sealed record KernelSoftwareCosts
     /// <summary>handle_mm_fault(): VMA lookup, page allocation, PTE install, without zeroing (charged as page zeroing).</summary>
     public double FaultHandling { get; init; } = 700;
 
-    /// <summary>get_user_pages_fast() per page: software walk, folio reference (mm/gup.c).</summary>
-    public double PinPerPage { get; init; } = 120;
+    /// <summary>
+    /// get_user_pages per page around its descriptor loads (each load is priced by the model): local_irq_save and
+    /// restore, the pgd/pmd_addr_end loop bookkeeping, the pmd and pte checks of gup_pte_range (pte_protnone,
+    /// pte_access_permitted, pte_special) and pfn_to_page's arithmetic (mm/gup.c, 5.15). Assumption: about 50
+    /// instructions read off the C, not counted from a compiled kernel.
+    /// </summary>
+    public double GupWalkPerPage { get; init; } = 50;
 
-    /// <summary>unpin_user_page() per page.</summary>
-    public double UnpinPerPage { get; init; } = 40;
+    /// <summary>
+    /// pin: try_grab_folio's checks and the NR_FOLL_PIN_ACQUIRED statistic around the _refcount update and the
+    /// PTE re-read (both priced by the model). Assumption: about 25 instructions read off mm/gup.c (5.15).
+    /// </summary>
+    public double GupGrabPerPage { get; init; } = 25;
+
+    /// <summary>unpin_user_page → gup_put_folio around the _refcount update: NR_FOLL_PIN_RELEASED, the zero test. Assumption: about 15 instructions.</summary>
+    public double GupUnpinPerPage { get; init; } = 15;
 
     /// <summary>flush_tlb_mm_range()'s own work around the TLB instructions: preemption, the cpumask test, the loop set-up.</summary>
     public double FlushTlbRange { get; init; } = 50;

@@ -8,43 +8,10 @@ namespace Vmsplit.Kernel.Core;
 
 public sealed partial class SimKernel
 {
-    /// <summary>get_user_pages: the frame behind a user page, faulting it in; null when the access is not allowed.</summary>
-    public PhysicalAddress? GetUserPage(Process p, VirtualAddress va, bool write, bool pin)
-    {
-        VirtualAddress page = va.AlignDown(Page);
-        for (int attempt = 0; attempt < 2; attempt++)
-        {
-            PageTableLookup l = p.Tables.Lookup(page);
-            if (l.Found && l.Attributes.User && (!write || l.Attributes.Write))
-            {
-                PhysicalAddress frame = l.Translate(page);
-                if (pin)
-                {
-                    p.Pin(frame);
-                    Cpu.Charge(CostCause.Pinning, Software.PinPerPage);
-                }
-                else
-                {
-                    Cpu.Charge(CostCause.Pinning, Software.PinPerPage / 2); // follow_page without a reference
-                }
+    /// <summary>get_user_pages: the frame behind a user page, faulting it in; null when the access is not allowed (<see cref="Gup"/>).</summary>
+    public PhysicalAddress? GetUserPage(Process p, VirtualAddress va, bool write, bool pin) => Gup.GetPage(p, va, write, pin);
 
-                return frame;
-            }
-
-            if (attempt == 0 && !HandleMmFault(p, page, write))
-            {
-                return null;
-            }
-        }
-
-        return null;
-    }
-
-    public void UnpinUserPage(Process p, PhysicalAddress frame)
-    {
-        p.Unpin(frame);
-        Cpu.Charge(CostCause.Pinning, Software.UnpinPerPage);
-    }
+    public void UnpinUserPage(Process p, PhysicalAddress frame) => Gup.Unpin(p, frame);
 
     /// <summary>kmap_local of any frame: lowmem through the linear map, highmem through a fixmap slot.</summary>
     public VirtualAddress KmapFrame(PhysicalAddress frame)
@@ -112,6 +79,12 @@ public sealed partial class SimKernel
             Memory.Clear(frame, Page);
             Cpu.Charge(CostCause.PageZeroing, Cpu.Cycles(PrimitiveCost.PageZeroCycles));
             KunmapFrame(frame, kva);
+            if (MemMap is not null)
+            {
+                // prep_new_page → set_page_refcounted: the allocator's store, part of the fault's own work
+                Memory.WriteUInt32(MemMap.PhysOf(MemMap.RefcountOf(frame)), 1);
+            }
+
             p.AnonPages[page.Value] = frame;
         }
 

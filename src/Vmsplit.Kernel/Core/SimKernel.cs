@@ -84,6 +84,8 @@ public sealed partial class SimKernel : IKernelMapper
         Image = policies.Image;
         Uaccess = new UserAccess(Layout.TaskSize, policies.UserPages);
         ReserveImageFrames();
+        MemMap = Layout.Arch.Is32Bit() ? ReserveMemMap() : null;
+        Gup = new Gup(this);
         Isolation.CreateKernelTrees();
         Boot();
         Vmalloc = new VmallocSpace(new VirtualAddress(Layout.VmallocStart), new VirtualAddress(Layout.VmallocEnd), this);
@@ -137,6 +139,12 @@ public sealed partial class SimKernel : IKernelMapper
     public PkmapPool? Pkmap { get; }
 
     public KmapLocal KmapLocal { get; }
+
+    /// <summary>The struct page array of a 32-bit kernel (FLATMEM, in lowmem); null on 64-bit kernels, whose vmemmap is not simulated.</summary>
+    public MemMap? MemMap { get; }
+
+    /// <summary>get_user_pages / pin_user_pages and unpin, executed on the simulated tables and mem_map.</summary>
+    public Gup Gup { get; }
 
     public IReadOnlyList<Process> Processes => _processes;
 
@@ -200,6 +208,31 @@ public sealed partial class SimKernel : IKernelMapper
         }
     }
 
+    // alloc_node_mem_map (mm/mm_init.c): memblock_alloc of the struct pages of every RAM frame, top-down
+    // below the lowmem limit (memblock's default direction; arm_lowmem_limit / max_low_pfn).
+    private MemMap ReserveMemMap()
+    {
+        (ulong first, ulong end) = MemMap.PfnRange(Layout);
+        ulong bytes = MemMap.BytesFor(Layout);
+        ulong top = 0;
+        foreach (RamBank b in Lowmem.Banks)
+        {
+            top = Math.Max(top, b.End.Value);
+        }
+
+        PhysicalAddress start = new(top - bytes);
+        try
+        {
+            Lowmem.Reserve(start, bytes);
+        }
+        catch (InvalidOperationException)
+        {
+            throw new KernelSetupException($"mem_map ({ByteSize.Human(bytes)}) does not fit at the top of lowmem ({start})");
+        }
+
+        return new MemMap(start, LinearAddress(start), first, end - first);
+    }
+
     /// <summary>A lowmem frame (GFP_KERNEL): page tables, stacks, slab pages.</summary>
     public PhysicalAddress AllocLowmem()
     {
@@ -252,6 +285,9 @@ public sealed partial class SimKernel : IKernelMapper
     }
 
     public bool IsHighmem(PhysicalAddress frame) => Highmem is not null && Highmem.Contains(frame);
+
+    /// <summary>__va() of a lowmem physical address (not charged: callers that model the conversion charge it).</summary>
+    public VirtualAddress PhysToLinear(PhysicalAddress pa) => new(Layout.PageOffset + (pa.Value - Layout.Machine.PhysOffset.Value));
 
     /// <summary>page_address() of a lowmem frame: its linear-map address.</summary>
     public VirtualAddress LinearAddress(PhysicalAddress frame) =>

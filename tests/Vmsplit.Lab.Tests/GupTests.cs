@@ -1,0 +1,105 @@
+using Vmsplit.Hardware;
+using Vmsplit.Hardware.Costs;
+using Vmsplit.Hardware.Profiles;
+using Vmsplit.Kernel.Core;
+using Vmsplit.Kernel.Mm;
+
+namespace Vmsplit.Lab.Tests;
+
+/// <summary>
+/// get_user_pages executed: a software walk whose descriptor loads go through the kernel's TLB and the line cache,
+/// a read-modify-write of _refcount in a mem_map that lives at the top of lowmem, the reverse on unpin.
+/// </summary>
+public class GupTests
+{
+    private static (SimKernel K, Process P, VirtualAddress Buf) Boot(string design)
+    {
+        MachineSpec m = MachineSpec.DefaultArm();
+        SimKernel k = Scenario.Boot(m, Scenario.ParseDesign(m, design));
+        Process p = k.CreateProcess();
+        VirtualAddress buf = k.MapRegion(p, 64 * 1024, VmFlags.Read | VmFlags.Write);
+        k.Start(p);
+        return (k, p, buf);
+    }
+
+    [Fact]
+    public void MemMapHoldsOneStructPageOfThirtyTwoBytesPerRamFrameAtTheTopOfLowmem()
+    {
+        (SimKernel k, _, _) = Boot("4g4g");
+        MemMap map = k.MemMap!;
+
+        // 2 GiB of RAM from PHYS_OFFSET 0: 524288 frames × 32 bytes = 16 MiB, reserved below the top of lowmem
+        Assert.Equal(0UL, k.Layout.Machine.PhysOffset.Value);
+        Assert.Equal(0UL, map.FirstPfn);
+        Assert.Equal(524288UL, map.Pages);
+        Assert.Equal(16UL << 20, map.Bytes);
+        ulong lowTop = k.Lowmem.Banks.Max(b => b.End.Value);
+        Assert.Equal(lowTop - (16UL << 20), map.Start.Value);
+        Assert.Equal(k.LinearAddress(map.Start), map.Va);
+        Assert.Equal(map.Va + (5 * 32), map.PageOf(new PhysicalAddress(0x5000)));
+        Assert.Equal(map.Va + (5 * 32) + 28, map.RefcountOf(new PhysicalAddress(0x5000)));
+        Assert.Throws<InvalidOperationException>(() => k.Lowmem.Reserve(map.Start, 4096)); // the allocator no longer has it
+    }
+
+    [Fact]
+    public void SixtyFourBitKernelsKeepNoSimulatedMemMap()
+    {
+        MachineSpec m = MachineSpec.SkylakeX86();
+        SimKernel k = Scenario.Boot(m, Scenario.ParseDesign(m, "classic"));
+        Assert.Null(k.MemMap);
+    }
+
+    [Fact]
+    public void PinningWalksThreeDescriptorsAndAddsThePinBiasToRefcount()
+    {
+        (SimKernel k, Process p, VirtualAddress buf) = Boot("4g4g");
+        VirtualAddress va = buf + 0x3000 + 12;
+        k.UserTouch(p, va, 4, write: true); // faulted in by user code: the walk steps are now in the line cache
+        k.EnterKernel();
+        PhysicalAddress frame = p.Tables.Lookup(va).Translate(va.AlignDown(4096));
+        Assert.Equal(1u, k.Gup.Refcount(frame)); // set_page_refcounted by the fault
+
+        CpuProfile prof = k.Profile;
+        double hit = prof.Cycles(PrimitiveCost.WalkStepCacheHit);
+        double miss = prof.Cycles(PrimitiveCost.WalkStepCacheMiss);
+        KernelSoftwareCosts sw = k.Software;
+        long loads = k.Cpu.DataLoads;
+        long misses = k.Cpu.DataLoadMisses;
+        double before = k.Ledger.Cycles(CostCause.Pinning);
+
+        Assert.Equal(frame, k.GetUserPage(p, va, write: false, pin: true));
+
+        // pgd, pmd, pte (hits: user code's walk brought them in), _refcount (a miss: its line never loaded), the PTE again (hit)
+        Assert.Equal(3, k.Gup.DescriptorLoads);
+        Assert.Equal(5, k.Cpu.DataLoads - loads);
+        Assert.Equal(1, k.Cpu.DataLoadMisses - misses);
+        Assert.Equal(sw.GupWalkPerPage + sw.GupGrabPerPage + (4 * hit) + miss, k.Ledger.Cycles(CostCause.Pinning) - before);
+        Assert.Equal(1u + 1024u, k.Gup.Refcount(frame));
+        Assert.Equal(1, p.Pins[frame.Value]);
+
+        before = k.Ledger.Cycles(CostCause.Pinning);
+        k.UnpinUserPage(p, frame);
+        Assert.Equal(sw.GupUnpinPerPage + hit, k.Ledger.Cycles(CostCause.Pinning) - before);
+        Assert.Equal(1u, k.Gup.Refcount(frame));
+        Assert.Empty(p.Pins);
+    }
+
+    [Fact]
+    public void AMissingPageIsFaultedInBetweenTwoWalks()
+    {
+        (SimKernel k, Process p, VirtualAddress buf) = Boot("4g4g");
+        k.EnterKernel();
+        VirtualAddress va = buf + 0x5000;
+        long faults = k.Ledger.Events(CostCause.FaultHandling);
+        PhysicalAddress? frame = k.GetUserPage(p, va, write: true, pin: true);
+        Assert.NotNull(frame);
+        Assert.Equal(2, k.Gup.Walks);
+        Assert.Equal(1, k.Ledger.Events(CostCause.FaultHandling) - faults);
+        Assert.Equal(1u + 1024u, k.Gup.Refcount(frame.Value));
+
+        // an address no VMA covers: one walk, the fault handler refuses, nothing pinned
+        Assert.Null(k.GetUserPage(p, buf + (64 * 1024) + 0x1000, write: false, pin: true));
+        Assert.Equal(3, k.Gup.Walks);
+        Assert.Single(p.Pins);
+    }
+}
