@@ -74,6 +74,16 @@ public static class HelpExamples
             "vmsplit bench",
             "vmsplit bench --machine cortex-a53 --seconds 3",
         ],
+        ["sweep"] =
+        [
+            "vmsplit sweep sweeps/smoke.yaml --out results/smoke",
+            "vmsplit sweep sweeps/smoke.yaml --out results/smoke-1 --shard 1/4",
+        ],
+        ["merge"] =
+        [
+            "vmsplit merge results/smoke-0 results/smoke-1 results/smoke-2 results/smoke-3 --out results/smoke-merged",
+            "vmsplit merge results/smoke-3 results/smoke-2 results/smoke-1 results/smoke-0 --out results/smoke-merged",
+        ],
         ["causes"] =
         [
             "vmsplit causes",

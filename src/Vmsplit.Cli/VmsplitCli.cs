@@ -25,6 +25,8 @@ public static class VmsplitCli
         root.Subcommands.Add(Commands.ValidateCommand.Create(stdout));
         root.Subcommands.Add(Commands.BenchCommand.Create(stdout));
         root.Subcommands.Add(Commands.CausesCommand.Create(stdout));
+        root.Subcommands.Add(Commands.SweepCommand.Create(stdout));
+        root.Subcommands.Add(Commands.SweepCommand.CreateMerge(stdout));
         HelpExamples.Install(root);
         return root;
     }
@@ -52,7 +54,7 @@ public static class VmsplitCli
         {
             return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
         }
-        catch (Exception e) when (Unwrap(e) is UsageException or Lab.LabException or Workloads.WorkloadException)
+        catch (Exception e) when (Unwrap(e) is UsageException or Lab.LabException or Workloads.WorkloadException or Lab.Sweep.SweepFileException)
         {
             // bad input, also when a command let the lab's own one-line error through
             stderr.WriteLine("vmsplit: " + Printable(Unwrap(e).Message));

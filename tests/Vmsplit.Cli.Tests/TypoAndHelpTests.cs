@@ -135,7 +135,24 @@ public class TypoAndHelpTests
             args.AddRange(["--seconds", "0.05"]);
         }
 
+        // sweep and merge read the repository's sweep files and write results/ under a temporary directory;
+        // merge's shards are swept first
+        string results = Path.Combine(Path.GetTempPath(), "vmsplit-example-" + Guid.NewGuid().ToString("N"));
+        args = [.. args.Select(a => a.StartsWith("sweeps/", StringComparison.Ordinal) ? RepoFiles.PathOf(a) : a.StartsWith("results/", StringComparison.Ordinal) ? Path.Combine(results, a) : a)];
+        if (args[0] == "merge")
+        {
+            for (int k = 0; k < 4; k++)
+            {
+                Assert.Equal(0, CliHarness.Run("sweep", RepoFiles.PathOf("sweeps/smoke.yaml"), "--out", Path.Combine(results, "results", $"smoke-{k}"), "--shard", $"{k}/4").Code);
+            }
+        }
+
         (int code, string output, string err) = CliHarness.Run([.. args]);
+        if (Directory.Exists(results))
+        {
+            Directory.Delete(results, recursive: true);
+        }
+
         Assert.True(code == 0, $"{example}: {err}");
         Assert.NotEqual("", output);
     }
