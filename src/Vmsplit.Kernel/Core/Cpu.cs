@@ -85,9 +85,14 @@ public sealed class Cpu
     /// line in the cache model charged to <paramref name="cause"/> at the profile's walk-step prices (the line
     /// cache is the one data-cache level the model has, and a walk step is a load that hits or misses it).
     /// </summary>
-    public Translation Load(VirtualAddress va, CostCause cause)
+    public Translation Load(VirtualAddress va, CostCause cause) => DataAccess(va, AccessType.Read, cause);
+
+    /// <summary>A kernel store priced as <see cref="Load"/> (a write-allocate cache: a store that misses fetches the line).</summary>
+    public Translation Store(VirtualAddress va, CostCause cause) => DataAccess(va, AccessType.Write, cause);
+
+    private Translation DataAccess(VirtualAddress va, AccessType access, CostCause cause)
     {
-        Translation t = Mmu.Translate(va, AccessType.Read, Privilege.Kernel);
+        Translation t = Mmu.Translate(va, access, Privilege.Kernel);
         if (t.Source == TlbHitLevel.Main)
         {
             ChargeMainLookup();
@@ -117,7 +122,7 @@ public sealed class Cpu
         return t;
     }
 
-    /// <summary>Loads made by <see cref="Load"/>, and those that missed the cache model.</summary>
+    /// <summary>Loads and stores made by <see cref="Load"/> and <see cref="Store"/>, and those that missed the cache model.</summary>
     public long DataLoads { get; private set; }
 
     public long DataLoadMisses { get; private set; }

@@ -73,10 +73,18 @@ public sealed record KernelSoftwareCosts
     /// <summary>flush_tlb_mm_range()'s own work around the TLB instructions: preemption, the cpumask test, the loop set-up.</summary>
     public double FlushTlbRange { get; init; } = 50;
 
-    /// <summary>kmap_local bookkeeping (index push/pop, pte construction) without the PTE write's TLB maintenance.</summary>
-    public double KmapSoftware { get; init; } = 40;
+    /// <summary>
+    /// kmap_local of a highmem page around its priced accesses (the page-&gt;flags load, the PTE store, the TLB
+    /// maintenance): migrate_disable, kmap_local_idx_push and its bound check, __fix_to_virt, pfn_pte, the
+    /// kmap_ctrl.pteval store of CONFIG_KMAP_LOCAL (mm/highmem.c __kmap_local_pfn_prot, 5.11+).
+    /// Assumption: about 20 instructions read off the C.
+    /// </summary>
+    public double KmapLocalMap { get; init; } = 20;
 
-    /// <summary>kmap of a lowmem page: page_address(), one add.</summary>
+    /// <summary>kunmap_local_indexed around its PTE clear and flush: the index pop and check, migrate_enable. Assumption: about 15 instructions.</summary>
+    public double KmapLocalUnmap { get; init; } = 15;
+
+    /// <summary>kmap of a lowmem page after the PageHighMem load: page_address() = __va(PFN_PHYS(page - mem_map + ARCH_PFN_OFFSET)), four operations counted from the C.</summary>
     public double KmapLowmem { get; init; } = 4;
 
     /// <summary>__pa()/__va() as one subtraction (linear-map kernel image).</summary>

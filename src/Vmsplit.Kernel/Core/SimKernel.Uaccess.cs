@@ -1,5 +1,6 @@
 using Vmsplit.Hardware;
 using Vmsplit.Hardware.Costs;
+using Vmsplit.Hardware.Mmu;
 using Vmsplit.Hardware.Paging;
 using Vmsplit.Hardware.Profiles;
 using Vmsplit.Kernel.Mm;
@@ -13,26 +14,57 @@ public sealed partial class SimKernel
 
     public void UnpinUserPage(Process p, PhysicalAddress frame) => Gup.Unpin(p, frame);
 
-    /// <summary>kmap_local of any frame: lowmem through the linear map, highmem through a fixmap slot.</summary>
+    /// <summary>
+    /// kmap_local_page of any frame (include/linux/highmem-internal.h, mm/highmem.c): PageHighMem loads
+    /// page-&gt;flags from mem_map; a lowmem page is its linear-map address, a highmem page gets the next fixmap
+    /// slot: its PTE stored (a priced store through the kernel's TLB and line cache) and, where the
+    /// architecture needs it, the page invalidated locally.
+    /// </summary>
     public VirtualAddress KmapFrame(PhysicalAddress frame)
     {
+        if (MemMap is not null)
+        {
+            Cpu.Load(MemMap.PageOf(frame), CostCause.Kmap); // PageHighMem(page): the zone bits of page->flags
+        }
+
         if (!IsHighmem(frame))
         {
             Cpu.Charge(CostCause.Kmap, Software.KmapLowmem);
             return LinearAddress(frame);
         }
 
-        Cpu.Charge(CostCause.Kmap, Software.KmapSoftware);
-        return KmapLocal.Map(Cpu.Id, frame);
+        Cpu.Charge(CostCause.Kmap, Software.KmapLocalMap);
+        VirtualAddress va = KmapLocal.Map(Cpu.Id, frame);
+        StoreKernelPte(va, CostCause.Kmap);
+        return va;
     }
 
+    /// <summary>kunmap_local: the PTE cleared (a priced store) and the page invalidated on this CPU.</summary>
     public void KunmapFrame(PhysicalAddress frame, VirtualAddress va)
     {
         if (IsHighmem(frame))
         {
+            Cpu.Charge(CostCause.Kmap, Software.KmapLocalUnmap);
+            StoreKernelPte(va, CostCause.Kmap);
             KmapLocal.Unmap(Cpu.Id, va);
         }
     }
+
+    /// <summary>The store of <paramref name="va"/>'s kernel PTE through its linear-map address (page tables are lowmem pages).</summary>
+    internal void StoreKernelPte(VirtualAddress va, CostCause cause)
+    {
+        PhysicalAddress pte = KernelTreeFor(va).Lookup(va).EntryAddress;
+        Translation t = Cpu.Store(PhysToLinear(pte), cause);
+        if (t.IsFault)
+        {
+            throw new InvalidOperationException($"the PTE of {va} at {pte} is not mapped in the kernel: {t.Fault}");
+        }
+
+        PteStores++;
+    }
+
+    /// <summary>Kernel PTE stores made by kmap paths (<see cref="StoreKernelPte"/>).</summary>
+    public long PteStores { get; private set; }
 
     // flush_dcache_page on a VIPT-aliasing cache: clean+invalidate every line of the page.
     internal void FlushDcachePage()

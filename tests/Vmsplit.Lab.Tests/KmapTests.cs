@@ -1,0 +1,75 @@
+using Vmsplit.Hardware;
+using Vmsplit.Hardware.Costs;
+using Vmsplit.Hardware.Mmu;
+using Vmsplit.Hardware.Paging;
+using Vmsplit.Hardware.Profiles;
+using Vmsplit.Kernel.Core;
+
+namespace Vmsplit.Lab.Tests;
+
+/// <summary>kmap_local executed: PageHighMem's page->flags load, a PTE stored in the fixmap slot, a local invalidation, the clear.</summary>
+public class KmapTests
+{
+    private static SimKernel Boot(string design)
+    {
+        MachineSpec m = MachineSpec.DefaultArm(); // 2 GiB on LPAE: under classic 1.25 GiB of it is highmem
+        SimKernel k = Scenario.Boot(m, Scenario.ParseDesign(m, design));
+        k.Start(k.CreateProcess());
+        return k;
+    }
+
+    [Fact]
+    public void AHighmemPageGetsAFixmapPteThatIsClearedAndInvalidatedOnUnmap()
+    {
+        SimKernel k = Boot("classic");
+        PhysicalAddress frame = k.AllocUserFrame();
+        Assert.True(k.IsHighmem(frame));
+        k.EnterKernel();
+
+        // a first map and unmap brings page->flags and the fixmap PTE's line into the cache
+        k.KunmapFrame(frame, k.KmapFrame(frame));
+
+        double hit = k.Profile.Cycles(PrimitiveCost.WalkStepCacheHit);
+        double kmap = k.Ledger.Cycles(CostCause.Kmap);
+        long stores = k.PteStores;
+        long loads = k.Cpu.DataLoads;
+        long misses = k.Cpu.DataLoadMisses;
+        VirtualAddress va = k.KmapFrame(frame);
+
+        // slot 0 of CPU 0: __fix_to_virt(FIX_KMAP_BEGIN) = FIXADDR_TOP - 1 page
+        Assert.Equal(k.KmapLocal.FixaddrTop - 4096UL, va);
+        PageTableLookup pte = k.KernelTree.Lookup(va);
+        Assert.True(pte.Found);
+        Assert.Equal(frame, pte.FrameBase);
+        Assert.False(pte.Attributes.User);
+        Assert.Equal(k.Software.KmapLocalMap + (2 * hit), k.Ledger.Cycles(CostCause.Kmap) - kmap); // flags load, PTE store: hits
+        Assert.Equal(1, k.PteStores - stores);
+        Assert.Equal(2, k.Cpu.DataLoads - loads);
+        Assert.Equal(0, k.Cpu.DataLoadMisses - misses);
+        Assert.Equal(frame, k.Cpu.Access(va, AccessType.Read, Privilege.Kernel).Address);
+
+        kmap = k.Ledger.Cycles(CostCause.Kmap);
+        k.KunmapFrame(frame, va);
+        Assert.Equal(k.Software.KmapLocalUnmap + hit, k.Ledger.Cycles(CostCause.Kmap) - kmap);
+        Assert.Equal(2, k.PteStores - stores);
+        Assert.False(k.KernelTree.Lookup(va).Found);
+        Assert.True(k.Cpu.Access(va, AccessType.Read, Privilege.Kernel).IsFault); // the local TLBIMVAA left no stale entry
+    }
+
+    [Fact]
+    public void ALowmemPageIsItsLinearAddressAfterTheFlagsLoad()
+    {
+        SimKernel k = Boot("4g4g"); // 2 GiB under 4g4g: all lowmem
+        PhysicalAddress frame = k.AllocUserFrame();
+        Assert.False(k.IsHighmem(frame));
+        k.EnterKernel();
+        long stores = k.PteStores;
+        long loads = k.Cpu.DataLoads;
+        double kmap = k.Ledger.Cycles(CostCause.Kmap);
+        Assert.Equal(k.LinearAddress(frame), k.KmapFrame(frame));
+        Assert.Equal(1, k.Cpu.DataLoads - loads);
+        Assert.Equal(0, k.PteStores - stores);
+        double flags = k.Ledger.Cycles(CostCause.Kmap) - kmap - k.Software.KmapLowmem;
+        Assert.Contains(flags, new[] { k.Profile.Cycles(PrimitiveCost.WalkStepCacheHit), k.Profile.Cycles(PrimitiveCost.WalkStepCacheMiss) });
+    }
+}
