@@ -124,6 +124,23 @@ public sealed class SweepTests : IDisposable
     }
 
     [Fact]
+    public void MoreShardsThanCellsLeaveEmptyShardsThatMergeAsWell()
+    {
+        SweepSpec s = Spec();
+        SweepOutput.Run(s, Out("all"), 0, 1, resume: false, jobs: 2);
+        List<string> dirs = [];
+        for (int k = 0; k < 10; k++)
+        {
+            SweepOutput.Run(s, Out($"s{k}"), k, 10, resume: false, jobs: 1);
+            dirs.Add(Out($"s{k}"));
+        }
+
+        Assert.Single(File.ReadAllLines(Path.Combine(Out("s0"), SweepOutput.CsvName))); // cells 0..0 of 6: the header alone
+        SweepOutput.Merge(dirs, Out("merged"));
+        Assert.Equal(Files(Out("all")), Files(Out("merged")));
+    }
+
+    [Fact]
     public void AKilledSweepResumesAfterItsLastWholeRecordWithoutATornOutput()
     {
         SweepSpec s = Spec();
