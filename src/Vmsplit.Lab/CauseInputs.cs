@@ -1,5 +1,6 @@
 using Vmsplit.Hardware.Costs;
 using Vmsplit.Hardware.Profiles;
+using Vmsplit.Kernel.Core;
 
 namespace Vmsplit.Lab;
 
@@ -13,44 +14,89 @@ namespace Vmsplit.Lab;
 public static class CauseInputs
 {
     /// <summary>The profile values that can price <paramref name="cause"/> on <paramref name="arch"/>, in a fixed order.</summary>
-    public static IReadOnlyList<string> ProfileValues(CostCause cause, ProfileArchitecture arch) => cause switch
+    public static IReadOnlyList<string> ProfileValues(CostCause cause, ProfileArchitecture arch)
     {
-        CostCause.ExceptionEntryExit => Costs(PrimitiveCost.ExceptionEntry, PrimitiveCost.ExceptionExit),
-        CostCause.RootRegisterWrite => arch switch
+        if (cause == CostCause.ExceptionEntryExit)
         {
-            ProfileArchitecture.Arm => Costs(PrimitiveCost.Ttbr0Write, PrimitiveCost.Ttbr1Write, PrimitiveCost.TtbcrWrite, PrimitiveCost.ContextidrWrite),
-            ProfileArchitecture.X86 => Costs(PrimitiveCost.Cr3Write, PrimitiveCost.Cr3WriteNoFlush),
-            _ => Costs(PrimitiveCost.SatpWrite),
-        },
-        CostCause.Barrier => arch == ProfileArchitecture.Arm ? Costs(PrimitiveCost.Isb, PrimitiveCost.Dsb) : [],
-        CostCause.TlbLookup => ["tlb.main[0].latencyCycles"],
-        CostCause.TlbRefillCacheHit => Costs(PrimitiveCost.WalkStepCacheHit),
-        CostCause.TlbRefillCacheMiss => Costs(PrimitiveCost.WalkStepCacheMiss),
-        CostCause.TlbMaintenance or CostCause.AsidRollover => arch switch
+            return Costs(PrimitiveCost.ExceptionEntry, PrimitiveCost.ExceptionExit);
+        }
+
+        if (cause == CostCause.RootRegisterWrite)
         {
-            ProfileArchitecture.Arm => Costs(
-                PrimitiveCost.TlbiAll, PrimitiveCost.TlbiAllIs, PrimitiveCost.TlbiAsid, PrimitiveCost.TlbiAsidIs,
-                PrimitiveCost.TlbiMva, PrimitiveCost.TlbiMvaIs, PrimitiveCost.TlbiMvaa, PrimitiveCost.TlbiMvaaIs),
-            ProfileArchitecture.X86 => Costs(
-                PrimitiveCost.Cr3Write, PrimitiveCost.Invlpg, PrimitiveCost.InvpcidAddress, PrimitiveCost.InvpcidSingleContext,
-                PrimitiveCost.InvpcidAllIncludingGlobal, PrimitiveCost.InvpcidAllNonGlobal, PrimitiveCost.Cr4PgeToggle),
-            _ => Costs(PrimitiveCost.SfenceVmaAll, PrimitiveCost.SfenceVmaVa, PrimitiveCost.SfenceVmaAsid, PrimitiveCost.SfenceVmaVaAsid),
-        },
-        CostCause.CacheFlush => ["cache.cleanInvalidateLineCycles"],
-        CostCause.Memcpy => Costs(PrimitiveCost.MemcpyBytesPerCycle),
-        CostCause.PageZeroing => Costs(PrimitiveCost.PageZeroCycles),
-        CostCause.UserAccessControl => arch switch
+            return arch switch
+            {
+                ProfileArchitecture.Arm => Costs(PrimitiveCost.Ttbr0Write, PrimitiveCost.Ttbr1Write, PrimitiveCost.TtbcrWrite, PrimitiveCost.ContextidrWrite),
+                ProfileArchitecture.X86 => Costs(PrimitiveCost.Cr3Write, PrimitiveCost.Cr3WriteNoFlush),
+                _ => Costs(PrimitiveCost.SatpWrite),
+            };
+        }
+
+        if (cause == CostCause.Barrier)
         {
-            ProfileArchitecture.Arm => Costs(PrimitiveCost.MsrPan),
-            ProfileArchitecture.X86 => Costs(PrimitiveCost.Stac, PrimitiveCost.Clac),
-            _ => Costs(PrimitiveCost.SstatusWrite),
-        },
-        _ => [],
-    };
+            return arch == ProfileArchitecture.Arm ? Costs(PrimitiveCost.Isb, PrimitiveCost.Dsb) : [];
+        }
+
+        if (cause == CostCause.TlbLookup)
+        {
+            return ["tlb.main[0].latencyCycles"];
+        }
+
+        if (cause == CostCause.TlbRefillCacheHit)
+        {
+            return Costs(PrimitiveCost.WalkStepCacheHit);
+        }
+
+        if (cause == CostCause.TlbRefillCacheMiss)
+        {
+            return Costs(PrimitiveCost.WalkStepCacheMiss);
+        }
+
+        if (cause == CostCause.TlbMaintenance || cause == KernelCostCause.AsidRollover)
+        {
+            return arch switch
+            {
+                ProfileArchitecture.Arm => Costs(
+                    PrimitiveCost.TlbiAll, PrimitiveCost.TlbiAllIs, PrimitiveCost.TlbiAsid, PrimitiveCost.TlbiAsidIs,
+                    PrimitiveCost.TlbiMva, PrimitiveCost.TlbiMvaIs, PrimitiveCost.TlbiMvaa, PrimitiveCost.TlbiMvaaIs),
+                ProfileArchitecture.X86 => Costs(
+                    PrimitiveCost.Cr3Write, PrimitiveCost.Invlpg, PrimitiveCost.InvpcidAddress, PrimitiveCost.InvpcidSingleContext,
+                    PrimitiveCost.InvpcidAllIncludingGlobal, PrimitiveCost.InvpcidAllNonGlobal, PrimitiveCost.Cr4PgeToggle),
+                _ => Costs(PrimitiveCost.SfenceVmaAll, PrimitiveCost.SfenceVmaVa, PrimitiveCost.SfenceVmaAsid, PrimitiveCost.SfenceVmaVaAsid),
+            };
+        }
+
+        if (cause == CostCause.CacheFlush)
+        {
+            return ["cache.cleanInvalidateLineCycles"];
+        }
+
+        if (cause == CostCause.Memcpy)
+        {
+            return Costs(PrimitiveCost.MemcpyBytesPerCycle);
+        }
+
+        if (cause == CostCause.PageZeroing)
+        {
+            return Costs(PrimitiveCost.PageZeroCycles);
+        }
+
+        if (cause == CostCause.UserAccessControl)
+        {
+            return arch switch
+            {
+                ProfileArchitecture.Arm => Costs(PrimitiveCost.MsrPan),
+                ProfileArchitecture.X86 => Costs(PrimitiveCost.Stac, PrimitiveCost.Clac),
+                _ => Costs(PrimitiveCost.SstatusWrite),
+            };
+        }
+
+        return [];
+    }
 
     /// <summary>Whether the kernel's software costs (instruction counts, all assumptions) are charged to <paramref name="cause"/>.</summary>
-    public static bool KernelSoftware(CostCause cause) => cause is CostCause.PathBase or CostCause.TlbMaintenance or CostCause.Pinning
-        or CostCause.Kmap or CostCause.FaultHandling or CostCause.AddressConversion or CostCause.UserWork;
+    public static bool KernelSoftware(CostCause cause) => cause == KernelCostCause.PathBase || cause == CostCause.TlbMaintenance
+        || cause == KernelCostCause.Pinning || cause == KernelCostCause.Kmap || cause == KernelCostCause.FaultHandling
+        || cause == KernelCostCause.AddressConversion || cause == CostCause.UserWork;
 
     /// <summary>The entries of <paramref name="profile"/> that price <paramref name="cause"/> (those it has).</summary>
     public static IReadOnlyList<ProfileEntry> Entries(CostCause cause, CpuProfile profile)

@@ -69,13 +69,14 @@ public sealed record CompareReport(
         {
             RunResult r = Result(design, w);
             RunResult b = Result(Baseline, w);
-            foreach (CostCause c in Enum.GetValues<CostCause>())
+            foreach (CostCause c in KernelCostCause.All)
             {
                 delta[c] = delta.GetValueOrDefault(c) + r.NsPerOpOf(c) - b.NsPerOpOf(c);
             }
         }
 
-        return delta.Where(kv => kv.Value > 0.005).OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key).Take(count).Select(kv => (kv.Key, kv.Value)).ToList();
+        // OrderByDescending is stable and delta was filled in report order, so ties keep the report's order
+        return delta.Where(kv => kv.Value > 0.005).OrderByDescending(kv => kv.Value).Take(count).Select(kv => (kv.Key, kv.Value)).ToList();
     }
 }
 

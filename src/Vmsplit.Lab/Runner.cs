@@ -153,7 +153,7 @@ public sealed class Runner
         }
 
         Dictionary<CostCause, double> byCause = new();
-        foreach (CostCause cause in Enum.GetValues<CostCause>())
+        foreach (CostCause cause in KernelCostCause.All)
         {
             double cycles = _k.Ledger.Cycles(cause);
             if (cycles != 0)

@@ -86,7 +86,7 @@ public sealed record TrustSummary(
         }
         else
         {
-            string s = $"The largest overheads come from {Join(Drivers.Select(c => c.Name()))}";
+            string s = $"The largest overheads come from {Join(Drivers.Select(c => c.Name))}";
             if (Values.Count > 0)
             {
                 s += Assumed.Count == 0
@@ -96,7 +96,7 @@ public sealed record TrustSummary(
 
             if (SoftwareDrivers.Count > 0)
             {
-                s += $", and kernel software costs, all assumptions, price {Join(SoftwareDrivers.Select(c => c.Name()))}";
+                s += $", and kernel software costs, all assumptions, price {Join(SoftwareDrivers.Select(c => c.Name))}";
             }
 
             sentences.Add(s);

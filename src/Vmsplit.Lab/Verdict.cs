@@ -110,7 +110,7 @@ public static class Verdicts
         List<WorkloadOverhead> pays = [.. overheads.Where(o => o.Percent > Threshold).OrderByDescending(o => o.Percent).ThenBy(o => order[o.Workload]).Take(3)];
         List<WorkloadOverhead> wins = [.. overheads.Where(o => o.Percent < -Threshold).OrderBy(o => o.Percent).ThenBy(o => order[o.Workload]).Take(3)];
         IReadOnlyList<(CostCause Cause, double Ns)> top = r.TopCauses(design, 1);
-        string? cause = top.Count > 0 ? top[0].Cause.Name() : null;
+        string? cause = top.Count > 0 ? top[0].Cause.Name : null;
 
         string first = buys.Count > 0
             ? $"{design} buys {Join(buys)} against {r.Baseline}"

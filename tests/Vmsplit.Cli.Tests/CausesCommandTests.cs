@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using Vmsplit.Cli.Reports;
 using Vmsplit.Hardware.Costs;
 using Vmsplit.Hardware.Profiles;
+using Vmsplit.Kernel.Core;
 using Vmsplit.Lab;
 
 namespace Vmsplit.Cli.Tests;
@@ -16,9 +17,9 @@ public partial class CausesCommandTests
         (int code, string output, string err) = CliHarness.Run("causes");
         Assert.True(code == 0, err);
         string[] lines = output.ReplaceLineEndings("\n").Split('\n');
-        foreach (CostCause c in Enum.GetValues<CostCause>())
+        foreach (CostCause c in KernelCostCause.All)
         {
-            string line = Assert.Single(lines, l => Regex.IsMatch(l, $"^  {Regex.Escape(c.Name())} +\\S"));
+            string line = Assert.Single(lines, l => Regex.IsMatch(l, $"^  {Regex.Escape(c.Name)} +\\S"));
             Assert.EndsWith(Glossary.Definition(c), line, StringComparison.Ordinal);
         }
 
@@ -42,7 +43,7 @@ public partial class CausesCommandTests
         using JsonDocument doc = JsonDocument.Parse(output);
         List<string> terms = [.. doc.RootElement.EnumerateArray().Select(e => e.GetProperty("term").GetString()!)];
         Assert.Equal(terms.Count, terms.Distinct().Count());
-        Assert.Equal(Enum.GetValues<CostCause>().Length, doc.RootElement.EnumerateArray().Count(e => e.GetProperty("kind").GetString() == "cause"));
+        Assert.Equal(KernelCostCause.All.Count, doc.RootElement.EnumerateArray().Count(e => e.GetProperty("kind").GetString() == "cause"));
         JsonElement cr3 = doc.RootElement.EnumerateArray().First(e => e.GetProperty("term").GetString() == "root-register-write");
         Assert.Contains("x86: costs.cr3Write, costs.cr3WriteNoFlush", cr3.GetProperty("pricedBy").GetString());
     }
@@ -50,7 +51,7 @@ public partial class CausesCommandTests
     [Fact]
     public void EveryProfileValueACauseNamesExistsInAShippedProfileOfItsArchitecture()
     {
-        foreach (CostCause c in Enum.GetValues<CostCause>())
+        foreach (CostCause c in KernelCostCause.All)
         {
             foreach (ProfileArchitecture a in Enum.GetValues<ProfileArchitecture>())
             {
@@ -61,7 +62,7 @@ public partial class CausesCommandTests
                     bool known = path.StartsWith("costs.", StringComparison.Ordinal)
                         ? PrimitiveCostExtensions.Required(a, every).Any(k => "costs." + k.Key() == path)
                         : CpuProfiles.Shipped.Any(p => p.Entry(path) is not null);
-                    Assert.True(known, $"{c.Name()} on {a}: {path} is not a value of such a profile");
+                    Assert.True(known, $"{c.Name} on {a}: {path} is not a value of such a profile");
                 }
             }
         }
@@ -70,7 +71,7 @@ public partial class CausesCommandTests
     [Fact]
     public void EveryCauseIsPricedBySomething()
     {
-        foreach (CostCause c in Enum.GetValues<CostCause>())
+        foreach (CostCause c in KernelCostCause.All)
         {
             Assert.NotEqual("", Glossary.PricedBy(c));
         }

@@ -33,8 +33,8 @@ public class AddressConversionTests
 
         // four conversions of linear-map addresses per call (stack, task_struct, mm, pgd): a compare and branch each
         double compareBranch = new KernelSoftwareCosts().PaCompareBranch;
-        Assert.Equal(4 * compareBranch, inVmalloc.CyclesPerOpByCause[CostCause.AddressConversion]);
-        Assert.Equal(4 * compareBranch, permuted.CyclesPerOpByCause[CostCause.AddressConversion]);
+        Assert.Equal(4 * compareBranch, inVmalloc.CyclesPerOpByCause[KernelCostCause.AddressConversion]);
+        Assert.Equal(4 * compareBranch, permuted.CyclesPerOpByCause[KernelCostCause.AddressConversion]);
         Assert.True(permuted.CyclesPerOp <= inVmalloc.CyclesPerOp * 1.02, $"permuted {permuted.CyclesPerOp} cycles, vmalloc {inVmalloc.CyclesPerOp}");
     }
 
@@ -49,12 +49,12 @@ public class AddressConversionTests
         VirtualAddress linear = k.KernelObjects["file"];
         VirtualAddress image = k.ImageVa + (5 * 4096) + 0x123;
 
-        double before = k.Ledger.Cycles(CostCause.AddressConversion);
+        double before = k.Ledger.Cycles(KernelCostCause.AddressConversion);
         Assert.Equal(k.KernelTree.Lookup(linear).Translate(linear), k.VirtToPhys(linear));
-        Assert.Equal(linearCycles, k.Ledger.Cycles(CostCause.AddressConversion) - before);
+        Assert.Equal(linearCycles, k.Ledger.Cycles(KernelCostCause.AddressConversion) - before);
 
-        before = k.Ledger.Cycles(CostCause.AddressConversion);
+        before = k.Ledger.Cycles(KernelCostCause.AddressConversion);
         Assert.Equal(k.KernelTree.Lookup(image).Translate(image), k.VirtToPhys(image));
-        Assert.Equal(imageCycles, k.Ledger.Cycles(CostCause.AddressConversion) - before);
+        Assert.Equal(imageCycles, k.Ledger.Cycles(KernelCostCause.AddressConversion) - before);
     }
 }

@@ -64,7 +64,7 @@ public class GupTests
         KernelSoftwareCosts sw = k.Software;
         long loads = k.Cpu.DataLoads;
         long misses = k.Cpu.DataLoadMisses;
-        double before = k.Ledger.Cycles(CostCause.Pinning);
+        double before = k.Ledger.Cycles(KernelCostCause.Pinning);
 
         Assert.Equal(frame, k.GetUserPage(p, va, write: false, pin: true));
 
@@ -73,13 +73,13 @@ public class GupTests
         Assert.Equal(3, k.Gup.DescriptorLoads);
         Assert.Equal(5, k.Cpu.DataLoads - loads);
         Assert.Equal(0, k.Cpu.DataLoadMisses - misses);
-        Assert.Equal(sw.GupWalkPerPage + sw.GupGrabPerPage + (5 * hit), k.Ledger.Cycles(CostCause.Pinning) - before);
+        Assert.Equal(sw.GupWalkPerPage + sw.GupGrabPerPage + (5 * hit), k.Ledger.Cycles(KernelCostCause.Pinning) - before);
         Assert.Equal(1u + 1024u, k.Gup.Refcount(frame));
         Assert.Equal(1, p.Pins[frame.Value]);
 
-        before = k.Ledger.Cycles(CostCause.Pinning);
+        before = k.Ledger.Cycles(KernelCostCause.Pinning);
         k.UnpinUserPage(p, frame);
-        Assert.Equal(sw.GupUnpinPerPage + hit, k.Ledger.Cycles(CostCause.Pinning) - before);
+        Assert.Equal(sw.GupUnpinPerPage + hit, k.Ledger.Cycles(KernelCostCause.Pinning) - before);
         Assert.Equal(1u, k.Gup.Refcount(frame));
         Assert.Empty(p.Pins);
     }
@@ -90,11 +90,11 @@ public class GupTests
         (SimKernel k, Process p, VirtualAddress buf) = Boot("4g4g");
         k.EnterKernel();
         VirtualAddress va = buf + 0x5000;
-        long faults = k.Ledger.Events(CostCause.FaultHandling);
+        long faults = k.Ledger.Events(KernelCostCause.FaultHandling);
         PhysicalAddress? frame = k.GetUserPage(p, va, write: true, pin: true);
         Assert.NotNull(frame);
         Assert.Equal(2, k.Gup.Walks);
-        Assert.Equal(1, k.Ledger.Events(CostCause.FaultHandling) - faults);
+        Assert.Equal(1, k.Ledger.Events(KernelCostCause.FaultHandling) - faults);
         Assert.Equal(1u + 1024u, k.Gup.Refcount(frame.Value));
 
         // an address no VMA covers: one walk, the fault handler refuses, nothing pinned

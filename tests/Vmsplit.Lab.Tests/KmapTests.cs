@@ -30,7 +30,7 @@ public class KmapTests
         k.KunmapFrame(frame, k.KmapFrame(frame));
 
         double hit = k.Profile.Cycles(PrimitiveCost.WalkStepCacheHit);
-        double kmap = k.Ledger.Cycles(CostCause.Kmap);
+        double kmap = k.Ledger.Cycles(KernelCostCause.Kmap);
         long stores = k.PteStores;
         long loads = k.Cpu.DataLoads;
         long misses = k.Cpu.DataLoadMisses;
@@ -42,15 +42,15 @@ public class KmapTests
         Assert.True(pte.Found);
         Assert.Equal(frame, pte.FrameBase);
         Assert.False(pte.Attributes.User);
-        Assert.Equal(k.Software.KmapLocalMap + (2 * hit), k.Ledger.Cycles(CostCause.Kmap) - kmap); // flags load, PTE store: hits
+        Assert.Equal(k.Software.KmapLocalMap + (2 * hit), k.Ledger.Cycles(KernelCostCause.Kmap) - kmap); // flags load, PTE store: hits
         Assert.Equal(1, k.PteStores - stores);
         Assert.Equal(2, k.Cpu.DataLoads - loads);
         Assert.Equal(0, k.Cpu.DataLoadMisses - misses);
         Assert.Equal(frame, k.Cpu.Access(va, AccessType.Read, Privilege.Kernel).Address);
 
-        kmap = k.Ledger.Cycles(CostCause.Kmap);
+        kmap = k.Ledger.Cycles(KernelCostCause.Kmap);
         k.KunmapFrame(frame, va);
-        Assert.Equal(k.Software.KmapLocalUnmap + hit, k.Ledger.Cycles(CostCause.Kmap) - kmap);
+        Assert.Equal(k.Software.KmapLocalUnmap + hit, k.Ledger.Cycles(KernelCostCause.Kmap) - kmap);
         Assert.Equal(2, k.PteStores - stores);
         Assert.False(k.KernelTree.Lookup(va).Found);
         Assert.True(k.Cpu.Access(va, AccessType.Read, Privilege.Kernel).IsFault); // the local TLBIMVAA left no stale entry
@@ -65,11 +65,11 @@ public class KmapTests
         k.EnterKernel();
         long stores = k.PteStores;
         long loads = k.Cpu.DataLoads;
-        double kmap = k.Ledger.Cycles(CostCause.Kmap);
+        double kmap = k.Ledger.Cycles(KernelCostCause.Kmap);
         Assert.Equal(k.LinearAddress(frame), k.KmapFrame(frame));
         Assert.Equal(1, k.Cpu.DataLoads - loads);
         Assert.Equal(0, k.PteStores - stores);
-        double flags = k.Ledger.Cycles(CostCause.Kmap) - kmap - k.Software.KmapLowmem;
+        double flags = k.Ledger.Cycles(KernelCostCause.Kmap) - kmap - k.Software.KmapLowmem;
         Assert.Contains(flags, new[] { k.Profile.Cycles(PrimitiveCost.WalkStepCacheHit), k.Profile.Cycles(PrimitiveCost.WalkStepCacheMiss) });
     }
 }

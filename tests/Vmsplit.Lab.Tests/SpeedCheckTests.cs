@@ -1,6 +1,7 @@
 using Vmsplit.Hardware;
 using Vmsplit.Hardware.Costs;
 using Vmsplit.Hardware.Paging;
+using Vmsplit.Kernel.Core;
 
 namespace Vmsplit.Lab.Tests;
 
@@ -72,8 +73,8 @@ public sealed class SpeedCheckTests
         {
             long calls = row.Operations + row.WarmupOperations;
             CostLedger ledger = loop.Kernel.Ledger;
-            Assert.Equal(2 * calls, ledger.Events(CostCause.PathBase));
-            Assert.Equal(85.0 * calls, ledger.Cycles(CostCause.PathBase));
+            Assert.Equal(2 * calls, ledger.Events(KernelCostCause.PathBase));
+            Assert.Equal(85.0 * calls, ledger.Cycles(KernelCostCause.PathBase));
             Assert.Equal(2 * calls, ledger.Events(CostCause.ExceptionEntryExit));
             Assert.Equal(rootWrites * calls, ledger.Events(CostCause.RootRegisterWrite));
             Assert.Equal(0, ledger.Events(CostCause.Memcpy));

@@ -97,7 +97,7 @@ public static class CompareRenderer
         return sb.ToString();
     }
 
-    public static string CauseName(CostCause c) => c.Name();
+    public static string CauseName(CostCause c) => c.Name;
 
     private static string FormatPercent(double p) => (p >= 0 ? "+" : "") + p.ToString("F1", s_inv) + "%";
 
@@ -156,7 +156,7 @@ public static class CompareRenderer
                     w.WriteNumber("opsPerSecond", Math.Round(x.OpsPerSecond, 1));
                     w.WriteNumber("overheadPercent", Math.Round(r.OverheadPercent(x), 3));
                     w.WriteStartObject("causes");
-                    foreach (CostCause c in Enum.GetValues<CostCause>())
+                    foreach (CostCause c in KernelCostCause.All)
                     {
                         if (x.CyclesPerOpByCause.ContainsKey(c))
                         {
@@ -298,7 +298,7 @@ public static class CompareRenderer
     public static string Csv(CompareReport r)
     {
         StringBuilder sb = new();
-        CostCause[] causes = Enum.GetValues<CostCause>();
+        IReadOnlyList<CostCause> causes = KernelCostCause.All;
         sb.Append("design,workload,ops,nsPerOp,opsPerSecond,overheadPercent");
         foreach (CostCause c in causes)
         {

@@ -1,6 +1,7 @@
 using System.Text;
 using Vmsplit.Hardware.Costs;
 using Vmsplit.Hardware.Profiles;
+using Vmsplit.Kernel.Core;
 using Vmsplit.Lab;
 
 namespace Vmsplit.Cli.Reports;
@@ -22,29 +23,31 @@ public sealed record GlossaryEntry(string Term, GlossaryKind Kind, string Defini
 /// </summary>
 public static class Glossary
 {
-    /// <summary>The one-line definition of a cause, as <c>vmsplit causes</c> prints it.</summary>
-    public static string Definition(CostCause cause) => cause switch
+    private static readonly Dictionary<CostCause, string> s_definitions = new()
     {
-        CostCause.PathBase => "the design-independent instructions of a kernel path (dispatch, the handler's own work, schedule); equal in every design, so it cancels out of overheads",
-        CostCause.ExceptionEntryExit => "taking the exception into the kernel and returning to user mode (SVC/ERET, SYSCALL/SYSRET, ecall/sret)",
-        CostCause.RootRegisterWrite => "writes of the translation-root and address-space registers: TTBR0, TTBR1, TTBCR, CONTEXTIDR (ARM), CR3 (x86), satp (RISC-V)",
-        CostCause.Barrier => "the ISBs and DSBs ARM requires after a root-register write or TLB maintenance",
-        CostCause.TlbLookup => "translations that miss the micro TLBs and look up the main TLB, at its latency",
-        CostCause.TlbRefillCacheHit => "page-table walk steps (TLB refills) whose descriptor read hits the data cache",
-        CostCause.TlbRefillCacheMiss => "page-table walk steps whose descriptor read misses the data cache and goes to memory",
-        CostCause.TlbMaintenance => "TLB invalidations (TLBI, INVLPG, INVPCID, SFENCE.VMA, flushing CR3 writes) and flush_tlb_*'s own work around them",
-        CostCause.AsidRollover => "the full TLB flush an ASID or PCID generation rollover forces",
-        CostCause.Pinning => "get_user_pages/pin_user_pages and unpin of the user pages a uaccess copies through (4g4g+pin-kmap, 4g4g+hybrid): the software walk's descriptor loads, the _refcount update in mem_map, the code around them",
-        CostCause.Kmap => "kmap_local/kmap_atomic bookkeeping for a page the kernel maps temporarily (highmem, pinned user pages)",
-        CostCause.CacheFlush => "clean+invalidate of a VIPT-aliasing data cache, line by line (flush_dcache_page)",
-        CostCause.Memcpy => "bytes copied by copy_to_user/copy_from_user or through a kmap",
-        CostCause.PageZeroing => "clearing new pages (anonymous page faults, clear_user)",
-        CostCause.FaultHandling => "page-fault handling beyond entry and exit: VMA lookup, page allocation, PTE install",
-        CostCause.AddressConversion => "__pa/__va/virt_to_phys beyond one subtraction: a compare and branch, or a page lookup, when the kernel image leaves the linear map",
-        CostCause.UserWork => "the workload's own user-mode work between system calls (one cycle per cache line it touches); equal in every design",
-        CostCause.UserAccessControl => "opening and closing the kernel's access to user memory around each uaccess: STAC/CLAC (SMAP), MSR PAN, csrs/csrc sstatus.SUM",
-        _ => throw new ArgumentOutOfRangeException(nameof(cause), cause, "a cause without a definition"),
+        [KernelCostCause.PathBase] = "the design-independent instructions of a kernel path (dispatch, the handler's own work, schedule); equal in every design, so it cancels out of overheads",
+        [CostCause.ExceptionEntryExit] = "taking the exception into the kernel and returning to user mode (SVC/ERET, SYSCALL/SYSRET, ecall/sret)",
+        [CostCause.RootRegisterWrite] = "writes of the translation-root and address-space registers: TTBR0, TTBR1, TTBCR, CONTEXTIDR (ARM), CR3 (x86), satp (RISC-V)",
+        [CostCause.Barrier] = "the ISBs and DSBs ARM requires after a root-register write or TLB maintenance",
+        [CostCause.TlbLookup] = "translations that miss the micro TLBs and look up the main TLB, at its latency",
+        [CostCause.TlbRefillCacheHit] = "page-table walk steps (TLB refills) whose descriptor read hits the data cache",
+        [CostCause.TlbRefillCacheMiss] = "page-table walk steps whose descriptor read misses the data cache and goes to memory",
+        [CostCause.TlbMaintenance] = "TLB invalidations (TLBI, INVLPG, INVPCID, SFENCE.VMA, flushing CR3 writes) and flush_tlb_*'s own work around them",
+        [KernelCostCause.AsidRollover] = "the full TLB flush an ASID or PCID generation rollover forces",
+        [KernelCostCause.Pinning] = "get_user_pages/pin_user_pages and unpin of the user pages a uaccess copies through (4g4g+pin-kmap, 4g4g+hybrid): the software walk's descriptor loads, the _refcount update in mem_map, the code around them",
+        [KernelCostCause.Kmap] = "kmap_local/kmap_atomic bookkeeping for a page the kernel maps temporarily (highmem, pinned user pages)",
+        [CostCause.CacheFlush] = "clean+invalidate of a VIPT-aliasing data cache, line by line (flush_dcache_page)",
+        [CostCause.Memcpy] = "bytes copied by copy_to_user/copy_from_user or through a kmap",
+        [CostCause.PageZeroing] = "clearing new pages (anonymous page faults, clear_user)",
+        [KernelCostCause.FaultHandling] = "page-fault handling beyond entry and exit: VMA lookup, page allocation, PTE install",
+        [KernelCostCause.AddressConversion] = "__pa/__va/virt_to_phys beyond one subtraction: a compare and branch, or a page lookup, when the kernel image leaves the linear map",
+        [CostCause.UserWork] = "the workload's own user-mode work between system calls (one cycle per cache line it touches); equal in every design",
+        [CostCause.UserAccessControl] = "opening and closing the kernel's access to user memory around each uaccess: STAC/CLAC (SMAP), MSR PAN, csrs/csrc sstatus.SUM",
     };
+
+    /// <summary>The one-line definition of a cause, as <c>vmsplit causes</c> prints it.</summary>
+    public static string Definition(CostCause cause) =>
+        s_definitions.TryGetValue(cause, out string? d) ? d : throw new ArgumentOutOfRangeException(nameof(cause), cause, "a cause without a definition");
 
     /// <summary>Row labels and figures the reports print, in the order the compare report shows them.</summary>
     private static readonly GlossaryEntry[] s_labels =
@@ -78,10 +81,10 @@ public static class Glossary
         new("MISS", GlossaryKind.Label, "a validate datapoint whose model value lies beyond the tolerance; its note says why and what would fix it"),
     ];
 
-    /// <summary>Every cause, in <see cref="CostCause"/> order, then every label.</summary>
+    /// <summary>Every cause, in <see cref="KernelCostCause.All"/> order, then every label.</summary>
     public static IReadOnlyList<GlossaryEntry> Entries { get; } =
     [
-        .. Enum.GetValues<CostCause>().Select(c => new GlossaryEntry(c.Name(), GlossaryKind.Cause, Definition(c))),
+        .. KernelCostCause.All.Select(c => new GlossaryEntry(c.Name, GlossaryKind.Cause, Definition(c))),
         .. s_labels,
     ];
 
@@ -155,9 +158,9 @@ public static class Glossary
         sb.Append("(`docs/designs.md`).\n\n");
         sb.Append("## Causes\n\n");
         sb.Append("| cause | what it is | priced by |\n|---|---|---|\n");
-        foreach (CostCause c in Enum.GetValues<CostCause>())
+        foreach (CostCause c in KernelCostCause.All)
         {
-            sb.Append($"| `{c.Name()}` | {Definition(c)} | {PricedBy(c).Replace("|", "\\|", StringComparison.Ordinal)} |\n");
+            sb.Append($"| `{c.Name}` | {Definition(c)} | {PricedBy(c).Replace("|", "\\|", StringComparison.Ordinal)} |\n");
         }
 
         sb.Append("\n## Row labels and terms\n\n");
@@ -181,7 +184,7 @@ public static class Glossary
             w.WriteString("definition", e.Definition);
             if (e.Kind == GlossaryKind.Cause)
             {
-                w.WriteString("pricedBy", PricedBy(Enum.GetValues<CostCause>().First(c => c.Name() == e.Term)));
+                w.WriteString("pricedBy", PricedBy(KernelCostCause.All.First(c => c.Name == e.Term)));
             }
 
             w.WriteEndObject();

@@ -161,8 +161,8 @@ public sealed class Cpu
     }
 
     /// <summary>A TLB maintenance operation's cost, charged to <paramref name="cause"/>.</summary>
-    public void ChargeMaintenance(TlbMaintenanceOp op, CostCause cause = CostCause.TlbMaintenance) =>
-        Ledger.Charge(cause, Profile.Cycles(op));
+    public void ChargeMaintenance(TlbMaintenanceOp op, CostCause? cause = null) =>
+        Ledger.Charge(cause ?? CostCause.TlbMaintenance, Profile.Cycles(op));
 
     /// <summary>Bytes moved by memcpy at the profile's rate.</summary>
     public void ChargeMemcpy(ulong bytes) => Ledger.Charge(CostCause.Memcpy, Profile.MemcpyCycles(bytes));

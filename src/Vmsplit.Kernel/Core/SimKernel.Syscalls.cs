@@ -208,7 +208,7 @@ public sealed partial class SimKernel
 
         EnterKernel();
         TouchFootprint(KernelPath.Entry, p);
-        Cpu.Charge(CostCause.PathBase, Software.SyscallDispatch);
+        Cpu.Charge(KernelCostCause.PathBase, Software.SyscallDispatch);
         RunHandler(p, rq);
         if (rq.Kind == SyscallKind.Exit)
         {
@@ -224,16 +224,16 @@ public sealed partial class SimKernel
         {
             case SyscallKind.Getppid:
                 TouchFootprint(KernelPath.Getppid, p);
-                Cpu.Charge(CostCause.PathBase, Software.Getppid);
+                Cpu.Charge(KernelCostCause.PathBase, Software.Getppid);
                 break;
             case SyscallKind.ReadZero:
                 TouchFootprint(KernelPath.DevZeroNull, p);
-                Cpu.Charge(CostCause.PathBase, Software.DevZeroNull);
+                Cpu.Charge(KernelCostCause.PathBase, Software.DevZeroNull);
                 rq.Result = (long)(rq.Bytes - Uaccess.ClearUser(rq.User, rq.Bytes));
                 break;
             case SyscallKind.WriteNull:
                 TouchFootprint(KernelPath.DevZeroNull, p);
-                Cpu.Charge(CostCause.PathBase, Software.DevZeroNull);
+                Cpu.Charge(KernelCostCause.PathBase, Software.DevZeroNull);
                 rq.Result = (long)rq.Bytes;
                 break;
             case SyscallKind.ReadFile:
@@ -243,41 +243,41 @@ public sealed partial class SimKernel
             case SyscallKind.WritePipe:
             case SyscallKind.ReadPipe:
                 TouchFootprint(KernelPath.Pipe, p);
-                Cpu.Charge(CostCause.PathBase, Software.PipeIo);
+                Cpu.Charge(KernelCostCause.PathBase, Software.PipeIo);
                 rq.Result = PipeCopy(rq.User, rq.Bytes, toUser: rq.Kind == SyscallKind.ReadPipe);
                 break;
             case SyscallKind.Stat:
             case SyscallKind.Open:
                 TouchFootprint(rq.Kind == SyscallKind.Stat ? KernelPath.Stat : KernelPath.Open, p);
-                Cpu.Charge(CostCause.PathBase, rq.Kind == SyscallKind.Stat ? Software.Stat : Software.Open);
+                Cpu.Charge(KernelCostCause.PathBase, rq.Kind == SyscallKind.Stat ? Software.Stat : Software.Open);
                 rq.Result = Uaccess.StrncpyFromUser(_scratch.AsSpan(0, 4096), rq.User, 4096); // getname(): PATH_MAX
                 break;
             case SyscallKind.Close:
                 TouchFootprint(KernelPath.Close, p);
-                Cpu.Charge(CostCause.PathBase, Software.Close);
+                Cpu.Charge(KernelCostCause.PathBase, Software.Close);
                 break;
             case SyscallKind.Mmap:
                 TouchFootprint(KernelPath.Mmap, p);
-                Cpu.Charge(CostCause.PathBase, Software.Mmap);
+                Cpu.Charge(KernelCostCause.PathBase, Software.Mmap);
                 rq.Result = (long)MapRegion(p, rq.Bytes, VmFlags.Read | VmFlags.Write).Value;
                 break;
             case SyscallKind.Munmap:
                 TouchFootprint(KernelPath.Munmap, p);
-                Cpu.Charge(CostCause.PathBase, Software.Munmap);
+                Cpu.Charge(KernelCostCause.PathBase, Software.Munmap);
                 UnmapRegion(p, rq.User, rq.Bytes);
                 break;
             case SyscallKind.Fork:
                 TouchFootprint(KernelPath.Fork, p);
-                Cpu.Charge(CostCause.PathBase, Software.Fork);
+                Cpu.Charge(KernelCostCause.PathBase, Software.Fork);
                 rq.Child = Fork(p);
                 break;
             case SyscallKind.Exit:
                 TouchFootprint(KernelPath.Exit, p);
-                Cpu.Charge(CostCause.PathBase, Software.Exit);
+                Cpu.Charge(KernelCostCause.PathBase, Software.Exit);
                 break;
             case SyscallKind.Wait:
                 TouchFootprint(KernelPath.Wait, p);
-                Cpu.Charge(CostCause.PathBase, Software.Wait);
+                Cpu.Charge(KernelCostCause.PathBase, Software.Wait);
                 break;
         }
     }
@@ -285,7 +285,7 @@ public sealed partial class SimKernel
     private long FileIo(Process p, SyscallRequest rq)
     {
         TouchFootprint(KernelPath.FileIo, p);
-        Cpu.Charge(CostCause.PathBase, Software.FileIo);
+        Cpu.Charge(KernelCostCause.PathBase, Software.FileIo);
         PageCacheFile file = _file ?? throw new InvalidOperationException("file I/O without a page-cache file");
         bool read = rq.Kind == SyscallKind.ReadFile;
         ulong done = 0;
@@ -295,7 +295,7 @@ public sealed partial class SimKernel
             ulong index = pos / Page;
             int chunk = (int)Math.Min(rq.Bytes - done, Page - (pos % Page));
             PhysicalAddress frame = file.Pages[index];
-            Cpu.Charge(CostCause.PathBase, Software.FileIoPerPage);
+            Cpu.Charge(KernelCostCause.PathBase, Software.FileIoPerPage);
             VirtualAddress kva = KmapFrame(frame); // copy_page_to_iter kmaps the page-cache page
             Translation t = Cpu.Access(kva + (pos % Page), read ? AccessType.Read : AccessType.Write, Privilege.Kernel);
             ulong left;
@@ -404,7 +404,7 @@ public sealed partial class SimKernel
 
         EnterKernel();
         TouchFootprint(KernelPath.Entry, from);
-        Cpu.Charge(CostCause.PathBase, Software.SyscallDispatch);
+        Cpu.Charge(KernelCostCause.PathBase, Software.SyscallDispatch);
         if (blocking is not null)
         {
             RunHandler(from, blocking);
@@ -423,7 +423,7 @@ public sealed partial class SimKernel
     public void SwitchTo(Process? from, Process to)
     {
         TouchFootprint(KernelPath.Schedule, from);
-        Cpu.Charge(CostCause.PathBase, Software.Schedule);
+        Cpu.Charge(KernelCostCause.PathBase, Software.Schedule);
         SwitchMm(to);
         TouchFootprint(KernelPath.Schedule, to);
     }

@@ -24,18 +24,18 @@ public sealed partial class SimKernel
     {
         if (MemMap is not null)
         {
-            Cpu.Load(MemMap.PageOf(frame), CostCause.Kmap); // PageHighMem(page): the zone bits of page->flags
+            Cpu.Load(MemMap.PageOf(frame), KernelCostCause.Kmap); // PageHighMem(page): the zone bits of page->flags
         }
 
         if (!IsHighmem(frame))
         {
-            Cpu.Charge(CostCause.Kmap, Software.KmapLowmem);
+            Cpu.Charge(KernelCostCause.Kmap, Software.KmapLowmem);
             return LinearAddress(frame);
         }
 
-        Cpu.Charge(CostCause.Kmap, Software.KmapLocalMap);
+        Cpu.Charge(KernelCostCause.Kmap, Software.KmapLocalMap);
         VirtualAddress va = KmapLocal.Map(Cpu.Id, frame);
-        StoreKernelPte(va, CostCause.Kmap);
+        StoreKernelPte(va, KernelCostCause.Kmap);
         return va;
     }
 
@@ -44,8 +44,8 @@ public sealed partial class SimKernel
     {
         if (IsHighmem(frame))
         {
-            Cpu.Charge(CostCause.Kmap, Software.KmapLocalUnmap);
-            StoreKernelPte(va, CostCause.Kmap);
+            Cpu.Charge(KernelCostCause.Kmap, Software.KmapLocalUnmap);
+            StoreKernelPte(va, KernelCostCause.Kmap);
             KmapLocal.Unmap(Cpu.Id, va);
         }
     }
@@ -97,7 +97,7 @@ public sealed partial class SimKernel
         }
 
         TouchFootprint(KernelPath.Fault, p);
-        Cpu.Charge(CostCause.FaultHandling, Software.FaultHandling);
+        Cpu.Charge(KernelCostCause.FaultHandling, Software.FaultHandling);
         PhysicalAddress frame;
         if (vma.File is not null && vma.File.TryGetPage((vma.FileOffset + (page - vma.Start)) / Page, out PhysicalAddress cached))
         {

@@ -45,14 +45,14 @@ public sealed class Gup
         for (int attempt = 0; attempt < 2; attempt++)
         {
             WalkOutcome w = Walk(p, page, write);
-            _kernel.Cpu.Charge(CostCause.Pinning, _kernel.Software.GupWalkPerPage);
+            _kernel.Cpu.Charge(KernelCostCause.Pinning, _kernel.Software.GupWalkPerPage);
             if (w.Frame is PhysicalAddress frame)
             {
                 if (pin)
                 {
-                    AddRefcount(frame, MemMap.PinCountingBias, CostCause.Pinning);
-                    _kernel.Cpu.Load(w.PteVa, CostCause.Pinning); // gup_pte_range: the PTE must not have changed under the reference
-                    _kernel.Cpu.Charge(CostCause.Pinning, _kernel.Software.GupGrabPerPage);
+                    AddRefcount(frame, MemMap.PinCountingBias, KernelCostCause.Pinning);
+                    _kernel.Cpu.Load(w.PteVa, KernelCostCause.Pinning); // gup_pte_range: the PTE must not have changed under the reference
+                    _kernel.Cpu.Charge(KernelCostCause.Pinning, _kernel.Software.GupGrabPerPage);
                     p.Pin(frame);
                     Pins++;
                 }
@@ -74,8 +74,8 @@ public sealed class Gup
     public void Unpin(Process p, PhysicalAddress frame)
     {
         p.Unpin(frame);
-        AddRefcount(frame, unchecked(0u - MemMap.PinCountingBias), CostCause.Pinning);
-        _kernel.Cpu.Charge(CostCause.Pinning, _kernel.Software.GupUnpinPerPage);
+        AddRefcount(frame, unchecked(0u - MemMap.PinCountingBias), KernelCostCause.Pinning);
+        _kernel.Cpu.Charge(KernelCostCause.Pinning, _kernel.Software.GupUnpinPerPage);
         Unpins++;
     }
 
@@ -124,7 +124,7 @@ public sealed class Gup
             PageTableLevel level = root.Geometry.Levels[i];
             PhysicalAddress entry = new(table + ((ulong)level.IndexOf(page.Value) * (ulong)level.EntrySize));
             VirtualAddress entryVa = _kernel.PhysToLinear(entry); // __va of the table: tables are lowmem pages
-            Translation t = _kernel.Cpu.Load(entryVa, CostCause.Pinning);
+            Translation t = _kernel.Cpu.Load(entryVa, KernelCostCause.Pinning);
             if (t.IsFault)
             {
                 throw new InvalidOperationException($"page table entry {entry} at {entryVa} is not mapped in the kernel: {t.Fault}");

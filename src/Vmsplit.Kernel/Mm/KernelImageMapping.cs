@@ -33,7 +33,7 @@ public abstract class KernelImageMapping
     // The compare and branch of an image outside the linear map; an image address is translated by the caller.
     private protected bool IsImageAddress(VirtualAddress va)
     {
-        Kernel.Cpu.Charge(CostCause.AddressConversion, Kernel.Software.PaCompareBranch, 1);
+        Kernel.Cpu.Charge(KernelCostCause.AddressConversion, Kernel.Software.PaCompareBranch, 1);
         return va >= Kernel.ImageVa && va.Value - Kernel.ImageVa.Value < Kernel.ImageBytes;
     }
 
@@ -59,7 +59,7 @@ public sealed class LinearMapImage(SimKernel kernel) : KernelImageMapping(kernel
 {
     public override PhysicalAddress VirtToPhys(VirtualAddress va)
     {
-        Kernel.Cpu.Charge(CostCause.AddressConversion, Kernel.Software.PaSubtract, 1);
+        Kernel.Cpu.Charge(KernelCostCause.AddressConversion, Kernel.Software.PaSubtract, 1);
         return Kernel.LinearToPhys(va);
     }
 
@@ -103,7 +103,7 @@ public sealed class PermutedVmallocImage(SimKernel kernel) : KernelImageMapping(
             return Kernel.LinearToPhys(va);
         }
 
-        Kernel.Cpu.Charge(CostCause.AddressConversion, Kernel.Software.PaPageLookup, 0);
+        Kernel.Cpu.Charge(KernelCostCause.AddressConversion, Kernel.Software.PaPageLookup, 0);
         ulong offset = va.Value & (Page - 1);
         return new PhysicalAddress(Kernel.ImagePermutation![va.Value - offset] + offset);
     }

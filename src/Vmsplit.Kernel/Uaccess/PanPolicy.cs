@@ -70,7 +70,7 @@ public abstract class PanPolicy
         }
 
         _open = open;
-        Cpu.Charge(CostCause.PathBase, Kernel.Software.UaccessToggle);
+        Cpu.Charge(KernelCostCause.PathBase, Kernel.Software.UaccessToggle);
         SetUserAccess(open);
     }
 

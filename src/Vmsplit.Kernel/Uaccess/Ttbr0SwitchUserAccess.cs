@@ -96,7 +96,7 @@ public sealed class TrampolineUserAccess(SimKernel kernel, ArmFourGFourG fourG) 
         }
 
         // the kernel side is reached through a fixmap window mapped by the trampoline
-        Kernel.Cpu.Charge(CostCause.Kmap, Kernel.Software.KmapLocalMap);
+        Kernel.Cpu.Charge(KernelCostCause.Kmap, Kernel.Software.KmapLocalMap);
         Kernel.FlushKernelPageLocal(new VirtualAddress(Kernel.FixaddrTop - (32 * Page)));
         Move(pa.Value, into, from, write);
         return true;

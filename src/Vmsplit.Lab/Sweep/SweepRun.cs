@@ -1,5 +1,6 @@
 using System.Text;
 using Vmsplit.Hardware.Costs;
+using Vmsplit.Kernel.Core;
 using Vmsplit.Kernel.Layout;
 
 namespace Vmsplit.Lab.Sweep;
@@ -101,7 +102,7 @@ public static class SweepRuns
 
         if (s.Record.HasFlag(SweepRecord.Causes))
         {
-            foreach (CostCause c in Enum.GetValues<CostCause>())
+            foreach (CostCause c in KernelCostCause.All)
             {
                 Add(r is null ? "" : SweepTable.Real(r.NsPerOpOf(c)));
             }

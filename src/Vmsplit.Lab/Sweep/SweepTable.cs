@@ -3,6 +3,7 @@ using System.Text;
 using Parquet;
 using Parquet.Schema;
 using Vmsplit.Hardware.Costs;
+using Vmsplit.Kernel.Core;
 
 namespace Vmsplit.Lab.Sweep;
 
@@ -57,7 +58,7 @@ public static class SweepTable
 
         if (record.HasFlag(SweepRecord.Causes))
         {
-            c.AddRange(Enum.GetValues<CostCause>().Select(x => new SweepColumn("ns:" + x.Name(), SweepColumnType.Real)));
+            c.AddRange(KernelCostCause.All.Select(x => new SweepColumn("ns:" + x.Name, SweepColumnType.Real)));
         }
 
         if (record.HasFlag(SweepRecord.Tlb))

@@ -77,7 +77,7 @@ public sealed class Validator(ulong seed = 1, CpuProfile? profile = null)
                     List<CauseShare> causes = new();
                     foreach ((CostCause c, double cycles) in r.CyclesPerOpByCause)
                     {
-                        causes.Add(new CauseShare(c.Name(), FromCycles(cycles / per, d.Unit, machine)));
+                        causes.Add(new CauseShare(c.Name, FromCycles(cycles / per, d.Unit, machine)));
                     }
 
                     return new ValidationResult(d, FromCycles(r.CyclesPerOp / per, d.Unit, machine), $"{where} {s.Design}: {s.Workload}{PerText(s)}", Sorted(causes));
@@ -90,12 +90,12 @@ public sealed class Validator(ulong seed = 1, CpuProfile? profile = null)
                     double perR = PerDivisor(s, r);
                     double perB = PerDivisor(s, b);
                     List<CauseShare> causes = new();
-                    foreach (CostCause c in Enum.GetValues<CostCause>())
+                    foreach (CostCause c in KernelCostCause.All)
                     {
                         double delta = (Cycles(r, c) / perR) - (Cycles(b, c) / perB);
                         if (delta != 0)
                         {
-                            causes.Add(new CauseShare(c.Name(), FromCycles(delta, d.Unit, machine)));
+                            causes.Add(new CauseShare(c.Name, FromCycles(delta, d.Unit, machine)));
                         }
                     }
 
@@ -107,11 +107,11 @@ public sealed class Validator(ulong seed = 1, CpuProfile? profile = null)
                 {
                     CostLedger ledger = Flush(machine, s);
                     List<CauseShare> causes = new();
-                    foreach (CostCause c in Enum.GetValues<CostCause>())
+                    foreach (CostCause c in KernelCostCause.All)
                     {
                         if (ledger.Cycles(c) != 0)
                         {
-                            causes.Add(new CauseShare(c.Name(), FromCycles(ledger.Cycles(c), d.Unit, machine)));
+                            causes.Add(new CauseShare(c.Name, FromCycles(ledger.Cycles(c), d.Unit, machine)));
                         }
                     }
 

@@ -144,7 +144,7 @@ public sealed class ArmMm : ArchMm
 
     public override void SwitchMm(Process next, AsidSwitch sw)
     {
-        CostCause flushCause = sw.Rollover ? CostCause.AsidRollover : CostCause.TlbMaintenance;
+        CostCause flushCause = sw.Rollover ? KernelCostCause.AsidRollover : CostCause.TlbMaintenance;
         if (sw.Flush == SwitchFlush.All)
         {
             Cpu.ChargeMaintenance(TlbMaintenanceOp.ArmTlbiAll, flushCause);

@@ -107,7 +107,7 @@ public sealed class Arm64Mm : ArchMm
 
     public override void SwitchMm(Process next, AsidSwitch sw)
     {
-        CostCause flushCause = sw.Rollover ? CostCause.AsidRollover : CostCause.TlbMaintenance;
+        CostCause flushCause = sw.Rollover ? KernelCostCause.AsidRollover : CostCause.TlbMaintenance;
         if (sw.Flush == SwitchFlush.All)
         {
             // local_flush_tlb_all after a rollover: TLBI VMALLE1 (arch/arm64/mm/context.c)

@@ -58,7 +58,7 @@ public sealed class RiscvMm : ArchMm
     public override void SwitchMm(Process next, AsidSwitch sw)
     {
         // set_mm_asid (arch/riscv/mm/context.c): satp first, then the flush the allocator asked for
-        CostCause flushCause = sw.Rollover ? CostCause.AsidRollover : CostCause.TlbMaintenance;
+        CostCause flushCause = sw.Rollover ? KernelCostCause.AsidRollover : CostCause.TlbMaintenance;
         LoadUserRoots(next, sw.Asid, sw.UserAsid);
         Cpu.Charge(CostCause.RootRegisterWrite, PrimitiveCost.SatpWrite);
         if (sw.Flush == SwitchFlush.All)

@@ -109,13 +109,13 @@ public sealed class X86Mm : ArchMm
     }
 
     /// <summary>A CR3 write: the PCID and the NOFLUSH bit only when CR4.PCIDE is set.</summary>
-    public void WriteCr3(PhysicalAddress root, ushort pcid, bool noFlush, CostCause cause = CostCause.RootRegisterWrite)
+    public void WriteCr3(PhysicalAddress root, ushort pcid, bool noFlush, CostCause? cause = null)
     {
         MemoryManagementUnit m = Mmu;
         bool pcide = (m.Registers.Cr4 & Cr4Flags.Pcide) != 0;
         ulong value = root.Value | (pcide ? pcid : 0UL) | (pcide && noFlush ? 1UL << 63 : 0);
         m.WriteCr3(value);
-        Cpu.Charge(cause, pcide && noFlush ? PrimitiveCost.Cr3WriteNoFlush : PrimitiveCost.Cr3Write);
+        Cpu.Charge(cause ?? CostCause.RootRegisterWrite, pcide && noFlush ? PrimitiveCost.Cr3WriteNoFlush : PrimitiveCost.Cr3Write);
     }
 
     /// <summary>SWITCH_TO_KERNEL_CR3 (arch/x86/entry/calling.h): the kernel PGD of <paramref name="p"/> with the kernel PCID.</summary>
