@@ -84,6 +84,11 @@ public static class HelpExamples
             "vmsplit merge results/smoke-0 results/smoke-1 results/smoke-2 results/smoke-3 --out results/smoke-merged",
             "vmsplit merge results/smoke-3 results/smoke-2 results/smoke-1 results/smoke-0 --out results/smoke-merged",
         ],
+        ["report"] =
+        [
+            "vmsplit report results/smoke --out results/smoke.html",
+            "vmsplit report results/compare.json --out results/compare.html",
+        ],
         ["causes"] =
         [
             "vmsplit causes",

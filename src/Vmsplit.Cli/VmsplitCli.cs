@@ -27,6 +27,7 @@ public static class VmsplitCli
         root.Subcommands.Add(Commands.CausesCommand.Create(stdout));
         root.Subcommands.Add(Commands.SweepCommand.Create(stdout));
         root.Subcommands.Add(Commands.SweepCommand.CreateMerge(stdout));
+        root.Subcommands.Add(Commands.ReportCommand.Create(stdout));
         HelpExamples.Install(root);
         return root;
     }

@@ -27,6 +27,7 @@ public static class CompareCommand
         OutputConvention io = new(["text", "json", "csv"]);
         Option<string?> json = new("--json") { Description = "also write the report as JSON to PATH (- for standard output instead of the text report)", HelpName = "PATH" };
         Option<string?> csv = new("--csv") { Description = "also write one row per design and workload as CSV to PATH (- for standard output instead of the text report)", HelpName = "PATH" };
+        Option<string?> htmlReport = new("--report") { Description = "also write the HTML report (charts, offline; vmsplit report) to FILE (- for standard output instead of the text report)", HelpName = "FILE" };
         Option<string?> seed = new("--seed") { Description = "seed for everything random (default 1)" };
         Option<string?> ops = new("--ops") { Description = "measured operations per workload (default: each workload's own)" };
         Option<bool> serial = new("--serial") { Description = "run on one core (the results are identical)" };
@@ -38,6 +39,7 @@ public static class CompareCommand
         io.AddTo(command);
         command.Options.Add(json);
         command.Options.Add(csv);
+        command.Options.Add(htmlReport);
         command.Options.Add(seed);
         command.Options.Add(ops);
         command.Options.Add(serial);
@@ -49,6 +51,7 @@ public static class CompareCommand
             OutputTarget? main = io.Claim(outputs, parse);
             OutputTarget? jsonOutput = outputs.Claim("--json", parse.GetValue(json));
             OutputTarget? csvOutput = outputs.Claim("--csv", parse.GetValue(csv));
+            OutputTarget? reportOutput = outputs.Claim("--report", parse.GetValue(htmlReport));
             foreach (string w in (parse.GetValue(workloads) ?? "").Split(',', StringSplitOptions.TrimEntries))
             {
                 if (IsWorkloadFile(w))
@@ -96,7 +99,8 @@ public static class CompareCommand
                 main is null ? Render(format) : null,
                 (main, () => Render(format)),
                 (jsonOutput, () => Render("json")),
-                (csvOutput, () => Render("csv")));
+                (csvOutput, () => Render("csv")),
+                (reportOutput, () => HtmlReport.FromCompareJson(Render("json"), "compare")));
             return VmsplitCli.ExitOk;
         });
         return command;
