@@ -2,7 +2,6 @@ using Vmsplit.Hardware;
 using Vmsplit.Hardware.Costs;
 using Vmsplit.Hardware.Paging;
 using Vmsplit.Hardware.Profiles;
-using Vmsplit.Kernel.Arch.X86;
 using Vmsplit.Kernel.Asid;
 
 namespace Vmsplit.Kernel.Core;
@@ -76,28 +75,5 @@ public sealed partial class SimKernel
         {
             throw new InvalidOperationException($"TLB flush of {p}, which is not the running mm (one CPU is modelled)");
         }
-    }
-
-    /// <summary>__flush_tlb_one_user: x86's (see <see cref="X86Mm.FlushOneUser"/>).</summary>
-    public void FlushOneUser(VirtualAddress va)
-    {
-        if (Arch is not X86Mm x86)
-        {
-            throw new InvalidOperationException("__flush_tlb_one_user is x86's");
-        }
-
-        x86.FlushOneUser(va);
-    }
-
-    /// <summary>flush_tlb_local() for the running mm: x86's (see <see cref="X86Mm.FlushTlbLocal"/>).</summary>
-    public void FlushLoadedMmLocal(Process p)
-    {
-        RequireRunning(p);
-        if (Arch is not X86Mm x86)
-        {
-            throw new InvalidOperationException("flush_tlb_local as modelled here is x86's, called from the kernel");
-        }
-
-        x86.FlushTlbLocal(p);
     }
 }

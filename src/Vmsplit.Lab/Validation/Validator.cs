@@ -2,6 +2,7 @@ using Vmsplit.Hardware;
 using Vmsplit.Hardware.Costs;
 using Vmsplit.Hardware.Paging;
 using Vmsplit.Hardware.Profiles;
+using Vmsplit.Kernel.Arch.X86;
 using Vmsplit.Kernel.Core;
 using Vmsplit.Kernel.Designs;
 using Vmsplit.Kernel.Layout;
@@ -195,7 +196,8 @@ public sealed class Validator(ulong seed = 1, CpuProfile? profile = null)
     {
         DesignSpec design = Scenario.ParseDesign(machine, s.Design);
         SimKernel k = Scenario.Boot(machine, design, seed);
-        if (s.Operation != FlushOperation.FlushTlbMmRange && k.Format.Id.Family() != ArchFamily.X86)
+        X86Mm? x86 = k.Arch as X86Mm; // flush_tlb_local and __flush_tlb_one_user are arch/x86/mm/tlb.c's
+        if (s.Operation != FlushOperation.FlushTlbMmRange && x86 is null)
         {
             throw new LabException($"{(s.Operation == FlushOperation.FlushTlbLocal ? "flush_tlb_local" : "flush_tlb_one_user")} is modelled for x86 only, not {machine.Arch.Name()}");
         }
@@ -216,10 +218,10 @@ public sealed class Validator(ulong seed = 1, CpuProfile? profile = null)
                 k.FlushTlbMmRange(p, buf, buf + (pages * Page));
                 break;
             case FlushOperation.FlushTlbLocal:
-                k.FlushLoadedMmLocal(p);
+                x86!.FlushTlbLocal(p);
                 break;
             default:
-                k.FlushOneUser(buf);
+                x86!.FlushOneUser(buf);
                 break;
         }
 
