@@ -23,7 +23,7 @@ public sealed record CompareOptions(MachineSpec Machine, IReadOnlyList<string> D
     /// <summary>The seeds' question: classic 3G/1G with highmem against 4g4g's uaccess strategies on a Cortex-A15 with 2 GiB and LPAE.</summary>
     public static CompareOptions Default() => new(
         MachineSpec.DefaultArm(),
-        ["classic", "4g4g+pin-kmap", "4g4g+hybrid", "4g4g+trampoline"],
+        ["classic", "4g4g+pin-kmap", "4g4g+ttbr0-switch", "4g4g+hybrid", "4g4g+trampoline", "4g4g+pmd-copy"],
         "classic",
         BuiltinWorkloads.Suite.Select(BuiltinWorkloads.Get).ToList());
 

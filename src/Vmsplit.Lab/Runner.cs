@@ -15,6 +15,13 @@ namespace Vmsplit.Lab;
 /// <summary>TLB counters of a measured phase.</summary>
 public sealed record TlbCounters(long Translations, long MicroHits, long MainHits, long Misses, long Walks, long WalkReads, long WalkStepCacheMisses, long Flushes, long EntriesInvalidated);
 
+/// <summary>
+/// The kernel mechanisms a measured phase executed, totals: descriptors the kernel stored itself (kmap PTEs, the
+/// trampoline's and pmd-copy's entries), descriptors its software walks loaded (get_user_pages, the trampoline,
+/// pmd-copy), pages pinned; the TLB's walks and invalidations are in <see cref="TlbCounters"/>.
+/// </summary>
+public sealed record MechanismCounters(long DescriptorWrites, long SoftwareWalkLoads, long PinnedPages);
+
 /// <summary>One design × workload measurement.</summary>
 public sealed record RunResult(
     string Design,
@@ -31,6 +38,9 @@ public sealed record RunResult(
 
     /// <summary>Context switches per operation (a pipe round trip has two).</summary>
     public double ContextSwitchesPerOp { get; init; }
+
+    /// <summary>What the kernel's uaccess and kmap paths executed over the measured operations.</summary>
+    public MechanismCounters Mechanisms { get; init; } = new(0, 0, 0);
 
     public double NsPerOpOf(CostCause cause) => CyclesPerOpByCause.TryGetValue(cause, out double c) ? c * 1000.0 / ClockMhz : 0;
 }
@@ -131,6 +141,7 @@ public sealed class Runner
         MmuCounters c = _k.Cpu.Mmu.Counters;
         long stepMisses0 = 0;
         long switches0 = 0;
+        (long Writes, long Loads, long Pins) mech0 = default;
         try
         {
             for (; op < warm; op++)
@@ -142,6 +153,7 @@ public sealed class Runner
             c.Reset();
             stepMisses0 = _k.Cpu.WalkStepMisses;
             switches0 = _switches;
+            mech0 = (_k.DescriptorWrites, _k.SoftwareWalkLoads, _k.Gup.Pins);
             for (long i = 0; i < ops; i++, op++)
             {
                 RunOperation(op);
@@ -175,6 +187,7 @@ public sealed class Runner
         return new RunResult(_k.Design.Name, _w.Name, ops, _k.Cpu.Profile.ClockMhz, _k.Ledger.TotalCycles / ops, byCause, tlb)
         {
             ContextSwitchesPerOp = (double)(_switches - switches0) / ops,
+            Mechanisms = new(_k.DescriptorWrites - mech0.Writes, _k.SoftwareWalkLoads - mech0.Loads, _k.Gup.Pins - mech0.Pins),
         };
     }
 

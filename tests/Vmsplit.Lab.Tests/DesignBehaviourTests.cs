@@ -23,6 +23,7 @@ public class DesignBehaviourTests
         { "arm-lpae", "4g4g+ttbr0-switch" },
         { "arm-lpae", "4g4g+hybrid" },
         { "arm-lpae", "4g4g+trampoline" },
+        { "arm-lpae", "4g4g+pmd-copy" },
         { "arm", "classic" },
         { "arm", "classic+pan" },
         { "x86-64", "classic" },

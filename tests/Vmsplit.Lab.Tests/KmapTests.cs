@@ -31,7 +31,7 @@ public class KmapTests
 
         double hit = k.Profile.Cycles(PrimitiveCost.WalkStepCacheHit);
         double kmap = k.Ledger.Cycles(KernelCostCause.Kmap);
-        long stores = k.PteStores;
+        long stores = k.DescriptorWrites;
         long loads = k.Cpu.DataLoads;
         long misses = k.Cpu.DataLoadMisses;
         VirtualAddress va = k.KmapFrame(frame);
@@ -43,7 +43,7 @@ public class KmapTests
         Assert.Equal(frame, pte.FrameBase);
         Assert.False(pte.Attributes.User);
         Assert.Equal(k.Software.KmapLocalMap + (2 * hit), k.Ledger.Cycles(KernelCostCause.Kmap) - kmap); // flags load, PTE store: hits
-        Assert.Equal(1, k.PteStores - stores);
+        Assert.Equal(1, k.DescriptorWrites - stores);
         Assert.Equal(2, k.Cpu.DataLoads - loads);
         Assert.Equal(0, k.Cpu.DataLoadMisses - misses);
         Assert.Equal(frame, k.Cpu.Access(va, AccessType.Read, Privilege.Kernel).Address);
@@ -51,7 +51,7 @@ public class KmapTests
         kmap = k.Ledger.Cycles(KernelCostCause.Kmap);
         k.KunmapFrame(frame, va);
         Assert.Equal(k.Software.KmapLocalUnmap + hit, k.Ledger.Cycles(KernelCostCause.Kmap) - kmap);
-        Assert.Equal(2, k.PteStores - stores);
+        Assert.Equal(2, k.DescriptorWrites - stores);
         Assert.False(k.KernelTree.Lookup(va).Found);
         Assert.True(k.Cpu.Access(va, AccessType.Read, Privilege.Kernel).IsFault); // the local TLBIMVAA left no stale entry
     }
@@ -63,12 +63,12 @@ public class KmapTests
         PhysicalAddress frame = k.AllocUserFrame();
         Assert.False(k.IsHighmem(frame));
         k.EnterKernel();
-        long stores = k.PteStores;
+        long stores = k.DescriptorWrites;
         long loads = k.Cpu.DataLoads;
         double kmap = k.Ledger.Cycles(KernelCostCause.Kmap);
         Assert.Equal(k.LinearAddress(frame), k.KmapFrame(frame));
         Assert.Equal(1, k.Cpu.DataLoads - loads);
-        Assert.Equal(0, k.PteStores - stores);
+        Assert.Equal(0, k.DescriptorWrites - stores);
         double flags = k.Ledger.Cycles(KernelCostCause.Kmap) - kmap - k.Software.KmapLowmem;
         Assert.Contains(flags, new[] { k.Profile.Cycles(PrimitiveCost.WalkStepCacheHit), k.Profile.Cycles(PrimitiveCost.WalkStepCacheMiss) });
     }

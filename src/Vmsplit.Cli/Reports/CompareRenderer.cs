@@ -176,6 +176,14 @@ public static class CompareRenderer
                     w.WriteNumber("flushes", x.Tlb.Flushes);
                     w.WriteNumber("entriesInvalidated", x.Tlb.EntriesInvalidated);
                     w.WriteEndObject();
+                    w.WriteStartObject("mechanisms");
+                    w.WriteNumber("ops", x.Ops);
+                    w.WriteNumber("descriptorWrites", x.Mechanisms.DescriptorWrites);
+                    w.WriteNumber("softwareWalkLoads", x.Mechanisms.SoftwareWalkLoads);
+                    w.WriteNumber("tlbInvalidations", x.Tlb.Flushes);
+                    w.WriteNumber("walks", x.Tlb.Walks);
+                    w.WriteNumber("pinnedPages", x.Mechanisms.PinnedPages);
+                    w.WriteEndObject();
                     w.WriteEndObject();
                 }
             }

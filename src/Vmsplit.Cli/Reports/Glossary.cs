@@ -35,7 +35,7 @@ public static class Glossary
         [CostCause.TlbMaintenance] = "TLB invalidations (TLBI, INVLPG, INVPCID, SFENCE.VMA, flushing CR3 writes) and flush_tlb_*'s own work around them",
         [KernelCostCause.AsidRollover] = "the full TLB flush an ASID or PCID generation rollover forces",
         [KernelCostCause.Pinning] = "get_user_pages/pin_user_pages and unpin of the user pages a uaccess copies through (4g4g+pin-kmap, 4g4g+hybrid): the software walk's descriptor loads, the _refcount update in mem_map, the code around them",
-        [KernelCostCause.Kmap] = "kmap_local/kmap_atomic bookkeeping for a page the kernel maps temporarily (highmem, pinned user pages)",
+        [KernelCostCause.Kmap] = "temporary kernel mappings: kmap_local/kmap_atomic of a page (the page->flags load, the fixmap PTE store and clear, the code around them), and the entries 4g4g+trampoline and 4g4g+pmd-copy install and remove (descriptor loads and stores)",
         [CostCause.CacheFlush] = "clean+invalidate of a VIPT-aliasing data cache, line by line (flush_dcache_page)",
         [CostCause.Memcpy] = "bytes copied by copy_to_user/copy_from_user or through a kmap",
         [CostCause.PageZeroing] = "clearing new pages (anonymous page faults, clear_user)",

@@ -303,11 +303,11 @@ public sealed partial class SimKernel
             if (read)
             {
                 Memory.Read(t.Address, buf);
-                left = Uaccess.CopyToUser(rq.User + done, buf);
+                left = Uaccess.CopyToUser(rq.User + done, buf, kva + (pos % Page));
             }
             else
             {
-                left = Uaccess.CopyFromUser(buf, rq.User + done);
+                left = Uaccess.CopyFromUser(buf, rq.User + done, kva + (pos % Page));
                 Memory.Write(t.Address, buf[..(int)((ulong)chunk - left)]);
             }
 
@@ -332,11 +332,11 @@ public sealed partial class SimKernel
         if (toUser)
         {
             Memory.Read(t.Address, buf);
-            left = Uaccess.CopyToUser(user, buf);
+            left = Uaccess.CopyToUser(user, buf, kva);
         }
         else
         {
-            left = Uaccess.CopyFromUser(buf, user);
+            left = Uaccess.CopyFromUser(buf, user, kva);
             Memory.Write(t.Address, buf);
         }
 

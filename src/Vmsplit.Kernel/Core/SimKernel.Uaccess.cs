@@ -60,11 +60,53 @@ public sealed partial class SimKernel
             throw new InvalidOperationException($"the PTE of {va} at {pte} is not mapped in the kernel: {t.Fault}");
         }
 
-        PteStores++;
+        DescriptorWrites++;
     }
 
-    /// <summary>Kernel PTE stores made by kmap paths (<see cref="StoreKernelPte"/>).</summary>
-    public long PteStores { get; private set; }
+    /// <summary>
+    /// Descriptors the kernel stored itself on its uaccess and kmap paths (kmap PTEs, the trampoline's and
+    /// pmd-copy's entries), each a priced store through the kernel's TLB and line cache.
+    /// </summary>
+    public long DescriptorWrites { get; private set; }
+
+    /// <summary>Descriptors loaded by the kernel's software walks: get_user_pages' and <see cref="LoadDescriptor"/>'s.</summary>
+    public long SoftwareWalkLoads => Gup.DescriptorLoads + _descriptorLoads;
+
+    private long _descriptorLoads;
+
+    /// <summary>A descriptor load by kernel code: its linear-map address through the kernel's TLB and line cache.</summary>
+    public ulong LoadDescriptor(PhysicalAddress entry, CostCause cause)
+    {
+        _descriptorLoads++;
+        Translation t = Cpu.Load(PhysToLinear(entry), cause);
+        if (t.IsFault)
+        {
+            throw new InvalidOperationException($"page table entry {entry} is not mapped in the kernel: {t.Fault}");
+        }
+
+        return Format.Geometry[0].EntrySize == 8 ? Memory.ReadUInt64(entry) : Memory.ReadUInt32(entry);
+    }
+
+    /// <summary>A descriptor store by kernel code (set_pmd, pmd_clear): a priced store, the raw value written.</summary>
+    public void StoreDescriptor(PhysicalAddress entry, ulong value, CostCause cause)
+    {
+        Translation t = Cpu.Store(PhysToLinear(entry), cause);
+        if (t.IsFault)
+        {
+            throw new InvalidOperationException($"page table entry {entry} is not mapped in the kernel: {t.Fault}");
+        }
+
+        if (Format.Geometry[0].EntrySize == 8)
+        {
+            Memory.WriteUInt64(entry, value);
+        }
+        else
+        {
+            Memory.WriteUInt32(entry, (uint)value);
+        }
+
+        DescriptorWrites++;
+    }
 
     // flush_dcache_page on a VIPT-aliasing cache: clean+invalidate every line of the page.
     internal void FlushDcachePage()

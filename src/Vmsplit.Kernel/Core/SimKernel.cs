@@ -82,6 +82,7 @@ public sealed partial class SimKernel : IKernelMapper
         Isolation = policies.Isolation;
         Pan = policies.Pan;
         Image = policies.Image;
+        UserPages = policies.UserPages;
         Uaccess = new UserAccess(Layout.TaskSize, policies.UserPages);
         ReserveImageFrames();
         MemMap = Layout.Arch.Is32Bit() ? ReserveMemMap() : null;
@@ -113,6 +114,9 @@ public sealed partial class SimKernel : IKernelMapper
 
     /// <summary>The design's PAN mechanism (what entry, exit and each uaccess window do to user access).</summary>
     public PanPolicy Pan { get; }
+
+    /// <summary>The design's user-access strategy (how uaccess reaches a user page).</summary>
+    public IUserPageAccess UserPages { get; }
 
     /// <summary>The uaccess API of the running process, over the design's user-access strategy.</summary>
     public UserAccess Uaccess { get; }

@@ -164,6 +164,7 @@ public static class DesignRegistry
         new(UaccessStrategy.AtomicKmap, (k, scheme, d) => new AtomicKmapUserAccess(k)),
         new(UaccessStrategy.Ttbr0Switch, UaccessRegistration.On<ArmFourGFourG>((k, fourG, d) => new Ttbr0SwitchUserAccess(k, fourG))),
         new(UaccessStrategy.Trampoline, UaccessRegistration.On<ArmFourGFourG>((k, fourG, d) => new TrampolineUserAccess(k, fourG))),
+        new(UaccessStrategy.PmdCopy, UaccessRegistration.On<ArmFourGFourG>((k, fourG, d) => new PmdCopyUserAccess(k, fourG))),
         new(UaccessStrategy.Hybrid, UaccessRegistration.On<ArmFourGFourG>((k, fourG, d) =>
             new HybridUserAccess(new Ttbr0SwitchUserAccess(k, fourG), new PinKmapUserAccess(k), d.HybridThresholdBytes))),
     ];

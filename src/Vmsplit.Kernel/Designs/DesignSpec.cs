@@ -41,6 +41,9 @@ public enum UaccessStrategy : byte
 
     /// <summary>x86-4g4g: copy through atomic kmaps of the user pages (2003 patch).</summary>
     AtomicKmap,
+
+    /// <summary>Catalin Marinas' other idea: the user pmd copied into a dedicated kernel pmd, the user reached there.</summary>
+    PmdCopy,
 }
 
 /// <summary>User-access protection while the kernel runs under a shared address space.</summary>
@@ -111,7 +114,7 @@ public sealed record DesignSpec(
 
     public static readonly string[] Options =
     [
-        "pin-kmap", "ttbr0-switch", "hybrid", "trampoline",
+        "pin-kmap", "ttbr0-switch", "hybrid", "trampoline", "pmd-copy",
         "nopcid", "pcid", "global", "kaiser-v1",
         "pan", "sw-pan", "kimage-vmalloc", "kimage-permuted",
     ];
@@ -169,7 +172,7 @@ public sealed record DesignSpec(
             string Bad(string why) => $"design '{text}': option '+{o}' {why}";
             switch (o)
             {
-                case "pin-kmap" or "ttbr0-switch" or "hybrid" or "trampoline":
+                case "pin-kmap" or "ttbr0-switch" or "hybrid" or "trampoline" or "pmd-copy":
                     if (uaccessChosen)
                     {
                         error = Bad("conflicts with another uaccess strategy");
@@ -193,6 +196,7 @@ public sealed record DesignSpec(
                     {
                         "ttbr0-switch" => UaccessStrategy.Ttbr0Switch,
                         "hybrid" => UaccessStrategy.Hybrid,
+                        "pmd-copy" => UaccessStrategy.PmdCopy,
                         _ => UaccessStrategy.Trampoline,
                     };
                     break;

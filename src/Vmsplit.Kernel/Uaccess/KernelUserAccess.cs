@@ -29,6 +29,22 @@ public abstract class KernelUserAccess : IUserPageAccess
     {
     }
 
+    private VirtualAddress _kernelSide;
+    private VirtualAddress _userSide;
+
+    public void KernelSide(VirtualAddress kernel, VirtualAddress user)
+    {
+        _kernelSide = kernel;
+        _userSide = user;
+    }
+
+    /// <summary>The kernel address matching <paramref name="user"/> in the copy under way, or null when the kernel side is a register or an unmodelled buffer.</summary>
+    private protected VirtualAddress? KernelSideOf(VirtualAddress user) =>
+        _kernelSide == default ? null : _kernelSide + (user.Value - _userSide.Value);
+
+    /// <summary>The kernel address of the whole section's first byte, or null (see <see cref="KernelSideOf"/>).</summary>
+    private protected VirtualAddress? KernelSideStart => _kernelSide == default ? null : _kernelSide;
+
     public bool Read(VirtualAddress source, Span<byte> destination) => Transfer(Kernel.Current!, source, destination, default, write: false);
 
     public bool Write(VirtualAddress destination, ReadOnlySpan<byte> source) => Transfer(Kernel.Current!, destination, default, source, write: true);

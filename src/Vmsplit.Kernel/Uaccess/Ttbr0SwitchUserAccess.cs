@@ -1,5 +1,6 @@
 using Vmsplit.Hardware;
-using Vmsplit.Hardware.Costs;
+using Vmsplit.Hardware.Mmu;
+using Vmsplit.Hardware.Paging;
 using Vmsplit.Kernel.Core;
 using Vmsplit.Kernel.Isolation;
 
@@ -23,6 +24,8 @@ public abstract class UserTablesUserAccess : KernelUserAccess
     public override void Begin(ulong totalBytes, bool write) => SwitchTtbr0(toUser: true);
 
     public override void End() => SwitchTtbr0(toUser: false);
+
+    private protected ArmFourGFourG FourG => _fourG;
 
     private protected override void BeforeFault()
     {
@@ -57,11 +60,16 @@ public abstract class UserTablesUserAccess : KernelUserAccess
 }
 
 /// <summary>
-/// A temporary TTBR0 switch to the user's tables for the access; copies larger than a register bounce
-/// through a per-CPU buffer in the TTBR1 region (get_user/put_user and small copies in seed 002).
+/// A temporary TTBR0 switch to the user's tables for the access (get_user/put_user and small copies in seed 002):
+/// the user side goes through the MMU under the user ASID. A kernel side in lowmem is not mapped while TTBR0
+/// holds the user tables, so it bounces through a per-CPU page in the TTBR1 region (a second memcpy, and that
+/// page's own TLB accesses); a kernel side in the TTBR1 region (a kmap'ed highmem page) is reached directly,
+/// and a register (get_user/put_user, the kernel side unknown to the model, at most 8 bytes) needs no buffer.
 /// </summary>
 public sealed class Ttbr0SwitchUserAccess(SimKernel kernel, ArmFourGFourG fourG) : UserTablesUserAccess(kernel, fourG)
 {
+    private VirtualAddress? _bounce;
+
     private protected override bool Transfer(Process p, VirtualAddress user, Span<byte> into, ReadOnlySpan<byte> from, bool write)
     {
         PhysicalAddress? pa = DirectTranslate(p, user, write);
@@ -71,34 +79,23 @@ public sealed class Ttbr0SwitchUserAccess(SimKernel kernel, ArmFourGFourG fourG)
         }
 
         int n = write ? from.Length : into.Length;
-        if (n > 8)
+        VirtualAddress? kernelSide = KernelSideOf(user);
+        if (kernelSide is VirtualAddress k && k.Value >= Kernel.Layout.KernelRootStart)
         {
-            Kernel.Cpu.ChargeMemcpy((ulong)n); // bounce through a per-CPU buffer in the TTBR1 region
+            Kernel.Cpu.Access(k, write ? AccessType.Read : AccessType.Write, Privilege.Kernel); // TTBR1: mapped under either TTBR0
+        }
+        else if (kernelSide is not null || n > 8)
+        {
+            VirtualAddress bounce = _bounce ??= BouncePage();
+            Kernel.Cpu.Access(bounce + (user.Value & (Page - 1)), write ? AccessType.Read : AccessType.Write, Privilege.Kernel);
+            Kernel.Cpu.ChargeMemcpy((ulong)n); // between the lowmem side and the bounce page, with the kernel tables loaded
         }
 
         Move(pa.Value, into, from, write);
         return true;
     }
-}
 
-/// <summary>
-/// Catalin Marinas' alternative: uaccess runs in a trampoline that restores the user pgd with a couple of
-/// kernel pmds mapped; the kernel side is reached through a fixmap window the trampoline maps.
-/// </summary>
-public sealed class TrampolineUserAccess(SimKernel kernel, ArmFourGFourG fourG) : UserTablesUserAccess(kernel, fourG)
-{
-    private protected override bool Transfer(Process p, VirtualAddress user, Span<byte> into, ReadOnlySpan<byte> from, bool write)
-    {
-        PhysicalAddress? pa = DirectTranslate(p, user, write);
-        if (pa is null)
-        {
-            return false;
-        }
-
-        // the kernel side is reached through a fixmap window mapped by the trampoline
-        Kernel.Cpu.Charge(KernelCostCause.Kmap, Kernel.Software.KmapLocalMap);
-        Kernel.FlushKernelPageLocal(new VirtualAddress(Kernel.FixaddrTop - (32 * Page)));
-        Move(pa.Value, into, from, write);
-        return true;
-    }
+    // the per-CPU bounce page: one lowmem frame mapped in the vmalloc area (TTBR1)
+    private VirtualAddress BouncePage() =>
+        Kernel.Vmalloc.Map([Kernel.AllocLowmem()])?.Start ?? throw new KernelOutOfMemoryException("no vmalloc space for the uaccess bounce page");
 }

@@ -16,6 +16,14 @@ public interface IUserPageAccess
     /// <summary>Closes it (uaccess_disable / user_access_end).</summary>
     void End();
 
+    /// <summary>
+    /// Where the kernel side of the next copy lives: <paramref name="kernel"/> corresponds to
+    /// <paramref name="user"/> (default: a register or a buffer the strategy need not reach through the MMU).
+    /// </summary>
+    void KernelSide(VirtualAddress kernel, VirtualAddress user)
+    {
+    }
+
     /// <summary>Reads user bytes within one page; false when the access faults and the fault cannot be fixed up.</summary>
     bool Read(VirtualAddress source, Span<byte> destination);
 
@@ -47,13 +55,22 @@ public sealed class UserAccess
     public bool AccessOk(VirtualAddress address, ulong size) => size <= TaskSize && address.Value <= TaskSize - size;
 
     /// <summary>copy_from_user: returns bytes NOT copied; the uncopied tail of <paramref name="to"/> is zeroed (_copy_from_user).</summary>
-    public ulong CopyFromUser(Span<byte> to, VirtualAddress from)
+    /// <param name="kernelTo">The kernel address of <paramref name="to"/> when the copy lands in simulated memory (a page-cache or pipe page).</param>
+    public ulong CopyFromUser(Span<byte> to, VirtualAddress from, VirtualAddress kernelTo = default)
     {
         ulong n = (ulong)to.Length;
         ulong left = n;
         if (AccessOk(from, n))
         {
-            left = Transfer(from, n, write: false, to, default);
+            _pages.KernelSide(kernelTo, from);
+            try
+            {
+                left = Transfer(from, n, write: false, to, default);
+            }
+            finally
+            {
+                _pages.KernelSide(default, default);
+            }
         }
 
         if (left != 0)
@@ -65,10 +82,24 @@ public sealed class UserAccess
     }
 
     /// <summary>copy_to_user: returns bytes NOT copied.</summary>
-    public ulong CopyToUser(VirtualAddress to, ReadOnlySpan<byte> from)
+    /// <param name="kernelFrom">The kernel address of <paramref name="from"/> when it lies in simulated memory (a page-cache or pipe page).</param>
+    public ulong CopyToUser(VirtualAddress to, ReadOnlySpan<byte> from, VirtualAddress kernelFrom = default)
     {
         ulong n = (ulong)from.Length;
-        return AccessOk(to, n) ? Transfer(to, n, write: true, default, from) : n;
+        if (!AccessOk(to, n))
+        {
+            return n;
+        }
+
+        _pages.KernelSide(kernelFrom, to);
+        try
+        {
+            return Transfer(to, n, write: true, default, from);
+        }
+        finally
+        {
+            _pages.KernelSide(default, default);
+        }
     }
 
     /// <summary>clear_user: returns bytes NOT cleared.</summary>

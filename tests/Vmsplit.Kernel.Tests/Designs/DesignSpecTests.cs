@@ -30,6 +30,7 @@ public class DesignSpecTests
     [InlineData("4g4g+ttbr0-switch", UaccessStrategy.Ttbr0Switch)]
     [InlineData("4g4g+hybrid", UaccessStrategy.Hybrid)]
     [InlineData("4g4g+trampoline", UaccessStrategy.Trampoline)]
+    [InlineData("4g4g+pmd-copy", UaccessStrategy.PmdCopy)]
     public void FourGFourGUaccessStrategies(string name, UaccessStrategy expected)
     {
         DesignSpec d = DesignSpec.Parse(name, MmuFormat.ArmLpae);
@@ -74,6 +75,8 @@ public class DesignSpecTests
     [InlineData("4g4g+nopcid", MmuFormat.ArmLpae, "applies only to classic or kpti on x86-64")]
     [InlineData("kpti+ttbr0-switch", MmuFormat.X86_64, "applies only to 4g4g")]
     [InlineData("4g4g+hybrid+trampoline", MmuFormat.ArmLpae, "conflicts with another uaccess strategy")]
+    [InlineData("classic+pmd-copy", MmuFormat.ArmLpae, "applies only to 4g4g")]
+    [InlineData("4g4g+pmd-copy+trampoline", MmuFormat.ArmLpae, "conflicts with another uaccess strategy")]
     [InlineData("kpti+global+kaiser-v1", MmuFormat.X86_64, "cannot be combined with +global")]
     [InlineData("classic+warp", MmuFormat.X86_64, "unknown option '+warp'")]
     [InlineData("nested", MmuFormat.X86_64, "unknown base 'nested'")]
