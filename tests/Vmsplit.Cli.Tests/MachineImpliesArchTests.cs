@@ -76,7 +76,7 @@ public class MachineImpliesArchTests
     {
         JsonElement root = CompareJson("--machine", "cortex-a7", "--workloads", "null", "--ops", "5");
         Assert.Equal("arm-lpae", root.GetProperty("machine").GetProperty("arch").GetString());
-        Assert.Equal(["classic", "4g4g+pin-kmap", "4g4g+hybrid", "4g4g+trampoline"], Designs(root));
+        Assert.Equal(["classic", "4g4g+pin-kmap", "4g4g+ttbr0-switch", "4g4g+hybrid", "4g4g+trampoline", "4g4g+pmd-copy"], Designs(root));
     }
 
     [Theory]
