@@ -40,7 +40,7 @@ public static class Glossary
         [CostCause.Memcpy] = "bytes copied by copy_to_user/copy_from_user or through a kmap",
         [CostCause.PageZeroing] = "clearing new pages (anonymous page faults, clear_user)",
         [KernelCostCause.FaultHandling] = "page-fault handling beyond entry and exit: VMA lookup, page allocation, PTE install",
-        [KernelCostCause.AddressConversion] = "__pa/__va/virt_to_phys beyond one subtraction: a compare and branch, or a page lookup, when the kernel image leaves the linear map",
+        [KernelCostCause.AddressConversion] = "__pa/__va/virt_to_phys beyond one subtraction: a compare and branch when the kernel image leaves the linear map, and for an address in a permuted image the load of its permutation-table entry",
         [CostCause.UserWork] = "the workload's own user-mode work between system calls (one cycle per cache line it touches); equal in every design",
         [CostCause.UserAccessControl] = "opening and closing the kernel's access to user memory around each uaccess: STAC/CLAC (SMAP), MSR PAN, csrs/csrc sstatus.SUM",
     };

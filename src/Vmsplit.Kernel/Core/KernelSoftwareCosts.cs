@@ -93,8 +93,12 @@ public sealed record KernelSoftwareCosts
     /// <summary>__pa() with a compare and branch between the linear and the image offset (kernel image in vmalloc).</summary>
     public double PaCompareBranch { get; init; } = 3;
 
-    /// <summary>virt_to_phys() of an address in an image over permuted pages: the page lookup after the compare (vmalloc_to_page-like, one cache line).</summary>
-    public double PaPageLookup { get; init; } = 25;
+    /// <summary>
+    /// virt_to_phys() of an address in an image over permuted pages, after the compare: the index (subtract, shift) and
+    /// the frame number shifted back and or-ed with the offset, four operations counted from the C; the table load
+    /// itself is priced by the model.
+    /// </summary>
+    public double PaTableIndex { get; init; } = 4;
 
     /// <summary>
     /// The call around each user access (access_ok, the fixup bookkeeping), in every design; the PAN

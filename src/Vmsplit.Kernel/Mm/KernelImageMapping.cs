@@ -10,7 +10,7 @@ namespace Vmsplit.Kernel.Mm;
 /// Bergmann, "ARM: static kernel in vmalloc space", linux-kernel, May 2020): with the image in the linear map one
 /// subtraction; with the image elsewhere a compare and branch between the linear and the image offset (arm64's
 /// __is_lm_address, arch/arm64/include/asm/memory.h); an address inside an image over permuted pages also needs a
-/// page lookup, linear-map addresses do not.
+/// load of its permutation-table entry, linear-map addresses do not.
 /// One class per placement, chosen once by <see cref="Designs.DesignCompiler"/>.
 /// </summary>
 public abstract class KernelImageMapping
@@ -92,10 +92,19 @@ public sealed class VmallocImage(SimKernel kernel) : KernelImageMapping(kernel)
 /// <summary>
 /// The image mapped in the vmalloc area over randomly permuted physical pages (Arnd Bergmann, "Re: [PATCH v5 1/4]
 /// riscv: Move kernel mapping to vmalloc zone", linux-mm, July 2020: "virt_to_phys may need to call vmalloc_to_page"):
-/// a seeded Fisher–Yates permutation, deterministic per seed.
+/// a seeded Fisher–Yates permutation, deterministic per seed. The permutation is a table in simulated lowmem, one
+/// 32-bit frame number per image page; virt_to_phys of an image address loads its entry through the kernel's TLB and
+/// line cache (a flat table rather than vmalloc_to_page's walk: the cheapest form the idea can take).
 /// </summary>
 public sealed class PermutedVmallocImage(SimKernel kernel) : KernelImageMapping(kernel)
 {
+    private const ulong EntryBytes = 4;
+
+    /// <summary>Where the permutation table lies (physical and linear-map address).</summary>
+    public PhysicalAddress TablePa { get; private set; }
+
+    public VirtualAddress TableVa { get; private set; }
+
     public override PhysicalAddress VirtToPhys(VirtualAddress va)
     {
         if (!IsImageAddress(va))
@@ -103,9 +112,13 @@ public sealed class PermutedVmallocImage(SimKernel kernel) : KernelImageMapping(
             return Kernel.LinearToPhys(va);
         }
 
-        Kernel.Cpu.Charge(KernelCostCause.AddressConversion, Kernel.Software.PaPageLookup, 0);
-        ulong offset = va.Value & (Page - 1);
-        return new PhysicalAddress(Kernel.ImagePermutation![va.Value - offset] + offset);
+        // index = (va - KIMAGE_VADDR) >> PAGE_SHIFT; pfn = table[index]; pa = pfn << PAGE_SHIFT | offset
+        Kernel.Cpu.Charge(KernelCostCause.AddressConversion, Kernel.Software.PaTableIndex, 0);
+        ulong index = (va.Value - Kernel.ImageVa.Value) / Page;
+        VirtualAddress entry = TableVa + (index * EntryBytes);
+        Kernel.Cpu.Load(entry, KernelCostCause.AddressConversion);
+        ulong pfn = Kernel.Memory.ReadUInt32(TablePa + (index * EntryBytes));
+        return new PhysicalAddress((pfn * Page) + (va.Value & (Page - 1)));
     }
 
     public override void Map()
@@ -129,12 +142,24 @@ public sealed class PermutedVmallocImage(SimKernel kernel) : KernelImageMapping(
             (order[i], order[j]) = (order[j], order[i]);
         }
 
+        // the table: contiguous lowmem frames (a memblock allocation at boot)
+        ulong tableBytes = ((pages * EntryBytes) + Page - 1) & ~(Page - 1);
+        int orderOfTable = System.Numerics.BitOperations.Log2(System.Numerics.BitOperations.RoundUpToPowerOf2(tableBytes / Page));
+        Hardware.Memory.FrameAllocation a = k.Lowmem.Allocate(orderOfTable);
+        if (!a.Succeeded)
+        {
+            throw new KernelSetupException("no lowmem for the permuted image's table");
+        }
+
+        TablePa = a.Address;
+        TableVa = k.LinearAddress(TablePa);
         Dictionary<ulong, ulong> map = new();
         for (ulong i = 0; i < pages; i++)
         {
             VirtualAddress va = k.ImageVa + (i * Page);
             PhysicalAddress pa = k.ImagePa + (order[i] * Page);
             map[va.Value] = pa.Value;
+            k.Memory.WriteUInt32(TablePa + (i * EntryBytes), (uint)(pa.Value / Page));
             k.MapKernelRange(va, pa, Page, Rwx);
         }
 
