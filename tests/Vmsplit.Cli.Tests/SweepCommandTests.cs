@@ -80,3 +80,22 @@ public sealed class SweepCommandTests : IDisposable
         Assert.Equal("vmsplit: shard 1/3 is missing (give the directories of all 3 shards)\n", e2.ReplaceLineEndings("\n"));
     }
 }
+
+/// <summary>The shipped example sweeps parse and have the run counts docs/sweeps.md states.</summary>
+public sealed class ExampleSweepTests
+{
+    [Theory]
+    [InlineData("sweeps/4g4g-crossover.yaml", 147, "classic")]
+    [InlineData("sweeps/kpti-wss.yaml", 45, "classic")]
+    [InlineData("sweeps/smoke.yaml", 12, "classic")]
+    public void TheExampleSweepsParse(string file, long runs, string baseline)
+    {
+        Lab.Sweep.SweepSpec s = Lab.Sweep.SweepFile.Load(RepoFiles.PathOf(file));
+        Assert.Equal(runs, s.Runs);
+        Assert.Equal(baseline, s.Baseline);
+        if (file != "sweeps/smoke.yaml")
+        {
+            Assert.Contains($"{runs} runs", RepoFiles.Read("docs/sweeps.md"), StringComparison.Ordinal);
+        }
+    }
+}

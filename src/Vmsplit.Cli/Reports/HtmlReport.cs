@@ -227,11 +227,18 @@ public static class HtmlReport
         _ => column,
     };
 
-    private static string Show(string column, string value) =>
-        column is "ram_bytes" or "param_bytes" && ulong.TryParse(value, s_inv, out ulong b) ? Human(b) : value;
+    private static string Show(string column, string value) => column switch
+    {
+        "ram_bytes" when ulong.TryParse(value, s_inv, out ulong b) => Human(b) + " RAM",
+        "param_bytes" when ulong.TryParse(value, s_inv, out ulong b) => Human(b) + " set",
+        "param_pages" => value + " pages/call",
+        "seed" => "seed " + value,
+        "ops" => value + " ops",
+        _ => value,
+    };
 
     private static string Show(string column, double value) =>
-        column is "ram_bytes" or "param_bytes" ? Human((ulong)Math.Round(value)) : value.ToString("0.##", s_inv);
+        column is "ram_bytes" or "param_bytes" ? Human((ulong)Math.Round(value)) : value.ToString("0.##", s_inv) + (column == "param_pages" ? " pages/call" : "");
 
     private static string Human(ulong bytes) => Hardware.ByteSize.Human(bytes);
 
