@@ -115,13 +115,8 @@ public static class Scenario
             throw new LabException($"{m.Arch.Name()}: the {m.Profile.Id} CPU has no {PageTableFormat.Get(FormatOf(m)).Name} MMU (it runs {string.Join(", ", MachineSpec.ArchesOf(m.Profile).Select(a => a.Name()))}; --machine picks another)");
         }
 
-        LayoutDesign ld = d.Scheme switch
-        {
-            IsolationScheme.FourGFourG => LayoutDesign.FourGFourG,
-            IsolationScheme.X86FourGFourG => LayoutDesign.X86FourGFourG,
-            _ when d.ImagePlacement != KernelImagePlacement.LinearMap && m.Arch.Is32Bit() => LayoutDesign.KimageVmalloc,
-            _ => LayoutDesign.Classic,
-        };
+        LayoutDesign ld = DesignRegistry.SchemeOf(d.Scheme).Layout
+            ?? (d.ImagePlacement != KernelImagePlacement.LinearMap && m.Arch.Is32Bit() ? LayoutDesign.KimageVmalloc : LayoutDesign.Classic);
         KernelConfig config = new()
         {
             Split = m.Split,

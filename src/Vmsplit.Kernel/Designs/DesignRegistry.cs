@@ -7,6 +7,7 @@ using Vmsplit.Kernel.Arch.Riscv;
 using Vmsplit.Kernel.Arch.X86;
 using Vmsplit.Kernel.Core;
 using Vmsplit.Kernel.Isolation;
+using Vmsplit.Kernel.Layout;
 using Vmsplit.Kernel.Mm;
 using Vmsplit.Kernel.Uaccess;
 
@@ -58,6 +59,9 @@ public sealed record SchemeRegistration(
 
     /// <summary>KPTI: the kernel is unmapped while user code runs.</summary>
     public bool UnmapsKernelInUserMode { get; init; }
+
+    /// <summary>The layout the scheme needs (its own split of the address space), or null for Linux's.</summary>
+    public LayoutDesign? Layout { get; init; }
 
     public bool Supports(MmuFormat format) => Implementations.Any(i => i.Supports(format));
 }
@@ -129,10 +133,14 @@ public static class DesignRegistry
         {
             Needs = new FeatureNeed(CpuFeature.Lpae, " (ARMv7 Large Physical Address Extension)"),
             DefaultImagePlacement = KernelImagePlacement.Vmalloc,
+            Layout = LayoutDesign.FourGFourG,
         },
 
         new("x86-4g4g", IsolationScheme.X86FourGFourG, UaccessStrategy.AtomicKmap, "x86-4g4g is the 2003 x86-32 design, not for {format}",
-            [SchemeImplementation.On<X86Mm>([MmuFormat.X86_32, MmuFormat.X86Pae], (k, x86, d) => new X86FourGFourG(k, x86))]),
+            [SchemeImplementation.On<X86Mm>([MmuFormat.X86_32, MmuFormat.X86Pae], (k, x86, d) => new X86FourGFourG(k, x86))])
+        {
+            Layout = LayoutDesign.X86FourGFourG,
+        },
     ];
 
     public static readonly PanRegistration[] PanKinds =
