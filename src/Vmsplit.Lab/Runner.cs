@@ -54,6 +54,9 @@ public sealed class Runner
     private readonly SimKernel _k;
     private readonly Workload _w;
     private readonly Process?[] _slots;
+
+    // where each process placed the workload's regions (index = region number): the program's knowledge, not the kernel's
+    private readonly VirtualAddress[]?[] _bases;
     private readonly List<WorkloadEvent> _events = new();
     private long _switches;
 
@@ -65,6 +68,7 @@ public sealed class Runner
         _k = kernel;
         _w = workload;
         _slots = new Process?[Math.Max(workload.Processes, 2) + 1];
+        _bases = new VirtualAddress[]?[_slots.Length];
         _freeAfterBoot = (kernel.Lowmem.FreeBytes, kernel.Highmem?.FreeBytes ?? 0);
         try
         {
@@ -217,13 +221,14 @@ public sealed class Runner
         {
             Process p = _k.CreateProcess();
             _slots[i] = p;
+            _bases[i] = new VirtualAddress[_w.Regions.Count];
             for (int ri = 0; ri < _w.Regions.Count; ri++)
             {
                 UserRegion r = _w.Regions[ri];
                 VirtualAddress at = r.Executable
                     ? _k.MapRegion(p, r.Size, VmFlags.Read | VmFlags.Exec, text[ri] ??= _k.CreateFile($"{r.Name}-text", r.Size))
                     : _k.MapRegion(p, r.Size, VmFlags.Read | VmFlags.Write);
-                p.RegionBases.Add(at);
+                _bases[i]![ri] = at;
             }
         }
 
@@ -243,18 +248,18 @@ public sealed class Runner
                 UserRegion region = _w.Regions[r];
                 if (region.Executable)
                 {
-                    _k.UserFetch(p, p.RegionBases[r], region.Size); // text is present before the program runs
+                    _k.UserFetch(p, _bases[i]![r], region.Size); // text is present before the program runs
                 }
                 else if (region.Prefault || region.Contents is not null)
                 {
-                    _k.UserTouch(p, p.RegionBases[r], region.Prefault ? region.Size : ByteSize.KiB * 4, write: true);
+                    _k.UserTouch(p, _bases[i]![r], region.Prefault ? region.Size : ByteSize.KiB * 4, write: true);
                 }
 
                 if (region.Contents is not null)
                 {
                     byte[] bytes = Encoding.ASCII.GetBytes(region.Contents + "\0");
                     _k.EnterKernel();
-                    _k.Uaccess.CopyToUser(p.RegionBases[r], bytes); // the program's own string, placed before measuring
+                    _k.Uaccess.CopyToUser(_bases[i]![r], bytes); // the program's own string, placed before measuring
                     _k.ExitKernel();
                 }
             }
@@ -288,16 +293,18 @@ public sealed class Runner
 
     private Process Slot(int i) => _slots[i] ?? throw new LabException($"workload {_w.Name}: process {i} does not exist");
 
+    private VirtualAddress[] Bases(int i) => _bases[i] ?? throw new LabException($"workload {_w.Name}: process {i} does not exist");
+
     private void Dispatch(in WorkloadEvent e)
     {
         Process p = Slot(e.Process);
         switch (e.Kind)
         {
             case EventKind.UserTouch:
-                _k.UserTouch(p, p.RegionBases[e.Region] + e.Offset, e.Bytes, e.Write);
+                _k.UserTouch(p, Bases(e.Process)[e.Region] + e.Offset, e.Bytes, e.Write);
                 break;
             case EventKind.UserFetch:
-                _k.UserFetch(p, p.RegionBases[e.Region] + e.Offset, e.Bytes);
+                _k.UserFetch(p, Bases(e.Process)[e.Region] + e.Offset, e.Bytes);
                 break;
             case EventKind.ContextSwitch:
                 {
@@ -306,8 +313,8 @@ public sealed class Runner
                     SyscallRequest? blocking = null;
                     if (e.Call == WlSyscall.Read && e.File == FileKind.Pipe)
                     {
-                        blocking = new SyscallRequest(CoreSyscall.ReadPipe, p.RegionBases[0], 0);
-                        pending = new SyscallRequest(CoreSyscall.ReadPipe, to.RegionBases[0], e.Bytes);
+                        blocking = new SyscallRequest(CoreSyscall.ReadPipe, Bases(e.Process)[0], 0);
+                        pending = new SyscallRequest(CoreSyscall.ReadPipe, Bases(e.Target)[0], e.Bytes);
                     }
                     else if (e.Call == WlSyscall.Wait4)
                     {
@@ -327,7 +334,7 @@ public sealed class Runner
 
     private void Syscall(Process p, in WorkloadEvent e)
     {
-        VirtualAddress user = p.RegionBases[e.Region] + e.Offset;
+        VirtualAddress user = Bases(e.Process)[e.Region] + e.Offset;
         switch (e.Call)
         {
             case WlSyscall.Getppid:
@@ -356,20 +363,19 @@ public sealed class Runner
                 break;
             case WlSyscall.Mmap:
                 {
-                    SyscallRequest rq = new(CoreSyscall.Mmap, default, e.Bytes);
-                    _k.Syscall(p, rq);
-                    p.RegionBases[e.Region] = new VirtualAddress((ulong)rq.Result);
+                    SyscallResult mapped = _k.Syscall(p, new SyscallRequest(CoreSyscall.Mmap, default, e.Bytes));
+                    Bases(e.Process)[e.Region] = new VirtualAddress((ulong)mapped.Value);
                     break;
                 }
 
             case WlSyscall.Munmap:
-                _k.Syscall(p, new SyscallRequest(CoreSyscall.Munmap, p.RegionBases[e.Region], _w.Regions[e.Region].Size));
+                _k.Syscall(p, new SyscallRequest(CoreSyscall.Munmap, Bases(e.Process)[e.Region], _w.Regions[e.Region].Size));
                 break;
             case WlSyscall.Fork:
                 {
-                    SyscallRequest rq = new(CoreSyscall.Fork);
-                    _k.Syscall(p, rq);
-                    _slots[e.Target] = rq.Child;
+                    SyscallResult forked = _k.Syscall(p, new SyscallRequest(CoreSyscall.Fork));
+                    _slots[e.Target] = forked.Child;
+                    _bases[e.Target] = (VirtualAddress[])Bases(e.Process).Clone(); // fork copies the address space
                     break;
                 }
 
@@ -377,6 +383,7 @@ public sealed class Runner
                 _k.ExitAndSwitch(p, Slot(e.Target));
                 _switches++;
                 _slots[e.Process] = null;
+                _bases[e.Process] = null;
                 break;
             case WlSyscall.Wait4:
                 _k.Syscall(p, new SyscallRequest(CoreSyscall.Wait));

@@ -353,11 +353,12 @@ public sealed class SyscallLoop : SpeedLoop
         SimKernel kernel = Kernel;
         Process process = Process;
         SyscallRequest getppid = _getppid;
+        ulong sink = 0;
         for (int i = 0; i < CallsPerRun; i++)
         {
-            kernel.Syscall(process, getppid);
+            sink += (ulong)kernel.Syscall(process, getppid).Value;
         }
 
-        return (ulong)getppid.Result;
+        return sink;
     }
 }

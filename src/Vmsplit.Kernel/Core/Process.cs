@@ -40,9 +40,6 @@ public sealed class Process
     /// <summary>Physical frame holding task_struct (a slab object; one page stands for its lines).</summary>
     public PhysicalAddress TaskStruct { get; }
 
-    /// <summary>Start of each workload region in this process (index = region number).</summary>
-    public List<VirtualAddress> RegionBases { get; } = new();
-
     /// <summary>The anonymous pages this process owns (freed at exit).</summary>
     internal Dictionary<ulong, PhysicalAddress> AnonPages { get; } = new();
 

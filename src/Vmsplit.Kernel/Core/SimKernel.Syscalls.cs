@@ -198,8 +198,8 @@ public sealed partial class SimKernel
         }
     }
 
-    /// <summary>Runs one system call of <paramref name="p"/> from user mode to user mode.</summary>
-    public void Syscall(Process p, SyscallRequest rq)
+    /// <summary>Runs one system call of <paramref name="p"/> from user mode to user mode and returns what it returns.</summary>
+    public SyscallResult Syscall(Process p, SyscallRequest rq)
     {
         if (Current != p)
         {
@@ -209,76 +209,73 @@ public sealed partial class SimKernel
         EnterKernel();
         TouchFootprint(KernelPath.Entry, p);
         Cpu.Charge(KernelCostCause.PathBase, Software.SyscallDispatch);
-        RunHandler(p, rq);
+        SyscallResult result = RunHandler(p, rq);
         if (rq.Kind == SyscallKind.Exit)
         {
-            return; // do_exit never returns; the caller switches to the next task
+            return result; // do_exit never returns; the caller switches to the next task
         }
 
         ExitKernel();
+        return result;
     }
 
-    private void RunHandler(Process p, SyscallRequest rq)
+    private SyscallResult RunHandler(Process p, SyscallRequest rq)
     {
         switch (rq.Kind)
         {
             case SyscallKind.Getppid:
                 TouchFootprint(KernelPath.Getppid, p);
                 Cpu.Charge(KernelCostCause.PathBase, Software.Getppid);
-                break;
+                return default;
             case SyscallKind.ReadZero:
                 TouchFootprint(KernelPath.DevZeroNull, p);
                 Cpu.Charge(KernelCostCause.PathBase, Software.DevZeroNull);
-                rq.Result = (long)(rq.Bytes - Uaccess.ClearUser(rq.User, rq.Bytes));
-                break;
+                return new((long)(rq.Bytes - Uaccess.ClearUser(rq.User, rq.Bytes)));
             case SyscallKind.WriteNull:
                 TouchFootprint(KernelPath.DevZeroNull, p);
                 Cpu.Charge(KernelCostCause.PathBase, Software.DevZeroNull);
-                rq.Result = (long)rq.Bytes;
-                break;
+                return new((long)rq.Bytes);
             case SyscallKind.ReadFile:
             case SyscallKind.WriteFile:
-                rq.Result = FileIo(p, rq);
-                break;
+                return new(FileIo(p, rq));
             case SyscallKind.WritePipe:
             case SyscallKind.ReadPipe:
                 TouchFootprint(KernelPath.Pipe, p);
                 Cpu.Charge(KernelCostCause.PathBase, Software.PipeIo);
-                rq.Result = PipeCopy(rq.User, rq.Bytes, toUser: rq.Kind == SyscallKind.ReadPipe);
-                break;
+                return new(PipeCopy(rq.User, rq.Bytes, toUser: rq.Kind == SyscallKind.ReadPipe));
             case SyscallKind.Stat:
             case SyscallKind.Open:
                 TouchFootprint(rq.Kind == SyscallKind.Stat ? KernelPath.Stat : KernelPath.Open, p);
                 Cpu.Charge(KernelCostCause.PathBase, rq.Kind == SyscallKind.Stat ? Software.Stat : Software.Open);
-                rq.Result = Uaccess.StrncpyFromUser(_scratch.AsSpan(0, 4096), rq.User, 4096); // getname(): PATH_MAX
-                break;
+                return new(Uaccess.StrncpyFromUser(_scratch.AsSpan(0, 4096), rq.User, 4096)); // getname(): PATH_MAX
             case SyscallKind.Close:
                 TouchFootprint(KernelPath.Close, p);
                 Cpu.Charge(KernelCostCause.PathBase, Software.Close);
-                break;
+                return default;
             case SyscallKind.Mmap:
                 TouchFootprint(KernelPath.Mmap, p);
                 Cpu.Charge(KernelCostCause.PathBase, Software.Mmap);
-                rq.Result = (long)MapRegion(p, rq.Bytes, VmFlags.Read | VmFlags.Write).Value;
-                break;
+                return new((long)MapRegion(p, rq.Bytes, VmFlags.Read | VmFlags.Write).Value);
             case SyscallKind.Munmap:
                 TouchFootprint(KernelPath.Munmap, p);
                 Cpu.Charge(KernelCostCause.PathBase, Software.Munmap);
                 UnmapRegion(p, rq.User, rq.Bytes);
-                break;
+                return default;
             case SyscallKind.Fork:
                 TouchFootprint(KernelPath.Fork, p);
                 Cpu.Charge(KernelCostCause.PathBase, Software.Fork);
-                rq.Child = Fork(p);
-                break;
+                Process child = Fork(p);
+                return new(child.Pid, child);
             case SyscallKind.Exit:
                 TouchFootprint(KernelPath.Exit, p);
                 Cpu.Charge(KernelCostCause.PathBase, Software.Exit);
-                break;
+                return default;
             case SyscallKind.Wait:
                 TouchFootprint(KernelPath.Wait, p);
                 Cpu.Charge(KernelCostCause.PathBase, Software.Wait);
-                break;
+                return default;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(rq), rq.Kind, "a system call the kernel does not have");
         }
     }
 
@@ -405,15 +402,15 @@ public sealed partial class SimKernel
         EnterKernel();
         TouchFootprint(KernelPath.Entry, from);
         Cpu.Charge(KernelCostCause.PathBase, Software.SyscallDispatch);
-        if (blocking is not null)
+        if (blocking is SyscallRequest b)
         {
-            RunHandler(from, blocking);
+            RunHandler(from, b);
         }
 
         SwitchTo(from, to);
-        if (pending is not null)
+        if (pending is SyscallRequest q)
         {
-            RunHandler(to, pending);
+            RunHandler(to, q);
         }
 
         ExitKernel();
@@ -437,7 +434,6 @@ public sealed partial class SimKernel
             child.Vmas.Insert(new Vma(v.Start, v.End, v.Flags, v.File, v.FileOffset));
         }
 
-        child.RegionBases.AddRange(parent.RegionBases);
         foreach ((ulong va, PhysicalAddress src) in parent.AnonPages.OrderBy(kv => kv.Key))
         {
             PhysicalAddress dst = AllocUserFrame();
@@ -491,18 +487,8 @@ public enum SyscallKind : byte
     Wait,
 }
 
-/// <summary>One system call's arguments and result.</summary>
-public sealed class SyscallRequest(SyscallKind kind, VirtualAddress user = default, ulong bytes = 0, ulong fileOffset = 0)
-{
-    public SyscallKind Kind { get; } = kind;
+/// <summary>One system call's arguments.</summary>
+public readonly record struct SyscallRequest(SyscallKind Kind, VirtualAddress User = default, ulong Bytes = 0, ulong FileOffset = 0);
 
-    public VirtualAddress User { get; } = user;
-
-    public ulong Bytes { get; } = bytes;
-
-    public ulong FileOffset { get; } = fileOffset;
-
-    public long Result { get; set; }
-
-    public Process? Child { get; set; }
-}
+/// <summary>What a system call returns: its return value and, for fork, the child.</summary>
+public readonly record struct SyscallResult(long Value, Process? Child = null);
