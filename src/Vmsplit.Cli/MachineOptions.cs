@@ -13,6 +13,26 @@ public static class MachineOptions
 {
     public const string MachineHelp = "CPU profile (vmsplit profile list) or your own profile file (a path: contains / or ends in .yaml); it implies the architecture";
 
+    public const string ConfigHelp = "a Linux kernel .config: its architecture, split, highmem, arm64 VA size, NR_CPUS and design (PTI, PAN, 4G/4G); explicit options win";
+
+    /// <summary>The .config <c>--config</c> names, or null.</summary>
+    public static KernelDotConfig? Config(string? path)
+    {
+        if (path is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            return KernelDotConfig.Load(path);
+        }
+        catch (LabException e)
+        {
+            throw new UsageException(e.Message);
+        }
+    }
+
     public static string ArchHelp(string defaults) =>
         $"architecture: {string.Join(", ", KernelArchitectures.Names)} (default: {defaults})";
 
@@ -50,10 +70,29 @@ public static class MachineOptions
     /// CPU alone runs its default architecture; the architecture alone brings its default CPU unless
     /// <paramref name="fallback"/> already has that architecture; neither gives <paramref name="fallback"/>.
     /// </summary>
-    public static MachineSpec Resolve(string? machine, string? arch, MachineSpec fallback)
+    public static MachineSpec Resolve(string? machine, string? arch, MachineSpec fallback, KernelDotConfig? config = null)
     {
         CpuProfile? profile = Profile(machine);
         KernelArch? a = Arch(arch);
+        if (config is not null)
+        {
+            try
+            {
+                // the .config's architecture, checked against --arch and the CPU; then what else it sets
+                a = DotConfigMachine.ChooseArch(config, a, profile);
+                return DotConfigMachine.Apply(config, Resolve(profile, a, fallback));
+            }
+            catch (LabException e)
+            {
+                throw new UsageException(e.Message);
+            }
+        }
+
+        return Resolve(profile, a, fallback);
+    }
+
+    private static MachineSpec Resolve(CpuProfile? profile, KernelArch? a, MachineSpec fallback)
+    {
         try
         {
             if (profile is not null)
@@ -96,5 +135,25 @@ public static class MachineOptions
         }
 
         return (designs, notes);
+    }
+
+    /// <summary>The design a .config builds for the machine, and the note that says why (empty without a .config).</summary>
+    public static (string? Design, string Note) ConfigDesign(MachineSpec m, KernelDotConfig? config)
+    {
+        if (config is null)
+        {
+            return (null, "");
+        }
+
+        try
+        {
+            (string design, string why) = DotConfigMachine.Design(config, m);
+            Scenario.ParseDesign(m, design);
+            return (design, why.Length > 0 ? why : $"{config.Name} builds {design}");
+        }
+        catch (LabException e)
+        {
+            throw new UsageException(e.Message);
+        }
     }
 }

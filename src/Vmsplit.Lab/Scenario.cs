@@ -17,6 +17,9 @@ public sealed record MachineSpec(CpuProfile Profile, KernelArch Arch, ulong RamB
 
     public int VaBits { get; init; } = 48;
 
+    /// <summary>CONFIG_NR_CPUS (sizes the x86-32 cpu_entry_area).</summary>
+    public int NrCpus { get; init; } = 8;
+
     /// <summary>The Linux release whose rules the layout and the kernel paths follow (default: mainline).</summary>
     public LinuxVersion Linux { get; init; } = LinuxVersion.Mainline;
 
@@ -123,6 +126,7 @@ public static class Scenario
             Highmem = m.Highmem,
             Design = ld,
             VaBits = m.VaBits,
+            NrCpus = m.NrCpus,
             Linux = m.Linux,
             ViptAliasing = m.Profile.Cache.ViptAliasing,
         };

@@ -24,9 +24,10 @@ public static class AuditCommand
         Option<string?> ram = new("--ram") { Description = "RAM size (default 2G)" };
         OutputConvention io = new(["text", "json"]);
         Option<bool> json = new("--json") { Description = "same as --format json: one JSON array, one object per design" };
+        Option<string?> config = new("--config") { Description = MachineOptions.ConfigHelp + "; without --designs the audit is of its design", HelpName = "FILE" };
         Command command = new("audit", "Isolation audit: kernel memory translatable from user mode and user memory reachable from the kernel, per design.")
         {
-            arch, designs, machine, ram,
+            arch, designs, machine, config, ram,
         };
         io.AddTo(command);
         command.Options.Add(json);
@@ -40,7 +41,13 @@ public static class AuditCommand
                 outputs.Reads("--machine", file);
             }
 
-            MachineSpec m = MachineOptions.Resolve(parse.GetValue(machine), parse.GetValue(arch), MachineSpec.DefaultArm());
+            if (parse.GetValue(config) is string configFile)
+            {
+                outputs.Reads("--config", configFile);
+            }
+
+            KernelDotConfig? dotConfig = MachineOptions.Config(parse.GetValue(config));
+            MachineSpec m = MachineOptions.Resolve(parse.GetValue(machine), parse.GetValue(arch), MachineSpec.DefaultArm(), dotConfig);
             if (parse.GetValue(ram) is string ramText)
             {
                 if (!ByteSize.TryParse(ramText, "--ram", 64 * ByteSize.MiB, 1UL << 40, out ulong ramBytes, out string ramError))
@@ -60,6 +67,12 @@ public static class AuditCommand
                 {
                     throw new UsageException("--designs: empty list");
                 }
+            }
+            else if (MachineOptions.ConfigDesign(m, dotConfig) is (string configured, string note))
+            {
+                // the configured kernel's own isolation
+                names = [configured];
+                notes.Add(note);
             }
             else
             {

@@ -31,10 +31,11 @@ public static class CompareCommand
         Option<string?> seed = new("--seed") { Description = "seed for everything random (default 1)" };
         Option<string?> ops = new("--ops") { Description = "measured operations per workload (default: each workload's own)" };
         Option<bool> serial = new("--serial") { Description = "run on one core (the results are identical)" };
+        Option<string?> config = new("--config") { Description = MachineOptions.ConfigHelp + "; its design joins the compared ones", HelpName = "FILE" };
 
         Command command = new("compare", "Run designs on the built-in workloads and compare time per operation, causes, address budgets and isolation, with a verdict per design.")
         {
-            machine, arch, ram, designs, baseline, workloads, preset,
+            machine, arch, config, ram, designs, baseline, workloads, preset,
         };
         io.AddTo(command);
         command.Options.Add(json);
@@ -65,6 +66,11 @@ public static class CompareCommand
                 outputs.Reads("--machine", m);
             }
 
+            if (parse.GetValue(config) is string configFile)
+            {
+                outputs.Reads("--config", configFile);
+            }
+
             CompareOptions o = Build(
                 parse.GetValue(preset),
                 parse.GetValue(machine),
@@ -75,7 +81,8 @@ public static class CompareCommand
                 parse.GetValue(workloads),
                 parse.GetValue(seed),
                 parse.GetValue(ops),
-                parse.GetValue(serial));
+                parse.GetValue(serial),
+                MachineOptions.Config(parse.GetValue(config)));
             CompareReport report;
             TrustSummary trust;
             try
@@ -106,7 +113,7 @@ public static class CompareCommand
         return command;
     }
 
-    public static CompareOptions Build(string? preset, string? machine, string? arch, string? ram, string? designs, string? baseline, string? workloads, string? seed, string? ops, bool serial)
+    public static CompareOptions Build(string? preset, string? machine, string? arch, string? ram, string? designs, string? baseline, string? workloads, string? seed, string? ops, bool serial, KernelDotConfig? config = null)
     {
         CompareOptions o = (preset ?? "seeds").Trim().ToLowerInvariant() switch
         {
@@ -114,7 +121,7 @@ public static class CompareCommand
             "kpti" => CompareOptions.Kpti(),
             _ => throw new UsageException($"--preset: unknown preset '{preset}' (use seeds or kpti)" + Suggestions.DidYouMean(preset!, ["seeds", "kpti"])),
         };
-        MachineSpec m = MachineOptions.Resolve(machine, arch, o.Machine);
+        MachineSpec m = MachineOptions.Resolve(machine, arch, o.Machine, config);
         List<string> notes = [];
         if (m.Arch != o.Machine.Arch)
         {
@@ -126,6 +133,17 @@ public static class CompareCommand
             }
 
             o = o with { Designs = defaults, Baseline = defaults[0] };
+        }
+
+        (string? configDesign, string configNote) = MachineOptions.ConfigDesign(m, config);
+        if (configDesign is not null && designs is null)
+        {
+            // the configured kernel's design joins the ones worth comparing
+            notes.Add(configNote);
+            if (!o.Designs.Contains(configDesign))
+            {
+                o = o with { Designs = [.. o.Designs, configDesign] };
+            }
         }
 
         if (ram is not null)

@@ -4,6 +4,7 @@ using Vmsplit.Hardware;
 using Vmsplit.Hardware.Input;
 using Vmsplit.Hardware.Memory;
 using Vmsplit.Kernel.Layout;
+using Vmsplit.Lab;
 
 namespace Vmsplit.Cli.Commands;
 
@@ -33,12 +34,13 @@ public static class LayoutCommand
         Option<string?> fixaddr = new("--fixaddr-start") { Description = "x86-32 FIXADDR_START (default 0xffc57000)" };
         Option<int> nrCpus = new("--nr-cpus") { Description = "x86-32 NR_CPUS (sizes the cpu_entry_area; default 8)", DefaultValueFactory = _ => 8 };
         Option<int> vaBits = new("--va-bits") { Description = "arm64 VA_BITS with 4 KiB pages: 39 or 48 (default)", DefaultValueFactory = _ => 48 };
+        Option<string?> dotConfig = new("--config") { Description = MachineOptions.ConfigHelp, HelpName = "FILE" };
         Option<string?> linearStart = new("--linear-start") { Description = "4g4g/x86-4g4g: where the lowmem linear map starts in the kernel's own tables" };
 
         Command command = new("layout", "Kernel virtual-memory layout as Linux computes it (or a seed design's), with the address budget.")
         {
             arch, lpae, pae, split, ram, mem, noHighmem, vmalloc, linux, image, design, budget,
-            thumb2, vipt, dmaZone, fixaddr, nrCpus, vaBits, linearStart, vmallocEnd, consistentDma,
+            thumb2, vipt, dmaZone, fixaddr, nrCpus, vaBits, linearStart, vmallocEnd, consistentDma, dotConfig,
         };
         io.AddTo(command);
 
@@ -49,13 +51,47 @@ public static class LayoutCommand
                 throw new UsageException("--arch: " + error);
             }
 
+            bool Given(Option o) => parse.GetResult(o) is { Implicit: false };
+            string? split1 = parse.GetValue(split);
+            bool highmem1 = !parse.GetValue(noHighmem);
+            string? design1 = parse.GetValue(design);
+            int nrCpus1 = parse.GetValue(nrCpus);
+            int vaBits1 = parse.GetValue(vaBits);
+            CommandOutputs outputs = new(stdout);
+            if (parse.GetValue(dotConfig) is string configFile)
+            {
+                outputs.Reads("--config", configFile);
+                KernelDotConfig c = MachineOptions.Config(configFile)!;
+                try
+                {
+                    // the .config fills in what the command line leaves open; an explicit option wins
+                    a = DotConfigMachine.ChooseArch(c, Given(arch) || Given(lpae) || Given(pae) ? a : null, null) ?? a;
+                    split1 = Given(split) ? split1 : DotConfigMachine.Split(c, a) is { } cs ? KernelConfig.SplitName(cs.Split) : split1;
+                    highmem1 = Given(noHighmem) ? highmem1 : DotConfigMachine.Highmem(c, a) ?? highmem1;
+                    nrCpus1 = Given(nrCpus) ? nrCpus1 : DotConfigMachine.NrCpus(c) ?? nrCpus1;
+                    vaBits1 = Given(vaBits) ? vaBits1 : DotConfigMachine.VaBits(c, a) ?? vaBits1;
+                    if (!Given(vaBits))
+                    {
+                        // PGTABLE_LEVELS follows VA_BITS in Kconfig; an explicit --va-bits overrides both
+                        DotConfigMachine.CheckLevels(c, a, vaBits1);
+                    }
+                    if (!Given(design) && DotConfigMachine.LayoutDesign(c, a) is LayoutDesign ld)
+                    {
+                        design1 = KernelConfig.DesignName(ld);
+                    }
+                }
+                catch (LabException e)
+                {
+                    throw new UsageException(e.Message);
+                }
+            }
+
             Machine machine = BuildMachine(a, parse.GetValue(ram), parse.GetValue(mem) ?? []);
             KernelConfig config = BuildConfig(
-                parse.GetValue(split), !parse.GetValue(noHighmem), parse.GetValue(vmalloc), parse.GetValue(linux), parse.GetValue(image),
-                parse.GetValue(design), parse.GetValue(thumb2), parse.GetValue(vipt), parse.GetValue(dmaZone), parse.GetValue(fixaddr),
-                parse.GetValue(nrCpus), parse.GetValue(vaBits), parse.GetValue(linearStart), parse.GetValue(vmallocEnd), parse.GetValue(consistentDma));
+                split1, highmem1, parse.GetValue(vmalloc), parse.GetValue(linux), parse.GetValue(image),
+                design1, parse.GetValue(thumb2), parse.GetValue(vipt), parse.GetValue(dmaZone), parse.GetValue(fixaddr),
+                nrCpus1, vaBits1, parse.GetValue(linearStart), parse.GetValue(vmallocEnd), parse.GetValue(consistentDma));
             string fmt = io.Resolve(parse) is "text" ? "table" : io.Resolve(parse);
-            CommandOutputs outputs = new(stdout);
             OutputTarget target = outputs.Claim("--output", parse.GetValue(io.Output) ?? "-");
             string text = Run(machine, config, fmt, parse.GetValue(budget));
             outputs.WriteAll(null, (target, () => text));
