@@ -43,6 +43,12 @@ public static class HelpExamples
             "vmsplit walk --arch arm-lpae --map 0xc0000000=0x80000000:2M:r,w,x,global --va 0xc0012345",
             "vmsplit walk --example --format json",
         ],
+        ["ptdump"] =
+        [
+            "vmsplit ptdump --machine skylake --design kpti --user",
+            "vmsplit ptdump --machine cortex-a72 --kernel",
+            "vmsplit ptdump --arch riscv-sv39 --process 2",
+        ],
         ["layout"] =
         [
             "vmsplit layout --arch arm --ram 2G",

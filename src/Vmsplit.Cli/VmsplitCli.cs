@@ -25,6 +25,7 @@ public static class VmsplitCli
         root.Subcommands.Add(Commands.ValidateCommand.Create(stdout));
         root.Subcommands.Add(Commands.BenchCommand.Create(stdout));
         root.Subcommands.Add(Commands.CausesCommand.Create(stdout));
+        root.Subcommands.Add(Commands.PtdumpCommand.Create(stdout));
         root.Subcommands.Add(Commands.SweepCommand.Create(stdout));
         root.Subcommands.Add(Commands.SweepCommand.CreateMerge(stdout));
         root.Subcommands.Add(Commands.ReportCommand.Create(stdout));
