@@ -105,6 +105,22 @@ public sealed class LayoutCommandTests
     }
 
     [Fact]
+    public void X86FixaddrStart_IsDerivedFromTheConfiguration()
+    {
+        // 6.18, PAE, NR_CPUS 8, HIGHMEM: HOLE, DBGP, EARLYCON, APIC, 64 IO-APIC, 16 x 8 KMAP, PCIE_MCFG, 2 APEI_GHES = 199
+        // pages below 0xfffff000; without the IO-APIC and GHES slots 133.
+        (int code, string output, string err) = CliHarness.Run("layout", "--arch", "x86-pae", "--ram", "2G", "--format", "boot");
+        Assert.True(code == 0, err);
+        Assert.Contains("    fixmap  : 0xfff38000 - 0xfffff000   ( 796 kB)\n", output);
+        (code, output, err) = CliHarness.Run("layout", "--arch", "x86-pae", "--ram", "2G", "--format", "boot", "--kconfig", "X86_IO_APIC=n,ACPI_APEI_GHES=n");
+        Assert.True(code == 0, err);
+        Assert.Contains("    fixmap  : 0xfff7a000 - 0xfffff000   ( 532 kB)\n", output);
+        (code, output, err) = CliHarness.Run("layout", "--arch", "x86-pae", "--ram", "2G", "--format", "boot", "--fixaddr-start", "0xffc57000");
+        Assert.True(code == 0, err);
+        Assert.Contains("    fixmap  : 0xffc57000 - 0xfffff000   (3744 kB)\n", output);
+    }
+
+    [Fact]
     public void PerMachineConstants_DescribeAPre34Machine()
     {
         // The HiSilicon Hi3518 3.0.8 log in BootLogTests: mach/vmalloc.h VMALLOC_END 0xfe000000, 40 MiB at 0x80000000, 4 MiB DMA.
@@ -129,6 +145,9 @@ public sealed class LayoutCommandTests
     [InlineData("CONSISTENT_DMA_SIZE must be a multiple of 2M between 2M and 14M", "layout", "--arch", "arm", "--ram", "512M", "--linux", "3.0", "--consistent-dma-size", "16M")]
     [InlineData("--consistent-dma-size: Linux 3.6 has no consistent DMA region", "layout", "--arch", "arm", "--ram", "512M", "--linux", "3.6", "--consistent-dma-size", "4M")]
     [InlineData("they do not apply to x86-32", "layout", "--arch", "x86", "--ram", "512M", "--linux", "3.0", "--vmalloc-end", "0xf8000000")]
+    [InlineData("--kconfig: 'X86_IOAPIC=n': unknown option", "layout", "--arch", "x86", "--ram", "512M", "--kconfig", "X86_IOAPIC=n")]
+    [InlineData("--kconfig: 'PARAVIRT=1': give PARAVIRT=y or PARAVIRT=n", "layout", "--arch", "x86", "--ram", "512M", "--kconfig", "PARAVIRT=1")]
+    [InlineData("--fixaddr-start and --kconfig size x86-32's fixmap; they do not apply to arm", "layout", "--arch", "arm", "--ram", "512M", "--kconfig", "PARAVIRT=n")]
     public void ImpossibleConfigurations_OneLine_Exit2(string message, params string[] args)
     {
         (int code, string output, string error) = Run(args);

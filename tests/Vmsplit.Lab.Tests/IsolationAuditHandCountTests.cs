@@ -23,10 +23,12 @@ public class IsolationAuditHandCountTests
     private const ulong ArmLowmem = 0xf0000000 - 0xc0000000;
     private const ulong ArmVectors = 2 * 4 * K;
 
-    // x86-32: MAXMEM = VMALLOC_END (PKMAP_BASE - 2 pages) - PAGE_OFFSET - 128 MiB __VMALLOC_RESERVE;
-    // PKMAP_BASE 0xff000000 (2-level) or 0xff400000 (PAE), one PMD below the LDT remap under the cpu_entry_area
-    private const ulong X86Lowmem = 0xff000000 - 0x2000 - 0xc0000000 - 128 * M;
-    private const ulong PaeLowmem = 0xff400000 - 0x2000 - 0xc0000000 - 128 * M;
+    // x86-32: MAXMEM = VMALLOC_END (PKMAP_BASE - 2 pages) - PAGE_OFFSET - 128 MiB __VMALLOC_RESERVE; FIXADDR_START
+    // 0xfff38000 (199 permanent fixmap pages, X86FixmapTests); the 512 boot slots end at 0xffd38000 (2-level) or, aligned
+    // not to cross a PTE table, 0xffbff000 (PAE); the cpu_entry_area PMD-aligned below: 0xffc00000 or 0xffa00000; the LDT
+    // remap one PMD lower; PKMAP_BASE 0xff400000 (2-level) or 0xff600000 (PAE)
+    private const ulong X86Lowmem = 0xff400000 - 0x2000 - 0xc0000000 - 128 * M;
+    private const ulong PaeLowmem = 0xff600000 - 0x2000 - 0xc0000000 - 128 * M;
 
     // the one cpu_entry_area page the model maps; x86-4g4g's trampoline: entry page and entry area page at 0xff000000
     private const ulong CeaPage = 4 * K;

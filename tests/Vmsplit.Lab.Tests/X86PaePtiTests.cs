@@ -71,9 +71,10 @@ public class X86PaePtiTests
         }
 
         // the kernel half of the user PGD: the 2 MiB PMD of the entry text at 0xc1000000 (CONFIG_PHYSICAL_START 16 MiB)
-        // and the cpu_entry_area page at CPU_ENTRY_AREA_BASE 0xff800000 — nothing else
+        // and the cpu_entry_area page at CPU_ENTRY_AREA_BASE 0xffa00000 (below the 6.18 fixmap's 199 permanent and 512
+        // boot slots, PMD-aligned) — nothing else
         List<(ulong Va, ulong Size)> kernelLeaves = user.Leaves().Where(l => !l.Attributes.User).Select(l => (l.PageBase.Value, l.PageSize)).ToList();
-        Assert.Equal([(0xc1000000UL, 2UL << 20), (0xff800000UL, 4096UL)], kernelLeaves);
+        Assert.Equal([(0xc1000000UL, 2UL << 20), (0xffa00000UL, 4096UL)], kernelLeaves);
 
         // page tables, by hand: kernel PGD (one frame), its four PMDs, the PTE table of the buffer; user PGD (one frame) and its kernel PMD
         Assert.Equal(8 * 4096L, p.Tables.TableBytes + user.TableBytes);

@@ -31,8 +31,9 @@ public static class LayoutCommand
         Option<string?> dmaZone = new("--dma-zone") { Description = "ARM arm_dma_zone_size (ZONE_DMA), e.g. 1G on the Raspberry Pi 4" };
         Option<string?> vmallocEnd = new("--vmalloc-end") { Description = "ARM before 3.4: the machine's VMALLOC_END (mach-*/include/mach/vmalloc.h), e.g. 0xf8000000" };
         Option<string?> consistentDma = new("--consistent-dma-size") { Description = "ARM before 3.6: CONSISTENT_DMA_SIZE, 2M to 14M in steps of 2M (default 2M)" };
-        Option<string?> fixaddr = new("--fixaddr-start") { Description = "x86-32 FIXADDR_START (default 0xffc57000)" };
-        Option<int> nrCpus = new("--nr-cpus") { Description = "x86-32 NR_CPUS (sizes the cpu_entry_area; default 8)", DefaultValueFactory = _ => 8 };
+        Option<string?> fixaddr = new("--fixaddr-start") { Description = "x86-32 FIXADDR_START, overriding the one derived from fixmap.h at the release, --nr-cpus and --kconfig" };
+        Option<string?> kconfig = new("--kconfig") { Description = "x86-32 options that size the fixmap, NAME=y|n,... (" + string.Join(", ", X86FixmapOptions.Names) + "; default: a distribution-like kernel)" };
+        Option<int> nrCpus = new("--nr-cpus") { Description = "x86-32 NR_CPUS (sizes the fixmap's kmap slots and the cpu_entry_area; default 8)", DefaultValueFactory = _ => 8 };
         Option<int> vaBits = new("--va-bits") { Description = "arm64 VA_BITS with 4 KiB pages: 39 or 48 (default)", DefaultValueFactory = _ => 48 };
         Option<string?> dotConfig = new("--config") { Description = MachineOptions.ConfigHelp, HelpName = "FILE" };
         Option<string?> linearStart = new("--linear-start") { Description = "4g4g/x86-4g4g: where the lowmem linear map starts in the kernel's own tables" };
@@ -40,7 +41,7 @@ public static class LayoutCommand
         Command command = new("layout", "Kernel virtual-memory layout as Linux computes it (or a seed design's), with the address budget.")
         {
             arch, lpae, pae, split, ram, mem, noHighmem, vmalloc, linux, image, design, budget,
-            thumb2, vipt, dmaZone, fixaddr, nrCpus, vaBits, linearStart, vmallocEnd, consistentDma, dotConfig,
+            thumb2, vipt, dmaZone, fixaddr, kconfig, nrCpus, vaBits, linearStart, vmallocEnd, consistentDma, dotConfig,
         };
         io.AddTo(command);
 
@@ -90,7 +91,8 @@ public static class LayoutCommand
             KernelConfig config = BuildConfig(
                 split1, highmem1, parse.GetValue(vmalloc), parse.GetValue(linux), parse.GetValue(image),
                 design1, parse.GetValue(thumb2), parse.GetValue(vipt), parse.GetValue(dmaZone), parse.GetValue(fixaddr),
-                nrCpus1, vaBits1, parse.GetValue(linearStart), parse.GetValue(vmallocEnd), parse.GetValue(consistentDma));
+                nrCpus1, vaBits1, parse.GetValue(linearStart), parse.GetValue(vmallocEnd), parse.GetValue(consistentDma),
+                parse.GetValue(kconfig));
             string fmt = io.Resolve(parse) is "text" ? "table" : io.Resolve(parse);
             OutputTarget target = outputs.Claim("--output", parse.GetValue(io.Output) ?? "-");
             string text = Run(machine, config, fmt, parse.GetValue(budget));
@@ -173,8 +175,15 @@ public static class LayoutCommand
 
     public static KernelConfig BuildConfig(
         string? split, bool highmem, string? vmalloc, string? linux, string? image, string? design, bool thumb2, bool vipt,
-        string? dmaZone, string? fixaddr, int nrCpus, int vaBits, string? linearStart, string? vmallocEnd = null, string? consistentDmaSize = null)
+        string? dmaZone, string? fixaddr, int nrCpus, int vaBits, string? linearStart, string? vmallocEnd = null, string? consistentDmaSize = null,
+        string? kconfig = null)
     {
+        X86FixmapOptions fixmap = new();
+        if (kconfig is not null && !X86FixmapOptions.TryParse(kconfig, out fixmap, out string kconfigError))
+        {
+            throw new UsageException("--kconfig: " + kconfigError);
+        }
+
         if (!KernelConfig.TryParseSplit(split, out VmSplit s, out string error)
             || !KernelConfig.TryParseDesign(design, out LayoutDesign d, out error)
             || !LinuxVersion.TryParse(linux, out LinuxVersion v, out error))
@@ -199,6 +208,7 @@ public static class LayoutCommand
             ViptAliasing = vipt,
             DmaZoneSize = dmaZone is null ? null : ParseSize("--dma-zone", dmaZone),
             FixaddrStart = fixaddr is null ? null : ParseSize("--fixaddr-start", fixaddr),
+            X86Fixmap = fixmap,
             NrCpus = nrCpus,
             VaBits = vaBits,
             LinearMapStart = linearStart is null ? null : ParseSize("--linear-start", linearStart),

@@ -79,10 +79,13 @@ public sealed record KernelConfig
     /// <summary>ARM before 3.6: CONSISTENT_DMA_SIZE (mach/memory.h); null = the 2 MiB default.</summary>
     public ulong? ConsistentDmaSize { get; init; }
 
-    /// <summary>x86-32: FIXADDR_START (depends on the configuration); null = documented default.</summary>
+    /// <summary>x86-32: an explicit FIXADDR_START; null = derived from the release and <see cref="X86Fixmap"/> (fixmap.h).</summary>
     public ulong? FixaddrStart { get; init; }
 
-    /// <summary>x86-32: NR_CPUS, which sizes the cpu_entry_area.</summary>
+    /// <summary>x86-32: the kernel options that size the permanent fixmap.</summary>
+    public X86FixmapOptions X86Fixmap { get; init; } = new();
+
+    /// <summary>x86-32: NR_CPUS, which sizes the kmap slots of the fixmap and the cpu_entry_area (arch/x86/Kconfig NR_CPUS_DEFAULT: 8 on SMP x86-32).</summary>
     public int NrCpus { get; init; } = 8;
 
     /// <summary>arm64: VA_BITS (39 or 48 with 4 KiB pages).</summary>

@@ -27,6 +27,11 @@ public static class LayoutEngine
             throw new LayoutException(LayoutErrorKind.Conflict, $"--vmalloc-end and --consistent-dma-size are per-machine constants of 32-bit ARM before 3.4/3.6; they do not apply to {arch.Name()}");
         }
 
+        if ((config.FixaddrStart is not null || config.X86Fixmap != new X86FixmapOptions()) && !arch.IsX86_32())
+        {
+            throw new LayoutException(LayoutErrorKind.Conflict, $"--fixaddr-start and --kconfig size x86-32's fixmap; they do not apply to {arch.Name()}");
+        }
+
         if (arch.IsArm32())
         {
             ArmLayout.Build(l);

@@ -9,7 +9,6 @@ namespace Vmsplit.Kernel.Layout;
 internal static class X86Layout
 {
     public const ulong FixaddrTop = 0xfffff000; // pgtable_32.c __FIXADDR_TOP (reservetop= moves it)
-    public const ulong DefaultFixaddrStart = 0xffc57000; // unix.stackexchange.com/questions/5124 (2.6-era PAE kernel)
     public const ulong VmallocOffset = 8 * ByteSize.MiB;
     public const ulong DefaultVmallocReserve = 128 * ByteSize.MiB; // __VMALLOC_RESERVE
     public const int NrFixBtmaps = 64;
@@ -34,7 +33,8 @@ internal static class X86Layout
         }
 
         ulong pageOffset = KernelConfig.PageOffsetFor(c.Split);
-        ulong fixaddrStart = c.FixaddrStart ?? DefaultFixaddrStart;
+        ulong permanentPages = (ulong)X86Fixmap.PermanentPages(v, pae, c.NrCpus, c.Highmem, c.X86Fixmap);
+        ulong fixaddrStart = c.FixaddrStart ?? FixaddrTop - (permanentPages * Machine.PageSize); // fixmap.h FIXADDR_START
         if (fixaddrStart >= FixaddrTop || (fixaddrStart & (Machine.PageSize - 1)) != 0 || fixaddrStart < pageOffset)
         {
             throw new LayoutException(LayoutErrorKind.BadOption, $"--fixaddr-start {ByteSize.Hex(fixaddrStart)} must be page-aligned, below FIXADDR_TOP {ByteSize.Hex(FixaddrTop)} and above PAGE_OFFSET");
@@ -42,12 +42,12 @@ internal static class X86Layout
 
         if (c.FixaddrStart is null)
         {
-            l._choices.Add($"FIXADDR_START {ByteSize.Hex(fixaddrStart)} (default: the unix.stackexchange.com/questions/5124 kernel; depends on NR_CPUS and options, set --fixaddr-start)");
+            l._choices.Add($"FIXADDR_START {ByteSize.Hex(fixaddrStart)}: {permanentPages} permanent fixmap pages of Linux {v} with NR_CPUS {c.NrCpus}{(c.Highmem ? ", HIGHMEM" : "")} and {Describe(c.X86Fixmap)} (fixmap.h; --kconfig and --nr-cpus change them, --fixaddr-start overrides)");
         }
 
         // fixmap.h: permanent slots, then the boot-time early_ioremap slots, aligned so they do not cross a page table.
         ulong permanent = (FixaddrTop - fixaddrStart) / Machine.PageSize;
-        ulong slots = v < new LinuxVersion(4, 15) ? 4UL : 8UL; // FIX_BTMAPS_SLOTS (assumption: 8 from 4.15)
+        ulong slots = v < new LinuxVersion(3, 14) ? 4UL : 8UL; // FIX_BTMAPS_SLOTS: 4 in fixmap.h at 2.6.32 and 3.10, 8 at 3.14
         ulong totalBtmaps = NrFixBtmaps * slots;
         ulong ptrsPerPte = pae ? 512UL : 1024UL;
         ulong btmapEnd = ((permanent ^ (permanent + totalBtmaps - 1)) & ~(ptrsPerPte - 1)) != 0
@@ -146,6 +146,31 @@ internal static class X86Layout
         l.Add("fixmap-boot", fixaddrTotStart, fixaddrStart - fixaddrTotStart, RegionKind.Fixmap, $"boot-time fixmap slots (early_ioremap: {NrFixBtmaps} x {slots})", "CR3");
         l.Add("fixmap", fixaddrStart, FixaddrTop - fixaddrStart, RegionKind.Fixmap, "permanent fixmap slots (APIC, kmap_atomic, ...)", "CR3");
         ArmLayout.LayoutImage(l, pageOffset + 16 * ByteSize.MiB); // CONFIG_PHYSICAL_START 0x1000000
+    }
+
+    // the fixmap options set, by their Kconfig names
+    private static string Describe(X86FixmapOptions o)
+    {
+        List<string> on = [];
+        void Add(bool set, string name)
+        {
+            if (set)
+            {
+                on.Add(name);
+            }
+        }
+
+        Add(o.LocalApic, "X86_LOCAL_APIC");
+        Add(o.IoApic, "X86_IO_APIC");
+        Add(o.PciMmconfig, "PCI_MMCONFIG");
+        Add(o.Paravirt, "PARAVIRT");
+        Add(o.ParavirtXxl == true, "PARAVIRT_XXL");
+        Add(o.ParavirtClock, "PARAVIRT_CLOCK");
+        Add(o.Ohci1394DmaInit, "PROVIDE_OHCI1394_DMA_INIT");
+        Add(o.IntelMid, "X86_INTEL_MID");
+        Add(o.ApeiGhes, "ACPI_APEI_GHES");
+        Add(o.DebugHighmem, "DEBUG_HIGHMEM");
+        return on.Count == 0 ? "no fixmap options" : string.Join(", ", on);
     }
 
     private static void AddZones(KernelLayout l, Machine m, ulong lowEnd, bool highmem)

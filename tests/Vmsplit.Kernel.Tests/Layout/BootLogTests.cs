@@ -229,24 +229,26 @@ public sealed class BootLogTests
     [Fact]
     public void X86Pae_Linux419_CpuEntryLdtChain()
     {
-        // Hand derivation (pgtable_32_areas.h): FIXADDR_TOT_START = 0xfffff000 - 1536 pages = 0xff9ff000
-        // (936 permanent + 8 x 64 btmap slots aligned to 1024); 8 CPUs x 38 pages + 1 RO IDT page:
-        // CPU_ENTRY_AREA_BASE = (0xff9ff000 - 305 pages) & ~(2M-1) = 0xff800000, map size 305 pages = 1220 kB;
-        // LDT_BASE = 0xff600000; PKMAP_BASE = 0xff400000; VMALLOC_END = 0xff3fe000;
-        // MAXMEM = 0xff3fe000 - 0xc0000000 - 128M = 0x373fe000 -> high_memory 0xf73fe000, VMALLOC_START +8M.
+        // Hand derivation (fixmap.h, pgtable_32_areas.h at 4.19) with the default options and NR_CPUS 8: permanent
+        // slots HOLE, DBGP, EARLYCON, APIC, 64 IO-APIC, 20 x 8 KMAP, PCIE_MCFG, PARAVIRT_BOOTMAP, 2 TEXT_POKE,
+        // 2 APEI_GHES = 234 pages, FIXADDR_START = 0xfffff000 - 234 pages = 0xfff15000; 8 x 64 btmap slots would cross
+        // a page table, so FIX_BTMAP_END = 234 + 512 - 234 = 512 and FIXADDR_TOT_START = 0xfffff000 - 1024 pages =
+        // 0xffbff000; 8 CPUs x 38 pages + 1 RO IDT page: CPU_ENTRY_AREA_BASE = (0xffbff000 - 305 pages) & ~(2M-1) =
+        // 0xffa00000, map size 305 pages = 1220 kB; LDT_BASE = 0xff800000; PKMAP_BASE = 0xff600000; VMALLOC_END =
+        // 0xff5fe000; MAXMEM = 0xff5fe000 - 0xc0000000 - 128M = 0x375fe000 -> high_memory 0xf75fe000, VMALLOC_START +8M.
         string expected =
             "virtual kernel memory layout:\n" +
-            "    fixmap  : 0xffc57000 - 0xfffff000   (3744 kB)\n" +
-            "  cpu_entry : 0xff800000 - 0xff931000   (1220 kB)\n" +
-            "    pkmap   : 0xff400000 - 0xff600000   (2048 kB)\n" +
-            "    vmalloc : 0xf7bfe000 - 0xff3fe000   ( 120 MB)\n" +
-            "    lowmem  : 0xc0000000 - 0xf73fe000   ( 883 MB)\n";
+            "    fixmap  : 0xfff15000 - 0xfffff000   ( 936 kB)\n" +
+            "  cpu_entry : 0xffa00000 - 0xffb31000   (1220 kB)\n" +
+            "    pkmap   : 0xff600000 - 0xff800000   (2048 kB)\n" +
+            "    vmalloc : 0xf7dfe000 - 0xff5fe000   ( 120 MB)\n" +
+            "    lowmem  : 0xc0000000 - 0xf75fe000   ( 885 MB)\n";
         KernelLayout l = LayoutEngine.Compute(Machine.WithRam(KernelArch.X86Pae, 4 * ByteSize.GiB), new KernelConfig { Linux = new LinuxVersion(4, 19) });
         Assert.Equal(expected, BootLog.Format(l));
         Assert.NotNull(l.Find("ldt"));
-        Assert.Equal(0xff600000UL, l.Find("ldt")!.Start);
-        // Zones: DMA = first 16 MiB; Normal up to max_low_pfn 0x373fe; HighMem the rest of 4 GiB.
-        Assert.Equal([new ZoneSize("DMA", 4096), new ZoneSize("Normal", 0x373fe - 4096), new ZoneSize("HighMem", 0x100000 - 0x373fe)], l.Zones);
+        Assert.Equal(0xff800000UL, l.Find("ldt")!.Start);
+        // Zones: DMA = first 16 MiB; Normal up to max_low_pfn 0x375fe; HighMem the rest of 4 GiB.
+        Assert.Equal([new ZoneSize("DMA", 4096), new ZoneSize("Normal", 0x375fe - 4096), new ZoneSize("HighMem", 0x100000 - 0x375fe)], l.Zones);
     }
 
     [Fact]
