@@ -227,6 +227,20 @@ public class EveryCombinationTests
         return accepted;
     }
 
+    [Theory]
+    [InlineData("skylake", "x86-64", "x86-64")]
+    [InlineData("cortex-a72", "aarch64", "aarch64")]
+    [InlineData("sifive-u74", "riscv-sv39", "riscv-sv39")]
+    public void PinKmapOnA64BitKernelIsRefusedInOneLine(string machine, string arch, string named)
+    {
+        // get_user_pages pins through mem_map, kept for 32-bit kernels only: this ended in "internal error" when the
+        // every-combination run first met it
+        (int code, string output, string err) = CliHarness.Run("compare", "--machine", machine, "--arch", arch, "--designs", "classic,classic+pin-kmap", "--workloads", "read1", "--ops", Ops);
+        Assert.Equal(2, code);
+        Assert.Equal("", output);
+        Assert.Equal($"vmsplit: design 'classic+pin-kmap': option '+pin-kmap' applies to 32-bit kernels (a 64-bit kernel has no highmem to kmap; its mem_map is not modelled), not {named}\n", err);
+    }
+
     [Fact]
     public void TheEnumerationCoversEveryRegisteredPart()
     {
@@ -286,11 +300,12 @@ public class EveryCombinationTests
     [Fact]
     public void TheDesignNamesAreTheHandCountedOnesOnX8664()
     {
-        // classic: (none | pin-kmap) x (none | nopcid | pcid) x (none | pan) = 12;
+        // classic: (none | nopcid | pcid) x (none | pan) = 6 (no +pin-kmap on a 64-bit kernel);
         // kpti: (none | nopcid | pcid) x (none | global | kaiser-v1) = 9
         IReadOnlyList<string> names = DesignNames(MmuFormat.X86_64);
-        Assert.Equal(21, names.Count);
-        Assert.Contains("classic+pin-kmap+pcid+pan", names);
+        Assert.Equal(15, names.Count);
+        Assert.Contains("classic+pcid+pan", names);
+        Assert.DoesNotContain("classic+pin-kmap", names);
         Assert.Contains("kpti+nopcid+kaiser-v1", names);
         Assert.DoesNotContain("kpti+global+kaiser-v1", names);
         Assert.DoesNotContain("4g4g", names);

@@ -112,7 +112,7 @@ public class IsolationAuditHandCountTests
         }
 
         Assert.True(failures.Count == 0, string.Join('\n', failures));
-        Assert.True(audited >= 80, $"only {audited} designs audited");
+        Assert.True(audited >= 72, $"only {audited} designs audited"); // 72 since +pin-kmap is refused on 64-bit kernels
     }
 
     [Theory]
