@@ -288,14 +288,7 @@ public static class PageTableDump
                 sb.Append(Size((addr - from) >> 10, "KMGTPE")).Append(' ').Append(names[level]);
                 if (prot != 0)
                 {
-                    foreach ((ulong m, ulong v, string set, string? clear) in s_arm64Bits)
-                    {
-                        string? s = (prot & m) == v ? set : clear;
-                        if (s is not null)
-                        {
-                            sb.Append(' ').Append(s);
-                        }
-                    }
+                    AppendBits(sb, prot, s_arm64Bits);
                 }
 
                 sb.Append('\n');
@@ -407,14 +400,7 @@ public static class PageTableDump
             {
                 sb.Append("0x").Append(Hex(from, 8)).Append("-0x").Append(Hex(addr, 8)).Append("   ");
                 sb.Append(Size(((addr - from) & 0xffffffffUL) >> 10, "KMGTPE"));
-                foreach ((ulong m, ulong v, string set, string? clear) in level == 3 ? s_lpaeSectionBits : s_lpaePteBits)
-                {
-                    string? s = (prot & m) == v ? set : clear;
-                    if (s is not null)
-                    {
-                        sb.Append(' ').Append(s);
-                    }
-                }
+                AppendBits(sb, prot, level == 3 ? s_lpaeSectionBits : s_lpaePteBits);
 
                 sb.Append('\n');
             }
@@ -572,5 +558,18 @@ public static class PageTableDump
         }
 
         return delta.ToString(CultureInfo.InvariantCulture).PadLeft(9) + units[unit];
+    }
+
+    // arm64 ptdump.c and ARM dump.c print, per prot_bits entry, `set` when (prot & mask) == val, else `clear`
+    private static void AppendBits(StringBuilder sb, ulong prot, (ulong Mask, ulong Val, string Set, string? Clear)[] bits)
+    {
+        foreach ((ulong m, ulong v, string set, string? clear) in bits)
+        {
+            string? s = (prot & m) == v ? set : clear;
+            if (s is not null)
+            {
+                sb.Append(' ').Append(s);
+            }
+        }
     }
 }
