@@ -149,13 +149,46 @@ public sealed class X86PageTableFormat : PageTableFormat
     /// </summary>
     public override WalkResult Walk(PhysicalMemory memory, in MmuRegisters registers, VirtualAddress va, AccessType access, Privilege privilege, WalkTrace? trace = null)
     {
-        if (trace is not null)
+        if (trace is null)
         {
-            trace.Root = RootRegisterName;
-            trace.RootValue = registers.Cr3;
-            trace.FirstLevelInRegisters = IsPae;
+            return WalkCore(memory, in registers, va, access, privilege, default(NoSteps));
         }
 
+        trace.Root = RootRegisterName;
+        trace.RootValue = registers.Cr3;
+        trace.FirstLevelInRegisters = IsPae;
+        return WalkCore(memory, in registers, va, access, privilege, new TracedSteps(trace));
+    }
+
+    // Where a walk's steps go. The walk is generic over a struct recorder so that the JIT compiles one body
+    // per recorder: with NoSteps the step construction and its kind name disappear from the code entirely,
+    // so an untraced walk (the TLB benchmarks, the lab's own walks) pays nothing for the kernel's traced ones.
+    private interface IStepRecorder
+    {
+        bool Recording { get; }
+
+        void Add(WalkStep step);
+    }
+
+    private readonly struct NoSteps : IStepRecorder
+    {
+        public bool Recording => false;
+
+        public void Add(WalkStep step)
+        {
+        }
+    }
+
+    private readonly struct TracedSteps(WalkTrace trace) : IStepRecorder
+    {
+        public bool Recording => true;
+
+        public void Add(WalkStep step) => trace.Add(step);
+    }
+
+    private WalkResult WalkCore<TSteps>(PhysicalMemory memory, in MmuRegisters registers, VirtualAddress va, AccessType access, Privilege privilege, TSteps steps)
+        where TSteps : struct, IStepRecorder
+    {
         ReadOnlySpan<PageTableLevel> levels = _geometry.Levels;
         ulong v = va.Value;
         if (_long ? !IsCanonical(v) : v >> 32 != 0)
@@ -171,8 +204,12 @@ public sealed class X86PageTableFormat : PageTableFormat
         if (IsPae)
         {
             raw = ReadFirstLevelFromRegisters(in registers, (int)((v >> 30) & 3));
-            trace?.Add(new WalkStep(3, new PhysicalAddress(table), (int)((v >> 30) & 3), raw,
-                (raw & Present) == 0 ? "invalid" : (raw & PdpteReserved) != 0 ? "reserved" : "table"));
+            if (steps.Recording)
+            {
+                steps.Add(new WalkStep(3, new PhysicalAddress(table), (int)((v >> 30) & 3), raw,
+                    (raw & Present) == 0 ? "invalid" : (raw & PdpteReserved) != 0 ? "reserved" : "table"));
+            }
+
             if ((raw & Present) == 0)
             {
                 return WalkResult.Faulted(FaultKind.Translation, 3, 0, raw);
@@ -199,7 +236,11 @@ public sealed class X86PageTableFormat : PageTableFormat
             raw = _wide ? memory.ReadUInt64(new PhysicalAddress(entry)) : memory.ReadUInt32(new PhysicalAddress(entry));
             reads++;
             entries[i] = entry;
-            trace?.Add(new WalkStep(level.Number, new PhysicalAddress(table), (int)((v >> level.IndexShift) & level.IndexMask), raw, KindName(in level, raw, in registers)));
+            if (steps.Recording)
+            {
+                steps.Add(new WalkStep(level.Number, new PhysicalAddress(table), (int)((v >> level.IndexShift) & level.IndexMask), raw, KindName(in level, raw, in registers)));
+            }
+
             if ((raw & Present) == 0)
             {
                 return WalkResult.Faulted(FaultKind.Translation, level.Number, reads, raw);
