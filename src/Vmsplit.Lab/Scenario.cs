@@ -23,7 +23,7 @@ public sealed record MachineSpec(CpuProfile Profile, KernelArch Arch, ulong RamB
     /// <summary>The Linux release whose rules the layout and the kernel paths follow (default: mainline).</summary>
     public LinuxVersion Linux { get; init; } = LinuxVersion.Mainline;
 
-    /// <summary>Seed 002's default machine: a 32-bit Cortex-A15 with 2 GiB of RAM and LPAE.</summary>
+    /// <summary>The default machine of Arnd Bergmann's May 2020 discussion (LKML "ARM: static kernel in vmalloc space"): a 32-bit Cortex-A15 with 2 GiB of RAM and LPAE.</summary>
     public static MachineSpec DefaultArm() => new(Require("cortex-a15"), KernelArch.ArmLpae, 2 * ByteSize.GiB);
 
     /// <summary>The KPTI preset: x86-64 Skylake with 8 GiB.</summary>

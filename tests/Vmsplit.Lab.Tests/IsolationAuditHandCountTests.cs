@@ -15,7 +15,7 @@ public class IsolationAuditHandCountTests
     private const ulong M = K * K;
     private const ulong G = M * K;
 
-    // seed 001's 4 MiB vmlinux: inside the linear map it adds nothing; mapped in the vmalloc area it adds 4 MiB
+    // Arnd Bergmann's (July 2020) 4 MiB vmlinux: inside the linear map it adds nothing; mapped in the vmalloc area it adds 4 MiB
     private const ulong Image = 4 * M;
 
     // ARM 3G/1G with highmem: VMALLOC_END 0xff800000 - 240 MiB vmalloc - 8 MiB VMALLOC_OFFSET = high_memory 0xf0000000,

@@ -39,7 +39,7 @@ public class KernelImageTests
     {
         SimKernel k = Scenario.Boot(m, d);
         KernelLayout l = k.Layout;
-        Assert.Equal(4UL << 20, l.ImageBytes); // seed 001's 4 MiB vmlinux, the only default
+        Assert.Equal(4UL << 20, l.ImageBytes); // Arnd Bergmann's (July 2020) 4 MiB vmlinux, the only default
         Assert.Equal(l.ImageBytes, k.ImageBytes);
         ulong imageEnd = k.ImageVa.Value + k.ImageBytes;
         LayoutRegion? region = l.Regions.FirstOrDefault(r => r.Kind == RegionKind.KernelImage && r.Start <= k.ImageVa.Value && k.ImageVa.Value < r.End);

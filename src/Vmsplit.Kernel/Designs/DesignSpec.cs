@@ -5,7 +5,7 @@ using Vmsplit.Kernel.Layout;
 
 namespace Vmsplit.Kernel.Designs;
 
-/// <summary>How the kernel's address space relates to the user's (DESIGN.md "The designs").</summary>
+/// <summary>How the kernel's address space relates to the user's (docs/designs.md).</summary>
 public enum IsolationScheme : byte
 {
     /// <summary>Kernel mapped in every process (classic VMSPLIT_xG, x86-64 without PTI).</summary>
@@ -76,10 +76,10 @@ public enum KernelImagePlacement : byte
     /// <summary>In the linear map: __pa is one subtraction.</summary>
     LinearMap,
 
-    /// <summary>In the vmalloc area (arm64, RISC-V since 5.13, seed 001): __pa compares and branches between two offsets.</summary>
+    /// <summary>In the vmalloc area (arm64, RISC-V since 5.13, Arnd Bergmann, July 2020): __pa compares and branches between two offsets.</summary>
     Vmalloc,
 
-    /// <summary>In the vmalloc area over randomly permuted physical pages (Arnd Bergmann, seed 001): __pa of an image address needs a page lookup.</summary>
+    /// <summary>In the vmalloc area over randomly permuted physical pages (Arnd Bergmann, July 2020): __pa of an image address needs a page lookup.</summary>
     VmallocPermuted,
 }
 
@@ -189,7 +189,7 @@ public sealed record DesignSpec(
 
                     if (o == "pin-kmap" && scheme is IsolationScheme.Classic or IsolationScheme.FourGFourG)
                     {
-                        uaccess = UaccessStrategy.PinKmap; // classic+pin-kmap: afzal mohammed's first step on a Cortex-A8 (seed 002)
+                        uaccess = UaccessStrategy.PinKmap; // classic+pin-kmap: afzal mohammed's first step on a Cortex-A8 (LKML "ARM: static kernel in vmalloc space", May 2020)
                         break;
                     }
 

@@ -7,7 +7,7 @@ public sealed record BudgetColumn(string Title, KernelLayout Layout, PageTableCo
 
     public ulong VmallocBytes => Layout.VmallocEnd - Layout.VmallocStart;
 
-    /// <summary>Kernel virtual space outside the linear map (seed 001's "256MB vmalloc"): above high_memory, or the TTBR1 region for 4g4g.</summary>
+    /// <summary>Kernel virtual space outside the linear map (Arnd Bergmann's (July 2020) "256MB vmalloc"): above high_memory, or the TTBR1 region for 4g4g.</summary>
     public ulong NonLinearKernelBytes
     {
         get

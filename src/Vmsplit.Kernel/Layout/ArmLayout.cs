@@ -90,7 +90,7 @@ internal static class ArmLayout
         {
             if (!lpae)
             {
-                throw new LayoutException(LayoutErrorKind.Conflict, "design 4g4g needs LPAE (TTBR0/TTBR1 split): use --arch arm --lpae (seed 002: \"pre-LPAE cannot do the same TTBR1 split\")");
+                throw new LayoutException(LayoutErrorKind.Conflict, "design 4g4g needs LPAE (TTBR0/TTBR1 split): use --arch arm --lpae (Arnd Bergmann, May 2020: \"pre-LPAE cannot do the same TTBR1 split\")");
             }
 
             if (c.VmallocEnd is not null || c.ConsistentDmaSize is not null)
@@ -384,7 +384,7 @@ internal static class ArmLayout
     {
         if (l.Config.Image is null)
         {
-            l._choices.Add($"kernel image {ByteSize.Human(KernelImage.Seed001.Total)} (default, seed 001: \"a 4MB vmlinux in a typical 32-bit kernel\")");
+            l._choices.Add($"kernel image {ByteSize.Human(KernelImage.Typical32Bit.Total)} (default, Arnd Bergmann, July 2020: \"a 4MB vmlinux in a typical 32-bit kernel\")");
         }
 
         return l.ImageBytes;
@@ -443,7 +443,7 @@ internal static class ArmLayout
         else
         {
             vmallocSize = top - ((1UL << 32) - ttbr1Size + modulesSize + imageSpan);
-            l._choices.Add($"vmalloc {ByteSize.Human(vmallocSize)}: what the 256 MiB TTBR1 region leaves after modules, image, pkmap, DT blob and fixmap (default, seed 002)");
+            l._choices.Add($"vmalloc {ByteSize.Human(vmallocSize)}: what the 256 MiB TTBR1 region leaves after modules, image, pkmap, DT blob and fixmap (default, Arnd Bergmann, May 2020)");
         }
 
         ulong ttbr1Base = (1UL << 32) - ttbr1Size;
@@ -455,7 +455,7 @@ internal static class ArmLayout
         }
 
         l._choices.Add(c.LinearMapStart is null
-            ? $"linear map of lowmem starts at {ByteSize.Hex(linearStart)} in the kernel's TTBR0 (default, seed 001/002: \"3840MB for either user or linear map\")"
+            ? $"linear map of lowmem starts at {ByteSize.Hex(linearStart)} in the kernel's TTBR0 (default, Arnd Bergmann, May and July 2020: \"3840MB for either user or linear map\")"
             : $"linear map of lowmem starts at {ByteSize.Hex(linearStart)} in the kernel's TTBR0 (from --linear-start)");
 
         l.PageOffset = linearStart;

@@ -244,13 +244,13 @@ public static class DocumentedLayouts
         ulong image = l.ImageBytes;
         if (c.Image is null)
         {
-            l._choices.Add($"kernel image {ByteSize.Human(image)} (default, seed 001; give --image for a real vmlinux)");
+            l._choices.Add($"kernel image {ByteSize.Human(image)} (default, Arnd Bergmann, July 2020; give --image for a real vmlinux)");
         }
 
         l.MappedTwiceBytes = image;
         if (riscv && c.Linux < new LinuxVersion(5, 13))
         {
-            // "riscv: Move kernel mapping outside of linear mapping" (Alexandre Ghiti, v5.13; seed 004 is its review thread).
+            // "riscv: Move kernel mapping outside of linear mapping" (Alexandre Ghiti, v5.13; its LKML review thread, July 2020).
             l._notes.Add($"Linux {c.Linux} still mapped the RISC-V kernel image inside the linear map; the table shown is the documented (5.13+) layout");
         }
     }

@@ -19,7 +19,7 @@ public enum VmSplit
     Split1G,
 }
 
-/// <summary>The address-space design being laid out (DESIGN.md, "The designs").</summary>
+/// <summary>The address-space design being laid out (docs/designs.md).</summary>
 public enum LayoutDesign
 {
     /// <summary>The kernel mapped in every process at PAGE_OFFSET; the documented layout on 64-bit.</summary>
@@ -43,8 +43,8 @@ public sealed record KernelImage(ulong Text, ulong Init, ulong Data, ulong Bss)
 
     public ulong Total => Text + Init + Data + Bss;
 
-    /// <summary>Seed 001's assumption: "a 4MB vmlinux in a typical 32-bit kernel".</summary>
-    public static KernelImage Seed001 { get; } = new(3 * 1024 * 1024, 512 * 1024, 256 * 1024, 256 * 1024);
+    /// <summary>Arnd Bergmann's assumption (LKML "riscv: Move kernel mapping to vmalloc zone", July 2020): "a 4MB vmlinux in a typical 32-bit kernel".</summary>
+    public static KernelImage Typical32Bit { get; } = new(3 * 1024 * 1024, 512 * 1024, 256 * 1024, 256 * 1024);
 }
 
 /// <summary>Everything about the kernel build and command line that moves the layout.</summary>

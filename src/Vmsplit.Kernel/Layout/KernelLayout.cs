@@ -128,21 +128,21 @@ public sealed class KernelLayout
 
     internal readonly List<string> _notes = [];
 
-    /// <summary>Choices the design left open and the value used: "linear map starts at 0x0 (default, seed 002)".</summary>
+    /// <summary>Choices the design left open and the value used: "linear map starts at 0x0 (default, Arnd Bergmann, May 2020)".</summary>
     public IReadOnlyList<string> Choices => _choices;
 
     internal readonly List<string> _choices = [];
 
     /// <summary>
-    /// Bytes of the kernel image (from <see cref="KernelConfig.Image"/>, or seed 001's 4 MiB): the one size the layout
+    /// Bytes of the kernel image (from <see cref="KernelConfig.Image"/>, or Arnd Bergmann's (July 2020) 4 MiB): the one size the layout
     /// reserves, the kernel maps and the budget counts as mapped twice.
     /// </summary>
     public ulong ImageBytes => Config.Image is KernelImage image
         ? (image.Ranges is { } r ? r[^1].End - r[0].Start : image.Total)
-        : KernelImage.Seed001.Total;
+        : KernelImage.Typical32Bit.Total;
 
     /// <summary>Bytes of the image's text (with read-only data), the first part of <see cref="ImageBytes"/>.</summary>
-    public ulong ImageTextBytes => Math.Min(ImageBytes, (Config.Image ?? KernelImage.Seed001).Text);
+    public ulong ImageTextBytes => Math.Min(ImageBytes, (Config.Image ?? KernelImage.Typical32Bit).Text);
 
     /// <summary>Kernel image section ranges as laid out (text, init, data, bss) or null if no image was given.</summary>
     public (ulong Start, ulong End)[]? ImageSections { get; internal set; }

@@ -14,7 +14,7 @@ public static class LayoutEngine
 
         if (config.Design == LayoutDesign.FourGFourG && !arch.IsArm32())
         {
-            throw new LayoutException(LayoutErrorKind.Conflict, $"design 4g4g is the 32-bit ARM LPAE split (seed 002); for x86-32 use x86-4g4g, {arch.Name()} does not need it");
+            throw new LayoutException(LayoutErrorKind.Conflict, $"design 4g4g is the 32-bit ARM LPAE split (Arnd Bergmann, May 2020); for x86-32 use x86-4g4g, {arch.Name()} does not need it");
         }
 
         if (config.Design == LayoutDesign.KimageVmalloc && arch.IsX86_32())

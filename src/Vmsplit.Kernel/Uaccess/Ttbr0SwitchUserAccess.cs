@@ -60,7 +60,7 @@ public abstract class UserTablesUserAccess : KernelUserAccess
 }
 
 /// <summary>
-/// A temporary TTBR0 switch to the user's tables for the access (get_user/put_user and small copies in seed 002):
+/// A temporary TTBR0 switch to the user's tables for the access (get_user/put_user and small copies: Arnd Bergmann, LKML "ARM: static kernel in vmalloc space", May 2020):
 /// the user side goes through the MMU under the user ASID. A kernel side in lowmem is not mapped while TTBR0
 /// holds the user tables, so it bounces through a per-CPU page in the TTBR1 region (a second memcpy, and that
 /// page's own TLB accesses); a kernel side in the TTBR1 region (a kmap'ed highmem page) is reached directly,

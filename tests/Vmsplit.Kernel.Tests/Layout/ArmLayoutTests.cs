@@ -125,7 +125,7 @@ public sealed class ArmLayoutTests
     [Fact]
     public void FourGFourG_SeedDefaults()
     {
-        // Seed 002: TTBR1 = top 256 MiB (T1SZ=4 -> base 0xf0000000) for modules, image, vmalloc, pkmap, fixmap, vectors;
+        // Arnd Bergmann (May 2020): TTBR1 = top 256 MiB (T1SZ=4 -> base 0xf0000000) for modules, image, vmalloc, pkmap, fixmap, vectors;
         // TTBR0 = low 3840 MiB for user space or the lowmem linear map (from 0 by default).
         KernelLayout l = Compute(KernelArch.ArmLpae, 0x80000000, 4 * ByteSize.GiB, new KernelConfig { Design = LayoutDesign.FourGFourG });
         Assert.Equal(0xf0000000UL, l.KernelRootStart);
@@ -141,7 +141,7 @@ public sealed class ArmLayoutTests
         Assert.Equal(0xf1000000UL, l.Find("kernel")!.Start);
         Assert.Equal(226 * ByteSize.MiB, l.VmallocEnd - l.VmallocStart);
         Assert.Equal(4 * ByteSize.MiB, l.MappedTwiceBytes);
-        Assert.Contains(l.Choices, c => c.Contains("(default, seed 002)", StringComparison.Ordinal));
+        Assert.Contains(l.Choices, c => c.Contains("(default, Arnd Bergmann, May 2020)", StringComparison.Ordinal));
         foreach (LayoutRegion r in l.Regions)
         {
             Assert.Equal(r.Start >= 0xf0000000UL ? "TTBR1" : "TTBR0", r.Ttbr);

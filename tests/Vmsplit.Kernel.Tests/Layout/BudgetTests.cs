@@ -4,13 +4,13 @@ using Vmsplit.Kernel.Layout;
 
 namespace Vmsplit.Kernel.Tests.Layout;
 
-/// <summary>The address budget: seed 001's arithmetic, page tables per process, x86 4G/4G.</summary>
+/// <summary>The address budget: Arnd Bergmann's (July 2020) arithmetic, page tables per process, x86 4G/4G.</summary>
 public sealed class BudgetTests
 {
     [Fact]
-    public void Seed001_KernelInVmalloc_CostsPointOnePercentOfSpace_AndOnePointFiveOfVmalloc()
+    public void KernelInVmalloc_CostsPointOnePercentOfSpace_AndOnePointFiveOfVmalloc()
     {
-        // Seed 001: "a 32-bit system would waste about 0.1% of its virtual address space ... around 1.5% of the
+        // Arnd Bergmann (July 2020): "a 32-bit system would waste about 0.1% of its virtual address space ... around 1.5% of the
         // available vmalloc area (assuming a 4MB vmlinux)" with "3072 MB user, 768MB linear and 256MB vmalloc".
         // 4 MiB / 4 GiB = 0.0977 %; 4 MiB / 256 MiB = 1.5625 %.
         IReadOnlyList<BudgetColumn> columns = AddressBudget.Compare(
