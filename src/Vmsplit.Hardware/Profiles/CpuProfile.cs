@@ -22,6 +22,20 @@ public sealed record CacheGeometry(int LineBytes, bool ViptAliasing, ulong WayBy
 }
 
 /// <summary>
+/// The rate at which the CPU runs kernel code: the instructions it can issue per cycle and the instructions per
+/// cycle assumed for the entry, exit and system-call paths (stores of the register frame, system-register moves,
+/// short dependent chains). Kernel paths are instruction counts; their cycles are the count divided by <see cref="Ipc"/>.
+/// </summary>
+public sealed record KernelRate(int IssueWidth, double Ipc)
+{
+    /// <summary>What a profile without a <c>kernel:</c> section runs at: one instruction per cycle.</summary>
+    public static KernelRate Default { get; } = new(1, 1);
+
+    /// <summary>Cycles <paramref name="instructions"/> take at this rate.</summary>
+    public double Cycles(double instructions) => instructions / Ipc;
+}
+
+/// <summary>
 /// A named CPU: architecture and MMU formats, clock, TLB geometry, and the primitive costs the
 /// simulation charges. Every number carries its source or its assumption (<see cref="Entries"/>).
 /// </summary>
@@ -83,6 +97,9 @@ public sealed class CpuProfile
     public TlbHierarchyConfig Tlb { get; }
 
     public CacheGeometry Cache { get; }
+
+    /// <summary>The rate kernel code runs at (issue width and IPC, sourced or assumed in the profile's <c>kernel:</c> section).</summary>
+    public KernelRate Kernel { get; init; } = KernelRate.Default;
 
     /// <summary>Every value in file order with its source or assumption.</summary>
     public IReadOnlyList<ProfileEntry> Entries { get; }

@@ -30,7 +30,8 @@ public static class CpuProfileLoader
 
     private sealed class Reader(string file)
     {
-        private static readonly string[] s_topKeys = ["id", "name", "architecture", "mmuFormats", "features", "clockMhz", "tlb", "costs", "cache"];
+        private static readonly string[] s_topKeys = ["id", "name", "architecture", "mmuFormats", "features", "clockMhz", "tlb", "costs", "cache", "kernel"];
+        private static readonly string[] s_kernelKeys = ["issueWidth", "ipc"];
         private static readonly string[] s_levelKeys = ["name", "entries", "ways", "pageSizes", "holding", "replacement", "latencyCycles"];
         private static readonly string[] s_walkCacheKeys = ["name", "entries", "ways", "coverageShifts", "latencyCycles"];
         private static readonly string[] s_cacheKeys = ["lineBytes", "viptAliasing", "wayBytes", "cleanInvalidateLineCycles"];
@@ -89,7 +90,32 @@ public static class CpuProfileLoader
             TlbHierarchyConfig tlb = ReadTlb(Mapping(Required(root, "tlb", "tlb"), "tlb"), arch, features);
             (double[] costs, bool[] has) = ReadCosts(Mapping(Required(root, "costs", "costs"), "costs"), arch, features);
             CacheGeometry cache = ReadCache(Mapping(Required(root, "cache", "cache"), "cache"));
-            return new CpuProfile(id, name, file, arch, formats, features, clock, tlb, cache, costs, has, _entries);
+            KernelRate rate = ReadKernelRate(_r.Child(root, "kernel"));
+            return new CpuProfile(id, name, file, arch, formats, features, clock, tlb, cache, costs, has, _entries) { Kernel = rate };
+        }
+
+        /// <summary>
+        /// <c>kernel:</c> the rate kernel code runs at (issue width and typical IPC); optional, so that older profile
+        /// files still load: without it one instruction per cycle is assumed and recorded as an assumption.
+        /// </summary>
+        private KernelRate ReadKernelRate(YamlNode? node)
+        {
+            if (node is null)
+            {
+                _entries.Add(new ProfileEntry("kernel.ipc", "1", "the profile file gives no kernel section; one kernel instruction per cycle", true));
+                return KernelRate.Default;
+            }
+
+            YamlMappingNode m = Mapping(node, "kernel");
+            CheckKeys(m, "kernel", s_kernelKeys);
+            int width = Integer(m, "issueWidth", "kernel.issueWidth", 1, 16);
+            double ipc = Number(m, "ipc", "kernel.ipc", positive: true);
+            if (ipc > width)
+            {
+                throw Error(_r.Child(m, "ipc")!, "kernel.ipc", $"{ipc.ToString(CultureInfo.InvariantCulture)} exceeds the issue width {width}");
+            }
+
+            return new KernelRate(width, ipc);
         }
 
         /// <summary>

@@ -1,19 +1,16 @@
 namespace Vmsplit.Kernel.Core;
 
 /// <summary>
-/// Cycles of kernel software work that the CPU profiles do not hold because they are instructions, not
-/// hardware primitives. <b>Every figure here is an assumption</b> (instruction counts of the Linux
-/// paths at about one instruction per cycle); the design-independent ones are charged identically in
-/// every design and so cancel out of every overhead. docs/designs.md lists the reasoning for each.
+/// Kernel software work that the CPU profiles do not hold because it is instructions, not hardware
+/// primitives. <b>Every figure here is an assumption</b>. The path bodies (from <see cref="DevZeroNull"/> to
+/// <see cref="FaultHandling"/>) are instruction counts of the Linux paths read off the C, executed at the
+/// profile's kernel rate (<c>kernel.ipc</c>); the small per-operation figures after them (flush set-up, gup,
+/// kmap, __pa, the uaccess call) are cycles. The entry and exit of a system call and getppid() are counted
+/// from Linux's source per architecture in <see cref="KernelEntryPaths"/>. The design-independent ones are
+/// charged identically in every design and so cancel out of every overhead. docs/designs.md lists the reasoning.
 /// </summary>
 public sealed record KernelSoftwareCosts
 {
-    /// <summary>Syscall dispatch: save registers, look the table up, call, restore (entry-common.S / entry_64.S C part).</summary>
-    public double SyscallDispatch { get; init; } = 60;
-
-    /// <summary>getppid(): rcu read of current->real_parent->tgid.</summary>
-    public double Getppid { get; init; } = 25;
-
     /// <summary>read() of /dev/zero or write() of /dev/null: fdget, rw_verify_area, the driver's trivial method.</summary>
     public double DevZeroNull { get; init; } = 150;
 

@@ -2,6 +2,7 @@ using Vmsplit.Hardware;
 using Vmsplit.Hardware.Costs;
 using Vmsplit.Hardware.Mmu;
 using Vmsplit.Hardware.Paging;
+using Vmsplit.Kernel.Arch;
 using Vmsplit.Kernel.Designs;
 using Vmsplit.Kernel.Mm;
 
@@ -136,6 +137,12 @@ public sealed partial class SimKernel
         }
     }
 
+    /// <summary>The entry and exit path this kernel's architecture runs (instruction counts from Linux's source).</summary>
+    public EntryPath EntryPath => KernelEntryPaths.For(Layout.Arch);
+
+    /// <summary>Kernel instructions of a path body, executed at the profile's kernel rate and charged as path base.</summary>
+    internal void ChargeInstructions(double instructions) => Cpu.Charge(KernelCostCause.PathBase, Profile.Kernel.Cycles(instructions));
+
     internal void KernelAccess(VirtualAddress va, AccessType access)
     {
         Translation t = Cpu.Access(va, access, Privilege.Kernel);
@@ -208,7 +215,7 @@ public sealed partial class SimKernel
 
         EnterKernel();
         TouchFootprint(KernelPath.Entry, p);
-        Cpu.Charge(KernelCostCause.PathBase, Software.SyscallDispatch);
+        ChargeInstructions(EntryPath.EntryExitInstructions);
         SyscallResult result = RunHandler(p, rq);
         if (rq.Kind == SyscallKind.Exit)
         {
@@ -225,15 +232,15 @@ public sealed partial class SimKernel
         {
             case SyscallKind.Getppid:
                 TouchFootprint(KernelPath.Getppid, p);
-                Cpu.Charge(KernelCostCause.PathBase, Software.Getppid);
+                ChargeInstructions(EntryPath.Getppid.Instructions);
                 return default;
             case SyscallKind.ReadZero:
                 TouchFootprint(KernelPath.DevZeroNull, p);
-                Cpu.Charge(KernelCostCause.PathBase, Software.DevZeroNull);
+                ChargeInstructions(Software.DevZeroNull);
                 return new((long)(rq.Bytes - Uaccess.ClearUser(rq.User, rq.Bytes)));
             case SyscallKind.WriteNull:
                 TouchFootprint(KernelPath.DevZeroNull, p);
-                Cpu.Charge(KernelCostCause.PathBase, Software.DevZeroNull);
+                ChargeInstructions(Software.DevZeroNull);
                 return new((long)rq.Bytes);
             case SyscallKind.ReadFile:
             case SyscallKind.WriteFile:
@@ -241,38 +248,38 @@ public sealed partial class SimKernel
             case SyscallKind.WritePipe:
             case SyscallKind.ReadPipe:
                 TouchFootprint(KernelPath.Pipe, p);
-                Cpu.Charge(KernelCostCause.PathBase, Software.PipeIo);
+                ChargeInstructions(Software.PipeIo);
                 return new(PipeCopy(rq.User, rq.Bytes, toUser: rq.Kind == SyscallKind.ReadPipe));
             case SyscallKind.Stat:
             case SyscallKind.Open:
                 TouchFootprint(rq.Kind == SyscallKind.Stat ? KernelPath.Stat : KernelPath.Open, p);
-                Cpu.Charge(KernelCostCause.PathBase, rq.Kind == SyscallKind.Stat ? Software.Stat : Software.Open);
+                ChargeInstructions(rq.Kind == SyscallKind.Stat ? Software.Stat : Software.Open);
                 return new(Uaccess.StrncpyFromUser(_scratch.AsSpan(0, 4096), rq.User, 4096)); // getname(): PATH_MAX
             case SyscallKind.Close:
                 TouchFootprint(KernelPath.Close, p);
-                Cpu.Charge(KernelCostCause.PathBase, Software.Close);
+                ChargeInstructions(Software.Close);
                 return default;
             case SyscallKind.Mmap:
                 TouchFootprint(KernelPath.Mmap, p);
-                Cpu.Charge(KernelCostCause.PathBase, Software.Mmap);
+                ChargeInstructions(Software.Mmap);
                 return new((long)MapRegion(p, rq.Bytes, VmFlags.Read | VmFlags.Write).Value);
             case SyscallKind.Munmap:
                 TouchFootprint(KernelPath.Munmap, p);
-                Cpu.Charge(KernelCostCause.PathBase, Software.Munmap);
+                ChargeInstructions(Software.Munmap);
                 UnmapRegion(p, rq.User, rq.Bytes);
                 return default;
             case SyscallKind.Fork:
                 TouchFootprint(KernelPath.Fork, p);
-                Cpu.Charge(KernelCostCause.PathBase, Software.Fork);
+                ChargeInstructions(Software.Fork);
                 Process child = Fork(p);
                 return new(child.Pid, child);
             case SyscallKind.Exit:
                 TouchFootprint(KernelPath.Exit, p);
-                Cpu.Charge(KernelCostCause.PathBase, Software.Exit);
+                ChargeInstructions(Software.Exit);
                 return default;
             case SyscallKind.Wait:
                 TouchFootprint(KernelPath.Wait, p);
-                Cpu.Charge(KernelCostCause.PathBase, Software.Wait);
+                ChargeInstructions(Software.Wait);
                 return default;
             default:
                 throw new ArgumentOutOfRangeException(nameof(rq), rq.Kind, "a system call the kernel does not have");
@@ -282,7 +289,7 @@ public sealed partial class SimKernel
     private long FileIo(Process p, SyscallRequest rq)
     {
         TouchFootprint(KernelPath.FileIo, p);
-        Cpu.Charge(KernelCostCause.PathBase, Software.FileIo);
+        ChargeInstructions(Software.FileIo);
         PageCacheFile file = _file ?? throw new InvalidOperationException("file I/O without a page-cache file");
         bool read = rq.Kind == SyscallKind.ReadFile;
         ulong done = 0;
@@ -292,7 +299,7 @@ public sealed partial class SimKernel
             ulong index = pos / Page;
             int chunk = (int)Math.Min(rq.Bytes - done, Page - (pos % Page));
             PhysicalAddress frame = file.Pages[index];
-            Cpu.Charge(KernelCostCause.PathBase, Software.FileIoPerPage);
+            ChargeInstructions(Software.FileIoPerPage);
             VirtualAddress kva = KmapFrame(frame); // copy_page_to_iter kmaps the page-cache page
             Translation t = Cpu.Access(kva + (pos % Page), read ? AccessType.Read : AccessType.Write, Privilege.Kernel);
             ulong left;
@@ -401,7 +408,7 @@ public sealed partial class SimKernel
 
         EnterKernel();
         TouchFootprint(KernelPath.Entry, from);
-        Cpu.Charge(KernelCostCause.PathBase, Software.SyscallDispatch);
+        ChargeInstructions(EntryPath.EntryExitInstructions);
         if (blocking is SyscallRequest b)
         {
             RunHandler(from, b);
@@ -420,7 +427,7 @@ public sealed partial class SimKernel
     public void SwitchTo(Process? from, Process to)
     {
         TouchFootprint(KernelPath.Schedule, from);
-        Cpu.Charge(KernelCostCause.PathBase, Software.Schedule);
+        ChargeInstructions(Software.Schedule);
         SwitchMm(to);
         TouchFootprint(KernelPath.Schedule, to);
     }

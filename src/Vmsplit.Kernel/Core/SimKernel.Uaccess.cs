@@ -139,7 +139,7 @@ public sealed partial class SimKernel
         }
 
         TouchFootprint(KernelPath.Fault, p);
-        Cpu.Charge(KernelCostCause.FaultHandling, Software.FaultHandling);
+        Cpu.Charge(KernelCostCause.FaultHandling, Profile.Kernel.Cycles(Software.FaultHandling));
         PhysicalAddress frame;
         if (vma.File is not null && vma.File.TryGetPage((vma.FileOffset + (page - vma.Start)) / Page, out PhysicalAddress cached))
         {

@@ -14,6 +14,7 @@ public class CpuFeatureTests
     [InlineData("cortex-a8", "global,domains")]
     [InlineData("cortex-a9", "global,domains")]
     [InlineData("cortex-a15", "global,lpae,domains")]
+    [InlineData("cortex-a17", "global,lpae,domains")]
     [InlineData("cortex-a53", "global,lpae,domains")]
     [InlineData("cortex-a72", "global,lpae,domains")]
     [InlineData("sifive-u74", "global,sum")]

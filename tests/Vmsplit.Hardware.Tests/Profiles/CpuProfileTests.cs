@@ -8,7 +8,7 @@ public class CpuProfileTests
 {
     private static readonly string[] s_expectedIds =
     [
-        "atom-n270", "core2-e6600", "cortex-a15", "cortex-a53", "cortex-a7", "cortex-a72", "cortex-a8", "cortex-a9",
+        "atom-n270", "core2-e6600", "cortex-a15", "cortex-a17", "cortex-a53", "cortex-a7", "cortex-a72", "cortex-a8", "cortex-a9",
         "haswell", "pentium4-xeon", "sifive-u74", "skylake",
     ];
 
