@@ -3,6 +3,9 @@ using Vmsplit.Cli.Reports;
 using Vmsplit.Hardware;
 using Vmsplit.Hardware.Memory;
 using Vmsplit.Hardware.Paging;
+using Vmsplit.Hardware.Profiles;
+using Vmsplit.Kernel.Designs;
+using Vmsplit.Kernel.Layout;
 using Vmsplit.Lab;
 
 namespace Vmsplit.Cli.Tests;
@@ -105,11 +108,133 @@ public sealed class PtdumpTests
         // only ranges with attributes; a section shows no memory type; normal memory is AttrIndx 7, L_PTE_MT_WRITEALLOC
         Assert.Equal(
             "---[ User Space ]---\n"
-            + "0x00008000-0x00009000           4K USR RW NX SHD MEM/CACHED/WBWA\n"
+            + "0x00008000-0x00009000           4K PTE USR RW NX SHD MEM/CACHED/WBWA\n"
             + "---[ Kernel Mapping ]---\n"
-            + "0xc0000000-0xc0200000           2M RW NX SHD\n"
-            + "0xc0200000-0xc0201000           4K     ro x  SHD MEM/CACHED/WBWA\n",
+            + "0xc0000000-0xc0200000           2M PMD RW NX SHD\n"
+            + "0xc0200000-0xc0201000           4K PTE     ro x  SHD MEM/CACHED/WBWA\n",
             dump);
+    }
+
+    [Fact]
+    public void ArmLpae_FirstLevelBlocks_PrintWithTheSectionBits()
+    {
+        // two 1 GiB blocks of the kernel's linear map (as 4g4g's kernel TTBR0 tree holds them) coalesce into one range
+        PageTable t = Tree(MmuFormat.ArmLpae);
+        Map(t, 0, 0, ByteSize.GiB, PageAttributes.KernelData);
+        Map(t, ByteSize.GiB, ByteSize.GiB, ByteSize.GiB, PageAttributes.KernelData);
+        string dump = PageTableDump.ArmLpae(t, 0, [new DumpMarker(0, "Linear Mapping")]);
+        Assert.Equal("---[ Linear Mapping ]---\n0x00000000-0x80000000           2G PMD RW NX SHD\n", dump);
+    }
+
+    [Fact]
+    public void Command_4g4gKernel_HoldsTheLinearMapInTheKernelTtbr0Tree_AndTheImageInTtbr1()
+    {
+        // the kernel's TTBR0 tree maps all 2 GiB of lowmem at 0 in 1 GiB blocks; TTBR1 from 0xf0000000 holds the image
+        (int code, string output, string err) = CliHarness.Run("ptdump", "--design", "4g4g", "--kernel");
+        Assert.True(code == 0, err);
+        Assert.StartsWith(
+            "---[ Linear Mapping (kernel TTBR0, kernel ASID) ]---\n"
+            + "0x00000000-0x80000000           2G PMD RW NX SHD\n"
+            + "---[ Modules ]---\n"
+            + "---[ Kernel Image ]---\n"
+            + "0xf1000000-0xf1400000           4M PTE     RW x  SHD MEM/CACHED/WBWA\n",
+            output,
+            StringComparison.Ordinal);
+        Assert.Equal(output, CliHarness.Run("ptdump", "--design", "4g4g").Out); // current_kernel: the same two trees
+    }
+
+    [Fact]
+    public void Command_4g4gUser_IsTheUserTreeWithoutTheLinearMap()
+    {
+        (int code, string output, string err) = CliHarness.Run("ptdump", "--design", "4g4g", "--user");
+        Assert.True(code == 0, err);
+        Assert.StartsWith("---[ User Space ]---\n0xe7ff0000-0xe8000000          64K PTE USR RW NX SHD MEM/CACHED/WBWA\n---[ Modules ]---\n", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Linear Mapping", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Kernel Mapping", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Command_ClassicLpaeUser_PrintsEachMarkerOnce_AcrossTheTtbr0AndTtbr1Trees()
+    {
+        (int code, string output, string err) = CliHarness.Run("ptdump", "--design", "classic", "--user");
+        Assert.True(code == 0, err);
+        Assert.StartsWith("---[ User Space ]---\n0xb6ff0000-0xb7000000          64K PTE USR RW NX SHD MEM/CACHED/WBWA\n---[ Modules ]---\n---[ Kernel Mapping ]---\n0xc0000000-", output, StringComparison.Ordinal);
+        foreach (string marker in new[] { "Modules", "Kernel Mapping", "vmalloc() Area", "FDT Area", "Fixmap Area", "Vectors" })
+        {
+            Assert.Equal(1, output.Split('\n').Count(l => l == $"---[ {marker} ]---"));
+        }
+    }
+
+    [Fact]
+    public void ArmShort_HandBuiltTree_IsDumpedAsArmDumpPrintsIt_WithDomains_AndTheLinuxPteBits()
+    {
+        // A user page (domain USER), a kernel 1 MiB section and a kernel text page (domain KERNEL): the section prints
+        // the ARMv6+ section bits (AP_WRITE only: "    RW"; XN; S), the pages the Linux pte bits recovered from the
+        // hardware pte (AP[1] USR, APX ro, XN, S, TEX[0]:C:B = 0b111 L_PTE_MT_WRITEALLOC).
+        PageTable t = Tree(MmuFormat.ArmShort);
+        Map(t, 0x8000, 0x8000_0000, 4096, PageAttributes.UserData);
+        Map(t, 0xc0000000, 0, ByteSize.MiB, PageAttributes.KernelData);
+        Map(t, 0xc0100000, 0x10_0000, 4096, PageAttributes.KernelText);
+        string dump = PageTableDump.ArmShort(t, [new DumpMarker(0, "User Space"), new DumpMarker(0xc0000000, "Kernel Mapping")]);
+        Assert.Equal(
+            "---[ User Space ]---\n"
+            + "0x00008000-0x00009000           4K PTE USER    USR RW NX SHD MEM/CACHED/WBWA\n"
+            + "---[ Kernel Mapping ]---\n"
+            + "0xc0000000-0xc0100000           1M PGD KERNEL      RW NX SHD\n"
+            + "0xc0100000-0xc0101000           4K PTE KERNEL      ro x  SHD MEM/CACHED/WBWA\n",
+            dump);
+    }
+
+    [Fact]
+    public void Command_ShortDescriptorArm_DumpsTheCortexA8Kernel()
+    {
+        (int code, string output, string err) = CliHarness.Run("ptdump", "--machine", "cortex-a8", "--kernel");
+        Assert.True(code == 0, err);
+        Assert.StartsWith("---[ Modules ]---\n---[ Kernel Mapping ]---\n0xc0000000-", output, StringComparison.Ordinal);
+        Assert.Contains(" PGD KERNEL      RW NX SHD\n", output, StringComparison.Ordinal); // the linear map in 1 MiB sections
+        Assert.EndsWith("---[ Vectors ]---\n0xffff0000-0xffff2000           8K PTE KERNEL      ro x  SHD MEM/CACHED/WBWA\n---[ Vectors End ]---\n", output, StringComparison.Ordinal);
+        (code, string user, err) = CliHarness.Run("ptdump", "--machine", "cortex-a8");
+        Assert.True(code == 0, err);
+        Assert.StartsWith("---[ User Space ]---\n0xb6ff0000-0xb7000000          64K PTE USER    USR RW NX SHD MEM/CACHED/WBWA\n", user, StringComparison.Ordinal);
+    }
+
+    public static TheoryData<string, string> ArchRows()
+    {
+        TheoryData<string, string> rows = new();
+        foreach (IGrouping<KernelArch, (CpuProfile Profile, KernelArch Arch)> g in EveryCombinationTests.Machines().GroupBy(x => x.Arch))
+        {
+            rows.Add(g.First().Profile.Id, g.Key.Name());
+        }
+
+        return rows;
+    }
+
+    [Theory]
+    [MemberData(nameof(ArchRows))]
+    public void Command_EveryAcceptedDesign_DumpsEveryView_OnEveryArchitecture(string profileId, string archName)
+    {
+        // every design the parser accepts on the architecture's first shipped CPU, each view: a dump, never an error
+        CpuProfile profile = CpuProfiles.Find(profileId)!;
+        MachineSpec m = MachineSpec.For(profile, KernelArchitectures.Parse(archName), 2 * ByteSize.GiB);
+        MmuFormat format = Scenario.FormatOf(m);
+        int dumped = 0;
+        foreach (string design in EveryCombinationTests.DesignNames(format))
+        {
+            if (!DesignSpec.TryParse(design, format, profile, out _, out _))
+            {
+                continue; // refused before any run (a CPU feature the design needs), as compare refuses it
+            }
+
+            foreach (string[] view in new[] { new[] { "--kernel" }, [], ["--user"] })
+            {
+                (int code, string output, string err) = CliHarness.Run(["ptdump", "--machine", profileId, "--arch", archName, "--design", design, .. view]);
+                Assert.True(code == 0, $"{archName} {design} {string.Join(' ', view)}: exit {code}: {err}");
+                Assert.StartsWith("---[ ", output, StringComparison.Ordinal);
+                dumped++;
+            }
+        }
+
+        Assert.True(dumped >= 3);
     }
 
     [Fact]
@@ -118,7 +243,7 @@ public sealed class PtdumpTests
         (int code, string output, string err) = CliHarness.Run("ptdump", "--kernel");
         Assert.True(code == 0, err);
         Assert.StartsWith("---[ Modules ]---\n---[ Kernel Mapping ]---\n0xc0000000-", output, StringComparison.Ordinal);
-        Assert.EndsWith("---[ Vectors ]---\n0xffff0000-0xffff2000           8K     ro x  SHD MEM/CACHED/WBWA\n---[ Vectors End ]---\n", output, StringComparison.Ordinal);
+        Assert.EndsWith("---[ Vectors ]---\n0xffff0000-0xffff2000           8K PTE     ro x  SHD MEM/CACHED/WBWA\n---[ Vectors End ]---\n", output, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -118,7 +118,17 @@ public static class PtdumpCommand
         }
 
         IReadOnlyList<LiveRoot> roots = Roots(k, p!, view);
-        return Render(k, m, roots, view == View.Kernel);
+        return Render(k, m, roots, view == View.Kernel, KernelLowTree(k, p!));
+    }
+
+    /// <summary>
+    /// The lower-half tree the kernel runs on that belongs to the kernel, not to the process (4g4g's TTBR0 tree with
+    /// the linear map under the kernel's ASID), or null where the kernel runs on the process's own tables.
+    /// </summary>
+    public static PageTable? KernelLowTree(SimKernel k, Process p)
+    {
+        PageTable t = Tree(k, p, k.Isolation.UserHalfRoot(p, inKernel: true));
+        return ReferenceEquals(t, p.Tables) || ReferenceEquals(t, p.UserShadow) || ReferenceEquals(t, k.KernelTree) ? null : t;
     }
 
     /// <summary>The trees of a view, each with the register that holds it and where its addresses start.</summary>
@@ -133,9 +143,12 @@ public static class PtdumpCommand
         if (view == View.Kernel)
         {
             // init_mm: the kernel tree where the architecture's register places it
-            IReadOnlyList<LiveRoot> both = k.Arch.LiveRoots(p.Tables, k.KernelTree);
+            // (with the kernel's own lower-half tree beside it where the design has one: 4g4g's linear map)
+            PageTable? low = KernelLowTree(k, p);
+            IReadOnlyList<LiveRoot> both = k.Arch.LiveRoots(low ?? p.Tables, k.KernelTree);
             LiveRoot? placed = both.Cast<LiveRoot?>().FirstOrDefault(r => ReferenceEquals(r!.Value.Tree, k.KernelTree));
-            return [placed ?? new LiveRoot(k.KernelTree, both[0].Register, 0)];
+            LiveRoot kernelRoot = placed ?? new LiveRoot(k.KernelTree, both[0].Register, 0);
+            return low is null ? [kernelRoot] : [.. both.Where(r => ReferenceEquals(r.Tree, low)), kernelRoot];
         }
 
         PageTable userHalf = Tree(k, p, iso.UserHalfRoot(p, inKernel: true));
@@ -155,7 +168,7 @@ public static class PtdumpCommand
     }
 
     /// <summary>The roots in the dump format of the machine's architecture.</summary>
-    public static string Render(SimKernel k, MachineSpec m, IReadOnlyList<LiveRoot> roots, bool kernelFile)
+    public static string Render(SimKernel k, MachineSpec m, IReadOnlyList<LiveRoot> roots, bool kernelFile, PageTable? kernelLow = null)
     {
         KernelLayout layout = k.Layout;
         StringBuilder sb = new();
@@ -180,11 +193,19 @@ public static class PtdumpCommand
                         : PageTableDump.Riscv(r.Tree, 0, ulong.MaxValue, [new DumpMarker(0, "User Space"), .. RiscvMarkers(layout)]));
                     break;
                 case ArchFamily.Arm32 when m.Arch == KernelArch.ArmLpae:
-                    sb.Append(PageTableDump.ArmLpae(r.Tree, r.VaBase, r.VaBase == 0 && !kernelFile ? [new DumpMarker(0, "User Space"), .. ArmMarkers(layout)] : ArmMarkers(layout)));
+                    // With two trees (TTBR0 below TTBR1) each covers its own range, so each prints the markers inside it;
+                    // a user tree beside the kernel's own lower-half tree (4g4g) holds user space only.
+                    ulong top = roots.Where(o => o.VaBase > r.VaBase).Select(o => o.VaBase).DefaultIfEmpty(ulong.MaxValue).Min();
+                    ulong bottom = roots.Any(o => o.VaBase < r.VaBase) ? r.VaBase : 0;
+                    IReadOnlyList<DumpMarker> marks = ReferenceEquals(r.Tree, kernelLow) ? [new DumpMarker(0, "Linear Mapping (kernel TTBR0, kernel ASID)")]
+                        : r.VaBase == 0 && !kernelFile && kernelLow is not null ? [new DumpMarker(0, "User Space")]
+                        : r.VaBase == 0 && !kernelFile ? [new DumpMarker(0, "User Space"), .. ArmMarkers(layout)] : ArmMarkers(layout);
+                    sb.Append(PageTableDump.ArmLpae(r.Tree, r.VaBase, [.. marks.Where(x => x.Start >= bottom && x.Start < top)]));
                     break;
                 default:
-                    // short descriptors: dump.c reads Linux's shadow ptes (L_PTE_*), which the simulated hardware tables do not keep
-                    throw new UsageException($"ptdump: the {m.Arch.Name()} dump format (arch/arm/mm/dump.c over the Linux pte shadow) is not implemented yet; x86, aarch64, arm-lpae and RISC-V are");
+                    // short descriptors: one table for both halves (TTBCR.N = 0), so one tree per view
+                    sb.Append(PageTableDump.ArmShort(r.Tree, !kernelFile ? [new DumpMarker(0, "User Space"), .. ArmMarkers(layout)] : ArmMarkers(layout)));
+                    break;
             }
         }
 
@@ -234,27 +255,34 @@ public static class PtdumpCommand
         return m;
     }
 
-    /// <summary>address_markers of arch/arm/mm/dump.c (Linux 4.x-6.x), at the layout's addresses.</summary>
+    /// <summary>address_markers of arch/arm/mm/dump.c (Linux 6.x, no KASAN), at the layout's addresses.</summary>
     public static IReadOnlyList<DumpMarker> ArmMarkers(KernelLayout l)
     {
         List<DumpMarker> m = [];
-        void Add(string region, string name, bool end = false)
+        void Add(string region, string name)
         {
             if (Region(l, region) is LayoutRegion r)
             {
-                m.Add(new DumpMarker(end ? r.Last + 1 : r.Start, name));
+                m.Add(new DumpMarker(r.Start, name));
             }
         }
 
         Add("modules", "Modules");
         m.Add(new DumpMarker(l.PageOffset, "Kernel Mapping"));
+        if (Region(l, "kernel") is LayoutRegion image && Region(l, "lowmem") is LayoutRegion low && (image.Start < low.Start || image.Start > low.Last))
+        {
+            // the image outside the linear map (4g4g, kimage-vmalloc): mainline dump.c has no marker for it; one is added
+            m.Add(new DumpMarker(image.Start, "Kernel Image"));
+        }
+
         Add("vmalloc", "vmalloc() Area");
-        Add("vmalloc", "vmalloc() End", end: true);
+        Add("fdt", "FDT Area");
         Add("fixmap", "Fixmap Area");
         // CONFIG_VECTORS_BASE 0xffff0000 and its two pages (the vectors and the stubs)
         m.Add(new DumpMarker(0xffff0000, "Vectors"));
         m.Add(new DumpMarker(0xffff0000 + (2 * 4096), "Vectors End"));
-        return m;
+        return [.. m.OrderBy(x => x.Start)]; // stable: equal addresses keep dump.c's order
+
     }
 
     /// <summary>address_markers of arch/riscv/mm/ptdump.c (Linux 6.x, no KASAN), in its order, at the layout's addresses.</summary>

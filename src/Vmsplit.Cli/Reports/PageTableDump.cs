@@ -358,40 +358,137 @@ public static class PageTableDump
     ];
 
     /// <summary>
-    /// 32-bit ARM with LPAE as arch/arm/mm/dump.c prints it (Linux 4.x-6.x): only ranges with attributes, each as
-    /// <c>0x%08lx-0x%08lx   %9lu%c</c> (the size in K, M, G, ...; no level name) and the section bits of a pmd block
-    /// (USR, ro/RW, NX/x, SHD) or the pte bits of a page (USR, ro/RW, NX/x, SHD and every memory type whose L_PTE_MT
-    /// value the AttrIndx equals, so index 1 prints MEM/BUFFERABLE/WC DEV/WC and 3 MEM/CACHED/WBRA DEV/CACHED, as
-    /// dump.c does); a break where the bits or the level change or the next marker is reached, one marker per break.
-    /// With LPAE the descriptors carry the L_PTE bits themselves. A tree behind TTBR1 is placed at
-    /// <paramref name="vaBase"/>.
+    /// 32-bit ARM with LPAE as arch/arm/mm/dump.c prints it (Linux 6.x): only ranges with attributes, each as
+    /// <c>0x%08lx-0x%08lx   %9lu%c %s</c> (the size in K, M, G, ...; the level name, PMD for a section and PTE for a
+    /// page with CONFIG_PGTABLE_LEVELS=3) and the section bits of a pmd block (USR, ro/RW, NX/x, SHD) or the pte bits of
+    /// a page (USR, ro/RW, NX/x, SHD and every memory type whose L_PTE_MT value the AttrIndx equals, so index 1 prints
+    /// MEM/BUFFERABLE/WC DEV/WC and 3 MEM/CACHED/WBRA DEV/CACHED, as dump.c does); a break where the bits or the level
+    /// change or the next marker is reached, one marker per break. With LPAE the descriptors carry the L_PTE bits
+    /// themselves. A tree behind TTBR1 is placed at <paramref name="vaBase"/>.
     /// </summary>
     public static string ArmLpae(PageTable tree, ulong vaBase, IReadOnlyList<DumpMarker> markers)
     {
-        // Linux levels: 1 pgd, 3 pmd (the pud folds), 4 pte; only pmd and pte have bits (pg_level in dump.c)
-        int[] linuxLevel = tree.Geometry.LevelCount == 3 ? [1, 3, 4] : [3, 4];
-        ulong sectionMask = s_lpaeSectionBits.Aggregate(0UL, (a, b) => a | b.Mask);
-        ulong pteMask = s_lpaePteBits.Aggregate(0UL, (a, b) => a | b.Mask);
+        // Linux levels: 1 pgd, 4 pmd (p4d and pud fold), 5 pte; only pmd and pte have bits (pg_level in dump.c)
+        int[] linuxLevel = tree.Geometry.LevelCount == 3 ? [1, 4, 5] : [4, 5];
+        return Arm32(tree, vaBase, markers, "PMD", e =>
+        {
+            // A first-level block (1 GiB; the 4g4g kernel's linear map uses them) has the block descriptor's attribute
+            // fields, the same as a pmd section's (ARM ARM B3.6.2), so it prints with the section bits; Linux's own
+            // LPAE tables never hold one (arch/arm/mm/mmu.c maps with 2 MiB sections at most).
+            int l = e.Present && e.Level < tree.Geometry.LevelCount - 1 ? 4 : linuxLevel[e.Level];
+            return (l, e.Raw, null);
+        }, s_lpaeSectionBits, s_lpaePteBits);
+    }
+
+    // ---- 32-bit ARM, short descriptors -----------------------------------------------------------------
+
+    // arch/arm/include/asm/pgtable-2level.h: the Linux pte bits dump.c reads
+    private const ulong LPteUser = 1UL << 8;
+    private const ulong LPteRdonly = 1UL << 7;
+    private const ulong LPteXn = 1UL << 9;
+    private const ulong LPteShared = 1UL << 10;
+
+    private static readonly (ulong Mask, ulong Val, string Set, string? Clear)[] s_shortPteBits =
+    [
+        (LPteUser, LPteUser, "USR", "   "),
+        (LPteRdonly, LPteRdonly, "ro", "RW"),
+        (LPteXn, LPteXn, "NX", "x "),
+        (LPteShared, LPteShared, "SHD", "   "),
+        (0xfUL << 2, 0x00UL << 2, "SO/UNCACHED", null), // L_PTE_MT_* (pgtable-2level.h)
+        (0xfUL << 2, 0x01UL << 2, "MEM/BUFFERABLE/WC", null),
+        (0xfUL << 2, 0x02UL << 2, "MEM/CACHED/WT", null),
+        (0xfUL << 2, 0x03UL << 2, "MEM/CACHED/WBRA", null),
+        (0xfUL << 2, 0x06UL << 2, "MEM/MINICACHE", null),
+        (0xfUL << 2, 0x07UL << 2, "MEM/CACHED/WBWA", null),
+        (0xfUL << 2, 0x04UL << 2, "DEV/SHARED", null),
+        (0xfUL << 2, 0x0cUL << 2, "DEV/NONSHARED", null),
+        (0xfUL << 2, 0x09UL << 2, "DEV/WC", null),
+        (0xfUL << 2, 0x0bUL << 2, "DEV/CACHED", null),
+    ];
+
+    // the ARMv6+ section_bits: PMD_SECT_APX (15), PMD_SECT_AP_READ (11), PMD_SECT_AP_WRITE (10), PMD_SECT_XN (4), PMD_SECT_S (16)
+    private const ulong SectApMask = (1UL << 15) | (1UL << 11) | (1UL << 10);
+
+    private static readonly (ulong Mask, ulong Val, string Set, string? Clear)[] s_shortSectionBits =
+    [
+        (SectApMask, (1UL << 15) | (1UL << 10), "    ro", null),
+        (SectApMask, 1UL << 10, "    RW", null),
+        (SectApMask, 1UL << 11, "USR ro", null),
+        (SectApMask, (1UL << 11) | (1UL << 10), "USR RW", null),
+        (1UL << 4, 1UL << 4, "NX", "x "),
+        (1UL << 16, 1UL << 16, "SHD", "   "),
+    ];
+
+    /// <summary>
+    /// 32-bit ARM with short descriptors as arch/arm/mm/dump.c prints it (Linux 6.x, CONFIG_PGTABLE_LEVELS=2): each
+    /// range as <c>0x%08lx-0x%08lx   %9lu%c %s %s</c> with the level name (PGD for a 1 MiB section, PTE for a page), the
+    /// domain of its first-level descriptor (KERNEL, USER, IO, VECTORS) and the ARMv6+ section bits or the Linux pte
+    /// bits. dump.c reads the Linux ptes, the software half of each second-level table (L_PTE_*); the model keeps the
+    /// hardware half only, so each is recovered from its hardware pte by inverting cpu_v7_set_pte_ext
+    /// (arch/arm/mm/proc-v7-2level.S): AP[1] is L_PTE_USER, APX L_PTE_RDONLY, XN L_PTE_XN, S L_PTE_SHARED, and TEX[0]:C:B
+    /// the low three bits of L_PTE_MT (the fourth, which only the device types set, is not kept in hardware).
+    /// </summary>
+    public static string ArmShort(PageTable tree, IReadOnlyList<DumpMarker> markers)
+    {
+        return Arm32(tree, 0, markers, "PGD", e =>
+        {
+            ulong l1 = tree.Memory.ReadUInt32(new PhysicalAddress(tree.Root.Value + (((e.Va >> 20) & 0xfff) * 4)));
+            string domain = ((l1 >> 5) & 0xf) switch
+            {
+                0 => "KERNEL ", // get_domain_name: DOMAIN_KERNEL, DOMAIN_USER, DOMAIN_IO, DOMAIN_VECTORS (asm/domain.h)
+                1 => "USER   ",
+                2 => "IO     ",
+                3 => "VECTORS",
+                _ => "unknown",
+            };
+            if (!e.Present)
+            {
+                return (e.Level == 0 ? 4 : 5, 0, domain);
+            }
+
+            if (e.Level == 0)
+            {
+                return (4, e.Raw, domain); // a section or supersection: the hardware pmd, as dump.c reads it
+            }
+
+            ulong hw = e.Raw;
+            ulong linux = (hw & 0xc) | ((hw & (1UL << 6)) != 0 ? 1UL << 4 : 0) // C:B, TEX[0]
+                | ((hw & (1UL << 5)) != 0 ? LPteUser : 0) | ((hw & (1UL << 9)) != 0 ? LPteRdonly : 0)
+                | ((hw & 1UL) != 0 ? LPteXn : 0) | ((hw & (1UL << 10)) != 0 ? LPteShared : 0);
+            return (5, linux, domain);
+        }, s_shortSectionBits, s_shortPteBits);
+    }
+
+    // The walk and note_page of arch/arm/mm/dump.c (Linux 6.x) over a tree: `classify` gives each entry its Linux level
+    // (4 pmd, 5 pte; others carry no bits), the value dump.c reads and the domain (short descriptors only).
+    private static string Arm32(PageTable tree, ulong vaBase, IReadOnlyList<DumpMarker> markers, string pmdName,
+        Func<DumpEntry, (int Level, ulong Value, string? Domain)> classify,
+        (ulong Mask, ulong Val, string Set, string? Clear)[] sectionBits, (ulong Mask, ulong Val, string Set, string? Clear)[] pteBits)
+    {
+        ulong sectionMask = sectionBits.Aggregate(0UL, (a, b) => a | b.Mask);
+        ulong pteMask = pteBits.Aggregate(0UL, (a, b) => a | b.Mask);
         StringBuilder sb = new();
         List<DumpMarker> marks = [.. markers, new DumpMarker(ulong.MaxValue, "")];
         int marker = 0;
         int level = 0;
         ulong prot = 0;
         ulong from = 0;
+        string? domain = null;
 
-        void Note(ulong addr, int newLevel, ulong val)
+        void Note(ulong addr, int newLevel, ulong val, string? newDomain)
         {
-            ulong newProt = val & (newLevel == 3 ? sectionMask : newLevel == 4 ? pteMask : 0);
+            ulong newProt = val & (newLevel == 4 ? sectionMask : newLevel == 5 ? pteMask : 0);
             if (level == 0)
             {
                 level = newLevel;
                 prot = newProt;
+                domain = newDomain;
                 from = addr;
                 sb.Append("---[ ").Append(marks[0].Name).Append(" ]---\n");
                 return;
             }
 
-            if (newProt == prot && newLevel == level && addr < marks[marker + 1].Start)
+            if (newProt == prot && newLevel == level && newDomain == domain && addr < marks[marker + 1].Start)
             {
                 return;
             }
@@ -399,9 +496,13 @@ public static class PageTableDump
             if (prot != 0)
             {
                 sb.Append("0x").Append(Hex(from, 8)).Append("-0x").Append(Hex(addr, 8)).Append("   ");
-                sb.Append(Size(((addr - from) & 0xffffffffUL) >> 10, "KMGTPE"));
-                AppendBits(sb, prot, level == 3 ? s_lpaeSectionBits : s_lpaePteBits);
+                sb.Append(Size(((addr - from) & 0xffffffffUL) >> 10, "KMGTPE")).Append(' ').Append(level == 4 ? pmdName : "PTE");
+                if (domain is not null)
+                {
+                    sb.Append(' ').Append(domain);
+                }
 
+                AppendBits(sb, prot, level == 4 ? sectionBits : pteBits);
                 sb.Append('\n');
             }
 
@@ -414,26 +515,27 @@ public static class PageTableDump
             from = addr;
             prot = newProt;
             level = newLevel;
+            domain = newDomain;
         }
 
         if (vaBase != 0)
         {
-            // dump.c walks swapper_pg_dir from 0: below a TTBR1 tree its entries hold nothing (prot 0, never printed)
-            Note(0, 3, 0);
+            // dump.c walks from 0: below a TTBR1 tree the entries hold nothing (prot 0, never printed)
+            Note(0, 4, 0, null);
         }
 
         UInt128 total = (UInt128)tree.Geometry[0].Entries * tree.Geometry[0].EntrySpan;
         foreach (DumpEntry e in Entries(tree, 0, total > ulong.MaxValue ? ulong.MaxValue : (ulong)total))
         {
-            int l = linuxLevel[e.Level];
-            ulong step = l == 4 ? 4096 : e.Span;
+            (int l, ulong value, string? dom) = classify(e);
+            ulong step = l == 5 ? 4096 : e.Span;
             for (ulong va = e.Va; va - e.Va < e.Span; va += step)
             {
-                Note((va + vaBase) & 0xffffffffUL, l, e.Raw);
+                Note((va + vaBase) & 0xffffffffUL, l, value, dom);
             }
         }
 
-        Note(0, 0, 0); // walk_pgd's last note_page(&st, 0, 0, 0)
+        Note(0, 0, 0, null); // ptdump_walk_pgd's last note_page(&st, 0, 0, 0, NULL)
         return sb.ToString();
     }
 
