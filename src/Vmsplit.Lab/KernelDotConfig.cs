@@ -434,6 +434,15 @@ public static class DotConfigMachine
     /// <summary>CONFIG_NR_CPUS.</summary>
     public static int? NrCpus(KernelDotConfig c) => (int?)c.Number("NR_CPUS", 1, 8192);
 
+    /// <summary>
+    /// x86-32's fixmap-sizing options (<see cref="X86FixmapOptions.Names"/>) over <paramref name="over"/>: a symbol the
+    /// file sets (=y, =m) or marks "is not set" decides; one it does not name keeps its value, since a defconfig or a
+    /// partial file leaves out what is at its Kconfig default (a complete olddefconfig output names each one whose
+    /// dependencies hold).
+    /// </summary>
+    public static X86FixmapOptions X86Fixmap(KernelDotConfig c, X86FixmapOptions over) =>
+        over.With(c.Bool);
+
     /// <summary>CONFIG_PGTABLE_LEVELS must match the format the kernel runs (arch/*/Kconfig, config PGTABLE_LEVELS).</summary>
     public static void CheckLevels(KernelDotConfig c, KernelArch arch, int vaBits)
     {
@@ -467,6 +476,7 @@ public static class DotConfigMachine
             Split = Split(c, m.Arch)?.Split ?? m.Split,
             Highmem = Highmem(c, m.Arch) ?? m.Highmem,
             NrCpus = NrCpus(c) ?? m.NrCpus,
+            X86Fixmap = m.Arch.IsX86_32() ? X86Fixmap(c, m.X86Fixmap) : m.X86Fixmap, // the same symbols exist elsewhere (PARAVIRT on arm64) and size nothing there
         };
         if (VaBits(c, m.Arch) is int va)
         {

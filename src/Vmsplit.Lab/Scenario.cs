@@ -20,6 +20,9 @@ public sealed record MachineSpec(CpuProfile Profile, KernelArch Arch, ulong RamB
     /// <summary>CONFIG_NR_CPUS (sizes the x86-32 cpu_entry_area).</summary>
     public int NrCpus { get; init; } = 8;
 
+    /// <summary>x86-32: the Kconfig options that size the fixmap (a .config's, else a distribution-like kernel's).</summary>
+    public X86FixmapOptions X86Fixmap { get; init; } = new();
+
     /// <summary>The Linux release whose rules the layout and the kernel paths follow (default: mainline).</summary>
     public LinuxVersion Linux { get; init; } = LinuxVersion.Mainline;
 
@@ -127,6 +130,7 @@ public static class Scenario
             Design = ld,
             VaBits = m.VaBits,
             NrCpus = m.NrCpus,
+            X86Fixmap = m.X86Fixmap,
             Linux = m.Linux,
             ViptAliasing = m.Profile.Cache.ViptAliasing,
         };

@@ -86,6 +86,35 @@ public sealed class DotConfigTests
     }
 
     [Fact]
+    public void Layout_X86FixmapOptions_FromTheConfig_WithKconfigOnTop()
+    {
+        // the fixmap-sizing symbols a .config sets or marks "not set" are the --kconfig of the same names; --kconfig wins
+        string path = Temp("CONFIG_X86_32=y\n# CONFIG_64BIT is not set\n# CONFIG_X86_IO_APIC is not set\nCONFIG_ACPI_APEI_GHES=n\n");
+        string fromConfig = Layout("--config", path);
+        Assert.Equal(Layout("--arch", "x86-32", "--kconfig", "X86_IO_APIC=n,ACPI_APEI_GHES=n"), fromConfig);
+        Assert.NotEqual(Layout("--arch", "x86-32"), fromConfig); // 64 IO-APIC slots and 2 GHES pages fewer
+        Assert.Equal(Layout("--arch", "x86-32", "--kconfig", "ACPI_APEI_GHES=n"), Layout("--config", path, "--kconfig", "X86_IO_APIC=y"));
+        (int code, _, string err) = CliHarness.Run("layout", "--ram", "2G", "--config", Temp("CONFIG_X86_32=y\n# CONFIG_64BIT is not set\nCONFIG_X86_IO_APIC=2\n"));
+        Assert.Equal(2, code);
+        Assert.Matches("^vmsplit: .*\\.config:3: CONFIG_X86_IO_APIC=2 is not y, m or n\n$", err);
+    }
+
+    [Fact]
+    public void X86FixmapOptions_ReachCompare_AndStayOffOtherArchitectures()
+    {
+        string x86 = Temp("CONFIG_X86_32=y\n# CONFIG_64BIT is not set\n# CONFIG_X86_IO_APIC is not set\n");
+        MachineSpec m = MachineOptions.Resolve(null, null, MachineSpec.DefaultArm(), KernelDotConfig.Load(x86));
+        Assert.False(m.X86Fixmap.IoApic);
+        Assert.True(m.X86Fixmap.LocalApic); // not named in the file: the default
+        // arm64 has CONFIG_PARAVIRT too; it sizes no fixmap there and must not be refused as an x86-32 option
+        string arm64 = Temp("CONFIG_ARM64=y\nCONFIG_PARAVIRT=n\n");
+        MachineSpec a = MachineOptions.Resolve("cortex-a72", null, MachineSpec.DefaultArm(), KernelDotConfig.Load(arm64));
+        Assert.Equal(new Vmsplit.Kernel.Layout.X86FixmapOptions(), a.X86Fixmap);
+        Assert.Equal(0, CliHarness.Run("layout", "--ram", "2G", "--config", arm64).Code);
+        Assert.Equal(0, CliHarness.Run("compare", "--config", arm64, "--machine", "cortex-a72", "--workloads", "null", "--ops", "3").Code);
+    }
+
+    [Fact]
     public void Arm64_WithoutKaslr_KeepsTheKernelMapped_OnASafeListCore()
     {
         string path = Temp("CONFIG_ARM64=y\nCONFIG_UNMAP_KERNEL_AT_EL0=y\n# CONFIG_RANDOMIZE_BASE is not set\nCONFIG_ARM64_SW_TTBR0_PAN=y\nCONFIG_ARM64_PAN=y\n");

@@ -59,6 +59,7 @@ public static class LayoutCommand
             int nrCpus1 = parse.GetValue(nrCpus);
             int vaBits1 = parse.GetValue(vaBits);
             CommandOutputs outputs = new(stdout);
+            X86FixmapOptions fixmap1 = new();
             if (parse.GetValue(dotConfig) is string configFile)
             {
                 outputs.Reads("--config", configFile);
@@ -71,6 +72,7 @@ public static class LayoutCommand
                     highmem1 = Given(noHighmem) ? highmem1 : DotConfigMachine.Highmem(c, a) ?? highmem1;
                     nrCpus1 = Given(nrCpus) ? nrCpus1 : DotConfigMachine.NrCpus(c) ?? nrCpus1;
                     vaBits1 = Given(vaBits) ? vaBits1 : DotConfigMachine.VaBits(c, a) ?? vaBits1;
+                    fixmap1 = a.IsX86_32() ? DotConfigMachine.X86Fixmap(c, fixmap1) : fixmap1; // x86-32's fixmap only; --kconfig applies on top
                     if (!Given(vaBits))
                     {
                         // PGTABLE_LEVELS follows VA_BITS in Kconfig; an explicit --va-bits overrides both
@@ -92,7 +94,7 @@ public static class LayoutCommand
                 split1, highmem1, parse.GetValue(vmalloc), parse.GetValue(linux), parse.GetValue(image),
                 design1, parse.GetValue(thumb2), parse.GetValue(vipt), parse.GetValue(dmaZone), parse.GetValue(fixaddr),
                 nrCpus1, vaBits1, parse.GetValue(linearStart), parse.GetValue(vmallocEnd), parse.GetValue(consistentDma),
-                parse.GetValue(kconfig));
+                parse.GetValue(kconfig), fixmap1);
             string fmt = io.Resolve(parse) is "text" ? "table" : io.Resolve(parse);
             OutputTarget target = outputs.Claim("--output", parse.GetValue(io.Output) ?? "-");
             string text = Run(machine, config, fmt, parse.GetValue(budget));
@@ -176,10 +178,10 @@ public static class LayoutCommand
     public static KernelConfig BuildConfig(
         string? split, bool highmem, string? vmalloc, string? linux, string? image, string? design, bool thumb2, bool vipt,
         string? dmaZone, string? fixaddr, int nrCpus, int vaBits, string? linearStart, string? vmallocEnd = null, string? consistentDmaSize = null,
-        string? kconfig = null)
+        string? kconfig = null, X86FixmapOptions? dotConfigFixmap = null)
     {
-        X86FixmapOptions fixmap = new();
-        if (kconfig is not null && !X86FixmapOptions.TryParse(kconfig, out fixmap, out string kconfigError))
+        X86FixmapOptions fixmap = dotConfigFixmap ?? new();
+        if (kconfig is not null && !X86FixmapOptions.TryParse(kconfig, fixmap, out fixmap, out string kconfigError))
         {
             throw new UsageException("--kconfig: " + kconfigError);
         }

@@ -53,13 +53,32 @@ public sealed record X86FixmapOptions
         ("DEBUG_HIGHMEM", (o, v) => o with { DebugHighmem = v }),
     ];
 
-    /// <summary>The option names <see cref="TryParse"/> takes.</summary>
+    /// <summary>The option names <see cref="TryParse(string, out X86FixmapOptions, out string)"/> takes.</summary>
     public static IEnumerable<string> Names => s_options.Select(o => o.Name);
 
-    /// <summary>Parses <c>NAME=y|n,...</c> (CONFIG_ prefix optional) over the defaults; on failure a one-line reason.</summary>
-    public static bool TryParse(string text, out X86FixmapOptions options, out string error)
+    /// <summary>These options with each one <paramref name="value"/> knows (a .config's y/m or "is not set") set; the rest unchanged.</summary>
+    public X86FixmapOptions With(Func<string, bool?> value)
     {
-        options = new X86FixmapOptions();
+        X86FixmapOptions o = this;
+        foreach ((string name, Func<X86FixmapOptions, bool, X86FixmapOptions> set) in s_options)
+        {
+            if (value(name) is bool v)
+            {
+                o = set(o, v);
+            }
+        }
+
+        return o;
+    }
+
+    /// <summary>Parses <c>NAME=y|n,...</c> (CONFIG_ prefix optional) over the defaults; on failure a one-line reason.</summary>
+    public static bool TryParse(string text, out X86FixmapOptions options, out string error) =>
+        TryParse(text, new X86FixmapOptions(), out options, out error);
+
+    /// <summary>Parses <c>NAME=y|n,...</c> over <paramref name="over"/> (a .config's values): each name given wins.</summary>
+    public static bool TryParse(string text, X86FixmapOptions over, out X86FixmapOptions options, out string error)
+    {
+        options = over;
         error = "";
         foreach (string part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
