@@ -1,19 +1,21 @@
-using Vmsplit.Hardware;
 using Vmsplit.Hardware.Costs;
 using Vmsplit.Hardware.Mmu;
 using Vmsplit.Hardware.Paging;
 using Vmsplit.Hardware.Profiles;
+using Vmsplit.Hardware;
 using Vmsplit.Kernel.Core;
+using Vmsplit.Kernel.Layout;
+using Vmsplit.Kernel.Tests.Core;
 
-namespace Vmsplit.Lab.Tests;
+namespace Vmsplit.Kernel.Tests.Mm;
 
 /// <summary>kmap_local executed: PageHighMem's page->flags load, a PTE stored in the fixmap slot, a local invalidation, the clear.</summary>
 public class KmapTests
 {
     private static SimKernel Boot(string design)
     {
-        MachineSpec m = MachineSpec.DefaultArm(); // 2 GiB on LPAE: under classic 1.25 GiB of it is highmem
-        SimKernel k = Scenario.Boot(m, Scenario.ParseDesign(m, design));
+        // 2 GiB on LPAE: under classic 1.25 GiB of it is highmem
+        SimKernel k = KernelBoot.Boot(KernelArch.ArmLpae, design, "cortex-a15");
         k.Start(k.CreateProcess());
         return k;
     }

@@ -1,20 +1,21 @@
 using System.Text;
-using Vmsplit.Hardware;
 using Vmsplit.Hardware.Mmu;
 using Vmsplit.Hardware.Paging;
+using Vmsplit.Hardware;
 using Vmsplit.Kernel.Core;
+using Vmsplit.Kernel.Layout;
 using Vmsplit.Kernel.Mm;
+using Vmsplit.Kernel.Tests.Core;
 using Vmsplit.Kernel.Uaccess;
 
-namespace Vmsplit.Lab.Tests;
+namespace Vmsplit.Kernel.Tests.Uaccess;
 
 /// <summary>The trampoline and pmd-copy variants executed: descriptor loads and stores, TLB invalidations, counted exactly.</summary>
 public class FourGUaccessMechanismTests
 {
     private static (SimKernel K, Process P, VirtualAddress Buf) Boot(string design)
     {
-        MachineSpec m = MachineSpec.DefaultArm();
-        SimKernel k = Scenario.Boot(m, Scenario.ParseDesign(m, design), coherenceCheck: true);
+        SimKernel k = KernelBoot.Boot(KernelArch.ArmLpae, design, "cortex-a15");
         Process p = k.CreateProcess();
         VirtualAddress buf = k.MapRegion(p, 64 * 1024, VmFlags.Read | VmFlags.Write);
         k.Start(p);

@@ -1,12 +1,12 @@
-using Vmsplit.Hardware;
 using Vmsplit.Hardware.Costs;
 using Vmsplit.Hardware.Mmu;
 using Vmsplit.Hardware.Tlb;
+using Vmsplit.Hardware;
 using Vmsplit.Kernel.Core;
 using Vmsplit.Kernel.Layout;
 using Vmsplit.Kernel.Mm;
 
-namespace Vmsplit.Lab.Tests;
+namespace Vmsplit.Kernel.Tests.Core;
 
 /// <summary>
 /// The simulated arm64 kernel issues AArch64's TLBIs as Linux's arch/arm64/include/asm/tlbflush.h does
@@ -26,12 +26,9 @@ public sealed class Arm64TlbMaintenanceTests
 
     // Cortex-A53: a 64-entry walk cache of every table level (TRM 5.1), so a walk after a last-level TLBI
     // finds its level-2 table descriptor cached and reads only the leaf.
-    private static MachineSpec A53() => new(MachineSpec.Require("cortex-a53"), KernelArch.Aarch64, 4 * ByteSize.GiB);
-
     private static (SimKernel K, Process P, VirtualAddress Buf) BootAndTouch(string design, int pages)
     {
-        MachineSpec m = A53();
-        SimKernel k = Scenario.Boot(m, Scenario.ParseDesign(m, design), coherenceCheck: true);
+        SimKernel k = KernelBoot.Boot(KernelArch.Aarch64, design, "cortex-a53", 4 * ByteSize.GiB);
         Process p = k.CreateProcess();
         VirtualAddress buf = k.MapRegion(p, (ulong)pages * Page, VmFlags.Read | VmFlags.Write);
         k.Start(p);

@@ -1,10 +1,12 @@
-using Vmsplit.Hardware;
 using Vmsplit.Hardware.Costs;
 using Vmsplit.Hardware.Profiles;
+using Vmsplit.Hardware;
 using Vmsplit.Kernel.Core;
+using Vmsplit.Kernel.Layout;
 using Vmsplit.Kernel.Mm;
+using Vmsplit.Kernel.Tests.Core;
 
-namespace Vmsplit.Lab.Tests;
+namespace Vmsplit.Kernel.Tests.Mm;
 
 /// <summary>
 /// get_user_pages executed: a software walk whose descriptor loads go through the kernel's TLB and the line cache,
@@ -14,8 +16,7 @@ public class GupTests
 {
     private static (SimKernel K, Process P, VirtualAddress Buf) Boot(string design)
     {
-        MachineSpec m = MachineSpec.DefaultArm();
-        SimKernel k = Scenario.Boot(m, Scenario.ParseDesign(m, design));
+        SimKernel k = KernelBoot.Boot(KernelArch.ArmLpae, design, "cortex-a15");
         Process p = k.CreateProcess();
         VirtualAddress buf = k.MapRegion(p, 64 * 1024, VmFlags.Read | VmFlags.Write);
         k.Start(p);
@@ -44,8 +45,7 @@ public class GupTests
     [Fact]
     public void SixtyFourBitKernelsKeepNoSimulatedMemMap()
     {
-        MachineSpec m = MachineSpec.SkylakeX86();
-        SimKernel k = Scenario.Boot(m, Scenario.ParseDesign(m, "classic"));
+        SimKernel k = KernelBoot.Boot(KernelArch.X86_64, "classic", "skylake", 8 * ByteSize.GiB);
         Assert.Null(k.MemMap);
     }
 
