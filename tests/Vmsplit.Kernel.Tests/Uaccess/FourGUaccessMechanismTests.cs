@@ -1,7 +1,7 @@
 using System.Text;
+using Vmsplit.Hardware;
 using Vmsplit.Hardware.Mmu;
 using Vmsplit.Hardware.Paging;
-using Vmsplit.Hardware;
 using Vmsplit.Kernel.Core;
 using Vmsplit.Kernel.Layout;
 using Vmsplit.Kernel.Mm;
