@@ -26,15 +26,8 @@ public sealed class Arm64TlbMaintenanceTests
 
     // Cortex-A53: a 64-entry walk cache of every table level (TRM 5.1), so a walk after a last-level TLBI
     // finds its level-2 table descriptor cached and reads only the leaf.
-    private static (SimKernel K, Process P, VirtualAddress Buf) BootAndTouch(string design, int pages)
-    {
-        SimKernel k = KernelBoot.Boot(KernelArch.Aarch64, design, "cortex-a53", 4 * ByteSize.GiB);
-        Process p = k.CreateProcess();
-        VirtualAddress buf = k.MapRegion(p, (ulong)pages * Page, VmFlags.Read | VmFlags.Write);
-        k.Start(p);
-        k.UserTouch(p, buf, (ulong)pages * Page, write: true);
-        return (k, p, buf);
-    }
+    private static (SimKernel K, Process P, VirtualAddress Buf) BootAndTouch(string design, int pages) =>
+        KernelBoot.BootWithBuffer(KernelArch.Aarch64, design, "cortex-a53", (ulong)pages * Page, 4 * ByteSize.GiB, touch: true);
 
     private static void AssertNoArmv7Operation(MmuCounters c)
     {

@@ -4,6 +4,7 @@ using Vmsplit.Hardware.Profiles;
 using Vmsplit.Kernel.Core;
 using Vmsplit.Kernel.Designs;
 using Vmsplit.Kernel.Layout;
+using Vmsplit.Kernel.Mm;
 
 namespace Vmsplit.Kernel.Tests.Core;
 
@@ -26,6 +27,21 @@ public static class KernelBoot
         config = config with { Design = DesignRegistry.SchemeOf(d!.Scheme).Layout ?? LayoutDesign.Classic, ViptAliasing = profile.Cache.ViptAliasing };
         KernelLayout layout = LayoutEngine.Compute(Machine.WithRam(arch, ramBytes), config);
         return new SimKernel(new KernelSetup(layout, d, profile) { CoherenceCheck = true });
+    }
+
+    /// <summary>A booted kernel with one running process that has a read-write region of <paramref name="bytes"/> mapped (and, with <paramref name="touch"/>, written).</summary>
+    public static (SimKernel K, Process P, VirtualAddress Buf) BootWithBuffer(KernelArch arch, string design, string cpu, ulong bytes = 64 * 1024, ulong ramBytes = 2 * ByteSize.GiB, bool touch = false)
+    {
+        SimKernel k = Boot(arch, design, cpu, ramBytes);
+        Process p = k.CreateProcess();
+        VirtualAddress buf = k.MapRegion(p, bytes, VmFlags.Read | VmFlags.Write);
+        k.Start(p);
+        if (touch)
+        {
+            k.UserTouch(p, buf, bytes, write: true);
+        }
+
+        return (k, p, buf);
     }
 
     /// <summary>A booted kernel with one running process.</summary>

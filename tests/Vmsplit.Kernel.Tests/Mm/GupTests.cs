@@ -14,14 +14,8 @@ namespace Vmsplit.Kernel.Tests.Mm;
 /// </summary>
 public class GupTests
 {
-    private static (SimKernel K, Process P, VirtualAddress Buf) Boot(string design)
-    {
-        SimKernel k = KernelBoot.Boot(KernelArch.ArmLpae, design, "cortex-a15");
-        Process p = k.CreateProcess();
-        VirtualAddress buf = k.MapRegion(p, 64 * 1024, VmFlags.Read | VmFlags.Write);
-        k.Start(p);
-        return (k, p, buf);
-    }
+    private static (SimKernel K, Process P, VirtualAddress Buf) Boot(string design) =>
+        KernelBoot.BootWithBuffer(KernelArch.ArmLpae, design, "cortex-a15");
 
     [Fact]
     public void MemMapHoldsOneStructPageOfThirtyTwoBytesPerRamFrameAtTheTopOfLowmem()

@@ -13,14 +13,8 @@ namespace Vmsplit.Kernel.Tests.Uaccess;
 /// <summary>The trampoline and pmd-copy variants executed: descriptor loads and stores, TLB invalidations, counted exactly.</summary>
 public class FourGUaccessMechanismTests
 {
-    private static (SimKernel K, Process P, VirtualAddress Buf) Boot(string design)
-    {
-        SimKernel k = KernelBoot.Boot(KernelArch.ArmLpae, design, "cortex-a15");
-        Process p = k.CreateProcess();
-        VirtualAddress buf = k.MapRegion(p, 64 * 1024, VmFlags.Read | VmFlags.Write);
-        k.Start(p);
-        return (k, p, buf);
-    }
+    private static (SimKernel K, Process P, VirtualAddress Buf) Boot(string design) =>
+        KernelBoot.BootWithBuffer(KernelArch.ArmLpae, design, "cortex-a15");
 
     [Fact]
     public void PmdCopyWalksTwoLevelsStoresTheSlotTwiceAndInvalidatesThePageItReached()
