@@ -51,6 +51,34 @@ public static class CauseInputs
             return Costs(PrimitiveCost.WalkStepCacheMiss);
         }
 
+        if (cause == KernelCostCause.TlbiBroadcast)
+        {
+            return arch == ProfileArchitecture.Arm
+                ? Costs(PrimitiveCost.TlbiAllIs, PrimitiveCost.TlbiAsidIs, PrimitiveCost.TlbiMvaIs, PrimitiveCost.TlbiMvaaIs, PrimitiveCost.Dsb, PrimitiveCost.Isb)
+                : [];
+        }
+
+        if (cause == KernelCostCause.IpiSend)
+        {
+            return arch == ProfileArchitecture.Riscv ? Costs(PrimitiveCost.ExceptionEntry, PrimitiveCost.ExceptionExit) : [];
+        }
+
+        if (cause == KernelCostCause.ShootdownWait)
+        {
+            return Costs(PrimitiveCost.WalkStepCacheMiss);
+        }
+
+        if (cause == KernelCostCause.RemoteFlush)
+        {
+            return arch switch
+            {
+                ProfileArchitecture.Arm => [],
+                ProfileArchitecture.X86 => Costs(
+                    PrimitiveCost.ExceptionEntry, PrimitiveCost.ExceptionExit, PrimitiveCost.Cr3Write, PrimitiveCost.Invlpg, PrimitiveCost.InvpcidAddress),
+                _ => Costs(PrimitiveCost.ExceptionEntry, PrimitiveCost.ExceptionExit, PrimitiveCost.SfenceVmaAsid, PrimitiveCost.SfenceVmaVaAsid),
+            };
+        }
+
         if (cause == CostCause.TlbMaintenance || cause == KernelCostCause.AsidRollover)
         {
             return arch switch
@@ -96,7 +124,8 @@ public static class CauseInputs
     /// <summary>Whether the kernel's software costs (instruction counts, all assumptions) are charged to <paramref name="cause"/>.</summary>
     public static bool KernelSoftware(CostCause cause) => cause == KernelCostCause.PathBase || cause == CostCause.TlbMaintenance
         || cause == KernelCostCause.Pinning || cause == KernelCostCause.Kmap || cause == KernelCostCause.FaultHandling
-        || cause == KernelCostCause.AddressConversion || cause == CostCause.UserWork;
+        || cause == KernelCostCause.AddressConversion || cause == CostCause.UserWork
+        || cause == KernelCostCause.IpiSend || cause == KernelCostCause.ShootdownWait || cause == KernelCostCause.RemoteFlush;
 
     /// <summary>The entries of <paramref name="profile"/> that price <paramref name="cause"/> (those it has).</summary>
     public static IReadOnlyList<ProfileEntry> Entries(CostCause cause, CpuProfile profile)

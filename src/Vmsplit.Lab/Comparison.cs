@@ -14,6 +14,9 @@ public sealed record CompareOptions(MachineSpec Machine, IReadOnlyList<string> D
     /// <summary>Operations per workload (null: each workload's default).</summary>
     public int? Ops { get; init; }
 
+    /// <summary>Run every measurement with the coherence checker on every CPU (--check): stale translations are counted per run.</summary>
+    public bool Check { get; init; }
+
     /// <summary>Run design × workload pairs on every core (results are the same either way).</summary>
     public bool Parallel { get; init; } = true;
 
@@ -128,7 +131,7 @@ public static class Comparison
         ForEachPair(pairs.Count, o.Parallel, i =>
         {
             (int d, int w) = pairs[i];
-            SimKernel k = Scenario.Boot(o.Machine, specs[d], o.Seed);
+            SimKernel k = Scenario.Boot(o.Machine, specs[d], o.Seed, o.Check);
             Runner r = new(k, o.Workloads[w]);
             results[i] = r.Measure(o.Ops ?? o.Workloads[w].DefaultOps);
             progress?.Report(Interlocked.Increment(ref done));

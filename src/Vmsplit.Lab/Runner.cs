@@ -22,6 +22,13 @@ public sealed record TlbCounters(long Translations, long MicroHits, long MainHit
 /// </summary>
 public sealed record MechanismCounters(long DescriptorWrites, long SoftwareWalkLoads, long PinnedPages);
 
+/// <summary>
+/// What the CPUs did for each other over a measured phase: shootdown handlers run on other CPUs (IPIs or firmware
+/// remote fences received), flushes skipped because the target was in lazy TLB mode, and lazy CPUs that flushed
+/// when they switched back because they had skipped some.
+/// </summary>
+public sealed record SmpCounters(long RemoteHandlers, long LazySkips, long LazyCatchUps);
+
 /// <summary>One design × workload measurement.</summary>
 public sealed record RunResult(
     string Design,
@@ -41,6 +48,14 @@ public sealed record RunResult(
 
     /// <summary>What the kernel's uaccess and kmap paths executed over the measured operations.</summary>
     public MechanismCounters Mechanisms { get; init; } = new(0, 0, 0);
+
+    /// <summary>The simulated CPUs the run had.</summary>
+    public int Cpus { get; init; } = 1;
+
+    public SmpCounters Smp { get; init; } = new(0, 0, 0);
+
+    /// <summary>With the coherence checker on (--check): stale translations found on any CPU (each distinct one once); null when off.</summary>
+    public int? StaleTranslations { get; init; }
 
     public double NsPerOpOf(CostCause cause) => CyclesPerOpByCause.TryGetValue(cause, out double c) ? c * 1000.0 / ClockMhz : 0;
 }
@@ -142,10 +157,10 @@ public sealed class Runner
         int warm = warmup >= 0 ? warmup : WarmupOps(ops);
         CheckSteps(_w.SetupSteps + ((double)ops + warm) * _w.StepsPerOperation, $"workload {_w.Name} with {ops} operations");
         long op = 0;
-        MmuCounters c = _k.Cpu.Mmu.Counters;
         long stepMisses0 = 0;
         long switches0 = 0;
         (long Writes, long Loads, long Pins) mech0 = default;
+        SmpCounters smp0 = new(0, 0, 0);
         try
         {
             for (; op < warm; op++)
@@ -154,8 +169,13 @@ public sealed class Runner
             }
 
             _k.Ledger.Reset();
-            c.Reset();
-            stepMisses0 = _k.Cpu.WalkStepMisses;
+            foreach (Cpu cpu in _k.Cpus)
+            {
+                cpu.Mmu.Counters.Reset();
+            }
+
+            stepMisses0 = WalkStepMisses();
+            smp0 = SmpNow();
             switches0 = _switches;
             mech0 = (_k.DescriptorWrites, _k.SoftwareWalkLoads, _k.Gup.Pins);
             for (long i = 0; i < ops; i++, op++)
@@ -178,22 +198,44 @@ public sealed class Runner
             }
         }
 
-        TlbCounters tlb = new(
-            c.Translations,
-            c.MicroIHits + c.MicroDHits,
-            c.MainHits,
-            c.Misses,
-            c.Walks,
-            c.WalkReads,
-            _k.Cpu.WalkStepMisses - stepMisses0,
-            c.TotalFlushes,
-            c.EntriesInvalidated);
+        long translations = 0, micro = 0, main = 0, misses = 0, walks = 0, walkReads = 0, flushes = 0, invalidated = 0;
+        foreach (Cpu cpu in _k.Cpus)
+        {
+            MmuCounters c = cpu.Mmu.Counters;
+            translations += c.Translations;
+            micro += c.MicroIHits + c.MicroDHits;
+            main += c.MainHits;
+            misses += c.Misses;
+            walks += c.Walks;
+            walkReads += c.WalkReads;
+            flushes += c.TotalFlushes;
+            invalidated += c.EntriesInvalidated;
+        }
+
+        TlbCounters tlb = new(translations, micro, main, misses, walks, walkReads, WalkStepMisses() - stepMisses0, flushes, invalidated);
+        SmpCounters smp = SmpNow();
         return new RunResult(_k.Design.Name, _w.Name, ops, _k.Cpu.Profile.ClockMhz, _k.Ledger.TotalCycles / ops, byCause, tlb)
         {
             ContextSwitchesPerOp = (double)(_switches - switches0) / ops,
             Mechanisms = new(_k.DescriptorWrites - mech0.Writes, _k.SoftwareWalkLoads - mech0.Loads, _k.Gup.Pins - mech0.Pins),
+            Cpus = _k.Cpus.Count,
+            Smp = new(smp.RemoteHandlers - smp0.RemoteHandlers, smp.LazySkips - smp0.LazySkips, smp.LazyCatchUps - smp0.LazyCatchUps),
+            StaleTranslations = _k.Checker is null ? null : _k.Checker.Reports.Count,
         };
     }
+
+    private long WalkStepMisses()
+    {
+        long n = 0;
+        foreach (Cpu cpu in _k.Cpus)
+        {
+            n += cpu.WalkStepMisses;
+        }
+
+        return n;
+    }
+
+    private SmpCounters SmpNow() => new(_k.Arch.RemoteCalls, _k.Arch.LazySkips, _k.Arch.LazyCatchUps);
 
     private void Setup()
     {
@@ -272,6 +314,14 @@ public sealed class Runner
             _k.ExitKernel();
         }
 
+        if (_w.ThreadPerCpu)
+        {
+            for (int cpu = 1; cpu < _k.Cpus.Count; cpu++)
+            {
+                _k.CloneThread(_slots[0]!, cpu);
+            }
+        }
+
         _k.Ledger.Reset();
     }
 
@@ -281,6 +331,38 @@ public sealed class Runner
         _w.EmitOperation(op, _events);
         foreach (WorkloadEvent e in _events)
         {
+            if (e.Cpu >= 0)
+            {
+                RunOn(op, e, e.Cpu);
+                continue;
+            }
+
+            // the interleaving: an event for the other threads runs once on each of their CPUs, in CPU order
+            for (int cpu = 1; cpu < _k.Cpus.Count; cpu++)
+            {
+                if ((e.Cpu != WorkloadEvent.EvenOtherThreads || cpu % 2 == 0) && ReferenceEquals(_k.CurrentOn(cpu), _slots[e.Process]))
+                {
+                    RunOn(op, e, cpu);
+                }
+            }
+        }
+
+        if (_k.Cpus.Count > 1 && _k.Checker is not null)
+        {
+            _k.SweepStaleTranslations(); // after the operation: no CPU may still hold what it changed
+        }
+    }
+
+    private void RunOn(long op, in WorkloadEvent e, int cpu)
+    {
+        if (cpu >= _k.Cpus.Count)
+        {
+            throw new LabException($"workload {_w.Name}: operation {op}: an event ({e.Kind}) on CPU {cpu}, but the machine runs {_k.Cpus.Count} CPU(s) (--cpus)");
+        }
+
+        _k.RunOn(cpu);
+        try
+        {
             if (!ReferenceEquals(_k.Current, _slots[e.Process]))
             {
                 // a user workload's schedule is checked when it is read, for the operations it can foresee
@@ -288,6 +370,10 @@ public sealed class Runner
             }
 
             Dispatch(e);
+        }
+        finally
+        {
+            _k.RunOn(0);
         }
     }
 
@@ -305,6 +391,12 @@ public sealed class Runner
                 break;
             case EventKind.UserFetch:
                 _k.UserFetch(p, Bases(e.Process)[e.Region] + e.Offset, e.Bytes);
+                break;
+            case EventKind.Block:
+                _k.Idle();
+                break;
+            case EventKind.Wake:
+                _k.Wake(p);
                 break;
             case EventKind.ContextSwitch:
                 {

@@ -23,6 +23,9 @@ public sealed record MachineSpec(CpuProfile Profile, KernelArch Arch, ulong RamB
     /// <summary>x86-32: the Kconfig options that size the fixmap (a .config's, else a distribution-like kernel's).</summary>
     public X86FixmapOptions X86Fixmap { get; init; } = new();
 
+    /// <summary>Simulated CPUs the kernel boots with (--cpus; 1 keeps every single-CPU result).</summary>
+    public int Cpus { get; init; } = 1;
+
     /// <summary>The Linux release whose rules the layout and the kernel paths follow (default: mainline).</summary>
     public LinuxVersion Linux { get; init; } = LinuxVersion.Mainline;
 
@@ -99,7 +102,7 @@ public sealed record MachineSpec(CpuProfile Profile, KernelArch Arch, ulong RamB
         $"the {profile.Id} CPU cannot run {arch.Name()} (it runs {string.Join(", ", ArchesOf(profile).Select(a => a.Name()))})";
 
     public string Describe() =>
-        $"{Profile.Name}, {Arch.Name()}, {ByteSize.Human(RamBytes)} RAM" + (Arch.Is32Bit() ? $", {KernelConfig.SplitName(Split)}{(Highmem ? " with highmem" : "")}" : "");
+        $"{Profile.Name}, {Arch.Name()}, {ByteSize.Human(RamBytes)} RAM" + (Arch.Is32Bit() ? $", {KernelConfig.SplitName(Split)}{(Highmem ? " with highmem" : "")}" : "") + (Cpus > 1 ? $", {Cpus} CPUs" : "");
 }
 
 /// <summary>Bad input to the lab (unknown profile, design or workload; impossible combination): one line.</summary>
@@ -149,7 +152,7 @@ public static class Scenario
         KernelLayout layout = LayoutFor(m, d);
         try
         {
-            return new SimKernel(new KernelSetup(layout, d, m.Profile) { Seed = seed, CoherenceCheck = coherenceCheck });
+            return new SimKernel(new KernelSetup(layout, d, m.Profile) { Seed = seed, CoherenceCheck = coherenceCheck, Cpus = m.Cpus });
         }
         catch (KernelSetupException e)
         {

@@ -14,6 +14,12 @@ public enum EventKind : byte
 
     /// <summary>The process blocks in the kernel and the scheduler switches the CPU to <see cref="WorkloadEvent.Target"/> (see <see cref="WorkloadEvent.Switch"/>).</summary>
     ContextSwitch,
+
+    /// <summary>The thread blocks (a futex wait) and its CPU runs the idle task, the mm still loaded (lazy TLB mode).</summary>
+    Block,
+
+    /// <summary>The blocked thread is woken and its idle CPU switches back to it and returns to user mode.</summary>
+    Wake,
 }
 
 /// <summary>The system calls the workloads make (names as in Linux).</summary>
@@ -65,8 +71,15 @@ public readonly record struct WorkloadEvent(
     ulong Bytes = 0,
     int Target = 0,
     bool Write = false,
-    ulong FileOffset = 0)
+    ulong FileOffset = 0,
+    int Cpu = 0)
 {
+    /// <summary><see cref="Cpu"/>: the event runs once on each CPU other than 0 that runs a thread of the process, in CPU order.</summary>
+    public const int OtherThreads = -1;
+
+    /// <summary><see cref="Cpu"/>: as <see cref="OtherThreads"/>, on the even-numbered CPUs only (2, 4, ...).</summary>
+    public const int EvenOtherThreads = -2;
+
     public static WorkloadEvent Sys(int process, SyscallKind call) => new(EventKind.Syscall, process, call);
 
     /// <summary>read/write of <paramref name="bytes"/> between <paramref name="file"/> and user region <paramref name="region"/> at <paramref name="offset"/>.</summary>

@@ -46,12 +46,15 @@ public static class UserProgram
                     if (e.Kind is EventKind.Syscall or EventKind.ContextSwitch)
                     {
                         // the user code that runs before the call: loop, wrapper, stack frame
-                        sink.Insert(i, WorkloadEvent.Touch(e.Process, stack, Page - StackBytes, StackBytes, write: true));
-                        sink.Insert(i, WorkloadEvent.Fetch(e.Process, text, WrapperPage(e.Call) * Page, TextBytesPerPage));
-                        sink.Insert(i, WorkloadEvent.Fetch(e.Process, text, 0, TextBytesPerPage));
+                        sink.Insert(i, WorkloadEvent.Touch(e.Process, stack, Page - StackBytes, StackBytes, write: true) with { Cpu = e.Cpu });
+                        sink.Insert(i, WorkloadEvent.Fetch(e.Process, text, WrapperPage(e.Call) * Page, TextBytesPerPage) with { Cpu = e.Cpu });
+                        sink.Insert(i, WorkloadEvent.Fetch(e.Process, text, 0, TextBytesPerPage) with { Cpu = e.Cpu });
                     }
                 }
-            });
+            })
+        {
+            ThreadPerCpu = w.ThreadPerCpu,
+        };
     }
 
     /// <summary>The text page holding libc's wrapper for <paramref name="call"/>.</summary>

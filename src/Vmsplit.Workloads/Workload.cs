@@ -52,6 +52,9 @@ public sealed class Workload
 
     public int DefaultOps { get; }
 
+    /// <summary>Process 0 has one thread on every CPU of the machine (clone(CLONE_VM) at setup; thread i on CPU i).</summary>
+    public bool ThreadPerCpu { get; init; }
+
     /// <summary>
     /// An upper bound of the work of one operation in simulated steps (<see cref="StepsOf"/> summed over its
     /// events); the Lab refuses runs whose total exceeds its cap. Unless the constructor was given it, it is
@@ -114,6 +117,9 @@ public static class BuiltinWorkloads
         "fault", "mmap-munmap", "fork-exit", "dd", "wss",
     ];
 
+    /// <summary>The built-in workloads made for several CPUs (not in the default suite; they run on one CPU too, with no other threads).</summary>
+    public static readonly string[] MultiCpu = ["munmap-mt"];
+
     /// <summary>Region 0 of every built-in workload: the user's I/O buffer (prefaulted, as lmbench touches its buffer first).</summary>
     public const int BufferRegion = 0;
 
@@ -121,9 +127,14 @@ public static class BuiltinWorkloads
     {
         string[] parts = name.Trim().ToLowerInvariant().Split(':');
         string baseName = parts[0];
-        if (parts.Length > 1 && baseName is not ("dd" or "wss"))
+        if (parts.Length > 1 && baseName is not ("dd" or "wss" or "munmap-mt"))
         {
-            throw new WorkloadException($"workload {InputText.Quote(name)}: only dd and wss take parameters");
+            throw new WorkloadException($"workload {InputText.Quote(name)}: only dd, wss and munmap-mt take parameters");
+        }
+
+        if (baseName == "munmap-mt" && parts.Length > 2)
+        {
+            throw new WorkloadException($"workload {InputText.Quote(name)}: munmap-mt takes one page count (munmap-mt:PAGES)");
         }
 
         if (baseName == "dd" && parts.Length > 2)
@@ -146,7 +157,8 @@ public static class BuiltinWorkloads
             "fork-exit" => ForkExit(),
             "dd" => Dd(parts.Length > 1 ? ParseSize(name, parts[1], 512, 1UL << 20) : 65536, name),
             "wss" => Wss(name, parts),
-            _ => throw new WorkloadException($"workload {InputText.Quote(name)}: unknown (built-in: {string.Join(", ", Suite)}; dd:BLOCK, wss:SIZE[:PAGES])" + Suggestions.DidYouMean(baseName, [.. Suite, "dd", "wss"])),
+            "munmap-mt" => MunmapMt(name, parts.Length > 1 ? ParsePages(name, parts[1]) : 1),
+            _ => throw new WorkloadException($"workload {InputText.Quote(name)}: unknown (built-in: {string.Join(", ", Suite)}, {string.Join(", ", MultiCpu)}; dd:BLOCK, wss:SIZE[:PAGES], munmap-mt:PAGES)" + Suggestions.DidYouMean(baseName, [.. Suite, .. MultiCpu, "dd", "wss"])),
         });
     }
 
@@ -270,6 +282,47 @@ public static class BuiltinWorkloads
             s.Add(WorkloadEvent.Touch(0, 1, 0, 1, write: true));
             s.Add(new WorkloadEvent(EventKind.Syscall, 0, SyscallKind.Munmap, Region: 1));
         });
+
+    private static int ParsePages(string name, string text)
+    {
+        if (!int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int pages) || pages < 1 || pages > 1024)
+        {
+            throw new WorkloadException($"workload {InputText.Quote(name)}: the page count must be a whole number from 1 to 1024, not {InputText.Quote(text)}");
+        }
+
+        return pages;
+    }
+
+    /// <summary>
+    /// munmap-mt[:PAGES]: one thread per CPU. Each operation: thread 0 (CPU 0) maps PAGES pages and stores to each;
+    /// every other thread loads each page (its TLB now holds them); the threads on even-numbered CPUs then block
+    /// (their CPUs go idle with the mm loaded: lazy TLB mode); thread 0 unmaps (flush_tlb_mm_range of PAGES pages on
+    /// every CPU of the mm, as the architecture reaches them); the blocked threads are woken.
+    /// </summary>
+    private static Workload MunmapMt(string name, int pages)
+    {
+        ulong bytes = (ulong)pages * Page;
+        return new Workload(
+            name == "munmap-mt:1" ? "munmap-mt" : name,
+            $"threads on every CPU touch {pages} freshly mapped page(s), those on even CPUs block, thread 0 unmaps them (a TLB shootdown), the blocked wake",
+            "a threaded munmap (TLB shootdown of a shared mm)",
+            1,
+            [Buffer(Page), new UserRegion("shared", bytes, Prefault: false)],
+            0,
+            300,
+            (_, s) =>
+            {
+                s.Add(new WorkloadEvent(EventKind.Syscall, 0, SyscallKind.Mmap, Region: 1, Bytes: bytes));
+                s.Add(WorkloadEvent.Touch(0, 1, 0, bytes, write: true));
+                s.Add(WorkloadEvent.Touch(0, 1, 0, bytes, write: false) with { Cpu = WorkloadEvent.OtherThreads });
+                s.Add(new WorkloadEvent(EventKind.Block, 0, Cpu: WorkloadEvent.EvenOtherThreads));
+                s.Add(new WorkloadEvent(EventKind.Syscall, 0, SyscallKind.Munmap, Region: 1));
+                s.Add(new WorkloadEvent(EventKind.Wake, 0, Cpu: WorkloadEvent.EvenOtherThreads));
+            })
+        {
+            ThreadPerCpu = true,
+        };
+    }
 
     private static Workload ForkExit() => new(
         "fork-exit",

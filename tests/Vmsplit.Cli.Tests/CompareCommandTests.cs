@@ -60,6 +60,10 @@ public class CompareCommandTests
     [InlineData("--seed", "-3", "--seed")]
     [InlineData("--ops", "0", "--ops")]
     [InlineData("--preset", "nope", "unknown preset")]
+    [InlineData("--cpus", "0", "--cpus: '0' is not a CPU count from 1 to 64")]
+    [InlineData("--cpus", "65", "--cpus")]
+    [InlineData("--cpus", "two", "--cpus")]
+    [InlineData("--workloads", "munmap-mt:0", "the page count must be a whole number from 1 to 1024")]
     [InlineData("--arch", "vax", "--arch")]
     [InlineData("--json", "/nonexistent-dir/r.json", "directory does not exist")]
     public void BadInputIsOneLineAndExitCodeTwo(string option, string value, string fragment)
@@ -82,6 +86,18 @@ public class CompareCommandTests
         Assert.Single(err.TrimEnd().Split('\n'));
         Assert.DoesNotContain("   at ", err);
         _ = output;
+    }
+
+    [Fact]
+    public void CpusAndCheckReportTheRemoteFlushCausesAndNoStaleTranslation()
+    {
+        (int code, string output, string err) = Run("compare", "--machine", "skylake", "--designs", "classic,kpti", "--workloads", "munmap-mt", "--ops", "10", "--cpus", "4", "--check");
+        Assert.Equal(0, code);
+        Assert.Equal("", err);
+        Assert.Contains(", x86-64, 2 GiB RAM, 4 CPUs", output);
+        Assert.Contains("CPUs (4): remote flush handlers, flushes skipped by lazy CPUs, lazy catch-up flushes per operation; stale translations found (--check)", output);
+        Assert.Contains("munmap-mt 2 / 1 / 1; stale 0", output);
+        Assert.Contains("kpti: remote-flush +", output);
     }
 
     [Theory]

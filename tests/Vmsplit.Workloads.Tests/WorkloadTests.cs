@@ -107,7 +107,7 @@ public class BuiltinWorkloadTests
 
     [Theory]
     [InlineData("nothing", "unknown")]
-    [InlineData("null:4", "only dd and wss take parameters")]
+    [InlineData("null:4", "only dd, wss and munmap-mt take parameters")]
     public void BadNamesAreOneLineErrors(string name, string fragment)
     {
         WorkloadException e = Assert.Throws<WorkloadException>(() => BuiltinWorkloads.Get(name));

@@ -3,6 +3,7 @@ using Spectre.Console;
 using Vmsplit.Cli.Reports;
 using Vmsplit.Hardware;
 using Vmsplit.Hardware.Input;
+using Vmsplit.Kernel.Core;
 using Vmsplit.Kernel.Layout;
 using Vmsplit.Lab;
 using Vmsplit.Workloads;
@@ -32,6 +33,8 @@ public static class CompareCommand
         Option<string?> ops = new("--ops") { Description = "measured operations per workload (default: each workload's own)" };
         Option<bool> serial = new("--serial") { Description = "run on one core (the results are identical)" };
         Option<string?> config = new("--config") { Description = MachineOptions.ConfigHelp + "; its design joins the compared ones", HelpName = "FILE" };
+        Option<string?> cpus = new("--cpus") { Description = "simulated CPUs, 1 to 64 (default 1): each its own TLBs, ASIDs and current task over one memory; remote TLB flushes as the architecture does them (x86 IPIs, arm/arm64 broadcast TLBI, RISC-V SBI remote fence)", HelpName = "N" };
+        Option<bool> check = new("--check") { Description = "run the coherence checker on every CPU: each TLB hit is compared with a fresh walk and stale translations are counted (must be 0)" };
 
         Command command = new("compare", "Run designs on the built-in workloads and compare time per operation, causes, address budgets and isolation, with a verdict per design.")
         {
@@ -44,6 +47,8 @@ public static class CompareCommand
         command.Options.Add(seed);
         command.Options.Add(ops);
         command.Options.Add(serial);
+        command.Options.Add(cpus);
+        command.Options.Add(check);
 
         command.SetAction(parse =>
         {
@@ -83,6 +88,7 @@ public static class CompareCommand
                 parse.GetValue(ops),
                 parse.GetValue(serial),
                 MachineOptions.Config(parse.GetValue(config)));
+            o = o with { Machine = o.Machine with { Cpus = ParseCpus(parse.GetValue(cpus)) }, Check = parse.GetValue(check) };
             CompareReport report;
             TrustSummary trust;
             try
@@ -111,6 +117,22 @@ public static class CompareCommand
             return VmsplitCli.ExitOk;
         });
         return command;
+    }
+
+    /// <summary>--cpus: a whole number from 1 to <see cref="SimKernel.MaxCpus"/> (absent: 1).</summary>
+    public static int ParseCpus(string? text)
+    {
+        if (text is null)
+        {
+            return 1;
+        }
+
+        if (!int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n) || n < 1 || n > SimKernel.MaxCpus)
+        {
+            throw new UsageException($"--cpus: '{VmsplitCli.Printable(text)}' is not a CPU count from 1 to {SimKernel.MaxCpus}");
+        }
+
+        return n;
     }
 
     public static CompareOptions Build(string? preset, string? machine, string? arch, string? ram, string? designs, string? baseline, string? workloads, string? seed, string? ops, bool serial, KernelDotConfig? config = null)

@@ -64,6 +64,28 @@ public static class CompareRenderer
         sb.Append(TextTable.RenderFitted(rows, width, Same));
         sb.AppendLine();
 
+        if (r.Results.Any(x => x.Cpus > 1 || x.StaleTranslations is not null))
+        {
+            RunResult any = r.Results[0];
+            sb.AppendLine($"CPUs ({any.Cpus}): remote flush handlers, flushes skipped by lazy CPUs, lazy catch-up flushes per operation{(any.StaleTranslations is null ? "" : "; stale translations found (--check)")}");
+            rows = new() { Header("workload", r.Designs) };
+            foreach (string w in r.WorkloadNames)
+            {
+                List<string> cells = new() { w };
+                foreach (string d in r.Designs)
+                {
+                    RunResult x = r.Result(d, w);
+                    string cell = $"{PerOp(x.Smp.RemoteHandlers, x.Ops)} / {PerOp(x.Smp.LazySkips, x.Ops)} / {PerOp(x.Smp.LazyCatchUps, x.Ops)}";
+                    cells.Add(x.StaleTranslations is int stale ? $"{cell}; stale {stale}" : cell);
+                }
+
+                rows.Add(cells.ToArray());
+            }
+
+            sb.Append(TextTable.RenderFitted(rows, width, Same));
+            sb.AppendLine();
+        }
+
         sb.AppendLine("Top causes of overhead (ns per operation, summed over the workloads)");
         foreach (string d in r.Designs.Where(d => d != r.Baseline))
         {
@@ -98,6 +120,8 @@ public static class CompareRenderer
     }
 
     public static string CauseName(CostCause c) => c.Name;
+
+    private static string PerOp(long count, long ops) => ((double)count / ops).ToString("0.##", s_inv);
 
     private static string FormatPercent(double p) => (p >= 0 ? "+" : "") + p.ToString("F1", s_inv) + "%";
 
@@ -184,6 +208,21 @@ public static class CompareRenderer
                     w.WriteNumber("walks", x.Tlb.Walks);
                     w.WriteNumber("pinnedPages", x.Mechanisms.PinnedPages);
                     w.WriteEndObject();
+                    if (x.Cpus > 1 || x.StaleTranslations is not null)
+                    {
+                        w.WriteStartObject("cpus");
+                        w.WriteNumber("count", x.Cpus);
+                        w.WriteNumber("remoteHandlers", x.Smp.RemoteHandlers);
+                        w.WriteNumber("lazySkippedFlushes", x.Smp.LazySkips);
+                        w.WriteNumber("lazyCatchUpFlushes", x.Smp.LazyCatchUps);
+                        if (x.StaleTranslations is int stale)
+                        {
+                            w.WriteNumber("staleTranslations", stale);
+                        }
+
+                        w.WriteEndObject();
+                    }
+
                     w.WriteEndObject();
                 }
             }

@@ -180,6 +180,44 @@ public sealed class CoherenceChecker : IPageTableObserver
         }
     }
 
+    /// <summary>
+    /// Checks every valid user entry <paramref name="mmu"/> holds for its current address space (its ASID, or global)
+    /// against a fresh walk, as a hit on it would be checked: after a change of user mappings every CPU must have
+    /// dropped (a shootdown), a stale entry is found even if no access happens to hit it. Kernel entries are left to the
+    /// hit checks: a CPU in user mode may hold kernel entries of an ASID its current roots do not walk (arm64 KPTI's
+    /// pair). Returns the new reports.
+    /// </summary>
+    public int Sweep(MemoryManagementUnit mmu)
+    {
+        int before = _reports.Count;
+        ushort asid = mmu.CurrentAsid;
+        ushort mask = mmu.Tlb.AsidMask;
+        List<(TlbEntry Entry, TlbHitLevel Level)> held = new();
+        Collect(mmu.Tlb.MicroI, TlbHitLevel.MicroI);
+        Collect(mmu.Tlb.MicroD, TlbHitLevel.MicroD);
+        Collect(mmu.Tlb.Main, TlbHitLevel.Main);
+        foreach ((TlbEntry e, TlbHitLevel level) in held)
+        {
+            OnHit(mmu, e.PageBase, AccessType.Read, Privilege.User, asid, e, level);
+        }
+
+        return _reports.Count - before;
+
+        void Collect(IReadOnlyList<TlbLevel> levels, TlbHitLevel level)
+        {
+            foreach (TlbLevel l in levels)
+            {
+                foreach (TlbEntry e in l.Entries)
+                {
+                    if (e.Valid && e.User && (e.Global || (e.Asid & mask) == (asid & mask)))
+                    {
+                        held.Add((e, level));
+                    }
+                }
+            }
+        }
+    }
+
     private string InvalidationsSince(int cpu, long sequence)
     {
         StringBuilder sb = new();

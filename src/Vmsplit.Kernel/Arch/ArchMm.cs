@@ -2,6 +2,7 @@ using Vmsplit.Hardware;
 using Vmsplit.Hardware.Costs;
 using Vmsplit.Hardware.Mmu;
 using Vmsplit.Hardware.Paging;
+using Vmsplit.Hardware.Profiles;
 using Vmsplit.Kernel.Asid;
 using Vmsplit.Kernel.Core;
 using Vmsplit.Kernel.Isolation;
@@ -142,29 +143,189 @@ public abstract class ArchMm
     /// <summary>
     /// flush_tlb_mm_range(): TLB maintenance after user PTEs of the running mm changed in
     /// [<paramref name="start"/>, <paramref name="end"/>), one page at a time below the architecture's
-    /// ceiling and by address space above it. Single CPU: no shootdown IPIs.
+    /// ceiling and by address space above it; then the other CPUs of the mm as the architecture reaches them
+    /// (<see cref="FlushOtherCpus"/>: IPIs, an SBI remote fence, or nothing beyond the broadcast TLBIs).
     /// </summary>
-    public void FlushTlbMmRange(Process p, VirtualAddress start, VirtualAddress end)
+    public void FlushTlbMmRange(Process p, VirtualAddress start, VirtualAddress end, bool freedTables = false)
     {
         Kernel.RequireRunning(p);
         ulong pages = (end.Value - start.Value) / Page;
         if (RangeFlushesWholeMm(pages))
         {
-            FlushTlbMm(p);
+            FlushTlbMm(p, freedTables);
             return;
         }
 
+        ulong gen = p.Context.IncrementTlbGen(); // inc_mm_tlb_gen (arch/x86/mm/tlb.c; the other rooms ignore it)
         Cpu.Charge(CostCause.TlbMaintenance, Kernel.Software.FlushTlbRange);
         FlushUserRange(start, end, Kernel.UserAsid);
+        LocalFlushDone(p, gen);
+        FlushOthers(p, new UserFlush(start, end, WholeMm: false, freedTables, gen));
     }
 
-    /// <summary>flush_tlb_mm(): every user translation of the running mm, by address space.</summary>
-    public void FlushTlbMm(Process p)
+    /// <summary>flush_tlb_mm(): every user translation of the running mm, by address space, on every CPU of the mm.</summary>
+    public void FlushTlbMm(Process p, bool freedTables = false)
     {
         Kernel.RequireRunning(p);
+        ulong gen = p.Context.IncrementTlbGen();
         Cpu.Charge(CostCause.TlbMaintenance, Kernel.Software.FlushTlbRange);
         FlushUserMm(p, Kernel.UserAsid);
+        LocalFlushDone(p, gen);
+        FlushOthers(p, new UserFlush(default, default, WholeMm: true, freedTables, gen));
     }
+
+    /// <summary>
+    /// Fault injection for the coherence checker's tests: user flushes leave out their remote part (x86 sends no IPIs,
+    /// RISC-V no SBI remote fence, arm and arm64 use the local TLBI forms instead of the inner-shareable ones).
+    /// </summary>
+    public bool OmitRemoteFlush { get; set; }
+
+    private void FlushOthers(Process p, UserFlush f)
+    {
+        ulong others = p.CpuMask & ~(1UL << Cpu.Id);
+        if (others != 0 && !OmitRemoteFlush)
+        {
+            FlushOtherCpus(p, others, f);
+        }
+    }
+
+    /// <summary>The local flush of generation <paramref name="gen"/> is done (x86: the loaded slot's tlb_gen catches up).</summary>
+    private protected virtual void LocalFlushDone(Process p, ulong gen)
+    {
+    }
+
+    /// <summary>
+    /// The other CPUs of the mm (<paramref name="targets"/>, a mask) must drop the translations <paramref name="f"/>
+    /// names. Default: nothing, because the architecture's inner-shareable TLBIs already reached every CPU (arm, arm64).
+    /// </summary>
+    private protected virtual void FlushOtherCpus(Process p, ulong targets, UserFlush f)
+    {
+    }
+
+    /// <summary>
+    /// x86 switch_mm_irqs_off clears the CPU from the previous mm's mm_cpumask (4.14+: a CPU that switches back
+    /// catches up by tlb_gen); arm and arm64 broadcast and never look at the mask.
+    /// </summary>
+    public virtual bool SwitchMmClearsPrevCpu => false;
+
+    /// <summary>The idle task switches back to the mm it kept loaded (lazy TLB mode): nothing by default.</summary>
+    public virtual void LeaveLazyTlb(Process p)
+    {
+    }
+
+    /// <summary>
+    /// smp_call_function_many(mask, func, wait=1) (kernel/smp.c) as the initiator and the targets execute it: the
+    /// initiator writes the interrupt command register per target, then spins until the last target acknowledged;
+    /// each target takes the interrupt (entry through the design's scheme from user mode), runs the handler and
+    /// <paramref name="func"/> on its own MMU, and returns. The targets' work is charged to
+    /// <see cref="KernelCostCause.RemoteFlush"/>; the initiator's wait is the delivery, the slowest target's
+    /// handler and the acknowledgement's cache line (a load that misses: the target wrote it).
+    /// </summary>
+    private protected void CallFunctionMany(ulong targets, Action<int> func) =>
+        RemoteCall(targets, func, Kernel.Software.IpiSend, Kernel.Software.CallFunctionHandler, viaKernel: true);
+
+    /// <summary>
+    /// The shape shared by IPIs and the SBI remote fence: <paramref name="sendPerTarget"/> cycles on the initiator per
+    /// target, <paramref name="handler"/> cycles of software on each target around <paramref name="func"/>; with
+    /// <paramref name="viaKernel"/> the target enters its kernel (an interrupt), otherwise only the firmware runs (an
+    /// M-mode trap: the profile's exception entry and exit, no kernel entry).
+    /// </summary>
+    private protected void RemoteCall(ulong targets, Action<int> func, double sendPerTarget, double handler, bool viaKernel)
+    {
+        SimKernel k = Kernel;
+        Cpu initiator = Cpu;
+        int here = initiator.Id;
+        double slowest = 0;
+        for (int t = 0; t < k.Cpus.Count; t++)
+        {
+            if ((targets & (1UL << t)) == 0 || t == here)
+            {
+                continue;
+            }
+
+            initiator.Charge(KernelCostCause.IpiSend, sendPerTarget);
+            Cpu target = k.Cpus[t];
+            double before = k.Ledger.TotalCycles;
+            k.RunOn(t);
+            target.ChargeAllTo = KernelCostCause.RemoteFlush;
+            try
+            {
+                bool enter = viaKernel && !k.InKernel && k.Current is not null;
+                if (enter)
+                {
+                    k.EnterKernel(exception: true);
+                }
+                else
+                {
+                    target.Charge(CostCause.ExceptionEntryExit, PrimitiveCost.ExceptionEntry);
+                }
+
+                target.Charge(KernelCostCause.RemoteFlush, handler);
+                func(t);
+                if (enter)
+                {
+                    k.ExitKernel();
+                }
+                else
+                {
+                    target.Charge(CostCause.ExceptionEntryExit, PrimitiveCost.ExceptionExit);
+                }
+            }
+            finally
+            {
+                target.ChargeAllTo = null;
+                k.RunOn(here);
+            }
+
+            RemoteCalls++;
+            slowest = Math.Max(slowest, k.Ledger.TotalCycles - before);
+        }
+
+        if (slowest > 0)
+        {
+            double delivery = k.Software.IpiDeliveryNs * initiator.Profile.ClockMhz / 1000.0;
+            initiator.Charge(KernelCostCause.ShootdownWait, delivery + slowest + initiator.Cycles(PrimitiveCost.WalkStepCacheMiss));
+        }
+    }
+
+    /// <summary>More than one CPU: TLB maintenance that must reach the others uses the inner-shareable forms (ARM's ALT_SMP).</summary>
+    private protected bool Smp => Kernel.Cpus.Count > 1;
+
+    /// <summary>Every CPU but the executing one, as a mask.</summary>
+    private protected ulong OtherCpus => (Kernel.Cpus.Count >= 64 ? ulong.MaxValue : (1UL << Kernel.Cpus.Count) - 1) & ~(1UL << Cpu.Id);
+
+    /// <summary>Runs <paramref name="flush"/> with its charges booked to <see cref="KernelCostCause.TlbiBroadcast"/> when there is more than one CPU.</summary>
+    private protected void AsBroadcast(Action flush)
+    {
+        if (!Smp)
+        {
+            flush();
+            return;
+        }
+
+        Cpu cpu = Cpu;
+        CostCause? before = cpu.ChargeAllTo;
+        cpu.ChargeAllTo ??= KernelCostCause.TlbiBroadcast;
+        try
+        {
+            flush();
+        }
+        finally
+        {
+            cpu.ChargeAllTo = before;
+        }
+    }
+
+    /// <summary>Handlers run on other CPUs (IPIs or firmware remote fences received), and flushes a lazy CPU skipped.</summary>
+    public long RemoteCalls { get; private set; }
+
+    public long LazySkips { get; private protected set; }
+
+    /// <summary>Switches back from lazy TLB mode that had to flush because flushes were skipped meanwhile (x86).</summary>
+    public long LazyCatchUps { get; private protected set; }
+
+    /// <summary>What a user flush asks of the other CPUs: the range or the whole mm, whether page tables were freed, the mm's new tlb_gen.</summary>
+    private protected readonly record struct UserFlush(VirtualAddress Start, VirtualAddress End, bool WholeMm, bool FreedTables, ulong Gen);
 
     /// <summary>Whether a range of <paramref name="pages"/> pages is flushed as the whole mm (the architecture's ceiling).</summary>
     public abstract bool RangeFlushesWholeMm(ulong pages);

@@ -113,6 +113,16 @@ public sealed class X86PcidAllocator : IAsidAllocator
         return new Cr3Write(HardwarePcid(s.LoadedAsid), NoFlush: false, SwitchFlush.Asid);
     }
 
+    /// <summary>cpu_tlbstate.ctxs[loaded_mm_asid].tlb_gen: the generation of the loaded mm this CPU's TLB is up to date with.</summary>
+    public ulong LoadedTlbGen(int cpu) => _cpus[cpu].TlbGens[_cpus[cpu].LoadedAsid];
+
+    /// <summary>A flush of the loaded mm up to generation <paramref name="gen"/> completed on <paramref name="cpu"/>.</summary>
+    public void SetLoadedTlbGen(int cpu, ulong gen)
+    {
+        CpuTlbState s = _cpus[cpu];
+        s.TlbGens[s.LoadedAsid] = Math.Max(s.TlbGens[s.LoadedAsid], gen);
+    }
+
     /// <summary>invalidate_user_asid() for the loaded slot: its user PCID is flushed at the next SWITCH_TO_USER_CR3.</summary>
     public void InvalidateLoadedUserAsid(int cpu)
     {

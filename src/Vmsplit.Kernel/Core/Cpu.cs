@@ -47,11 +47,16 @@ public sealed class Cpu
 
     public long WalkStepMisses { get; private set; }
 
+    /// <summary>While set, every charge on this CPU goes to this cause instead (a target CPU running a shootdown's handler).</summary>
+    public CostCause? ChargeAllTo { get; set; }
+
+    private void Book(CostCause cause, double cycles, long events = 1) => Ledger.Charge(ChargeAllTo ?? cause, cycles, events);
+
     public double Cycles(PrimitiveCost cost) => Profile.Has(cost) ? Profile.Cycles(cost) : 0;
 
-    public void Charge(CostCause cause, double cycles, long events = 1) => Ledger.Charge(cause, cycles, events);
+    public void Charge(CostCause cause, double cycles, long events = 1) => Book(cause, cycles, events);
 
-    public void Charge(CostCause cause, PrimitiveCost cost) => Ledger.Charge(cause, Cycles(cost));
+    public void Charge(CostCause cause, PrimitiveCost cost) => Book(cause, Cycles(cost));
 
     /// <summary>
     /// One access through the MMU: TLB lookup, walk on a miss (each descriptor read charged as a cache
@@ -111,12 +116,12 @@ public sealed class Cpu
         DataLoads++;
         if (Cache.Access(t.Address.Value))
         {
-            Ledger.Charge(cause, Cycles(PrimitiveCost.WalkStepCacheHit));
+            Book(cause, Cycles(PrimitiveCost.WalkStepCacheHit));
         }
         else
         {
             DataLoadMisses++;
-            Ledger.Charge(cause, Cycles(PrimitiveCost.WalkStepCacheMiss));
+            Book(cause, Cycles(PrimitiveCost.WalkStepCacheMiss));
         }
 
         return t;
@@ -132,7 +137,7 @@ public sealed class Cpu
         IReadOnlyList<TlbLevelConfig> main = Profile.Tlb.Main;
         if (main.Count > 0 && main[0].LookupLatencyCycles > 0)
         {
-            Ledger.Charge(CostCause.TlbLookup, main[0].LookupLatencyCycles);
+            Book(CostCause.TlbLookup, main[0].LookupLatencyCycles);
         }
     }
 
@@ -150,20 +155,20 @@ public sealed class Cpu
             if (Cache.Access(s.TableAddress.Value + ((ulong)s.Index * (ulong)_entryBytes)))
             {
                 WalkStepHits++;
-                Ledger.Charge(CostCause.TlbRefillCacheHit, hit);
+                Book(CostCause.TlbRefillCacheHit, hit);
             }
             else
             {
                 WalkStepMisses++;
-                Ledger.Charge(CostCause.TlbRefillCacheMiss, miss);
+                Book(CostCause.TlbRefillCacheMiss, miss);
             }
         }
     }
 
     /// <summary>A TLB maintenance operation's cost, charged to <paramref name="cause"/>.</summary>
     public void ChargeMaintenance(TlbMaintenanceOp op, CostCause? cause = null) =>
-        Ledger.Charge(cause ?? CostCause.TlbMaintenance, Profile.Cycles(op));
+        Book(cause ?? CostCause.TlbMaintenance, Profile.Cycles(op));
 
     /// <summary>Bytes moved by memcpy at the profile's rate.</summary>
-    public void ChargeMemcpy(ulong bytes) => Ledger.Charge(CostCause.Memcpy, Profile.MemcpyCycles(bytes));
+    public void ChargeMemcpy(ulong bytes) => Book(CostCause.Memcpy, Profile.MemcpyCycles(bytes));
 }

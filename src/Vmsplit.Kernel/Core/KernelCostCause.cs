@@ -27,6 +27,18 @@ public static class KernelCostCause
     /// <summary>__pa / __va / virt_to_phys conversions beyond one subtraction.</summary>
     public static CostCause AddressConversion { get; } = new(CostCause.FirstSoftwareSlot + 5, "pa-va");
 
+    /// <summary>The initiator of a shootdown writing the interrupt command register once per target CPU (x86 flush_tlb_others, the RISC-V firmware's remote fence).</summary>
+    public static CostCause IpiSend { get; } = new(CostCause.FirstSoftwareSlot + 6, "ipi-send");
+
+    /// <summary>The initiator spinning until the last target acknowledged: the IPI's delivery, the target's handler, the acknowledgement's cache line.</summary>
+    public static CostCause ShootdownWait { get; } = new(CostCause.FirstSoftwareSlot + 7, "shootdown-wait");
+
+    /// <summary>The target CPUs' side of a shootdown: interrupt entry and exit, the handler, the TLB maintenance it executes.</summary>
+    public static CostCause RemoteFlush { get; } = new(CostCause.FirstSoftwareSlot + 8, "remote-flush");
+
+    /// <summary>arm/arm64 with more than one CPU: the inner-shareable TLBIs that reach every CPU and the DSB that waits for them (no IPI).</summary>
+    public static CostCause TlbiBroadcast { get; } = new(CostCause.FirstSoftwareSlot + 9, "tlbi-broadcast");
+
     /// <summary>
     /// Every cause a simulated machine charges, the CPU's and the kernel's, in the order reports print them
     /// (JSON and CSV columns keep it).
@@ -41,6 +53,10 @@ public static class KernelCostCause
         CostCause.TlbRefillCacheHit,
         CostCause.TlbRefillCacheMiss,
         CostCause.TlbMaintenance,
+        TlbiBroadcast,
+        IpiSend,
+        ShootdownWait,
+        RemoteFlush,
         AsidRollover,
         Pinning,
         Kmap,

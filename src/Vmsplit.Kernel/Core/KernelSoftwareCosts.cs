@@ -67,6 +67,31 @@ public sealed record KernelSoftwareCosts
     /// <summary>unpin_user_page → gup_put_folio around the _refcount update: NR_FOLL_PIN_RELEASED, the zero test. Assumption: about 15 instructions.</summary>
     public double GupUnpinPerPage { get; init; } = 15;
 
+    /// <summary>
+    /// Sending one IPI: the interrupt command register write per target CPU (x2APIC: one WRMSR of the ICR per
+    /// CPU in x2apic_send_IPI_mask's loop; RISC-V: the firmware's CLINT MSIP store). Assumption: 100 cycles.
+    /// </summary>
+    public double IpiSend { get; init; } = 100;
+
+    /// <summary>
+    /// From the interrupt command register write until the target starts its interrupt entry (the interrupt
+    /// controller's delivery). Assumption: 500 ns; no published per-hop latency was found to cite.
+    /// </summary>
+    public double IpiDeliveryNs { get; init; } = 500;
+
+    /// <summary>
+    /// The target's smp_call_function handler around the flush: flush_smp_call_function_queue's llist walk,
+    /// the csd unlock (kernel/smp.c), irq_enter/irq_exit. Assumption: about 150 instructions.
+    /// </summary>
+    public double CallFunctionHandler { get; init; } = 150;
+
+    /// <summary>
+    /// The SBI firmware's remote fence (OpenSBI sbi_tlb.c): the ecall's dispatch, enqueueing the request for each
+    /// target hart, and on each target the M-mode handler's dequeue and acknowledgement. Assumption: about 300
+    /// instructions on each side.
+    /// </summary>
+    public double SbiRemoteFence { get; init; } = 300;
+
     /// <summary>flush_tlb_mm_range()'s own work around the TLB instructions: preemption, the cpumask test, the loop set-up.</summary>
     public double FlushTlbRange { get; init; } = 50;
 

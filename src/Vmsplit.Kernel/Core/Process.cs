@@ -48,6 +48,12 @@ public sealed class Process
 
     public bool Exited { get; internal set; }
 
+    /// <summary>mm_cpumask: the CPUs this mm has been loaded on and that a flush of it must reach (bit = CPU id; each architecture clears bits as its switch_mm does).</summary>
+    public ulong CpuMask { get; internal set; }
+
+    /// <summary>Threads of this process beyond the first (clone(CLONE_VM | CLONE_THREAD)): they share the mm.</summary>
+    public int ExtraThreads { get; internal set; }
+
     internal void Pin(PhysicalAddress frame) => _pins[frame.Value] = _pins.GetValueOrDefault(frame.Value) + 1;
 
     internal void Unpin(PhysicalAddress frame)

@@ -12,6 +12,7 @@ public sealed partial class SimKernel
     public void Start(Process p)
     {
         Current = p;
+        p.CpuMask |= 1UL << Cpu.Id;
         AsidSwitch sw = Arch.Asids.SwitchMm(Cpu.Id, p.Context);
         UserAsid = sw.UserAsid;
         Arch.LoadUserRoots(p, sw.Asid, sw.UserAsid);
@@ -52,8 +53,26 @@ public sealed partial class SimKernel
     /// <summary>switch_mm: the allocator's decision turned into root writes and TLB maintenance.</summary>
     public void SwitchMm(Process next)
     {
+        Process? prev = Current;
+        if (_lazy[Cpu.Id])
+        {
+            // leaving the idle task: the mm it kept loaded may have missed flushes (x86 tlb_gen catch-up)
+            _lazy[Cpu.Id] = false;
+            if (prev == next)
+            {
+                Arch.LeaveLazyTlb(next);
+                return;
+            }
+        }
+
         AsidSwitch sw = Arch.Asids.SwitchMm(Cpu.Id, next.Context);
         Current = next;
+        if (prev is not null && prev != next && Arch.SwitchMmClearsPrevCpu)
+        {
+            prev.CpuMask &= ~(1UL << Cpu.Id);
+        }
+
+        next.CpuMask |= 1UL << Cpu.Id;
         if (!sw.WritesRoot)
         {
             return;
@@ -73,7 +92,81 @@ public sealed partial class SimKernel
     {
         if (p != Current)
         {
-            throw new InvalidOperationException($"TLB flush of {p}, which is not the running mm (one CPU is modelled)");
+            throw new InvalidOperationException($"TLB flush of {p}, which is not the running mm on CPU {Cpu.Id}");
         }
+    }
+
+    /// <summary>
+    /// With the coherence checker on: every CPU that runs a task and is not idle has each TLB entry of its current
+    /// address space compared with the tables (<see cref="CoherenceChecker.Sweep"/>), so a missed shootdown is found
+    /// even before an access hits the stale entry. Returns the stale translations found (0 without a checker).
+    /// </summary>
+    public int SweepStaleTranslations()
+    {
+        int found = 0;
+        if (Checker is null)
+        {
+            return 0;
+        }
+
+        for (int cpu = 0; cpu < _cpus.Length; cpu++)
+        {
+            if (_current[cpu] is not null && !_lazy[cpu])
+            {
+                found += Checker.Sweep(_cpus[cpu].Mmu);
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>
+    /// clone(CLONE_VM | CLONE_THREAD) of <paramref name="p"/> with the new thread placed on <paramref name="cpu"/>, where it
+    /// starts in user mode: the thread shares the mm (tables, VMAs, ASID context), so <paramref name="cpu"/> joins its
+    /// mm_cpumask. Setup work, uncharged; the thread's own kernel stack is not modelled apart from the process's.
+    /// </summary>
+    public void CloneThread(Process p, int cpu)
+    {
+        int here = Cpu.Id;
+        if (cpu == here || _current[cpu] is not null)
+        {
+            throw new InvalidOperationException($"CPU {cpu} already runs a task");
+        }
+
+        RunOn(cpu);
+        Start(p);
+        p.ExtraThreads++;
+        RunOn(here);
+    }
+
+    /// <summary>
+    /// The running task blocks and the executing CPU schedules its idle task (from user mode: entry, schedule,
+    /// enter_lazy_tlb). The mm stays loaded and the CPU stays in its mm_cpumask (lazy TLB mode); x86 flushes
+    /// skip such a CPU, which catches up when it switches back (<see cref="Wake"/>).
+    /// </summary>
+    public void Idle()
+    {
+        Process p = Current ?? throw new InvalidOperationException("no process is running");
+        EnterKernel();
+        TouchFootprint(KernelPath.Entry, p);
+        Cpu.Charge(KernelCostCause.PathBase, Software.SyscallDispatch);
+        TouchFootprint(KernelPath.Schedule, p);
+        Cpu.Charge(KernelCostCause.PathBase, Software.Schedule);
+        _lazy[Cpu.Id] = true;
+    }
+
+    /// <summary>The idle CPU schedules <paramref name="next"/> again and returns to user mode in it.</summary>
+    public void Wake(Process next)
+    {
+        if (!_lazy[Cpu.Id])
+        {
+            throw new InvalidOperationException($"CPU {Cpu.Id} is not idle");
+        }
+
+        TouchFootprint(KernelPath.Schedule, null);
+        Cpu.Charge(KernelCostCause.PathBase, Software.Schedule);
+        SwitchMm(next);
+        TouchFootprint(KernelPath.Schedule, next);
+        ExitKernel();
     }
 }

@@ -24,6 +24,9 @@ public sealed record KernelSetup(KernelLayout Layout, DesignSpec Design, CpuProf
 
     /// <summary>Seed for everything random (the permuted kernel image, random TLB replacement).</summary>
     public ulong Seed { get; init; } = 1;
+
+    /// <summary>Simulated CPUs over the one physical memory (each its own TLBs, walk caches, root registers, current task and ASID state).</summary>
+    public int Cpus { get; init; } = 1;
 }
 
 /// <summary>Thrown when a design cannot be booted on a machine (a one-line reason).</summary>
@@ -47,6 +50,12 @@ public sealed partial class SimKernel : IKernelMapper
     private readonly List<Process> _processes = new();
     private readonly KernelSetup _setup;
     private readonly MmContext _kernelContext = new(2, "kernel");
+    private readonly Cpu[] _cpus;
+    private readonly Process?[] _current;
+    private readonly bool[] _inKernel;
+    private readonly ushort[] _userAsid;
+    private readonly bool[] _lazy;
+    private int _this;
     private ulong _nextCtx = 3;
     private int _nextPid = 1;
 
@@ -68,12 +77,25 @@ public sealed partial class SimKernel : IKernelMapper
         Lowmem = new FrameAllocator(low.ToArray());
         Highmem = high.Count > 0 ? new FrameAllocator(high.ToArray()) : null;
         Ledger = new CostLedger();
-        MemoryManagementUnit mmu = new(Format, Memory, setup.Profile.Tlb);
-        Cpu = new Cpu(0, mmu, setup.Profile, Ledger);
-        if (setup.CoherenceCheck)
+        if (setup.Cpus < 1 || setup.Cpus > MaxCpus)
         {
-            Checker = new CoherenceChecker();
-            Checker.Attach(mmu);
+            throw new KernelSetupException($"{setup.Cpus} CPUs: the model runs 1 to {MaxCpus}");
+        }
+
+        _cpus = new Cpu[setup.Cpus];
+        _current = new Process?[setup.Cpus];
+        _inKernel = new bool[setup.Cpus];
+        _userAsid = new ushort[setup.Cpus];
+        _lazy = new bool[setup.Cpus];
+        Checker = setup.CoherenceCheck ? new CoherenceChecker() : null;
+        ShareabilityDomain? domain = setup.Cpus > 1 ? new ShareabilityDomain() : null;
+        for (int i = 0; i < setup.Cpus; i++)
+        {
+            // every CPU shares the one ledger: a run's cycles are the CPU time all CPUs spent on it
+            MemoryManagementUnit mmu = new(Format, Memory, setup.Profile.Tlb, i);
+            _cpus[i] = new Cpu(i, mmu, setup.Profile, Ledger);
+            Checker?.Attach(mmu);
+            domain?.Add(mmu);
         }
 
         CompiledDesign policies = DesignCompiler.Compile(this);
@@ -92,7 +114,7 @@ public sealed partial class SimKernel : IKernelMapper
         Vmalloc = new VmallocSpace(new VirtualAddress(Layout.VmallocStart), new VirtualAddress(Layout.VmallocEnd), this);
         ReserveImageInVmalloc();
         Pkmap = Layout.PkmapBase != 0 && Highmem is not null ? new PkmapPool(new VirtualAddress(Layout.PkmapBase), (int)(Layout.PkmapSize / Page), this) : null;
-        KmapLocal = new KmapLocal(new VirtualAddress(FixaddrTop), FixKmapBegin, 1, this, flushAfterMap: Arch.KmapFlushesAfterMap);
+        KmapLocal = new KmapLocal(new VirtualAddress(FixaddrTop), FixKmapBegin, setup.Cpus, this, flushAfterMap: Arch.KmapFlushesAfterMap);
         BootLedger = Ledger.Clone();
         Ledger.Reset();
     }
@@ -129,7 +151,28 @@ public sealed partial class SimKernel : IKernelMapper
 
     public FrameAllocator? Highmem { get; }
 
-    public Cpu Cpu { get; }
+    /// <summary>The CPU the kernel is executing on (<see cref="RunOn"/> chooses it).</summary>
+    public Cpu Cpu => _cpus[_this];
+
+    /// <summary>Every simulated CPU, by id.</summary>
+    public IReadOnlyList<Cpu> Cpus => _cpus;
+
+    /// <summary>The most CPUs a kernel boots with (mm_cpumask is one 64-bit word here).</summary>
+    public const int MaxCpus = 64;
+
+    /// <summary>
+    /// Makes <paramref name="cpu"/> the executing CPU: what follows (accesses, system calls, flushes) runs there.
+    /// The CPUs never run at the same time; the caller's order of RunOn calls is the interleaving.
+    /// </summary>
+    public void RunOn(int cpu)
+    {
+        if ((uint)cpu >= (uint)_cpus.Length)
+        {
+            throw new ArgumentOutOfRangeException(nameof(cpu), cpu, $"the kernel runs {_cpus.Length} CPU(s)");
+        }
+
+        _this = cpu;
+    }
 
     public CostLedger Ledger { get; }
 
@@ -157,11 +200,28 @@ public sealed partial class SimKernel : IKernelMapper
     /// <summary>Seed for everything random in the kernel (the permuted image).</summary>
     internal ulong Seed => _setup.Seed;
 
-    /// <summary>The process whose tables are loaded (user context), or null before the first switch.</summary>
-    public Process? Current { get; private set; }
+    /// <summary>The process whose tables are loaded on the executing CPU (user context), or null before the first switch.</summary>
+    public Process? Current
+    {
+        get => _current[_this];
+        private set => _current[_this] = value;
+    }
 
-    /// <summary>Whether the CPU is in the kernel (after entry, before exit).</summary>
-    public bool InKernel { get; private set; }
+    /// <summary>The process current on <paramref name="cpu"/>.</summary>
+    public Process? CurrentOn(int cpu) => _current[cpu];
+
+    /// <summary>Whether the executing CPU is in the kernel (after entry, before exit).</summary>
+    public bool InKernel
+    {
+        get => _inKernel[_this];
+        private set => _inKernel[_this] = value;
+    }
+
+    /// <summary>Whether <paramref name="cpu"/> is in the kernel.</summary>
+    public bool InKernelOn(int cpu) => _inKernel[cpu];
+
+    /// <summary>Whether <paramref name="cpu"/> runs its idle task with the last mm still loaded (lazy TLB mode).</summary>
+    public bool IsLazy(int cpu) => _lazy[cpu];
 
     /// <summary>The tree holding the global kernel mappings (TTBR1 or swapper_pg_dir).</summary>
     public PageTable KernelTree => Isolation.KernelTree;
@@ -169,8 +229,15 @@ public sealed partial class SimKernel : IKernelMapper
     /// <summary>The ASID allocator the design runs (Linux's, per architecture).</summary>
     public IAsidAllocator Asids => Arch.Asids;
 
-    /// <summary>The ASID user space runs with, as the last switch_mm loaded it.</summary>
-    internal ushort UserAsid { get; set; }
+    /// <summary>The ASID user space runs with on the executing CPU, as the last switch_mm loaded it.</summary>
+    internal ushort UserAsid
+    {
+        get => _userAsid[_this];
+        set => _userAsid[_this] = value;
+    }
+
+    /// <summary>The user ASID loaded on <paramref name="cpu"/>.</summary>
+    internal ushort UserAsidOn(int cpu) => _userAsid[cpu];
 
     private static MmuFormat FormatOf(KernelLayout l) => l.Arch.MmuFormatOf(l.Config.VaBits);
 
@@ -415,9 +482,12 @@ public sealed partial class SimKernel : IKernelMapper
         Lowmem.Free(p.TaskStruct);
         p.Exited = true;
         _processes.Remove(p);
-        if (Current == p)
+        for (int cpu = 0; cpu < _current.Length; cpu++)
         {
-            Current = null;
+            if (_current[cpu] == p)
+            {
+                _current[cpu] = null;
+            }
         }
     }
 

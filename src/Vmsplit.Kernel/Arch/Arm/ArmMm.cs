@@ -31,7 +31,7 @@ public sealed class ArmMm : ArchMm
         : base(kernel)
     {
         _lpae = kernel.Format.Id == MmuFormat.ArmLpae;
-        _asids = new ArmAsidAllocator(_lpae ? ArmAsidFlavor.Arm32Lpae : ArmAsidFlavor.Arm32Classic, 1, 8);
+        _asids = new ArmAsidAllocator(_lpae ? ArmAsidFlavor.Arm32Lpae : ArmAsidFlavor.Arm32Classic, kernel.Cpus.Count, 8);
     }
 
     public override IAsidAllocator Asids => _asids;
@@ -180,24 +180,56 @@ public sealed class ArmMm : ArchMm
     /// <summary>v7wbi_flush_user_tlb_range (arch/arm/mm/tlb-v7.S) has no ceiling.</summary>
     public override bool RangeFlushesWholeMm(ulong pages) => false;
 
-    private protected override void FlushUserRange(VirtualAddress start, VirtualAddress end, ushort asid)
+    // DSB, one TLBIMVA per page, DSB; an SMP kernel's TLBIMVAIS reaches every CPU (ALT_SMP in arch/arm/mm/tlb-v7.S)
+    private protected override void FlushUserRange(VirtualAddress start, VirtualAddress end, ushort asid) => AsBroadcast(() =>
     {
-        // DSB, one TLBIMVA per page, DSB
         Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
         for (VirtualAddress va = start; va < end; va += Page)
         {
-            Cpu.ChargeMaintenance(Mmu.TlbiMva(va, asid).Op);
+            Cpu.ChargeMaintenance(Mmu.TlbiMva(va, asid, innerShareable: Smp && !OmitRemoteFlush).Op);
         }
 
         Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
-    }
+    });
 
-    private protected override void FlushUserMm(Process p, ushort asid)
+    // local_flush_tlb_mm: DSB, TLBIASID, DSB; flush_tlb_mm on SMP: TLBIASIDIS (arch/arm/include/asm/tlbflush.h)
+    private protected override void FlushUserMm(Process p, ushort asid) => AsBroadcast(() =>
     {
-        // local_flush_tlb_mm: DSB, TLBIASID, DSB
         Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
-        Cpu.ChargeMaintenance(Mmu.TlbiAsid(asid).Op);
+        Cpu.ChargeMaintenance(Mmu.TlbiAsid(asid, innerShareable: Smp && !OmitRemoteFlush).Op);
         Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
+    });
+
+    /// <summary>
+    /// flush_tlb_kernel_range on an SMP kernel: TLBIMVAAIS per page, or TLBIALLIS beyond the ceiling
+    /// (v7wbi_flush_kern_tlb_range's ALT_SMP forms, arch/arm/mm/tlb-v7.S); one CPU keeps the local forms.
+    /// </summary>
+    public override void FlushTlbKernelRange(VirtualAddress start, VirtualAddress end)
+    {
+        if (!Smp)
+        {
+            base.FlushTlbKernelRange(start, end);
+            return;
+        }
+
+        AsBroadcast(() =>
+        {
+            if ((end - start) / Page > KernelRangeFlushCeiling)
+            {
+                Cpu.ChargeMaintenance(Mmu.TlbiAll(innerShareable: true).Op);
+            }
+            else
+            {
+                Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
+                for (VirtualAddress va = start; va < end; va += Page)
+                {
+                    Cpu.ChargeMaintenance(Mmu.TlbiMvaa(va, innerShareable: true).Op);
+                }
+            }
+
+            Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
+            Cpu.Charge(CostCause.Barrier, PrimitiveCost.Isb);
+        });
     }
 
     public override void FlushTlbKernelPage(VirtualAddress va)

@@ -29,7 +29,7 @@ public sealed class Arm64Mm : ArchMm
     {
         int bits = kernel.Profile.Tlb.AsidBits;
         _kpti = kpti;
-        _asids = new ArmAsidAllocator(ArmAsidFlavor.Arm64, 1, bits is 8 or 16 ? bits : 16, _kpti);
+        _asids = new ArmAsidAllocator(ArmAsidFlavor.Arm64, kernel.Cpus.Count, bits is 8 or 16 ? bits : 16, _kpti);
     }
 
     public override IAsidAllocator Asids => _asids;
@@ -141,10 +141,11 @@ public sealed class Arm64Mm : ArchMm
     /// <summary>__flush_tlb_range (arch/arm64/include/asm/tlbflush.h): MAX_TLBI_OPS pages or more flush the ASID.</summary>
     public override bool RangeFlushesWholeMm(ulong pages) => pages >= MaxTlbiOps;
 
-    private protected override void FlushUserRange(VirtualAddress start, VirtualAddress end, ushort asid)
+    // DSB, one TLBI by VA and ASID per page, DSB; munmap's gather flushes before free_pgtables, so
+    // tlb_flush passes last_level = !freed_tables = true (arch/arm64/include/asm/tlb.h, Linux 5.4). The IS forms
+    // reach every CPU; the DSB ISH waits for them all (no IPI, and mm_cpumask is not consulted).
+    private protected override void FlushUserRange(VirtualAddress start, VirtualAddress end, ushort asid) => AsBroadcast(() =>
     {
-        // DSB, one TLBI by VA and ASID per page, DSB; munmap's gather flushes before free_pgtables, so
-        // tlb_flush passes last_level = !freed_tables = true (arch/arm64/include/asm/tlb.h, Linux 5.4)
         Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
         for (VirtualAddress va = start; va < end; va += Page)
         {
@@ -152,15 +153,15 @@ public sealed class Arm64Mm : ArchMm
         }
 
         Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
-    }
+    });
 
-    private protected override void FlushUserMm(Process p, ushort asid)
+    // flush_tlb_mm: DSB, TLBI ASIDE1IS, DSB
+    private protected override void FlushUserMm(Process p, ushort asid) => AsBroadcast(() =>
     {
-        // flush_tlb_mm: DSB, TLBI ASIDE1IS, DSB
         Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
         TlbiUser(null, asid);
         Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
-    }
+    });
 
     // One TLBI VALE1IS (or ASIDE1IS when va is null) for the user ASID (__flush_tlb_range with last_level,
     // flush_tlb_mm); KPTI repeats it for the other ASID of the pair (__tlbi_user, arch/arm64/include/asm/tlbflush.h, Linux 5.4).
@@ -171,8 +172,8 @@ public sealed class Arm64Mm : ArchMm
         {
             ushort a = i == 0 ? asid : (ushort)(asid & ~1);
             TlbFlushResult r = va is VirtualAddress v
-                ? Mmu.TlbiVae1(v, a, lastLevel: true, innerShareable: true)
-                : Mmu.TlbiAside1(a, innerShareable: true);
+                ? Mmu.TlbiVae1(v, a, lastLevel: true, innerShareable: !OmitRemoteFlush)
+                : Mmu.TlbiAside1(a, innerShareable: !OmitRemoteFlush);
             Cpu.ChargeMaintenance(r.Op);
         }
     }

@@ -24,7 +24,7 @@ public sealed class RiscvMm : ArchMm
         : base(kernel)
     {
         _sv32 = kernel.Format.Id == MmuFormat.RiscvSv32;
-        _asids = new RiscvAsidAllocator(1, kernel.Profile.Tlb.AsidBits);
+        _asids = new RiscvAsidAllocator(kernel.Cpus.Count, kernel.Profile.Tlb.AsidBits);
     }
 
     public override IAsidAllocator Asids => _asids;
@@ -91,8 +91,45 @@ public sealed class RiscvMm : ArchMm
         Mmu.SfenceVma(null, asid);
     }
 
+    /// <summary>
+    /// switch_mm (arch/riscv/mm/context.c, Linux 6.1): with the ASID allocator every hart the mm ran on stays in
+    /// mm_cpumask (its entries keep the mm's ASID); without it the switch flushes and the bit is cleared.
+    /// </summary>
+    public override bool SwitchMmClearsPrevCpu => !_asids.UsesAllocator;
+
+    /// <summary>
+    /// __flush_tlb_range (arch/riscv/mm/tlbflush.c, Linux 6.6): other harts in mm_cpumask are reached by
+    /// sbi_remote_sfence_vma_asid, an ecall into the SBI firmware, which sends its own IPIs and runs SFENCE.VMA on each
+    /// target in M-mode (the target's kernel never runs). OpenSBI turns a range above tlb_range_flush_limit (one page by
+    /// default, lib/sbi/sbi_tlb.c) into a flush of the ASID.
+    /// </summary>
+    private protected override void FlushOtherCpus(Process p, ulong targets, UserFlush f)
+    {
+        ushort asid = Kernel.UserAsid;
+        Cpu.Charge(KernelCostCause.IpiSend, Cpu.Cycles(PrimitiveCost.ExceptionEntry) + Cpu.Cycles(PrimitiveCost.ExceptionExit) + Kernel.Software.SbiRemoteFence);
+        RemoteCall(targets, _ => SbiLocalFence(f.WholeMm || (f.End - f.Start) > Page ? null : f.Start, asid), Kernel.Software.IpiSend, Kernel.Software.SbiRemoteFence, viaKernel: false);
+    }
+
+    private void SbiLocalFence(VirtualAddress? va, ushort? asid)
+    {
+        Cpu.ChargeMaintenance(va is null ? (asid is null ? TlbMaintenanceOp.RiscvSfenceVmaAll : TlbMaintenanceOp.RiscvSfenceVmaAsid) : (asid is null ? TlbMaintenanceOp.RiscvSfenceVmaVa : TlbMaintenanceOp.RiscvSfenceVmaVaAsid));
+        Mmu.SfenceVma(va, asid);
+    }
+
+    /// <summary>flush_tlb_kernel_range is flush_tlb_all on RISC-V SMP: sbi_remote_sfence_vma of every hart (arch/riscv/mm/tlbflush.c).</summary>
+    public override void FlushTlbKernelRange(VirtualAddress start, VirtualAddress end)
+    {
+        base.FlushTlbKernelRange(start, end);
+        ulong others = OtherCpus;
+        if (others != 0)
+        {
+            Cpu.Charge(KernelCostCause.IpiSend, Cpu.Cycles(PrimitiveCost.ExceptionEntry) + Cpu.Cycles(PrimitiveCost.ExceptionExit) + Kernel.Software.SbiRemoteFence);
+            RemoteCall(others, _ => SbiLocalFence(null, null), Kernel.Software.IpiSend, Kernel.Software.SbiRemoteFence, viaKernel: false);
+        }
+    }
+
     /// <summary>tlb_flush() with freed_tables is flush_tlb_mm (arch/riscv/include/asm/tlb.h).</summary>
-    public override void FlushFreedTables(Process p) => FlushTlbMm(p);
+    public override void FlushFreedTables(Process p) => FlushTlbMm(p, freedTables: true);
 
     public override void FlushTlbKernelPage(VirtualAddress va)
     {

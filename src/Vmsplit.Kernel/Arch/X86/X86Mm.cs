@@ -37,7 +37,7 @@ public sealed class X86Mm : ArchMm
         _pcidWanted = pcid;
         _pcid = kernel.Profile.Tlb.HasPcid && pcid && _long;
         _pti = pti;
-        _pcids = new X86PcidAllocator(1, _pcid, pti);
+        _pcids = new X86PcidAllocator(kernel.Cpus.Count, _pcid, pti);
     }
 
     public override IAsidAllocator Asids => _pcids;
@@ -130,6 +130,104 @@ public sealed class X86Mm : ArchMm
     {
         Cr3Write? w = _pcids.ExitToUser(Cpu.Id);
         WriteCr3(p.UserShadow!.Root, w?.Pcid ?? 0, w?.NoFlush ?? false);
+    }
+
+    /// <summary>switch_mm_irqs_off clears this CPU from the previous mm's mm_cpumask (arch/x86/mm/tlb.c, Linux 5.4).</summary>
+    public override bool SwitchMmClearsPrevCpu => true;
+
+    private protected override void LocalFlushDone(Process p, ulong gen) => _pcids.SetLoadedTlbGen(Cpu.Id, gen);
+
+    /// <summary>
+    /// native_flush_tlb_others (arch/x86/mm/tlb.c, Linux 5.4): IPIs to the CPUs of mm_cpumask, skipping those in lazy
+    /// TLB mode unless page tables were freed (tlb_is_not_lazy), and waiting for every one; each runs flush_tlb_func.
+    /// </summary>
+    private protected override void FlushOtherCpus(Process p, ulong targets, UserFlush f)
+    {
+        ulong send = 0;
+        for (int t = 0; t < Kernel.Cpus.Count; t++)
+        {
+            if ((targets & (1UL << t)) == 0)
+            {
+                continue;
+            }
+
+            if (!f.FreedTables && Kernel.IsLazy(t))
+            {
+                LazySkips++; // it catches up by tlb_gen when it switches back (LeaveLazyTlb)
+                continue;
+            }
+
+            send |= 1UL << t;
+        }
+
+        CallFunctionMany(send, _ => FlushTlbFunc(p, f));
+    }
+
+    /// <summary>
+    /// flush_tlb_func_common (arch/x86/mm/tlb.c, Linux 5.4) on the target CPU: nothing if another mm is loaded or the
+    /// CPU's tlb_gen already caught up; the pages when this flush is the only one it missed; otherwise the whole PCID.
+    /// A lazy CPU reached because tables were freed flushes the PCID (Linux switches it to init_mm instead).
+    /// </summary>
+    private void FlushTlbFunc(Process p, UserFlush f)
+    {
+        int cpu = Cpu.Id;
+        if (!ReferenceEquals(_pcids.LoadedMm(cpu), p.Context))
+        {
+            return;
+        }
+
+        ulong local = _pcids.LoadedTlbGen(cpu);
+        ulong mmGen = p.Context.TlbGen;
+        if (local == mmGen && !Kernel.IsLazy(cpu))
+        {
+            return; // an earlier flush already brought this CPU up to date
+        }
+
+        if (!f.WholeMm && !Kernel.IsLazy(cpu) && f.Gen == local + 1 && f.Gen == mmGen)
+        {
+            for (VirtualAddress va = f.Start; va < f.End; va += Page)
+            {
+                FlushUserPageIfLoaded(va);
+            }
+
+            _pcids.SetLoadedTlbGen(cpu, f.Gen);
+            return;
+        }
+
+        FlushTlbLocal(p);
+    }
+
+    private void FlushUserPageIfLoaded(VirtualAddress va)
+    {
+        if (!Isolation.UserTablesLoadedInKernel && Kernel.InKernel)
+        {
+            return; // x86-4g4g: the exit's CR3 write flushes the user tables
+        }
+
+        FlushOneUser(va);
+    }
+
+    /// <summary>switch_mm_irqs_off back to the mm a lazy CPU kept: a CR3 write without NOFLUSH when its tlb_gen fell behind (Linux 5.4).</summary>
+    public override void LeaveLazyTlb(Process p)
+    {
+        if (_pcids.LoadedTlbGen(Cpu.Id) == p.Context.TlbGen)
+        {
+            return;
+        }
+
+        LazyCatchUps++;
+        FlushTlbLocal(p);
+    }
+
+    /// <summary>flush_tlb_kernel_range (arch/x86/mm/tlb.c): on_each_cpu, so every other CPU gets the IPI too.</summary>
+    public override void FlushTlbKernelRange(VirtualAddress start, VirtualAddress end)
+    {
+        base.FlushTlbKernelRange(start, end);
+        ulong others = OtherCpus;
+        if (others != 0)
+        {
+            CallFunctionMany(others, _ => base.FlushTlbKernelRange(start, end));
+        }
     }
 
     /// <summary>flush_tlb_mm_range (arch/x86/mm/tlb.c): more than the ceiling flushes the whole mm.</summary>

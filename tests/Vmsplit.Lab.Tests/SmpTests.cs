@@ -1,0 +1,201 @@
+using Vmsplit.Hardware;
+using Vmsplit.Hardware.Costs;
+using Vmsplit.Hardware.Profiles;
+using Vmsplit.Hardware.Tlb;
+using Vmsplit.Kernel.Core;
+using Vmsplit.Kernel.Layout;
+using Vmsplit.Kernel.Mm;
+using Vmsplit.Workloads;
+
+namespace Vmsplit.Lab.Tests;
+
+/// <summary>
+/// Several CPUs over one memory: threads share an mm, a flush of it reaches the other CPUs as the architecture
+/// does it (x86 IPIs with lazy TLB and tlb_gen, arm/arm64 broadcast TLBI, RISC-V SBI remote fence), and the
+/// coherence checker catches a missing shootdown on every architecture.
+/// </summary>
+public class SmpTests
+{
+    private const ulong Page = 4096;
+
+    private static MachineSpec Machine(string profile, KernelArch arch, int cpus) =>
+        MachineSpec.For(CpuProfiles.Find(profile)!, arch, 4 * ByteSize.GiB) with { Cpus = cpus };
+
+    /// <summary>p runs on CPU 0 and a thread of it on CPU 1; both have the first of 4 pages in their TLBs.</summary>
+    private static (SimKernel K, Process P, VirtualAddress Buf) TwoThreads(MachineSpec m, string design)
+    {
+        SimKernel k = Scenario.Boot(m, Scenario.ParseDesign(m, design), coherenceCheck: true);
+        Process p = k.CreateProcess();
+        VirtualAddress buf = k.MapRegion(p, 4 * Page, VmFlags.Read | VmFlags.Write);
+        k.Start(p);
+        k.CloneThread(p, 1);
+        k.UserTouch(p, buf, 4 * Page, write: true);
+        k.RunOn(1);
+        k.UserTouch(p, buf, 4 * Page, write: false);
+        k.RunOn(0);
+        return (k, p, buf);
+    }
+
+    [Fact]
+    public void X86ShootdownOfOnePageIsTheIpiSendTheTargetsHandlerAndTheWait()
+    {
+        MachineSpec m = Machine("skylake", KernelArch.X86_64, 2);
+        (SimKernel k, Process p, VirtualAddress buf) = TwoThreads(m, "classic");
+        Assert.Equal(0b11UL, p.CpuMask);
+        k.EnterKernel();
+        k.Ledger.Reset();
+        k.FlushTlbMmRange(p, buf, buf + Page);
+        KernelSoftwareCosts sw = new();
+        CpuProfile prof = m.Profile;
+
+        // CPU 0: flush_tlb_mm_range's own work and one INVLPG; one ICR write for the one target
+        Assert.Equal(sw.FlushTlbRange + 200, k.Ledger.Cycles(CostCause.TlbMaintenance));
+        Assert.Equal(sw.IpiSend, k.Ledger.Cycles(KernelCostCause.IpiSend));
+
+        // CPU 1: interrupt entry from user mode, the call-function handler, one INVLPG (it missed only this
+        // generation: a partial flush), the return to user mode
+        double handler = prof.Cycles(PrimitiveCost.ExceptionEntry) + sw.CallFunctionHandler + prof.Cycles(TlbMaintenanceOp.X86Invlpg) + prof.Cycles(PrimitiveCost.ExceptionExit);
+        Assert.Equal(40 + 150 + 200 + 40, handler);
+        Assert.Equal(handler, k.Ledger.Cycles(KernelCostCause.RemoteFlush));
+
+        // CPU 0 waits for the delivery (500 ns at 4 GHz), the handler and the acknowledgement's line (a miss)
+        Assert.Equal((500 * 4000 / 1000.0) + handler + 280, k.Ledger.Cycles(KernelCostCause.ShootdownWait));
+        Assert.Equal(1, k.Arch.RemoteCalls);
+        k.ExitKernel();
+
+        // the page refills on CPU 1 (and only that page), and nothing stale was hit
+        k.RunOn(1);
+        k.Cpu.Mmu.Counters.Reset();
+        k.UserTouch(p, buf, 4 * Page, write: false);
+        Assert.Equal(1, k.Cpu.Mmu.Counters.Walks);
+        Assert.Empty(k.Checker!.Reports);
+    }
+
+    [Fact]
+    public void X86LazyCpuIsSkippedAndCatchesUpByTlbGenWhenItSwitchesBack()
+    {
+        MachineSpec m = Machine("skylake", KernelArch.X86_64, 2);
+        (SimKernel k, Process p, VirtualAddress buf) = TwoThreads(m, "classic");
+        k.RunOn(1);
+        k.Idle(); // the thread blocks: CPU 1 keeps p loaded in lazy TLB mode
+        Assert.True(k.IsLazy(1));
+        k.RunOn(0);
+        k.EnterKernel();
+        k.Ledger.Reset();
+        k.FlushTlbMmRange(p, buf, buf + Page);
+        Assert.Equal(0, k.Ledger.Cycles(KernelCostCause.IpiSend));
+        Assert.Equal(0, k.Ledger.Cycles(KernelCostCause.ShootdownWait));
+        Assert.Equal(1, k.Arch.LazySkips);
+        Assert.Equal(0, k.Arch.RemoteCalls);
+        k.ExitKernel();
+
+        // waking the thread: its tlb_gen is behind, so switch_mm rewrites CR3 without NOFLUSH
+        k.RunOn(1);
+        k.Ledger.Reset();
+        k.Wake(p);
+        Assert.Equal(1, k.Arch.LazyCatchUps);
+        Assert.Equal(m.Profile.Cycles(PrimitiveCost.Cr3Write), k.Ledger.Cycles(CostCause.TlbMaintenance));
+        k.UserTouch(p, buf, 4 * Page, write: false);
+        Assert.Empty(k.Checker!.Reports);
+    }
+
+    [Fact]
+    public void Arm64BroadcastsWithoutAnIpi()
+    {
+        MachineSpec m = Machine("cortex-a72", KernelArch.Aarch64, 2);
+        (SimKernel k, Process p, VirtualAddress buf) = TwoThreads(m, "classic");
+        k.EnterKernel();
+        k.Ledger.Reset();
+        k.FlushTlbMmRange(p, buf, buf + Page);
+
+        // DSB, TLBI VALE1IS, DSB: all of it the broadcast; no IPI, no handler on CPU 1
+        CpuProfile prof = m.Profile;
+        Assert.Equal((2 * prof.Cycles(PrimitiveCost.Dsb)) + prof.Cycles(TlbMaintenanceOp.Arm64TlbiVale1Is), k.Ledger.Cycles(KernelCostCause.TlbiBroadcast));
+        Assert.Equal(0, k.Ledger.Cycles(KernelCostCause.IpiSend));
+        Assert.Equal(0, k.Ledger.Cycles(KernelCostCause.RemoteFlush));
+        k.ExitKernel();
+        k.RunOn(1);
+        k.Cpu.Mmu.Counters.Reset();
+        k.UserTouch(p, buf, 4 * Page, write: false);
+        Assert.Equal(1, k.Cpu.Mmu.Counters.Walks);
+        Assert.Empty(k.Checker!.Reports);
+    }
+
+    [Fact]
+    public void RiscvReachesTheOtherHartThroughTheSbiFirmwareWithoutEnteringItsKernel()
+    {
+        MachineSpec m = Machine("sifive-u74", KernelArch.RiscvSv39, 2);
+        (SimKernel k, Process p, VirtualAddress buf) = TwoThreads(m, "classic");
+        k.EnterKernel();
+        k.Ledger.Reset();
+        k.FlushTlbMmRange(p, buf, buf + Page);
+        KernelSoftwareCosts sw = new();
+        CpuProfile prof = m.Profile;
+        double trap = prof.Cycles(PrimitiveCost.ExceptionEntry) + prof.Cycles(PrimitiveCost.ExceptionExit);
+
+        // the ecall into the firmware and its dispatch, then one IPI for the one target
+        Assert.Equal(trap + sw.SbiRemoteFence + sw.IpiSend, k.Ledger.Cycles(KernelCostCause.IpiSend));
+
+        // the target: an M-mode trap, the firmware's handler, SFENCE.VMA of the page (one page: not turned into an ASID flush)
+        double target = trap + sw.SbiRemoteFence + prof.Cycles(TlbMaintenanceOp.RiscvSfenceVmaVaAsid);
+        Assert.Equal(target, k.Ledger.Cycles(KernelCostCause.RemoteFlush));
+        Assert.False(k.InKernelOn(1)); // its kernel never ran
+        k.ExitKernel();
+        k.RunOn(1);
+        k.UserTouch(p, buf, 4 * Page, write: false);
+        Assert.Empty(k.Checker!.Reports);
+    }
+
+    public static TheoryData<string, KernelArch, string> Architectures() => new()
+    {
+        { "skylake", KernelArch.X86_64, "classic" },
+        { "skylake", KernelArch.X86_64, "kpti" },
+        { "core2-e6600", KernelArch.X86Pae, "classic" },
+        { "cortex-a72", KernelArch.Aarch64, "classic" },
+        { "cortex-a72", KernelArch.Aarch64, "kpti" },
+        { "cortex-a15", KernelArch.ArmLpae, "classic" },
+        { "cortex-a15", KernelArch.Arm, "classic" },
+        { "sifive-u74", KernelArch.RiscvSv39, "classic" },
+    };
+
+    /// <summary>The threaded munmap on 3 CPUs: no stale translation; with the remote part of the flush left out, the checker catches it.</summary>
+    [Theory]
+    [MemberData(nameof(Architectures))]
+    public void AMissingShootdownIsCaughtOnEveryArchitecture(string profile, KernelArch arch, string design)
+    {
+        MachineSpec m = Machine(profile, arch, 3);
+        Workload w = BuiltinWorkloads.Get("munmap-mt");
+        RunResult ok = new Runner(Scenario.Boot(m, Scenario.ParseDesign(m, design), coherenceCheck: true), w).Measure(10);
+        Assert.Equal(0, ok.StaleTranslations);
+
+        SimKernel bad = Scenario.Boot(m, Scenario.ParseDesign(m, design), coherenceCheck: true);
+        bad.Arch.OmitRemoteFlush = true;
+        RunResult broken = new Runner(bad, w).Measure(10);
+        Assert.True(broken.StaleTranslations > 0, $"{arch} {design}: no stale translation without the shootdown");
+        Assert.Contains(bad.Checker!.Reports, r => r.Cpu == 1);
+    }
+
+    [Fact]
+    public void X86MunmapMtOnFourCpusSendsTwoIpisSkipsTheLazyCpuAndItCatchesUp()
+    {
+        MachineSpec m = Machine("skylake", KernelArch.X86_64, 4);
+        RunResult r = new Runner(Scenario.Boot(m, Scenario.ParseDesign(m, "classic")), BuiltinWorkloads.Get("munmap-mt")).Measure(10);
+
+        // CPUs 1 and 3 run their threads and get the IPI; CPU 2's thread blocked (lazy) and catches up on wake-up
+        Assert.Equal(20, r.Smp.RemoteHandlers);
+        Assert.Equal(10, r.Smp.LazySkips);
+        Assert.Equal(10, r.Smp.LazyCatchUps);
+        Assert.Equal(2 * new KernelSoftwareCosts().IpiSend, r.CyclesPerOpByCause[KernelCostCause.IpiSend]);
+        Assert.Equal(4, r.Cpus);
+    }
+
+    [Fact]
+    public void OneCpuRunsNoRemoteMaintenance()
+    {
+        MachineSpec m = Machine("skylake", KernelArch.X86_64, 1);
+        RunResult r = new Runner(Scenario.Boot(m, Scenario.ParseDesign(m, "classic")), BuiltinWorkloads.Get("munmap-mt")).Measure(10);
+        Assert.Equal(new SmpCounters(0, 0, 0), r.Smp);
+        Assert.False(r.CyclesPerOpByCause.ContainsKey(KernelCostCause.IpiSend));
+        Assert.False(r.CyclesPerOpByCause.ContainsKey(KernelCostCause.RemoteFlush));
+    }
+}
