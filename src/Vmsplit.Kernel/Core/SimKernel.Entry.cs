@@ -149,9 +149,9 @@ public sealed partial class SimKernel
         Process p = Current ?? throw new InvalidOperationException("no process is running");
         EnterKernel();
         TouchFootprint(KernelPath.Entry, p);
-        Cpu.Charge(KernelCostCause.PathBase, Software.SyscallDispatch);
+        ChargeInstructions(EntryPath.EntryExitInstructions);
         TouchFootprint(KernelPath.Schedule, p);
-        Cpu.Charge(KernelCostCause.PathBase, Software.Schedule);
+        ChargeInstructions(Software.Schedule);
         _lazy[Cpu.Id] = true;
     }
 
@@ -164,7 +164,7 @@ public sealed partial class SimKernel
         }
 
         TouchFootprint(KernelPath.Schedule, null);
-        Cpu.Charge(KernelCostCause.PathBase, Software.Schedule);
+        ChargeInstructions(Software.Schedule);
         SwitchMm(next);
         TouchFootprint(KernelPath.Schedule, next);
         ExitKernel();
