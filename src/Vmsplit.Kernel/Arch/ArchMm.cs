@@ -294,27 +294,22 @@ public abstract class ArchMm
     /// <summary>Every CPU but the executing one, as a mask.</summary>
     private protected ulong OtherCpus => (Kernel.Cpus.Count >= 64 ? ulong.MaxValue : (1UL << Kernel.Cpus.Count) - 1) & ~(1UL << Cpu.Id);
 
-    /// <summary>Runs <paramref name="flush"/> with its charges booked to <see cref="KernelCostCause.TlbiBroadcast"/> when there is more than one CPU.</summary>
-    private protected void AsBroadcast(Action flush)
+    /// <summary>
+    /// With more than one CPU, books the charges that follow on this CPU to <see cref="KernelCostCause.TlbiBroadcast"/>
+    /// until <see cref="EndBroadcast"/> (no closure, so the single-CPU path allocates nothing); returns what to restore.
+    /// </summary>
+    private protected CostCause? BeginBroadcast()
     {
-        if (!Smp)
+        CostCause? before = Cpu.ChargeAllTo;
+        if (Smp)
         {
-            flush();
-            return;
+            Cpu.ChargeAllTo ??= KernelCostCause.TlbiBroadcast;
         }
 
-        Cpu cpu = Cpu;
-        CostCause? before = cpu.ChargeAllTo;
-        cpu.ChargeAllTo ??= KernelCostCause.TlbiBroadcast;
-        try
-        {
-            flush();
-        }
-        finally
-        {
-            cpu.ChargeAllTo = before;
-        }
+        return before;
     }
+
+    private protected void EndBroadcast(CostCause? before) => Cpu.ChargeAllTo = before;
 
     /// <summary>Handlers run on other CPUs (IPIs or firmware remote fences received), and flushes a lazy CPU skipped.</summary>
     public long RemoteCalls { get; private set; }

@@ -181,8 +181,9 @@ public sealed class ArmMm : ArchMm
     public override bool RangeFlushesWholeMm(ulong pages) => false;
 
     // DSB, one TLBIMVA per page, DSB; an SMP kernel's TLBIMVAIS reaches every CPU (ALT_SMP in arch/arm/mm/tlb-v7.S)
-    private protected override void FlushUserRange(VirtualAddress start, VirtualAddress end, ushort asid) => AsBroadcast(() =>
+    private protected override void FlushUserRange(VirtualAddress start, VirtualAddress end, ushort asid)
     {
+        CostCause? saved = BeginBroadcast();
         Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
         for (VirtualAddress va = start; va < end; va += Page)
         {
@@ -190,15 +191,18 @@ public sealed class ArmMm : ArchMm
         }
 
         Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
-    });
+        EndBroadcast(saved);
+    }
 
     // local_flush_tlb_mm: DSB, TLBIASID, DSB; flush_tlb_mm on SMP: TLBIASIDIS (arch/arm/include/asm/tlbflush.h)
-    private protected override void FlushUserMm(Process p, ushort asid) => AsBroadcast(() =>
+    private protected override void FlushUserMm(Process p, ushort asid)
     {
+        CostCause? saved = BeginBroadcast();
         Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
         Cpu.ChargeMaintenance(Mmu.TlbiAsid(asid, innerShareable: Smp && !OmitRemoteFlush).Op);
         Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
-    });
+        EndBroadcast(saved);
+    }
 
     /// <summary>
     /// flush_tlb_kernel_range on an SMP kernel: TLBIMVAAIS per page, or TLBIALLIS beyond the ceiling
@@ -212,24 +216,23 @@ public sealed class ArmMm : ArchMm
             return;
         }
 
-        AsBroadcast(() =>
+        CostCause? saved = BeginBroadcast();
+        if ((end - start) / Page > KernelRangeFlushCeiling)
         {
-            if ((end - start) / Page > KernelRangeFlushCeiling)
-            {
-                Cpu.ChargeMaintenance(Mmu.TlbiAll(innerShareable: true).Op);
-            }
-            else
-            {
-                Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
-                for (VirtualAddress va = start; va < end; va += Page)
-                {
-                    Cpu.ChargeMaintenance(Mmu.TlbiMvaa(va, innerShareable: true).Op);
-                }
-            }
-
+            Cpu.ChargeMaintenance(Mmu.TlbiAll(innerShareable: true).Op);
+        }
+        else
+        {
             Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
-            Cpu.Charge(CostCause.Barrier, PrimitiveCost.Isb);
-        });
+            for (VirtualAddress va = start; va < end; va += Page)
+            {
+                Cpu.ChargeMaintenance(Mmu.TlbiMvaa(va, innerShareable: true).Op);
+            }
+        }
+
+        Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
+        Cpu.Charge(CostCause.Barrier, PrimitiveCost.Isb);
+        EndBroadcast(saved);
     }
 
     public override void FlushTlbKernelPage(VirtualAddress va)

@@ -144,8 +144,9 @@ public sealed class Arm64Mm : ArchMm
     // DSB, one TLBI by VA and ASID per page, DSB; munmap's gather flushes before free_pgtables, so
     // tlb_flush passes last_level = !freed_tables = true (arch/arm64/include/asm/tlb.h, Linux 5.4). The IS forms
     // reach every CPU; the DSB ISH waits for them all (no IPI, and mm_cpumask is not consulted).
-    private protected override void FlushUserRange(VirtualAddress start, VirtualAddress end, ushort asid) => AsBroadcast(() =>
+    private protected override void FlushUserRange(VirtualAddress start, VirtualAddress end, ushort asid)
     {
+        CostCause? saved = BeginBroadcast();
         Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
         for (VirtualAddress va = start; va < end; va += Page)
         {
@@ -153,15 +154,18 @@ public sealed class Arm64Mm : ArchMm
         }
 
         Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
-    });
+        EndBroadcast(saved);
+    }
 
     // flush_tlb_mm: DSB, TLBI ASIDE1IS, DSB
-    private protected override void FlushUserMm(Process p, ushort asid) => AsBroadcast(() =>
+    private protected override void FlushUserMm(Process p, ushort asid)
     {
+        CostCause? saved = BeginBroadcast();
         Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
         TlbiUser(null, asid);
         Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
-    });
+        EndBroadcast(saved);
+    }
 
     // One TLBI VALE1IS (or ASIDE1IS when va is null) for the user ASID (__flush_tlb_range with last_level,
     // flush_tlb_mm); KPTI repeats it for the other ASID of the pair (__tlbi_user, arch/arm64/include/asm/tlbflush.h, Linux 5.4).

@@ -110,6 +110,8 @@ public sealed class RiscvMm : ArchMm
         RemoteCall(targets, _ => SbiLocalFence(f.WholeMm || (f.End - f.Start) > Page ? null : f.Start, asid), Kernel.Software.IpiSend, Kernel.Software.SbiRemoteFence, viaKernel: false);
     }
 
+    private Action<int> FenceAll => _ => SbiLocalFence(null, null);
+
     private void SbiLocalFence(VirtualAddress? va, ushort? asid)
     {
         Cpu.ChargeMaintenance(va is null ? (asid is null ? TlbMaintenanceOp.RiscvSfenceVmaAll : TlbMaintenanceOp.RiscvSfenceVmaAsid) : (asid is null ? TlbMaintenanceOp.RiscvSfenceVmaVa : TlbMaintenanceOp.RiscvSfenceVmaVaAsid));
@@ -124,7 +126,7 @@ public sealed class RiscvMm : ArchMm
         if (others != 0)
         {
             Cpu.Charge(KernelCostCause.IpiSend, Cpu.Cycles(PrimitiveCost.ExceptionEntry) + Cpu.Cycles(PrimitiveCost.ExceptionExit) + Kernel.Software.SbiRemoteFence);
-            RemoteCall(others, _ => SbiLocalFence(null, null), Kernel.Software.IpiSend, Kernel.Software.SbiRemoteFence, viaKernel: false);
+            RemoteCall(others, FenceAll, Kernel.Software.IpiSend, Kernel.Software.SbiRemoteFence, viaKernel: false);
         }
     }
 

@@ -226,9 +226,12 @@ public sealed class X86Mm : ArchMm
         ulong others = OtherCpus;
         if (others != 0)
         {
-            CallFunctionMany(others, _ => base.FlushTlbKernelRange(start, end));
+            FlushKernelRangeOn(others, start, end); // a separate method: its closure is not allocated on one CPU
         }
     }
+
+    private void FlushKernelRangeOn(ulong cpus, VirtualAddress start, VirtualAddress end) =>
+        CallFunctionMany(cpus, _ => base.FlushTlbKernelRange(start, end));
 
     /// <summary>flush_tlb_mm_range (arch/x86/mm/tlb.c): more than the ceiling flushes the whole mm.</summary>
     public override bool RangeFlushesWholeMm(ulong pages) => pages > SinglePageFlushCeiling;
