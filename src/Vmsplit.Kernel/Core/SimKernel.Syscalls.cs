@@ -34,26 +34,20 @@ public sealed partial class SimKernel
     private PhysicalAddress _pipePage;
     private readonly byte[] _scratch = new byte[1 << 20];
 
-    // Text pages each path executes, as page indexes into the image's text; spread over the image the way
-    // a kernel's functions are (docs/workloads.md explains the choice).
-    private static readonly int[][] s_textPages =
-    [
-        [0],                 // Entry: entry code (vector_swi / entry_SYSCALL_64)
-        [1],                 // Getppid: kernel/sys.c
-        [2, 3],              // DevZeroNull: fs/read_write.c, drivers/char/mem.c
-        [2, 4, 5],           // FileIo: fs/read_write.c, mm/filemap.c, mm/shmem.c
-        [2, 6],              // Pipe: fs/read_write.c, fs/pipe.c
-        [7, 8],              // Stat: fs/stat.c, fs/namei.c
-        [7, 8, 9],           // Open: fs/open.c, fs/namei.c, fs/file_table.c
-        [9],                 // Close
-        [10, 11],            // Mmap: mm/mmap.c, mm/vma.c
-        [10, 11, 12],        // Munmap: + mm/memory.c (zap)
-        [13, 14, 12],        // Fork: kernel/fork.c, mm/memory.c (copy_page_range)
-        [15, 12],            // Exit: kernel/exit.c
-        [15],                // Wait
-        [16, 17],            // Schedule: kernel/sched/core.c, arch switch_to
-        [12, 18],            // Fault: mm/memory.c, arch fault.c
-    ];
+    // The entry stub runs from the design's entry page (EntryVa); the rest of each path's text comes from a real
+    // kernel's symbol table (KernelTextFootprint), placed on this image's text.
+    private const string EntryStub = "entry_SYSCALL_64";
+    private VirtualAddress[][]? _pathText;
+
+    /// <summary>The kernel text pages <paramref name="path"/> executes on this kernel's image, in first-touch order.</summary>
+    public IReadOnlyList<VirtualAddress> PathTextPages(KernelPath path) => TextOf(path);
+
+    private VirtualAddress[] TextOf(KernelPath path)
+    {
+        _pathText ??= [.. Enum.GetValues<KernelPath>().Select(kp =>
+            KernelTextFootprint.PageOffsets(kp, Layout.ImageTextBytes, EntryStub).Select(o => ImageVa + o).ToArray())];
+        return _pathText[(int)path];
+    }
 
     /// <summary>A page of kernel text by index, spread 53 pages apart (wrapping in the layout's image text, its last page excepted).</summary>
     public VirtualAddress TextPage(int index)
@@ -68,9 +62,14 @@ public sealed partial class SimKernel
     /// <summary>Walks a path's footprint through the MMU at kernel privilege.</summary>
     public void TouchFootprint(KernelPath path, Process? p)
     {
-        foreach (int t in s_textPages[(int)path])
+        if (path == KernelPath.Entry)
         {
-            KernelAccess(t == 0 && path == KernelPath.Entry ? EntryVa : TextPage(t), AccessType.Execute);
+            KernelAccess(EntryVa, AccessType.Execute); // entry_SYSCALL_64 / vectors / handle_exception
+        }
+
+        foreach (VirtualAddress t in TextOf(path)) // an array: the measured loops allocate nothing
+        {
+            KernelAccess(t, AccessType.Execute);
         }
 
         switch (path)

@@ -1,0 +1,82 @@
+using Vmsplit.Hardware;
+using Vmsplit.Kernel.Core;
+using Vmsplit.Kernel.Layout;
+
+namespace Vmsplit.Lab.Tests;
+
+/// <summary>
+/// The kernel text each built-in path executes comes from a real symbol table (Data/kernel-text-footprint.tsv,
+/// /proc/kallsyms of x86-64 Linux 6.18.44): each function keeps its offset and size, a source page lands on the
+/// image page of the same number modulo the image's text pages, so a path spans the pages its functions really span.
+/// </summary>
+public class KernelFootprintTests
+{
+    // Pages each path's text spans (the entry stub, run from the design's entry page, not counted), pinned per
+    // architecture on its default machine; every architecture's default image has 3 MiB of text (Typical32Bit).
+    public static TheoryData<string, KernelPath, int> Spans()
+    {
+        (KernelPath Path, int Pages)[] pages =
+        [
+            (KernelPath.Entry, 3), (KernelPath.Getppid, 2), (KernelPath.DevZeroNull, 6), (KernelPath.FileIo, 8),
+            (KernelPath.Pipe, 5), (KernelPath.Stat, 9), (KernelPath.Open, 11), (KernelPath.Close, 4),
+            (KernelPath.Mmap, 7), (KernelPath.Munmap, 8), (KernelPath.Fork, 9), (KernelPath.Exit, 7),
+            (KernelPath.Wait, 3), (KernelPath.Schedule, 8), (KernelPath.Fault, 8),
+        ];
+        TheoryData<string, KernelPath, int> d = [];
+        foreach (KernelArchInfo a in KernelArchitectures.All.Where(a => MachineSpec.ArchesOf(MachineSpec.Require(a.DefaultProfile)).Contains(a.Arch)))
+        {
+            foreach ((KernelPath path, int n) in pages)
+            {
+                d.Add(a.Name, path, n);
+            }
+        }
+
+        return d;
+    }
+
+    [Theory]
+    [MemberData(nameof(Spans))]
+    public void EachBuiltInPathSpansThePagesItsFunctionsSpan(string arch, KernelPath path, int pages)
+    {
+        KernelArchInfo a = KernelArchitectures.All.Single(x => x.Name == arch);
+        MachineSpec m = new(MachineSpec.Require(a.DefaultProfile), a.Arch, 2 * ByteSize.GiB);
+        SimKernel k = Scenario.Boot(m, Scenario.ParseDesign(m, "classic"));
+        IReadOnlyList<VirtualAddress> text = k.PathTextPages(path);
+        Assert.Equal(pages, text.Count);
+        Assert.Equal(text.Count, text.Distinct().Count());
+        Assert.All(text, va => Assert.True(va >= k.ImageVa && va < k.SyscallTablePage, $"{va} outside the image text"));
+    }
+
+    [Fact]
+    public void GetppidsTwoFunctionsLandOnTheirScaledPages()
+    {
+        // __x64_sys_getppid at 3682192 (page 898, +3984), 64 bytes; __task_pid_nr_ns at 3743776 (page 914, +32), 192
+        // bytes; the image's 3 MiB of text has 767 usable pages (the last holds the syscall table):
+        // 898 mod 767 = 131, 914 mod 767 = 147.
+        Assert.Equal([131 * 4096UL, 147 * 4096UL], KernelTextFootprint.PageOffsets(KernelPath.Getppid, 3 * 1024 * 1024));
+        Assert.Equal(19241728UL, KernelTextFootprint.SourceTextBytes);
+    }
+
+    [Fact]
+    public void AFunctionThatCrossesAPageBoundarySpansBothPages()
+    {
+        // x64_sys_call: 5376 bytes from offset 2400672 (page 586, +384): 384 + 5376 = 5760 > 4096, two pages
+        FootprintFunction f = KernelTextFootprint.Of(KernelPath.Entry).Single(x => x.Name == "x64_sys_call");
+        Assert.Equal((2400672UL, 5376UL), (f.Offset, f.Size));
+        ulong page = 586; // 586 < 767: the same page number in the image
+        ulong[] entry = KernelTextFootprint.PageOffsets(KernelPath.Entry, 3 * 1024 * 1024, "entry_SYSCALL_64");
+        Assert.Contains(page * 4096, entry);
+        Assert.Contains((page + 1) * 4096, entry);
+    }
+
+    [Fact]
+    public void EveryPathHasItsFunctionsInTheTable()
+    {
+        foreach (KernelPath path in Enum.GetValues<KernelPath>())
+        {
+            Assert.NotEmpty(KernelTextFootprint.Of(path));
+        }
+
+        Assert.Equal("dev-zero-null", KernelTextFootprint.Key(KernelPath.DevZeroNull));
+    }
+}
