@@ -87,6 +87,7 @@ public sealed class ExampleSweepTests
     [Theory]
     [InlineData("sweeps/4g4g-crossover.yaml", 147, "classic")]
     [InlineData("sweeps/kpti-wss.yaml", 45, "classic")]
+    [InlineData("sweeps/4g4g-wss.yaml", 24, "classic")]
     [InlineData("sweeps/smoke.yaml", 12, "classic")]
     public void TheExampleSweepsParse(string file, long runs, string baseline)
     {

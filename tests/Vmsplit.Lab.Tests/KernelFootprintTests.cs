@@ -80,3 +80,24 @@ public class KernelFootprintTests
         Assert.Equal("dev-zero-null", KernelTextFootprint.Key(KernelPath.DevZeroNull));
     }
 }
+
+/// <summary>
+/// Under 4g4g on the default machine a null call walks the TLB for the kernel's pages once the user touches enough
+/// pages between calls to push them out of the 512-entry 4-way main TLB (docs/designs.md, "4g4g and the user's
+/// working set"): below 512 pages per call only the user's pages walk, from 512 on three kernel pages do.
+/// </summary>
+public class FourGKernelTlbPressureTests
+{
+    [Theory]
+    [InlineData("wss:4M:256", 256, 256)]
+    [InlineData("wss:4M:512", 515, 516)]
+    [InlineData("wss:16M:1024", 1027, 1028)]
+    public void ANullCallWalksForKernelPagesWhenTheUserPushesThemOut(string workload, long fourGWalks, long classicWalks)
+    {
+        MachineSpec m = MachineSpec.DefaultArm();
+        RunResult fourG = Runner.Run(m, "4g4g", Vmsplit.Workloads.BuiltinWorkloads.Get(workload), 40);
+        RunResult classic = Runner.Run(m, "classic", Vmsplit.Workloads.BuiltinWorkloads.Get(workload), 40);
+        Assert.Equal(fourGWalks * fourG.Ops, fourG.Tlb.Walks);
+        Assert.Equal(classicWalks * classic.Ops, classic.Tlb.Walks);
+    }
+}
