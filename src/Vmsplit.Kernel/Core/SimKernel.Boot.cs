@@ -69,6 +69,12 @@ public sealed partial class SimKernel
         VirtualAddress linear = new(Layout.PageOffset);
         MapKernelRange(linear, new PhysicalAddress(phys), lowBytes, rw);
 
+        // A vmemmap (64-bit kernels) in PMD blocks at VMEMMAP_START; a 32-bit mem_map is already in the linear map.
+        if (MemMap is { } map && map.Va != LinearAddress(map.Start))
+        {
+            MapKernelRange(map.Va, map.Start, (map.Bytes + (2 * ByteSize.MiB) - 1) & ~((2 * ByteSize.MiB) - 1), rw);
+        }
+
         // Kernel image: text at TEXT_OFFSET-like distance into RAM, in the linear map or in the vmalloc area.
         ImagePa = new PhysicalAddress(phys + ImageOffsetInRam());
         Image.Map();

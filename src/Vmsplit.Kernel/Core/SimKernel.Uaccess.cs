@@ -22,7 +22,7 @@ public sealed partial class SimKernel
     /// </summary>
     public VirtualAddress KmapFrame(PhysicalAddress frame)
     {
-        if (MemMap is not null)
+        if (MemMap is { HighmemConfigured: true })
         {
             Cpu.Load(MemMap.PageOf(frame), KernelCostCause.Kmap); // PageHighMem(page): the zone bits of page->flags
         }

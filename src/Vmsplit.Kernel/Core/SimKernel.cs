@@ -107,7 +107,7 @@ public sealed partial class SimKernel : IKernelMapper
         UserPages = policies.UserPages;
         Uaccess = new UserAccess(Layout.TaskSize, policies.UserPages);
         ReserveImageFrames();
-        MemMap = Layout.Arch.Is32Bit() ? ReserveMemMap() : null;
+        MemMap = Layout.Arch.Is32Bit() ? ReserveMemMap() : ReserveVmemmap();
         Gup = new Gup(this);
         Isolation.CreateKernelTrees();
         Boot();
@@ -187,7 +187,7 @@ public sealed partial class SimKernel : IKernelMapper
 
     public KmapLocal KmapLocal { get; }
 
-    /// <summary>The struct page array of a 32-bit kernel (FLATMEM, in lowmem); null on 64-bit kernels, whose vmemmap is not simulated.</summary>
+    /// <summary>The struct page array: a 32-bit kernel's FLATMEM mem_map in lowmem, a 64-bit kernel's vmemmap.</summary>
     public MemMap? MemMap { get; }
 
     /// <summary>get_user_pages / pin_user_pages and unpin, executed on the simulated tables and mem_map.</summary>
@@ -302,6 +302,41 @@ public sealed partial class SimKernel : IKernelMapper
         }
 
         return new MemMap(start, LinearAddress(start), first, end - first);
+    }
+
+    // A 64-bit kernel's struct pages (SPARSEMEM_VMEMMAP): vmemmap_populate_hugepages (mm/sparse-vmemmap.c, used by
+    // x86-64, arm64 with 4 KiB pages and RISC-V) backs the array with PMD-sized blocks from memblock, top-down, and
+    // maps them at VMEMMAP_START; pfn_to_page(pfn) = vmemmap + pfn, where vmemmap is VMEMMAP_START less the first RAM
+    // frame's share on arm64 (memstart_addr) and RISC-V (phys_ram_base), so the first RAM frame's struct page is at
+    // VMEMMAP_START; on x86-64 RAM starts at frame 0, which gives the same address. Mapped in Boot().
+    private MemMap? ReserveVmemmap()
+    {
+        LayoutRegion? region = Layout.Regions.FirstOrDefault(r => r.Name == "vmemmap");
+        if (region is null)
+        {
+            return null;
+        }
+
+        const ulong pmd = 2 * ByteSize.MiB;
+        (ulong first, ulong end) = MemMap.PfnRange(Layout);
+        ulong bytes = (((end - first) * MemMap.StructPageBytes64) + pmd - 1) & ~(pmd - 1);
+        ulong top = 0;
+        foreach (RamBank b in Lowmem.Banks)
+        {
+            top = Math.Max(top, b.End.Value);
+        }
+
+        PhysicalAddress start = new((top - bytes) & ~(pmd - 1));
+        try
+        {
+            Lowmem.Reserve(start, bytes);
+        }
+        catch (InvalidOperationException)
+        {
+            throw new KernelSetupException($"the vmemmap ({ByteSize.Human(bytes)}) does not fit at the top of RAM ({start})");
+        }
+
+        return new MemMap(start, new VirtualAddress(region.Start), first, end - first, MemMap.StructPageBytes64, MemMap.RefcountOffset64, highmemConfigured: false);
     }
 
     /// <summary>A lowmem frame (GFP_KERNEL): page tables, stacks, slab pages.</summary>

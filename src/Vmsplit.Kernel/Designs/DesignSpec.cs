@@ -180,13 +180,6 @@ public sealed record DesignSpec(
                     }
 
                     uaccessChosen = true;
-                    if (o == "pin-kmap" && KernelArchitectures.OfFormat(format).AddressSpaceBits() > 32)
-                    {
-                        // get_user_pages pins through mem_map, which the model keeps for 32-bit (FLATMEM) kernels only
-                        error = Bad($"applies to 32-bit kernels (a 64-bit kernel has no highmem to kmap; its mem_map is not modelled), not {Describe(format)}");
-                        return false;
-                    }
-
                     if (o == "pin-kmap" && scheme is IsolationScheme.Classic or IsolationScheme.FourGFourG)
                     {
                         uaccess = UaccessStrategy.PinKmap; // classic+pin-kmap: afzal mohammed's first step on a Cortex-A8 (LKML "ARM: static kernel in vmalloc space", May 2020)

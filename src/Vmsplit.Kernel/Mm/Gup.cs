@@ -99,7 +99,7 @@ public sealed class Gup
     }
 
     private MemMap MemMapOrThrow() =>
-        _kernel.MemMap ?? throw new InvalidOperationException("get_user_pages needs mem_map, which the model keeps for 32-bit kernels only");
+        _kernel.MemMap ?? throw new InvalidOperationException("get_user_pages needs mem_map, and this layout has no vmemmap region");
 
     private readonly record struct WalkOutcome(PhysicalAddress? Frame, VirtualAddress PteVa);
 

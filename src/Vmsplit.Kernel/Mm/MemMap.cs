@@ -9,6 +9,7 @@ namespace Vmsplit.Kernel.Mm;
 /// mm/mm_init.c, memblock_alloc top-down below the lowmem limit) and reached through the linear map.
 /// <c>pfn_to_page(pfn) = mem_map + (pfn - ARCH_PFN_OFFSET)</c> (include/asm-generic/memory_model.h).
 /// The counters live in simulated memory: a reference is a load and a store of <c>_refcount</c>.
+/// A 64-bit kernel's is the SPARSEMEM_VMEMMAP array instead (see <c>SimKernel.ReserveVmemmap</c>).
 /// </summary>
 public sealed class MemMap
 {
@@ -30,13 +31,46 @@ public sealed class MemMap
 
     private const ulong PageSize = 4096;
 
+    /// <summary>
+    /// sizeof(struct page) on a 64-bit kernel: flags, the five-word union, _mapcount, _refcount and memcg_data —
+    /// eight 8-byte words (include/linux/mm_types.h, 5.x and 6.x with CONFIG_MEMCG, which every distribution sets;
+    /// CONFIG_HAVE_ALIGNED_STRUCT_PAGE keeps it at 64 without it on x86-64).
+    /// </summary>
+    public const int StructPageBytes64 = 64;
+
+    /// <summary>offsetof(struct page, _refcount) on 64-bit: after flags (8), the union (40) and _mapcount (4).</summary>
+    public const int RefcountOffset64 = 52;
+
+    /// <summary>A 32-bit FLATMEM mem_map in lowmem, reached through the linear map.</summary>
     public MemMap(PhysicalAddress start, VirtualAddress va, ulong firstPfn, ulong pages)
+        : this(start, va, firstPfn, pages, StructPageBytes32, RefcountOffset32, highmemConfigured: true)
+    {
+    }
+
+    /// <summary>
+    /// Any mem_map: <paramref name="structPageBytes"/> per frame at <paramref name="va"/>, backed contiguously from
+    /// <paramref name="start"/>; <paramref name="highmemConfigured"/> when the kernel has CONFIG_HIGHMEM, so that
+    /// kmap_local_page tests PageHighMem (without it, kmap_local_page is page_address: include/linux/highmem-internal.h).
+    /// </summary>
+    public MemMap(PhysicalAddress start, VirtualAddress va, ulong firstPfn, ulong pages, int structPageBytes, int refcountOffset, bool highmemConfigured)
     {
         Start = start;
         Va = va;
         FirstPfn = firstPfn;
         Pages = pages;
+        StructPageBytes = structPageBytes;
+        RefcountOffset = refcountOffset;
+        HighmemConfigured = highmemConfigured;
     }
+
+    /// <summary>sizeof(struct page) of this kernel.</summary>
+    public int StructPageBytes { get; }
+
+    /// <summary>offsetof(struct page, _refcount) of this kernel.</summary>
+    public int RefcountOffset { get; }
+
+    /// <summary>The kernel has CONFIG_HIGHMEM (the model's 32-bit kernels): kmap_local_page loads page-&gt;flags for PageHighMem.</summary>
+    public bool HighmemConfigured { get; }
 
     /// <summary>Where mem_map starts in physical memory (page-aligned).</summary>
     public PhysicalAddress Start { get; }
@@ -51,7 +85,7 @@ public sealed class MemMap
     public ulong Pages { get; }
 
     /// <summary>Bytes of struct page.</summary>
-    public ulong Bytes => Pages * StructPageBytes32;
+    public ulong Bytes => Pages * (ulong)StructPageBytes;
 
     /// <summary>Lowmem it occupies: whole pages, as memblock hands out here.</summary>
     public ulong ReservedBytes => (Bytes + PageSize - 1) & ~(PageSize - 1);
@@ -104,12 +138,12 @@ public sealed class MemMap
             throw new InvalidOperationException($"pfn_to_page of {frame}, outside mem_map");
         }
 
-        return Va + ((pfn - FirstPfn) * StructPageBytes32);
+        return Va + ((pfn - FirstPfn) * (ulong)StructPageBytes);
     }
 
     /// <summary>&amp;page-&gt;_refcount of <paramref name="frame"/>.</summary>
-    public VirtualAddress RefcountOf(PhysicalAddress frame) => PageOf(frame) + RefcountOffset32;
+    public VirtualAddress RefcountOf(PhysicalAddress frame) => PageOf(frame) + (ulong)RefcountOffset;
 
-    /// <summary>The physical address behind a struct page field (mem_map lies in the linear map).</summary>
+    /// <summary>The physical address behind a struct page field (mem_map's backing is one contiguous block).</summary>
     public PhysicalAddress PhysOf(VirtualAddress field) => Start + (field.Value - Va.Value);
 }

@@ -1,5 +1,6 @@
 using Vmsplit.Hardware;
 using Vmsplit.Hardware.Costs;
+using Vmsplit.Hardware.Paging;
 using Vmsplit.Hardware.Profiles;
 using Vmsplit.Kernel.Core;
 using Vmsplit.Kernel.Layout;
@@ -37,10 +38,35 @@ public class GupTests
     }
 
     [Fact]
-    public void SixtyFourBitKernelsKeepNoSimulatedMemMap()
+    public void SixtyFourBitKernelsKeepTheirStructPagesInAVmemmapAtVmemmapStart()
     {
+        // x86-64 with 8 GiB from frame 0: 2 097 152 struct pages of 64 bytes = 128 MiB at vmemmap_base, backed by
+        // 2 MiB blocks from the top of RAM and mapped in the kernel's tables; _refcount at offset 52
         SimKernel k = KernelBoot.Boot(KernelArch.X86_64, "classic", "skylake", 8 * ByteSize.GiB);
-        Assert.Null(k.MemMap);
+        MemMap map = k.MemMap!;
+        Assert.Equal(0xffffea0000000000UL, map.Va.Value);
+        Assert.Equal((0UL, 2097152UL, 128UL << 20), (map.FirstPfn, map.Pages, map.Bytes));
+        Assert.Equal(8 * ByteSize.GiB - (128UL << 20), map.Start.Value);
+        Assert.False(map.HighmemConfigured);
+        PhysicalAddress frame = new(0x12345000);
+        Assert.Equal(0xffffea0000000000UL + (0x12345UL * 64) + 52, map.RefcountOf(frame).Value);
+        PageTableLookup l = k.KernelTree.Lookup(map.PageOf(frame));
+        Assert.True(l.Found);
+        Assert.Equal(2 * ByteSize.MiB, l.PageSize);
+        Assert.Equal(map.PhysOf(map.PageOf(frame)), l.Translate(map.PageOf(frame)));
+    }
+
+    [Fact]
+    public void PinKmapOnA64BitKernel_CountsThePinInTheVmemmap()
+    {
+        (SimKernel k, Process p, VirtualAddress buf) = KernelBoot.BootWithBuffer(KernelArch.Aarch64, "classic+pin-kmap", "cortex-a72");
+        k.UserTouch(p, buf, 4096, write: true);
+        PhysicalAddress frame = p.Tables.Lookup(buf).Translate(buf);
+        uint before = k.Memory.ReadUInt32(k.MemMap!.PhysOf(k.MemMap.RefcountOf(frame)));
+        Assert.Equal(frame, k.GetUserPage(p, buf, write: true, pin: true));
+        Assert.Equal(before + MemMap.PinCountingBias, k.Memory.ReadUInt32(k.MemMap.PhysOf(k.MemMap.RefcountOf(frame))));
+        k.UnpinUserPage(p, frame);
+        Assert.Equal(before, k.Memory.ReadUInt32(k.MemMap.PhysOf(k.MemMap.RefcountOf(frame))));
     }
 
     [Fact]
