@@ -26,6 +26,12 @@ public static class HelpExamples
             "vmsplit compare --machine core2-e6600 --designs classic,kpti+nopcid --workloads null,pipe,fork-exit",
             "vmsplit compare --machine cortex-a8 --workloads null,read4k --format json",
         ],
+        ["replay"] =
+        [
+            "vmsplit replay tests/traces/lackey/cat.lackey.xz",
+            "vmsplit replay tests/traces/strace/pipeline.strace.gz --preset kpti",
+            "vmsplit replay tests/traces/champsim/cat.champsimtrace.xz --syscall-every 5000 --format json",
+        ],
         ["audit"] =
         [
             "vmsplit audit --machine skylake",

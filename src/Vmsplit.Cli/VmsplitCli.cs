@@ -21,6 +21,7 @@ public static class VmsplitCli
         root.Subcommands.Add(Commands.TlbCommand.Create(stdout));
         root.Subcommands.Add(Commands.ProfileCommand.Create(stdout));
         root.Subcommands.Add(Commands.CompareCommand.Create(stdout));
+        root.Subcommands.Add(Commands.ReplayCommand.Create(stdout));
         root.Subcommands.Add(Commands.AuditCommand.Create(stdout));
         root.Subcommands.Add(Commands.ValidateCommand.Create(stdout));
         root.Subcommands.Add(Commands.BenchCommand.Create(stdout));

@@ -138,7 +138,7 @@ public class TypoAndHelpTests
         // sweep and merge read the repository's sweep files and write results/ under a temporary directory;
         // merge's shards are swept first
         string results = Path.Combine(Path.GetTempPath(), "vmsplit-example-" + Guid.NewGuid().ToString("N"));
-        args = [.. args.Select(a => a.StartsWith("sweeps/", StringComparison.Ordinal) ? RepoFiles.PathOf(a) : a.StartsWith("results/", StringComparison.Ordinal) ? Path.Combine(results, a) : a)];
+        args = [.. args.Select(a => a.StartsWith("sweeps/", StringComparison.Ordinal) || a.StartsWith("tests/traces/", StringComparison.Ordinal) ? RepoFiles.PathOf(a) : a.StartsWith("results/", StringComparison.Ordinal) ? Path.Combine(results, a) : a)];
         if (args[0] == "merge")
         {
             for (int k = 0; k < 4; k++)

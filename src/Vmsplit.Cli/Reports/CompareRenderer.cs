@@ -136,113 +136,119 @@ public static class CompareRenderer
         return JsonText.Write(w =>
         {
             w.WriteStartObject();
-            w.WriteStartObject("machine");
-            w.WriteString("profile", r.Machine.Profile.Id);
-            w.WriteString("arch", r.Machine.Arch.Name());
-            w.WriteNumber("ramBytes", r.Machine.RamBytes);
-            w.WriteNumber("clockMhz", r.Machine.Profile.ClockMhz);
+            WriteBody(w, r, trust);
             w.WriteEndObject();
-            w.WriteString("baseline", r.Baseline);
-            w.WriteStartArray("notes");
-            foreach (string f in r.Notes)
-            {
-                w.WriteStringValue(f);
-            }
+        });
+    }
 
-            w.WriteEndArray();
-            w.WriteStartArray("budget");
-            foreach (DesignBudget b in r.Budget)
+    /// <summary>The comparison's properties (machine ... trust) into an open object: compare's JSON, and the body of replay's.</summary>
+    public static void WriteBody(Utf8JsonWriter w, CompareReport r, TrustSummary trust)
+    {
+        w.WriteStartObject("machine");
+        w.WriteString("profile", r.Machine.Profile.Id);
+        w.WriteString("arch", r.Machine.Arch.Name());
+        w.WriteNumber("ramBytes", r.Machine.RamBytes);
+        w.WriteNumber("clockMhz", r.Machine.Profile.ClockMhz);
+        w.WriteEndObject();
+        w.WriteString("baseline", r.Baseline);
+        w.WriteStartArray("notes");
+        foreach (string f in r.Notes)
+        {
+            w.WriteStringValue(f);
+        }
+
+        w.WriteEndArray();
+        w.WriteStartArray("budget");
+        foreach (DesignBudget b in r.Budget)
+        {
+            w.WriteStartObject();
+            w.WriteString("design", b.Design);
+            w.WriteNumber("userBytes", b.Layout.UserBytes);
+            w.WriteNumber("lowmemBytes", b.Layout.LowmemBytes);
+            w.WriteNumber("highmemBytes", b.Layout.HighmemBytes);
+            w.WriteNumber("ignoredBytes", b.Layout.IgnoredBytes);
+            w.WriteNumber("vmallocBytes", b.Layout.VmallocEnd - b.Layout.VmallocStart);
+            w.WriteNumber("mappedTwiceBytes", b.Layout.MappedTwiceBytes);
+            w.WriteNumber("pageTableBytesPerProcess", b.MeasuredPageTableBytes);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WriteStartArray("results");
+        foreach (string d in r.Designs)
+        {
+            foreach (string wl in r.WorkloadNames)
             {
+                RunResult x = r.Result(d, wl);
                 w.WriteStartObject();
-                w.WriteString("design", b.Design);
-                w.WriteNumber("userBytes", b.Layout.UserBytes);
-                w.WriteNumber("lowmemBytes", b.Layout.LowmemBytes);
-                w.WriteNumber("highmemBytes", b.Layout.HighmemBytes);
-                w.WriteNumber("ignoredBytes", b.Layout.IgnoredBytes);
-                w.WriteNumber("vmallocBytes", b.Layout.VmallocEnd - b.Layout.VmallocStart);
-                w.WriteNumber("mappedTwiceBytes", b.Layout.MappedTwiceBytes);
-                w.WriteNumber("pageTableBytesPerProcess", b.MeasuredPageTableBytes);
-                w.WriteEndObject();
-            }
-
-            w.WriteEndArray();
-            w.WriteStartArray("results");
-            foreach (string d in r.Designs)
-            {
-                foreach (string wl in r.WorkloadNames)
+                w.WriteString("design", x.Design);
+                w.WriteString("workload", x.Workload);
+                w.WriteNumber("ops", x.Ops);
+                w.WriteNumber("nsPerOp", Math.Round(x.NsPerOp, 3));
+                w.WriteNumber("opsPerSecond", Math.Round(x.OpsPerSecond, 1));
+                w.WriteNumber("overheadPercent", Math.Round(r.OverheadPercent(x), 3));
+                w.WriteStartObject("causes");
+                foreach (CostCause c in KernelCostCause.All)
                 {
-                    RunResult x = r.Result(d, wl);
-                    w.WriteStartObject();
-                    w.WriteString("design", x.Design);
-                    w.WriteString("workload", x.Workload);
-                    w.WriteNumber("ops", x.Ops);
-                    w.WriteNumber("nsPerOp", Math.Round(x.NsPerOp, 3));
-                    w.WriteNumber("opsPerSecond", Math.Round(x.OpsPerSecond, 1));
-                    w.WriteNumber("overheadPercent", Math.Round(r.OverheadPercent(x), 3));
-                    w.WriteStartObject("causes");
-                    foreach (CostCause c in KernelCostCause.All)
+                    if (x.CyclesPerOpByCause.ContainsKey(c))
                     {
-                        if (x.CyclesPerOpByCause.ContainsKey(c))
-                        {
-                            w.WriteNumber(CauseName(c), Math.Round(x.NsPerOpOf(c), 3));
-                        }
+                        w.WriteNumber(CauseName(c), Math.Round(x.NsPerOpOf(c), 3));
                     }
+                }
 
-                    w.WriteEndObject();
-                    w.WriteStartObject("tlb");
-                    w.WriteNumber("translations", x.Tlb.Translations);
-                    w.WriteNumber("microHits", x.Tlb.MicroHits);
-                    w.WriteNumber("mainHits", x.Tlb.MainHits);
-                    w.WriteNumber("misses", x.Tlb.Misses);
-                    w.WriteNumber("walks", x.Tlb.Walks);
-                    w.WriteNumber("walkReads", x.Tlb.WalkReads);
-                    w.WriteNumber("walkStepCacheMisses", x.Tlb.WalkStepCacheMisses);
-                    w.WriteNumber("flushes", x.Tlb.Flushes);
-                    w.WriteNumber("entriesInvalidated", x.Tlb.EntriesInvalidated);
-                    w.WriteEndObject();
-                    w.WriteStartObject("mechanisms");
-                    w.WriteNumber("ops", x.Ops);
-                    w.WriteNumber("descriptorWrites", x.Mechanisms.DescriptorWrites);
-                    w.WriteNumber("softwareWalkLoads", x.Mechanisms.SoftwareWalkLoads);
-                    w.WriteNumber("tlbInvalidations", x.Tlb.Flushes);
-                    w.WriteNumber("walks", x.Tlb.Walks);
-                    w.WriteNumber("pinnedPages", x.Mechanisms.PinnedPages);
-                    w.WriteEndObject();
-                    if (x.Cpus > 1 || x.StaleTranslations is not null)
+                w.WriteEndObject();
+                w.WriteStartObject("tlb");
+                w.WriteNumber("translations", x.Tlb.Translations);
+                w.WriteNumber("microHits", x.Tlb.MicroHits);
+                w.WriteNumber("mainHits", x.Tlb.MainHits);
+                w.WriteNumber("misses", x.Tlb.Misses);
+                w.WriteNumber("walks", x.Tlb.Walks);
+                w.WriteNumber("walkReads", x.Tlb.WalkReads);
+                w.WriteNumber("walkStepCacheMisses", x.Tlb.WalkStepCacheMisses);
+                w.WriteNumber("flushes", x.Tlb.Flushes);
+                w.WriteNumber("entriesInvalidated", x.Tlb.EntriesInvalidated);
+                w.WriteEndObject();
+                w.WriteStartObject("mechanisms");
+                w.WriteNumber("ops", x.Ops);
+                w.WriteNumber("descriptorWrites", x.Mechanisms.DescriptorWrites);
+                w.WriteNumber("softwareWalkLoads", x.Mechanisms.SoftwareWalkLoads);
+                w.WriteNumber("tlbInvalidations", x.Tlb.Flushes);
+                w.WriteNumber("walks", x.Tlb.Walks);
+                w.WriteNumber("pinnedPages", x.Mechanisms.PinnedPages);
+                w.WriteEndObject();
+                if (x.Cpus > 1 || x.StaleTranslations is not null)
+                {
+                    w.WriteStartObject("cpus");
+                    w.WriteNumber("count", x.Cpus);
+                    w.WriteNumber("remoteHandlers", x.Smp.RemoteHandlers);
+                    w.WriteNumber("lazySkippedFlushes", x.Smp.LazySkips);
+                    w.WriteNumber("lazyCatchUpFlushes", x.Smp.LazyCatchUps);
+                    if (x.StaleTranslations is int stale)
                     {
-                        w.WriteStartObject("cpus");
-                        w.WriteNumber("count", x.Cpus);
-                        w.WriteNumber("remoteHandlers", x.Smp.RemoteHandlers);
-                        w.WriteNumber("lazySkippedFlushes", x.Smp.LazySkips);
-                        w.WriteNumber("lazyCatchUpFlushes", x.Smp.LazyCatchUps);
-                        if (x.StaleTranslations is int stale)
-                        {
-                            w.WriteNumber("staleTranslations", stale);
-                        }
-
-                        w.WriteEndObject();
+                        w.WriteNumber("staleTranslations", stale);
                     }
 
                     w.WriteEndObject();
                 }
-            }
 
-            w.WriteEndArray();
-            w.WriteStartArray("isolation");
-            foreach (AuditResult a in r.Audits)
-            {
-                w.WriteStartObject();
-                w.WriteString("design", a.Design);
-                w.WriteNumber("exposedKernelBytes", a.ExposedKernelBytes);
-                w.WriteNumber("reachableUserBytes", a.ReachableUserBytes);
                 w.WriteEndObject();
             }
+        }
 
-            w.WriteEndArray();
-            WriteVerdicts(w, Verdicts.Of(r));
-            WriteTrust(w, trust);
+        w.WriteEndArray();
+        w.WriteStartArray("isolation");
+        foreach (AuditResult a in r.Audits)
+        {
+            w.WriteStartObject();
+            w.WriteString("design", a.Design);
+            w.WriteNumber("exposedKernelBytes", a.ExposedKernelBytes);
+            w.WriteNumber("reachableUserBytes", a.ReachableUserBytes);
             w.WriteEndObject();
-        });
+        }
+
+        w.WriteEndArray();
+        WriteVerdicts(w, Verdicts.Of(r));
+        WriteTrust(w, trust);
     }
 
     private static void WriteVerdicts(Utf8JsonWriter w, IReadOnlyList<DesignVerdict> verdicts)

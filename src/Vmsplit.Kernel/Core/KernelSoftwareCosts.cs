@@ -44,6 +44,7 @@ public sealed record KernelSoftwareCosts
 
     public double Wait { get; init; } = 600;
 
+
     /// <summary>schedule() and switch_to() without switch_mm's register writes and flushes.</summary>
     public double Schedule { get; init; } = 450;
 

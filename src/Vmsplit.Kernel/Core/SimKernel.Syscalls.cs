@@ -248,7 +248,7 @@ public sealed partial class SimKernel
             case SyscallKind.ReadPipe:
                 TouchFootprint(KernelPath.Pipe, p);
                 ChargeInstructions(Software.PipeIo);
-                return new(PipeCopy(rq.User, rq.Bytes, toUser: rq.Kind == SyscallKind.ReadPipe));
+                return new(PipeIo(rq.User, rq.Bytes, toUser: rq.Kind == SyscallKind.ReadPipe));
             case SyscallKind.Stat:
             case SyscallKind.Open:
                 TouchFootprint(rq.Kind == SyscallKind.Stat ? KernelPath.Stat : KernelPath.Open, p);
@@ -280,6 +280,12 @@ public sealed partial class SimKernel
                 TouchFootprint(KernelPath.Wait, p);
                 ChargeInstructions(Software.Wait);
                 return default;
+            case SyscallKind.GenericIn:
+            case SyscallKind.GenericOut:
+                // a handler the model does not have: getppid's text and instructions (the same in every design, so they cancel out)
+                TouchFootprint(KernelPath.Getppid, p);
+                ChargeInstructions(EntryPath.Getppid.Instructions);
+                return new(GenericCopy(rq.User, rq.Bytes, toUser: rq.Kind == SyscallKind.GenericOut));
             default:
                 throw new ArgumentOutOfRangeException(nameof(rq), rq.Kind, "a system call the kernel does not have");
         }
@@ -325,6 +331,25 @@ public sealed partial class SimKernel
         return (long)done;
     }
 
+    // pipe_read/pipe_write copy a page-sized buffer at a time (fs/pipe.c); the model's pipe reuses its one buffer page
+    private long PipeIo(VirtualAddress user, ulong bytes, bool toUser)
+    {
+        ulong done = 0;
+        do
+        {
+            ulong chunk = Math.Min(Page, bytes - done);
+            long copied = PipeCopy(user + done, chunk, toUser);
+            done += (ulong)copied;
+            if ((ulong)copied != chunk)
+            {
+                break;
+            }
+        }
+        while (done < bytes);
+
+        return (long)done;
+    }
+
     private long PipeCopy(VirtualAddress user, ulong bytes, bool toUser)
     {
         PhysicalAddress frame = PipePage;
@@ -345,6 +370,25 @@ public sealed partial class SimKernel
 
         KunmapFrame(frame, kva);
         return (long)((ulong)buf.Length - left);
+    }
+
+    // a generic call's copy_from_user / copy_to_user of its argument or result bytes, through the design's uaccess
+    private long GenericCopy(VirtualAddress user, ulong bytes, bool toUser)
+    {
+        ulong done = 0;
+        while (done < bytes)
+        {
+            int chunk = (int)Math.Min(bytes - done, (ulong)_scratch.Length);
+            Span<byte> buf = _scratch.AsSpan(0, chunk);
+            ulong left = toUser ? Uaccess.CopyToUser(user + done, buf) : Uaccess.CopyFromUser(buf, user + done);
+            done += (ulong)chunk - left;
+            if (left != 0)
+            {
+                break;
+            }
+        }
+
+        return (long)done;
     }
 
     /// <summary>User code touching its memory, one access per page; page faults are taken and handled as the design does.</summary>
@@ -491,6 +535,12 @@ public enum SyscallKind : byte
     Fork,
     Exit,
     Wait,
+
+    /// <summary>A call the model has no handler for, which copies <see cref="SyscallRequest.Bytes"/> from the user (its arguments: a path, a structure, a buffer sent).</summary>
+    GenericIn,
+
+    /// <summary>A call the model has no handler for, which copies <see cref="SyscallRequest.Bytes"/> to the user (its result: a structure, a buffer received).</summary>
+    GenericOut,
 }
 
 /// <summary>One system call's arguments.</summary>

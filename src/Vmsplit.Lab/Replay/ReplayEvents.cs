@@ -1,0 +1,110 @@
+using Vmsplit.Workloads.Traces;
+
+namespace Vmsplit.Lab.Replay;
+
+/// <summary>One system call name's count, what the replay ran it as, and the cycles it took (entry to exit).</summary>
+public sealed class CallTally(string name, string path, bool modelled)
+{
+    public string Name { get; } = name;
+
+    /// <summary>The model's path it ran as (read-file, stat, generic-out, ...).</summary>
+    public string Path { get; internal set; } = path;
+
+    public bool Modelled { get; internal set; } = modelled;
+
+    public long Count { get; internal set; }
+
+    public double Cycles { get; internal set; }
+}
+
+/// <summary>
+/// What a replay did with every line (or record) of the trace: accesses by kind, calls modelled and generic by
+/// name, process events, and lines that carried no event by reason. The counts are the trace's, so they are the
+/// same for every design.
+/// </summary>
+public sealed class ReplayEvents
+{
+    private readonly long[] _skipped = new long[Enum.GetValues<SkipReason>().Length];
+
+    /// <summary>Lines read (text formats) or records read (ChampSim).</summary>
+    public long Lines { get; internal set; }
+
+    public long Fetches { get; internal set; }
+
+    public long Loads { get; internal set; }
+
+    public long Stores { get; internal set; }
+
+    public long Modifies { get; internal set; }
+
+    /// <summary>System call records of the trace (modelled + generic).</summary>
+    public long Syscalls => SyscallsModelled + SyscallsGeneric;
+
+    public long SyscallsModelled { get; internal set; }
+
+    public long SyscallsGeneric { get; internal set; }
+
+    /// <summary>ChampSim: calls injected by --syscall-every (not trace lines).</summary>
+    public long SyscallsInjected { get; internal set; }
+
+    /// <summary>strace's '+++ exited' lines.</summary>
+    public long ExitLines { get; internal set; }
+
+    public long Forks { get; internal set; }
+
+    /// <summary>Clones sharing the mm (threads, CLONE_VM): the new task runs in its parent's process.</summary>
+    public long Threads { get; internal set; }
+
+    public long Exits { get; internal set; }
+
+    public long Execs { get; internal set; }
+
+    /// <summary>Context switches the trace's order implies (another process's line follows).</summary>
+    public long Switches { get; internal set; }
+
+    /// <summary>Lines of another thread of the running process: no switch of mm, none modelled.</summary>
+    public long ThreadSwitches { get; internal set; }
+
+    /// <summary>lackey: forked children whose lines are not in the trace, run to exit at once.</summary>
+    public long ChildrenExitedAtOnce { get; internal set; }
+
+    /// <summary>Bytes a copy asked for beyond what the model's buffer holds (the 1 MiB I/O buffer a strace replay's calls copy through).</summary>
+    public long BytesClamped { get; internal set; }
+
+    /// <summary>Calls that could not run their own path (an mmap with no room left in the simulated address space) and ran as generic.</summary>
+    public long Fallbacks { get; internal set; }
+
+    /// <summary>Records of a process after it exited, or of a call whose result lackey printed without its start.</summary>
+    public long AfterExit { get; internal set; }
+
+    /// <summary>2 MiB areas of the trace's address space given a place in the simulated process's arena.</summary>
+    public long ArenaAreas { get; internal set; }
+
+    /// <summary>Calls started but never finished in the trace.</summary>
+    public long UnfinishedAtEnd { get; internal set; }
+
+    public IReadOnlyList<CallTally> Calls => CallList;
+
+    internal List<CallTally> CallList { get; } = new();
+
+    public long Skipped(SkipReason why) => _skipped[(int)why];
+
+    internal void Skip(SkipReason why) => _skipped[(int)why]++;
+
+    public long SkippedTotal
+    {
+        get
+        {
+            long n = 0;
+            foreach (long s in _skipped)
+            {
+                n += s;
+            }
+
+            return n;
+        }
+    }
+
+    /// <summary>Lines accounted for: every access, call, exit line, skipped line and record after exit; equals <see cref="Lines"/> for text traces.</summary>
+    public long Accounted => Fetches + Loads + Stores + Modifies + SyscallsModelled + SyscallsGeneric + ExitLines + SkippedTotal + AfterExit;
+}

@@ -1,0 +1,819 @@
+using Vmsplit.Hardware;
+using Vmsplit.Hardware.Costs;
+using Vmsplit.Hardware.Mmu;
+using Vmsplit.Kernel.Core;
+using Vmsplit.Kernel.Layout;
+using Vmsplit.Kernel.Mm;
+using Vmsplit.Workloads;
+using Vmsplit.Workloads.Traces;
+using CoreSyscall = Vmsplit.Kernel.Core.SyscallKind;
+
+namespace Vmsplit.Lab.Replay;
+
+/// <summary>
+/// Runs one trace on one booted kernel. User accesses (lackey's I/L/S/M, ChampSim's ip and operands) go through the
+/// simulated MMU as the built-in workloads' user work does, at addresses of an arena in the simulated process:
+/// each 2 MiB-aligned area of the trace's address space gets an arena area on first touch (offsets inside it kept,
+/// so TLB sets and page-table sharing within 2 MiB are the program's), and an untouched page faults in under the
+/// design. Each system call becomes the kernel path the model has for it (<see cref="SyscallMap"/>), with the trace's
+/// byte counts; a call without one runs as generic (entry, trivial handler, its uaccess, exit) and is counted so.
+/// </summary>
+public sealed class Replayer
+{
+    private const ulong Page = 4096;
+    private const int AreaShift = 21;
+    private const ulong AreaBytes = 1UL << AreaShift;
+    private const int TextPages = 16;
+
+    /// <summary>The I/O buffer of each process, for calls whose buffer address the trace does not give (strace).</summary>
+    public const ulong BufferBytes = 1UL << 20;
+
+    /// <summary>The page-cache file reads and writes of regular files go through, position kept per descriptor.</summary>
+    public const ulong FileBytes = 4UL << 20;
+
+    private readonly SimKernel _k;
+    private readonly ReplayOptions _o;
+    private readonly ReplayEvents _ev = new();
+    private readonly Dictionary<int, ProcState> _byPid = new();
+    private readonly Dictionary<ulong, ulong> _areas = new();
+    private readonly ulong[] _areaCacheKey = new ulong[64];
+    private readonly ulong[] _areaCacheBase = new ulong[64];
+    private CallTally?[] _tallies = new CallTally?[64];
+    private TraceCallInfo[] _infos = new TraceCallInfo[64];
+    private ITraceReader _reader = null!;
+    private ulong _arenaBase;
+    private ulong _arenaAreas;
+    private int _lastPid = int.MinValue;
+    private ProcState? _last;
+    private ProcState? _current;
+    private long _instructions;
+    private ulong _injectOffset;
+    private bool _finished;
+
+    // what a pid that exited maps to: its later lines count as after exit
+    private readonly ProcState _exited = new() { P = null!, Text = 0, Stack = 0, PathPage = 0, Buffer = 0, Wss = 0, Dead = true };
+
+    public Replayer(SimKernel kernel, ReplayOptions options)
+    {
+        _k = kernel;
+        _o = options;
+        Array.Fill(_areaCacheKey, ulong.MaxValue);
+    }
+
+    /// <summary>Replays the whole trace; the result's one operation is the whole program.</summary>
+    public (RunResult Result, ReplayEvents Events) Run(IProgress<long>? progress = null)
+    {
+        _k.EnsureFile(FileBytes);
+        using ITraceReader reader = TraceFile.OpenReader(_o.TracePath, _o.Format);
+        _reader = reader;
+        TraceRecord r = default;
+        bool started = false;
+        MmuCounters c = _k.Cpu.Mmu.Counters;
+        long reported = 0;
+        try
+        {
+            while (reader.Next(ref r))
+            {
+                if (!started && r.Kind != TraceRecordKind.Skipped)
+                {
+                    Start(r.Pid);
+                    _k.Ledger.Reset();
+                    c.Reset();
+                    started = true;
+                }
+
+                if (_o.Format != TraceFormat.ChampSim || r.Kind is not (TraceRecordKind.Load or TraceRecordKind.Store))
+                {
+                    _ev.Lines++; // a ChampSim record is its fetch and its operands
+                }
+
+                switch (r.Kind)
+                {
+                    case TraceRecordKind.Fetch:
+                        if (!Access(ref r, AccessKind.Fetch))
+                        {
+                            break;
+                        }
+
+                        _ev.Fetches++;
+                        if (_o.Format == TraceFormat.ChampSim && _o.SyscallEvery > 0 && ++_instructions % _o.SyscallEvery == 0)
+                        {
+                            Inject();
+                        }
+
+                        break;
+                    case TraceRecordKind.Load:
+                        _ev.Loads += Access(ref r, AccessKind.Read) ? 1 : 0;
+                        break;
+                    case TraceRecordKind.Store:
+                        _ev.Stores += Access(ref r, AccessKind.Write) ? 1 : 0;
+                        break;
+                    case TraceRecordKind.Modify:
+                        _ev.Modifies += Access(ref r, AccessKind.Write) ? 1 : 0;
+                        break;
+                    case TraceRecordKind.Syscall:
+                        OnSyscall(ref r);
+                        break;
+                    case TraceRecordKind.ProcessExit:
+                        _ev.ExitLines++;
+                        OnProcessExit(r.Pid);
+                        break;
+                    default:
+                        _ev.Skip(r.Skip);
+                        break;
+                }
+
+                if (progress is not null && (_ev.Lines & 0xffff) == 0)
+                {
+                    long now = reader.BytesRead;
+                    progress.Report(now - reported);
+                    reported = now;
+                }
+            }
+        }
+        catch (KernelOutOfMemoryException e)
+        {
+            throw new LabException($"trace {_o.Name} does not fit {_k.Design.Name} on {_k.Layout.Arch.Name()} with {ByteSize.Human(_k.Layout.Machine.TotalRam)} of RAM: {e.Message} at record {r.Line}");
+        }
+
+        progress?.Report(reader.BytesRead - reported);
+        if (!started)
+        {
+            throw new LabException($"trace {_o.Name}: has no lines");
+        }
+
+        _ev.UnfinishedAtEnd = reader switch
+        {
+            StraceReader s => s.UnfinishedAtEnd,
+            LackeyReader l => l.UnfinishedAtEnd,
+            _ => 0,
+        };
+        foreach (CallTally? t in _tallies)
+        {
+            if (t is not null && (t.Count > 0 || t.Cycles > 0))
+            {
+                _ev.CallList.Add(t);
+            }
+        }
+
+        Dictionary<CostCause, double> byCause = new();
+        foreach (CostCause cause in KernelCostCause.All)
+        {
+            double cycles = _k.Ledger.Cycles(cause);
+            if (cycles != 0)
+            {
+                byCause[cause] = cycles;
+            }
+        }
+
+        TlbCounters tlb = new(c.Translations, c.MicroIHits + c.MicroDHits, c.MainHits, c.Misses, c.Walks, c.WalkReads, _k.Cpu.WalkStepMisses, c.TotalFlushes, c.EntriesInvalidated);
+        RunResult result = new(_k.Design.Name, _o.Name, 1, _k.Cpu.Profile.ClockMhz, _k.Ledger.TotalCycles, byCause, tlb)
+        {
+            ContextSwitchesPerOp = _ev.Switches + _ev.Exits,
+            Mechanisms = new(_k.DescriptorWrites, _k.SoftwareWalkLoads, _k.Gup.Pins),
+        };
+        return (result, _ev);
+    }
+
+    private enum AccessKind : byte
+    {
+        Fetch,
+        Read,
+        Write,
+    }
+
+    // ---- processes -----------------------------------------------------------------------------
+
+    private sealed class ProcState
+    {
+        public required Process P;
+        public required ulong Text;
+        public required ulong Stack;
+        public required ulong PathPage;
+        public required ulong Buffer;
+        public required ulong Wss;
+        public Dictionary<int, (FdKind Kind, ulong Position)> Fds = new();
+        public Dictionary<ulong, (ulong Va, ulong Bytes)> Mmaps = new();
+        public int Tasks = 1;
+        public int Parent = -1;
+        public int ExitCall = -1;
+        public bool Dead;
+
+        public ProcState Fork(Process child) => new()
+        {
+            P = child,
+            Text = Text,
+            Stack = Stack,
+            PathPage = PathPage,
+            Buffer = Buffer,
+            Wss = Wss,
+            Fds = new(Fds),
+            Mmaps = new(Mmaps),
+        };
+    }
+
+    private void Start(int pid)
+    {
+        ulong room = _k.MmapBase - SimKernel.UserFloor;
+        ulong fixedBytes = (TextPages * Page) + (2 * Page) + BufferBytes + _o.UserWss;
+        Process p = _k.CreateProcess();
+        ulong text = _k.MapRegion(p, TextPages * Page, VmFlags.Read | VmFlags.Exec, _k.CreateFile("trace-text", TextPages * Page)).Value;
+        ulong stack = _k.MapRegion(p, Page, VmFlags.Read | VmFlags.Write).Value;
+        ulong path = _k.MapRegion(p, Page, VmFlags.Read | VmFlags.Write).Value;
+        ulong buffer = _k.MapRegion(p, BufferBytes, VmFlags.Read | VmFlags.Write).Value;
+        ulong wss = _o.UserWss > 0 ? _k.MapRegion(p, _o.UserWss, VmFlags.Read | VmFlags.Write).Value : 0;
+        if (_o.Format != TraceFormat.Strace)
+        {
+            // the arena that holds the traced program's own addresses: half the room left, at most 64 GiB
+            ulong arena = Math.Min((room - fixedBytes) / 2, 64UL << 30) & ~(AreaBytes - 1);
+            ulong at = _k.MapRegion(p, arena, VmFlags.Read | VmFlags.Write | VmFlags.Exec).Value;
+            _arenaBase = (at + AreaBytes - 1) & ~(AreaBytes - 1);
+            _arenaAreas = (at + arena - _arenaBase) / AreaBytes;
+        }
+
+        _k.Start(p);
+        _k.UserFetch(p, new VirtualAddress(text), TextPages * Page);
+        _k.UserTouch(p, new VirtualAddress(stack), Page, write: true);
+        _k.UserTouch(p, new VirtualAddress(buffer), BufferBytes, write: true);
+        if (wss > 0)
+        {
+            _k.UserTouch(p, new VirtualAddress(wss), _o.UserWss, write: true);
+        }
+
+        // the path page holds a string that ends at its last byte, so a path of N bytes is its last N bytes
+        byte[] fill = new byte[Page];
+        Array.Fill(fill, (byte)'a');
+        fill[^1] = 0;
+        _k.EnterKernel();
+        _k.Uaccess.CopyToUser(new VirtualAddress(path), fill);
+        _k.ExitKernel();
+
+        ProcState ps = new() { P = p, Text = text, Stack = stack, PathPage = path, Buffer = buffer, Wss = wss };
+        _byPid[pid] = ps;
+        _current = ps;
+    }
+
+    private ProcState Proc(int pid)
+    {
+        if (pid == _lastPid)
+        {
+            return _last!;
+        }
+
+        if (!_byPid.TryGetValue(pid, out ProcState? ps))
+        {
+            ps = _finished || _current is null || _current.Dead ? _exited : Appeared(pid);
+        }
+
+        _lastPid = pid;
+        _last = ps;
+        return ps;
+    }
+
+    // A process or thread whose first line comes before the clone that made it returned (strace -f prints the
+    // child's lines as soon as it runs): created now, from the process whose clone is unfinished.
+    private ProcState Appeared(int pid)
+    {
+        ProcState parent = _current!;
+        bool sharesMm = false;
+        if (_reader is StraceReader s && s.PendingClone(out int parentPid, out bool shares) && _byPid.TryGetValue(parentPid, out ProcState? pp) && !pp.Dead)
+        {
+            parent = pp;
+            sharesMm = shares;
+        }
+
+        if (sharesMm)
+        {
+            parent.Tasks++;
+            _ev.Threads++;
+            _byPid[pid] = parent;
+            return parent;
+        }
+
+        ProcState child = ForkFrom(parent, Tally(_reader.Names.Intern("clone".AsSpan())));
+        child.Parent = PidOf(parent);
+        _byPid[pid] = child;
+        return child;
+    }
+
+    private int PidOf(ProcState ps)
+    {
+        foreach ((int pid, ProcState p) in _byPid)
+        {
+            if (ReferenceEquals(p, ps))
+            {
+                return pid;
+            }
+        }
+
+        return -1;
+    }
+
+    private ProcState ForkFrom(ProcState parent, CallTally tally)
+    {
+        MakeCurrent(parent);
+        double before = _k.Ledger.TotalCycles;
+        SyscallResult forked = _k.Syscall(parent.P, new SyscallRequest(CoreSyscall.Fork));
+        tally.Cycles += _k.Ledger.TotalCycles - before;
+        _ev.Forks++;
+        return parent.Fork(forked.Child!);
+    }
+
+    private void MakeCurrent(ProcState ps)
+    {
+        if (ReferenceEquals(ps, _current))
+        {
+            return;
+        }
+
+        _k.ContextSwitch(_current!.P, ps.P, null, null);
+        _ev.Switches++;
+        _current = ps;
+    }
+
+    private void OnProcessExit(int pid)
+    {
+        if (!_byPid.TryGetValue(pid, out ProcState? ps) || ps.Dead)
+        {
+            return;
+        }
+
+        Exit(pid, ps, ps.ExitCall >= 0 ? Tally(ps.ExitCall) : null);
+    }
+
+    private void Exit(int pid, ProcState ps, CallTally? tally)
+    {
+        _byPid[pid] = _exited;
+        _lastPid = int.MinValue;
+        if (ps.Tasks > 1)
+        {
+            ps.Tasks--; // a thread ends; its process goes on
+            return;
+        }
+
+        ProcState? next = null;
+        if (ps.Parent >= 0 && _byPid.TryGetValue(ps.Parent, out ProcState? parent) && !parent.Dead && !ReferenceEquals(parent, ps))
+        {
+            next = parent;
+        }
+        else
+        {
+            foreach (ProcState other in _byPid.Values)
+            {
+                if (!other.Dead && !ReferenceEquals(other, ps))
+                {
+                    next = other;
+                    break;
+                }
+            }
+        }
+
+        MakeCurrent(ps);
+        double before = _k.Ledger.TotalCycles;
+        if (next is not null)
+        {
+            _k.ExitAndSwitch(ps.P, next.P);
+            _current = next;
+        }
+        else
+        {
+            _k.Syscall(ps.P, new SyscallRequest(CoreSyscall.Exit)); // the last process: nothing runs after it
+            _finished = true;
+        }
+
+        if (tally is not null)
+        {
+            tally.Cycles += _k.Ledger.TotalCycles - before;
+        }
+
+        _ev.Exits++;
+        ps.Dead = true;
+        foreach (int other in _byPid.Where(kv => ReferenceEquals(kv.Value, ps)).Select(kv => kv.Key).ToList())
+        {
+            _byPid[other] = _exited;
+        }
+    }
+
+    // ---- user accesses -------------------------------------------------------------------------
+
+    // false for a record of a process that has exited (counted as such)
+    private bool Access(ref TraceRecord r, AccessKind kind)
+    {
+        ProcState ps = r.Pid == _lastPid ? _last! : Proc(r.Pid);
+        if (ps.Dead || _finished)
+        {
+            _ev.AfterExit++;
+            return false;
+        }
+
+        if (!ReferenceEquals(ps, _current))
+        {
+            MakeCurrent(ps);
+        }
+
+        ulong offset = r.Address & (AreaBytes - 1);
+        ulong size = r.Size;
+        ulong va = ArenaArea(r.Address >> AreaShift) + offset;
+        if (offset + size > AreaBytes)
+        {
+            // crosses into the next 2 MiB area, which may have its place elsewhere
+            ulong first = AreaBytes - offset;
+            Touch(ps.P, va, first, kind);
+            Touch(ps.P, ArenaArea((r.Address >> AreaShift) + 1), size - first, kind);
+            return true;
+        }
+
+        Touch(ps.P, va, size, kind);
+        return true;
+    }
+
+    private void Touch(Process p, ulong va, ulong size, AccessKind kind)
+    {
+        if (kind == AccessKind.Fetch)
+        {
+            _k.UserFetch(p, new VirtualAddress(va), size);
+        }
+        else
+        {
+            _k.UserTouch(p, new VirtualAddress(va), size, kind == AccessKind.Write);
+        }
+    }
+
+    private ulong ArenaArea(ulong area)
+    {
+        int slot = (int)(area & 63);
+        if (_areaCacheKey[slot] == area)
+        {
+            return _areaCacheBase[slot];
+        }
+
+        if (!_areas.TryGetValue(area, out ulong at))
+        {
+            if ((ulong)_areas.Count >= _arenaAreas)
+            {
+                throw new LabException($"trace {_o.Name}: touches more than {_arenaAreas} distinct 2 MiB areas, more than {_k.Design.Name} on {_k.Layout.Arch.Name()} leaves room for in the user address space ({ByteSize.Human(_arenaAreas * AreaBytes)})");
+            }
+
+            at = _arenaBase + ((ulong)_areas.Count * AreaBytes);
+            _areas.Add(area, at);
+            _ev.ArenaAreas++;
+        }
+
+        _areaCacheKey[slot] = area;
+        _areaCacheBase[slot] = at;
+        return at;
+    }
+
+    // the trace's address of a buffer (lackey gives it) in the arena, or the process's I/O buffer (strace)
+    private ulong BufferAt(ProcState ps, ulong traceAddress, ref ulong bytes)
+    {
+        if (_o.Format == TraceFormat.Lackey && traceAddress != 0)
+        {
+            return ArenaArea(traceAddress >> AreaShift) + (traceAddress & (AreaBytes - 1));
+        }
+
+        if (bytes > BufferBytes)
+        {
+            _ev.BytesClamped += (long)(bytes - BufferBytes);
+            bytes = BufferBytes;
+        }
+
+        return ps.Buffer;
+    }
+
+    // ---- system calls --------------------------------------------------------------------------
+
+    private CallTally Tally(int call)
+    {
+        if (call >= _tallies.Length)
+        {
+            Array.Resize(ref _tallies, Math.Max(call + 1, _tallies.Length * 2));
+            Array.Resize(ref _infos, _tallies.Length);
+        }
+
+        if (_tallies[call] is not CallTally t)
+        {
+            string name = _reader.Names[call];
+            _infos[call] = SyscallMap.Of(name);
+            t = new CallTally(name, "generic", false);
+            _tallies[call] = t;
+        }
+
+        return t;
+    }
+
+    private void OnSyscall(ref TraceRecord r)
+    {
+        ProcState ps = Proc(r.Pid);
+        if (ps.Dead || _finished)
+        {
+            _ev.AfterExit++;
+            return;
+        }
+
+        MakeCurrent(ps);
+        CallTally t = Tally(r.Call);
+        TraceCallInfo info = _infos[r.Call];
+        if (_o.Format == TraceFormat.Strace)
+        {
+            UserFootprint(ps, r.Call);
+        }
+
+        double before = _k.Ledger.TotalCycles;
+        string path = RunCall(ps, ref r, info);
+        t.Cycles += _k.Ledger.TotalCycles - before;
+        t.Count++;
+        bool modelled = !path.StartsWith("generic", StringComparison.Ordinal);
+        t.Path = path;
+        t.Modelled = modelled;
+        if (modelled)
+        {
+            _ev.SyscallsModelled++;
+        }
+        else
+        {
+            _ev.SyscallsGeneric++;
+        }
+    }
+
+    // what strace does not record: the user code between calls (loop, libc wrapper, stack frame, the working set)
+    private void UserFootprint(ProcState ps, int call)
+    {
+        _k.UserFetch(ps.P, new VirtualAddress(ps.Text), UserProgram.TextBytesPerPage);
+        _k.UserFetch(ps.P, new VirtualAddress(ps.Text + ((1 + ((ulong)call % (TextPages - 1))) * Page)), UserProgram.TextBytesPerPage);
+        _k.UserTouch(ps.P, new VirtualAddress(ps.Stack + Page - UserProgram.StackBytes), UserProgram.StackBytes, write: true);
+        if (_o.UserWss > 0)
+        {
+            _k.UserTouch(ps.P, new VirtualAddress(ps.Wss), _o.UserWss, write: false);
+        }
+    }
+
+    private SyscallResult Sys(ProcState ps, CoreSyscall kind, ulong user = 0, ulong bytes = 0, ulong fileOffset = 0) =>
+        _k.Syscall(ps.P, new SyscallRequest(kind, new VirtualAddress(user), bytes, fileOffset));
+
+    private string RunCall(ProcState ps, ref TraceRecord r, TraceCallInfo info)
+    {
+        ulong result = r.HasResult && r.Result > 0 ? (ulong)r.Result : 0;
+        bool failed = r.HasResult && r.Result < 0;
+        switch (info.Kind)
+        {
+            case TraceCallKind.Trivial:
+                Sys(ps, CoreSyscall.Getppid);
+                return "getppid";
+            case TraceCallKind.Read:
+            case TraceCallKind.Write:
+                return ReadWrite(ps, ref r, info.Kind == TraceCallKind.Read, result);
+            case TraceCallKind.Stat:
+            case TraceCallKind.Open:
+                {
+                    ulong bytes = (ulong)Math.Clamp(r.PathBytes, 1, (int)Page);
+                    bool open = info.Kind == TraceCallKind.Open;
+                    Sys(ps, open ? CoreSyscall.Open : CoreSyscall.Stat, ps.PathPage + Page - bytes, bytes);
+                    if (open && r.HasResult && r.Result >= 0)
+                    {
+                        ps.Fds[(int)r.Result] = (r.PathKind == FdKind.Unknown ? FdKind.File : r.PathKind, 0);
+                    }
+
+                    return open ? "open" : "stat";
+                }
+
+            case TraceCallKind.Close:
+                Sys(ps, CoreSyscall.Close);
+                ps.Fds.Remove((int)r.Arg0);
+                return "close";
+            case TraceCallKind.Mmap:
+                {
+                    ulong bytes = (r.Arg1 + Page - 1) & ~(Page - 1);
+                    if (failed || bytes == 0 || !ps.P.Vmas.TryFindFree(bytes, new VirtualAddress(SimKernel.UserFloor), new VirtualAddress(Math.Min(_k.Layout.TaskSize, _k.MmapBase)), out _))
+                    {
+                        _ev.Fallbacks += failed || bytes == 0 ? 0 : 1;
+                        return Generic(ps, ref r, info);
+                    }
+
+                    SyscallResult mapped = Sys(ps, CoreSyscall.Mmap, 0, bytes);
+                    if (r.HasResult)
+                    {
+                        ps.Mmaps[(ulong)r.Result] = ((ulong)mapped.Value, bytes);
+                    }
+
+                    return "mmap";
+                }
+
+            case TraceCallKind.Munmap:
+                if (ps.Mmaps.Remove(r.Arg0, out (ulong Va, ulong Bytes) m))
+                {
+                    Sys(ps, CoreSyscall.Munmap, m.Va, m.Bytes);
+                }
+                else
+                {
+                    Sys(ps, CoreSyscall.Munmap, 0, 0); // a range the replay did not map (the loader's, or part of one): the path, nothing to unmap
+                }
+
+                return "munmap";
+            case TraceCallKind.Fork:
+                return Fork(ps, ref r, info);
+            case TraceCallKind.Exit:
+                if (_o.Format == TraceFormat.Strace)
+                {
+                    ps.ExitCall = r.Call; // strace's '+++ exited' line ends the process (after the other threads' lines)
+                    return "exit";
+                }
+
+                Exit(r.Pid, ps, null);
+                return "exit";
+            case TraceCallKind.Wait:
+                Sys(ps, CoreSyscall.Wait);
+                return "wait";
+            case TraceCallKind.Exec:
+                _ev.Execs++;
+                return Generic(ps, ref r, info);
+            default:
+                return Generic(ps, ref r, info);
+        }
+    }
+
+    private string ReadWrite(ProcState ps, ref TraceRecord r, bool read, ulong bytes)
+    {
+        int fd = (int)r.Arg0;
+        FdKind kind = r.FdKind;
+        ulong position = 0;
+        if (ps.Fds.TryGetValue(fd, out (FdKind Kind, ulong Position) entry))
+        {
+            kind = kind == FdKind.Unknown ? entry.Kind : kind;
+            position = entry.Position;
+        }
+
+        ulong user = BufferAt(ps, r.Arg1, ref bytes);
+        switch (kind)
+        {
+            case FdKind.DevZero when read:
+                Sys(ps, CoreSyscall.ReadZero, user, bytes);
+                return "read-zero";
+            case FdKind.DevNull:
+                Sys(ps, read ? CoreSyscall.ReadZero : CoreSyscall.WriteNull, user, read ? 0 : bytes);
+                return read ? "read-zero" : "write-null";
+            case FdKind.Pipe:
+                Sys(ps, read ? CoreSyscall.ReadPipe : CoreSyscall.WritePipe, user, bytes);
+                return read ? "read-pipe" : "write-pipe";
+            case FdKind.DevZero:
+                Sys(ps, CoreSyscall.WriteNull, user, bytes); // write_zero is write_null (drivers/char/mem.c)
+                return "write-null";
+            case FdKind.Socket:
+            case FdKind.Tty:
+            case FdKind.Other:
+                Sys(ps, read ? CoreSyscall.GenericOut : CoreSyscall.GenericIn, user, bytes);
+                return read ? "generic-out" : "generic-in";
+            default:
+                Sys(ps, read ? CoreSyscall.ReadFile : CoreSyscall.WriteFile, user, bytes, position % FileBytes);
+                ps.Fds[fd] = (kind, position + bytes);
+                return read ? "read-file" : "write-file";
+        }
+    }
+
+    private string Fork(ProcState ps, ref TraceRecord r, TraceCallInfo info)
+    {
+        bool failed = r.HasResult && r.Result < 0;
+        int child = r.HasResult ? (int)r.Result : -1;
+        if (r.SharesMm)
+        {
+            // a thread (or a CLONE_VM child): no mm of its own, its lines run in this process
+            if (child > 0 && !_byPid.ContainsKey(child))
+            {
+                ps.Tasks++;
+                _ev.Threads++;
+                _byPid[child] = ps;
+            }
+
+            return Generic(ps, ref r, info);
+        }
+
+        if (failed)
+        {
+            return Generic(ps, ref r, info);
+        }
+
+        if (child > 0 && _byPid.ContainsKey(child))
+        {
+            return "fork"; // the child showed up before the call returned: its fork ran then
+        }
+
+        CallTally t = Tally(r.Call);
+        double cycles = t.Cycles;
+        ProcState c = ForkFrom(ps, t);
+        t.Cycles = cycles; // counted by the caller
+        c.Parent = r.Pid;
+        if (_o.Format == TraceFormat.Strace && child > 0)
+        {
+            _byPid[child] = c;
+            return "fork";
+        }
+
+        // lackey follows one process: the child's lines are not in this trace, so it exits at once
+        _k.ContextSwitch(ps.P, c.P, null, null);
+        _k.ExitAndSwitch(c.P, ps.P);
+        _ev.ChildrenExitedAtOnce++;
+        return "fork";
+    }
+
+    private string Generic(ProcState ps, ref TraceRecord r, TraceCallInfo info)
+    {
+        ulong result = r.HasResult && r.Result > 0 ? (ulong)r.Result : 0;
+        bool ok = !r.HasResult || r.Result >= 0;
+        if (info.PathIn && r.PathBytes > 0)
+        {
+            ulong bytes = (ulong)Math.Min(r.PathBytes, (int)Page);
+            Sys(ps, CoreSyscall.GenericIn, ps.PathPage + Page - bytes, bytes);
+            return "generic-in";
+        }
+
+        ulong arg = info.BufferArg switch
+        {
+            0 => r.Arg0,
+            1 => r.Arg1,
+            2 => r.Arg2,
+            3 => r.Arg3,
+            _ => 0,
+        };
+        if (info.ResultOut && result > 0)
+        {
+            Sys(ps, CoreSyscall.GenericOut, BufferAt(ps, arg, ref result), result);
+            return "generic-out";
+        }
+
+        if (info.ResultIn && result > 0)
+        {
+            Sys(ps, CoreSyscall.GenericIn, BufferAt(ps, arg, ref result), result);
+            return "generic-in";
+        }
+
+        if (info.FixedOutBytes > 0 && ok)
+        {
+            ulong bytes = (ulong)info.FixedOutBytes;
+            Sys(ps, CoreSyscall.GenericOut, BufferAt(ps, arg, ref bytes), bytes);
+            if (r.Fd0 >= 0)
+            {
+                ps.Fds[r.Fd0] = (FdKind.Pipe, 0);
+            }
+
+            if (r.Fd1 >= 0)
+            {
+                ps.Fds[r.Fd1] = (FdKind.Pipe, 0);
+            }
+
+            return "generic-out";
+        }
+
+        string name = _reader.Names[r.Call];
+        if (ok && r.HasResult && r.Result >= 0 && name is "socket" or "accept" or "accept4")
+        {
+            ps.Fds[(int)r.Result] = (FdKind.Socket, 0);
+        }
+        else if (ok && r.HasResult && r.Result >= 0 && name is "dup" or "dup2" or "dup3" && ps.Fds.TryGetValue((int)r.Arg0, out (FdKind Kind, ulong Position) from))
+        {
+            ps.Fds[(int)r.Result] = from;
+        }
+
+        Sys(ps, CoreSyscall.GenericIn, 0, 0);
+        return "generic";
+    }
+
+    // ChampSim: the call --syscall-every injects, as the built-in workload of that name makes it
+    private void Inject()
+    {
+        ProcState ps = _current!;
+        CallTally t = Tally(_reader.Names.Intern(_o.InjectedCall.AsSpan()));
+        double before = _k.Ledger.TotalCycles;
+        switch (_o.InjectedCall)
+        {
+            case "read1":
+                Sys(ps, CoreSyscall.ReadZero, ps.Buffer, 1);
+                break;
+            case "write1":
+                Sys(ps, CoreSyscall.WriteNull, ps.Buffer, 1);
+                break;
+            case "read4k":
+                Sys(ps, CoreSyscall.ReadFile, ps.Buffer, Page, _injectOffset);
+                _injectOffset = (_injectOffset + Page) % FileBytes;
+                break;
+            case "stat":
+                Sys(ps, CoreSyscall.Stat, ps.PathPage + Page - 21, 21);
+                break;
+            case "open-close":
+                Sys(ps, CoreSyscall.Open, ps.PathPage + Page - 21, 21);
+                Sys(ps, CoreSyscall.Close);
+                break;
+            default:
+                Sys(ps, CoreSyscall.Getppid);
+                break;
+        }
+
+        t.Path = _o.InjectedCall == "null" ? "getppid" : _o.InjectedCall;
+        t.Modelled = true;
+        t.Count++;
+        t.Cycles += _k.Ledger.TotalCycles - before;
+        _ev.SyscallsInjected++;
+    }
+
+    /// <summary>The calls --syscall-every can inject into a ChampSim replay (built-in workload names).</summary>
+    public static readonly string[] InjectableCalls = ["null", "read1", "write1", "read4k", "stat", "open-close"];
+}

@@ -1,0 +1,608 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+using Vmsplit.Hardware.Input;
+
+namespace Vmsplit.Workloads.Traces;
+
+/// <summary>
+/// strace's output as <c>strace [-f] [-t|-tt|-ttt|-r] [-T] [-y|-yy] [-s N] [-X raw|abbrev|verbose] -o FILE</c>
+/// writes it (strace 5.x/6.x, src/strace.c and src/syscall.c): <c>[PID ][TIME ]NAME(ARGS) = RESULT[ ERRNO (TEXT)][ &lt;DURATION&gt;]</c>;
+/// a call interrupted by another process's line ends in <c> &lt;unfinished ...&gt;</c> and continues on a later
+/// <c>[PID ][TIME ]&lt;... NAME resumed&gt;ARGS) = RESULT</c>; <c>--- SIGNAME {...} ---</c> is a signal,
+/// <c>+++ exited with N +++</c> or <c>+++ killed by SIG +++</c> the end of a process, <c>strace: ...</c> its own
+/// messages. Arguments: integers (decimal, 0x hex, negative), quoted strings with C escapes and a trailing
+/// <c>...</c> when cut by -s, structures, arrays, flag names, and -y's <c>FD&lt;path&gt;</c> annotations.
+/// </summary>
+public sealed class StraceReader : ITraceReader
+{
+    private readonly LineReader _lines;
+    private readonly CountingStream _raw;
+    private readonly string _file;
+
+    // the first half of each process's unfinished call, kept until it resumes
+    private readonly Dictionary<int, byte[]> _pending = new();
+    private byte[] _joined = new byte[4096];
+
+    public StraceReader(Stream data, CountingStream raw, string file)
+    {
+        _lines = new LineReader(data, file);
+        _raw = raw;
+        _file = file;
+    }
+
+    public TraceFormat Format => TraceFormat.Strace;
+
+    public SyscallNames Names { get; } = new();
+
+    public long BytesRead => _raw.Count;
+
+    /// <summary>Calls left unfinished at the end of the trace (a process killed inside a call).</summary>
+    public int UnfinishedAtEnd => _pending.Count;
+
+    public bool Next(ref TraceRecord r)
+    {
+        if (!_lines.TryReadLine(out ReadOnlySpan<byte> line))
+        {
+            return false;
+        }
+
+        r.Line = _lines.LineNumber;
+        ReadOnlySpan<byte> s = line.TrimStart((byte)' ');
+        if (s.IsEmpty)
+        {
+            return Skip(ref r, SkipReason.Blank);
+        }
+
+        if (s.StartsWith("strace: "u8) || s.StartsWith("[ Process"u8) || s.StartsWith("??? "u8))
+        {
+            return Skip(ref r, SkipReason.ToolMessage);
+        }
+
+        // [pid N] (strace writing to a terminal) or N (-f with -o)
+        int pid = 0;
+        if (s.StartsWith("[pid "u8))
+        {
+            int close = s.IndexOf((byte)']');
+            if (close < 0 || !TryInt(s[5..close].TrimStart((byte)' '), out pid))
+            {
+                Malformed(line, "'[pid N]' without its number");
+            }
+
+            s = s[(close + 1)..].TrimStart((byte)' ');
+        }
+        else if (IsDigit(s[0]))
+        {
+            int end = 0;
+            while (end < s.Length && IsDigit(s[end]))
+            {
+                end++;
+            }
+
+            if (end < s.Length && s[end] == (byte)' ')
+            {
+                // digits then a space: -f's PID (a timestamp has ':' or '.')
+                TryInt(s[..end], out pid);
+                s = s[end..].TrimStart((byte)' ');
+            }
+        }
+
+        if (!s.IsEmpty && IsDigit(s[0]))
+        {
+            // -t/-tt/-ttt/-r: a time of digits, ':' and '.'
+            int end = 0;
+            while (end < s.Length && (IsDigit(s[end]) || s[end] == (byte)':' || s[end] == (byte)'.'))
+            {
+                end++;
+            }
+
+            if (end == s.Length || s[end] != (byte)' ')
+            {
+                Malformed(line, "a time stamp (-t, -tt, -ttt, -r) is digits, ':' and '.' followed by a space");
+            }
+
+            s = s[end..].TrimStart((byte)' ');
+        }
+
+        r.Pid = pid;
+        if (s.StartsWith("---"u8))
+        {
+            return Skip(ref r, SkipReason.Signal);
+        }
+
+        if (s.StartsWith("+++"u8))
+        {
+            if (!s.EndsWith("+++"u8) || s.Length < 7)
+            {
+                Malformed(line, "a '+++' line is '+++ exited with N +++' or '+++ killed by SIG +++'");
+            }
+
+            r.Kind = TraceRecordKind.ProcessExit;
+            return true;
+        }
+
+        if (s.StartsWith("<... "u8))
+        {
+            int resumed = s.IndexOf(" resumed>"u8);
+            if (resumed < 0)
+            {
+                Malformed(line, "'<... NAME resumed>' without 'resumed>'");
+            }
+
+            if (!_pending.Remove(pid, out byte[]? first))
+            {
+                // strace started after the call began (-p), or the trace was cut: the call's start is not in it
+                return Skip(ref r, SkipReason.Orphan);
+            }
+
+            ReadOnlySpan<byte> tail = s[(resumed + 9)..];
+            int length = BitConverter.ToInt32(first, 0);
+            int need = length + tail.Length;
+            if (_joined.Length < need)
+            {
+                _joined = new byte[Math.Max(need, _joined.Length * 2)];
+            }
+
+            first.AsSpan(4, length).CopyTo(_joined);
+            tail.CopyTo(_joined.AsSpan(length));
+            ReadOnlySpan<byte> whole = _joined.AsSpan(0, need);
+            if (whole.EndsWith(" <unfinished ...>"u8))
+            {
+                // interrupted again: keep waiting
+                Remember(pid, whole[..^17]);
+                return Skip(ref r, SkipReason.CallStarted);
+            }
+
+            return Call(line, whole, pid, ref r);
+        }
+
+        if (s.EndsWith(" <unfinished ...>"u8))
+        {
+            if (s.IndexOf((byte)'(') <= 0)
+            {
+                Malformed(line, "an unfinished call without 'NAME('");
+            }
+
+            Remember(pid, s[..^17]);
+            return Skip(ref r, SkipReason.CallStarted);
+        }
+
+        return Call(line, s, pid, ref r);
+    }
+
+    /// <summary>A process whose clone, clone3, fork or vfork is unfinished (its child may show up before the call returns), and whether the call shares the mm.</summary>
+    public bool PendingClone(out int parentPid, out bool sharesMm)
+    {
+        foreach ((int pid, byte[] first) in _pending)
+        {
+            ReadOnlySpan<byte> text = first.AsSpan(4, BitConverter.ToInt32(first, 0));
+            if (text.StartsWith("clone"u8) || text.StartsWith("fork"u8) || text.StartsWith("vfork"u8))
+            {
+                parentPid = pid;
+                sharesMm = text.IndexOf("CLONE_VM"u8) >= 0;
+                return true;
+            }
+        }
+
+        parentPid = 0;
+        sharesMm = false;
+        return false;
+    }
+
+    private void Remember(int pid, ReadOnlySpan<byte> first)
+    {
+        byte[] copy = new byte[4 + first.Length];
+        BitConverter.TryWriteBytes(copy, first.Length);
+        first.CopyTo(copy.AsSpan(4));
+        _pending[pid] = copy;
+    }
+
+    private bool Call(ReadOnlySpan<byte> line, ReadOnlySpan<byte> s, int pid, ref TraceRecord r)
+    {
+        int open = s.IndexOf((byte)'(');
+        if (open <= 0 || !IsNameStart(s[0]))
+        {
+            Malformed(line, "not a system call 'NAME(ARGS) = RESULT', signal '---', exit '+++' or strace message");
+        }
+
+        ReadOnlySpan<byte> name = s[..open];
+        foreach (byte b in name)
+        {
+            if (!IsNameStart(b) && !IsDigit(b))
+            {
+                Malformed(line, "a system call name is letters, digits and '_'");
+            }
+        }
+
+        r.Kind = TraceRecordKind.Syscall;
+        r.Pid = pid;
+        r.Call = Names.Intern(name);
+        r.Arg0 = r.Arg1 = r.Arg2 = r.Arg3 = 0;
+        r.PathBytes = 0;
+        r.PathAddress = 0;
+        r.FdKind = FdKind.Unknown;
+        r.PathKind = FdKind.Unknown;
+        r.Fd0 = r.Fd1 = -1;
+        r.SharesMm = s.IndexOf("CLONE_VM"u8) >= 0;
+        int end = ParseArgs(line, s, open + 1, ref r);
+
+        // " = RESULT ..." after the closing parenthesis
+        ReadOnlySpan<byte> rest = s[(end + 1)..].TrimStart((byte)' ');
+        if (!rest.StartsWith("="u8))
+        {
+            Malformed(line, "no ' = RESULT' after the arguments (a truncated line?)");
+        }
+
+        rest = rest[1..].TrimStart((byte)' ');
+        if (rest.IsEmpty)
+        {
+            Malformed(line, "nothing after ' = '");
+        }
+
+        if (rest[0] == (byte)'?')
+        {
+            r.HasResult = false;
+            r.Result = 0;
+            return true;
+        }
+
+        if (!TryNumber(rest, out long value, out _))
+        {
+            Malformed(line, "the result is not a number or '?'");
+        }
+
+        r.HasResult = true;
+        r.Result = value;
+        if (value == -1 && rest.Length > 3 && rest[2] == (byte)' ' && rest[3] >= (byte)'A' && rest[3] <= (byte)'Z')
+        {
+            r.Result = -1; // -1 ENOENT (...): a failure; the errno's name is not needed
+        }
+
+        return true;
+    }
+
+    // Splits the top-level arguments from s[from] to the matching ')'; returns that parenthesis' index.
+    private int ParseArgs(ReadOnlySpan<byte> line, ReadOnlySpan<byte> s, int from, ref TraceRecord r)
+    {
+        int index = 0;
+        int i = from;
+        int argStart = i;
+        int depth = 0;
+        while (true)
+        {
+            if (i >= s.Length)
+            {
+                Malformed(line, "the arguments do not end with ')' (a truncated line?)");
+            }
+
+            byte c = s[i];
+            if (c == (byte)'"')
+            {
+                i = SkipString(line, s, i);
+                continue;
+            }
+
+            if (c == (byte)'<' && i > argStart && IsDigit(s[i - 1]))
+            {
+                // -y/-yy: FD<path> or FD<socket:[N]>, <TCP:[a:p->b:q]>
+                int close = AnnotationEnd(s, i);
+                if (close < 0)
+                {
+                    Malformed(line, "a descriptor's '<...>' annotation does not end");
+                }
+
+                if (index == 0 && depth == 0)
+                {
+                    r.FdKind = Classify(s[(i + 1)..close]);
+                }
+
+                i = close + 1;
+                continue;
+            }
+
+            if (c is (byte)'(' or (byte)'[' or (byte)'{')
+            {
+                depth++;
+            }
+            else if (c is (byte)']' or (byte)'}')
+            {
+                depth--;
+            }
+            else if (c == (byte)')')
+            {
+                if (depth == 0)
+                {
+                    Arg(s[argStart..i], index, ref r);
+                    return i;
+                }
+
+                depth--;
+            }
+            else if (c == (byte)',' && depth == 0)
+            {
+                Arg(s[argStart..i], index, ref r);
+                index++;
+                argStart = i + 1;
+            }
+
+            i++;
+        }
+    }
+
+    private static int AnnotationEnd(ReadOnlySpan<byte> s, int lt)
+    {
+        int depth = 0;
+        for (int k = lt + 1; k < s.Length; k++)
+        {
+            byte c = s[k];
+            if (c == (byte)'[')
+            {
+                depth++;
+            }
+            else if (c == (byte)']')
+            {
+                depth--;
+            }
+            else if (c == (byte)'>' && depth <= 0)
+            {
+                return k;
+            }
+        }
+
+        return -1;
+    }
+
+    internal static FdKind Classify(ReadOnlySpan<byte> what)
+    {
+        if (what.SequenceEqual("/dev/null"u8))
+        {
+            return FdKind.DevNull;
+        }
+
+        if (what.SequenceEqual("/dev/zero"u8))
+        {
+            return FdKind.DevZero;
+        }
+
+        if (what.StartsWith("pipe:"u8))
+        {
+            return FdKind.Pipe;
+        }
+
+        if (what.StartsWith("/dev/pts/"u8) || what.StartsWith("/dev/tty"u8) || what.StartsWith("/dev/console"u8) || what.Contains((byte)'[') && what.StartsWith("/dev/pts"u8))
+        {
+            return FdKind.Tty;
+        }
+
+        if (what.StartsWith("socket:"u8) || what.StartsWith("TCP"u8) || what.StartsWith("UDP"u8) || what.StartsWith("UNIX"u8) || what.StartsWith("NETLINK"u8))
+        {
+            return FdKind.Socket;
+        }
+
+        // anon_inode:[eventfd], /memfd:... and the like; any other name is a file
+        return what.IndexOf((byte)':') >= 0 ? FdKind.Other : FdKind.File;
+    }
+
+    // a quoted string from its opening quote: returns the index after it (and after a trailing "..." of -s)
+    private int SkipString(ReadOnlySpan<byte> line, ReadOnlySpan<byte> s, int quote)
+    {
+        int k = quote + 1;
+        while (k < s.Length)
+        {
+            byte c = s[k];
+            if (c == (byte)'\\')
+            {
+                k += 2;
+                continue;
+            }
+
+            if (c == (byte)'"')
+            {
+                k++;
+                if (s[k..].StartsWith("..."u8))
+                {
+                    k += 3;
+                }
+
+                return k;
+            }
+
+            k++;
+        }
+
+        Malformed(line, "a string argument does not end (a truncated line?)");
+        return k;
+    }
+
+    // one argument's value: an integer (decimal, 0x hex, negative), a string's length, a pipe's pair
+    private static void Arg(ReadOnlySpan<byte> a, int index, ref TraceRecord r)
+    {
+        a = a.Trim((byte)' ');
+        if (a.IsEmpty)
+        {
+            return;
+        }
+
+        ulong value = 0;
+        if (a[0] == (byte)'"')
+        {
+            if (r.PathBytes == 0)
+            {
+                r.PathBytes = StringBytes(a) + 1; // the characters and the NUL
+                int close = a[1..].IndexOf((byte)'"');
+                r.PathKind = close >= 0 ? Classify(a[1..(close + 1)]) : FdKind.Unknown;
+            }
+        }
+        else if (a[0] == (byte)'[')
+        {
+            // pipe2([3, 4], 0) or [3<pipe:[1]>, 4<pipe:[1]>]
+            ReadOnlySpan<byte> inner = a[1..];
+            if (TryNumber(inner, out long f0, out int used))
+            {
+                r.Fd0 = (int)f0;
+                int comma = inner[used..].IndexOf((byte)',');
+                if (comma >= 0 && TryNumber(inner[(used + comma + 1)..].TrimStart((byte)' '), out long f1, out _))
+                {
+                    r.Fd1 = (int)f1;
+                }
+            }
+        }
+        else if (TryNumber(a, out long v, out _))
+        {
+            value = (ulong)v;
+        }
+
+        switch (index)
+        {
+            case 0:
+                r.Arg0 = value;
+                break;
+            case 1:
+                r.Arg1 = value;
+                break;
+            case 2:
+                r.Arg2 = value;
+                break;
+            case 3:
+                r.Arg3 = value;
+                break;
+        }
+    }
+
+    // the bytes a quoted C string stands for (\n, \\, \", \ooo, \xhh each one byte)
+    private static int StringBytes(ReadOnlySpan<byte> q)
+    {
+        int n = 0;
+        for (int k = 1; k < q.Length; k++)
+        {
+            byte c = q[k];
+            if (c == (byte)'"')
+            {
+                break;
+            }
+
+            if (c == (byte)'\\' && k + 1 < q.Length)
+            {
+                byte e = q[k + 1];
+                if (e == (byte)'x')
+                {
+                    k += 3;
+                }
+                else if (e >= (byte)'0' && e <= (byte)'7')
+                {
+                    k++;
+                    int digits = 1;
+                    while (digits < 3 && k + 1 < q.Length && q[k + 1] >= (byte)'0' && q[k + 1] <= (byte)'7')
+                    {
+                        k++;
+                        digits++;
+                    }
+                }
+                else
+                {
+                    k++;
+                }
+            }
+
+            n++;
+        }
+
+        return n;
+    }
+
+    /// <summary>A leading integer: decimal, negative decimal or 0x hex (a flag name or structure is not one).</summary>
+    internal static bool TryNumber(ReadOnlySpan<byte> s, out long value, out int used)
+    {
+        value = 0;
+        used = 0;
+        bool negative = s.Length > 0 && s[0] == (byte)'-';
+        int k = negative ? 1 : 0;
+        if (s.Length - k > 2 && s[k] == (byte)'0' && (s[k + 1] | 0x20) == (byte)'x')
+        {
+            k += 2;
+            int start = k;
+            ulong v = 0;
+            while (k < s.Length && k - start < 16)
+            {
+                uint d = (uint)s[k] - '0';
+                if (d > 9)
+                {
+                    d = (uint)(s[k] | 0x20) - 'a';
+                    if (d > 5)
+                    {
+                        break;
+                    }
+
+                    d += 10;
+                }
+
+                v = (v << 4) | d;
+                k++;
+            }
+
+            if (k == start)
+            {
+                return false;
+            }
+
+            value = negative ? -(long)v : (long)v;
+            used = k;
+            return true;
+        }
+
+        int first = k;
+        long dec = 0;
+        while (k < s.Length && IsDigit(s[k]) && k - first < 19)
+        {
+            dec = (dec * 10) + (s[k] - '0');
+            k++;
+        }
+
+        if (k == first)
+        {
+            return false;
+        }
+
+        value = negative ? -dec : dec;
+        used = k;
+        return true;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool IsDigit(byte b) => (uint)(b - '0') <= 9;
+
+    private static bool IsNameStart(byte b) => (uint)((b | 0x20) - 'a') <= 25 || b == (byte)'_';
+
+    private static bool TryInt(ReadOnlySpan<byte> s, out int v)
+    {
+        v = 0;
+        if (s.IsEmpty || s.Length > 9)
+        {
+            return false;
+        }
+
+        foreach (byte b in s)
+        {
+            if (!IsDigit(b))
+            {
+                return false;
+            }
+
+            v = (v * 10) + (b - '0');
+        }
+
+        return true;
+    }
+
+    private static bool Skip(ref TraceRecord r, SkipReason why)
+    {
+        r.Kind = TraceRecordKind.Skipped;
+        r.Skip = why;
+        return true;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void Malformed(ReadOnlySpan<byte> text, string what) =>
+        throw new WorkloadException($"{_file}:{_lines.LineNumber}: {what}: {InputText.Quote(Encoding.Latin1.GetString(text[..Math.Min(text.Length, 80)]))}");
+
+    public void Dispose() => _lines.Dispose();
+}

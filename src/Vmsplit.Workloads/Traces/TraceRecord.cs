@@ -1,0 +1,150 @@
+namespace Vmsplit.Workloads.Traces;
+
+/// <summary>The trace formats <c>vmsplit replay</c> reads.</summary>
+public enum TraceFormat : byte
+{
+    /// <summary>valgrind --tool=lackey --trace-mem=yes [--trace-syscalls=yes]: I/L/S/M lines and SYSCALL lines.</summary>
+    Lackey,
+
+    /// <summary>strace [-f] [-tt] [-T] [-y] [-yy] [-s N] [-X ...] -o FILE: one system call per line.</summary>
+    Strace,
+
+    /// <summary>ChampSim's binary trace: 64-byte input_instr records (ChampSim inc/trace_instruction.h).</summary>
+    ChampSim,
+}
+
+/// <summary>What one record of a trace is.</summary>
+public enum TraceRecordKind : byte
+{
+    /// <summary>An instruction fetch (lackey I, ChampSim ip).</summary>
+    Fetch,
+
+    /// <summary>A data load (lackey L, a ChampSim source operand).</summary>
+    Load,
+
+    /// <summary>A data store (lackey S, a ChampSim destination operand).</summary>
+    Store,
+
+    /// <summary>A load and a store of the same bytes (lackey M).</summary>
+    Modify,
+
+    /// <summary>A completed system call (its arguments and, when the trace has it, its result).</summary>
+    Syscall,
+
+    /// <summary>A process ended (strace's <c>+++ exited with N +++</c> or <c>+++ killed by SIG +++</c>).</summary>
+    ProcessExit,
+
+    /// <summary>A line that carries no event; <see cref="TraceRecord.Skip"/> says why.</summary>
+    Skipped,
+}
+
+/// <summary>Why a line carried no event. Every line of a trace is an event or one of these, so the counts account for every line.</summary>
+public enum SkipReason : byte
+{
+    None,
+
+    /// <summary>An empty line.</summary>
+    Blank,
+
+    /// <summary>valgrind's own messages (<c>==PID== ...</c>) or strace's (<c>strace: Process N attached</c>).</summary>
+    ToolMessage,
+
+    /// <summary>The first half of a call split by another process's or thread's line (strace <c>&lt;unfinished ...&gt;</c>, lackey <c>[async] ...</c>); the call is counted when it resumes.</summary>
+    CallStarted,
+
+    /// <summary>A signal delivered (<c>--- SIGCHLD {...} ---</c>): the model has no signal path.</summary>
+    Signal,
+
+    /// <summary>A call whose result the tracer never saw (strace <c>= ?</c>, a call still unfinished at the end).</summary>
+    NoResult,
+
+    /// <summary>A result line of a lackey call that has no start line before it.</summary>
+    Orphan,
+}
+
+/// <summary>What a file descriptor refers to, from <c>-y</c>/<c>-yy</c> annotations or from the calls that made it.</summary>
+public enum FdKind : byte
+{
+    Unknown,
+    File,
+    DevNull,
+    DevZero,
+    Pipe,
+    Socket,
+    Tty,
+    Other,
+}
+
+/// <summary>
+/// One record of a trace, filled in place by a reader (no allocation per record). Fields a kind does not
+/// use are left as they were; the reader sets every field its kind uses.
+/// </summary>
+public struct TraceRecord
+{
+    public TraceRecordKind Kind;
+
+    /// <summary>The process (strace -f's PID, lackey's SYSCALL[pid,..]; 0 when the trace names none).</summary>
+    public int Pid;
+
+    /// <summary>Access: the virtual address and size in bytes.</summary>
+    public ulong Address;
+
+    public uint Size;
+
+    /// <summary>Syscall: its name's id in the reader's <see cref="SyscallNames"/>.</summary>
+    public int Call;
+
+    /// <summary>Syscall: up to six integer arguments (a string or structure argument reads as 0; lackey gives its address).</summary>
+    public ulong Arg0;
+
+    public ulong Arg1;
+
+    public ulong Arg2;
+
+    public ulong Arg3;
+
+    /// <summary>Syscall: its return value when <see cref="HasResult"/> (for a failure, the negated errno).</summary>
+    public long Result;
+
+    public bool HasResult;
+
+    /// <summary>Syscall: bytes of its first path argument with the NUL (0: none), and the path's user address when the trace gives it.</summary>
+    public int PathBytes;
+
+    public ulong PathAddress;
+
+    /// <summary>Syscall: what its first argument (a descriptor) is, when strace's -y annotation says.</summary>
+    public FdKind FdKind;
+
+    /// <summary>Syscall: what its first path names, when it is a device or pipe the model has a path for (/dev/null, /dev/zero).</summary>
+    public FdKind PathKind;
+
+    /// <summary>Syscall clone/clone3: CLONE_VM is among its flags (a thread, or a vfork child, sharing the mm).</summary>
+    public bool SharesMm;
+
+    /// <summary>Syscall pipe/pipe2/socketpair: the two descriptors it returned (-1 when not shown).</summary>
+    public int Fd0;
+
+    public int Fd1;
+
+    /// <summary>Skipped: why.</summary>
+    public SkipReason Skip;
+
+    /// <summary>The line (1-based) or, for ChampSim, the record index (0-based) it came from.</summary>
+    public long Line;
+}
+
+/// <summary>A streaming reader of one trace: fills a record per line or binary record, in constant memory.</summary>
+public interface ITraceReader : IDisposable
+{
+    TraceFormat Format { get; }
+
+    /// <summary>The trace's system call names (ids in <see cref="TraceRecord.Call"/>).</summary>
+    SyscallNames Names { get; }
+
+    /// <summary>Bytes of the file read so far (compressed bytes for a compressed trace), for progress.</summary>
+    long BytesRead { get; }
+
+    /// <summary>Reads the next record into <paramref name="r"/>; false at the end. Throws <see cref="WorkloadException"/> for a malformed or truncated trace, naming the file and line.</summary>
+    bool Next(ref TraceRecord r);
+}

@@ -1,0 +1,143 @@
+using System.Text;
+using Vmsplit.Hardware.Costs;
+using Vmsplit.Kernel.Core;
+using Vmsplit.Lab.Replay;
+using Vmsplit.Workloads.Traces;
+
+namespace Vmsplit.Lab.Tests;
+
+public class ReplayTests
+{
+    private static string Temp(string name, string text)
+    {
+        string path = Path.Combine(Directory.CreateTempSubdirectory("vmsplit-replay").FullName, name);
+        File.WriteAllText(path, text, new UTF8Encoding(false));
+        return path;
+    }
+
+    private const string Strace =
+        "100 12:00:00.000001 execve(\"/bin/sh\", [\"sh\", \"-c\", \"x\"], 0x7ffd0 /* 3 vars */) = 0 <0.000100>\n" +
+        "100 12:00:00.000002 openat(AT_FDCWD</tmp>, \"/dev/null\", O_WRONLY|O_CREAT, 0666) = 3</dev/null> <0.000010>\n" +
+        "100 12:00:00.000003 write(3</dev/null>, \"hello\\n\", 6) = 6 <0.000005>\n" +
+        "100 12:00:00.000004 pipe2([4<pipe:[42]>, 5<pipe:[42]>], 0) = 0 <0.000005>\n" +
+        "100 12:00:00.000005 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD <unfinished ...>\n" +
+        "101 12:00:00.000006 read(4<pipe:[42]>, \"a,b)\\\"\", 4096) = 5 <0.000001>\n" +
+        "100 12:00:00.000007 <... clone resumed>, child_tidptr=0x7f0) = 101 <0.000050>\n" +
+        "101 12:00:00.000008 exit_group(0)           = ?\n" +
+        "101 12:00:00.000009 +++ exited with 0 +++\n" +
+        "100 12:00:00.000010 --- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=101} ---\n" +
+        "100 12:00:00.000011 wait4(-1, [{WIFEXITED(s) && WEXITSTATUS(s) == 0}], 0, NULL) = 101 <0.000003>\n" +
+        "100 12:00:00.000012 stat(\"/etc/passwd\", 0x7ffc1) = -1 ENOENT (No such file or directory) <0.000002>\n" +
+        "100 12:00:00.000013 read(7, \"xyz\", 100) = 3\n" +
+        "100 12:00:00.000015 futex(0x7f12, FUTEX_WAKE_PRIVATE, 1) = 0 <0.000002>\n" +
+        "100 12:00:00.000016 exit_group(0)           = ?\n" +
+        "100 12:00:00.000017 +++ exited with 0 +++\n";
+
+    private const string Lackey =
+        "==100== Lackey, an example Valgrind tool\n" +
+        "I  0401ab70,3\n" +
+        " S 1fff000638,8\n" +
+        " L 04020000,4\n" +
+        " M 04020008,8\n" +
+        " L 041ffffe,4\n" +
+        "SYSCALL[100,1](257) sys_openat ( 4294967196, 0x4034bb0(/etc/ld.so.cache), 524288 ) --> [async] ... \n" +
+        "SYSCALL[100,1](257) ... [async] --> Success(0x3) \n" +
+        "SYSCALL[100,1](0) sys_read ( 3, 0x1ffeffece8, 832 )[sync] --> Success(0x340) \n" +
+        "SYSCALL[100,1](9) sys_mmap ( 0x0, 8192, 3, 34, 4294967295, 0 ) --> [pre-success] Success(0x4835000) \n" +
+        "SYSCALL[100,1](11) sys_munmap ( 0x4835000, 8192 )[sync] --> Success(0x0) \n" +
+        "SYSCALL[100,1](56) sys_clone ( 0x1200011, 0x0, 0x0, 0x4a29a10, 0x0 ) --> [pre-success] Success(0x65) \n" +
+        "SYSCALL[100,1](5) sys_fstat ( 3, 0x1ffeffec00 )[sync] --> Success(0x0) \n" +
+        "SYSCALL[100,1](231) exit_group( 0 ) --> [pre-success] Success(0x0) \n" +
+        "I  0401ab73,5\n";
+
+    private static ReplayReport Replay(string path, TraceFormat format, MachineSpec machine, params string[] designs) =>
+        TraceReplay.Run(new ReplayOptions(machine, designs, designs[0], path, format) { Parallel = false });
+
+    [Fact]
+    public void EveryStraceLineIsAnEventOrASkippedLineAndEveryCallRunsItsPath()
+    {
+        ReplayReport r = Replay(Temp("hand.strace", Strace), TraceFormat.Strace, MachineSpec.SkylakeX86(), "classic", "kpti+nopcid");
+        ReplayEvents e = r.Events;
+        Assert.Equal(16, e.Lines);
+        Assert.Equal(e.Lines, e.Accounted);
+        Assert.Equal((12L, 9L, 3L), (e.Syscalls, e.SyscallsModelled, e.SyscallsGeneric)); // generic: execve, pipe2, futex
+        Assert.Equal((1L, 1L, 2L), (e.Skipped(SkipReason.CallStarted), e.Skipped(SkipReason.Signal), e.ExitLines));
+        Assert.Equal((1L, 0L, 2L, 1L), (e.Forks, e.Threads, e.Exits, e.Execs));
+        Assert.Equal(3L, e.Switches); // to the child at its first line, back for the clone's result, to the child for its exit
+        Dictionary<string, (string Path, long Count)> calls = e.Calls.ToDictionary(t => t.Name, t => (t.Path, t.Count));
+        Assert.Equal(("write-null", 1L), calls["write"]);
+        Assert.Equal(("generic-out", 1L), calls["pipe2"]);
+        Assert.Equal(("fork", 1L), calls["clone"]);
+        Assert.Equal(("read-file", 2L), calls["read"]); // the last read: fd 7 is unknown, so a file (the pipe read ran before it)
+        Assert.Equal(("exit", 2L), calls["exit_group"]);
+        Assert.Equal(("generic", 1L), calls["futex"]);
+        Assert.Equal(("generic-in", 1L), calls["execve"]);
+        Assert.Equal(("stat", 1L), calls["stat"]);
+
+        // without PCID every entry and exit writes CR3 and drops the user's TLB entries: the trace costs more
+        RunResult classic = r.Run("classic").Result;
+        RunResult nopcid = r.Run("kpti+nopcid").Result;
+        Assert.True(nopcid.CyclesPerOp > classic.CyclesPerOp);
+        Assert.True(nopcid.CyclesPerOpByCause[CostCause.RootRegisterWrite] > classic.CyclesPerOpByCause.GetValueOrDefault(CostCause.RootRegisterWrite));
+        Assert.Equal(1, classic.Ops);
+        Assert.Equal(r.Compare.Results.Select(x => x.Workload).Distinct(), ["hand"]);
+    }
+
+    [Fact]
+    public void EveryLackeyLineIsAnEventAndTheAccessesGoThroughTheMmu()
+    {
+        ReplayReport r = Replay(Temp("hand.lackey", Lackey), TraceFormat.Lackey, MachineSpec.DefaultArm(), "classic", "4g4g+pin-kmap");
+        ReplayEvents e = r.Events;
+        Assert.Equal(15, e.Lines);
+        Assert.Equal(e.Lines, e.Accounted);
+        Assert.Equal((1L, 2L, 1L, 1L), (e.Fetches, e.Loads, e.Stores, e.Modifies));
+        Assert.Equal(1L, e.AfterExit); // the fetch after exit_group
+        Assert.Equal((7L, 6L, 1L), (e.Syscalls, e.SyscallsModelled, e.SyscallsGeneric));
+        Assert.Equal((1L, 1L, 1L), (e.Forks, e.ChildrenExitedAtOnce, e.Exits));
+
+        // 0x0401ab70 and 0x04020000 share a 2 MiB area; 0x041ffffe (4 bytes) crosses into the next; the stack, the
+        // read buffer and fstat's buffer are in a fourth: four areas
+        Assert.Equal(4L, e.ArenaAreas);
+        Dictionary<string, string> paths = e.Calls.ToDictionary(t => t.Name, t => t.Path);
+        Assert.Equal("read-file", paths["read"]);
+        Assert.Equal("open", paths["openat"]);
+        Assert.Equal("generic-out", paths["fstat"]);
+        Assert.Equal("mmap", paths["mmap"]);
+        Assert.Equal("munmap", paths["munmap"]);
+
+        // every access is a translation; the first touch of each page faults it in under the design
+        RunResult classic = r.Run("classic").Result;
+        Assert.True(classic.Tlb.Translations >= e.Fetches + e.Loads + e.Stores + e.Modifies);
+        Assert.True(classic.CyclesPerOpByCause.GetValueOrDefault(KernelCostCause.FaultHandling) > 0);
+    }
+
+    [Fact]
+    public void AChampSimReplayInjectsTheChosenCallEveryNInstructions()
+    {
+        byte[] records = new byte[64 * 10];
+        for (int i = 0; i < 10; i++)
+        {
+            BitConverter.TryWriteBytes(records.AsSpan(i * 64), 0x400000UL + (ulong)(4 * i));
+            BitConverter.TryWriteBytes(records.AsSpan((i * 64) + 32), 0x10000000UL + (ulong)(4096 * i));
+        }
+
+        string path = Path.Combine(Directory.CreateTempSubdirectory("vmsplit-replay").FullName, "t.champsimtrace");
+        File.WriteAllBytes(path, records);
+        ReplayReport r = TraceReplay.Run(new ReplayOptions(MachineSpec.SkylakeX86(), ["classic", "kpti"], "classic", path, TraceFormat.ChampSim) { SyscallEvery = 3, InjectedCall = "read4k", Parallel = false });
+        ReplayEvents e = r.Events;
+        Assert.Equal((10L, 10L, 10L, 0L), (e.Lines, e.Fetches, e.Loads, e.Stores));
+        Assert.Equal(3L, e.SyscallsInjected);
+        Assert.Equal(("read4k", 3L), (e.Calls.Single().Path, e.Calls.Single().Count));
+        Assert.Equal(2L, e.ArenaAreas); // the text area and the ten data pages' area
+    }
+
+    [Fact]
+    public void AReplayIsDeterministic()
+    {
+        string path = Temp("hand.strace", Strace);
+        RunResult a = Replay(path, TraceFormat.Strace, MachineSpec.DefaultArm(), "classic", "4g4g+ttbr0-switch").Run("4g4g+ttbr0-switch").Result;
+        RunResult b = Replay(path, TraceFormat.Strace, MachineSpec.DefaultArm(), "classic", "4g4g+ttbr0-switch").Run("4g4g+ttbr0-switch").Result;
+        Assert.Equal(a.CyclesPerOp, b.CyclesPerOp);
+        Assert.Equal(a.Tlb, b.Tlb);
+    }
+}
