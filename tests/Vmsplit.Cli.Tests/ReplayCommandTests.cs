@@ -261,4 +261,19 @@ public class ReplayCommandTests
             Assert.True(code == 0, $"{profileId} {archName} {Path.GetFileName(trace)}: {err}");
         }
     }
+
+    [Fact]
+    public void AKernelConfig_ChoosesTheMachineAndJoinsItsDesign_AsInCompare()
+    {
+        // multi_v7_defconfig: arm (short descriptors) without highmem, CPU_SW_DOMAIN_PAN: classic+pan joins classic
+        (int code, string output, string err) = CliHarness.Run("replay", RepoFiles.PathOf("tests/traces/hand/small.strace"), "--config", RepoFiles.PathOf("tests/configs/multi_v7_defconfig.config"), "--format", "json");
+        Assert.True(code == 0, err);
+        using System.Text.Json.JsonDocument doc = System.Text.Json.JsonDocument.Parse(output);
+        string[] designs = [.. doc.RootElement.GetProperty("results").EnumerateArray().Select(r => r.GetProperty("design").GetString()!).Distinct()];
+        Assert.Equal(["classic", "classic+pan"], designs);
+        Assert.Contains("\"arch\": \"arm\"", output, StringComparison.Ordinal);
+        (code, _, err) = CliHarness.Run("replay", RepoFiles.PathOf("tests/traces/hand/small.strace"), "--config", "/nonexistent/x.config");
+        Assert.Equal(2, code);
+        Assert.Equal("vmsplit: --config: /nonexistent/x.config: no such file\n", err);
+    }
 }

@@ -35,10 +35,11 @@ public static class ReplayCommand
         Option<string?> csv = new("--csv") { Description = "also write one row per design as CSV to PATH (- for standard output instead of the text report)", HelpName = "PATH" };
         Option<string?> seed = new("--seed") { Description = "seed for everything random (default 1)" };
         Option<bool> serial = new("--serial") { Description = "run on one core (the results are identical)" };
+        Option<string?> config = new("--config") { Description = MachineOptions.ConfigHelp + "; its design joins the replayed ones", HelpName = "FILE" };
 
         Command command = new("replay", "Replay a real program's trace (strace, valgrind lackey, ChampSim) on designs: time per design, causes, TLB counters, the costliest system calls and every line's event.")
         {
-            trace, traceFormat, machine, arch, ram, designs, baseline, preset, userWss, every, call,
+            trace, traceFormat, machine, arch, config, ram, designs, baseline, preset, userWss, every, call,
         };
         io.AddTo(command);
         command.Options.Add(json);
@@ -78,8 +79,14 @@ public static class ReplayCommand
                 outputs.Reads("--machine", m);
             }
 
+            if (parse.GetValue(config) is string configFile)
+            {
+                outputs.Reads("--config", configFile);
+            }
+
             ReplayOptions o = Build(path, traceFormatName, parse.GetValue(preset), parse.GetValue(machine), parse.GetValue(arch), parse.GetValue(ram), parse.GetValue(designs),
-                parse.GetValue(baseline), parse.GetValue(userWss), parse.GetValue(every), parse.GetValue(call), parse.GetValue(seed), parse.GetValue(serial));
+                parse.GetValue(baseline), parse.GetValue(userWss), parse.GetValue(every), parse.GetValue(call), parse.GetValue(seed), parse.GetValue(serial),
+                MachineOptions.Config(parse.GetValue(config)));
             ReplayReport report;
             TrustSummary trust;
             try
@@ -114,10 +121,10 @@ public static class ReplayCommand
     }
 
     public static ReplayOptions Build(string path, string? traceFormat, string? preset, string? machine, string? arch, string? ram, string? designs, string? baseline,
-        string? userWss, string? every, string? call, string? seed, bool serial)
+        string? userWss, string? every, string? call, string? seed, bool serial, KernelDotConfig? config = null)
     {
-        // the machine, designs, baseline and seed exactly as compare reads them
-        CompareOptions c = CompareCommand.Build(preset, machine, arch, ram, designs, baseline, "null", seed, null, serial);
+        // the machine, designs, baseline and seed exactly as compare reads them (a .config as compare reads it)
+        CompareOptions c = CompareCommand.Build(preset, machine, arch, ram, designs, baseline, "null", seed, null, serial, config);
         TraceFormat format;
         string how;
         if (traceFormat is not null)
