@@ -1,6 +1,7 @@
 using System.Text;
 using Vmsplit.Hardware;
 using Vmsplit.Hardware.Costs;
+using Vmsplit.Hardware.Cpus;
 using Vmsplit.Hardware.Mmu;
 using Vmsplit.Kernel.Core;
 using Vmsplit.Kernel.Designs;

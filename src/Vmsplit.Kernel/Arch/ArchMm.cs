@@ -1,5 +1,6 @@
 using Vmsplit.Hardware;
 using Vmsplit.Hardware.Costs;
+using Vmsplit.Hardware.Cpus;
 using Vmsplit.Hardware.Mmu;
 using Vmsplit.Hardware.Paging;
 using Vmsplit.Hardware.Profiles;

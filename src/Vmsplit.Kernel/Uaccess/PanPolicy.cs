@@ -1,4 +1,5 @@
 using Vmsplit.Hardware.Costs;
+using Vmsplit.Hardware.Cpus;
 using Vmsplit.Hardware.Mmu;
 using Vmsplit.Hardware.Paging;
 using Vmsplit.Kernel.Core;

@@ -6,7 +6,7 @@ using Vmsplit.Hardware.Paging;
 using Vmsplit.Hardware.Profiles;
 using Vmsplit.Hardware.Tlb;
 
-namespace Vmsplit.Kernel.Core;
+namespace Vmsplit.Hardware.Cpus;
 
 /// <summary>
 /// One simulated CPU: its MMU (TLBs and walker), a data-cache model that decides whether each walk
