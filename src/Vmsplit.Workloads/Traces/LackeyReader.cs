@@ -13,39 +13,31 @@ namespace Vmsplit.Workloads.Traces;
 /// finishes the call named on the line before (valgrind's "unimplemented syscall" message); <c>==PID== ...</c>
 /// lines are valgrind's messages. A path argument reads <c>0xADDR(/the/path)</c>.
 /// </summary>
-public sealed class LackeyReader : ITraceReader
+public sealed class LackeyReader : LineTraceReader, ITraceReader
 {
-    private readonly LineReader _lines;
-    private readonly CountingStream _raw;
-    private readonly string _file;
     private readonly Dictionary<int, TraceRecord> _pending = new();
     private int _pid;
     private int _lastStartedTid = -1;
 
     public LackeyReader(Stream data, CountingStream raw, string file)
+        : base(data, raw, file)
     {
-        _lines = new LineReader(data, file);
-        _raw = raw;
-        _file = file;
     }
 
     public TraceFormat Format => TraceFormat.Lackey;
 
-    public SyscallNames Names { get; } = new();
-
-    public long BytesRead => _raw.Count;
 
     /// <summary>Calls started and never finished by the end of the trace.</summary>
     public int UnfinishedAtEnd => _pending.Count;
 
     public bool Next(ref TraceRecord r)
     {
-        if (!_lines.TryReadLine(out ReadOnlySpan<byte> line))
+        if (!Lines.TryReadLine(out ReadOnlySpan<byte> line))
         {
             return false;
         }
 
-        r.Line = _lines.LineNumber;
+        r.Line = Lines.LineNumber;
         if (line.Length > 3)
         {
             byte c0 = line[0];
@@ -165,7 +157,7 @@ public sealed class LackeyReader : ITraceReader
             if (_lastStartedTid >= 0 && _pending.Remove(_lastStartedTid, out TraceRecord call))
             {
                 r = call;
-                r.Line = _lines.LineNumber;
+                r.Line = Lines.LineNumber;
                 _lastStartedTid = -1;
                 ParseResult(line, ref r);
                 return true;
@@ -202,7 +194,7 @@ public sealed class LackeyReader : ITraceReader
             }
 
             r = call;
-            r.Line = _lines.LineNumber;
+            r.Line = Lines.LineNumber;
             ParseResult(rest, ref r);
             return true;
         }
@@ -450,9 +442,5 @@ public sealed class LackeyReader : ITraceReader
         return true;
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private void Malformed(ReadOnlySpan<byte> text, string what) =>
-        throw new WorkloadException($"{_file}:{_lines.LineNumber}: {what}: {InputText.Quote(Encoding.Latin1.GetString(text[..Math.Min(text.Length, 80)]))}");
 
-    public void Dispose() => _lines.Dispose();
 }

@@ -13,40 +13,32 @@ namespace Vmsplit.Workloads.Traces;
 /// messages. Arguments: integers (decimal, 0x hex, negative), quoted strings with C escapes and a trailing
 /// <c>...</c> when cut by -s, structures, arrays, flag names, and -y's <c>FD&lt;path&gt;</c> annotations.
 /// </summary>
-public sealed class StraceReader : ITraceReader
+public sealed class StraceReader : LineTraceReader, ITraceReader
 {
-    private readonly LineReader _lines;
-    private readonly CountingStream _raw;
-    private readonly string _file;
 
     // the first half of each process's unfinished call, kept until it resumes
     private readonly Dictionary<int, byte[]> _pending = new();
     private byte[] _joined = new byte[4096];
 
     public StraceReader(Stream data, CountingStream raw, string file)
+        : base(data, raw, file)
     {
-        _lines = new LineReader(data, file);
-        _raw = raw;
-        _file = file;
     }
 
     public TraceFormat Format => TraceFormat.Strace;
 
-    public SyscallNames Names { get; } = new();
-
-    public long BytesRead => _raw.Count;
 
     /// <summary>Calls left unfinished at the end of the trace (a process killed inside a call).</summary>
     public int UnfinishedAtEnd => _pending.Count;
 
     public bool Next(ref TraceRecord r)
     {
-        if (!_lines.TryReadLine(out ReadOnlySpan<byte> line))
+        if (!Lines.TryReadLine(out ReadOnlySpan<byte> line))
         {
             return false;
         }
 
-        r.Line = _lines.LineNumber;
+        r.Line = Lines.LineNumber;
         ReadOnlySpan<byte> s = line.TrimStart((byte)' ');
         if (s.IsEmpty)
         {
@@ -600,9 +592,5 @@ public sealed class StraceReader : ITraceReader
         return true;
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private void Malformed(ReadOnlySpan<byte> text, string what) =>
-        throw new WorkloadException($"{_file}:{_lines.LineNumber}: {what}: {InputText.Quote(Encoding.Latin1.GetString(text[..Math.Min(text.Length, 80)]))}");
 
-    public void Dispose() => _lines.Dispose();
 }
