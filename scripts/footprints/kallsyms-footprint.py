@@ -32,6 +32,9 @@ PATHS = {
                  "finish_task_switch.isra.0"],
     "fault": ["asm_exc_page_fault", "exc_page_fault", "lock_vma_under_rcu", "handle_mm_fault", "__handle_mm_fault",
               "do_anonymous_page", "vma_alloc_folio_noprof"],
+    "mprotect": ["__x64_sys_mprotect", "do_mprotect_pkey", "mprotect_fixup", "change_protection", "change_pte_range"],
+    "madvise": ["__x64_sys_madvise", "do_madvise", "madvise_vma_behavior", "tlb_gather_mmu", "zap_page_range_single_batched",
+                "unmap_page_range", "tlb_finish_mmu"],
 }
 
 

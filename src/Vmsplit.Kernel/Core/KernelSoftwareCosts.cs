@@ -36,6 +36,12 @@ public sealed record KernelSoftwareCosts
 
     public double Munmap { get; init; } = 1400;
 
+    /// <summary>mprotect(): do_mprotect_pkey's VMA lookup and checks, mprotect_fixup, vma_set_page_prot and change_protection's set-up, without the PTEs and the flush.</summary>
+    public double Mprotect { get; init; } = 900;
+
+    /// <summary>madvise(MADV_DONTNEED): do_madvise's VMA walk, the mmu_gather set-up and teardown, without the PTEs, the flush and the pages freed.</summary>
+    public double Madvise { get; init; } = 700;
+
     /// <summary>fork(): task and mm duplication without the page tables and pages (counted by the model itself).</summary>
     public double Fork { get; init; } = 12000;
 

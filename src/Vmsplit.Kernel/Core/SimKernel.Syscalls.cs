@@ -26,6 +26,8 @@ public enum KernelPath : byte
     Wait,
     Schedule,
     Fault,
+    Mprotect,
+    Madvise,
 }
 
 public sealed partial class SimKernel
@@ -122,6 +124,8 @@ public sealed partial class SimKernel
             case KernelPath.Fault:
             case KernelPath.Fork:
             case KernelPath.Exit:
+            case KernelPath.Mprotect:
+            case KernelPath.Madvise:
                 KernelAccess(KernelObjects["mm"], AccessType.Write);
                 break;
             case KernelPath.Schedule:
@@ -267,6 +271,14 @@ public sealed partial class SimKernel
                 ChargeInstructions(Software.Munmap);
                 UnmapRegion(p, rq.User, rq.Bytes);
                 return default;
+            case SyscallKind.Mprotect:
+                TouchFootprint(KernelPath.Mprotect, p);
+                ChargeInstructions(Software.Mprotect);
+                return new(ProtectRegion(p, rq.User, rq.Bytes, rq.Prot));
+            case SyscallKind.MadviseDontneed:
+                TouchFootprint(KernelPath.Madvise, p);
+                ChargeInstructions(Software.Madvise);
+                return new(AdviseDontNeed(p, rq.User, rq.Bytes));
             case SyscallKind.Fork:
                 TouchFootprint(KernelPath.Fork, p);
                 ChargeInstructions(Software.Fork);
@@ -536,6 +548,12 @@ public enum SyscallKind : byte
     Exit,
     Wait,
 
+    /// <summary>mprotect(2) to <see cref="SyscallRequest.Prot"/> (mm/mprotect.c).</summary>
+    Mprotect,
+
+    /// <summary>madvise(2) with MADV_DONTNEED (mm/madvise.c).</summary>
+    MadviseDontneed,
+
     /// <summary>A call the model has no handler for, which copies <see cref="SyscallRequest.Bytes"/> from the user (its arguments: a path, a structure, a buffer sent).</summary>
     GenericIn,
 
@@ -544,7 +562,7 @@ public enum SyscallKind : byte
 }
 
 /// <summary>One system call's arguments.</summary>
-public readonly record struct SyscallRequest(SyscallKind Kind, VirtualAddress User = default, ulong Bytes = 0, ulong FileOffset = 0);
+public readonly record struct SyscallRequest(SyscallKind Kind, VirtualAddress User = default, ulong Bytes = 0, ulong FileOffset = 0, VmFlags Prot = VmFlags.None);
 
 /// <summary>What a system call returns: its return value and, for fork, the child.</summary>
 public readonly record struct SyscallResult(long Value, Process? Child = null);

@@ -449,24 +449,7 @@ public sealed partial class SimKernel : IKernelMapper
         List<(ulong Low, ulong High)> flushes = new();
         foreach (Vma v in p.Vmas.Remove(start, start + size))
         {
-            for (VirtualAddress va = v.Start; va < v.End; va += Page)
-            {
-                bool anon = p.AnonPages.Remove(va.Value, out PhysicalAddress frame);
-                if (!anon && (v.File is null || !p.Tables.Lookup(va).Found))
-                {
-                    continue; // never faulted in
-                }
-
-                Require(p.Tables.Unmap(va, Page), $"munmap of {va}");
-
-                if (anon)
-                {
-                    gathered.Add(frame);
-                }
-
-                range = (Math.Min(range.Low, va.Value), Math.Max(range.High, va.Value + Page));
-            }
-
+            ZapPtes(p, v, v.Start, v.End, gathered, ref range);
             if (!merge && range.High != 0)
             {
                 flushes.Add(range); // tlb_end_vma

@@ -215,6 +215,38 @@ public sealed class VmaSet
         return removed;
     }
 
+    /// <summary>
+    /// Gives [<paramref name="start"/>, <paramref name="end"/>), which must lie in one VMA, the flags <paramref name="flags"/>:
+    /// the VMA is split at the edges that fall inside it (split_vma in mprotect_fixup, mm/mprotect.c). Neighbours with the
+    /// same flags are not merged back (vma_merge is not modelled). Returns the VMA that now covers the range.
+    /// </summary>
+    public Vma SetFlags(VirtualAddress start, VirtualAddress end, VmFlags flags)
+    {
+        Vma v = Find(start) ?? throw new InvalidOperationException($"no VMA at {start}");
+        if (end > v.End || end <= start)
+        {
+            throw new InvalidOperationException($"[{start}, {end}) does not lie in {v}");
+        }
+
+        int i = _vmas.IndexOf(v);
+        if (end < v.End)
+        {
+            _vmas.Insert(i + 1, new Vma(end, v.End, v.Flags, v.File, v.FileOffset + (end - v.Start)));
+            v.End = end;
+        }
+
+        if (start > v.Start)
+        {
+            Vma head = new(v.Start, start, v.Flags, v.File, v.FileOffset);
+            v.FileOffset += start - v.Start;
+            v.Start = start;
+            _vmas.Insert(i, head);
+        }
+
+        v.Flags = flags;
+        return v;
+    }
+
     /// <summary>A copy of every VMA (fork's dup_mmap).</summary>
     public VmaSet Clone()
     {
