@@ -32,9 +32,9 @@ public sealed class MprotectMadviseTests
         k.RunOn(1);
         k.UserTouch(p, buf, 3 * Page, write: false);
         k.RunOn(0);
-        foreach (var cpu0 in k.Cpus)
+        foreach (Vmsplit.Hardware.Cpus.Cpu c in k.Cpus)
         {
-            cpu0.Mmu.Counters.Reset();
+            c.Mmu.Counters.Reset();
         }
 
         return (k, p, buf);
