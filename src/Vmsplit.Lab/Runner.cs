@@ -3,13 +3,12 @@ using Vmsplit.Hardware;
 using Vmsplit.Hardware.Costs;
 using Vmsplit.Hardware.Cpus;
 using Vmsplit.Hardware.Mmu;
+using Vmsplit.Kernel.Abi;
 using Vmsplit.Kernel.Core;
 using Vmsplit.Kernel.Designs;
 using Vmsplit.Kernel.Layout;
 using Vmsplit.Kernel.Mm;
 using Vmsplit.Workloads;
-using CoreSyscall = Vmsplit.Kernel.Core.SyscallKind;
-using WlSyscall = Vmsplit.Workloads.SyscallKind;
 
 namespace Vmsplit.Lab;
 
@@ -404,14 +403,14 @@ public sealed class Runner
                     Process to = Slot(e.Target);
                     SyscallRequest? pending = null;
                     SyscallRequest? blocking = null;
-                    if (e.Call == WlSyscall.Read && e.File == FileKind.Pipe)
+                    if (e.Call == SyscallKind.Read && e.File == FileKind.Pipe)
                     {
-                        blocking = new SyscallRequest(CoreSyscall.ReadPipe, Bases(e.Process)[0], 0);
-                        pending = new SyscallRequest(CoreSyscall.ReadPipe, Bases(e.Target)[0], e.Bytes);
+                        blocking = new SyscallRequest(SyscallKind.Read, Bases(e.Process)[0], 0, File: FileKind.Pipe);
+                        pending = new SyscallRequest(SyscallKind.Read, Bases(e.Target)[0], e.Bytes, File: FileKind.Pipe);
                     }
-                    else if (e.Call == WlSyscall.Wait4)
+                    else if (e.Call == SyscallKind.Wait4)
                     {
-                        blocking = new SyscallRequest(CoreSyscall.Wait); // the child returns from fork (ret_from_fork): nothing pending
+                        blocking = new SyscallRequest(SyscallKind.Wait4); // the child returns from fork (ret_from_fork): nothing pending
                     }
 
                     _k.ContextSwitch(p, to, blocking, pending);
@@ -427,59 +426,44 @@ public sealed class Runner
 
     private void Syscall(Process p, in WorkloadEvent e)
     {
-        VirtualAddress user = Bases(e.Process)[e.Region] + e.Offset;
         switch (e.Call)
         {
-            case WlSyscall.Getppid:
-                _k.Syscall(p, new SyscallRequest(CoreSyscall.Getppid));
+            case SyscallKind.Getppid:
+            case SyscallKind.Close:
+                _k.Syscall(p, new SyscallRequest(e.Call));
                 break;
-            case WlSyscall.Read:
-            case WlSyscall.Write:
-                bool read = e.Call == WlSyscall.Read;
-                CoreSyscall kind = e.File switch
+            case SyscallKind.Read:
+            case SyscallKind.Write:
+            case SyscallKind.Stat:
+            case SyscallKind.Open:
+                _k.Syscall(p, new SyscallRequest(e.Call, Bases(e.Process)[e.Region] + e.Offset, e.Bytes, e.FileOffset, e.File));
+                break;
+            case SyscallKind.Mmap:
                 {
-                    FileKind.DevZero => CoreSyscall.ReadZero,
-                    FileKind.DevNull => CoreSyscall.WriteNull,
-                    FileKind.Pipe => read ? CoreSyscall.ReadPipe : CoreSyscall.WritePipe,
-                    _ => read ? CoreSyscall.ReadFile : CoreSyscall.WriteFile,
-                };
-                _k.Syscall(p, new SyscallRequest(kind, user, e.Bytes, e.FileOffset));
-                break;
-            case WlSyscall.Stat:
-                _k.Syscall(p, new SyscallRequest(CoreSyscall.Stat, user, e.Bytes));
-                break;
-            case WlSyscall.Open:
-                _k.Syscall(p, new SyscallRequest(CoreSyscall.Open, user, e.Bytes));
-                break;
-            case WlSyscall.Close:
-                _k.Syscall(p, new SyscallRequest(CoreSyscall.Close));
-                break;
-            case WlSyscall.Mmap:
-                {
-                    SyscallResult mapped = _k.Syscall(p, new SyscallRequest(CoreSyscall.Mmap, default, e.Bytes));
+                    SyscallResult mapped = _k.Syscall(p, new SyscallRequest(SyscallKind.Mmap, default, e.Bytes));
                     Bases(e.Process)[e.Region] = new VirtualAddress((ulong)mapped.Value);
                     break;
                 }
 
-            case WlSyscall.Munmap:
-                _k.Syscall(p, new SyscallRequest(CoreSyscall.Munmap, Bases(e.Process)[e.Region], _w.Regions[e.Region].Size));
+            case SyscallKind.Munmap:
+                _k.Syscall(p, new SyscallRequest(SyscallKind.Munmap, Bases(e.Process)[e.Region], _w.Regions[e.Region].Size));
                 break;
-            case WlSyscall.Fork:
+            case SyscallKind.Fork:
                 {
-                    SyscallResult forked = _k.Syscall(p, new SyscallRequest(CoreSyscall.Fork));
+                    SyscallResult forked = _k.Syscall(p, new SyscallRequest(SyscallKind.Fork));
                     _slots[e.Target] = forked.Child;
                     _bases[e.Target] = (VirtualAddress[])Bases(e.Process).Clone(); // fork copies the address space
                     break;
                 }
 
-            case WlSyscall.Exit:
+            case SyscallKind.Exit:
                 _k.ExitAndSwitch(p, Slot(e.Target));
                 _switches++;
                 _slots[e.Process] = null;
                 _bases[e.Process] = null;
                 break;
-            case WlSyscall.Wait4:
-                _k.Syscall(p, new SyscallRequest(CoreSyscall.Wait));
+            case SyscallKind.Wait4:
+                _k.Syscall(p, new SyscallRequest(SyscallKind.Wait4));
                 break;
         }
     }

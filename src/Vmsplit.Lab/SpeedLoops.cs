@@ -3,6 +3,7 @@ using Vmsplit.Hardware.Memory;
 using Vmsplit.Hardware.Mmu;
 using Vmsplit.Hardware.Paging;
 using Vmsplit.Hardware.Tlb;
+using Vmsplit.Kernel.Abi;
 using Vmsplit.Kernel.Core;
 using Vmsplit.Workloads;
 
@@ -319,7 +320,7 @@ public sealed class SyscallLoop : SpeedLoop
 {
     public const int CallsPerRun = 1000;
 
-    private readonly SyscallRequest _getppid = new(Vmsplit.Kernel.Core.SyscallKind.Getppid);
+    private readonly SyscallRequest _getppid = new(SyscallKind.Getppid);
 
     public SyscallLoop(MachineSpec machine, string design)
     {

@@ -1,3 +1,5 @@
+using Vmsplit.Kernel.Abi;
+
 namespace Vmsplit.Workloads;
 
 /// <summary>What happens next in a workload's event stream.</summary>
@@ -20,40 +22,6 @@ public enum EventKind : byte
 
     /// <summary>The blocked thread is woken and its idle CPU switches back to it and returns to user mode.</summary>
     Wake,
-}
-
-/// <summary>The system calls the workloads make (names as in Linux).</summary>
-public enum SyscallKind : byte
-{
-    Getppid,
-    Read,
-    Write,
-    Stat,
-    Open,
-    Close,
-    Mmap,
-    Munmap,
-    Fork,
-    Exit,
-    Wait4,
-}
-
-/// <summary>What a read or write talks to.</summary>
-public enum FileKind : byte
-{
-    None,
-
-    /// <summary>/dev/zero: reads clear the user buffer (clear_user).</summary>
-    DevZero,
-
-    /// <summary>/dev/null: writes copy nothing.</summary>
-    DevNull,
-
-    /// <summary>A tmpfs / page-cache file: data is copied between its pages and the user buffer.</summary>
-    PageCache,
-
-    /// <summary>A pipe between two processes: a 4 KiB kernel buffer page per pipe (one of 16 slots).</summary>
-    Pipe,
 }
 
 /// <summary>

@@ -1,3 +1,5 @@
+using Vmsplit.Kernel.Abi;
+
 namespace Vmsplit.Workloads;
 
 /// <summary>
@@ -18,7 +20,7 @@ public static class UserProgram
     public const ulong StackBytes = 64;
 
     /// <summary>Text pages: the benchmark loop, then one libc wrapper page per system call kind.</summary>
-    public static readonly int TextPages = 1 + Enum.GetValues<SyscallKind>().Length;
+    public static readonly int TextPages = 1 + Enum.GetValues<SyscallKind>().Count(SyscallRequest.IsWorkloadCall);
 
     /// <summary>The workload with a text region and a stack region appended, and the program's user step before each call.</summary>
     public static Workload With(Workload w)

@@ -1,5 +1,6 @@
 using Vmsplit.Hardware;
 using Vmsplit.Hardware.Input;
+using Vmsplit.Kernel.Abi;
 
 namespace Vmsplit.Workloads;
 

@@ -1,5 +1,6 @@
 using Vmsplit.Hardware;
 using Vmsplit.Hardware.Input;
+using Vmsplit.Kernel.Abi;
 using YamlDotNet.RepresentationModel;
 
 namespace Vmsplit.Workloads;
@@ -282,9 +283,9 @@ public static class WorkloadFile
         }
 
         string callName = r.String(m, "syscall")!;
-        if (!Enum.TryParse(callName, ignoreCase: true, out SyscallKind call) || callName.Any(char.IsDigit))
+        if (!Enum.TryParse(callName, ignoreCase: true, out SyscallKind call) || callName.Any(char.IsDigit) || !SyscallRequest.IsWorkloadCall(call))
         {
-            throw r.Error(m, "operation[].syscall", $"unknown system call {InputText.Quote(callName)} (use {string.Join(", ", Enum.GetNames<SyscallKind>().Select(x => x.ToLowerInvariant()))})");
+            throw r.Error(m, "operation[].syscall", $"unknown system call {InputText.Quote(callName)} (use {string.Join(", ", Enum.GetValues<SyscallKind>().Where(SyscallRequest.IsWorkloadCall).Select(x => x.ToString().ToLowerInvariant()))})");
         }
 
         if (call is SyscallKind.Fork or SyscallKind.Exit or SyscallKind.Wait4)

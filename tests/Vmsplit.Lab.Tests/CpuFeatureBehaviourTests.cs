@@ -1,6 +1,7 @@
 using Vmsplit.Hardware.Mmu;
 using Vmsplit.Hardware.Paging;
 using Vmsplit.Hardware.Profiles;
+using Vmsplit.Kernel.Abi;
 using Vmsplit.Kernel.Core;
 
 namespace Vmsplit.Lab.Tests;

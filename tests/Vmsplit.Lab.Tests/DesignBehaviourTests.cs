@@ -3,6 +3,7 @@ using Vmsplit.Hardware;
 using Vmsplit.Hardware.Costs;
 using Vmsplit.Hardware.Mmu;
 using Vmsplit.Hardware.Paging;
+using Vmsplit.Kernel.Abi;
 using Vmsplit.Kernel.Core;
 using Vmsplit.Kernel.Designs;
 using Vmsplit.Kernel.Mm;
@@ -118,7 +119,7 @@ public class DesignBehaviourTests
         int far = Enumerable.Range(1, 30).First(i => k.TextPage(i).Value >> 21 != k.EntryVa.Value >> 21);
         VirtualAddress text = k.TextPage(far); // a handler page outside the entry text's 2 MiB block
         Assert.Equal(FaultKind.Translation, k.Cpu.Mmu.WalkUncounted(text, AccessType.Read, Privilege.Kernel).Fault);
-        k.Syscall(p, new SyscallRequest(Kernel.Core.SyscallKind.Getppid));
+        k.Syscall(p, new SyscallRequest(SyscallKind.Getppid));
         Assert.True(k.Cpu.Mmu.WalkUncounted(text, AccessType.Read, Privilege.Kernel).IsFault); // back in user tables
         Assert.Empty(k.Checker!.Reports);
     }
@@ -172,7 +173,7 @@ public class DesignBehaviourTests
                 }
 
                 k.UserTouch(p, buf, 8192, write: true);
-                k.Syscall(p, new SyscallRequest(Kernel.Core.SyscallKind.Getppid));
+                k.Syscall(p, new SyscallRequest(SyscallKind.Getppid));
             }
         }
 

@@ -1,4 +1,5 @@
 using Vmsplit.Hardware;
+using Vmsplit.Kernel.Abi;
 using Vmsplit.Kernel.Arch;
 using Vmsplit.Kernel.Core;
 using Vmsplit.Kernel.Layout;

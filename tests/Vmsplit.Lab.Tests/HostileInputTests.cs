@@ -1,4 +1,5 @@
 using Vmsplit.Hardware.Input;
+using Vmsplit.Kernel.Abi;
 using Vmsplit.Lab.Validation;
 using Vmsplit.Workloads;
 
@@ -46,7 +47,7 @@ public class HostileInputTests
     public void TheRunnerRefusesAnEventFromAProcessThatIsNotRunning()
     {
         // a schedule the file parser cannot foresee (here built in code): process 1 calls while process 0 runs
-        Workload w = new("bad", "bad", "none", 2, [new UserRegion("buffer", 4096)], 0, 4, (op, s) => s.Add(WorkloadEvent.Sys(op == 3 ? 1 : 0, Workloads.SyscallKind.Getppid)));
+        Workload w = new("bad", "bad", "none", 2, [new UserRegion("buffer", 4096)], 0, 4, (op, s) => s.Add(WorkloadEvent.Sys(op == 3 ? 1 : 0, SyscallKind.Getppid)));
         LabException e = Assert.Throws<LabException>(() => Runner.Run(MachineSpec.DefaultArm(), "classic", w, ops: 4, warmup: 0));
         Assert.Equal("workload bad: operation 3: process 1 has an event (Syscall) while process 0 is running", e.Message);
     }

@@ -1,6 +1,7 @@
 using Vmsplit.Hardware;
 using Vmsplit.Hardware.Costs;
 using Vmsplit.Hardware.Paging;
+using Vmsplit.Kernel.Abi;
 using Vmsplit.Kernel.Core;
 using Vmsplit.Kernel.Mm;
 

@@ -3,6 +3,7 @@ using Vmsplit.Hardware.Costs;
 using Vmsplit.Hardware.Mmu;
 using Vmsplit.Hardware.Paging;
 using Vmsplit.Hardware.Profiles;
+using Vmsplit.Kernel.Abi;
 using Vmsplit.Kernel.Core;
 using Vmsplit.Kernel.Layout;
 using Vmsplit.Kernel.Mm;
@@ -92,7 +93,7 @@ public class PanCostTests
         (SimKernel k, Process p, VirtualAddress buf) = Boot(Skylake, "classic+pan");
         k.EnsureFile(64 * 1024);
         k.Ledger.Reset();
-        k.Syscall(p, new SyscallRequest(SyscallKind.ReadFile, buf, 64 * 1024));
+        k.Syscall(p, new SyscallRequest(SyscallKind.Read, buf, 64 * 1024, File: FileKind.PageCache));
         Assert.Equal(32, k.Ledger.Events(CostCause.UserAccessControl));
     }
 

@@ -1,6 +1,7 @@
 using Vmsplit.Hardware;
 using Vmsplit.Hardware.Mmu;
 using Vmsplit.Hardware.Paging;
+using Vmsplit.Kernel.Abi;
 using Vmsplit.Kernel.Core;
 using Vmsplit.Kernel.Layout;
 using Vmsplit.Kernel.Mm;
@@ -80,7 +81,7 @@ public class X86PaePtiTests
         Assert.Equal(8 * 4096L, p.Tables.TableBytes + user.TableBytes);
 
         // user mode runs on the user PGD: the linear map does not translate, the entry text does
-        k.Syscall(p, new SyscallRequest(Kernel.Core.SyscallKind.Getppid));
+        k.Syscall(p, new SyscallRequest(SyscallKind.Getppid));
         MemoryManagementUnit mmu = k.Cpu.Mmu;
         Assert.Equal(user.Root.Value, mmu.Registers.Cr3 & 0xFFFF_FFE0UL);
         Assert.True(mmu.WalkUncounted(k.KernelObjects["file"], AccessType.Read, Privilege.Kernel).IsFault);

@@ -1,5 +1,6 @@
 using System.Text;
 using Vmsplit.Hardware.Input;
+using Vmsplit.Kernel.Abi;
 
 namespace Vmsplit.Workloads.Tests;
 
@@ -81,6 +82,7 @@ public class HostileWorkloadTests
     [InlineData("name: x\nops: [1]\noperation: [ { syscall: getppid } ]", "x.yaml:2: ops: expected a value")]
     [InlineData("name: \"a\\nb\"\noperation: [ { syscall: getppid } ]", "x.yaml:1: name: 'a\\nb' must be one line of text without control characters")]
     [InlineData("name: x\noperation: [ { syscall: \"frob\\nnicate\" } ]", "x.yaml:2: operation[].syscall: unknown system call 'frob\\nnicate' (use getppid, read, write, stat, open, close, mmap, munmap, fork, exit, wait4)")]
+    [InlineData("name: x\noperation: [ { syscall: genericout } ]", "x.yaml:2: operation[].syscall: unknown system call 'genericout' (use getppid, read, write, stat, open, close, mmap, munmap, fork, exit, wait4)")]
     public void HostileValuesGetOneLocatedLine(string yaml, string expected) => Assert.Equal(expected, Refused(yaml));
 
     [Fact]

@@ -1,3 +1,4 @@
+using Vmsplit.Kernel.Abi;
 using Vmsplit.Workloads;
 
 namespace Vmsplit.Workloads.Tests;

@@ -2,6 +2,7 @@ using Vmsplit.Hardware;
 using Vmsplit.Hardware.Costs;
 using Vmsplit.Hardware.Mmu;
 using Vmsplit.Hardware.Paging;
+using Vmsplit.Kernel.Abi;
 using Vmsplit.Kernel.Arch;
 using Vmsplit.Kernel.Designs;
 using Vmsplit.Kernel.Mm;
@@ -237,22 +238,9 @@ public sealed partial class SimKernel
                 TouchFootprint(KernelPath.Getppid, p);
                 ChargeInstructions(EntryPath.Getppid.Instructions);
                 return default;
-            case SyscallKind.ReadZero:
-                TouchFootprint(KernelPath.DevZeroNull, p);
-                ChargeInstructions(Software.DevZeroNull);
-                return new((long)(rq.Bytes - Uaccess.ClearUser(rq.User, rq.Bytes)));
-            case SyscallKind.WriteNull:
-                TouchFootprint(KernelPath.DevZeroNull, p);
-                ChargeInstructions(Software.DevZeroNull);
-                return new((long)rq.Bytes);
-            case SyscallKind.ReadFile:
-            case SyscallKind.WriteFile:
-                return new(FileIo(p, rq));
-            case SyscallKind.WritePipe:
-            case SyscallKind.ReadPipe:
-                TouchFootprint(KernelPath.Pipe, p);
-                ChargeInstructions(Software.PipeIo);
-                return new(PipeIo(rq.User, rq.Bytes, toUser: rq.Kind == SyscallKind.ReadPipe));
+            case SyscallKind.Read:
+            case SyscallKind.Write:
+                return ReadWrite(p, rq);
             case SyscallKind.Stat:
             case SyscallKind.Open:
                 TouchFootprint(rq.Kind == SyscallKind.Stat ? KernelPath.Stat : KernelPath.Open, p);
@@ -288,7 +276,7 @@ public sealed partial class SimKernel
                 TouchFootprint(KernelPath.Exit, p);
                 ChargeInstructions(Software.Exit);
                 return default;
-            case SyscallKind.Wait:
+            case SyscallKind.Wait4:
                 TouchFootprint(KernelPath.Wait, p);
                 ChargeInstructions(Software.Wait);
                 return default;
@@ -303,12 +291,39 @@ public sealed partial class SimKernel
         }
     }
 
+    // vfs_read / vfs_write call the descriptor's file_operations: read_zero/write_null (drivers/char/mem.c),
+    // pipe_read/pipe_write (fs/pipe.c), the page cache's read_iter/write_iter.
+    private SyscallResult ReadWrite(Process p, SyscallRequest rq)
+    {
+        bool read = rq.Kind == SyscallKind.Read;
+        switch (rq.File)
+        {
+            case FileKind.DevZero when read:
+                TouchFootprint(KernelPath.DevZeroNull, p);
+                ChargeInstructions(Software.DevZeroNull);
+                return new((long)(rq.Bytes - Uaccess.ClearUser(rq.User, rq.Bytes)));
+            case FileKind.DevZero or FileKind.DevNull:
+                // write_zero is write_null, which returns the count without touching the buffer; read_null returns 0
+                TouchFootprint(KernelPath.DevZeroNull, p);
+                ChargeInstructions(Software.DevZeroNull);
+                return new(read ? 0 : (long)rq.Bytes);
+            case FileKind.Pipe:
+                TouchFootprint(KernelPath.Pipe, p);
+                ChargeInstructions(Software.PipeIo);
+                return new(PipeIo(rq.User, rq.Bytes, toUser: read));
+            case FileKind.PageCache:
+                return new(FileIo(p, rq));
+            default:
+                throw new ArgumentOutOfRangeException(nameof(rq), rq.File, $"{rq.Kind.ToString().ToLowerInvariant()} of a file the kernel has no handler for");
+        }
+    }
+
     private long FileIo(Process p, SyscallRequest rq)
     {
         TouchFootprint(KernelPath.FileIo, p);
         ChargeInstructions(Software.FileIo);
         PageCacheFile file = _file ?? throw new InvalidOperationException("file I/O without a page-cache file");
-        bool read = rq.Kind == SyscallKind.ReadFile;
+        bool read = rq.Kind == SyscallKind.Read;
         ulong done = 0;
         while (done < rq.Bytes)
         {
@@ -524,45 +539,10 @@ public sealed partial class SimKernel
         Syscall(dying, new SyscallRequest(SyscallKind.Exit));
         SwitchTo(dying, next);
         DestroyProcess(dying);
-        RunHandler(next, new SyscallRequest(SyscallKind.Wait));
+        RunHandler(next, new SyscallRequest(SyscallKind.Wait4));
         ExitKernel();
     }
 }
-
-/// <summary>The system calls the model executes (file kinds folded in, as the handlers differ).</summary>
-public enum SyscallKind : byte
-{
-    Getppid,
-    ReadZero,
-    WriteNull,
-    ReadFile,
-    WriteFile,
-    ReadPipe,
-    WritePipe,
-    Stat,
-    Open,
-    Close,
-    Mmap,
-    Munmap,
-    Fork,
-    Exit,
-    Wait,
-
-    /// <summary>mprotect(2) to <see cref="SyscallRequest.Prot"/> (mm/mprotect.c).</summary>
-    Mprotect,
-
-    /// <summary>madvise(2) with MADV_DONTNEED (mm/madvise.c).</summary>
-    MadviseDontneed,
-
-    /// <summary>A call the model has no handler for, which copies <see cref="SyscallRequest.Bytes"/> from the user (its arguments: a path, a structure, a buffer sent).</summary>
-    GenericIn,
-
-    /// <summary>A call the model has no handler for, which copies <see cref="SyscallRequest.Bytes"/> to the user (its result: a structure, a buffer received).</summary>
-    GenericOut,
-}
-
-/// <summary>One system call's arguments.</summary>
-public readonly record struct SyscallRequest(SyscallKind Kind, VirtualAddress User = default, ulong Bytes = 0, ulong FileOffset = 0, VmFlags Prot = VmFlags.None);
 
 /// <summary>What a system call returns: its return value and, for fork, the child.</summary>
 public readonly record struct SyscallResult(long Value, Process? Child = null);

@@ -1,12 +1,12 @@
 using Vmsplit.Hardware;
 using Vmsplit.Hardware.Costs;
 using Vmsplit.Hardware.Mmu;
+using Vmsplit.Kernel.Abi;
 using Vmsplit.Kernel.Core;
 using Vmsplit.Kernel.Layout;
 using Vmsplit.Kernel.Mm;
 using Vmsplit.Workloads;
 using Vmsplit.Workloads.Traces;
-using CoreSyscall = Vmsplit.Kernel.Core.SyscallKind;
 
 namespace Vmsplit.Lab.Replay;
 
@@ -313,7 +313,7 @@ public sealed class Replayer
     {
         MakeCurrent(parent);
         double before = _k.Ledger.TotalCycles;
-        SyscallResult forked = _k.Syscall(parent.P, new SyscallRequest(CoreSyscall.Fork));
+        SyscallResult forked = _k.Syscall(parent.P, new SyscallRequest(SyscallKind.Fork));
         tally.Cycles += _k.Ledger.TotalCycles - before;
         _ev.Forks++;
         return parent.Fork(forked.Child!);
@@ -377,7 +377,7 @@ public sealed class Replayer
         }
         else
         {
-            _k.Syscall(ps.P, new SyscallRequest(CoreSyscall.Exit)); // the last process: nothing runs after it
+            _k.Syscall(ps.P, new SyscallRequest(SyscallKind.Exit)); // the last process: nothing runs after it
             _finished = true;
         }
 
@@ -548,8 +548,8 @@ public sealed class Replayer
         }
     }
 
-    private SyscallResult Sys(ProcState ps, CoreSyscall kind, ulong user = 0, ulong bytes = 0, ulong fileOffset = 0) =>
-        _k.Syscall(ps.P, new SyscallRequest(kind, new VirtualAddress(user), bytes, fileOffset));
+    private SyscallResult Sys(ProcState ps, SyscallKind kind, ulong user = 0, ulong bytes = 0, ulong fileOffset = 0, FileKind file = FileKind.None) =>
+        _k.Syscall(ps.P, new SyscallRequest(kind, new VirtualAddress(user), bytes, fileOffset, file));
 
     private string RunCall(ProcState ps, ref TraceRecord r, TraceCallInfo info)
     {
@@ -558,7 +558,7 @@ public sealed class Replayer
         switch (info.Kind)
         {
             case TraceCallKind.Trivial:
-                Sys(ps, CoreSyscall.Getppid);
+                Sys(ps, SyscallKind.Getppid);
                 return "getppid";
             case TraceCallKind.Read:
             case TraceCallKind.Write:
@@ -568,7 +568,7 @@ public sealed class Replayer
                 {
                     ulong bytes = (ulong)Math.Clamp(r.PathBytes, 1, (int)Page);
                     bool open = info.Kind == TraceCallKind.Open;
-                    Sys(ps, open ? CoreSyscall.Open : CoreSyscall.Stat, ps.PathPage + Page - bytes, bytes);
+                    Sys(ps, open ? SyscallKind.Open : SyscallKind.Stat, ps.PathPage + Page - bytes, bytes);
                     if (open && r.HasResult && r.Result >= 0)
                     {
                         ps.Fds[(int)r.Result] = (r.PathKind == FdKind.Unknown ? FdKind.File : r.PathKind, 0);
@@ -578,7 +578,7 @@ public sealed class Replayer
                 }
 
             case TraceCallKind.Close:
-                Sys(ps, CoreSyscall.Close);
+                Sys(ps, SyscallKind.Close);
                 ps.Fds.Remove((int)r.Arg0);
                 return "close";
             case TraceCallKind.Mmap:
@@ -590,7 +590,7 @@ public sealed class Replayer
                         return Generic(ps, ref r, info);
                     }
 
-                    SyscallResult mapped = Sys(ps, CoreSyscall.Mmap, 0, bytes);
+                    SyscallResult mapped = Sys(ps, SyscallKind.Mmap, 0, bytes);
                     if (r.HasResult)
                     {
                         ps.Mmaps[(ulong)r.Result] = ((ulong)mapped.Value, bytes);
@@ -602,11 +602,11 @@ public sealed class Replayer
             case TraceCallKind.Munmap:
                 if (ps.Mmaps.Remove(r.Arg0, out (ulong Va, ulong Bytes) m))
                 {
-                    Sys(ps, CoreSyscall.Munmap, m.Va, m.Bytes);
+                    Sys(ps, SyscallKind.Munmap, m.Va, m.Bytes);
                 }
                 else
                 {
-                    Sys(ps, CoreSyscall.Munmap, 0, 0); // a range the replay did not map (the loader's, or part of one): the path, nothing to unmap
+                    Sys(ps, SyscallKind.Munmap, 0, 0); // a range the replay did not map (the loader's, or part of one): the path, nothing to unmap
                 }
 
                 return "munmap";
@@ -622,7 +622,7 @@ public sealed class Replayer
                 Exit(r.Pid, ps, null);
                 return "exit";
             case TraceCallKind.Wait:
-                Sys(ps, CoreSyscall.Wait);
+                Sys(ps, SyscallKind.Wait4);
                 return "wait";
             case TraceCallKind.Exec:
                 _ev.Execs++;
@@ -647,24 +647,24 @@ public sealed class Replayer
         switch (kind)
         {
             case FdKind.DevZero when read:
-                Sys(ps, CoreSyscall.ReadZero, user, bytes);
+                Sys(ps, SyscallKind.Read, user, bytes, file: FileKind.DevZero);
                 return "read-zero";
             case FdKind.DevNull:
-                Sys(ps, read ? CoreSyscall.ReadZero : CoreSyscall.WriteNull, user, read ? 0 : bytes);
+                Sys(ps, read ? SyscallKind.Read : SyscallKind.Write, user, bytes, file: FileKind.DevNull);
                 return read ? "read-zero" : "write-null";
             case FdKind.Pipe:
-                Sys(ps, read ? CoreSyscall.ReadPipe : CoreSyscall.WritePipe, user, bytes);
+                Sys(ps, read ? SyscallKind.Read : SyscallKind.Write, user, bytes, file: FileKind.Pipe);
                 return read ? "read-pipe" : "write-pipe";
             case FdKind.DevZero:
-                Sys(ps, CoreSyscall.WriteNull, user, bytes); // write_zero is write_null (drivers/char/mem.c)
+                Sys(ps, SyscallKind.Write, user, bytes, file: FileKind.DevZero);
                 return "write-null";
             case FdKind.Socket:
             case FdKind.Tty:
             case FdKind.Other:
-                Sys(ps, read ? CoreSyscall.GenericOut : CoreSyscall.GenericIn, user, bytes);
+                Sys(ps, read ? SyscallKind.GenericOut : SyscallKind.GenericIn, user, bytes);
                 return read ? "generic-out" : "generic-in";
             default:
-                Sys(ps, read ? CoreSyscall.ReadFile : CoreSyscall.WriteFile, user, bytes, position % FileBytes);
+                Sys(ps, read ? SyscallKind.Read : SyscallKind.Write, user, bytes, position % FileBytes, FileKind.PageCache);
                 ps.Fds[fd] = (kind, position + bytes);
                 return read ? "read-file" : "write-file";
         }
@@ -722,7 +722,7 @@ public sealed class Replayer
         if (info.PathIn && r.PathBytes > 0)
         {
             ulong bytes = (ulong)Math.Min(r.PathBytes, (int)Page);
-            Sys(ps, CoreSyscall.GenericIn, ps.PathPage + Page - bytes, bytes);
+            Sys(ps, SyscallKind.GenericIn, ps.PathPage + Page - bytes, bytes);
             return "generic-in";
         }
 
@@ -736,20 +736,20 @@ public sealed class Replayer
         };
         if (info.ResultOut && result > 0)
         {
-            Sys(ps, CoreSyscall.GenericOut, BufferAt(ps, arg, ref result), result);
+            Sys(ps, SyscallKind.GenericOut, BufferAt(ps, arg, ref result), result);
             return "generic-out";
         }
 
         if (info.ResultIn && result > 0)
         {
-            Sys(ps, CoreSyscall.GenericIn, BufferAt(ps, arg, ref result), result);
+            Sys(ps, SyscallKind.GenericIn, BufferAt(ps, arg, ref result), result);
             return "generic-in";
         }
 
         if (info.FixedOutBytes > 0 && ok)
         {
             ulong bytes = (ulong)info.FixedOutBytes;
-            Sys(ps, CoreSyscall.GenericOut, BufferAt(ps, arg, ref bytes), bytes);
+            Sys(ps, SyscallKind.GenericOut, BufferAt(ps, arg, ref bytes), bytes);
             if (r.Fd0 >= 0)
             {
                 ps.Fds[r.Fd0] = (FdKind.Pipe, 0);
@@ -773,7 +773,7 @@ public sealed class Replayer
             ps.Fds[(int)r.Result] = from;
         }
 
-        Sys(ps, CoreSyscall.GenericIn, 0, 0);
+        Sys(ps, SyscallKind.GenericIn, 0, 0);
         return "generic";
     }
 
@@ -786,24 +786,24 @@ public sealed class Replayer
         switch (_o.InjectedCall)
         {
             case "read1":
-                Sys(ps, CoreSyscall.ReadZero, ps.Buffer, 1);
+                Sys(ps, SyscallKind.Read, ps.Buffer, 1, file: FileKind.DevZero);
                 break;
             case "write1":
-                Sys(ps, CoreSyscall.WriteNull, ps.Buffer, 1);
+                Sys(ps, SyscallKind.Write, ps.Buffer, 1, file: FileKind.DevNull);
                 break;
             case "read4k":
-                Sys(ps, CoreSyscall.ReadFile, ps.Buffer, Page, _injectOffset);
+                Sys(ps, SyscallKind.Read, ps.Buffer, Page, _injectOffset, FileKind.PageCache);
                 _injectOffset = (_injectOffset + Page) % FileBytes;
                 break;
             case "stat":
-                Sys(ps, CoreSyscall.Stat, ps.PathPage + Page - 21, 21);
+                Sys(ps, SyscallKind.Stat, ps.PathPage + Page - 21, 21);
                 break;
             case "open-close":
-                Sys(ps, CoreSyscall.Open, ps.PathPage + Page - 21, 21);
-                Sys(ps, CoreSyscall.Close);
+                Sys(ps, SyscallKind.Open, ps.PathPage + Page - 21, 21);
+                Sys(ps, SyscallKind.Close);
                 break;
             default:
-                Sys(ps, CoreSyscall.Getppid);
+                Sys(ps, SyscallKind.Getppid);
                 break;
         }
 

@@ -1,4 +1,5 @@
 using Vmsplit.Hardware;
+using Vmsplit.Kernel.Abi;
 using Vmsplit.Kernel.Core;
 using Vmsplit.Kernel.Layout;
 using Vmsplit.Kernel.Mm;
@@ -22,7 +23,7 @@ public class SyscallTests
         Assert.Equal(3 * 4096UL, vma.End - vma.Start);
         Assert.Null(mapped.Child);
 
-        Assert.Equal(5000, k.Syscall(p, new SyscallRequest(SyscallKind.ReadZero, at + 100, 5000)).Value);
+        Assert.Equal(5000, k.Syscall(p, new SyscallRequest(SyscallKind.Read, at + 100, 5000, File: FileKind.DevZero)).Value);
         Assert.Equal(0, k.Syscall(p, new SyscallRequest(SyscallKind.Getppid)).Value);
     }
 
@@ -35,5 +36,38 @@ public class SyscallTests
         Assert.NotSame(p, child);
         Assert.Equal(child.Pid, forked.Value);
         Assert.Contains(child, k.Processes);
+    }
+
+    [Theory]
+    [InlineData(KernelArch.X86_64, "classic", "skylake")]
+    [InlineData(KernelArch.ArmLpae, "4g4g+pin-kmap", "cortex-a15")]
+    public void DevZeroAndDevNullFollowTheirFileOperations(KernelArch arch, string design, string cpu)
+    {
+        (SimKernel k, Process p) = KernelBoot.BootRunning(arch, design, cpu);
+        VirtualAddress at = new((ulong)k.Syscall(p, new SyscallRequest(SyscallKind.Mmap, default, 4096)).Value);
+        k.Syscall(p, new SyscallRequest(SyscallKind.Read, at, 64, File: FileKind.DevZero)); // faults the page in
+
+        // drivers/char/mem.c: write_null and write_zero return the count, read_null returns 0; none of them copies
+        double before = k.Ledger.TotalCycles;
+        Assert.Equal(64, k.Syscall(p, new SyscallRequest(SyscallKind.Write, at, 64, File: FileKind.DevNull)).Value);
+        double writeNull = k.Ledger.TotalCycles - before;
+        before = k.Ledger.TotalCycles;
+        Assert.Equal(64, k.Syscall(p, new SyscallRequest(SyscallKind.Write, at, 64, File: FileKind.DevZero)).Value);
+        Assert.Equal(writeNull, k.Ledger.TotalCycles - before, 6);
+        before = k.Ledger.TotalCycles;
+        Assert.Equal(0, k.Syscall(p, new SyscallRequest(SyscallKind.Read, at, 64, File: FileKind.DevNull)).Value);
+        Assert.Equal(writeNull, k.Ledger.TotalCycles - before, 6);
+
+        // read_zero clears the buffer through uaccess, which costs more than the bare path
+        before = k.Ledger.TotalCycles;
+        Assert.Equal(64, k.Syscall(p, new SyscallRequest(SyscallKind.Read, at, 64, File: FileKind.DevZero)).Value);
+        Assert.True(k.Ledger.TotalCycles - before > writeNull);
+    }
+
+    [Fact]
+    public void AReadWithoutAFileKindIsRefused()
+    {
+        (SimKernel k, Process p) = KernelBoot.BootRunning(KernelArch.X86_64, "classic", "skylake");
+        Assert.Throws<ArgumentOutOfRangeException>(() => k.Syscall(p, new SyscallRequest(SyscallKind.Read, default, 1)));
     }
 }

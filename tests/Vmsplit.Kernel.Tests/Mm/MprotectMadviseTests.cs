@@ -2,6 +2,7 @@ using Vmsplit.Hardware;
 using Vmsplit.Hardware.Mmu;
 using Vmsplit.Hardware.Paging;
 using Vmsplit.Hardware.Tlb;
+using Vmsplit.Kernel.Abi;
 using Vmsplit.Kernel.Core;
 using Vmsplit.Kernel.Layout;
 using Vmsplit.Kernel.Mm;

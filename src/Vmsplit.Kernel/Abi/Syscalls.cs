@@ -1,0 +1,64 @@
+using Vmsplit.Hardware;
+using Vmsplit.Kernel.Mm;
+
+namespace Vmsplit.Kernel.Abi;
+
+/// <summary>
+/// The system calls the kernel executes, named as in Linux. This is the one vocabulary: workloads emit it, the trace
+/// replay maps traced names onto it, and the kernel dispatches on it (with <see cref="FileKind"/> for read and write,
+/// whose handlers differ by what the descriptor refers to, as the file_operations do).
+/// </summary>
+public enum SyscallKind : byte
+{
+    Getppid,
+    Read,
+    Write,
+    Stat,
+    Open,
+    Close,
+    Mmap,
+    Munmap,
+    Fork,
+    Exit,
+    Wait4,
+
+    /// <summary>mprotect(2) to <see cref="SyscallRequest.Prot"/> (mm/mprotect.c).</summary>
+    Mprotect,
+
+    /// <summary>madvise(2) with MADV_DONTNEED (mm/madvise.c).</summary>
+    MadviseDontneed,
+
+    /// <summary>A call the model has no handler for, which copies <see cref="SyscallRequest.Bytes"/> from the user (its arguments: a path, a structure, a buffer sent). Not in the workload vocabulary.</summary>
+    GenericIn,
+
+    /// <summary>A call the model has no handler for, which copies <see cref="SyscallRequest.Bytes"/> to the user (its result: a structure, a buffer received). Not in the workload vocabulary.</summary>
+    GenericOut,
+}
+
+/// <summary>What a read or write talks to: the file_operations its descriptor has.</summary>
+public enum FileKind : byte
+{
+    None,
+
+    /// <summary>/dev/zero: reads clear the user buffer (clear_user; drivers/char/mem.c read_zero).</summary>
+    DevZero,
+
+    /// <summary>/dev/null: writes copy nothing (drivers/char/mem.c write_null).</summary>
+    DevNull,
+
+    /// <summary>A tmpfs / page-cache file: data is copied between its pages and the user buffer.</summary>
+    PageCache,
+
+    /// <summary>A pipe between two processes: a 4 KiB kernel buffer page per pipe (one of 16 slots).</summary>
+    Pipe,
+}
+
+/// <summary>One system call's arguments: the user buffer or range, its length, the file position, for read/write the kind of file, for mprotect the new protection.</summary>
+public readonly record struct SyscallRequest(SyscallKind Kind, VirtualAddress User = default, ulong Bytes = 0, ulong FileOffset = 0, FileKind File = FileKind.None, VmFlags Prot = VmFlags.None)
+{
+    /// <summary>
+    /// The calls a workload file may name, each with a libc wrapper page in the benchmark program's text: not the two
+    /// generic kinds, which only the trace replay emits, nor mprotect and madvise, which no workload makes yet.
+    /// </summary>
+    public static bool IsWorkloadCall(SyscallKind kind) => kind is not (SyscallKind.GenericIn or SyscallKind.GenericOut or SyscallKind.Mprotect or SyscallKind.MadviseDontneed);
+}
