@@ -116,57 +116,41 @@ public static class PageTableDump
             return (ulong)((long)(u << shift) >> shift);
         }
 
-        StringBuilder sb = new();
-        List<DumpMarker> marks = [.. markers, new DumpMarker(ulong.MaxValue, "")];
-        int marker = 0;
-        int level = 0;
-        ulong prot = 0;
-        ulong start = 0;
-        ulong lines = 0;
-
+        RunState st = new(markers);
         void Note(ulong current, ulong newProt, int newLevel)
         {
-            if (level == 0)
+            if (!st.Started)
             {
-                prot = newProt;
-                level = newLevel;
-                marker = 0;
-                lines = 0;
-                start = current;
-                sb.Append("---[ ").Append(marks[0].Name).Append(" ]---\n");
+                st.Begin(current, newLevel, newProt);
                 return;
             }
 
-            if (newProt == prot && newLevel == level && current < marks[marker + 1].Start)
+            if (newProt == st.Prot && newLevel == st.Level && !st.Crosses(current))
             {
                 return;
             }
 
-            if (marks[marker].MaxLines == 0 || lines < (ulong)marks[marker].MaxLines)
+            DumpMarker m = st.Current;
+            if (m.MaxLines == 0 || st.Lines < (ulong)m.MaxLines)
             {
-                sb.Append("0x").Append(Hex(start, width)).Append("-0x").Append(Hex(current, width)).Append("   ");
-                sb.Append(Size(is64 ? current - start : (current - start) & 0xffffffffUL, "BKMGTPE")).Append(' ');
-                X86Prot(sb, prot, level);
-                sb.Append(names[level]).Append('\n');
+                st.Range(current, width).Append(Size(is64 ? current - st.From : (current - st.From) & 0xffffffffUL, "BKMGTPE")).Append(' ');
+                X86Prot(st.Out, st.Prot, st.Level);
+                st.Out.Append(names[st.Level]).Append('\n');
             }
 
-            lines++;
-            if (current >= marks[marker + 1].Start)
+            st.Lines++;
+            if (st.Crosses(current))
             {
-                if (marks[marker].MaxLines != 0 && lines > (ulong)marks[marker].MaxLines)
+                if (m.MaxLines != 0 && st.Lines > (ulong)m.MaxLines)
                 {
-                    ulong skipped = lines - (ulong)marks[marker].MaxLines;
-                    sb.Append("... ").Append(skipped.ToString(CultureInfo.InvariantCulture)).Append(skipped == 1 ? " entry" : " entries").Append(" skipped ... \n");
+                    ulong skipped = st.Lines - (ulong)m.MaxLines;
+                    st.Out.Append("... ").Append(skipped.ToString(CultureInfo.InvariantCulture)).Append(skipped == 1 ? " entry" : " entries").Append(" skipped ... \n");
                 }
 
-                marker++;
-                lines = 0;
-                sb.Append("---[ ").Append(marks[marker].Name).Append(" ]---\n");
+                st.NextMarker();
             }
 
-            start = current;
-            prot = newProt;
-            level = newLevel;
+            st.Set(current, newLevel, newProt);
         }
 
         UInt128 total = (UInt128)tree.Geometry[0].Entries * tree.Geometry[0].EntrySpan;
@@ -174,21 +158,15 @@ public static class PageTableDump
         {
             int l = linuxLevel[e.Level];
             ulong flags = e.Present ? X86Flags(e.Raw, l, is64) : 0;
-            ulong step = l == 5 ? 4096 : e.Span;
-            // dump_pagetables visits every pte of a table; a leaf the editor reports once is the same run of equal ptes
-            for (ulong va = e.Va; va - e.Va < e.Span; va += step)
+            foreach (ulong va in Visits(e, pte: l == 5))
             {
                 Note(Normalize(va), flags, l);
-                if (va + step < va)
-                {
-                    break;
-                }
             }
         }
 
         // "Flush out the last page": the address past the last pgd entry, normalised (0 on both widths)
         Note(Normalize(is64 ? (ulong)(total & ulong.MaxValue) : 0), 0, 0);
-        return sb.ToString();
+        return st.Out.ToString();
     }
 
     // pte_flags / pmd_flags: the descriptor without its frame number (PTE_PFN_MASK; the large-page mask keeps bit 12, PAT)
@@ -263,50 +241,34 @@ public static class PageTableDump
             mask |= m;
         }
 
-        StringBuilder sb = new();
-        List<DumpMarker> marks = [.. markers, new DumpMarker(ulong.MaxValue, "")];
-        int marker = 0;
-        int level = -1;
-        ulong prot = 0;
-        ulong from = 0;
-        bool started = false;
-
+        RunState st = new(markers);
         void Note(ulong addr, int newLevel, ulong val)
         {
             ulong newProt = newLevel >= 0 ? val & mask : 0;
-            if (!started)
+            if (!st.Started)
             {
-                started = true;
-                level = newLevel;
-                prot = newProt;
-                from = addr;
-                sb.Append("---[ ").Append(marks[marker].Name).Append(" ]---\n");
+                st.Begin(addr, newLevel, newProt);
             }
-            else if (newProt != prot || newLevel != level || addr >= marks[marker + 1].Start)
+            else if (newProt != st.Prot || newLevel != st.Level || st.Crosses(addr))
             {
-                sb.Append("0x").Append(Hex(from, 16)).Append("-0x").Append(Hex(addr, 16)).Append("   ");
-                sb.Append(Size((addr - from) >> 10, "KMGTPE")).Append(' ').Append(names[level]);
-                if (prot != 0)
+                st.Range(addr, 16).Append(Size((addr - st.From) >> 10, "KMGTPE")).Append(' ').Append(names[st.Level]);
+                if (st.Prot != 0)
                 {
-                    AppendBits(sb, prot, s_arm64Bits);
+                    AppendBits(st.Out, st.Prot, s_arm64Bits);
                 }
 
-                sb.Append('\n');
-                if (addr >= marks[marker + 1].Start)
+                st.Out.Append('\n');
+                if (st.Crosses(addr))
                 {
-                    marker++;
-                    sb.Append("---[ ").Append(marks[marker].Name).Append(" ]---\n");
+                    st.NextMarker();
                 }
 
-                from = addr;
-                prot = newProt;
-                level = newLevel;
+                st.Set(addr, newLevel, newProt);
             }
 
-            if (addr >= marks[marker + 1].Start)
+            if (st.Crosses(addr))
             {
-                marker++;
-                sb.Append("---[ ").Append(marks[marker].Name).Append(" ]---\n");
+                st.NextMarker();
             }
         }
 
@@ -316,19 +278,14 @@ public static class PageTableDump
         {
             int d = depth[e.Level];
             // the generic walker visits every pte of a present table (ptdump_pte_entry); a CONT run the editor reports once is 16 equal ptes
-            ulong step = d == 4 ? 4096 : e.Span;
-            for (ulong va = e.Va; va - e.Va < e.Span; va += step)
+            foreach (ulong va in Visits(e, pte: d == 4))
             {
                 Note(va + vaBase, d, e.Raw);
-                if (va + step < va)
-                {
-                    break;
-                }
             }
         }
 
         Note(0, -1, 0); // "Flush out the last page" (mm/ptdump.c, ptdump_walk_pgd)
-        return sb.ToString();
+        return st.Out.ToString();
     }
 
     // ---- 32-bit ARM with LPAE ----------------------------------------------------------------------------
@@ -467,54 +424,41 @@ public static class PageTableDump
     {
         ulong sectionMask = sectionBits.Aggregate(0UL, (a, b) => a | b.Mask);
         ulong pteMask = pteBits.Aggregate(0UL, (a, b) => a | b.Mask);
-        StringBuilder sb = new();
-        List<DumpMarker> marks = [.. markers, new DumpMarker(ulong.MaxValue, "")];
-        int marker = 0;
-        int level = 0;
-        ulong prot = 0;
-        ulong from = 0;
+        RunState st = new(markers);
         string? domain = null;
-
         void Note(ulong addr, int newLevel, ulong val, string? newDomain)
         {
             ulong newProt = val & (newLevel == 4 ? sectionMask : newLevel == 5 ? pteMask : 0);
-            if (level == 0)
+            if (!st.Started)
             {
-                level = newLevel;
-                prot = newProt;
+                st.Begin(addr, newLevel, newProt);
                 domain = newDomain;
-                from = addr;
-                sb.Append("---[ ").Append(marks[0].Name).Append(" ]---\n");
                 return;
             }
 
-            if (newProt == prot && newLevel == level && newDomain == domain && addr < marks[marker + 1].Start)
+            if (newProt == st.Prot && newLevel == st.Level && newDomain == domain && !st.Crosses(addr))
             {
                 return;
             }
 
-            if (prot != 0)
+            if (st.Prot != 0)
             {
-                sb.Append("0x").Append(Hex(from, 8)).Append("-0x").Append(Hex(addr, 8)).Append("   ");
-                sb.Append(Size(((addr - from) & 0xffffffffUL) >> 10, "KMGTPE")).Append(' ').Append(level == 4 ? pmdName : "PTE");
+                st.Range(addr, 8).Append(Size(((addr - st.From) & 0xffffffffUL) >> 10, "KMGTPE")).Append(' ').Append(st.Level == 4 ? pmdName : "PTE");
                 if (domain is not null)
                 {
-                    sb.Append(' ').Append(domain);
+                    st.Out.Append(' ').Append(domain);
                 }
 
-                AppendBits(sb, prot, level == 4 ? sectionBits : pteBits);
-                sb.Append('\n');
+                AppendBits(st.Out, st.Prot, st.Level == 4 ? sectionBits : pteBits);
+                st.Out.Append('\n');
             }
 
-            if (addr >= marks[marker + 1].Start)
+            if (st.Crosses(addr))
             {
-                marker++;
-                sb.Append("---[ ").Append(marks[marker].Name).Append(" ]---\n");
+                st.NextMarker();
             }
 
-            from = addr;
-            prot = newProt;
-            level = newLevel;
+            st.Set(addr, newLevel, newProt);
             domain = newDomain;
         }
 
@@ -528,15 +472,14 @@ public static class PageTableDump
         foreach (DumpEntry e in Entries(tree, 0, total > ulong.MaxValue ? ulong.MaxValue : (ulong)total))
         {
             (int l, ulong value, string? dom) = classify(e);
-            ulong step = l == 5 ? 4096 : e.Span;
-            for (ulong va = e.Va; va - e.Va < e.Span; va += step)
+            foreach (ulong va in Visits(e, pte: l == 5))
             {
                 Note((va + vaBase) & 0xffffffffUL, l, value, dom);
             }
         }
 
         Note(0, 0, 0, null); // ptdump_walk_pgd's last note_page(&st, 0, 0, 0, NULL)
-        return sb.ToString();
+        return st.Out.ToString();
     }
 
     // ---- RISC-V ---------------------------------------------------------------------------------------
@@ -571,81 +514,127 @@ public static class PageTableDump
 
         int width = is64 ? 16 : 8;
         ulong Extend(ulong u) => is64 ? (ulong)((long)(u << (64 - vaBits)) >> (64 - vaBits)) : u;
-        StringBuilder sb = new();
-        List<DumpMarker> marks = [.. markers, new DumpMarker(ulong.MaxValue, "")];
-        int marker = 0;
-        int level = -1;
-        ulong prot = 0;
-        ulong from = 0;
+        RunState st = new(markers);
         ulong fromPa = 0;
-        bool started = false;
-
         void Note(ulong addr, int newLevel, ulong val, ulong pa)
         {
             ulong newProt = newLevel >= 0 ? val & mask : 0;
-            if (!started)
+            if (!st.Started)
             {
-                started = true;
-                level = newLevel;
-                prot = newProt;
-                from = addr;
+                st.Begin(addr, newLevel, newProt);
                 fromPa = pa;
-                sb.Append("---[ ").Append(marks[marker].Name).Append(" ]---\n");
                 return;
             }
 
-            if (newProt == prot && newLevel == level && addr < marks[marker + 1].Start)
+            if (newProt == st.Prot && newLevel == st.Level && !st.Crosses(addr))
             {
                 return;
             }
 
-            if (prot != 0)
+            if (st.Prot != 0)
             {
-                sb.Append("0x").Append(Hex(from, width)).Append("-0x").Append(Hex(addr, width)).Append("   ");
-                sb.Append(" 0x").Append(Hex(fromPa, width)).Append(' ');
-                sb.Append(Size((is64 ? addr - from : (addr - from) & 0xffffffffUL) >> 10, "KMGTPE")).Append(' ').Append(names[level]);
+                st.Range(addr, width).Append(" 0x").Append(Hex(fromPa, width)).Append(' ');
+                st.Out.Append(Size((is64 ? addr - st.From : (addr - st.From) & 0xffffffffUL) >> 10, "KMGTPE")).Append(' ').Append(names[st.Level]);
                 foreach ((ulong m, string set, string clear) in bits)
                 {
-                    ulong v = prot & m;
+                    ulong v = st.Prot & m;
                     string s = v == 0 ? clear : m == RiscvSoft ? $"RSW({v >> 8})" : set;
-                    sb.Append(' ').Append(s);
+                    st.Out.Append(' ').Append(s);
                 }
 
-                sb.Append('\n');
+                st.Out.Append('\n');
             }
 
-            while (addr >= marks[marker + 1].Start)
+            while (st.Crosses(addr))
             {
-                marker++;
-                sb.Append("---[ ").Append(marks[marker].Name).Append(" ]---\n");
+                st.NextMarker();
             }
 
-            from = addr;
+            st.Set(addr, newLevel, newProt);
             fromPa = pa;
-            prot = newProt;
-            level = newLevel;
         }
 
         foreach (DumpEntry e in Entries(tree, start, end))
         {
             // a hole found at the top level is the pgd's; a leaf is reported where the walker meets it
             int d = e.Present || e.Level != 0 ? depth[e.Level] : 0;
-            ulong step = d == 4 ? 4096 : e.Span;
-            for (ulong va = e.Va; va - e.Va < e.Span; va += step)
+            foreach (ulong va in Visits(e, pte: d == 4))
             {
                 Note(Extend(va), d, e.Raw, e.Present ? e.Pa + (va - e.Va) : 0);
-                if (va + step < va)
-                {
-                    break;
-                }
             }
         }
 
         Note(0, -1, 0, 0); // "Flush out the last page" (mm/ptdump.c, ptdump_walk_pgd)
-        return sb.ToString();
+        return st.Out.ToString();
     }
 
     // ---- shared ---------------------------------------------------------------------------------------
+
+    // Every dumper's struct pg_state: the run being gathered (its first address, level and protection bits), the
+    // marker it lies in, the lines printed since that marker, and the text. Each dumper's note_page decides when a
+    // run ends and what its line says; the state and the marker headers are the same in all of them.
+    private sealed class RunState(IReadOnlyList<DumpMarker> markers)
+    {
+        private readonly List<DumpMarker> _marks = [.. markers, new DumpMarker(ulong.MaxValue, "")];
+        private int _marker;
+
+        public StringBuilder Out { get; } = new();
+
+        public bool Started { get; private set; }
+
+        public int Level { get; private set; }
+
+        public ulong Prot { get; private set; }
+
+        public ulong From { get; private set; }
+
+        public ulong Lines { get; set; }
+
+        public DumpMarker Current => _marks[_marker];
+
+        public bool Crosses(ulong addr) => addr >= _marks[_marker + 1].Start;
+
+        public void Begin(ulong addr, int level, ulong prot)
+        {
+            Started = true;
+            Set(addr, level, prot);
+            Header();
+        }
+
+        public void Set(ulong addr, int level, ulong prot)
+        {
+            From = addr;
+            Level = level;
+            Prot = prot;
+        }
+
+        public void NextMarker()
+        {
+            _marker++;
+            Lines = 0;
+            Header();
+        }
+
+        // "0x%0*lx-0x%0*lx   ": the run from its first address to addr
+        public StringBuilder Range(ulong to, int width) => Out.Append("0x").Append(Hex(From, width)).Append("-0x").Append(Hex(to, width)).Append("   ");
+
+        private void Header() => Out.Append("---[ ").Append(_marks[_marker].Name).Append(" ]---\n");
+    }
+
+    // The walkers visit every pte of a table but a larger entry once; a leaf the editor reports once over several
+    // pages (a run of equal ptes, an arm64 CONT run) is visited page by page when it is a pte
+    private static IEnumerable<ulong> Visits(DumpEntry e, bool pte)
+    {
+        ulong step = pte ? 4096 : e.Span;
+        for (ulong va = e.Va; va - e.Va < e.Span; va += step)
+        {
+            yield return va;
+            if (va + step < va)
+            {
+                yield break;
+            }
+        }
+    }
 
     private static string Hex(ulong v, int width) => v.ToString("x" + width.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
 
