@@ -88,17 +88,7 @@ public static class Comparison
 {
     public static CompareReport Run(CompareOptions o, IProgress<int>? progress = null)
     {
-        List<DesignSpec> specs = o.Designs.Select(d => Scenario.ParseDesign(o.Machine, d)).ToList();
-        string baseline = Scenario.ParseDesign(o.Machine, o.Baseline).Name;
-        if (!specs.Any(s => s.Name == baseline))
-        {
-            throw new LabException($"baseline '{o.Baseline}' is not among the designs ({string.Join(", ", specs.Select(s => s.Name))})");
-        }
-
-        if (specs.Select(s => s.Name).Distinct().Count() != specs.Count)
-        {
-            throw new LabException($"a design is listed twice ({string.Join(", ", specs.Select(s => s.Name))})");
-        }
+        (List<DesignSpec> specs, string baseline) = ParseDesigns(o.Machine, o.Designs, o.Baseline);
 
         List<(int Design, int Workload)> pairs = new();
         for (int d = 0; d < specs.Count; d++)
@@ -111,16 +101,7 @@ public static class Comparison
 
         Runner.CheckSteps(pairs.Sum(p => Runner.Steps(o.Workloads[p.Workload], o.Ops ?? o.Workloads[p.Workload].DefaultOps)), $"this comparison ({specs.Count} designs x {o.Workloads.Count} workloads)");
 
-        // Boot each design once up front so that bad combinations fail before any long run.
-        List<DesignBudget> budget = new();
-        List<AuditResult> audits = new();
-        foreach (DesignSpec d in specs)
-        {
-            KernelLayout layout = Scenario.LayoutFor(o.Machine, d);
-            AuditResult audit = IsolationAudit.Run(Scenario.Boot(o.Machine, d, o.Seed));
-            audits.Add(audit);
-            budget.Add(new DesignBudget(d.Name, layout, PageTableCost.ForMinimalProcess(layout), audit.PageTableBytes));
-        }
+        (List<DesignBudget> budget, List<AuditResult> audits) = BudgetsAndAudits(o.Machine, specs, o.Seed);
 
         // Every workload is set up on every design before any measured run, so that one that does not fit the
         // machine (the allocators run out of frames) is refused now, in one line, not after the others ran.
@@ -143,8 +124,42 @@ public static class Comparison
         };
     }
 
-    // Runs body(0..count-1) on every core or in order; the failure reported is the first pair's, whatever the timing.
-    private static void ForEachPair(int count, bool parallel, Action<int> body)
+    /// <summary>The designs parsed on the machine and the baseline's name; a baseline not among them or a design listed twice is refused.</summary>
+    internal static (List<DesignSpec> Specs, string Baseline) ParseDesigns(MachineSpec machine, IReadOnlyList<string> designs, string baselineName)
+    {
+        List<DesignSpec> specs = designs.Select(d => Scenario.ParseDesign(machine, d)).ToList();
+        string baseline = Scenario.ParseDesign(machine, baselineName).Name;
+        if (!specs.Any(s => s.Name == baseline))
+        {
+            throw new LabException($"baseline '{baselineName}' is not among the designs ({string.Join(", ", specs.Select(s => s.Name))})");
+        }
+
+        if (specs.Select(s => s.Name).Distinct().Count() != specs.Count)
+        {
+            throw new LabException($"a design is listed twice ({string.Join(", ", specs.Select(s => s.Name))})");
+        }
+
+        return (specs, baseline);
+    }
+
+    /// <summary>Each design booted once up front, so that a bad combination fails before any long run: its address budget and isolation audit.</summary>
+    internal static (List<DesignBudget> Budget, List<AuditResult> Audits) BudgetsAndAudits(MachineSpec machine, IReadOnlyList<DesignSpec> specs, ulong seed)
+    {
+        List<DesignBudget> budget = new();
+        List<AuditResult> audits = new();
+        foreach (DesignSpec d in specs)
+        {
+            KernelLayout layout = Scenario.LayoutFor(machine, d);
+            AuditResult audit = IsolationAudit.Run(Scenario.Boot(machine, d, seed));
+            audits.Add(audit);
+            budget.Add(new DesignBudget(d.Name, layout, PageTableCost.ForMinimalProcess(layout), audit.PageTableBytes));
+        }
+
+        return (budget, audits);
+    }
+
+    // Runs body(0..count-1) on every core or in order; the failure reported is the first item's, whatever the timing.
+    internal static void ForEachPair(int count, bool parallel, Action<int> body)
     {
         if (!parallel)
         {

@@ -77,27 +77,9 @@ public static class TraceReplay
 {
     public static ReplayReport Run(ReplayOptions o, IProgress<long>? bytesRead = null)
     {
-        List<DesignSpec> specs = o.Designs.Select(d => Scenario.ParseDesign(o.Machine, d)).ToList();
-        string baseline = Scenario.ParseDesign(o.Machine, o.Baseline).Name;
-        if (!specs.Any(s => s.Name == baseline))
-        {
-            throw new LabException($"baseline '{o.Baseline}' is not among the designs ({string.Join(", ", specs.Select(s => s.Name))})");
-        }
+        (List<DesignSpec> specs, string baseline) = Comparison.ParseDesigns(o.Machine, o.Designs, o.Baseline);
 
-        if (specs.Select(s => s.Name).Distinct().Count() != specs.Count)
-        {
-            throw new LabException($"a design is listed twice ({string.Join(", ", specs.Select(s => s.Name))})");
-        }
-
-        List<DesignBudget> budget = new();
-        List<AuditResult> audits = new();
-        foreach (DesignSpec d in specs)
-        {
-            KernelLayout layout = Scenario.LayoutFor(o.Machine, d);
-            AuditResult audit = IsolationAudit.Run(Scenario.Boot(o.Machine, d, o.Seed));
-            audits.Add(audit);
-            budget.Add(new DesignBudget(d.Name, layout, PageTableCost.ForMinimalProcess(layout), audit.PageTableBytes));
-        }
+        (List<DesignBudget> budget, List<AuditResult> audits) = Comparison.BudgetsAndAudits(o.Machine, specs, o.Seed);
 
         ReplayRun[] runs = new ReplayRun[specs.Count];
         void One(int i)
@@ -107,32 +89,7 @@ public static class TraceReplay
             runs[i] = new ReplayRun(result, events);
         }
 
-        if (o.Parallel && specs.Count > 1)
-        {
-            Exception?[] errors = new Exception?[specs.Count];
-            System.Threading.Tasks.Parallel.For(0, specs.Count, i =>
-            {
-                try
-                {
-                    One(i);
-                }
-                catch (Exception e)
-                {
-                    errors[i] = e;
-                }
-            });
-            if (Array.Find(errors, e => e is not null) is Exception first)
-            {
-                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(first).Throw();
-            }
-        }
-        else
-        {
-            for (int i = 0; i < specs.Count; i++)
-            {
-                One(i);
-            }
-        }
+        Comparison.ForEachPair(specs.Count, o.Parallel && specs.Count > 1, One);
 
         List<string> notes = [.. o.Notes, .. Describe(o), .. specs.SelectMany(s => s.Notes)];
         CompareReport compare = new(o.Machine, baseline, specs.Select(s => s.Name).ToList(), [o.Name], budget, runs.Select(r => r.Result).ToList(), audits)
