@@ -555,19 +555,19 @@ public sealed class Replayer
     {
         ulong result = r.HasResult && r.Result > 0 ? (ulong)r.Result : 0;
         bool failed = r.HasResult && r.Result < 0;
-        switch (info.Kind)
+        switch (info.Call)
         {
-            case TraceCallKind.Trivial:
+            case SyscallKind.Getppid:
                 Sys(ps, SyscallKind.Getppid);
                 return "getppid";
-            case TraceCallKind.Read:
-            case TraceCallKind.Write:
-                return ReadWrite(ps, ref r, info.Kind == TraceCallKind.Read, result);
-            case TraceCallKind.Stat:
-            case TraceCallKind.Open:
+            case SyscallKind.Read:
+            case SyscallKind.Write:
+                return ReadWrite(ps, ref r, info.Call == SyscallKind.Read, result);
+            case SyscallKind.Stat:
+            case SyscallKind.Open:
                 {
                     ulong bytes = (ulong)Math.Clamp(r.PathBytes, 1, (int)Page);
-                    bool open = info.Kind == TraceCallKind.Open;
+                    bool open = info.Call == SyscallKind.Open;
                     Sys(ps, open ? SyscallKind.Open : SyscallKind.Stat, ps.PathPage + Page - bytes, bytes);
                     if (open && r.HasResult && r.Result >= 0)
                     {
@@ -577,11 +577,11 @@ public sealed class Replayer
                     return open ? "open" : "stat";
                 }
 
-            case TraceCallKind.Close:
+            case SyscallKind.Close:
                 Sys(ps, SyscallKind.Close);
                 ps.Fds.Remove((int)r.Arg0);
                 return "close";
-            case TraceCallKind.Mmap:
+            case SyscallKind.Mmap:
                 {
                     ulong bytes = (r.Arg1 + Page - 1) & ~(Page - 1);
                     if (failed || bytes == 0 || !ps.P.Vmas.TryFindFree(bytes, new VirtualAddress(SimKernel.UserFloor), new VirtualAddress(Math.Min(_k.Layout.TaskSize, _k.MmapBase)), out _))
@@ -599,7 +599,7 @@ public sealed class Replayer
                     return "mmap";
                 }
 
-            case TraceCallKind.Munmap:
+            case SyscallKind.Munmap:
                 if (ps.Mmaps.Remove(r.Arg0, out (ulong Va, ulong Bytes) m))
                 {
                     Sys(ps, SyscallKind.Munmap, m.Va, m.Bytes);
@@ -610,9 +610,9 @@ public sealed class Replayer
                 }
 
                 return "munmap";
-            case TraceCallKind.Fork:
+            case SyscallKind.Fork:
                 return Fork(ps, ref r, info);
-            case TraceCallKind.Exit:
+            case SyscallKind.Exit:
                 if (_o.Format == TraceFormat.Strace)
                 {
                     ps.ExitCall = r.Call; // strace's '+++ exited' line ends the process (after the other threads' lines)
@@ -621,10 +621,10 @@ public sealed class Replayer
 
                 Exit(r.Pid, ps, null);
                 return "exit";
-            case TraceCallKind.Wait:
+            case SyscallKind.Wait4:
                 Sys(ps, SyscallKind.Wait4);
                 return "wait";
-            case TraceCallKind.Exec:
+            case SyscallKind.GenericIn or SyscallKind.GenericOut when info.Exec:
                 _ev.Execs++;
                 return Generic(ps, ref r, info);
             default:
