@@ -14,8 +14,11 @@ public sealed record ProfileEntry(string Path, string Value, string Provenance, 
     public string Kind => IsAssumption ? "assumption" : "source";
 }
 
-/// <summary>The data-cache facts the uaccess and kmap paths need.</summary>
-public sealed record CacheGeometry(int LineBytes, bool ViptAliasing, ulong WayBytes, double CleanInvalidateLineCycles)
+/// <summary>
+/// The data-cache facts the uaccess and kmap paths need; <paramref name="IcacheInvalidateAllCycles"/> prices the
+/// instruction-cache invalidation flush_anon_page adds on an aliasing cache (0 where nothing runs it).
+/// </summary>
+public sealed record CacheGeometry(int LineBytes, bool ViptAliasing, ulong WayBytes, double CleanInvalidateLineCycles, double IcacheInvalidateAllCycles = 0)
 {
     /// <summary>Lines a clean+invalidate of one 4 KiB page touches (flush_dcache_page).</summary>
     public int LinesPerPage => (int)(4096 / (ulong)LineBytes);

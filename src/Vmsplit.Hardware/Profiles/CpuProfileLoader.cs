@@ -34,7 +34,7 @@ public static class CpuProfileLoader
         private static readonly string[] s_kernelKeys = ["issueWidth", "ipc"];
         private static readonly string[] s_levelKeys = ["name", "entries", "ways", "pageSizes", "holding", "replacement", "latencyCycles"];
         private static readonly string[] s_walkCacheKeys = ["name", "entries", "ways", "coverageShifts", "latencyCycles"];
-        private static readonly string[] s_cacheKeys = ["lineBytes", "viptAliasing", "wayBytes", "cleanInvalidateLineCycles"];
+        private static readonly string[] s_cacheKeys = ["lineBytes", "viptAliasing", "wayBytes", "cleanInvalidateLineCycles", "icacheInvalidateAllCycles"];
 
         private readonly List<ProfileEntry> _entries = [];
         private readonly YamlFieldReader _r = new(file, MakeError);
@@ -352,7 +352,17 @@ public static class CpuProfileLoader
             bool aliasing = Boolean(cache, "viptAliasing", "cache.viptAliasing");
             List<ulong> way = Sizes(cache, "wayBytes", "cache.wayBytes", single: true);
             double flush = Number(cache, "cleanInvalidateLineCycles", "cache.cleanInvalidateLineCycles", positive: false);
-            return new CacheGeometry(line, aliasing, way[0], flush);
+            double icache = 0;
+            if (_r.Child(cache, "icacheInvalidateAllCycles") is not null)
+            {
+                icache = Number(cache, "icacheInvalidateAllCycles", "cache.icacheInvalidateAllCycles", positive: false);
+            }
+            else if (aliasing)
+            {
+                throw Error(cache, "cache.icacheInvalidateAllCycles", "an aliasing data cache needs the cost of invalidating the instruction cache (flush_anon_page runs it)");
+            }
+
+            return new CacheGeometry(line, aliasing, way[0], flush, icache);
         }
 
         private static string ArchName(ProfileArchitecture a) => a switch

@@ -351,6 +351,19 @@ public abstract class ArchMm
     /// <summary>local_flush_tlb_kernel_page: this CPU, one kernel page.</summary>
     public abstract void FlushTlbKernelPage(VirtualAddress va);
 
+    /// <summary>
+    /// The cache maintenance get_user_pages does for each page it returns (mm/gup.c, __get_user_pages, 6.x:
+    /// flush_anon_page then flush_dcache_page): nothing unless the data cache aliases.
+    /// </summary>
+    public virtual void GupCacheMaintenance(PhysicalAddress frame, VirtualAddress user)
+    {
+    }
+
+    /// <summary>flush_dcache_page of a user page the kernel wrote through its own alias: nothing unless the data cache aliases.</summary>
+    public virtual void FlushDcachePage(PhysicalAddress frame)
+    {
+    }
+
     /// <summary>Every translation on this CPU, global ones included.</summary>
     public abstract void FlushTlbAll();
 

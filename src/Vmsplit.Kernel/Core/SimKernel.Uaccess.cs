@@ -108,16 +108,6 @@ public sealed partial class SimKernel
         DescriptorWrites++;
     }
 
-    // flush_dcache_page on a VIPT-aliasing cache: clean+invalidate every line of the page.
-    internal void FlushDcachePage()
-    {
-        CacheGeometry c = _setup.Profile.Cache;
-        if (c.ViptAliasing)
-        {
-            Cpu.Charge(CostCause.CacheFlush, c.LinesPerPage * c.CleanInvalidateLineCycles, c.LinesPerPage);
-        }
-    }
-
     /// <summary>The PTE attributes of a user page in a VMA with <paramref name="flags"/> (vm_get_page_prot, without COW).</summary>
     internal static PageAttributes UserPageAttributes(VmFlags flags) => new(
         PagePermissions.Read

@@ -57,6 +57,9 @@ public sealed class Gup
                     Pins++;
                 }
 
+                // without LPAE 32-bit ARM has no fast GUP (HAVE_FAST_GUP only with ARM_LPAE, arch/arm/Kconfig): the
+                // slow path hands each page back after flush_anon_page and flush_dcache_page (mm/gup.c)
+                _kernel.Arch.GupCacheMaintenance(frame, page);
                 return frame;
             }
 

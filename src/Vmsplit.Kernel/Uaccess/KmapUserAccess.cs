@@ -7,7 +7,8 @@ namespace Vmsplit.Kernel.Uaccess;
 
 /// <summary>
 /// User memory reached through a kernel alias: get_user_pages finds (and faults in) the page, kmap maps it,
-/// the bytes move, kunmap; on a VIPT-aliasing cache flush_dcache_page around the copy.
+/// the bytes move, kunmap; on a VIPT-aliasing cache get_user_pages flushes both aliases and a write is followed
+/// by flush_dcache_page.
 /// <see cref="PinKmapUserAccess"/> pins the page for the copy, <see cref="AtomicKmapUserAccess"/> does not.
 /// </summary>
 public abstract class KmapUserAccess : KernelUserAccess
@@ -29,11 +30,6 @@ public abstract class KmapUserAccess : KernelUserAccess
             return false;
         }
 
-        if (!write)
-        {
-            k.FlushDcachePage(); // make the user's writes visible through the kernel alias
-        }
-
         VirtualAddress kva = k.KmapFrame(frame.Value);
         VirtualAddress at = kva + (user.Value & (Page - 1));
         Translation t = k.Cpu.Access(at, write ? AccessType.Write : AccessType.Read, Privilege.Kernel);
@@ -46,7 +42,7 @@ public abstract class KmapUserAccess : KernelUserAccess
         k.KunmapFrame(frame.Value, kva);
         if (write)
         {
-            k.FlushDcachePage(); // push the kernel's writes out before user space reads its alias
+            k.Arch.FlushDcachePage(frame.Value); // "if written to page, flush_dcache_page()" (arch/arm/mm/flush.c on gup users)
         }
 
         if (_pin)

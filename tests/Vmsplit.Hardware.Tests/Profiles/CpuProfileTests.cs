@@ -8,7 +8,7 @@ public class CpuProfileTests
 {
     private static readonly string[] s_expectedIds =
     [
-        "atom-n270", "core2-e6600", "cortex-a15", "cortex-a17", "cortex-a53", "cortex-a7", "cortex-a72", "cortex-a8", "cortex-a9",
+        "arm1136", "atom-n270", "core2-e6600", "cortex-a15", "cortex-a17", "cortex-a53", "cortex-a7", "cortex-a72", "cortex-a8", "cortex-a9",
         "haswell", "pentium4-xeon", "sifive-u74", "skylake",
     ];
 
@@ -273,5 +273,29 @@ public class CpuProfileMalformedTests
         {
             File.Delete(path);
         }
+    }
+}
+
+public class AliasingCacheProfileTests
+{
+    private static readonly string s_arm1136 = CpuProfiles.ShippedText("arm1136")!;
+
+    [Fact]
+    public void AnAliasingCacheCarriesItsInstructionCacheInvalidationCost()
+    {
+        CpuProfile p = CpuProfiles.Find("arm1136")!;
+        Assert.Equal(10, p.Cache.IcacheInvalidateAllCycles);
+        Assert.True(p.Entry("cache.icacheInvalidateAllCycles")!.IsAssumption);
+        Assert.Equal(0, CpuProfiles.Find("cortex-a8")!.Cache.IcacheInvalidateAllCycles);
+    }
+
+    [Fact]
+    public void AnAliasingCacheWithoutTheInstructionCacheCostIsRefusedAtItsSection()
+    {
+        string line = s_arm1136.Split('\n').Single(l => l.Contains("icacheInvalidateAllCycles", StringComparison.Ordinal));
+        string yaml = s_arm1136.Replace(line + "\n", "", StringComparison.Ordinal);
+        int cacheLine = 1 + yaml.Split('\n').TakeWhile(l => !l.StartsWith("cache:", StringComparison.Ordinal)).Count();
+        string message = Assert.Throws<ProfileFormatException>(() => CpuProfileLoader.Parse(yaml, "my-board.yaml")).Message;
+        Assert.Equal($"my-board.yaml:{cacheLine + 1}: cache.icacheInvalidateAllCycles: an aliasing data cache needs the cost of invalidating the instruction cache (flush_anon_page runs it)", message);
     }
 }

@@ -32,7 +32,23 @@ public sealed class ArmMm : ArchMm
     {
         _lpae = kernel.Format.Id == MmuFormat.ArmLpae;
         _asids = new ArmAsidAllocator(_lpae ? ArmAsidFlavor.Arm32Lpae : ArmAsidFlavor.Arm32Classic, kernel.Cpus.Count, 8);
+        CacheGeometry cache = kernel.Cpu.Profile.Cache;
+        ViptAliasing = cache.ViptAliasing ? new ArmViptAliasingCache(kernel, this, cache) : null;
     }
+
+    /// <summary>The aliasing data cache's maintenance (arch/arm/mm/flush.c), or null where the cache does not alias.</summary>
+    public ArmViptAliasingCache? ViptAliasing { get; }
+
+    public override void GupCacheMaintenance(PhysicalAddress frame, VirtualAddress user)
+    {
+        if (ViptAliasing is { } vipt)
+        {
+            vipt.FlushAnonPage(frame, user);
+            vipt.FlushDcachePage(frame);
+        }
+    }
+
+    public override void FlushDcachePage(PhysicalAddress frame) => ViptAliasing?.FlushDcachePage(frame);
 
     public override IAsidAllocator Asids => _asids;
 
