@@ -17,6 +17,7 @@ public class MachineImpliesArchTests
     [InlineData("cortex-a8", "arm")]
     [InlineData("cortex-a9", "arm")]
     [InlineData("cortex-a7", "arm-lpae")]
+    [InlineData("arm1136", "arm")]
     [InlineData("cortex-a15", "arm-lpae")]
     [InlineData("cortex-a17", "arm-lpae")]
     [InlineData("cortex-a53", "aarch64")]
@@ -30,7 +31,7 @@ public class MachineImpliesArchTests
     [Fact]
     public void EveryShippedCpuCompares()
     {
-        Assert.Equal(13, CpuProfiles.Shipped.Count);
+        Assert.Equal(14, CpuProfiles.Shipped.Count);
         foreach (CpuProfile p in CpuProfiles.Shipped)
         {
             JsonElement root = CompareJson("--machine", p.Id, "--workloads", "null", "--ops", "2", "--serial");

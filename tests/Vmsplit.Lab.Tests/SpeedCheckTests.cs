@@ -156,13 +156,22 @@ public sealed class SpeedCheckTests
         {
             loop.RunBatch(); // first-call work (JIT, lazily created kernel pages) is not the loop's
             loop.RunBatch();
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < 4; i++)
+
+            // The runtime's tier-up and on-stack replacement can allocate on this thread once, at a moment a loaded
+            // machine shifts; a loop that allocates per batch allocates in every one of three measurements.
+            long allocated = long.MaxValue;
+            for (int attempt = 0; attempt < 3 && allocated != 0; attempt++)
             {
-                loop.RunBatch();
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                for (int i = 0; i < 4; i++)
+                {
+                    loop.RunBatch();
+                }
+
+                allocated = GC.GetAllocatedBytesForCurrentThread() - before;
             }
 
-            Assert.True(GC.GetAllocatedBytesForCurrentThread() - before == 0, $"{loop.Name} allocates {GC.GetAllocatedBytesForCurrentThread() - before} bytes in 4 batches");
+            Assert.True(allocated == 0, $"{loop.Name} allocates {allocated} bytes in 4 batches, three times over");
         }
     }
 
