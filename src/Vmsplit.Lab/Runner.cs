@@ -81,8 +81,8 @@ public sealed class Runner
     public Runner(SimKernel kernel, Workload workload)
     {
         _k = kernel;
-        _w = workload;
-        _slots = new Process?[Math.Max(workload.Processes, 2) + 1];
+        _w = kernel.Cpus.Count == 1 && workload.OnOneCpu is not null ? workload.OnOneCpu : workload;
+        _slots = new Process?[Math.Max(_w.Processes, 2) + 1];
         _bases = new VirtualAddress[]?[_slots.Length];
         _freeAfterBoot = (kernel.Lowmem.FreeBytes, kernel.Highmem?.FreeBytes ?? 0);
         try
@@ -322,6 +322,16 @@ public sealed class Runner
             }
         }
 
+        if (_w.ProcessPerCpu)
+        {
+            for (int i = 1; i < Math.Min(_w.Processes, _k.Cpus.Count); i++)
+            {
+                _k.RunOn(i);
+                _k.Start(_slots[i]!);
+                _k.RunOn(0);
+            }
+        }
+
         _k.Ledger.Reset();
     }
 
@@ -329,6 +339,23 @@ public sealed class Runner
     {
         _events.Clear();
         _w.EmitOperation(op, _events);
+        if (_w.EveryThreadInTurn)
+        {
+            // each thread of process 0 runs the whole operation on its own CPU, in CPU order
+            for (int cpu = 0; cpu < _k.Cpus.Count; cpu++)
+            {
+                if (ReferenceEquals(_k.CurrentOn(cpu), _slots[0]))
+                {
+                    foreach (WorkloadEvent e in _events)
+                    {
+                        RunOn(op, e, cpu);
+                    }
+                }
+            }
+
+            _events.Clear();
+        }
+
         foreach (WorkloadEvent e in _events)
         {
             if (e.Cpu >= 0)
@@ -393,10 +420,10 @@ public sealed class Runner
                 _k.UserFetch(p, Bases(e.Process)[e.Region] + e.Offset, e.Bytes);
                 break;
             case EventKind.Block:
-                _k.Idle();
+                _k.Idle(e.File == FileKind.Pipe ? new SyscallRequest(SyscallKind.Read, Bases(e.Process)[0], 0, File: FileKind.Pipe) : null);
                 break;
             case EventKind.Wake:
-                _k.Wake(p);
+                _k.Wake(p, e.File == FileKind.Pipe ? new SyscallRequest(SyscallKind.Read, Bases(e.Process)[0], e.Bytes, File: FileKind.Pipe) : null);
                 break;
             case EventKind.ContextSwitch:
                 {
@@ -464,6 +491,12 @@ public sealed class Runner
                 break;
             case SyscallKind.Wait4:
                 _k.Syscall(p, new SyscallRequest(SyscallKind.Wait4));
+                break;
+            case SyscallKind.Mprotect:
+                _k.Syscall(p, new SyscallRequest(SyscallKind.Mprotect, Bases(e.Process)[e.Region] + e.Offset, e.Bytes, Prot: e.Write ? VmFlags.Read | VmFlags.Write : VmFlags.Read));
+                break;
+            case SyscallKind.MadviseDontneed:
+                _k.Syscall(p, new SyscallRequest(SyscallKind.MadviseDontneed, Bases(e.Process)[e.Region] + e.Offset, e.Bytes));
                 break;
         }
     }

@@ -17,10 +17,13 @@ public enum EventKind : byte
     /// <summary>The process blocks in the kernel and the scheduler switches the CPU to <see cref="WorkloadEvent.Target"/> (see <see cref="WorkloadEvent.Switch"/>).</summary>
     ContextSwitch,
 
-    /// <summary>The thread blocks (a futex wait) and its CPU runs the idle task, the mm still loaded (lazy TLB mode).</summary>
+    /// <summary>
+    /// The thread blocks (a futex wait, or with <see cref="WorkloadEvent.Call"/> a read of a pipe whose handler runs first)
+    /// and its CPU runs the idle task, the mm still loaded (lazy TLB mode).
+    /// </summary>
     Block,
 
-    /// <summary>The blocked thread is woken and its idle CPU switches back to it and returns to user mode.</summary>
+    /// <summary>The blocked thread is woken and its idle CPU switches back to it, completes its pending call (a pipe read copies <see cref="WorkloadEvent.Bytes"/>) and returns to user mode.</summary>
     Wake,
 }
 

@@ -22,12 +22,19 @@ public static class UserProgram
     /// <summary>Text pages: the benchmark loop, then one libc wrapper page per system call kind.</summary>
     public static readonly int TextPages = 1 + Enum.GetValues<SyscallKind>().Count(SyscallRequest.IsWorkloadCall);
 
-    /// <summary>The workload with a text region and a stack region appended, and the program's user step before each call.</summary>
-    public static Workload With(Workload w)
+    /// <summary>Text pages of a program that also makes mprotect and madvise (the built-in mprotect-mt and madvise-mt): their wrapper pages follow.</summary>
+    public static readonly int AllCallsTextPages = 2 + (int)SyscallKind.MadviseDontneed;
+
+    /// <summary>
+    /// The workload with a text region and a stack region appended, and the program's user step before each call;
+    /// <paramref name="allCalls"/>: its program links the wrappers of every call kind, not only the suite's.
+    /// </summary>
+    public static Workload With(Workload w, bool allCalls = false)
     {
         int text = w.Regions.Count;
         int stack = text + 1;
-        List<UserRegion> regions = [.. w.Regions, new UserRegion("text", (ulong)TextPages * Page, Executable: true), new UserRegion("stack", Page)];
+        int textPages = allCalls ? AllCallsTextPages : TextPages;
+        List<UserRegion> regions = [.. w.Regions, new UserRegion("text", (ulong)textPages * Page, Executable: true), new UserRegion("stack", Page)];
         return new Workload(
             w.Name,
             w.Description,
@@ -45,7 +52,7 @@ public static class UserProgram
                 for (int i = sink.Count - 1; i >= first; i--)
                 {
                     WorkloadEvent e = sink[i];
-                    if (e.Kind is EventKind.Syscall or EventKind.ContextSwitch)
+                    if (e.Kind is EventKind.Syscall or EventKind.ContextSwitch || (e.Kind == EventKind.Block && e.File == FileKind.Pipe))
                     {
                         // the user code that runs before the call: loop, wrapper, stack frame
                         sink.Insert(i, WorkloadEvent.Touch(e.Process, stack, Page - StackBytes, StackBytes, write: true) with { Cpu = e.Cpu });
@@ -56,6 +63,9 @@ public static class UserProgram
             })
         {
             ThreadPerCpu = w.ThreadPerCpu,
+            ProcessPerCpu = w.ProcessPerCpu,
+            EveryThreadInTurn = w.EveryThreadInTurn,
+            OnOneCpu = w.OnOneCpu is null ? null : With(w.OnOneCpu, allCalls),
         };
     }
 

@@ -56,6 +56,18 @@ public sealed class Workload
     /// <summary>Process 0 has one thread on every CPU of the machine (clone(CLONE_VM) at setup; thread i on CPU i).</summary>
     public bool ThreadPerCpu { get; init; }
 
+    /// <summary>Process i starts on CPU i where the machine has that CPU (the others on CPU 0, as without this).</summary>
+    public bool ProcessPerCpu { get; init; }
+
+    /// <summary>
+    /// The operation runs once on each CPU that runs a thread of process 0, in CPU order, every event on that CPU
+    /// (events name CPU 0 for "the thread's own CPU").
+    /// </summary>
+    public bool EveryThreadInTurn { get; init; }
+
+    /// <summary>What runs instead on a machine with one CPU (a workload whose events need a second CPU); null: this one.</summary>
+    public Workload? OnOneCpu { get; init; }
+
     /// <summary>
     /// An upper bound of the work of one operation in simulated steps (<see cref="StepsOf"/> summed over its
     /// events); the Lab refuses runs whose total exceeds its cap. Unless the constructor was given it, it is
@@ -119,7 +131,10 @@ public static class BuiltinWorkloads
     ];
 
     /// <summary>The built-in workloads made for several CPUs (not in the default suite; they run on one CPU too, with no other threads).</summary>
-    public static readonly string[] MultiCpu = ["munmap-mt"];
+    public static readonly string[] MultiCpu = ["munmap-mt", "mprotect-mt", "madvise-mt", "pipe-smp", "fork-exit-mt"];
+
+    /// <summary>The multi-CPU workloads that take a page count (NAME:PAGES, 1 to 1024).</summary>
+    public static readonly string[] PagedMultiCpu = ["munmap-mt", "mprotect-mt", "madvise-mt"];
 
     /// <summary>Region 0 of every built-in workload: the user's I/O buffer (prefaulted, as lmbench touches its buffer first).</summary>
     public const int BufferRegion = 0;
@@ -128,14 +143,14 @@ public static class BuiltinWorkloads
     {
         string[] parts = name.Trim().ToLowerInvariant().Split(':');
         string baseName = parts[0];
-        if (parts.Length > 1 && baseName is not ("dd" or "wss" or "munmap-mt"))
+        if (parts.Length > 1 && baseName is not ("dd" or "wss") && !PagedMultiCpu.Contains(baseName))
         {
-            throw new WorkloadException($"workload {InputText.Quote(name)}: only dd, wss and munmap-mt take parameters");
+            throw new WorkloadException($"workload {InputText.Quote(name)}: only dd, wss, {string.Join(", ", PagedMultiCpu[..^1])} and {PagedMultiCpu[^1]} take parameters");
         }
 
-        if (baseName == "munmap-mt" && parts.Length > 2)
+        if (PagedMultiCpu.Contains(baseName) && parts.Length > 2)
         {
-            throw new WorkloadException($"workload {InputText.Quote(name)}: munmap-mt takes one page count (munmap-mt:PAGES)");
+            throw new WorkloadException($"workload {InputText.Quote(name)}: {baseName} takes one page count ({baseName}:PAGES)");
         }
 
         if (baseName == "dd" && parts.Length > 2)
@@ -143,7 +158,7 @@ public static class BuiltinWorkloads
             throw new WorkloadException($"workload {InputText.Quote(name)}: dd takes one block size (dd:BLOCK)");
         }
 
-        return UserProgram.With(baseName switch
+        return UserProgram.With(allCalls: baseName is "mprotect-mt" or "madvise-mt", w: baseName switch
         {
             "null" => Null(),
             "read1" => Io("read1", SyscallKind.Read, FileKind.DevZero, 1, "lmbench lat_syscall read (1 byte from /dev/zero)"),
@@ -159,7 +174,11 @@ public static class BuiltinWorkloads
             "dd" => Dd(parts.Length > 1 ? ParseSize(name, parts[1], 512, 1UL << 20) : 65536, name),
             "wss" => Wss(name, parts),
             "munmap-mt" => MunmapMt(name, parts.Length > 1 ? ParsePages(name, parts[1]) : 1),
-            _ => throw new WorkloadException($"workload {InputText.Quote(name)}: unknown (built-in: {string.Join(", ", Suite)}, {string.Join(", ", MultiCpu)}; dd:BLOCK, wss:SIZE[:PAGES], munmap-mt:PAGES)" + Suggestions.DidYouMean(baseName, [.. Suite, .. MultiCpu, "dd", "wss"])),
+            "mprotect-mt" => MprotectMt(name, parts.Length > 1 ? ParsePages(name, parts[1]) : 1),
+            "madvise-mt" => MadviseMt(name, parts.Length > 1 ? ParsePages(name, parts[1]) : 1),
+            "pipe-smp" => PipeSmp(),
+            "fork-exit-mt" => ForkExitMt(),
+            _ => throw new WorkloadException($"workload {InputText.Quote(name)}: unknown (built-in: {string.Join(", ", Suite)}, {string.Join(", ", MultiCpu)}; dd:BLOCK, wss:SIZE[:PAGES], {string.Join(", ", PagedMultiCpu.Select(n => n + ":PAGES"))})" + Suggestions.DidYouMean(baseName, [.. Suite, .. MultiCpu, "dd", "wss"])),
         });
     }
 
@@ -209,8 +228,8 @@ public static class BuiltinWorkloads
             (op, s) => s.Add(new WorkloadEvent(EventKind.Syscall, 0, SyscallKind.Read, FileKind.PageCache, BufferRegion, 0, bytes, FileOffset: (ulong)op * bytes % fileBytes)));
     }
 
-    private static Workload Pipe() => new(
-        "pipe",
+    private static Workload Pipe(string name = "pipe") => new(
+        name,
         "one-byte ping-pong through two pipes between two processes: per round trip two writes, two reads that block and switch (4 syscalls, 2 context switches)",
         "lmbench lat_pipe",
         2,
@@ -325,6 +344,117 @@ public static class BuiltinWorkloads
         };
     }
 
+    /// <summary>
+    /// mprotect-mt[:PAGES]: one thread per CPU over PAGES prefaulted pages. Each operation: every thread but thread 0 loads
+    /// each page; the threads on even-numbered CPUs block (lazy TLB); thread 0 mprotects the range, to PROT_READ in even
+    /// operations and back to PROT_READ|PROT_WRITE in odd ones (one flush_tlb_mm_range of PAGES pages, reaching the other
+    /// CPUs as the architecture does); the blocked threads wake; after the odd one thread 0 stores to each page. One
+    /// mprotect per operation, so the coherence checker's sweep after each operation sees the read-only state.
+    /// </summary>
+    private static Workload MprotectMt(string name, int pages)
+    {
+        ulong bytes = (ulong)pages * Page;
+        return new Workload(
+            name == "mprotect-mt:1" ? "mprotect-mt" : name,
+            $"threads on every CPU load {pages} shared page(s), those on even CPUs block, thread 0 mprotects them read-only (even operations) or back to read-write and stores to each (odd ones): a TLB shootdown per operation",
+            "a threaded mprotect (TLB shootdown of a shared mm)",
+            1,
+            [Buffer(Page), new UserRegion("shared", bytes)],
+            0,
+            300,
+            (op, s) =>
+            {
+                bool restore = op % 2 == 1;
+                s.Add(WorkloadEvent.Touch(0, 1, 0, bytes, write: false) with { Cpu = WorkloadEvent.OtherThreads });
+                s.Add(new WorkloadEvent(EventKind.Block, 0, Cpu: WorkloadEvent.EvenOtherThreads));
+                s.Add(new WorkloadEvent(EventKind.Syscall, 0, SyscallKind.Mprotect, Region: 1, Bytes: bytes, Write: restore));
+                s.Add(new WorkloadEvent(EventKind.Wake, 0, Cpu: WorkloadEvent.EvenOtherThreads));
+                if (restore)
+                {
+                    s.Add(WorkloadEvent.Touch(0, 1, 0, bytes, write: true));
+                }
+            })
+        {
+            ThreadPerCpu = true,
+        };
+    }
+
+    /// <summary>
+    /// madvise-mt[:PAGES]: one thread per CPU. Each operation: thread 0 stores to each of PAGES pages (faulting in zeroed
+    /// pages); every other thread loads each page; the threads on even-numbered CPUs block; thread 0 madvises the range
+    /// MADV_DONTNEED (one flush_tlb_mm_range of PAGES pages, then the pages are freed); the blocked threads wake.
+    /// </summary>
+    private static Workload MadviseMt(string name, int pages)
+    {
+        ulong bytes = (ulong)pages * Page;
+        return new Workload(
+            name == "madvise-mt:1" ? "madvise-mt" : name,
+            $"threads on every CPU touch {pages} shared page(s), those on even CPUs block, thread 0 drops them with madvise(MADV_DONTNEED) (a TLB shootdown, pages freed), the blocked wake",
+            "a threaded madvise(MADV_DONTNEED) (a malloc arena returning memory)",
+            1,
+            [Buffer(Page), new UserRegion("shared", bytes, Prefault: false)],
+            0,
+            300,
+            (_, s) =>
+            {
+                s.Add(WorkloadEvent.Touch(0, 1, 0, bytes, write: true));
+                s.Add(WorkloadEvent.Touch(0, 1, 0, bytes, write: false) with { Cpu = WorkloadEvent.OtherThreads });
+                s.Add(new WorkloadEvent(EventKind.Block, 0, Cpu: WorkloadEvent.EvenOtherThreads));
+                s.Add(new WorkloadEvent(EventKind.Syscall, 0, SyscallKind.MadviseDontneed, Region: 1, Bytes: bytes));
+                s.Add(new WorkloadEvent(EventKind.Wake, 0, Cpu: WorkloadEvent.EvenOtherThreads));
+            })
+        {
+            ThreadPerCpu = true,
+        };
+    }
+
+    /// <summary>
+    /// pipe-smp: lmbench lat_pipe with its two processes on CPUs 0 and 1. Per round trip, in this order: process 1 blocks
+    /// reading (CPU 1 idles, lazy TLB); process 0 writes a byte; CPU 1 wakes process 1, whose read completes; process 0
+    /// blocks reading; process 1 writes; CPU 0 wakes process 0, whose read completes. No context switch between the two
+    /// mms: each CPU switches between its process and its idle task. On one CPU it is <c>pipe</c>.
+    /// </summary>
+    private static Workload PipeSmp() => new(
+        "pipe-smp",
+        "one-byte ping-pong through two pipes between two processes on CPUs 0 and 1: per round trip two writes, two reads that block (the CPU idles) and complete on wake-up",
+        "lmbench lat_pipe with the processes on two CPUs",
+        2,
+        [Buffer(Page)],
+        0,
+        1500,
+        (_, s) =>
+        {
+            s.Add(new WorkloadEvent(EventKind.Block, 1, SyscallKind.Read, FileKind.Pipe, Cpu: 1));
+            s.Add(WorkloadEvent.Io(0, SyscallKind.Write, FileKind.Pipe, BufferRegion, 0, 1));
+            s.Add(new WorkloadEvent(EventKind.Wake, 1, SyscallKind.Read, FileKind.Pipe, Bytes: 1, Cpu: 1));
+            s.Add(new WorkloadEvent(EventKind.Block, 0, SyscallKind.Read, FileKind.Pipe));
+            s.Add(WorkloadEvent.Io(1, SyscallKind.Write, FileKind.Pipe, BufferRegion, 0, 1) with { Cpu = 1 });
+            s.Add(new WorkloadEvent(EventKind.Wake, 0, SyscallKind.Read, FileKind.Pipe, Bytes: 1));
+        })
+    {
+        ProcessPerCpu = true,
+        OnOneCpu = Pipe("pipe-smp"),
+    };
+
+    /// <summary>
+    /// fork-exit-mt: process 0 has a thread on every CPU; each operation, every thread in turn (CPU order) forks, blocks in
+    /// wait4 while the child runs on its CPU and exits. dup_mmap's flush_tlb_mm of the parent reaches the other CPUs
+    /// running its threads.
+    /// </summary>
+    private static Workload ForkExitMt() => new(
+        "fork-exit-mt",
+        "a thread on every CPU forks in turn; the forking thread blocks in wait4 while the child runs on its CPU and exits (dup_mmap's flush of the parent's mm reaches the other threads' CPUs)",
+        "lmbench lat_proc fork from a threaded process",
+        1,
+        [Buffer(64 * 1024)],
+        0,
+        100,
+        ForkExitEvents)
+    {
+        ThreadPerCpu = true,
+        EveryThreadInTurn = true,
+    };
+
     private static Workload ForkExit() => new(
         "fork-exit",
         "fork(); the parent blocks in wait4 and the child runs, exits at once, and the parent's wait4 completes",
@@ -333,12 +463,14 @@ public static class BuiltinWorkloads
         [Buffer(64 * 1024)],
         0,
         200,
-        (_, s) =>
-        {
-            s.Add(new WorkloadEvent(EventKind.Syscall, 0, SyscallKind.Fork, Target: 1));
-            s.Add(WorkloadEvent.Switch(0, 1, SyscallKind.Wait4));
-            s.Add(new WorkloadEvent(EventKind.Syscall, 1, SyscallKind.Exit, Target: 0));
-        });
+        ForkExitEvents);
+
+    private static void ForkExitEvents(long op, List<WorkloadEvent> s)
+    {
+        s.Add(new WorkloadEvent(EventKind.Syscall, 0, SyscallKind.Fork, Target: 1));
+        s.Add(WorkloadEvent.Switch(0, 1, SyscallKind.Wait4));
+        s.Add(new WorkloadEvent(EventKind.Syscall, 1, SyscallKind.Exit, Target: 0));
+    }
 
     private static Workload Dd(ulong block, string name)
     {

@@ -293,6 +293,7 @@ public static class WorkloadFile
             throw r.Error(m, "operation[].syscall", $"{InputText.Show(callName)} is only available through the built-in fork-exit workload");
         }
 
+
         int reg = RegionIndex("operation[].region", r.String(m, "region"));
         if (call is SyscallKind.Read or SyscallKind.Write)
         {

@@ -66,7 +66,7 @@ public class EveryCombinationTests
     }
 
     private static string Workloads() =>
-        string.Join(',', BuiltinWorkloads.Suite.Concat(BuiltinWorkloads.MultiCpu).Append("munmap-mt:40").Concat(Directory.GetFiles(RepoFiles.PathOf("workloads"), "*.yaml").Order(StringComparer.Ordinal)));
+        string.Join(',', BuiltinWorkloads.Suite.Concat(BuiltinWorkloads.MultiCpu).Append("munmap-mt:40").Append("mprotect-mt:40").Append("madvise-mt:40").Concat(Directory.GetFiles(RepoFiles.PathOf("workloads"), "*.yaml").Order(StringComparer.Ordinal)));
 
     [Theory]
     [MemberData(nameof(MachineRows))]

@@ -78,7 +78,7 @@ public sealed class HostileInputCliTests : IDisposable
     public void OptionValuesWithLineBreaksAreEchoedOnOneLine()
     {
         Assert.Equal(
-            "vmsplit: --workloads: workload 'nu\\nll': unknown (built-in: null, read1, write1, read4k, read64k, pipe, stat, open-close, fault, mmap-munmap, fork-exit, dd, wss, munmap-mt; dd:BLOCK, wss:SIZE[:PAGES], munmap-mt:PAGES); did you mean 'null'?",
+            "vmsplit: --workloads: workload 'nu\\nll': unknown (built-in: null, read1, write1, read4k, read64k, pipe, stat, open-close, fault, mmap-munmap, fork-exit, dd, wss, munmap-mt, mprotect-mt, madvise-mt, pipe-smp, fork-exit-mt; dd:BLOCK, wss:SIZE[:PAGES], munmap-mt:PAGES, mprotect-mt:PAGES, madvise-mt:PAGES); did you mean 'null'?",
             UsageError("compare", "--designs", "classic", "--workloads", "nu\nll"));
         Assert.StartsWith("vmsplit: --mem size: '2\\nG' has an unknown unit", UsageError("layout", "--arch", "arm", "--mem", "0x80000000:2\nG"));
 

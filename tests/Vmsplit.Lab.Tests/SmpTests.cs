@@ -175,6 +175,67 @@ public class SmpTests
         Assert.Contains(bad.Checker!.Reports, r => r.Cpu == 1);
     }
 
+    /// <summary>mprotect on 3 CPUs: no stale translation; without the remote part of its flushes a stale (writable or read-only) entry is caught.</summary>
+    [Theory]
+    [MemberData(nameof(Architectures))]
+    public void AMissingMprotectShootdownIsCaughtOnEveryArchitecture(string profile, KernelArch arch, string design)
+    {
+        MachineSpec m = Machine(profile, arch, 3);
+        Workload w = BuiltinWorkloads.Get("mprotect-mt");
+        RunResult ok = new Runner(Scenario.Boot(m, Scenario.ParseDesign(m, design), coherenceCheck: true), w).Measure(10);
+        Assert.Equal(0, ok.StaleTranslations);
+
+        SimKernel bad = Scenario.Boot(m, Scenario.ParseDesign(m, design), coherenceCheck: true);
+        bad.Arch.OmitRemoteFlush = true;
+        RunResult broken = new Runner(bad, w).Measure(10);
+        Assert.True(broken.StaleTranslations > 0, $"{arch} {design}: no stale translation without the shootdown");
+        Assert.Contains(bad.Checker!.Reports, r => r.Cpu == 1);
+    }
+
+    [Theory]
+    [InlineData("mprotect-mt", 20, 10, 10)] // one flush per operation: CPUs 1 and 3 handle it, CPU 2 (lazy) skips it and catches up on wake-up
+    [InlineData("madvise-mt", 20, 10, 10)]
+    [InlineData("fork-exit-mt", 120, 0, 0)] // each of the 4 threads forks: flush_tlb_mm of the parent IPIs the 3 others, none lazy
+    [InlineData("pipe-smp", 0, 0, 0)] // two mms, each on one CPU: nothing to shoot down
+    public void X86NewMultiCpuWorkloadsOnFourCpus(string workload, long handlers, long skips, long catchUps)
+    {
+        MachineSpec m = Machine("skylake", KernelArch.X86_64, 4);
+        RunResult r = new Runner(Scenario.Boot(m, Scenario.ParseDesign(m, "classic"), coherenceCheck: true), BuiltinWorkloads.Get(workload)).Measure(10);
+        Assert.Equal(new SmpCounters(handlers, skips, catchUps), r.Smp);
+        Assert.Equal(0, r.StaleTranslations);
+    }
+
+    [Fact]
+    public void MprotectMtPastTheX86CeilingFlushesTheWholePcidOnTheTargets()
+    {
+        // 33 pages: INVLPG each (tlb_single_page_flush_ceiling); 34: a CR3 write on the initiator and in each handler
+        MachineSpec m = Machine("skylake", KernelArch.X86_64, 2);
+        RunResult at = new Runner(Scenario.Boot(m, Scenario.ParseDesign(m, "classic")), BuiltinWorkloads.Get("mprotect-mt:33")).Measure(10);
+        RunResult past = new Runner(Scenario.Boot(m, Scenario.ParseDesign(m, "classic")), BuiltinWorkloads.Get("mprotect-mt:34")).Measure(10);
+        double invlpg = m.Profile.Cycles(TlbMaintenanceOp.X86Invlpg);
+        double software = new KernelSoftwareCosts().FlushTlbRange;
+
+        // per operation one mprotect: flush_tlb_mm_range on CPU 0 of 33 INVLPGs
+        Assert.Equal(software + (33 * invlpg), at.CyclesPerOpByCause[CostCause.TlbMaintenance]);
+        Assert.Equal(10 * 2 * 33, at.Tlb.Flushes); // 10 operations × 2 CPUs × 33 INVLPGs
+        Assert.Equal(10 * 2, past.Tlb.Flushes); // one CR3 write per CPU per mprotect
+        Assert.Equal(new SmpCounters(10, 0, 0), past.Smp);
+    }
+
+    [Fact]
+    public void ForkFlushesTheParentsMmOnEveryCpuItRunsOn()
+    {
+        MachineSpec m = Machine("skylake", KernelArch.X86_64, 2);
+        (SimKernel k, Process p, VirtualAddress buf) = TwoThreads(m, "classic");
+        long before = k.Arch.RemoteCalls;
+        k.Syscall(p, new Vmsplit.Kernel.Abi.SyscallRequest(Vmsplit.Kernel.Abi.SyscallKind.Fork));
+        Assert.Equal(before + 1, k.Arch.RemoteCalls); // dup_mmap's flush_tlb_mm(oldmm) reached the thread on CPU 1
+        k.RunOn(1);
+        k.Cpu.Mmu.Counters.Reset();
+        k.UserTouch(p, buf, 4 * Page, write: false);
+        Assert.Equal(4, k.Cpu.Mmu.Counters.Walks); // its TLB lost the parent's pages
+    }
+
     [Fact]
     public void X86MunmapMtOnFourCpusSendsTwoIpisSkipsTheLazyCpuAndItCatchesUp()
     {

@@ -107,8 +107,51 @@ public class BuiltinWorkloadTests
     }
 
     [Theory]
+    [InlineData("mprotect-mt:0", "the page count must be a whole number from 1 to 1024")]
+    [InlineData("madvise-mt:1025", "the page count must be a whole number from 1 to 1024")]
+    [InlineData("mprotect-mt:4:4", "mprotect-mt takes one page count (mprotect-mt:PAGES)")]
+    [InlineData("pipe-smp:2", "only dd, wss, munmap-mt, mprotect-mt and madvise-mt take parameters")]
+    public void BadMultiCpuNamesAreOneLineErrors(string name, string fragment)
+    {
+        WorkloadException e = Assert.Throws<WorkloadException>(() => BuiltinWorkloads.Get(name));
+        Assert.Contains(fragment, e.Message);
+    }
+
+    [Fact]
+    public void MprotectMtProtectsReadOnlyThenReadWriteInAlternateOperations()
+    {
+        Workload w = BuiltinWorkloads.Get("mprotect-mt:40");
+        Assert.Equal("mprotect-mt:40", w.Name);
+        Assert.True(w.ThreadPerCpu);
+        List<WorkloadEvent> calls = w.Events(2).Where(e => e.Kind == EventKind.Syscall).ToList();
+        Assert.Equal([(SyscallKind.Mprotect, false), (SyscallKind.Mprotect, true)], calls.Select(e => (e.Call, e.Write)));
+        Assert.All(calls, e => Assert.Equal(40 * 4096UL, e.Bytes));
+        Assert.Equal("mprotect-mt", BuiltinWorkloads.Get("mprotect-mt:1").Name);
+    }
+
+    [Fact]
+    public void MadviseMtDropsTheSharedRangeOncePerOperation()
+    {
+        Workload w = BuiltinWorkloads.Get("madvise-mt:3");
+        Assert.Equal([SyscallKind.MadviseDontneed], w.Events(1).Where(e => e.Kind == EventKind.Syscall).Select(e => e.Call));
+        Assert.False(w.Regions[1].Prefault);
+    }
+
+    [Fact]
+    public void PipeSmpRunsItsProcessesOnTwoCpusAndIsPipeOnOne()
+    {
+        Workload w = BuiltinWorkloads.Get("pipe-smp");
+        Assert.True(w.ProcessPerCpu);
+        Assert.Equal(
+            [(EventKind.Block, 1, 1), (EventKind.Syscall, 0, 0), (EventKind.Wake, 1, 1), (EventKind.Block, 0, 0), (EventKind.Syscall, 1, 1), (EventKind.Wake, 0, 0)],
+            w.Events(1).Where(e => e.Kind is not (EventKind.UserTouch or EventKind.UserFetch)).Select(e => (e.Kind, e.Process, e.Cpu)));
+        Assert.Equal("pipe-smp", w.OnOneCpu!.Name);
+        Assert.Equal(BuiltinWorkloads.Get("pipe").Events(2), w.OnOneCpu.Events(2));
+    }
+
+    [Theory]
     [InlineData("nothing", "unknown")]
-    [InlineData("null:4", "only dd, wss and munmap-mt take parameters")]
+    [InlineData("null:4", "only dd, wss, munmap-mt, mprotect-mt and madvise-mt take parameters")]
     public void BadNamesAreOneLineErrors(string name, string fragment)
     {
         WorkloadException e = Assert.Throws<WorkloadException>(() => BuiltinWorkloads.Get(name));

@@ -58,7 +58,8 @@ public readonly record struct SyscallRequest(SyscallKind Kind, VirtualAddress Us
 {
     /// <summary>
     /// The calls a workload file may name, each with a libc wrapper page in the benchmark program's text: not the two
-    /// generic kinds, which only the trace replay emits, nor mprotect and madvise, which no workload makes yet.
+    /// generic kinds, which only the trace replay emits, nor mprotect and madvise, which only the built-in mprotect-mt and
+    /// madvise-mt make (a file could not say which protection, nor keep a store off a read-only region).
     /// </summary>
     public static bool IsWorkloadCall(SyscallKind kind) => kind is not (SyscallKind.GenericIn or SyscallKind.GenericOut or SyscallKind.Mprotect or SyscallKind.MadviseDontneed);
 }

@@ -2,6 +2,7 @@ using Vmsplit.Hardware;
 using Vmsplit.Hardware.Costs;
 using Vmsplit.Hardware.Paging;
 using Vmsplit.Hardware.Profiles;
+using Vmsplit.Kernel.Abi;
 using Vmsplit.Kernel.Asid;
 
 namespace Vmsplit.Kernel.Core;
@@ -140,23 +141,28 @@ public sealed partial class SimKernel
     }
 
     /// <summary>
-    /// The running task blocks and the executing CPU schedules its idle task (from user mode: entry, schedule,
-    /// enter_lazy_tlb). The mm stays loaded and the CPU stays in its mm_cpumask (lazy TLB mode); x86 flushes
+    /// The running task blocks (in <paramref name="blocking"/>, whose handler runs first) and the executing CPU schedules
+    /// its idle task (from user mode: entry, schedule, enter_lazy_tlb). The mm stays loaded and the CPU stays in its mm_cpumask (lazy TLB mode); x86 flushes
     /// skip such a CPU, which catches up when it switches back (<see cref="Wake"/>).
     /// </summary>
-    public void Idle()
+    public void Idle(SyscallRequest? blocking = null)
     {
         Process p = Current ?? throw new InvalidOperationException("no process is running");
         EnterKernel();
         TouchFootprint(KernelPath.Entry, p);
         ChargeInstructions(EntryPath.EntryExitInstructions);
+        if (blocking is SyscallRequest b)
+        {
+            RunHandler(p, b); // the call it blocks in (a pipe read with nothing to read)
+        }
+
         TouchFootprint(KernelPath.Schedule, p);
         ChargeInstructions(Software.Schedule);
         _lazy[Cpu.Id] = true;
     }
 
-    /// <summary>The idle CPU schedules <paramref name="next"/> again and returns to user mode in it.</summary>
-    public void Wake(Process next)
+    /// <summary>The idle CPU schedules <paramref name="next"/> again, completes its <paramref name="pending"/> call and returns to user mode in it.</summary>
+    public void Wake(Process next, SyscallRequest? pending = null)
     {
         if (!_lazy[Cpu.Id])
         {
@@ -167,6 +173,11 @@ public sealed partial class SimKernel
         ChargeInstructions(Software.Schedule);
         SwitchMm(next);
         TouchFootprint(KernelPath.Schedule, next);
+        if (pending is SyscallRequest q)
+        {
+            RunHandler(next, q);
+        }
+
         ExitKernel();
     }
 }

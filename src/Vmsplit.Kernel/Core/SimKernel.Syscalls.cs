@@ -530,6 +530,7 @@ public sealed partial class SimKernel
             Isolation.OnUserEntryInstalled(child, new VirtualAddress(va));
         }
 
+        FlushTlbMm(parent); // dup_mmap ends with flush_tlb_mm(oldmm) (kernel/fork.c, Linux 5.4): every CPU of the parent's mm
         return child;
     }
 
