@@ -63,6 +63,7 @@ public class CompareCommandTests
     [InlineData("--cpus", "0", "--cpus: '0' is not a CPU count from 1 to 64")]
     [InlineData("--cpus", "65", "--cpus")]
     [InlineData("--cpus", "two", "--cpus")]
+    [InlineData("--cpus", "Board", "--cpus: 'Board' is not a CPU count from 1 to 64 nor 'board' (the profile's board)")]
     [InlineData("--workloads", "munmap-mt:0", "the page count must be a whole number from 1 to 1024")]
     [InlineData("--arch", "vax", "--arch")]
     [InlineData("--json", "/nonexistent-dir/r.json", "directory does not exist")]
@@ -86,6 +87,18 @@ public class CompareCommandTests
         Assert.Single(err.TrimEnd().Split('\n'));
         Assert.DoesNotContain("   at ", err);
         _ = output;
+    }
+
+    [Theory]
+    [InlineData("cortex-a15", ", arm-lpae, 2 GiB RAM, 3G with highmem, 2 CPUs")]
+    [InlineData("skylake", ", x86-64, 2 GiB RAM, 4 CPUs")]
+    public void CpusBoardRunsTheCoresOfTheProfilesBoard(string machine, string line)
+    {
+        (int code, string output, string err) = Run("compare", "--machine", machine, "--designs", "classic", "--workloads", "munmap-mt", "--ops", "10", "--cpus", "board", "--check");
+        Assert.Equal(0, code);
+        Assert.Equal("", err);
+        Assert.Contains(line, output);
+        Assert.Contains("stale 0", output);
     }
 
     [Fact]

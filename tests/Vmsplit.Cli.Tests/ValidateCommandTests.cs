@@ -34,6 +34,18 @@ public class ValidateCommandTests
     }
 
     [Fact]
+    public void CpusBoardRunsEachDatapointOnItsProfilesBoard()
+    {
+        // hansen-flush-33 is a Skylake row: board means its 4 cores, the same document as --cpus 4
+        (int code, string board, string err) = Run("validate", "--only", "hansen-flush-33", "--cpus", "board", "--format", "json");
+        Assert.True(code == 0, err);
+        (int _, string four, string _) = Run("validate", "--only", "hansen-flush-33", "--cpus", "4", "--format", "json");
+        (int _, string one, string _) = Run("validate", "--only", "hansen-flush-33", "--format", "json");
+        Assert.Equal(four, board);
+        Assert.NotEqual(one, board);
+    }
+
+    [Fact]
     public void OnlyToleranceDetailAndJson()
     {
         string dir = TempDir();
@@ -91,6 +103,7 @@ public class ValidateCommandTests
     [InlineData("--only", ",", "--only: no datapoint ids given")]
     [InlineData("--data", "/nonexistent-dir/d.yaml", "cannot read")]
     [InlineData("--json", "/nonexistent-dir/v.json", "directory does not exist")]
+    [InlineData("--cpus", "boards", "--cpus: 'boards' is not a CPU count from 1 to 64 nor 'board'")]
     public void BadInputIsOneLineAndExitCodeTwo(string option, string value, string fragment)
     {
         (int code, string output, string err) = Run("validate", option, value);

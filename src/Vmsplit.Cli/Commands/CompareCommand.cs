@@ -6,6 +6,7 @@ using Vmsplit.Hardware.Input;
 using Vmsplit.Kernel.Core;
 using Vmsplit.Kernel.Layout;
 using Vmsplit.Lab;
+using Vmsplit.Lab.Validation;
 using Vmsplit.Workloads;
 
 namespace Vmsplit.Cli.Commands;
@@ -33,7 +34,7 @@ public static class CompareCommand
         Option<string?> ops = new("--ops") { Description = "measured operations per workload (default: each workload's own)" };
         Option<bool> serial = new("--serial") { Description = "run on one core (the results are identical)" };
         Option<string?> config = new("--config") { Description = MachineOptions.ConfigHelp + "; its design joins the compared ones", HelpName = "FILE" };
-        Option<string?> cpus = new("--cpus") { Description = "simulated CPUs, 1 to 64 (default 1): each its own TLBs, ASIDs and current task over one memory; remote TLB flushes as the architecture does them (x86 IPIs, arm/arm64 broadcast TLBI, RISC-V SBI remote fence)", HelpName = "N" };
+        Option<string?> cpus = new("--cpus") { Description = "simulated CPUs, 1 to 64 (default 1) or board (the cores the CPU profile states for its board): each its own TLBs, ASIDs and current task over one memory; remote TLB flushes as the architecture does them (x86 IPIs, arm/arm64 broadcast TLBI, RISC-V SBI remote fence)", HelpName = "N" };
         Option<bool> check = new("--check") { Description = "run the coherence checker on every CPU: each TLB hit is compared with a fresh walk and stale translations are counted (must be 0)" };
 
         Command command = new("compare", "Run designs on the built-in workloads and compare time per operation, causes, address budgets and isolation, with a verdict per design.")
@@ -88,7 +89,8 @@ public static class CompareCommand
                 parse.GetValue(ops),
                 parse.GetValue(serial),
                 MachineOptions.Config(parse.GetValue(config)));
-            o = o with { Machine = o.Machine with { Cpus = ParseCpus(parse.GetValue(cpus)) }, Check = parse.GetValue(check) };
+            int n = ParseCpus(parse.GetValue(cpus));
+            o = o with { Machine = o.Machine with { Cpus = n == Validator.BoardCpus ? o.Machine.Profile.BoardCores : n }, Check = parse.GetValue(check) };
             CompareReport report;
             TrustSummary trust;
             try
@@ -119,7 +121,10 @@ public static class CompareCommand
         return command;
     }
 
-    /// <summary>--cpus: a whole number from 1 to <see cref="SimKernel.MaxCpus"/> (absent: 1).</summary>
+    /// <summary>
+    /// --cpus: a whole number from 1 to <see cref="SimKernel.MaxCpus"/> (absent: 1), or <c>board</c>: the cores the CPU
+    /// profile states for its board, returned as <see cref="Validator.BoardCpus"/> for the caller to resolve per profile.
+    /// </summary>
     public static int ParseCpus(string? text)
     {
         if (text is null)
@@ -127,9 +132,14 @@ public static class CompareCommand
             return 1;
         }
 
+        if (text == "board")
+        {
+            return Validator.BoardCpus;
+        }
+
         if (!int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n) || n < 1 || n > SimKernel.MaxCpus)
         {
-            throw new UsageException($"--cpus: '{VmsplitCli.Printable(text)}' is not a CPU count from 1 to {SimKernel.MaxCpus}");
+            throw new UsageException($"--cpus: '{VmsplitCli.Printable(text)}' is not a CPU count from 1 to {SimKernel.MaxCpus} nor 'board' (the profile's board)");
         }
 
         return n;

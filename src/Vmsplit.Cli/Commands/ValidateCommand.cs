@@ -29,7 +29,7 @@ public static class ValidateCommand
         Option<string?> tolerance = new("--tolerance") { Description = "error in percent beyond which a datapoint counts as a miss (default 25)" };
         OutputConvention io = new(["text", "json"]);
         Option<string?> json = new("--json") { Description = "also write the results as JSON to PATH (- for standard output instead of the text report)", HelpName = "PATH" };
-        Option<string?> cpus = new("--cpus") { Description = "simulated CPUs, 1 to 64 (default 1); a flush datapoint then has a thread of its process on every CPU, and its value is the caller's time (IPIs and the wait included)", HelpName = "N" };
+        Option<string?> cpus = new("--cpus") { Description = "simulated CPUs, 1 to 64 (default 1), or board: each datapoint's profile's board cores; a flush datapoint then has a thread of its process on every CPU, and its value is the caller's time (IPIs and the wait included)", HelpName = "N" };
         Option<bool> detail = new("--detail") { Description = "print each datapoint's setup, source, assumptions and the model's causes" };
         Command command = new("validate", "Run the scenario behind each published measurement and print published value, model value and error.")
         {

@@ -90,6 +90,9 @@ public sealed class CpuProfile
 
     public double ClockMhz { get; }
 
+    /// <summary>The cores of the board the profile describes (<c>--cpus board</c>; 1 when the file states none).</summary>
+    public int BoardCores { get; init; } = 1;
+
     /// <summary>The features of <see cref="CpuFeatureExtensions.For"/> this architecture the CPU has.</summary>
     public IReadOnlySet<CpuFeature> Features => _features;
 

@@ -30,7 +30,7 @@ public static class CpuProfileLoader
 
     private sealed class Reader(string file)
     {
-        private static readonly string[] s_topKeys = ["id", "name", "architecture", "mmuFormats", "features", "clockMhz", "tlb", "costs", "cache", "kernel"];
+        private static readonly string[] s_topKeys = ["id", "name", "architecture", "mmuFormats", "features", "clockMhz", "boardCores", "tlb", "costs", "cache", "kernel"];
         private static readonly string[] s_kernelKeys = ["issueWidth", "ipc"];
         private static readonly string[] s_levelKeys = ["name", "entries", "ways", "pageSizes", "holding", "replacement", "latencyCycles"];
         private static readonly string[] s_walkCacheKeys = ["name", "entries", "ways", "coverageShifts", "latencyCycles"];
@@ -87,12 +87,31 @@ public static class CpuProfileLoader
 
             HashSet<CpuFeature> features = ReadFeatures(Mapping(Required(root, "features", "features"), "features"), arch, formats);
             double clock = Number(root, "clockMhz", "clockMhz", positive: true);
+            int cores = ReadBoardCores(root);
             TlbHierarchyConfig tlb = ReadTlb(Mapping(Required(root, "tlb", "tlb"), "tlb"), arch, features);
             (double[] costs, bool[] has) = ReadCosts(Mapping(Required(root, "costs", "costs"), "costs"), arch, features);
             CacheGeometry cache = ReadCache(Mapping(Required(root, "cache", "cache"), "cache"));
             KernelRate rate = ReadKernelRate(_r.Child(root, "kernel"));
-            return new CpuProfile(id, name, file, arch, formats, features, clock, tlb, cache, costs, has, _entries) { Kernel = rate };
+            return new CpuProfile(id, name, file, arch, formats, features, clock, tlb, cache, costs, has, _entries) { Kernel = rate, BoardCores = cores };
         }
+
+        /// <summary>
+        /// <c>boardCores:</c> the cores of the board the profile describes (what <c>--cpus board</c> runs); optional, so that
+        /// older profile files still load: without it one core is assumed and recorded as an assumption.
+        /// </summary>
+        private int ReadBoardCores(YamlMappingNode root)
+        {
+            if (_r.Child(root, "boardCores") is null)
+            {
+                _entries.Add(new ProfileEntry("boardCores", "1", "the profile file states no board; one core", true));
+                return 1;
+            }
+
+            return Integer(root, "boardCores", "boardCores", 1, MaxBoardCores);
+        }
+
+        /// <summary>The most cores a profile may state (the kernel model boots at most 64 CPUs).</summary>
+        private const int MaxBoardCores = 64;
 
         /// <summary>
         /// <c>kernel:</c> the rate kernel code runs at (issue width and typical IPC); optional, so that older profile

@@ -31,6 +31,9 @@ public sealed class Validator(ulong seed = 1, CpuProfile? profile = null, int cp
 {
     private const ulong Page = 4096;
 
+    /// <summary>The CPU count that stands for the profile's own: each datapoint runs on its profile's <see cref="CpuProfile.BoardCores"/>.</summary>
+    public const int BoardCpus = 0;
+
     private readonly Dictionary<string, RunResult> _runs = new(StringComparer.Ordinal);
 
     public static string UnitName(PublishedUnit u) => u switch
@@ -67,8 +70,9 @@ public sealed class Validator(ulong seed = 1, CpuProfile? profile = null, int cp
     private ValidationResult Evaluate(Datapoint d)
     {
         DatapointScenario s = d.Scenario;
-        MachineSpec machine = MachineOf(s) with { Cpus = cpus };
-        string where = $"{s.Profile} {machine.Arch.Name()}{(cpus > 1 ? $" {cpus} CPUs" : "")}";
+        MachineSpec machine = MachineOf(s);
+        machine = machine with { Cpus = cpus == BoardCpus ? machine.Profile.BoardCores : cpus };
+        string where = $"{s.Profile} {machine.Arch.Name()}{(machine.Cpus > 1 ? $" {machine.Cpus} CPUs" : "")}";
         switch (s.Measure)
         {
             case ValidationMeasure.TimePerOp:

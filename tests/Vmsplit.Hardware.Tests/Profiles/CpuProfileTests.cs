@@ -123,6 +123,22 @@ public class CpuProfilePinnedValueTests
         Assert.Equal(128, CpuProfiles.Find("cortex-a9")!.Cache.LinesPerPage);
     }
 
+    [Theory]
+    [InlineData("skylake", 4)]
+    [InlineData("core2-e6600", 2)]
+    [InlineData("cortex-a8", 1)]
+    [InlineData("cortex-a15", 2)]
+    [InlineData("cortex-a72", 2)]
+    [InlineData("cortex-a53", 4)]
+    [InlineData("sifive-u74", 4)]
+    [InlineData("arm1136", 1)]
+    public void BoardCoresAreThoseOfTheProfilesBoard(string id, int cores)
+    {
+        CpuProfile p = CpuProfiles.Find(id)!;
+        Assert.Equal(cores, p.BoardCores);
+        Assert.Equal(cores.ToString(System.Globalization.CultureInfo.InvariantCulture), p.Entries.Single(e => e.Path == "boardCores").Value);
+    }
+
     [Fact]
     public void ShippedTextIsTheEmbeddedFile()
     {
@@ -145,6 +161,22 @@ public class CpuProfileMalformedTests
     {
         Assert.Contains(line, s_a15);
         return s_a15.Replace(line, with, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AFileWithoutBoardCoresRunsOneCoreAsAnAssumption()
+    {
+        string yaml = string.Join('\n', s_a15.Split('\n').Where(l => !l.StartsWith("boardCores:", StringComparison.Ordinal)));
+        CpuProfile p = CpuProfileLoader.Parse(yaml, "profiles/cortex-a15.yaml");
+        Assert.Equal(1, p.BoardCores);
+        Assert.True(p.Entries.Single(e => e.Path == "boardCores").IsAssumption);
+    }
+
+    [Fact]
+    public void BoardCoresBeyondWhatTheKernelBoots()
+    {
+        string yaml = string.Join('\n', s_a15.Split('\n').Select(l => l.StartsWith("boardCores:", StringComparison.Ordinal) ? "boardCores: { value: 65, source: \"x\" }" : l));
+        Assert.EndsWith("boardCores: 65 is out of range [1, 64]", Error(yaml));
     }
 
     [Fact]
