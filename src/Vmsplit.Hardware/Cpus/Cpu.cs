@@ -20,6 +20,7 @@ public sealed class Cpu
 
     private readonly WalkTrace _trace = new();
     private readonly int _entryBytes;
+    private readonly double _mainLookupCycles; // the first main TLB array's lookup latency (the profile is immutable)
 
     public Cpu(int id, MemoryManagementUnit mmu, CpuProfile profile, CostLedger ledger, ulong cacheBytes = DefaultCacheBytes)
     {
@@ -30,6 +31,8 @@ public sealed class Cpu
         Cache = new LineCache(cacheBytes, 16, profile.Cache.LineBytes);
         _entryBytes = mmu.Format.Geometry[0].EntrySize; // one descriptor size per format (4 or 8 bytes)
         mmu.WalkTrace = _trace; // the MMU records each miss's descriptor reads for the cache model
+        IReadOnlyList<TlbLevelConfig> main = profile.Tlb.Main;
+        _mainLookupCycles = main.Count > 0 ? main[0].LookupLatencyCycles : 0;
     }
 
     public int Id { get; }
@@ -134,10 +137,9 @@ public sealed class Cpu
 
     private void ChargeMainLookup()
     {
-        IReadOnlyList<TlbLevelConfig> main = Profile.Tlb.Main;
-        if (main.Count > 0 && main[0].LookupLatencyCycles > 0)
+        if (_mainLookupCycles > 0)
         {
-            Book(CostCause.TlbLookup, main[0].LookupLatencyCycles);
+            Book(CostCause.TlbLookup, _mainLookupCycles);
         }
     }
 

@@ -28,6 +28,43 @@ public sealed class TlbHierarchy
     private readonly TlbLevel[] _microD;
     private readonly TlbLevel[] _main;
     private readonly WalkCache[] _walkCaches;
+    private readonly short[] _microITargets;
+    private readonly short[] _microDTargets;
+    private readonly short[] _mainTargets;
+
+    // The last lookup that hit, per page, for each side (fetch, data): which array and slot it found. Valid while
+    // no array that lookup probes has changed since (a fill, an invalidation or a reset bumps the side's version),
+    // for then the same probes find the same slot; a memo hit only skips the probes that would miss.
+    private const int MemoSlots = 64;
+    private readonly LookupMemo[] _memoI = new LookupMemo[MemoSlots];
+    private readonly LookupMemo[] _memoD = new LookupMemo[MemoSlots];
+    private readonly int _memoShift;
+    private ulong _versionI = 1;
+    private ulong _versionD = 1;
+    private bool _memoOff;
+
+    /// <summary>Whether lookups use the memos (on by default; off only to check that they change nothing).</summary>
+    internal bool RememberLookups { get; set; } = true;
+
+    /// <summary>Which lookups an array takes part in.</summary>
+    internal enum Side : byte
+    {
+        Fetch,
+        Data,
+        Both,
+    }
+
+    private struct LookupMemo
+    {
+        public ulong Page;
+        public ulong Version;
+        public int Slot;
+        public int Set;
+        public int Way;
+        public ushort Asid;
+        public TlbHitLevel Level;
+        public byte Array;
+    }
 
     /// <param name="config">The core's geometry.</param>
     /// <param name="formatTableShifts">log2 spans of the non-leaf levels of the MMU format in use (for the walk caches).</param>
@@ -50,6 +87,38 @@ public sealed class TlbHierarchy
         }
 
         AsidMask = (ushort)((1 << config.AsidBits) - 1);
+        int memoShift = 63;
+        foreach (TlbLevel l in _microI.Concat(_microD).Concat(_main))
+        {
+            memoShift = Math.Min(memoShift, l.SmallestShift);
+        }
+
+        _memoShift = memoShift;
+        _microITargets = StageTargets(_microI);
+        _microDTargets = StageTargets(_microD);
+        _mainTargets = StageTargets(_main);
+        Array.ForEach(_microI, l => l.Attach(this, Side.Fetch));
+        Array.ForEach(_microD, l => l.Attach(this, Side.Data));
+        Array.ForEach(_main, l => l.Attach(this, Side.Both));
+    }
+
+    /// <summary>An entry of an array on <paramref name="side"/> changed (filled at <paramref name="filledShift"/>, or invalidated): the memos of its side are stale.</summary>
+    internal void OnLevelChanged(Side side, int filledShift)
+    {
+        if (filledShift < _memoShift)
+        {
+            _memoOff = true; // an entry smaller than every listed size: pages no longer key the lookups
+        }
+
+        if (side != Side.Data)
+        {
+            _versionI++;
+        }
+
+        if (side != Side.Fetch)
+        {
+            _versionD++;
+        }
     }
 
     private static TlbLevel[] Build(IReadOnlyList<TlbLevelConfig> configs)
@@ -86,27 +155,56 @@ public sealed class TlbHierarchy
         asid &= AsidMask;
         bool fetch = access == AccessType.Execute;
         TlbLevel[] micro = fetch ? _microI : _microD;
+        ulong version = fetch ? _versionI : _versionD;
+        ulong page = va >> _memoShift;
+        // the ASID is hashed in so that one page under two ASIDs (the kernel and user PCIDs of PTI) takes two slots
+        ref LookupMemo memo = ref (fetch ? _memoI : _memoD)[(int)((page ^ asid ^ ((ulong)asid >> 6)) & (MemoSlots - 1))];
+        if (memo.Version == version && memo.Page == page && memo.Asid == asid && !_memoOff && RememberLookups)
+        {
+            return Remembered(in memo, va, micro, out entry);
+        }
+
         for (int i = 0; i < micro.Length; i++)
         {
-            int index = micro[i].Lookup(va, asid);
+            int index = micro[i].Lookup(va, asid, out int set, out entry);
             if (index >= 0)
             {
-                entry = micro[i].Entry(index);
-                return fetch ? TlbHitLevel.MicroI : TlbHitLevel.MicroD;
+                TlbHitLevel level = fetch ? TlbHitLevel.MicroI : TlbHitLevel.MicroD;
+                memo = Memo(page, version, asid, level, i, index, set, micro[i]);
+                return level;
             }
         }
 
-        return LookupMain(va, asid, micro, out entry);
+        return LookupMain(va, asid, micro, page, version, ref memo, out entry);
     }
 
-    private TlbHitLevel LookupMain(ulong va, ushort asid, TlbLevel[] micro, out TlbEntry entry)
+    // The lookup the memo stands for: the slot it found is used again (a main hit refills the micro TLB as before).
+    private TlbHitLevel Remembered(in LookupMemo memo, ulong va, TlbLevel[] micro, out TlbEntry entry)
+    {
+        if (memo.Level == TlbHitLevel.Main)
+        {
+            _main[memo.Array].Use(memo.Slot, memo.Set, memo.Way, out entry);
+            FillStage(micro, in entry, va);
+            return TlbHitLevel.Main;
+        }
+
+        micro[memo.Array].Use(memo.Slot, memo.Set, memo.Way, out entry);
+        return memo.Level;
+    }
+
+    private static LookupMemo Memo(ulong page, ulong version, ushort asid, TlbHitLevel level, int array, int slot, int set, TlbLevel l) =>
+        new() { Page = page, Version = version, Asid = asid, Level = level, Array = (byte)array, Slot = slot, Set = set, Way = slot - (set * l.Config.Ways) };
+
+    private TlbHitLevel LookupMain(ulong va, ushort asid, TlbLevel[] micro, ulong page, ulong version, ref LookupMemo memo, out TlbEntry entry)
     {
         for (int i = 0; i < _main.Length; i++)
         {
-            int index = _main[i].Lookup(va, asid);
+            int index = _main[i].Lookup(va, asid, out int set, out entry);
             if (index >= 0)
             {
-                entry = _main[i].Entry(index);
+                // remembered before the refill: a refill that fills the micro TLB changes the version, and the next
+                // lookup then hits there
+                memo = Memo(page, version, asid, TlbHitLevel.Main, i, index, set, _main[i]);
                 FillStage(micro, in entry, va);
                 return TlbHitLevel.Main;
             }
@@ -132,40 +230,60 @@ public sealed class TlbHierarchy
     }
 
     /// <summary>Puts <paramref name="entry"/> into the array of the stage that holds its size (natively first, else splintered).</summary>
-    private static void FillStage(TlbLevel[] stage, in TlbEntry entry, ulong va)
+    private void FillStage(TlbLevel[] stage, in TlbEntry entry, ulong va)
     {
-        TlbLevel? target = null;
-        int shift = -1;
-        for (int i = 0; i < stage.Length; i++)
-        {
-            int s = stage[i].HoldingShift(entry.Shift);
-            if (s == entry.Shift)
-            {
-                target = stage[i];
-                shift = s;
-                break;
-            }
-
-            if (s > shift)
-            {
-                target = stage[i];
-                shift = s;
-            }
-        }
-
-        if (target is null)
+        // which array and size take each page shift depends on the stage's geometry only: chosen once, in StageTargets
+        short[] targets = stage == _main ? _mainTargets : stage == _microI ? _microITargets : _microDTargets;
+        int target = targets[entry.Shift & 63];
+        if (target < 0)
         {
             return;
         }
 
+        int shift = target & 0xFF;
         if (shift == entry.Shift)
         {
-            target.Fill(in entry);
+            stage[target >> 8].Fill(in entry);
         }
         else
         {
-            target.Fill(entry.Splinter(va, shift));
+            stage[target >> 8].Fill(entry.Splinter(va, shift));
         }
+    }
+
+    /// <summary>
+    /// For each page shift, the array of <paramref name="stage"/> that holds a translation of that size (the first
+    /// holding it natively, else the one holding it at the largest splinter) and the shift it is held at, as
+    /// <c>index &lt;&lt; 8 | shift</c>; -1 when no array holds it.
+    /// </summary>
+    private static short[] StageTargets(TlbLevel[] stage)
+    {
+        short[] targets = new short[64];
+        for (int pageShift = 0; pageShift < targets.Length; pageShift++)
+        {
+            int index = -1;
+            int shift = -1;
+            for (int i = 0; i < stage.Length; i++)
+            {
+                int s = stage[i].HoldingShift(pageShift);
+                if (s == pageShift)
+                {
+                    index = i;
+                    shift = s;
+                    break;
+                }
+
+                if (s > shift)
+                {
+                    index = i;
+                    shift = s;
+                }
+            }
+
+            targets[pageShift] = index < 0 ? (short)-1 : (short)((index << 8) | shift);
+        }
+
+        return targets;
     }
 
     /// <summary>

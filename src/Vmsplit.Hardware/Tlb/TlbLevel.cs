@@ -45,6 +45,8 @@ public sealed class TlbLevel
     private readonly ulong _seed;
     private ulong _clock;
     private ulong _random;
+    private TlbHierarchy? _owner;
+    private TlbHierarchy.Side _side;
 
     public TlbLevel(TlbLevelConfig config)
     {
@@ -74,6 +76,19 @@ public sealed class TlbLevel
     }
 
     public TlbLevelConfig Config { get; }
+
+    /// <summary>Called by the hierarchy that holds this array: every change of an entry is reported to it (see <see cref="TlbHierarchy.Lookup"/>).</summary>
+    internal void Attach(TlbHierarchy owner, TlbHierarchy.Side side)
+    {
+        _owner = owner;
+        _side = side;
+    }
+
+    /// <summary>The smallest page shift this array holds natively.</summary>
+    internal int SmallestShift => _shifts[0];
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Changed(int filledShift = int.MaxValue) => _owner?.OnLevelChanged(_side, filledShift);
 
     public string Name => Config.Name;
 
@@ -127,37 +142,90 @@ public sealed class TlbLevel
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Lookup(ulong va, ushort asid)
     {
+        int index = Find(va, asid, out int set);
+        if (index >= 0)
+        {
+            Touch(ref _entries[index], set, index - (set * _ways));
+        }
+
+        return index;
+    }
+
+    /// <summary>
+    /// <see cref="Lookup"/> that also copies the entry found into <paramref name="entry"/> (read before the
+    /// replacement state is written, so the copy does not wait for that store; it holds the new stamp all the same).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal int Lookup(ulong va, ushort asid, out int set, out TlbEntry entry)
+    {
+        int index = Find(va, asid, out set);
+        if (index >= 0)
+        {
+            Use(index, set, index - (set * _ways), out entry);
+        }
+        else
+        {
+            entry = default;
+        }
+
+        return index;
+    }
+
+    /// <summary>Marks slot <paramref name="index"/> (way <paramref name="way"/> of <paramref name="set"/>) used, as a lookup that found it does, and copies it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void Use(int index, int set, int way, out TlbEntry entry)
+    {
+        ref TlbEntry e = ref _entries[index];
+        entry = e;
+        if (_replacement == TlbReplacement.Lru)
+        {
+            ulong stamp = ++_clock;
+            e.Stamp = stamp;
+            entry.Stamp = stamp;
+        }
+        else if (_replacement == TlbReplacement.PseudoLru)
+        {
+            _plru[set] = PlruTouch(_plru[set], way, _wayBits);
+        }
+    }
+
+    // The slot a lookup finds (the first match in probe order), without marking it used; -1 on a miss.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int Find(ulong va, ushort asid, out int set)
+    {
         ref TlbEntry first = ref MemoryMarshal.GetArrayDataReference(_entries);
         if (_setMask == 0)
         {
-            return LookupFullyAssociative(ref first, va, asid);
+            set = 0;
+            return FindFullyAssociative(ref first, va, asid);
         }
 
         byte[] shifts = _shifts;
+        int ways = _ways;
         for (int s = 0; s < shifts.Length; s++)
         {
             int shift = shifts[s];
             ulong key = TlbEntry.MakeKey(va, shift);
-            int set = (int)((va >> shift) & _setMask);
-            int baseIndex = set * _ways;
+            set = (int)((va >> shift) & _setMask);
+            int baseIndex = set * ways;
 
-            for (int w = 0; w < _ways; w++)
+            for (int w = 0; w < ways; w++)
             {
                 ref TlbEntry e = ref Unsafe.Add(ref first, baseIndex + w);
                 if (e.Key == key && ((e.Flags & TlbEntry.GlobalFlag) != 0 || e.AsidTag == asid))
                 {
-                    Touch(ref e, set, w);
                     return baseIndex + w;
                 }
             }
         }
 
+        set = 0;
         return -1;
     }
 
     // One set: a single pass compares each entry at its own page size instead of one pass per size.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int LookupFullyAssociative(ref TlbEntry first, ulong va, ushort asid)
+    private int FindFullyAssociative(ref TlbEntry first, ulong va, ushort asid)
     {
         int ways = _ways;
         if (_shifts.Length == 1)
@@ -168,7 +236,6 @@ public sealed class TlbLevel
                 ref TlbEntry e = ref Unsafe.Add(ref first, w);
                 if (e.Key == key && ((e.Flags & TlbEntry.GlobalFlag) != 0 || e.AsidTag == asid))
                 {
-                    Touch(ref e, 0, w);
                     return w;
                 }
             }
@@ -181,7 +248,6 @@ public sealed class TlbLevel
             ref TlbEntry e = ref Unsafe.Add(ref first, w);
             if (e.Key == TlbEntry.MakeKey(va, e.Shift) && ((e.Flags & TlbEntry.GlobalFlag) != 0 || e.AsidTag == asid))
             {
-                Touch(ref e, 0, w);
                 return w;
             }
         }
@@ -311,6 +377,7 @@ public sealed class TlbLevel
         ref TlbEntry slot = ref _entries[baseIndex + victim];
         slot = entry;
         Touch(ref slot, set, victim);
+        Changed(shift);
         return baseIndex + victim;
     }
 
@@ -343,6 +410,7 @@ public sealed class TlbLevel
     /// <summary>Removes the entries <paramref name="match"/> selects and returns how many were valid.</summary>
     public int Invalidate(TlbMatch match, ulong va = 0, ushort asid = 0)
     {
+        Changed();
         int removed = 0;
         switch (match)
         {
@@ -407,6 +475,7 @@ public sealed class TlbLevel
             return Invalidate(match, start, asid);
         }
 
+        Changed();
         int removed = 0;
         foreach (ref TlbEntry e in _entries.AsSpan())
         {
@@ -439,6 +508,7 @@ public sealed class TlbLevel
     /// <summary>Empties the array and restarts the replacement state (and the random sequence) as at reset.</summary>
     public void Reset()
     {
+        Changed();
         Array.Clear(_entries);
         Array.Clear(_plru);
         _clock = 0;
