@@ -113,8 +113,11 @@ public sealed record KernelSoftwareCosts
     /// <summary>kunmap_local_indexed around its PTE clear and flush: the index pop and check, migrate_enable. Assumption: about 15 instructions.</summary>
     public double KmapLocalUnmap { get; init; } = 15;
 
-    /// <summary>kmap of a lowmem page after the PageHighMem load: page_address() = __va(PFN_PHYS(page - mem_map + ARCH_PFN_OFFSET)), four operations counted from the C.</summary>
-    public double KmapLowmem { get; init; } = 4;
+    /// <summary>
+    /// kmap of a lowmem page after the PageHighMem load: page_address() = __va(PFN_PHYS(page - mem_map + ARCH_PFN_OFFSET)),
+    /// four operations counted from the C, of which the __va is charged as an address conversion (<see cref="PaSubtract"/>).
+    /// </summary>
+    public double KmapLowmem { get; init; } = 3;
 
     /// <summary>__pa()/__va() as one subtraction (linear-map kernel image).</summary>
     public double PaSubtract { get; init; } = 1;

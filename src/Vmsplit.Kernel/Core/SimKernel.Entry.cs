@@ -80,6 +80,8 @@ public sealed partial class SimKernel
         }
 
         UserAsid = sw.UserAsid;
+        // the root register takes __pa(next->pgd), Linux 6.6: build_cr3 (arch/x86/mm/tlb.c), cpu_switch_mm (arch/arm/include/asm/proc-fns.h, arch/arm64/include/asm/mmu_context.h), virt_to_pfn(mm->pgd) (arch/riscv/mm/context.c)
+        VirtToPhys(LinearAddress(next.Tables.Root));
         Arch.SwitchMm(next, sw);
     }
 
@@ -158,6 +160,7 @@ public sealed partial class SimKernel
 
         TouchFootprint(KernelPath.Schedule, p);
         ChargeInstructions(Software.Schedule);
+        Pan.EnterLazyTlb();
         _lazy[Cpu.Id] = true;
     }
 

@@ -90,17 +90,7 @@ public sealed partial class SimKernel
                     KernelAccess(LinearAddress(p.TaskStruct), AccessType.Read);
                 }
 
-                KernelAccess(SyscallTablePage, AccessType.Read);
-                if (p is not null)
-                {
-                    // the common path's __pa conversions, each of the address it converts: current's stack and
-                    // task_struct, its mm and the mm's pgd (all slab or page-table pages in the linear map)
-                    VirtToPhys(LinearAddress(p.KernelStack));
-                    VirtToPhys(LinearAddress(p.TaskStruct));
-                    VirtToPhys(KernelObjects["mm"]);
-                    VirtToPhys(LinearAddress(p.Tables.Root));
-                }
-
+                KernelAccess(SyscallTablePage, AccessType.Read); // the entry converts no address (entry_SYSCALL_64, Linux 6.6)
                 break;
             case KernelPath.DevZeroNull:
             case KernelPath.Close:
@@ -157,7 +147,25 @@ public sealed partial class SimKernel
     }
 
     /// <summary>__pa()/virt_to_phys() of <paramref name="va"/> as the design computes it, charged as it runs (see <see cref="KernelImageMapping.VirtToPhys"/>).</summary>
-    public PhysicalAddress VirtToPhys(VirtualAddress va) => Image.VirtToPhys(va);
+    public PhysicalAddress VirtToPhys(VirtualAddress va)
+    {
+        AddressConversions++;
+        return Image.VirtToPhys(va);
+    }
+
+    /// <summary>
+    /// __va()/phys_to_virt() of a lowmem frame: one addition, the linear map's offset, wherever the design puts the
+    /// image (the image is never a __va result).
+    /// </summary>
+    public VirtualAddress PhysToVirt(PhysicalAddress pa)
+    {
+        AddressConversions++;
+        Cpu.Charge(KernelCostCause.AddressConversion, Software.PaSubtract, 1);
+        return LinearAddress(pa);
+    }
+
+    /// <summary>The __pa/__va conversions executed so far on every CPU (<see cref="VirtToPhys"/> and <see cref="PhysToVirt"/>).</summary>
+    public long AddressConversions { get; private set; }
 
     /// <summary>__pa of a linear-map address: one subtraction.</summary>
     internal PhysicalAddress LinearToPhys(VirtualAddress va)

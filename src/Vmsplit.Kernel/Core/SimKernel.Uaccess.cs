@@ -30,7 +30,7 @@ public sealed partial class SimKernel
         if (!IsHighmem(frame))
         {
             Cpu.Charge(KernelCostCause.Kmap, Software.KmapLowmem);
-            return LinearAddress(frame);
+            return PhysToVirt(frame); // lowmem_page_address: __va(PFN_PHYS(page_to_pfn(page))) (include/linux/mm.h, Linux 6.6)
         }
 
         Cpu.Charge(KernelCostCause.Kmap, Software.KmapLocalMap);

@@ -1,3 +1,4 @@
+using Vmsplit.Hardware;
 using Vmsplit.Kernel.Arch.Arm64;
 using Vmsplit.Kernel.Core;
 
@@ -18,6 +19,23 @@ public sealed class Arm64SwTtbr0Pan(SimKernel kernel, Arm64Mm arm64) : PanPolicy
     public override void OnEntry(bool exception) => SetUserAccess(open: false);
 
     public override void OnExit() => SetUserAccess(open: true);
+
+    /// <summary>
+    /// enter_lazy_tlb → update_saved_ttbr0(tsk, &amp;init_mm): the saved TTBR0 becomes __pa_symbol(reserved_pg_dir), a
+    /// kernel-image address (arch/arm64/include/asm/mmu_context.h, Linux 6.6); reserved_pg_dir lies in the image's
+    /// data after its text (arch/arm64/kernel/vmlinux.lds.S), the model's first page after the layout's text.
+    /// </summary>
+    public override void EnterLazyTlb() => Kernel.VirtToPhys(ReservedPgDir);
+
+    /// <summary>Where the model places reserved_pg_dir: the first image page after the text (the image's last page if the text fills it).</summary>
+    public VirtualAddress ReservedPgDir
+    {
+        get
+        {
+            ulong text = (Kernel.Layout.ImageTextBytes + 4095) & ~4095UL;
+            return Kernel.ImageVa + Math.Min(text, Kernel.ImageBytes - 4096);
+        }
+    }
 
     private protected override void SetUserAccess(bool open)
     {

@@ -59,6 +59,11 @@ public abstract class PanPolicy
     {
     }
 
+    /// <summary>enter_lazy_tlb: the CPU switches to its idle task and keeps the mm loaded.</summary>
+    public virtual void EnterLazyTlb()
+    {
+    }
+
     /// <summary>
     /// uaccess_enable/disable around direct user accesses: the call's own work in every design, then the
     /// mechanism's instructions (<see cref="SetUserAccess"/>).
