@@ -25,11 +25,12 @@ public class ReplayBenchmarks
     private string _strace = "";
     private string _champsim = "";
     private MachineSpec _machine = MachineSpec.SkylakeX86();
+    private string _dir = "";
 
     [GlobalSetup]
     public void Setup()
     {
-        string dir = Directory.CreateTempSubdirectory("vmsplit-replay-bench").FullName;
+        string dir = _dir = Directory.CreateTempSubdirectory("vmsplit-replay-bench").FullName;
         _lackey = Path.Combine(dir, "fits-tlb.lackey");
         _strace = Path.Combine(dir, "calls.strace");
         _champsim = Path.Combine(dir, "fits-tlb.champsimtrace.xz");
@@ -42,6 +43,10 @@ public class ReplayBenchmarks
             xz.WaitForExit();
         }
     }
+
+    /// <summary>The generated traces (about 27 MB) are removed after the run.</summary>
+    [GlobalCleanup]
+    public void Cleanup() => Directory.Delete(_dir, recursive: true);
 
     /// <summary>
     /// A lackey trace of <paramref name="lines"/> lines over 8 text pages and 24 data pages (fits every modelled TLB):
@@ -136,6 +141,21 @@ public class ReplayBenchmarks
     /// <summary>Lackey lines parsed and simulated (classic on Skylake x86-64: every access through the MMU).</summary>
     [Benchmark(OperationsPerInvoke = Lines)]
     public double LackeyReplay() => TraceReplay.Run(Options(_lackey, TraceFormat.Lackey)).Runs[0].Result.CyclesPerOp;
+
+    /// <summary>strace calls parsed, nothing simulated.</summary>
+    [Benchmark(OperationsPerInvoke = Calls)]
+    public long StraceParseOnly()
+    {
+        using ITraceReader reader = TraceFile.OpenReader(_strace, TraceFormat.Strace);
+        TraceRecord r = default;
+        long n = 0;
+        while (reader.Next(ref r))
+        {
+            n += r.Call + (long)r.Arg0;
+        }
+
+        return n;
+    }
 
     /// <summary>strace calls parsed and simulated (no user working set: the calls alone).</summary>
     [Benchmark(OperationsPerInvoke = Calls)]

@@ -214,7 +214,8 @@ public sealed class StraceReader : LineTraceReader, ITraceReader
         r.FdKind = FdKind.Unknown;
         r.PathKind = FdKind.Unknown;
         r.Fd0 = r.Fd1 = -1;
-        r.SharesMm = s.IndexOf("CLONE_VM"u8) >= 0;
+        // only clone and clone3 take flags; a scan of every line for the flag's name would cost as much as the parse
+        r.SharesMm = name.StartsWith("clone"u8) && s.IndexOf("CLONE_VM"u8) >= 0;
         int end = ParseArgs(line, s, open + 1, ref r);
 
         // " = RESULT ..." after the closing parenthesis
@@ -380,25 +381,26 @@ public sealed class StraceReader : LineTraceReader, ITraceReader
         int k = quote + 1;
         while (k < s.Length)
         {
-            byte c = s[k];
-            if (c == (byte)'\\')
+            int next = s[k..].IndexOfAny((byte)'\\', (byte)'"');
+            if (next < 0)
+            {
+                break;
+            }
+
+            k += next;
+            if (s[k] == (byte)'\\')
             {
                 k += 2;
                 continue;
             }
 
-            if (c == (byte)'"')
+            k++;
+            if (s[k..].StartsWith("..."u8))
             {
-                k++;
-                if (s[k..].StartsWith("..."u8))
-                {
-                    k += 3;
-                }
-
-                return k;
+                k += 3;
             }
 
-            k++;
+            return k;
         }
 
         Malformed(line, "a string argument does not end (a truncated line?)");

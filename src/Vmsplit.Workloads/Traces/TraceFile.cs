@@ -23,8 +23,31 @@ public sealed class SyscallNames
 
     public string this[int id] => _names[id];
 
+    // a direct-mapped cache of names as bytes, in front of the dictionary: a trace's few names hit it every line
+    private readonly byte[]?[] _recentBytes = new byte[]?[64];
+    private readonly int[] _recentIds = new int[64];
+
     /// <summary>The id of an ASCII name (at most 64 bytes are kept).</summary>
     public int Intern(ReadOnlySpan<byte> ascii)
+    {
+        if (ascii.Length > 64)
+        {
+            ascii = ascii[..64];
+        }
+
+        int slot = ascii.IsEmpty ? 0 : ((ascii.Length * 7) + ascii[0] + (ascii[^1] * 3) + ascii[ascii.Length >> 1]) & 63;
+        if (_recentBytes[slot] is byte[] known && ascii.SequenceEqual(known))
+        {
+            return _recentIds[slot];
+        }
+
+        int id = InternChars(ascii);
+        _recentBytes[slot] = ascii.ToArray();
+        _recentIds[slot] = id;
+        return id;
+    }
+
+    private int InternChars(ReadOnlySpan<byte> ascii)
     {
         Span<char> chars = stackalloc char[Math.Min(ascii.Length, 64)];
         for (int i = 0; i < chars.Length; i++)
