@@ -165,11 +165,17 @@ public class ReplayBenchmarks
     [Benchmark(OperationsPerInvoke = Lines)]
     public double ChampSimReplay() => TraceReplay.Run(Options(_champsim, TraceFormat.ChampSim)).Runs[0].Result.CyclesPerOp;
 
-    /// <summary>The same .xz decompressed alone, in process (SharpCompress), as the replay reads it.</summary>
+    /// <summary>The same .xz decompressed alone, in process, as the replay reads it (the system's liblzma, on its own thread).</summary>
     [Benchmark(OperationsPerInvoke = Lines)]
-    public long ChampSimXzOnly()
+    public long ChampSimXzOnly() => Drain(TraceFile.XzDecoder.System);
+
+    /// <summary>The same .xz decompressed alone by the managed fallback (SharpCompress), on its own thread.</summary>
+    [Benchmark(OperationsPerInvoke = Lines)]
+    public long ChampSimXzManagedOnly() => Drain(TraceFile.XzDecoder.Managed);
+
+    private long Drain(TraceFile.XzDecoder xz)
     {
-        (Stream data, _, _) = TraceFile.Open(_champsim);
+        (Stream data, _, _) = TraceFile.Open(_champsim, xz);
         using (data)
         {
             byte[] buffer = new byte[1 << 16];

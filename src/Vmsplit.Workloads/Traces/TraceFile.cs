@@ -201,8 +201,21 @@ public static class TraceFile
         return Codec.None;
     }
 
-    /// <summary>A counting stream over the file and the decompressed stream over it.</summary>
-    public static (Stream Data, CountingStream Raw, Codec Codec) Open(string path)
+    /// <summary>Which decoder reads an .xz trace.</summary>
+    public enum XzDecoder : byte
+    {
+        /// <summary>The system's liblzma when it is present (<see cref="LiblzmaStream"/>), otherwise the managed one.</summary>
+        System,
+
+        /// <summary>SharpCompress's managed decoder.</summary>
+        Managed,
+    }
+
+    /// <summary>
+    /// A counting stream over the file and the decompressed stream over it; a compressed stream is decoded on a thread
+    /// of its own ahead of the reader (<see cref="ReadAheadStream"/>) unless <paramref name="readAhead"/> is false.
+    /// </summary>
+    public static (Stream Data, CountingStream Raw, Codec Codec) Open(string path, XzDecoder xz = XzDecoder.System, bool readAhead = true)
     {
         FileStream fs;
         try
@@ -248,11 +261,11 @@ public static class TraceFile
         Stream data = codec switch
         {
             Codec.Gzip => new GZipStream(raw, CompressionMode.Decompress),
-            Codec.Xz => new SharpCompress.Compressors.Xz.XZStream(raw),
+            Codec.Xz => (xz == XzDecoder.System ? LiblzmaStream.TryCreate(raw) : null) ?? (Stream)new SharpCompress.Compressors.Xz.XZStream(raw),
             Codec.Zstd => new ZstdSharp.DecompressionStream(raw),
             _ => raw,
         };
-        return (data, raw, codec);
+        return (codec != Codec.None && readAhead ? new ReadAheadStream(data) : data, raw, codec);
     }
 
     /// <summary>Reads into <paramref name="into"/>; a decompressor's failure (a truncated or corrupt stream) becomes a one-line error naming the place.</summary>
@@ -293,7 +306,7 @@ public static class TraceFile
             return (TraceFormat.Strace, "the file name contains 'strace'");
         }
 
-        (Stream data, _, _) = Open(path);
+        (Stream data, _, _) = Open(path, readAhead: false);
         byte[] head = new byte[4096];
         int got = 0;
         using (data)
@@ -333,9 +346,9 @@ public static class TraceFile
     }
 
     /// <summary>The reader of <paramref name="path"/> in <paramref name="format"/>.</summary>
-    public static ITraceReader OpenReader(string path, TraceFormat format)
+    public static ITraceReader OpenReader(string path, TraceFormat format, XzDecoder xz = XzDecoder.System)
     {
-        (Stream data, CountingStream raw, _) = Open(path);
+        (Stream data, CountingStream raw, _) = Open(path, xz);
         string shown = InputText.ShowPath(path);
         return format switch
         {
