@@ -63,6 +63,7 @@ public class ReplayTests
         Assert.Equal((12L, 9L, 3L), (e.Syscalls, e.SyscallsModelled, e.SyscallsGeneric)); // generic: execve, pipe2, futex
         Assert.Equal((1L, 1L, 2L), (e.Skipped(SkipReason.CallStarted), e.Skipped(SkipReason.Signal), e.ExitLines));
         Assert.Equal((1L, 0L, 2L, 1L), (e.Forks, e.Threads, e.Exits, e.Execs));
+        Assert.Equal((0L, 1L), (e.Killed, e.Signals));
         Assert.Equal(3L, e.Switches); // to the child at its first line, back for the clone's result, to the child for its exit
         Dictionary<string, (string Path, long Count)> calls = e.Calls.ToDictionary(t => t.Name, t => (t.Path, t.Count));
         Assert.Equal(("write-null", 1L), calls["write"]);
@@ -81,6 +82,22 @@ public class ReplayTests
         Assert.True(nopcid.CyclesPerOpByCause[CostCause.RootRegisterWrite] > classic.CyclesPerOpByCause.GetValueOrDefault(CostCause.RootRegisterWrite));
         Assert.Equal(1, classic.Ops);
         Assert.Equal(r.Compare.Results.Select(x => x.Workload).Distinct(), ["hand"]);
+    }
+
+    [Fact]
+    public void SignalsAndKilledProcessesAreCountedAsProcessEvents()
+    {
+        const string trace =
+            "200 clone(child_stack=NULL, flags=SIGCHLD) = 201\n" +
+            "201 getpid() = 201\n" +
+            "201 --- SIGTERM {si_signo=SIGTERM, si_code=SI_USER, si_pid=200} ---\n" +
+            "201 +++ killed by SIGTERM +++\n" +
+            "200 --- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_KILLED, si_pid=201} ---\n" +
+            "200 exit_group(0) = ?\n" +
+            "200 +++ exited with 0 +++\n";
+        ReplayEvents e = Replay(Temp("kill.strace", trace), TraceFormat.Strace, MachineSpec.SkylakeX86(), "classic").Events;
+        Assert.Equal((1L, 2L, 2L, 2L), (e.Killed, e.Signals, e.ExitLines, e.Exits));
+        Assert.Equal(e.Lines, e.Accounted);
     }
 
     [Fact]

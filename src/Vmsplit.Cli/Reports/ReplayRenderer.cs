@@ -81,7 +81,7 @@ public static class ReplayRenderer
             sb.Append(s_inv, $"; {e.AfterExit} after their process exited");
         }
 
-        sb.Append(s_inv, $". Processes: {e.Forks} forks, {e.Threads} threads, {e.Exits} exits, {e.Execs} execs, {e.Switches} switches implied by the order of lines");
+        sb.Append(s_inv, $". Processes: {e.Forks} forks, {e.Threads} threads, {e.Exits} exits, {e.Execs} execs, {e.Killed} killed by a signal, {e.Signals} signals delivered (not modelled), {e.Switches} switches implied by the order of lines");
         if (e.ChildrenExitedAtOnce > 0)
         {
             sb.Append(s_inv, $", {e.ChildrenExitedAtOnce} children not in the trace run to exit at once");
@@ -201,6 +201,8 @@ public static class ReplayRenderer
         w.WriteNumber("threads", e.Threads);
         w.WriteNumber("exits", e.Exits);
         w.WriteNumber("execs", e.Execs);
+        w.WriteNumber("killed", e.Killed);
+        w.WriteNumber("signals", e.Signals);
         w.WriteNumber("switches", e.Switches);
         w.WriteNumber("childrenExitedAtOnce", e.ChildrenExitedAtOnce);
         w.WriteEndObject();

@@ -59,6 +59,12 @@ public sealed class ReplayEvents
 
     public long Execs { get; internal set; }
 
+    /// <summary>strace: processes ended by a signal (<c>+++ killed by SIG +++</c>), among <see cref="ExitLines"/>.</summary>
+    public long Killed { get; internal set; }
+
+    /// <summary>strace: signals delivered (<c>--- SIGNAME {...} ---</c>); the model has no signal path, so each is also a skipped line.</summary>
+    public long Signals => Skipped(SkipReason.Signal);
+
     /// <summary>Context switches the trace's order implies (another process's line follows).</summary>
     public long Switches { get; internal set; }
 

@@ -116,6 +116,7 @@ public sealed class Replayer
                         break;
                     case TraceRecordKind.ProcessExit:
                         _ev.ExitLines++;
+                        _ev.Killed += r.Killed ? 1 : 0;
                         OnProcessExit(r.Pid);
                         break;
                     default:

@@ -109,6 +109,7 @@ public sealed class StraceReader : LineTraceReader, ITraceReader
             }
 
             r.Kind = TraceRecordKind.ProcessExit;
+            r.Killed = s.StartsWith("+++ killed by "u8);
             return true;
         }
 

@@ -127,6 +127,9 @@ public struct TraceRecord
 
     public int Fd1;
 
+    /// <summary>ProcessExit: the process was killed by a signal (strace's <c>+++ killed by SIG +++</c>), not exited.</summary>
+    public bool Killed;
+
     /// <summary>Skipped: why.</summary>
     public SkipReason Skip;
 
