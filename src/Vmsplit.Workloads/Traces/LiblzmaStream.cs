@@ -11,7 +11,7 @@ namespace Vmsplit.Workloads.Traces;
 /// caller falls back to the managed decoder. A cut stream throws <see cref="EndOfStreamException"/>, a corrupt one
 /// <see cref="InvalidDataException"/>, as the managed decoders do.
 /// </summary>
-public sealed unsafe class LiblzmaStream : Stream
+public sealed unsafe class LiblzmaStream : ForwardReadStream
 {
     // lzma_ret (base.h)
     private const int LzmaOk = 0;
@@ -62,22 +62,6 @@ public sealed unsafe class LiblzmaStream : Stream
 
     /// <summary>A decoder of <paramref name="inner"/> through the system's liblzma, or null when the library is absent.</summary>
     public static LiblzmaStream? TryCreate(Stream inner) => s_api is Api api ? new LiblzmaStream(inner, api) : null;
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {
@@ -131,16 +115,6 @@ public sealed unsafe class LiblzmaStream : Stream
         LzmaMemError or LzmaMemlimitError => new InvalidDataException("liblzma ran out of memory"),
         _ => new InvalidDataException($"liblzma error {ret}"),
     };
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

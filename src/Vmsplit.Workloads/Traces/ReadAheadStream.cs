@@ -10,7 +10,7 @@ namespace Vmsplit.Workloads.Traces;
 /// stream (a cut or corrupt stream) is thrown to the reader after every byte decoded before it, as a direct read
 /// would throw it.
 /// </summary>
-public sealed class ReadAheadStream : Stream
+public sealed class ReadAheadStream : ForwardReadStream
 {
     /// <summary>Bytes of one chunk handed from the decoding thread to the reader.</summary>
     public const int ChunkBytes = 1 << 18;
@@ -89,22 +89,6 @@ public sealed class ReadAheadStream : Stream
         }
     }
 
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
     public override int Read(Span<byte> buffer)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -147,16 +131,6 @@ public sealed class ReadAheadStream : Stream
             _pos = 0;
         }
     }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {
