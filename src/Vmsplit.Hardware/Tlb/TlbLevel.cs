@@ -142,13 +142,40 @@ public sealed class TlbLevel
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int Lookup(ulong va, ushort asid)
     {
-        int index = Find(va, asid, out int set);
-        if (index >= 0)
+        // The probe loop of Find with the touch inside it: the hot lookup of the TLB benchmarks and the MMU
+        // keeps the entry's reference instead of re-indexing the array after the search.
+        ref TlbEntry first = ref MemoryMarshal.GetArrayDataReference(_entries);
+        if (_setMask == 0)
         {
-            Touch(ref _entries[index], set, index - (set * _ways));
+            int w = FindFullyAssociative(ref first, va, asid);
+            if (w >= 0)
+            {
+                Touch(ref Unsafe.Add(ref first, w), 0, w);
+            }
+
+            return w;
         }
 
-        return index;
+        byte[] shifts = _shifts;
+        int ways = _ways;
+        for (int s = 0; s < shifts.Length; s++)
+        {
+            int shift = shifts[s];
+            ulong key = TlbEntry.MakeKey(va, shift);
+            int set = (int)((va >> shift) & _setMask);
+            int baseIndex = set * ways;
+            for (int w = 0; w < ways; w++)
+            {
+                ref TlbEntry e = ref Unsafe.Add(ref first, baseIndex + w);
+                if (e.Key == key && ((e.Flags & TlbEntry.GlobalFlag) != 0 || e.AsidTag == asid))
+                {
+                    Touch(ref e, set, w);
+                    return baseIndex + w;
+                }
+            }
+        }
+
+        return -1;
     }
 
     /// <summary>
