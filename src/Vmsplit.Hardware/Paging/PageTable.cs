@@ -304,6 +304,53 @@ public sealed partial class PageTable
         return PageTableResult.Ok;
     }
 
+    /// <summary>
+    /// Points the present smallest-granule leaf that maps <paramref name="va"/> at <paramref name="pa"/> with
+    /// <paramref name="attributes"/> in one descriptor write, as set_pte over a live entry does (Linux's
+    /// set_top_pte, arch/arm/mm/mm.h): no table is allocated or freed. NotMapped when no such leaf maps va.
+    /// </summary>
+    public PageTableResult Replace(VirtualAddress va, PhysicalAddress pa, PageAttributes attributes)
+    {
+        ThrowIfReleased();
+        ulong granule = _geometry.SmallestPage;
+        if (!va.IsAligned(granule) || !pa.IsAligned(granule))
+        {
+            return new PageTableResult(PageTableStatus.Misaligned, va);
+        }
+
+        if (!_format.ContainsRange(va, granule))
+        {
+            return new PageTableResult(PageTableStatus.OutOfRange, va);
+        }
+
+        if (OverlapsShared(va.Value, granule, out VirtualAddress shared))
+        {
+            return new PageTableResult(PageTableStatus.Shared, shared);
+        }
+
+        int li = Descend(va.Value, out _, out DecodedEntry entry);
+        ref readonly PageTableLevel level = ref _geometry[li];
+        if (entry.Kind != DescriptorKind.Leaf || entry.LeafSize != granule)
+        {
+            return new PageTableResult(PageTableStatus.NotMapped, va);
+        }
+
+        if (!_format.CanMapFrame(level, pa, granule))
+        {
+            return new PageTableResult(PageTableStatus.OutOfRange, va);
+        }
+
+        ulong descriptor = _format.EncodeLeaf(level, pa, granule, attributes);
+        int first = level.IndexOf(va.Value);
+        int count = (int)(granule / level.EntrySpan);
+        for (int k = 0; k < count; k++)
+        {
+            SetEntry(_path[li], li, first + k, _format.RepeatLeaf(level, descriptor, k));
+        }
+
+        return PageTableResult.Ok;
+    }
+
     /// <summary>Changes the attributes of every page in [va, va+size), which must be wholly mapped; splits straddling blocks.</summary>
     public PageTableResult Protect(VirtualAddress va, ulong size, PageAttributes attributes)
     {

@@ -519,6 +519,10 @@ public sealed partial class SimKernel : IKernelMapper
         SyncKernelEntries(va);
     }
 
+    /// <summary>Points the kernel page at <paramref name="va"/>, already mapped, at <paramref name="frame"/>: one PTE rewritten in place.</summary>
+    public void ReplaceKernelPage(VirtualAddress va, PhysicalAddress frame) =>
+        Require(KernelTreeFor(va).Replace(va, frame, KernelAttributes(va, PagePermissions.Read | PagePermissions.Write)), $"kernel remap of {va}");
+
     public void UnmapKernelPage(VirtualAddress va)
     {
         Require(KernelTreeFor(va).Unmap(va, Page), $"kernel unmap of {va}");

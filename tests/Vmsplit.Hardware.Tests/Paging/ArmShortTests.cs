@@ -156,6 +156,34 @@ public class ArmShortDescriptorTests
             DescriptorField.Join(ArmShortFormat.Instance.Describe(2, 0x1234_5C7F)));
         Assert.Equal("base=0x8000 Domain=1 NS=0 PXN=1", DescriptorField.Join(ArmShortFormat.Instance.Describe(1, 0x8025)));
     }
+
+    [Fact]
+    public void ReplaceRewritesOneSmallPageDescriptorInPlace()
+    {
+        PagingFixture m = new(PageTableFormat.Get(MmuFormat.ArmShort));
+        m.Map(0x1000, 0x1234_5000, 0x1000, PageAttributes.UserData);
+        long tables = m.Table.TableBytesUsed;
+        PageTableLookup before = m.Table.Lookup(new VirtualAddress(0x1000));
+
+        Assert.True(m.Table.Replace(new VirtualAddress(0x1000), new PhysicalAddress(0x2345_6000), PageAttributes.UserData).Succeeded);
+
+        // the same slot now holds the new frame with the same attribute bits (0x2345_6000 | 0xC7F, see LinuxUserDataSmallPageMatchesSetPteExt)
+        PageTableLookup after = m.Table.Lookup(new VirtualAddress(0x1000));
+        Assert.Equal(before.EntryAddress, after.EntryAddress);
+        Assert.Equal(0x2345_6C7Fu, m.Memory.ReadUInt32(after.EntryAddress));
+        Assert.Equal(tables, m.Table.TableBytesUsed);
+        Assert.Equal(0x2345_6000UL, m.Walk(0x1123, privilege: Privilege.User).FrameBase.Value);
+    }
+
+    [Fact]
+    public void ReplaceRefusesWhatNoSmallPageMaps()
+    {
+        PagingFixture m = new(PageTableFormat.Get(MmuFormat.ArmShort));
+        m.Map(0x10_0000, 0x8000_0000, 0x10_0000, PageAttributes.KernelData); // a section, not a small page
+        Assert.Equal(PageTableStatus.NotMapped, m.Table.Replace(new VirtualAddress(0x2000), new PhysicalAddress(0x3000), PageAttributes.UserData).Status);
+        Assert.Equal(PageTableStatus.NotMapped, m.Table.Replace(new VirtualAddress(0x10_0000), new PhysicalAddress(0x3000), PageAttributes.KernelData).Status);
+        Assert.Equal(PageTableStatus.Misaligned, m.Table.Replace(new VirtualAddress(0x10_0010), new PhysicalAddress(0x3000), PageAttributes.KernelData).Status);
+    }
 }
 
 public class ArmShortWalkTests

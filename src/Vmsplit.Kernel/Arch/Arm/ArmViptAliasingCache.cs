@@ -63,10 +63,13 @@ public sealed class ArmViptAliasingCache
         VirtualAddress to = AliasOf(user);
         if (_kernel.KernelTreeFor(to).Lookup(to).Found)
         {
-            _kernel.UnmapKernelPage(to);
+            _kernel.ReplaceKernelPage(to, frame); // the slot's PTE overwritten, as set_pte_ext does
+        }
+        else
+        {
+            _kernel.MapKernelPage(to, frame); // the first use of this colour's slot (its PTE table is the kernel's)
         }
 
-        _kernel.MapKernelPage(to, frame);
         _kernel.StoreKernelPte(to, CostCause.CacheFlush);
         _arm.FlushTlbKernelPage(to);
         AliasMappings++;
