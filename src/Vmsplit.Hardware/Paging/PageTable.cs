@@ -70,6 +70,7 @@ public sealed partial class PageTable
     private MmuRegisters _registers;
     private readonly Dictionary<ulong, TableInfo> _info = new();
     private readonly ulong[] _path = new ulong[PageTableGeometry.MaxLevels];
+    private readonly long[] _allocatedAt = new long[PageTableGeometry.MaxLevels];
     private bool _released;
 
     private PageTable(PageTableFormat format, PhysicalMemory memory, TableMemory tables, PageTableGeometry geometry, PhysicalAddress root)
@@ -430,6 +431,20 @@ public sealed partial class PageTable
         return new PageTableLookup(true, level.Number, new VirtualAddress(va.Value & ~(size - 1)), entry.Address, size, entry.Attributes, raw, entryAddress);
     }
 
+    /// <summary>
+    /// Tables a <see cref="Map"/> has allocated at geometry level <paramref name="levelIndex"/> and linked under an
+    /// empty entry of the level above, since the tree was created (the kernel's p?d_alloc and p?d_populate).
+    /// </summary>
+    public long TablesAllocatedAt(int levelIndex) => _allocatedAt[levelIndex];
+
+    /// <summary>The table at geometry level <paramref name="levelIndex"/> on the way to <paramref name="va"/>, or null when the walk stops above it.</summary>
+    public PhysicalAddress? TableOf(VirtualAddress va, int levelIndex)
+    {
+        ThrowIfReleased();
+        int li = Descend(va.Value, out _, out _);
+        return levelIndex <= li ? new PhysicalAddress(_path[levelIndex]) : null;
+    }
+
     /// <summary>Every leaf of the tree in VA order (a multi-entry leaf once).</summary>
     public IEnumerable<PageTableLookup> Leaves()
     {
@@ -515,6 +530,7 @@ public sealed partial class PageTable
                 }
 
                 _info.Add(child.Value, new TableInfo(i + 1, 0, va & ~(level.EntrySpan - 1)));
+                _allocatedAt[i + 1]++;
                 SetEntry(table, i, index, _format.EncodeTable(level, child, attributes));
                 table = child.Value;
             }

@@ -352,6 +352,16 @@ public abstract class ArchMm
     public abstract void FlushTlbKernelPage(VirtualAddress va);
 
     /// <summary>
+    /// The __va and __pa conversions the architecture's p?d_populate executes when a new user table is linked:
+    /// <paramref name="pteTable"/> for pmd_populate (a PTE table, given as a struct page), otherwise pud_populate,
+    /// p4d_populate or pgd_populate (an upper table, given by its kernel address). By default pmd_populate takes
+    /// page_to_phys/page_to_pfn (arithmetic on the struct page, no conversion) and the upper levels __pa(table):
+    /// arch/x86/include/asm/pgalloc.h, arch/arm64/include/asm/pgalloc.h and arch/arm/include/asm/pgalloc.h (LPAE's
+    /// pud_populate), Linux 5.4 to 6.6.
+    /// </summary>
+    public virtual (int Va, int Pa) PopulateConversions(bool pteTable) => pteTable ? (0, 0) : (0, 1);
+
+    /// <summary>
     /// The cache maintenance get_user_pages does for each page it returns (mm/gup.c, __get_user_pages, 6.x:
     /// flush_anon_page then flush_dcache_page): nothing unless the data cache aliases.
     /// </summary>

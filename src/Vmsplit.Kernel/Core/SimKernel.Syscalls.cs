@@ -533,7 +533,7 @@ public sealed partial class SimKernel
             KunmapFrame(src, s);
             child.AnonPages[va] = dst;
             Vma vma = parent.Vmas.Find(new VirtualAddress(va))!;
-            Require(child.Tables.Map(new VirtualAddress(va), dst, Page, UserPageAttributes(vma.Flags), Page), "fork");
+            MapUserPage(child, new VirtualAddress(va), dst, vma.Flags, "fork: copying the PTE of");
 
             Isolation.OnUserEntryInstalled(child, new VirtualAddress(va));
         }

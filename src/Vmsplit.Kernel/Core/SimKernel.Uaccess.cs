@@ -152,9 +152,50 @@ public sealed partial class SimKernel
             p.AnonPages[page.Value] = frame;
         }
 
-        Require(p.Tables.Map(page, frame, Page, UserPageAttributes(vma.Flags), Page), $"installing the PTE for {page}");
+        MapUserPage(p, page, frame, vma.Flags, "installing the PTE for");
 
         Isolation.OnUserEntryInstalled(p, page);
         return true;
+    }
+
+    /// <summary>
+    /// Installs a user PTE; every table the edit had to allocate is linked by the architecture's p?d_populate, whose
+    /// __va/__pa conversions run here (<see cref="Arch.ArchMm.PopulateConversions"/>): x86-64's pud_populate(__pa(pmd)),
+    /// RISC-V's pmd_populate(virt_to_pfn(page_address(pte))), and so on.
+    /// </summary>
+    internal void MapUserPage(Process p, VirtualAddress page, PhysicalAddress frame, VmFlags flags, string what)
+    {
+        PageTable t = p.Tables;
+        int levels = t.Geometry.LevelCount;
+        Span<long> before = stackalloc long[PageTableGeometry.MaxLevels];
+        for (int i = 1; i < levels; i++)
+        {
+            before[i] = t.TablesAllocatedAt(i);
+        }
+
+        Require(t.Map(page, frame, Page, UserPageAttributes(flags), Page), $"{what} {page}");
+        for (int i = 1; i < levels; i++)
+        {
+            long linked = t.TablesAllocatedAt(i) - before[i];
+            if (linked == 0)
+            {
+                continue;
+            }
+
+            (int va, int pa) = Arch.PopulateConversions(pteTable: i == levels - 1);
+            VirtualAddress table = LinearAddress(t.TableOf(page, i) ?? throw new InvalidOperationException($"{page}: no table at level {i} after mapping it"));
+            for (long n = 0; n < linked; n++)
+            {
+                for (int k = 0; k < va; k++)
+                {
+                    PhysToVirt(LinearToPhys(table)); // page_address(pte): the table page's lowmem address
+                }
+
+                for (int k = 0; k < pa; k++)
+                {
+                    VirtToPhys(table);
+                }
+            }
+        }
     }
 }

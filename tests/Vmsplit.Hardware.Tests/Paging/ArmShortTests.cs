@@ -176,6 +176,24 @@ public class ArmShortDescriptorTests
     }
 
     [Fact]
+    public void MapCountsTheTablesItLinksAndTableOfFindsThem()
+    {
+        PagingFixture m = new(PageTableFormat.Get(MmuFormat.ArmShort));
+        Assert.Equal(0, m.Table.TablesAllocatedAt(1));
+        m.Map(0x1000, 0x1234_5000, 0x1000, PageAttributes.UserData);
+        m.Map(0x2000, 0x1234_6000, 0x1000, PageAttributes.UserData); // the same 1 MiB: the same coarse table
+        Assert.Equal(1, m.Table.TablesAllocatedAt(1));
+        m.Map(0x10_1000, 0x1234_7000, 0x1000, PageAttributes.UserData); // the next MiB: a second one
+        Assert.Equal(2, m.Table.TablesAllocatedAt(1));
+
+        // the first-level entry for VA 0x1000 (index 0) holds the coarse table's base in bits [31:10]
+        uint l1 = m.Memory.ReadUInt32(m.Table.Root);
+        Assert.Equal(l1 & 0xFFFF_FC00u, m.Table.TableOf(new VirtualAddress(0x1000), 1)!.Value.Value);
+        Assert.Equal(m.Table.Root, m.Table.TableOf(new VirtualAddress(0x1000), 0));
+        Assert.Null(m.Table.TableOf(new VirtualAddress(0x40_0000), 1)); // nothing mapped there: the walk stops at level 0
+    }
+
+    [Fact]
     public void ReplaceRefusesWhatNoSmallPageMaps()
     {
         PagingFixture m = new(PageTableFormat.Get(MmuFormat.ArmShort));

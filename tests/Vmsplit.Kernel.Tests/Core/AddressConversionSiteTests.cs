@@ -56,26 +56,49 @@ public sealed class AddressConversionSiteTests
     }
 
     [Fact]
-    public void ForkKmapsEachCopiedLowmemPageTwice()
+    public void ForkKmapsEachCopiedLowmemPageTwiceAndConvertsTheUpperTablesItLinks()
     {
-        // x86-64 has no highmem: copy_user_highpage's two kmap_local_page calls are page_address, a __va each
+        // x86-64 has no highmem: copy_user_highpage's two kmap_local_page calls are page_address, a __va each; the
+        // child's five pages sit under one PUD, PMD and PTE table, linked by p4d_populate (__pa(pud)), pud_populate
+        // (__pa(pmd)) and pmd_populate (page_to_pfn, no conversion): two more
         (SimKernel k, Process p, VirtualAddress _) = KernelBoot.BootWithBuffer(KernelArch.X86_64, "classic", "skylake", 5 * 4096, touch: true);
-        int pages = p.AnonPages.Count;
-        Assert.True(pages >= 5, $"{pages} anonymous pages");
+        Assert.Equal(5, p.AnonPages.Count);
         long before = k.AddressConversions;
         k.Syscall(p, new SyscallRequest(SyscallKind.Fork));
-        Assert.Equal(2L * pages, k.AddressConversions - before);
+        Assert.Equal((2 * 5) + 2, k.AddressConversions - before);
     }
 
     [Fact]
-    public void ForkOfHighmemPagesConvertsNothing()
+    public void ForkOfHighmemPagesConvertsOnlyThePmdTablesPud()
     {
-        // 32-bit ARM with 2 GiB: user pages come from highmem first, and a highmem page is kmapped through a fixmap PTE
+        // 32-bit ARM with 2 GiB: user pages come from highmem first, and a highmem page is kmapped through a fixmap PTE,
+        // no conversion; LPAE's pud_populate links the child's one PMD table with __pa(pmd), pmd_populate the PTE
+        // table with page_to_phys
         (SimKernel k, Process p, VirtualAddress _) = KernelBoot.BootWithBuffer(KernelArch.ArmLpae, "classic", "cortex-a15", 5 * 4096, touch: true);
         Assert.All(p.AnonPages.Values, f => Assert.True(k.IsHighmem(f)));
         long before = k.AddressConversions;
         k.Syscall(p, new SyscallRequest(SyscallKind.Fork));
-        Assert.Equal(0, k.AddressConversions - before);
+        Assert.Equal(1, k.AddressConversions - before);
+    }
+
+    [Theory]
+    // first fault of an empty process: the tables above the PTE, each linked with a __pa, and clear_user_highpage's
+    // kmap of the new (lowmem) page, a __va; the next page of the same PTE table: only the kmap
+    [InlineData(KernelArch.X86_64, "classic", "skylake", 2 + 1, 1.0 * 3)] // p4d_populate, pud_populate; pmd_populate converts nothing
+    [InlineData(KernelArch.Aarch64, "classic", "cortex-a72", 2 + 1, 1.0 * 3)] // pgd_populate (48-bit: four levels), pud_populate
+    [InlineData(KernelArch.Aarch64, "classic+kimage-vmalloc", "cortex-a72", 2 + 1, (3.0 * 2) + 1)] // each __pa a compare and branch, the __va still one addition
+    [InlineData(KernelArch.RiscvSv39, "classic", "sifive-u74", 1 + 2 + 1, 1.0 * 4)] // pud_populate virt_to_pfn(pmd); pmd_populate virt_to_pfn(page_address(pte))
+    public void AFaultConvertsTheTablesItLinks(KernelArch arch, string design, string cpu, int first, double firstCycles)
+    {
+        (SimKernel k, Process p) = KernelBoot.BootRunning(arch, design, cpu);
+        VirtualAddress buf = k.MapRegion(p, 2 * 4096, VmFlags.Read | VmFlags.Write);
+        long before = k.AddressConversions;
+        double charged = k.Ledger.Cycles(KernelCostCause.AddressConversion);
+        Assert.True(k.HandleMmFault(p, buf, write: true));
+        Assert.Equal(first, k.AddressConversions - before);
+        Assert.Equal(firstCycles, k.Ledger.Cycles(KernelCostCause.AddressConversion) - charged);
+        Assert.True(k.HandleMmFault(p, buf + 4096, write: true));
+        Assert.Equal(first + 1, k.AddressConversions - before);
     }
 
     [Fact]

@@ -144,4 +144,10 @@ public sealed class RiscvMm : ArchMm
         Cpu.ChargeMaintenance(TlbMaintenanceOp.RiscvSfenceVmaAll);
         Mmu.SfenceVma(null, null);
     }
+
+    /// <summary>
+    /// pmd_populate: virt_to_pfn(page_address(pte)), a __va then a __pa; pud_populate and p4d_populate:
+    /// virt_to_pfn(table), one __pa (arch/riscv/include/asm/pgalloc.h, Linux 5.4 to 6.6).
+    /// </summary>
+    public override (int Va, int Pa) PopulateConversions(bool pteTable) => pteTable ? (1, 1) : (0, 1);
 }
