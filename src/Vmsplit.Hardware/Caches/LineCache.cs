@@ -16,7 +16,10 @@ public sealed class LineCache
     private readonly int _ways;
     private readonly int _setMask;
     private readonly int _lineShift;
+    private readonly int[] _hint = new int[HintSlots]; // line -> the slot it was last found or filled in (a guess, checked)
     private long _clock;
+
+    private const int HintSlots = 1024;
 
     public LineCache(ulong capacityBytes, int ways, int lineBytes)
     {
@@ -61,6 +64,17 @@ public sealed class LineCache
         int set = (int)(line & (ulong)_setMask);
         int baseIndex = set * _ways;
         long now = ++_clock;
+
+        // A line is held in at most one slot, and only in its own set: if the slot the hint names holds this line's
+        // tag, that is the slot the scan below would find, and the hit is the same (stamp, count) without the scan.
+        int hinted = _hint[(int)line & (HintSlots - 1)];
+        if (_tags[hinted] == line)
+        {
+            _stamps[hinted] = now;
+            Hits++;
+            return true;
+        }
+
         int victim = baseIndex;
         long oldest = long.MaxValue;
         for (int w = 0; w < _ways; w++)
@@ -69,6 +83,7 @@ public sealed class LineCache
             if (_tags[i] == line)
             {
                 _stamps[i] = now;
+                _hint[(int)line & (HintSlots - 1)] = i;
                 Hits++;
                 return true;
             }
@@ -82,6 +97,7 @@ public sealed class LineCache
 
         _tags[victim] = line;
         _stamps[victim] = now;
+        _hint[(int)line & (HintSlots - 1)] = victim;
         Misses++;
         return false;
     }

@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 
 namespace Vmsplit.Hardware.Costs;
@@ -13,11 +14,16 @@ public sealed class CostLedger
     private readonly double[] _cycles = new double[CauseCount];
     private readonly long[] _events = new long[CauseCount];
 
+    // the slots charged since the last reset: TotalCycles adds only these (a slot never charged holds +0.0, and adding
+    // +0.0 leaves a sum unchanged, so the total is the same number as the sum over every slot, in the same order)
+    private uint _charged;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Charge(CostCause cause, double cycles, long events = 1)
     {
         _cycles[cause.Slot] += cycles;
         _events[cause.Slot] += events;
+        _charged |= 1u << cause.Slot;
     }
 
     public double Cycles(CostCause cause) => _cycles[cause.Slot];
@@ -29,9 +35,9 @@ public sealed class CostLedger
         get
         {
             double sum = 0;
-            foreach (double c in _cycles)
+            for (uint m = _charged; m != 0; m &= m - 1)
             {
-                sum += c;
+                sum += _cycles[BitOperations.TrailingZeroCount(m)];
             }
 
             return sum;
@@ -45,12 +51,15 @@ public sealed class CostLedger
             _cycles[i] += other._cycles[i];
             _events[i] += other._events[i];
         }
+
+        _charged |= other._charged;
     }
 
     public void Reset()
     {
         Array.Clear(_cycles);
         Array.Clear(_events);
+        _charged = 0;
     }
 
     /// <summary>A copy, for taking a snapshot before a measured phase.</summary>
@@ -71,6 +80,7 @@ public sealed class CostLedger
             d._events[i] = _events[i] - before._events[i];
         }
 
+        d._charged = _charged | before._charged;
         return d;
     }
 }

@@ -88,6 +88,8 @@ public sealed partial class SimKernel
             KernelObjects[name] = LinearAddress(AllocLowmem());
         }
 
+        _slab = new SlabObjects(KernelObjects["file"], KernelObjects["inode"], KernelObjects["dentry0"], KernelObjects["dentry1"], KernelObjects["dentry2"], KernelObjects["pipe"], KernelObjects["runqueue"], KernelObjects["mm"]);
+
         Isolation.MapEntryTrampoline();
     }
 

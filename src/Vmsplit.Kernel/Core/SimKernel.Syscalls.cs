@@ -34,6 +34,11 @@ public enum KernelPath : byte
 public sealed partial class SimKernel
 {
     private PageCacheFile? _file;
+
+    // the slab objects of KernelObjects, resolved once at boot (the paths below run on every call)
+    private SlabObjects _slab;
+
+    private readonly record struct SlabObjects(VirtualAddress File, VirtualAddress Inode, VirtualAddress Dentry0, VirtualAddress Dentry1, VirtualAddress Dentry2, VirtualAddress Pipe, VirtualAddress Runqueue, VirtualAddress Mm);
     private PhysicalAddress _pipePage;
     private readonly byte[] _scratch = new byte[1 << 20];
 
@@ -94,21 +99,21 @@ public sealed partial class SimKernel
                 break;
             case KernelPath.DevZeroNull:
             case KernelPath.Close:
-                KernelAccess(KernelObjects["file"], AccessType.Read);
+                KernelAccess(_slab.File, AccessType.Read);
                 break;
             case KernelPath.FileIo:
-                KernelAccess(KernelObjects["file"], AccessType.Read);
-                KernelAccess(KernelObjects["inode"], AccessType.Read);
+                KernelAccess(_slab.File, AccessType.Read);
+                KernelAccess(_slab.Inode, AccessType.Read);
                 break;
             case KernelPath.Pipe:
-                KernelAccess(KernelObjects["pipe"], AccessType.Write);
+                KernelAccess(_slab.Pipe, AccessType.Write);
                 break;
             case KernelPath.Stat:
             case KernelPath.Open:
-                KernelAccess(KernelObjects["dentry0"], AccessType.Read);
-                KernelAccess(KernelObjects["dentry1"], AccessType.Read);
-                KernelAccess(KernelObjects["dentry2"], AccessType.Read);
-                KernelAccess(KernelObjects["inode"], AccessType.Read);
+                KernelAccess(_slab.Dentry0, AccessType.Read);
+                KernelAccess(_slab.Dentry1, AccessType.Read);
+                KernelAccess(_slab.Dentry2, AccessType.Read);
+                KernelAccess(_slab.Inode, AccessType.Read);
                 break;
             case KernelPath.Mmap:
             case KernelPath.Munmap:
@@ -117,10 +122,10 @@ public sealed partial class SimKernel
             case KernelPath.Exit:
             case KernelPath.Mprotect:
             case KernelPath.Madvise:
-                KernelAccess(KernelObjects["mm"], AccessType.Write);
+                KernelAccess(_slab.Mm, AccessType.Write);
                 break;
             case KernelPath.Schedule:
-                KernelAccess(KernelObjects["runqueue"], AccessType.Write);
+                KernelAccess(_slab.Runqueue, AccessType.Write);
                 if (p is not null)
                 {
                     KernelAccess(LinearAddress(p.KernelStack), AccessType.Write);

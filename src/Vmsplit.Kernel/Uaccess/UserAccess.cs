@@ -42,6 +42,9 @@ public sealed class UserAccess
     private const ulong PageSize = 4096;
     private readonly IUserPageAccess _pages;
 
+    // what clear_user writes, a page at most at a time (never written to)
+    private static readonly byte[] ZeroPage = new byte[PageSize];
+
     /// <param name="taskSize">TASK_SIZE (access_ok's limit: the asm-generic __access_ok compares against TASK_SIZE_MAX).</param>
     public UserAccess(ulong taskSize, IUserPageAccess pages)
     {
@@ -110,7 +113,7 @@ public sealed class UserAccess
             return n;
         }
 
-        byte[] zeros = new byte[Math.Min(n, PageSize)];
+        ReadOnlySpan<byte> zeros = ZeroPage;
         ulong done = 0;
         _pages.Begin(n, write: true);
         try
@@ -119,7 +122,7 @@ public sealed class UserAccess
             {
                 VirtualAddress va = to + done;
                 int chunk = (int)Math.Min(n - done, PageSize - (va.Value & (PageSize - 1)));
-                if (!_pages.Write(va, zeros.AsSpan(0, chunk)))
+                if (!_pages.Write(va, zeros[..chunk]))
                 {
                     break;
                 }

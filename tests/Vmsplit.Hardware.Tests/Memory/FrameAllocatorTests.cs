@@ -1,3 +1,4 @@
+using FsCheck.Fluent;
 using Vmsplit.Hardware.Memory;
 
 namespace Vmsplit.Hardware.Tests.Memory;
@@ -172,5 +173,85 @@ public sealed class FrameAllocatorTests
         Assert.True(a.Contains(new PhysicalAddress(0x1000_0000)));
         Assert.False(a.Contains(new PhysicalAddress(0x1010_0000)));
         Assert.True(a.Contains(new PhysicalAddress(0x2000_0FFF)));
+    }
+
+    [Fact]
+    public void ReservingARangeLeavesTheFreeListsAsReservingItFrameByFrame()
+    {
+        // two banks (the second starting off an order-10 boundary), a few frames allocated first, then two ranges
+        var cases =
+            from allocs in Gen.Choose(0, 40)
+            from start1 in Gen.Choose(0, 1500)
+            from len1 in Gen.Choose(1, 700)
+            from start2 in Gen.Choose(2200, 3000)
+            from len2 in Gen.Choose(1, 300)
+            select (allocs, start1, len1, start2, len2);
+        PropertyCheck.ForAll(cases, c =>
+        {
+            FrameAllocator Make()
+            {
+                FrameAllocator a = new(Bank(0, 2048 * 4096UL), Bank(2176 * 4096UL, 1000 * 4096UL));
+                for (int i = 0; i < c.allocs; i++)
+                {
+                    a.Allocate(i % 3);
+                }
+
+                return a;
+            }
+
+            FrameAllocator whole = Make();
+            FrameAllocator single = Make();
+            bool wholeOk = TryReserve(whole, (ulong)c.start1, (ulong)c.len1) && TryReserve(whole, (ulong)c.start2, (ulong)c.len2);
+            bool singleOk = true;
+            foreach ((ulong start, ulong len) in new[] { ((ulong)c.start1, (ulong)c.len1), ((ulong)c.start2, (ulong)c.len2) })
+            {
+                for (ulong pfn = start; pfn < start + len && singleOk; pfn++)
+                {
+                    singleOk = TryReserve(single, pfn, 1);
+                }
+            }
+
+            if (wholeOk != singleOk)
+            {
+                return false;
+            }
+
+            if (!wholeOk)
+            {
+                return true; // a frame of the range was allocated or outside RAM: both refuse it
+            }
+
+            for (int o = 0; o <= FrameAllocator.MaxOrder; o++)
+            {
+                if (whole.FreeBlocks(o) != single.FreeBlocks(o))
+                {
+                    return false;
+                }
+            }
+
+            // the same blocks: every later allocation hands out the same frames
+            for (FrameAllocation f = whole.Allocate(0); f.Succeeded; f = whole.Allocate(0))
+            {
+                if (single.Allocate(0).Address != f.Address)
+                {
+                    return false;
+                }
+            }
+
+            return !single.Allocate(0).Succeeded && whole.FreePages == 0 && whole.ReservedPages == single.ReservedPages;
+        });
+    }
+
+    private static bool TryReserve(FrameAllocator a, ulong pfn, ulong pages)
+    {
+        try
+        {
+            a.Reserve(PhysicalAddress.FromFrame(pfn), pages * 4096);
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
     }
 }
