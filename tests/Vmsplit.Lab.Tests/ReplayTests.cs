@@ -1,6 +1,7 @@
 using System.Text;
 using Vmsplit.Hardware.Costs;
 using Vmsplit.Kernel.Core;
+using Vmsplit.Kernel.Mm;
 using Vmsplit.Lab.Replay;
 using Vmsplit.Workloads.Traces;
 
@@ -82,6 +83,60 @@ public class ReplayTests
         Assert.True(nopcid.CyclesPerOpByCause[CostCause.RootRegisterWrite] > classic.CyclesPerOpByCause.GetValueOrDefault(CostCause.RootRegisterWrite));
         Assert.Equal(1, classic.Ops);
         Assert.Equal(r.Compare.Results.Select(x => x.Workload).Distinct(), ["hand"]);
+    }
+
+    [Fact]
+    public void MprotectAndMadviseDontneedRunTheKernelsPathsOnTheReplaysMapping()
+    {
+        const string trace =
+            "300 mmap(NULL, 16384, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f3a5c000000\n" +
+            "300 mprotect(0x7f3a5c003000, 4096, PROT_NONE) = 0\n" +
+            "300 mprotect(0x7f3a5c000000, 4096, PROT_READ|PROT_WRITE|PROT_EXEC) = -1 EACCES (Permission denied)\n" +
+            "300 mprotect(0x7ffd12345000, 4096, PROT_READ) = 0\n" +
+            "300 mprotect(0x7f3a5c001000, 4096, PROT_READ) = 0\n" +
+            "300 madvise(0x7f3a5c000000, 16384, MADV_WILLNEED) = 0\n" +
+            "300 madvise(0x7f3a5c000000, 16384, MADV_DONTNEED) = 0\n" +
+            "300 exit_group(0) = ?\n" +
+            "300 +++ exited with 0 +++\n";
+        MachineSpec m = MachineSpec.SkylakeX86();
+        SimKernel k = Scenario.Boot(m, Scenario.ParseDesign(m, "classic"));
+        ReplayOptions o = new(m, ["classic"], "classic", Temp("prot.strace", trace), TraceFormat.Strace) { Parallel = false };
+        (_, ReplayEvents e) = new Replayer(k, o).Run();
+
+        // PROT_NONE, the failed call, MADV_WILLNEED: generic; the rest on their paths (the third mprotect on a range the
+        // replay did not map: the path on no pages)
+        Assert.Equal((8L, 5L, 3L), (e.Syscalls, e.SyscallsModelled, e.SyscallsGeneric));
+        Dictionary<string, (string Path, long Count, bool Modelled)> calls = e.Calls.ToDictionary(t => t.Name, t => (t.Path, t.Count, t.Modelled));
+        Assert.Equal(("mprotect", 4L, true), calls["mprotect"]);
+        Assert.Equal(("madvise-dontneed", 2L, true), calls["madvise"]);
+
+        // mprotect_fixup split the 16 KiB mapping around its second page, now read-only; the PROT_NONE call changed nothing
+        List<Vma> areas = k.Processes[0].Vmas.Areas.ToList();
+        int ro = areas.FindIndex(v => v.Flags == VmFlags.Read && v.Size == 4096);
+        Assert.True(ro > 0);
+        Assert.Equal((VmFlags.Read | VmFlags.Write, 4096UL), (areas[ro - 1].Flags, areas[ro - 1].Size));
+        Assert.Equal((VmFlags.Read | VmFlags.Write, 8192UL), (areas[ro + 1].Flags, areas[ro + 1].Size));
+        Assert.Equal(areas[ro - 1].End, areas[ro].Start);
+        Assert.Equal(areas[ro].End, areas[ro + 1].Start);
+        Assert.Equal((0L, 0L), (k.ProtectedPtes, k.ZappedPtes)); // strace's calls never touched the mapping's pages
+    }
+
+    [Fact]
+    public void LackeysMprotectAndMadviseDontneedRunTheirPaths()
+    {
+        const string trace =
+            "==100== Lackey, an example Valgrind tool\n" +
+            "I  0401ab70,3\n" +
+            "SYSCALL[100,1](9) sys_mmap ( 0x0, 8192, 3, 34, 4294967295, 0 ) --> [pre-success] Success(0x4835000) \n" +
+            "SYSCALL[100,1](10) sys_mprotect ( 0x4835000, 4096, 1 )[sync] --> Success(0x0) \n" +
+            "SYSCALL[100,1](28) sys_madvise ( 0x4835000, 8192, 4 )[sync] --> Success(0x0) \n" +
+            "SYSCALL[100,1](28) sys_madvise ( 0x4835000, 8192, 3 )[sync] --> Success(0x0) \n" +
+            "SYSCALL[100,1](231) exit_group( 0 ) --> [pre-success] Success(0x0) \n";
+        ReplayEvents e = Replay(Temp("prot.lackey", trace), TraceFormat.Lackey, MachineSpec.DefaultArm(), "classic").Events;
+        Assert.Equal((5L, 4L, 1L), (e.Syscalls, e.SyscallsModelled, e.SyscallsGeneric)); // MADV_WILLNEED is generic
+        Dictionary<string, (string Path, long Count)> calls = e.Calls.ToDictionary(t => t.Name, t => (t.Path, t.Count));
+        Assert.Equal(("mprotect", 1L), calls["mprotect"]);
+        Assert.Equal(("generic", 2L), calls["madvise"]);
     }
 
     [Fact]

@@ -126,6 +126,29 @@ public class TraceReaderTests
         Assert.Equal(TraceRecordKind.ProcessExit, r[14].Kind);
     }
 
+    [Fact]
+    public void ProtectionsAndAdviceShownAsNamesBecomeTheirValues()
+    {
+        const string trace =
+            "300 mprotect(0x7f3a5c001000, 4096, PROT_READ) = 0\n" +
+            "300 mprotect(0x7f3a5c001000, 4096, PROT_READ|PROT_WRITE|PROT_EXEC) = 0\n" +
+            "300 mprotect(0x7ffd12345000, 4096, PROT_NONE) = 0\n" +
+            "300 mprotect(0x7f3a5c001000, 4096, 0x1 /* PROT_READ */) = 0\n" +
+            "300 madvise(0x7f3a5c000000, 16384, MADV_DONTNEED) = 0\n" +
+            "300 madvise(0x7f3a5c000000, 16384, MADV_WILLNEED) = 0\n" +
+            "300 mprotect(0x7f3a5c001000, 4096, PROT_READ|PROT_SEM) = 0\n" +
+            "300 openat(AT_FDCWD, \"/x\", O_RDONLY|O_CLOEXEC) = 3\n";
+        List<TraceRecord> r = ReadAll(Temp("p.strace", trace), TraceFormat.Strace, out SyscallNames names);
+        Assert.Equal((0x7f3a5c001000UL, 4096UL, 0x1UL), (r[0].Arg0, r[0].Arg1, r[0].Arg2));
+        Assert.Equal(0x7UL, r[1].Arg2);
+        Assert.Equal(0UL, r[2].Arg2);
+        Assert.Equal(0x1UL, r[3].Arg2); // -X verbose
+        Assert.Equal(("madvise", 16384UL, 4UL), (names[r[4].Call], r[4].Arg1, r[4].Arg2));
+        Assert.Equal(StraceReader.UnknownSymbol, r[5].Arg2); // an advice the model has no path for
+        Assert.Equal(StraceReader.UnknownSymbol | 0x1, r[6].Arg2);
+        Assert.Equal(0UL, r[7].Arg2); // other flag names stay 0, as before
+    }
+
     [Theory]
     [InlineData("I  04zz,3\n", 1, "an access is 'ADDR,SIZE' with a hex address")]
     [InlineData("==1== x\n L 0400,\n", 2, "an access is 'ADDR,SIZE'")]

@@ -611,6 +611,10 @@ public sealed class Replayer
                 }
 
                 return "munmap";
+            case SyscallKind.Mprotect:
+                return Protect(ps, ref r, info, failed);
+            case SyscallKind.MadviseDontneed:
+                return AdviseDontNeed(ps, ref r, info, failed);
             case SyscallKind.Fork:
                 return Fork(ps, ref r, info);
             case SyscallKind.Exit:
@@ -669,6 +673,56 @@ public sealed class Replayer
                 ps.Fds[fd] = (kind, position + bytes);
                 return read ? "read-file" : "write-file";
         }
+    }
+
+    // mprotect(addr, len, prot) (include/uapi/asm-generic/mman-common.h: PROT_READ 1, PROT_WRITE 2, PROT_EXEC 4): the
+    // kernel's mprotect_fixup on the replay's mapping that holds addr; PROT_NONE, a protection without PROT_READ (the
+    // model's mprotect has neither) and a failed call run as generic
+    private string Protect(ProcState ps, ref TraceRecord r, TraceCallInfo info, bool failed)
+    {
+        const ulong ProtRead = 0x1, ProtWrite = 0x2, ProtExec = 0x4;
+        ulong prot = r.Arg2;
+        if (failed || (prot & ProtRead) == 0 || (prot & ~(ProtRead | ProtWrite | ProtExec)) != 0)
+        {
+            return Generic(ps, ref r, info);
+        }
+
+        VmFlags flags = VmFlags.Read | ((prot & ProtWrite) != 0 ? VmFlags.Write : 0) | ((prot & ProtExec) != 0 ? VmFlags.Exec : 0);
+        (ulong va, ulong bytes) = Mapped(ps, r.Arg0, r.Arg1);
+        _k.Syscall(ps.P, new SyscallRequest(SyscallKind.Mprotect, new VirtualAddress(va), bytes, Prot: flags));
+        return "mprotect";
+    }
+
+    // madvise(addr, len, MADV_DONTNEED) (4, include/uapi/asm-generic/mman-common.h): zap_page_range on the replay's
+    // mapping that holds addr; any other advice and a failed call run as generic
+    private string AdviseDontNeed(ProcState ps, ref TraceRecord r, TraceCallInfo info, bool failed)
+    {
+        const ulong MadvDontneed = 4;
+        if (failed || r.Arg2 != MadvDontneed)
+        {
+            return Generic(ps, ref r, info);
+        }
+
+        (ulong va, ulong bytes) = Mapped(ps, r.Arg0, r.Arg1);
+        Sys(ps, SyscallKind.MadviseDontneed, va, bytes);
+        return "madvise-dontneed";
+    }
+
+    // The part of [addr, addr + len) that lies in one mapping the replay made for the trace's mmap (cut at its end: the
+    // model places each mapping on its own), in the model's addresses; nothing (0, 0) for a range the replay did not
+    // map (the loader's own, or the program's stack): the call's path runs on no pages, as munmap's does.
+    private static (ulong Va, ulong Bytes) Mapped(ProcState ps, ulong addr, ulong len)
+    {
+        foreach ((ulong start, (ulong Va, ulong Bytes) m) in ps.Mmaps)
+        {
+            if (addr >= start && addr - start < m.Bytes)
+            {
+                ulong offset = addr - start;
+                return (m.Va + offset, Math.Min(len, m.Bytes - offset));
+            }
+        }
+
+        return (0, 0);
     }
 
     private string Fork(ProcState ps, ref TraceRecord r, TraceCallInfo info)

@@ -445,6 +445,10 @@ public sealed class StraceReader : LineTraceReader, ITraceReader
         {
             value = (ulong)v;
         }
+        else if (a.StartsWith("PROT_"u8) || a.StartsWith("MADV_"u8))
+        {
+            value = Symbolic(a);
+        }
 
         switch (index)
         {
@@ -461,6 +465,32 @@ public sealed class StraceReader : LineTraceReader, ITraceReader
                 r.Arg3 = value;
                 break;
         }
+    }
+
+    /// <summary>A value strace -X abbrev (the default) shows as names: mprotect's protection, madvise's advice.</summary>
+    internal const ulong UnknownSymbol = 1UL << 63;
+
+    // PROT_READ|PROT_WRITE, MADV_DONTNEED (include/uapi/asm-generic/mman-common.h); a name the model does not use sets
+    // UnknownSymbol, so that the call runs as generic rather than with a wrong value
+    private static ulong Symbolic(ReadOnlySpan<byte> a)
+    {
+        ulong value = 0;
+        foreach (Range part in a.Split((byte)'|'))
+        {
+            ReadOnlySpan<byte> name = a[part].Trim((byte)' ');
+            value |= name switch
+            {
+                _ when name.SequenceEqual("PROT_NONE"u8) => 0,
+                _ when name.SequenceEqual("PROT_READ"u8) => 0x1,
+                _ when name.SequenceEqual("PROT_WRITE"u8) => 0x2,
+                _ when name.SequenceEqual("PROT_EXEC"u8) => 0x4,
+                _ when name.SequenceEqual("MADV_DONTNEED"u8) => 0x4,
+                _ when TryNumber(name, out long n, out int used) && used == name.Length => (ulong)n,
+                _ => UnknownSymbol,
+            };
+        }
+
+        return value;
     }
 
     // the bytes a quoted C string stands for (\n, \\, \", \ooo, \xhh each one byte)

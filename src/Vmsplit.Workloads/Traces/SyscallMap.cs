@@ -46,6 +46,10 @@ public static class SyscallMap
         Add(new(SyscallKind.Close), "close");
         Add(new(SyscallKind.Mmap), "mmap", "mmap2");
         Add(new(SyscallKind.Munmap), "munmap");
+        // mprotect with PROT_READ (and PROT_WRITE, PROT_EXEC), madvise with MADV_DONTNEED; the replay runs other
+        // protections and advice as generic (Replayer)
+        Add(new(SyscallKind.Mprotect), "mprotect");
+        Add(new(SyscallKind.MadviseDontneed), "madvise");
         // a thread (clone with CLONE_VM, sharing the mm) runs as generic
         Add(new(SyscallKind.Fork), "fork", "vfork", "clone", "clone3");
         Add(new(SyscallKind.Exit), "exit", "exit_group");
