@@ -256,6 +256,7 @@ public class EveryCombinationTests
         HashSet<object> parts = [];
         HashSet<string> profiles = [];
         HashSet<KernelArch> arches = [];
+        HashSet<(IsolationScheme, MmuFormat)> schemeFormats = [];
         List<(CpuProfile, KernelArch)> machines = [.. Machines()];
         foreach (object[] row in ProfileFileRows())
         {
@@ -283,6 +284,18 @@ public class EveryCombinationTests
                 bases.Add(split[0]);
                 options.UnionWith(split[1..]);
                 parts.UnionWith([d!.Scheme, d.Uaccess, d.Pan, d.ImagePlacement]);
+                schemeFormats.Add((d.Scheme, format));
+            }
+        }
+
+        // every implementation of every scheme (4g4g: LPAE and short descriptors) runs on some machine
+        foreach (SchemeRegistration scheme in DesignRegistry.Schemes)
+        {
+            foreach (SchemeImplementation implementation in scheme.Implementations)
+            {
+                Assert.True(
+                    implementation.Formats is null || implementation.Formats.Any(f => schemeFormats.Contains((scheme.Scheme, f))),
+                    $"{scheme.Base} on {string.Join('/', implementation.Formats ?? [])}: no accepted machine reaches it");
             }
         }
 
@@ -314,5 +327,18 @@ public class EveryCombinationTests
         Assert.Contains("kpti+nopcid+kaiser-v1", names);
         Assert.DoesNotContain("kpti+global+kaiser-v1", names);
         Assert.DoesNotContain("4g4g", names);
+    }
+
+    [Fact]
+    public void EveryFourGFourGVariantIsANameOnShortDescriptors()
+    {
+        // 4g4g on short descriptors (TTBR0 switched over the whole 4 GiB): every uaccess strategy, with every image placement
+        IReadOnlyList<string> names = DesignNames(MmuFormat.ArmShort);
+        foreach (string variant in new[] { "4g4g", "4g4g+pin-kmap", "4g4g+ttbr0-switch", "4g4g+hybrid", "4g4g+trampoline", "4g4g+pmd-copy", "4g4g+pmd-copy+kimage-permuted" })
+        {
+            Assert.Contains(variant, names);
+        }
+
+        Assert.Equal(6 * 4, names.Count(n => n.StartsWith("4g4g", StringComparison.Ordinal))); // (none or a strategy) x (none, kimage-vmalloc, kimage-permuted, both)
     }
 }

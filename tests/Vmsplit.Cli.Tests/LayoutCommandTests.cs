@@ -131,7 +131,6 @@ public sealed class LayoutCommandTests
 
     [Theory]
     [InlineData("3G_OPT depends on !ARM_LPAE", "layout", "--arch", "arm", "--lpae", "--split", "3G_OPT", "--ram", "1G")]
-    [InlineData("needs LPAE", "layout", "--arch", "arm", "--design", "4g4g", "--ram", "1G")]
     [InlineData("exceeds the 976 MiB the 3G split allows", "layout", "--arch", "arm", "--ram", "1G", "--vmalloc", "1G")]
     [InlineData("beyond what arm can address", "layout", "--arch", "arm", "--mem", "0x80000000:3G")]
     [InlineData("unknown architecture", "layout", "--arch", "mips", "--ram", "1G")]

@@ -33,6 +33,11 @@ public class IsolationAuditHandCountTests
     private const ulong X86Lowmem = 0xff400000 - 0x2000 - 0xc0000000 - 128 * M;
     private const ulong PaeLowmem = 0xff600000 - 0x2000 - 0xc0000000 - 128 * M;
 
+    // 4g4g on short descriptors: the process's table holds the vectors and stubs, the per-CPU save area at 0xffff2000 and,
+    // for the strategies that switch TTBR0 to the user's table (ttbr0-switch, hybrid, trampoline), the bounce page at 0xffff3000
+    private static ulong ArmShortTrampoline(DesignSpec d) =>
+        ArmVectors + (4 * K) + (d.Uaccess is UaccessStrategy.Ttbr0Switch or UaccessStrategy.Hybrid or UaccessStrategy.Trampoline ? 4 * K : 0);
+
     // the one cpu_entry_area page the model maps; x86-4g4g's trampoline: entry page and entry area page at 0xff000000
     private const ulong CeaPage = 4 * K;
     private const ulong X86FourGTrampoline = 2 * 4 * K;
@@ -68,6 +73,7 @@ public class IsolationAuditHandCountTests
         {
             (KernelArch.Arm, IsolationScheme.Classic) => new() { ["TTBR0"] = ArmLowmem + extraImage + ArmVectors },
             (KernelArch.ArmLpae, IsolationScheme.Classic) => new() { ["TTBR1"] = ArmLowmem + extraImage + ArmVectors },
+            (KernelArch.Arm, IsolationScheme.FourGFourG) => new() { ["TTBR0"] = ArmShortTrampoline(d) }, // TTBCR.N = 0: TTBR1 is never walked
             (KernelArch.ArmLpae, IsolationScheme.FourGFourG) => new() { ["TTBR1"] = Image + ArmVectors }, // TTBR0 holds the user tables
             (KernelArch.Aarch64, IsolationScheme.Classic) => new() { ["TTBR1"] = 2 * G + extraImage + Vmemmap }, // swapper_pg_dir: the linear map of all RAM and the vmemmap
             (KernelArch.Aarch64, IsolationScheme.Kpti) => new() { ["TTBR1"] = TrampText },

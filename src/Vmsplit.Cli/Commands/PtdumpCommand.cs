@@ -161,7 +161,7 @@ public static class PtdumpCommand
     {
         PageTable?[] candidates =
         [
-            p.Tables, p.UserShadow, k.KernelTree, (k.Isolation as ArmFourGFourG)?.LowTree,
+            p.Tables, p.UserShadow, k.KernelTree, (k.Isolation as ArmFourGFourG)?.LowTree, (k.Isolation as ArmShortFourGFourG)?.ReservedTree,
         ];
         return candidates.FirstOrDefault(t => t is not null && t.Root == root)
             ?? throw new InvalidOperationException($"ptdump: no tree has the root {root} that {k.Isolation.GetType().Name} loads");

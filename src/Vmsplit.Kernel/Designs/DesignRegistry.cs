@@ -48,8 +48,14 @@ public sealed record SchemeRegistration(
     string NotOnFormat,
     IReadOnlyList<SchemeImplementation> Implementations)
 {
-    /// <summary>A CPU feature the scheme cannot run without.</summary>
+    /// <summary>A CPU feature the scheme cannot run without (on <see cref="NeedsOn"/> only, when given).</summary>
     public FeatureNeed? Needs { get; init; }
+
+    /// <summary>The formats on which <see cref="Needs"/> applies; null: every format.</summary>
+    public IReadOnlyList<MmuFormat>? NeedsOn { get; init; }
+
+    /// <summary>The feature the scheme needs on <paramref name="format"/>, if any.</summary>
+    public FeatureNeed? NeedsFor(MmuFormat format) => NeedsOn is null || NeedsOn.Contains(format) ? Needs : null;
 
     /// <summary>Whether the scheme uses PCIDs on x86-64 unless told otherwise.</summary>
     public bool PcidByDefault { get; init; }
@@ -128,10 +134,15 @@ public static class DesignRegistry
             UnmapsKernelInUserMode = true,
         },
 
-        new("4g4g", IsolationScheme.FourGFourG, UaccessStrategy.PinKmap, "4g4g needs 32-bit ARM with LPAE (TTBR1 covers the top 256 MiB), not {format}",
-            [SchemeImplementation.On<ArmMm>([MmuFormat.ArmLpae], (k, arm, d) => new ArmFourGFourG(k, arm))])
+        // LPAE: TTBR1 holds the top 256 MiB; short descriptors: TTBR0 switched over the whole 4 GiB with a shared trampoline
+        new("4g4g", IsolationScheme.FourGFourG, UaccessStrategy.PinKmap, "4g4g is a 32-bit ARM design (LPAE or short descriptors), not {format}",
+            [
+                SchemeImplementation.On<ArmMm>([MmuFormat.ArmLpae], (k, arm, d) => new ArmFourGFourG(k, arm)),
+                SchemeImplementation.On<ArmMm>([MmuFormat.ArmShort], (k, arm, d) => new ArmShortFourGFourG(k, arm)),
+            ])
         {
-            Needs = new FeatureNeed(CpuFeature.Lpae, " (ARMv7 Large Physical Address Extension)"),
+            Needs = new FeatureNeed(CpuFeature.Lpae, " (ARMv7 Large Physical Address Extension); on short descriptors 4g4g switches TTBR0 over the whole 4 GiB: use --arch arm"),
+            NeedsOn = [MmuFormat.ArmLpae],
             DefaultImagePlacement = KernelImagePlacement.Vmalloc,
             Layout = LayoutDesign.FourGFourG,
         },

@@ -356,7 +356,7 @@ public sealed record DesignSpec(
         {
             refusal = Missing(CpuFeature.Global, "+global", " (CR4.PGE)");
         }
-        else if (DesignRegistry.SchemeOf(d.Scheme) is { Needs: FeatureNeed schemeNeeds } scheme && !cpu.Has(schemeNeeds.Feature))
+        else if (DesignRegistry.SchemeOf(d.Scheme) is { } scheme && scheme.NeedsFor(format) is FeatureNeed schemeNeeds && !cpu.Has(schemeNeeds.Feature))
         {
             refusal = Missing(schemeNeeds.Feature, scheme.Base, schemeNeeds.Why);
         }

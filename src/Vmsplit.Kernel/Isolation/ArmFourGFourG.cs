@@ -14,12 +14,13 @@ namespace Vmsplit.Kernel.Isolation;
 /// own low tree with the linear map of lowmem (ASID 0, non-global). The vector trampoline switches TTBR0 on
 /// every entry and exit, so user memory is not mapped while the kernel runs.
 /// </summary>
-public sealed class ArmFourGFourG : IsolationPolicy
+public class ArmFourGFourG : IsolationPolicy
 {
     /// <summary>ASID 0 is never handed out by Linux's ARM allocator (init_mm's reserved index); 4g4g gives it to the kernel's low tree.</summary>
     public const ushort KernelAsid = 0;
 
     private readonly ArmMm _arm;
+    private VirtualAddress? _bounce;
 
     public ArmFourGFourG(SimKernel kernel, ArmMm arm)
         : base(kernel, arm)
@@ -28,7 +29,26 @@ public sealed class ArmFourGFourG : IsolationPolicy
     }
 
     /// <summary>The kernel's own TTBR0 tree: the linear map of lowmem, tagged with <see cref="KernelAsid"/>.</summary>
-    public PageTable LowTree { get; private set; } = null!;
+    public PageTable LowTree { get; private protected set; } = null!;
+
+    private protected ArmMm ArmArch => _arm;
+
+    /// <summary>Whether a kernel address stays translatable while TTBR0 holds the user's tables (LPAE: the TTBR1 region).</summary>
+    public virtual bool MappedUnderUserTables(VirtualAddress va) => va.Value >= Kernel.Layout.KernelRootStart;
+
+    /// <summary>
+    /// The per-CPU page a copy bounces through when its kernel side is not mapped under the user's tables
+    /// (LPAE: one lowmem frame mapped in the vmalloc area, TTBR1), mapped at first use.
+    /// </summary>
+    public VirtualAddress BouncePage => _bounce ??= MapBouncePage();
+
+    private protected virtual VirtualAddress MapBouncePage() =>
+        Kernel.Vmalloc.Map([Kernel.AllocLowmem()])?.Start ?? throw new KernelOutOfMemoryException("no vmalloc space for the uaccess bounce page");
+
+    /// <summary>A uaccess strategy that bounces asks for the page at construction, before boot maps the trampoline.</summary>
+    public virtual void RequestBouncePage()
+    {
+    }
 
     /// <summary>TTBCR T0SZ=0, T1SZ = log2 of the TTBR1 region (256 MiB: 4); the low tree then the TTBR1 tree.</summary>
     public override void CreateKernelTrees()
@@ -76,7 +96,7 @@ public sealed class ArmFourGFourG : IsolationPolicy
     public override bool SeparatesKernelAddressSpace => true;
 
     /// <summary>A uaccess-time TTBR0 switch: the user tables (user ASID) or back to the kernel's low tree, ISB.</summary>
-    public void SwitchUserTtbr0(bool toUser)
+    public virtual void SwitchUserTtbr0(bool toUser)
     {
         if (toUser)
         {

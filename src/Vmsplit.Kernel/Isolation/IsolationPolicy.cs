@@ -17,7 +17,7 @@ public readonly record struct LiveRoot(PageTable Tree, string Register, ulong Va
 /// share of them, which kernel entries are global, what exception entry and exit do to the root
 /// registers, which roots are live while user code runs, and the tables a process costs beyond its own.
 /// One class per scheme (<see cref="SharedKernel"/>, <see cref="X86Pti"/>, <see cref="Arm64Kpti"/>,
-/// <see cref="ArmFourGFourG"/>, <see cref="X86FourGFourG"/>), chosen once by <see cref="Designs.DesignCompiler"/>;
+/// <see cref="ArmFourGFourG"/>, <see cref="ArmShortFourGFourG"/>, <see cref="X86FourGFourG"/>), chosen once by <see cref="Designs.DesignCompiler"/>;
 /// the kernel core calls it without asking which one it has.
 /// </summary>
 public abstract class IsolationPolicy

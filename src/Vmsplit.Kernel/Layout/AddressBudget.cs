@@ -18,7 +18,7 @@ public sealed record BudgetColumn(string Title, KernelLayout Layout, PageTableCo
                 return VmallocBytes;
             }
 
-            ulong from = l.Config.Design == LayoutDesign.FourGFourG ? l.KernelRootStart : l.HighMemory;
+            ulong from = l.Config.Design == LayoutDesign.FourGFourG ? l.ModulesVaddr : l.HighMemory; // 4g4g: the top region from the modules up (LPAE's TTBR1 region)
             return (ulong)(l.AddressSpaceSize - from);
         }
     }
@@ -42,10 +42,7 @@ public static class AddressBudget
         if (arch.IsArm32())
         {
             designs.Add(("kimage-vmalloc", classic with { Design = LayoutDesign.KimageVmalloc }));
-            if (arch == KernelArch.ArmLpae)
-            {
-                designs.Add(("4g4g (LPAE)", classic with { Design = LayoutDesign.FourGFourG, Split = VmSplit.Split3G }));
-            }
+            designs.Add((arch == KernelArch.ArmLpae ? "4g4g (LPAE)" : "4g4g (short descriptors)", classic with { Design = LayoutDesign.FourGFourG, Split = VmSplit.Split3G }));
         }
         else if (arch.IsX86_32())
         {

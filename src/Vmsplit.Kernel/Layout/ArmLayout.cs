@@ -88,17 +88,12 @@ internal static class ArmLayout
         ArmEra era = ArmEra.For(c.Linux);
         if (c.Design == LayoutDesign.FourGFourG)
         {
-            if (!lpae)
-            {
-                throw new LayoutException(LayoutErrorKind.Conflict, "design 4g4g needs LPAE (TTBR0/TTBR1 split): use --arch arm --lpae (Arnd Bergmann, May 2020: \"pre-LPAE cannot do the same TTBR1 split\")");
-            }
-
             if (c.VmallocEnd is not null || c.ConsistentDmaSize is not null)
             {
                 throw new LayoutException(LayoutErrorKind.Conflict, "--vmalloc-end and --consistent-dma-size describe pre-3.6 machines with the classic split, not design 4g4g");
             }
 
-            BuildFourGFourG(l, era);
+            BuildFourGFourG(l, era, lpae);
             return;
         }
 
@@ -416,20 +411,23 @@ internal static class ArmLayout
     /// <summary>
     /// VMSPLIT_4G_4G on LPAE (seeds 000, 002): TTBR1 = top 256 MiB (T1SZ=4) holding modules, the kernel image,
     /// vmalloc, pkmap, fixmap and vectors; TTBR0 = the low 3840 MiB, holding user space or the lowmem linear map.
+    /// On short descriptors (<paramref name="lpae"/> false) the kernel's table has the same regions, but TTBCR.N cannot
+    /// confine TTBR1 to its top 256 MiB (ARM ARM B3.5.4: TTBR1 covers at least the top 2 GiB when N &gt; 0), so TTBR0 is
+    /// switched over the whole 4 GiB and user space runs up to 0xff000000, sharing only the trampoline at 0xffff0000.
     /// </summary>
-    private static void BuildFourGFourG(KernelLayout l, ArmEra era)
+    private static void BuildFourGFourG(KernelLayout l, ArmEra era, bool lpae)
     {
         KernelConfig c = l.Config;
         ulong image = ImageBytes(l);
         ulong imageSpan = AlignUp(image, PmdSize);
         const ulong modulesSize = 16 * ByteSize.MiB;
-        ulong top = c.Highmem ? FdtFixedBase - PmdSize : FdtFixedBase; // pkmap sits right below the DT blob mapping
+        ulong pkmapTop = c.Highmem ? FdtFixedBase - PmdSize : FdtFixedBase; // pkmap sits right below the DT blob mapping
         ulong ttbr1Size = 256 * ByteSize.MiB;
         ulong vmallocSize;
         if (c.VmallocSize is ulong requested)
         {
             vmallocSize = requested;
-            while ((1UL << 32) - ttbr1Size + modulesSize + imageSpan + vmallocSize > top)
+            while ((1UL << 32) - ttbr1Size + modulesSize + imageSpan + vmallocSize > pkmapTop)
             {
                 ttbr1Size <<= 1;
                 if (ttbr1Size > ByteSize.GiB)
@@ -442,7 +440,7 @@ internal static class ArmLayout
         }
         else
         {
-            vmallocSize = top - ((1UL << 32) - ttbr1Size + modulesSize + imageSpan);
+            vmallocSize = pkmapTop - ((1UL << 32) - ttbr1Size + modulesSize + imageSpan);
             l._choices.Add($"vmalloc {ByteSize.Human(vmallocSize)}: what the 256 MiB TTBR1 region leaves after modules, image, pkmap, DT blob and fixmap (default, Arnd Bergmann, May 2020)");
         }
 
@@ -459,9 +457,19 @@ internal static class ArmLayout
             : $"linear map of lowmem starts at {ByteSize.Hex(linearStart)} in the kernel's TTBR0 (from --linear-start)");
 
         l.PageOffset = linearStart;
-        l.TaskSize = ttbr1Base;
-        l.KernelRootStart = ttbr1Base;
-        l.RootSplit = $"TTBCR.T0SZ=0 T1SZ={t1sz}: TTBR1 (global kernel tables) from {ByteSize.Hex(ttbr1Base)}; TTBR0 switched on every entry/exit between the user tables (user ASID) and the kernel's lowmem tables (kernel ASID, non-global)";
+        const ulong shortUserTop = 0xff000000; // ArmShortFourGFourG.UserTop: the top 16 MiB left to the trampoline (as x86-32's 4G/4G)
+        l.TaskSize = lpae ? ttbr1Base : shortUserTop;
+        l.KernelRootStart = lpae ? ttbr1Base : 0;
+        l.RootSplit = lpae
+            ? $"TTBCR.T0SZ=0 T1SZ={t1sz}: TTBR1 (global kernel tables) from {ByteSize.Hex(ttbr1Base)}; TTBR0 switched on every entry/exit between the user tables (user ASID) and the kernel's lowmem tables (kernel ASID, non-global)"
+            : "TTBCR.N=0: TTBR0 switched on every entry/exit between the process's full 4 GiB table (user ASID: user space and the trampoline) and the kernel's full 4 GiB table (ASID 0, non-global but the trampoline); TTBR1 holds the trampoline alone, the reserved TTBR0 while the ASID changes";
+        if (!lpae)
+        {
+            l._choices.Add($"user space up to {ByteSize.Hex(shortUserTop)}: the whole 4 GiB but the top 16 MiB, where the trampoline (vectors, stubs, save area) is shared (our choice, after x86-32's 4G/4G)");
+        }
+
+        string top = lpae ? "TTBR1" : "TTBR0";
+        RegionView kernelOnly = lpae ? RegionView.Shared : RegionView.KernelContext;
         ulong physOffset = l.Machine.PhysOffset.Value;
         ulong lowmemLimit = physOffset + (ttbr1Base - linearStart);
         AdjustLowmemBounds(l, lowmemLimit, physOffset, linearStart, true, c.Highmem && !c.ViptAliasing);
@@ -469,29 +477,37 @@ internal static class ArmLayout
         l.ModulesVaddr = ttbr1Base;
         l.ModulesEnd = ttbr1Base + modulesSize;
         ulong imageStart = l.ModulesEnd;
-        l.VmallocEnd = top;
-        l.VmallocStart = top - vmallocSize;
+        l.VmallocEnd = pkmapTop;
+        l.VmallocStart = pkmapTop - vmallocSize;
         l.FixaddrStart = ArmEra.For(LinuxVersion.Mainline).FixaddrStart;
         l.FixaddrEnd = 0xfff00000;
         l.VectorsBase = VectorsBase;
         l.MappedTwiceBytes = image;
 
         l.Add("null", 0, Machine.PageSize, RegionKind.Guard, "null pointer trap", "TTBR0", RegionView.UserContext);
-        l.Add("user", Machine.PageSize, ttbr1Base - Machine.PageSize, RegionKind.User, "user space (TTBR0 = user tables, user ASID)", "TTBR0", RegionView.UserContext);
+        l.Add("user", Machine.PageSize, l.TaskSize - Machine.PageSize, RegionKind.User, "user space (TTBR0 = user tables, user ASID)", "TTBR0", RegionView.UserContext);
         l.Add("lowmem", linearStart, l.HighMemory - linearStart, RegionKind.Lowmem, "linear map of lowmem (TTBR0 = kernel tables, kernel ASID, non-global)", "TTBR0", RegionView.KernelContext);
-        l.Add("modules", l.ModulesVaddr, modulesSize, RegionKind.Modules, "kernel modules", "TTBR1");
-        l.Add("kernel", imageStart, imageSpan, RegionKind.KernelImage, "static kernel image (its RAM is also in the linear map: mapped twice)", "TTBR1");
-        l.Add("vmalloc", l.VmallocStart, vmallocSize, RegionKind.Vmalloc, "vmalloc()/ioremap(), static I/O maps", "TTBR1");
+        l.Add("modules", l.ModulesVaddr, modulesSize, RegionKind.Modules, "kernel modules", top, kernelOnly);
+        l.Add("kernel", imageStart, imageSpan, RegionKind.KernelImage, "static kernel image (its RAM is also in the linear map: mapped twice)", top, kernelOnly);
+        l.Add("vmalloc", l.VmallocStart, vmallocSize, RegionKind.Vmalloc, "vmalloc()/ioremap(), static I/O maps", top, kernelOnly);
         if (c.Highmem)
         {
-            l.PkmapBase = top;
+            l.PkmapBase = pkmapTop;
             l.PkmapSize = LastPkmap * Machine.PageSize;
-            l.Add("pkmap", l.PkmapBase, l.PkmapSize, RegionKind.Pkmap, "kmap of highmem and of pinned user pages (uaccess)", "TTBR1");
+            l.Add("pkmap", l.PkmapBase, l.PkmapSize, RegionKind.Pkmap, "kmap of highmem and of pinned user pages (uaccess)", top, kernelOnly);
         }
 
-        l.Add("fdt", FdtFixedBase, 4 * ByteSize.MiB, RegionKind.Metadata, "DT blob fixed mapping (2 LPAE sections)", "TTBR1");
-        l.Add("fixmap", l.FixaddrStart, l.FixaddrEnd - l.FixaddrStart, RegionKind.Fixmap, "fixed mappings: kmap_atomic slots", "TTBR1");
-        l.Add("vector", VectorsBase, 2 * Machine.PageSize, RegionKind.Vectors, "vectors and the entry/exit trampoline that switches TTBR0", "TTBR1");
+        l.Add("fdt", FdtFixedBase, 4 * ByteSize.MiB, RegionKind.Metadata, lpae ? "DT blob fixed mapping (2 LPAE sections)" : "DT blob fixed mapping", top, kernelOnly);
+        l.Add("fixmap", l.FixaddrStart, l.FixaddrEnd - l.FixaddrStart, RegionKind.Fixmap, "fixed mappings: kmap_atomic slots", top, kernelOnly);
+        if (lpae)
+        {
+            l.Add("vector", VectorsBase, 2 * Machine.PageSize, RegionKind.Vectors, "vectors and the entry/exit trampoline that switches TTBR0", "TTBR1");
+        }
+        else
+        {
+            l.Add("vector", VectorsBase, 3 * Machine.PageSize, RegionKind.Vectors, "the trampoline in every table: vectors, stubs with the entry/exit code that switches TTBR0, per-CPU save area (global)", "TTBR0");
+        }
+
         LayoutImage(l, imageStart);
         _ = era;
     }

@@ -24,8 +24,9 @@ public static class PageTableCost
         {
             case KernelArch.Arm:
                 {
-                    // pgd_alloc: 16 KiB first-level table (order-2); each Linux PTE page (2 HW + 2 Linux tables) covers 2 MiB.
-                    ulong ptes = Distinct(vas, 21);
+                    // pgd_alloc: 16 KiB first-level table (order-2); each Linux PTE page (2 HW + 2 Linux tables) covers 2 MiB;
+                    // 4g4g adds the page holding the trampoline's PTEs (0xffff0000).
+                    ulong ptes = Distinct(l.Config.Design == LayoutDesign.FourGFourG ? [.. vas, 0xffff0000UL] : vas, 21);
                     return new(16 * ByteSize.KiB + ptes * 4096, $"16 KiB L1 (order-2 pgd) + {ptes} PTE page(s) of 4 KiB (each 2 MiB: two 1 KiB hardware tables + Linux shadows)");
                 }
 

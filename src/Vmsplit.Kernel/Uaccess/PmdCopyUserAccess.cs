@@ -14,7 +14,8 @@ namespace Vmsplit.Kernel.Uaccess;
 /// the user pmd into a dedicated kernel pmd, then accessing the user via this location"). The kernel keeps its own
 /// tables loaded. For each 2 MiB of user space a section touches: the user's pgd and pmd entries are loaded by a
 /// software walk, the PTE table's lock taken (a read-modify-write of its struct page in mem_map, where split PTE
-/// locks live), the pmd stored into a dedicated slot of the TTBR1 tables, then DSB and ISB; the user page is
+/// locks live), the pmd stored into a dedicated slot of the kernel's tables (LPAE: TTBR1; short descriptors: the
+/// kernel's own full table, where a pmd is a pair of first-level entries), then DSB and ISB; the user page is
 /// reached at slot + offset through the MMU under the kernel's ASID (the user PTEs are non-global). A missing
 /// page faults at the slot address; the handler is given the real user address and the pmd is copied again. At
 /// the end of the section the slot is cleared, the pages reached through it are invalidated one TLBIMVA each
@@ -82,6 +83,7 @@ public sealed class PmdCopyUserAccess : KernelUserAccess
     }
 
     // The software walk to the user's pmd, the PTE lock, set_pmd(slot, *user_pmd), DSB + ISB. False when the user has no PTE table there.
+    // A 2-level ARM pmd is a pair of 1 MiB first-level entries, copied together (copy_pmd, arch/arm/include/asm/pgtable-2level.h).
     private bool CopyPmd(Process p, ulong region)
     {
         Release();
@@ -90,35 +92,52 @@ public sealed class PmdCopyUserAccess : KernelUserAccess
         MmuRegisters registers = tables.Registers;
         WalkRoot root = format.SelectRoot(in registers, new VirtualAddress(region));
         ulong table = root.Table.Value;
-        ulong pmd = 0;
+        bool found = false;
         for (int i = 0; i < root.Geometry.Levels.Length; i++)
         {
             PageTableLevel level = root.Geometry.Levels[i];
-            PhysicalAddress e = new(table + ((ulong)level.IndexOf(region) * (ulong)level.EntrySize));
-            ulong raw = Kernel.LoadDescriptor(e, KernelCostCause.Kmap);
-            DecodedEntry d = format.Decode(in level, raw, in registers);
-            if (d.Kind != DescriptorKind.Table)
+            if (level.EntrySpan <= PmdSize)
+            {
+                int n = (int)(PmdSize / level.EntrySpan);
+                for (int j = 0; j < n; j++)
+                {
+                    PhysicalAddress e = new(table + ((ulong)(level.IndexOf(region) + j) * (ulong)level.EntrySize));
+                    ulong raw = Kernel.LoadDescriptor(e, KernelCostCause.Kmap);
+                    DecodedEntry d = format.Decode(in level, raw, in registers);
+                    _pmd[j] = d.Kind == DescriptorKind.Table ? raw : 0;
+                    if (d.Kind == DescriptorKind.Table && !found)
+                    {
+                        found = true;
+                        _pteTable = d.Address;
+                    }
+                }
+
+                _pmdEntries = n;
+                break;
+            }
+
+            PhysicalAddress upper = new(table + ((ulong)level.IndexOf(region) * (ulong)level.EntrySize));
+            DecodedEntry u = format.Decode(in level, Kernel.LoadDescriptor(upper, KernelCostCause.Kmap), in registers);
+            if (u.Kind != DescriptorKind.Table)
             {
                 return false;
             }
 
-            if (level.EntrySpan == PmdSize)
-            {
-                pmd = raw;
-                _pteTable = d.Address;
-                break;
-            }
-
-            table = d.Address.Value;
+            table = u.Address.Value;
         }
 
-        if (pmd == 0)
+        if (!found)
         {
             return false;
         }
 
         Lock(_pteTable, take: true);
-        Kernel.StoreDescriptor(SlotEntry(), pmd, KernelCostCause.Kmap);
+        PhysicalAddress slot = SlotEntry();
+        for (int j = 0; j < _pmdEntries; j++)
+        {
+            Kernel.StoreDescriptor(slot + ((ulong)j * _slotEntrySize), _pmd[j], KernelCostCause.Kmap);
+        }
+
         Kernel.Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
         Kernel.Cpu.Charge(CostCause.Barrier, PrimitiveCost.Isb);
         _region = region;
@@ -134,7 +153,12 @@ public sealed class PmdCopyUserAccess : KernelUserAccess
             return;
         }
 
-        Kernel.StoreDescriptor(SlotEntry(), 0, KernelCostCause.Kmap);
+        PhysicalAddress slot = SlotEntry();
+        for (int j = 0; j < _pmdEntries; j++)
+        {
+            Kernel.StoreDescriptor(slot + ((ulong)j * _slotEntrySize), 0, KernelCostCause.Kmap);
+        }
+
         Kernel.Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
         foreach (ulong va in _touched)
         {
@@ -172,13 +196,29 @@ public sealed class PmdCopyUserAccess : KernelUserAccess
     }
 
     private PhysicalAddress _slotEntry;
+    private ulong _slotEntrySize;
+    private readonly ulong[] _pmd = new ulong[2];
+    private int _pmdEntries;
 
+    // the kernel tree's pmd level: LPAE level 2 (2 MiB entries), short descriptors the first level (two 1 MiB entries)
     private VirtualAddress ReserveSlot()
     {
         ulong start = (Kernel.Layout.VmallocEnd - PmdSize) & ~(PmdSize - 1);
         Kernel.Vmalloc.Reserve(new VirtualAddress(start), PmdSize);
-        PageTableLookup l = _fourG.KernelTree.Lookup(new VirtualAddress(start));
-        if (l.Found || l.Descriptor != 0 || l.Level != 2)
+        PageTable tree = _fourG.KernelTreeFor(new VirtualAddress(start));
+        PageTableLookup l = tree.Lookup(new VirtualAddress(start));
+        PageTableLevel pmdLevel = default;
+        foreach (PageTableLevel level in tree.Geometry.Levels)
+        {
+            if (level.EntrySpan <= PmdSize)
+            {
+                pmdLevel = level;
+                break;
+            }
+        }
+
+        _slotEntrySize = (ulong)pmdLevel.EntrySize;
+        if (l.Found || l.Descriptor != 0 || l.Level != pmdLevel.Number)
         {
             throw new KernelSetupException($"pmd-copy: the 2 MiB at {new VirtualAddress(start)} already has kernel tables");
         }

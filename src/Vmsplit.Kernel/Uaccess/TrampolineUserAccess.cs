@@ -17,16 +17,22 @@ namespace Vmsplit.Kernel.Uaccess;
 /// the copy then go through the MMU under the user ASID. After the section TTBR0 := the kernel tables, the entries
 /// are cleared (a store each) and the translations the user ASID may hold for the kernel pages are invalidated one
 /// page at a time (TLBIMVA, between DSBs, as ARM's flush_tlb_range). Where the user has a mapping in the way the
-/// copy bounces through a per-CPU page in the TTBR1 region instead; a kernel side in the TTBR1 region needs nothing.
+/// copy bounces through the scheme's per-CPU bounce page instead (LPAE: in the TTBR1 region; short descriptors: in the
+/// trampoline); a kernel side in LPAE's TTBR1 region needs nothing.
 /// The entries are removed while the fault handler runs, so it sees the user's own tables.
 /// </summary>
-public sealed class TrampolineUserAccess(SimKernel kernel, ArmFourGFourG fourG) : UserTablesUserAccess(kernel, fourG)
+public sealed class TrampolineUserAccess : UserTablesUserAccess
 {
     private readonly List<PhysicalAddress> _installed = new();
     private VirtualAddress _windowStart;
     private ulong _windowBytes;
     private bool _bounceAll;
-    private VirtualAddress? _bounce;
+
+    public TrampolineUserAccess(SimKernel kernel, ArmFourGFourG fourG)
+        : base(kernel, fourG)
+    {
+        fourG.RequestBouncePage();
+    }
 
     /// <summary>Entries installed in user tables, and the TLBIMVAs their removal issued.</summary>
     public long Installs { get; private set; }
@@ -37,7 +43,7 @@ public sealed class TrampolineUserAccess(SimKernel kernel, ArmFourGFourG fourG) 
     {
         _bounceAll = false;
         _windowBytes = 0;
-        if (KernelSideStart is VirtualAddress k && k.Value < Kernel.Layout.KernelRootStart && totalBytes > 0)
+        if (KernelSideStart is VirtualAddress k && !FourG.MappedUnderUserTables(k) && totalBytes > 0)
         {
             _windowStart = k;
             _windowBytes = totalBytes;
@@ -84,7 +90,7 @@ public sealed class TrampolineUserAccess(SimKernel kernel, ArmFourGFourG fourG) 
         int n = write ? from.Length : into.Length;
         AccessType kernelAccess = write ? AccessType.Read : AccessType.Write;
         VirtualAddress? kernelSide = KernelSideOf(user);
-        if (kernelSide is VirtualAddress k && (k.Value >= Kernel.Layout.KernelRootStart || !_bounceAll))
+        if (kernelSide is VirtualAddress k && (FourG.MappedUnderUserTables(k) || !_bounceAll))
         {
             Translation t = Kernel.Cpu.Access(k, kernelAccess, Privilege.Kernel); // through the installed entries, user ASID
             if (t.IsFault)
@@ -94,8 +100,7 @@ public sealed class TrampolineUserAccess(SimKernel kernel, ArmFourGFourG fourG) 
         }
         else if (kernelSide is not null || n > 8)
         {
-            VirtualAddress bounce = _bounce ??= Kernel.Vmalloc.Map([Kernel.AllocLowmem()])?.Start
-                ?? throw new KernelOutOfMemoryException("no vmalloc space for the uaccess bounce page");
+            VirtualAddress bounce = FourG.BouncePage;
             Kernel.Cpu.Access(bounce + (user.Value & (Page - 1)), kernelAccess, Privilege.Kernel);
             Kernel.Cpu.ChargeMemcpy((ulong)n);
         }

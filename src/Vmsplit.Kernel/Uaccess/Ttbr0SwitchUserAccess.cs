@@ -62,13 +62,18 @@ public abstract class UserTablesUserAccess : KernelUserAccess
 /// <summary>
 /// A temporary TTBR0 switch to the user's tables for the access (get_user/put_user and small copies: Arnd Bergmann, LKML "ARM: static kernel in vmalloc space", May 2020):
 /// the user side goes through the MMU under the user ASID. A kernel side in lowmem is not mapped while TTBR0
-/// holds the user tables, so it bounces through a per-CPU page in the TTBR1 region (a second memcpy, and that
-/// page's own TLB accesses); a kernel side in the TTBR1 region (a kmap'ed highmem page) is reached directly,
+/// holds the user tables, so it bounces through a per-CPU page mapped in both (LPAE: in the TTBR1 region; short
+/// descriptors: in the trampoline) — a second memcpy, and that page's own TLB accesses; a kernel side in LPAE's
+/// TTBR1 region (a kmap'ed highmem page) is reached directly,
 /// and a register (get_user/put_user, the kernel side unknown to the model, at most 8 bytes) needs no buffer.
 /// </summary>
-public sealed class Ttbr0SwitchUserAccess(SimKernel kernel, ArmFourGFourG fourG) : UserTablesUserAccess(kernel, fourG)
+public sealed class Ttbr0SwitchUserAccess : UserTablesUserAccess
 {
-    private VirtualAddress? _bounce;
+    public Ttbr0SwitchUserAccess(SimKernel kernel, ArmFourGFourG fourG)
+        : base(kernel, fourG)
+    {
+        fourG.RequestBouncePage();
+    }
 
     private protected override bool Transfer(Process p, VirtualAddress user, Span<byte> into, ReadOnlySpan<byte> from, bool write)
     {
@@ -80,13 +85,13 @@ public sealed class Ttbr0SwitchUserAccess(SimKernel kernel, ArmFourGFourG fourG)
 
         int n = write ? from.Length : into.Length;
         VirtualAddress? kernelSide = KernelSideOf(user);
-        if (kernelSide is VirtualAddress k && k.Value >= Kernel.Layout.KernelRootStart)
+        if (kernelSide is VirtualAddress k && FourG.MappedUnderUserTables(k))
         {
-            Kernel.Cpu.Access(k, write ? AccessType.Read : AccessType.Write, Privilege.Kernel); // TTBR1: mapped under either TTBR0
+            Kernel.Cpu.Access(k, write ? AccessType.Read : AccessType.Write, Privilege.Kernel); // LPAE's TTBR1: mapped under either TTBR0
         }
         else if (kernelSide is not null || n > 8)
         {
-            VirtualAddress bounce = _bounce ??= BouncePage();
+            VirtualAddress bounce = FourG.BouncePage;
             Kernel.Cpu.Access(bounce + (user.Value & (Page - 1)), write ? AccessType.Read : AccessType.Write, Privilege.Kernel);
             Kernel.Cpu.ChargeMemcpy((ulong)n); // between the lowmem side and the bounce page, with the kernel tables loaded
         }
@@ -94,8 +99,4 @@ public sealed class Ttbr0SwitchUserAccess(SimKernel kernel, ArmFourGFourG fourG)
         Move(pa.Value, into, from, write);
         return true;
     }
-
-    // the per-CPU bounce page: one lowmem frame mapped in the vmalloc area (TTBR1)
-    private VirtualAddress BouncePage() =>
-        Kernel.Vmalloc.Map([Kernel.AllocLowmem()])?.Start ?? throw new KernelOutOfMemoryException("no vmalloc space for the uaccess bounce page");
 }

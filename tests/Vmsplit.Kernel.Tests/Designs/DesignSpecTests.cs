@@ -68,8 +68,8 @@ public class DesignSpecTests
     }
 
     [Theory]
-    [InlineData("4g4g", MmuFormat.ArmShort, "4g4g needs 32-bit ARM with LPAE")]
-    [InlineData("4g4g", MmuFormat.X86_64, "4g4g needs 32-bit ARM with LPAE")]
+    [InlineData("4g4g", MmuFormat.X86_64, "4g4g is a 32-bit ARM design (LPAE or short descriptors)")]
+    [InlineData("4g4g", MmuFormat.RiscvSv32, "4g4g is a 32-bit ARM design (LPAE or short descriptors)")]
     [InlineData("kpti", MmuFormat.ArmLpae, "kpti exists for x86-64")]
     [InlineData("classic+nopcid", MmuFormat.X86Pae, "applies only to classic or kpti on x86-64")]
     [InlineData("4g4g+nopcid", MmuFormat.ArmLpae, "applies only to classic or kpti on x86-64")]

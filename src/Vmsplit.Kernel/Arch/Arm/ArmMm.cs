@@ -142,14 +142,16 @@ public sealed class ArmMm : ArchMm
     private protected override void SetUserRoots(Process p, ushort asid, ushort userAsid)
     {
         ref MmuRegisters r = ref Mmu.Registers;
+        bool inKernel = Kernel.InKernel;
+        IsolationPolicy isolation = Isolation;
         if (!_lpae)
         {
-            r = ArmShortFormat.Registers(p.Tables.Root, p.Tables.Root, 0, DacrUserClient, asid);
+            // TTBCR.N = 0; a design with a kernel table of its own (4g4g) loads its reserved table in TTBR1
+            PhysicalAddress ttbr1 = isolation.SeparatesKernelAddressSpace ? isolation.KernelHalfRoot(inKernel) : p.Tables.Root;
+            r = ArmShortFormat.Registers(isolation.UserHalfRoot(p, inKernel), ttbr1, 0, DacrUserClient, isolation.RootAsid(asid, userAsid, inKernel));
             return;
         }
 
-        bool inKernel = Kernel.InKernel;
-        IsolationPolicy isolation = Isolation;
         r = ArmLpaeFormat.Registers(
             isolation.UserHalfRoot(p, inKernel),
             isolation.KernelHalfRoot(inKernel),
