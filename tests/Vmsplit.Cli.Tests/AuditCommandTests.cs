@@ -55,7 +55,7 @@ public class AuditCommandTests
 
     [Theory]
     [InlineData("--arch", "vax", "--arch")]
-    [InlineData("--design", "4g4g", "4g4g needs 32-bit ARM with LPAE")]
+    [InlineData("--design", "4g4g", "4g4g is a 32-bit ARM design (LPAE or short descriptors), not x86-64")]
     [InlineData("--machine", "nope", "unknown CPU profile")]
     [InlineData("--ram", "1Z", "--ram")]
     public void BadInputIsOneLineAndExitCodeTwo(string option, string value, string fragment)

@@ -180,7 +180,7 @@ public class ValidationTests
         Datapoint bad = DatapointFile.Parse(Good.Replace("design: classic", "design: 4g4g"), "t.yaml")[0];
         LabException run = Assert.Throws<LabException>(() => new Validator().Run(bad));
         Assert.StartsWith("t.yaml:2: datapoint a: ", run.Message);
-        Assert.Contains("4g4g needs 32-bit ARM with LPAE", run.Message);
+        Assert.Contains("4g4g is a 32-bit ARM design (LPAE or short descriptors), not x86-64", run.Message);
 
         Datapoint noSwitch = DatapointFile.Parse(Good.Replace("design: classic", "design: classic, per: context-switch"), "t.yaml")[0];
         Assert.Contains("makes no context switches", Assert.Throws<LabException>(() => new Validator().Run(noSwitch)).Message);
