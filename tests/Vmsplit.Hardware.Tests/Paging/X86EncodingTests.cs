@@ -30,6 +30,21 @@ public sealed class X86EncodingTests
     }
 
     [Fact]
+    public void ChangeLeafKeepsTheOldAccessedAndDirtyBitsAsPteModifyDoes()
+    {
+        X86PageTableFormat f = X86PageTableFormat.X86_64;
+        PageTableLevel pte = f.Geometry[f.Geometry.IndexOfLevel(1)];
+        PhysicalAddress frame = new(0x40_0000);
+
+        // PAGE_SHARED with D set by a write and A cleared by aging (0x...0047 less A = 0x47): made read-only, it
+        // keeps D and stays not-accessed: P|US|D|NX = 0x45 | bit 63
+        Assert.Equal(0x8000_0000_0040_0045UL, f.ChangeLeaf(in pte, 0x8000_0000_0040_0047UL & ~0x20UL, frame, 4096, PageAttributes.UserData with { Permissions = PagePermissions.Read }));
+
+        // a clean, accessed PAGE_SHARED entry made read-only: P|US|A|NX = 0x25 | bit 63 (no D appears)
+        Assert.Equal(0x8000_0000_0040_0025UL, f.ChangeLeaf(in pte, 0x8000_0000_0040_0027UL, frame, 4096, PageAttributes.UserData with { Permissions = PagePermissions.Read }));
+    }
+
+    [Fact]
     public void KernelText2MHasPsAndNoNx()
     {
         // __PAGE_KERNEL_RX|_PAGE_PSE = P|A|D|PS|G = 0x1 + 0x20 + 0x40 + 0x80 + 0x100 = 0x1E1.

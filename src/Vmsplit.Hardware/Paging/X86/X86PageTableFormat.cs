@@ -585,9 +585,12 @@ public sealed class X86PageTableFormat : PageTableFormat
         return d;
     }
 
-    /// <summary>mprotect keeps the dirty bit (_PAGE_CHG_MASK in pte_modify).</summary>
+    /// <summary>
+    /// mprotect's pte_modify: the accessed and dirty bits come from the old entry, the rest from the new protection
+    /// (both are in _PAGE_CHG_MASK, arch/x86/include/asm/pgtable_types.h; pte_modify in arch/x86/include/asm/pgtable.h).
+    /// </summary>
     public override ulong ChangeLeaf(in PageTableLevel level, ulong descriptor, PhysicalAddress frame, ulong size, PageAttributes attributes) =>
-        EncodeLeaf(level, frame, size, attributes) | (descriptor & Dirty);
+        (EncodeLeaf(level, frame, size, attributes) & ~(Accessed | Dirty)) | (descriptor & (Accessed | Dirty));
 
     public override IReadOnlyList<DescriptorField> Describe(int level, ulong descriptor)
     {
