@@ -21,6 +21,11 @@ public static class CauseInputs
             return Costs(PrimitiveCost.ExceptionEntry, PrimitiveCost.ExceptionExit);
         }
 
+        if (cause == KernelCostCause.SpeculationMitigation)
+        {
+            return arch == ProfileArchitecture.X86 ? Costs(PrimitiveCost.ReturnMispredict, PrimitiveCost.Verw) : [];
+        }
+
         if (cause == CostCause.RootRegisterWrite)
         {
             return arch switch
@@ -74,7 +79,7 @@ public static class CauseInputs
             {
                 ProfileArchitecture.Arm => [],
                 ProfileArchitecture.X86 => Costs(
-                    PrimitiveCost.ExceptionEntry, PrimitiveCost.ExceptionExit, PrimitiveCost.Cr3Write, PrimitiveCost.Invlpg, PrimitiveCost.InvpcidAddress),
+                    PrimitiveCost.ExceptionEntry, PrimitiveCost.ExceptionExit, PrimitiveCost.Cr3Write, PrimitiveCost.Invlpg, PrimitiveCost.InvpcidAddress, PrimitiveCost.Verw),
                 _ => Costs(PrimitiveCost.ExceptionEntry, PrimitiveCost.ExceptionExit, PrimitiveCost.SfenceVmaAsid, PrimitiveCost.SfenceVmaVaAsid),
             };
         }
@@ -125,7 +130,8 @@ public static class CauseInputs
     public static bool KernelSoftware(CostCause cause) => cause == KernelCostCause.PathBase || cause == CostCause.TlbMaintenance
         || cause == KernelCostCause.Pinning || cause == KernelCostCause.Kmap || cause == KernelCostCause.FaultHandling
         || cause == KernelCostCause.AddressConversion || cause == CostCause.UserWork
-        || cause == KernelCostCause.IpiSend || cause == KernelCostCause.ShootdownWait || cause == KernelCostCause.RemoteFlush;
+        || cause == KernelCostCause.IpiSend || cause == KernelCostCause.ShootdownWait || cause == KernelCostCause.RemoteFlush
+        || cause == KernelCostCause.SpeculationMitigation;
 
     /// <summary>The entries of <paramref name="profile"/> that price <paramref name="cause"/> (those it has).</summary>
     public static IReadOnlyList<ProfileEntry> Entries(CostCause cause, CpuProfile profile)

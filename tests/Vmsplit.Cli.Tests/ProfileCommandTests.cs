@@ -17,7 +17,7 @@ public sealed class ProfileCommandTests
         Assert.Contains("8 bits", a15);
         Assert.Contains("512x4w", a15);
         string skl = output.Split('\n').Single(l => l.StartsWith("skylake ", StringComparison.Ordinal));
-        Assert.Contains(" PCID,INVPCID,SMAP ", skl);
+        Assert.Contains(" PCID,INVPCID,SMAP,Spectre-v2,MDS ", skl);
         Assert.Contains("1536x6w", skl);
         Assert.Equal(14, output.Split('\n').Count(l => l.Contains(" MHz", StringComparison.Ordinal)));
     }

@@ -29,11 +29,25 @@ public enum CpuFeature : byte
 
     /// <summary>RISC-V sstatus.SUM (privileged specification 1.10 and later).</summary>
     Sum,
+
+    /// <summary>
+    /// x86 X86_BUG_SPECTRE_V2: the CPU is not in Linux's cpu_vuln_whitelist as NO_SPECULATION
+    /// (arch/x86/kernel/cpu/common.c, v5.2), so the kernel calls indirectly through retpolines and fills the
+    /// return stack buffer on context switch (arch/x86/kernel/cpu/bugs.c, v5.2).
+    /// </summary>
+    SpectreV2,
+
+    /// <summary>
+    /// x86 X86_BUG_MDS: the CPU is not whitelisted NO_MDS (arch/x86/kernel/cpu/common.c, v5.2), so the kernel
+    /// executes VERW on every return to user mode (mds_user_clear_cpu_buffers in prepare_exit_to_usermode,
+    /// arch/x86/entry/common.c, v5.2).
+    /// </summary>
+    Mds,
 }
 
 public static class CpuFeatureExtensions
 {
-    private static readonly CpuFeature[] s_x86 = [CpuFeature.Global, CpuFeature.Pcid, CpuFeature.Invpcid, CpuFeature.Smap];
+    private static readonly CpuFeature[] s_x86 = [CpuFeature.Global, CpuFeature.Pcid, CpuFeature.Invpcid, CpuFeature.Smap, CpuFeature.SpectreV2, CpuFeature.Mds];
     private static readonly CpuFeature[] s_arm = [CpuFeature.Global, CpuFeature.Lpae, CpuFeature.Domains, CpuFeature.Pan];
     private static readonly CpuFeature[] s_riscv = [CpuFeature.Global, CpuFeature.Sum];
 
@@ -49,6 +63,7 @@ public static class CpuFeatureExtensions
     {
         CpuFeature.Global => "global pages",
         CpuFeature.Domains => "domains",
+        CpuFeature.SpectreV2 => "Spectre-v2",
         _ => feature.ToString().ToUpperInvariant(),
     };
 

@@ -54,6 +54,11 @@ public enum PrimitiveCost : byte
     Stac,
     Clac,
 
+    // x86 speculation mitigations: the return a retpoline takes against the return-stack prediction (a
+    // mispredicted branch), and VERW clearing the CPU buffers (MDS).
+    ReturnMispredict,
+    Verw,
+
     // ARMv8.1 PAN: MSR PAN, #imm (SET_PSTATE_PAN).
     MsrPan,
 
@@ -131,7 +136,7 @@ public static class PrimitiveCostExtensions
 
     /// <summary>
     /// The costs a profile of this architecture must give; features add their instructions' costs (PCID,
-    /// INVPCID and SMAP on x86, PAN on ARM, SUM on RISC-V).
+    /// INVPCID and SMAP on x86 and the mitigations its Spectre v2 and MDS bugs bring, PAN on ARM, SUM on RISC-V).
     /// </summary>
     public static IReadOnlyList<PrimitiveCost> Required(ProfileArchitecture architecture, IReadOnlySet<CpuFeature> features)
     {
@@ -163,6 +168,16 @@ public static class PrimitiveCostExtensions
                 if (features.Contains(CpuFeature.Smap))
                 {
                     list.AddRange([PrimitiveCost.Stac, PrimitiveCost.Clac]);
+                }
+
+                if (features.Contains(CpuFeature.SpectreV2))
+                {
+                    list.Add(PrimitiveCost.ReturnMispredict);
+                }
+
+                if (features.Contains(CpuFeature.Mds))
+                {
+                    list.Add(PrimitiveCost.Verw);
                 }
 
                 break;

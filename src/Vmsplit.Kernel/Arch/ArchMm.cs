@@ -54,6 +54,23 @@ public abstract class ArchMm
     /// <summary>kmap_local flushes the slot's stale translation right after setting its PTE (arch/arm/mm/highmem.c).</summary>
     public virtual bool KmapFlushesAfterMap => false;
 
+    // ---- speculation mitigations the release runs on this CPU (no-ops where none are modelled) ----
+
+    /// <summary>An indirect call on a kernel path (the system-call table's, a file's f_op): x86 calls it through a retpoline.</summary>
+    public virtual void IndirectCall()
+    {
+    }
+
+    /// <summary>The end of the C exit path before returning to user mode: x86 clears the CPU buffers (MDS).</summary>
+    public virtual void ReturnToUser()
+    {
+    }
+
+    /// <summary>A task switch (__switch_to_asm): x86 fills the return stack buffer.</summary>
+    public virtual void TaskSwitch()
+    {
+    }
+
     /// <summary>Places (<see cref="SimKernel.EntryVa"/>, <see cref="SimKernel.EntryAreaVa"/>) and maps the exception vectors or the entry area at boot.</summary>
     public abstract void MapEntry(VirtualAddress imageVa);
 

@@ -40,6 +40,12 @@ public static class KernelCostCause
     public static CostCause TlbiBroadcast { get; } = new(CostCause.FirstSoftwareSlot + 9, "tlbi-broadcast");
 
     /// <summary>
+    /// x86 speculation mitigations the kernel executes on a CPU with the bugs (Linux v5.2): the retpoline of each
+    /// indirect call on a path, VERW on every return to user mode (MDS), the return-stack fill on context switch.
+    /// </summary>
+    public static CostCause SpeculationMitigation { get; } = new(CostCause.FirstSoftwareSlot + 10, "spec-mitigation");
+
+    /// <summary>
     /// Every cause a simulated machine charges, the CPU's and the kernel's, in the order reports print them
     /// (JSON and CSV columns keep it).
     /// </summary>
@@ -47,6 +53,7 @@ public static class KernelCostCause
     [
         PathBase,
         CostCause.ExceptionEntryExit,
+        SpeculationMitigation,
         CostCause.RootRegisterWrite,
         CostCause.Barrier,
         CostCause.TlbLookup,

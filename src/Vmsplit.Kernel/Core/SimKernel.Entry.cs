@@ -46,6 +46,7 @@ public sealed partial class SimKernel
         }
 
         Process p = Current ?? throw new InvalidOperationException("no process is running");
+        Arch.ReturnToUser();
         Isolation.Exit(p);
         Cpu.Charge(CostCause.ExceptionEntryExit, PrimitiveCost.ExceptionExit);
         InKernel = false;
@@ -153,6 +154,7 @@ public sealed partial class SimKernel
         EnterKernel();
         TouchFootprint(KernelPath.Entry, p);
         ChargeInstructions(EntryPath.EntryExitInstructions);
+        Arch.IndirectCall(); // the system-call table's indirect call
         if (blocking is SyscallRequest b)
         {
             RunHandler(p, b); // the call it blocks in (a pipe read with nothing to read)
@@ -160,6 +162,7 @@ public sealed partial class SimKernel
 
         TouchFootprint(KernelPath.Schedule, p);
         ChargeInstructions(Software.Schedule);
+        Arch.TaskSwitch(); // __switch_to_asm to the idle task
         Pan.EnterLazyTlb();
         _lazy[Cpu.Id] = true;
     }
@@ -174,6 +177,7 @@ public sealed partial class SimKernel
 
         TouchFootprint(KernelPath.Schedule, null);
         ChargeInstructions(Software.Schedule);
+        Arch.TaskSwitch(); // __switch_to_asm from the idle task
         SwitchMm(next);
         TouchFootprint(KernelPath.Schedule, next);
         if (pending is SyscallRequest q)

@@ -233,6 +233,7 @@ public sealed partial class SimKernel
         EnterKernel();
         TouchFootprint(KernelPath.Entry, p);
         ChargeInstructions(EntryPath.EntryExitInstructions);
+        Arch.IndirectCall(); // the system-call table's indirect call
         SyscallResult result = RunHandler(p, rq);
         if (rq.Kind == SyscallKind.Exit)
         {
@@ -309,6 +310,7 @@ public sealed partial class SimKernel
     private SyscallResult ReadWrite(Process p, SyscallRequest rq)
     {
         bool read = rq.Kind == SyscallKind.Read;
+        Arch.IndirectCall(); // vfs_read/vfs_write call file->f_op->read(_iter)/write(_iter) indirectly (fs/read_write.c, v5.2)
         switch (rq.File)
         {
             case FileKind.DevZero when read:
@@ -492,6 +494,7 @@ public sealed partial class SimKernel
         EnterKernel();
         TouchFootprint(KernelPath.Entry, from);
         ChargeInstructions(EntryPath.EntryExitInstructions);
+        Arch.IndirectCall(); // the system-call table's indirect call
         if (blocking is SyscallRequest b)
         {
             RunHandler(from, b);
@@ -511,6 +514,7 @@ public sealed partial class SimKernel
     {
         TouchFootprint(KernelPath.Schedule, from);
         ChargeInstructions(Software.Schedule);
+        Arch.TaskSwitch(); // __switch_to_asm
         SwitchMm(to);
         TouchFootprint(KernelPath.Schedule, to);
     }

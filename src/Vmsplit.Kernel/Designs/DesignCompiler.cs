@@ -30,7 +30,7 @@ public static class DesignCompiler
         SchemeRegistration scheme = DesignRegistry.SchemeOf(d.Scheme);
         ArchRegistration archRow = Array.Find(DesignRegistry.Architectures, a => a.Family == format.Family())
             ?? throw Unsupported(kernel);
-        ArchMm arch = archRow.Create(kernel, new ArchOptions(d.Pcid, scheme.UnmapsKernelInUserMode));
+        ArchMm arch = archRow.Create(kernel, new ArchOptions(d.Pcid, scheme.UnmapsKernelInUserMode, d.SpeculationMitigations));
 
         IsolationPolicy? isolation = null;
         foreach (SchemeImplementation implementation in scheme.Implementations)

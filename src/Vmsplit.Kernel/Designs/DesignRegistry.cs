@@ -19,7 +19,7 @@ public readonly record struct FeatureNeed(CpuFeature Feature, string Why);
 /// <summary>The design-dependent settings an architecture room is built with.</summary>
 /// <param name="Pcid">The design asks for x86 PCIDs.</param>
 /// <param name="KernelUnmappedInUserMode">KPTI: ASIDs/PCIDs come in kernel/user pairs and user TLB maintenance covers both.</param>
-public readonly record struct ArchOptions(bool Pcid, bool KernelUnmappedInUserMode);
+public readonly record struct ArchOptions(bool Pcid, bool KernelUnmappedInUserMode, bool SpeculationMitigations = true);
 
 /// <summary>One architecture's mm room: the family of MMU formats it runs, and how it is built.</summary>
 public sealed record ArchRegistration(ArchFamily Family, Func<SimKernel, ArchOptions, ArchMm> Create);
@@ -110,7 +110,7 @@ public static class DesignRegistry
     [
         new(ArchFamily.Arm32, (k, o) => new ArmMm(k)),
         new(ArchFamily.Arm64, (k, o) => new Arm64Mm(k, kpti: o.KernelUnmappedInUserMode)),
-        new(ArchFamily.X86, (k, o) => new X86Mm(k, pcid: o.Pcid, pti: o.KernelUnmappedInUserMode)),
+        new(ArchFamily.X86, (k, o) => new X86Mm(k, pcid: o.Pcid, pti: o.KernelUnmappedInUserMode, mitigations: o.SpeculationMitigations)),
         new(ArchFamily.Riscv, (k, o) => new RiscvMm(k)),
     ];
 

@@ -104,6 +104,13 @@ public sealed record DesignSpec(
     /// </summary>
     public IReadOnlyList<string> Notes { get; init; } = Array.Empty<string>();
 
+    /// <summary>
+    /// x86: whether the kernel runs the speculation mitigations Linux v5.2 applies on a CPU with the bugs
+    /// (retpolines, VERW on return to user mode, the return-stack fill on context switch); false with
+    /// <c>+nomitigations</c>, the <c>spectre_v2=off mds=off</c> boot options. PTI is the design's own choice.
+    /// </summary>
+    public bool SpeculationMitigations { get; init; } = true;
+
     /// <summary>Below this size the hybrid strategy switches TTBR0 instead of pinning (one page, a choice the seeds left open).</summary>
     public const ulong DefaultHybridThreshold = 4096;
 
@@ -116,7 +123,7 @@ public sealed record DesignSpec(
     [
         "pin-kmap", "ttbr0-switch", "hybrid", "trampoline", "pmd-copy",
         "nopcid", "pcid", "global", "kaiser-v1",
-        "pan", "sw-pan", "kimage-vmalloc", "kimage-permuted",
+        "pan", "sw-pan", "kimage-vmalloc", "kimage-permuted", "nomitigations",
     ];
 
     /// <summary>Parses a design name for an MMU format; on failure <paramref name="error"/> is a one-line reason.</summary>
@@ -158,6 +165,7 @@ public sealed record DesignSpec(
         KernelImagePlacement placement = registration.DefaultImagePlacement;
         bool global = false;
         bool kaiser = false;
+        bool mitigations = true;
         bool uaccessChosen = false;
         HashSet<string> seen = [];
         for (int i = 1; i < parts.Length; i++)
@@ -291,6 +299,15 @@ public sealed record DesignSpec(
 
                     placement = KernelImagePlacement.VmallocPermuted;
                     break;
+                case "nomitigations":
+                    if (!x86)
+                    {
+                        error = Bad("applies only to x86 (the spectre_v2=off mds=off boot options; no other architecture's mitigations are modelled)");
+                        return false;
+                    }
+
+                    mitigations = false;
+                    break;
                 default:
                     error = $"design '{text}': unknown option '+{o}' (options: +{string.Join(", +", Options)})" + Suggestions.DidYouMean(o, Options);
                     return false;
@@ -318,7 +335,8 @@ public sealed record DesignSpec(
             pcid,
             global,
             kaiser,
-            DefaultHybridThreshold);
+            DefaultHybridThreshold)
+        { SpeculationMitigations = mitigations };
         return true;
     }
 

@@ -5,11 +5,11 @@ namespace Vmsplit.Hardware.Tests.Profiles;
 public class CpuFeatureTests
 {
     [Theory]
-    [InlineData("skylake", "global,pcid,invpcid,smap")]
-    [InlineData("haswell", "global,pcid,invpcid")]
-    [InlineData("core2-e6600", "global")]
-    [InlineData("atom-n270", "global")]
-    [InlineData("pentium4-xeon", "global")]
+    [InlineData("skylake", "global,pcid,invpcid,smap,spectreV2,mds")]
+    [InlineData("haswell", "global,pcid,invpcid,spectreV2,mds")]
+    [InlineData("core2-e6600", "global,spectreV2,mds")]
+    [InlineData("atom-n270", "global")] // ATOM_BONNELL is NO_SPECULATION in Linux's cpu_vuln_whitelist
+    [InlineData("pentium4-xeon", "global,spectreV2,mds")]
     [InlineData("cortex-a7", "global,lpae,domains")]
     [InlineData("cortex-a8", "global,domains")]
     [InlineData("cortex-a9", "global,domains")]
@@ -32,6 +32,30 @@ public class CpuFeatureTests
         // the TLB model's PCID switches follow the features
         Assert.Equal(p.Has(CpuFeature.Pcid), p.Tlb.HasPcid);
         Assert.Equal(p.Has(CpuFeature.Invpcid), p.Tlb.HasInvpcid);
+    }
+
+    /// <summary>The mitigations' costs are required exactly where the bugs are, with the shipped values.</summary>
+    [Theory]
+    [InlineData("skylake", 20.0, 100.0)]
+    [InlineData("haswell", 20.0, 100.0)]
+    [InlineData("core2-e6600", 15.0, 20.0)]
+    [InlineData("pentium4-xeon", 20.0, 30.0)]
+    public void MitigationCostsAreLoadedWhereTheCpuHasTheBugs(string id, double returnMispredict, double verw)
+    {
+        CpuProfile p = CpuProfiles.Find(id)!;
+        Assert.Equal(returnMispredict, p.Cycles(PrimitiveCost.ReturnMispredict));
+        Assert.Equal(verw, p.Cycles(PrimitiveCost.Verw));
+        Assert.True(p.Entry("costs.verw")!.IsAssumption);
+        Assert.True(p.Entry("costs.returnMispredict")!.IsAssumption);
+    }
+
+    [Fact]
+    public void AnInOrderAtomNeedsNoMitigationCosts()
+    {
+        CpuProfile atom = CpuProfiles.Find("atom-n270")!;
+        Assert.False(atom.Has(PrimitiveCost.ReturnMispredict));
+        Assert.False(atom.Has(PrimitiveCost.Verw));
+        Assert.DoesNotContain(PrimitiveCost.Verw, PrimitiveCostExtensions.Required(ProfileArchitecture.X86, atom.Features));
     }
 
     [Fact]

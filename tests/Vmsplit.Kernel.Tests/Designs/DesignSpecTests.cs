@@ -48,6 +48,28 @@ public class DesignSpecTests
     public void PanMeansTheArchitecturesMechanism(MmuFormat format, PanKind expected) =>
         Assert.Equal(expected, DesignSpec.Parse("classic+pan", format).Pan);
 
+    [Theory]
+    [InlineData("classic+nomitigations", MmuFormat.X86_64)]
+    [InlineData("kpti+nopcid+nomitigations", MmuFormat.X86_64)]
+    [InlineData("x86-4g4g+nomitigations", MmuFormat.X86Pae)]
+    public void NoMitigationsTurnsOffTheSpeculationWorkOnX86(string name, MmuFormat format)
+    {
+        Assert.True(DesignSpec.Parse(name.Split('+')[0], format).SpeculationMitigations);
+        DesignSpec d = DesignSpec.Parse(name, format);
+        Assert.False(d.SpeculationMitigations);
+        Assert.Equal(name, d.Name);
+    }
+
+    [Theory]
+    [InlineData(MmuFormat.AArch64Va48)]
+    [InlineData(MmuFormat.ArmLpae)]
+    [InlineData(MmuFormat.RiscvSv39)]
+    public void NoMitigationsIsRefusedOffX86InOneLine(MmuFormat format)
+    {
+        Assert.False(DesignSpec.TryParse("classic+nomitigations", format, out _, out string error));
+        Assert.Equal("design 'classic+nomitigations': option '+nomitigations' applies only to x86 (the spectre_v2=off mds=off boot options; no other architecture's mitigations are modelled)", error);
+    }
+
     [Fact]
     public void KptiSwitches()
     {

@@ -26,12 +26,17 @@ public sealed class X86Mm : ArchMm
     private readonly bool _pcidWanted;
     private readonly bool _pcid;
     private readonly bool _pti;
+    private readonly bool _retpolines;
+    private readonly bool _clearsCpuBuffers;
 
     /// <param name="pcid">The design asks for PCIDs (used where the CPU has them, in IA-32e mode).</param>
     /// <param name="pti">Page-table isolation: kernel/user PCID pairs, user-PCID flushes (X86_FEATURE_PTI).</param>
-    public X86Mm(SimKernel kernel, bool pcid, bool pti)
+    /// <param name="mitigations">The speculation mitigations Linux v5.2 applies where the CPU has the bugs (false: spectre_v2=off mds=off).</param>
+    public X86Mm(SimKernel kernel, bool pcid, bool pti, bool mitigations = true)
         : base(kernel)
     {
+        _retpolines = X86Mitigations.Retpolines(kernel.Profile, mitigations);
+        _clearsCpuBuffers = X86Mitigations.ClearsCpuBuffers(kernel.Profile, mitigations);
         _format = (X86PageTableFormat)kernel.Format; // this room runs only the x86 formats
         _long = kernel.Format.Id is MmuFormat.X86_64 or MmuFormat.X86_64La57;
         _pcidWanted = pcid;
@@ -41,6 +46,40 @@ public sealed class X86Mm : ArchMm
     }
 
     public override IAsidAllocator Asids => _pcids;
+
+    /// <summary>
+    /// A retpoline in place of the indirect call on a CPU with Spectre v2 (the system-call table's in do_syscall_64
+    /// and do_fast_syscall_32, a file's f_op in vfs_read/vfs_write; arch/x86/entry/common.c, fs/read_write.c, v5.2):
+    /// the thunk's instructions and its mispredicted return.
+    /// </summary>
+    public override void IndirectCall()
+    {
+        if (_retpolines)
+        {
+            Cpu.Charge(KernelCostCause.SpeculationMitigation, Kernel.Profile.Kernel.Cycles(X86Mitigations.RetpolineInstructions) + Cpu.Cycles(PrimitiveCost.ReturnMispredict));
+        }
+    }
+
+    /// <summary>
+    /// mds_user_clear_cpu_buffers() at the end of prepare_exit_to_usermode(), which every return to user mode but the
+    /// NMI's passes (arch/x86/entry/common.c, v5.2): VERW on a CPU with MDS.
+    /// </summary>
+    public override void ReturnToUser()
+    {
+        if (_clearsCpuBuffers)
+        {
+            Cpu.Charge(KernelCostCause.SpeculationMitigation, Kernel.Profile.Kernel.Cycles(X86Mitigations.ClearCpuBuffersInstructions) + Cpu.Cycles(PrimitiveCost.Verw));
+        }
+    }
+
+    /// <summary>__switch_to_asm's return-stack fill on every task switch on a CPU with Spectre v2 (X86_FEATURE_RSB_CTXSW, arch/x86/entry/entry_64.S and entry_32.S, v5.2).</summary>
+    public override void TaskSwitch()
+    {
+        if (_retpolines)
+        {
+            Cpu.Charge(KernelCostCause.SpeculationMitigation, Kernel.Profile.Kernel.Cycles(X86Mitigations.FillReturnBufferInstructions));
+        }
+    }
 
     /// <summary>The PCID allocator with its concrete type (PTI's kernel/user pair, the deferred user flush).</summary>
     public X86PcidAllocator Pcids => _pcids;
