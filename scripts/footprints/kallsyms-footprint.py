@@ -33,6 +33,9 @@ PATHS = {
     "fault": ["asm_exc_page_fault", "exc_page_fault", "lock_vma_under_rcu", "handle_mm_fault", "__handle_mm_fault",
               "do_anonymous_page", "vma_alloc_folio_noprof"],
     "mprotect": ["__x64_sys_mprotect", "do_mprotect_pkey", "mprotect_fixup", "change_protection", "change_pte_range"],
+    "exec": ["__x64_sys_execve", "getname_flags", "strncpy_from_user", "alloc_bprm", "mm_alloc", "mm_init", "pgd_alloc",
+             "bprm_execve", "load_elf_binary", "begin_new_exec", "switch_mm_irqs_off", "mmput", "__mmput", "exit_mmap",
+             "unmap_vmas", "free_pgtables", "setup_new_exec", "setup_arg_pages"],
     "madvise": ["__x64_sys_madvise", "do_madvise", "madvise_vma_behavior", "tlb_gather_mmu", "zap_page_range_single_batched",
                 "unmap_page_range", "tlb_finish_mmu"],
 }

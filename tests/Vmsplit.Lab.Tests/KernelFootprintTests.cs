@@ -20,7 +20,7 @@ public class KernelFootprintTests
             (KernelPath.Entry, 3), (KernelPath.Getppid, 2), (KernelPath.DevZeroNull, 6), (KernelPath.FileIo, 8),
             (KernelPath.Pipe, 5), (KernelPath.Stat, 9), (KernelPath.Open, 11), (KernelPath.Close, 4),
             (KernelPath.Mmap, 7), (KernelPath.Munmap, 8), (KernelPath.Fork, 9), (KernelPath.Exit, 7),
-            (KernelPath.Wait, 3), (KernelPath.Schedule, 8), (KernelPath.Fault, 8), (KernelPath.Mprotect, 3), (KernelPath.Madvise, 6),
+            (KernelPath.Wait, 3), (KernelPath.Schedule, 8), (KernelPath.Fault, 8), (KernelPath.Mprotect, 3), (KernelPath.Madvise, 6), (KernelPath.Exec, 16),
         ];
         TheoryData<string, KernelPath, int> d = [];
         foreach (KernelArchInfo a in KernelArchitectures.All.Where(a => MachineSpec.ArchesOf(MachineSpec.Require(a.DefaultProfile)).Contains(a.Arch)))

@@ -28,6 +28,8 @@ public enum SyscallKind : byte
     /// <summary>madvise(2) with MADV_DONTNEED (mm/madvise.c).</summary>
     MadviseDontneed,
 
+    /// <summary>execve(2): the path at <see cref="SyscallRequest.User"/> copied in, a new mm switched to, the old one torn down (fs/exec.c). Not in the workload vocabulary.</summary>
+    Execve,
     /// <summary>A call the model has no handler for, which copies <see cref="SyscallRequest.Bytes"/> from the user (its arguments: a path, a structure, a buffer sent). Not in the workload vocabulary.</summary>
     GenericIn,
 
@@ -59,7 +61,8 @@ public readonly record struct SyscallRequest(SyscallKind Kind, VirtualAddress Us
     /// <summary>
     /// The calls a workload file may name, each with a libc wrapper page in the benchmark program's text: not the two
     /// generic kinds, which only the trace replay emits, nor mprotect and madvise, which only the built-in mprotect-mt and
-    /// madvise-mt make (a file could not say which protection, nor keep a store off a read-only region).
+    /// madvise-mt make (a file could not say which protection, nor keep a store off a read-only region), nor execve, which
+    /// only the trace replay runs (a workload's loop cannot go on in a new program).
     /// </summary>
-    public static bool IsWorkloadCall(SyscallKind kind) => kind is not (SyscallKind.GenericIn or SyscallKind.GenericOut or SyscallKind.Mprotect or SyscallKind.MadviseDontneed);
+    public static bool IsWorkloadCall(SyscallKind kind) => kind is not (SyscallKind.GenericIn or SyscallKind.GenericOut or SyscallKind.Mprotect or SyscallKind.MadviseDontneed or SyscallKind.Execve);
 }

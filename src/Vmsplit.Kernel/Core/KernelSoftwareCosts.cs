@@ -45,6 +45,9 @@ public sealed record KernelSoftwareCosts
     /// <summary>fork(): task and mm duplication without the page tables and pages (counted by the model itself).</summary>
     public double Fork { get; init; } = 12000;
 
+    /// <summary>execve(): the bprm set-up, the ELF handler's header checks and mappings, begin_new_exec, without the new and old page tables, the pages and the switch (counted by the model itself); taken equal to fork's.</summary>
+    public double Exec { get; init; } = 12000;
+
     /// <summary>exit() and wait4(): task teardown and reaping without the page tables and pages.</summary>
     public double Exit { get; init; } = 6000;
 

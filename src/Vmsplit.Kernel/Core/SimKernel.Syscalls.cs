@@ -29,6 +29,7 @@ public enum KernelPath : byte
     Fault,
     Mprotect,
     Madvise,
+    Exec,
 }
 
 public sealed partial class SimKernel
@@ -120,6 +121,7 @@ public sealed partial class SimKernel
             case KernelPath.Fault:
             case KernelPath.Fork:
             case KernelPath.Exit:
+            case KernelPath.Exec:
             case KernelPath.Mprotect:
             case KernelPath.Madvise:
                 KernelAccess(_slab.Mm, AccessType.Write);
@@ -286,6 +288,8 @@ public sealed partial class SimKernel
                 ChargeInstructions(Software.Fork);
                 Process child = Fork(p);
                 return new(child.Pid, child);
+            case SyscallKind.Execve:
+                return Exec(p, rq);
             case SyscallKind.Exit:
                 TouchFootprint(KernelPath.Exit, p);
                 ChargeInstructions(Software.Exit);
@@ -551,6 +555,31 @@ public sealed partial class SimKernel
         return child;
     }
 
+    /// <summary>
+    /// execve(2)'s memory side as Linux 5.4's fs/exec.c runs it: getname copies the path in (PATH_MAX); bprm_mm_init's
+    /// mm_alloc makes a new mm with fresh page tables (mm_init → mm_alloc_pgd → pgd_alloc, the kernel part as the design
+    /// shares it) and a new context; exec_mmap makes it the task's mm and activate_mm switches to it (switch_mm: the new
+    /// root, with the ASID or PCID the allocator gives a new context, and the flush its rule asks for); then mmput of the
+    /// old mm runs exit_mmap: its pages and page tables freed (no flush, as at exit: the allocator flushes before an ASID
+    /// is used again). The task (pid, kernel stack, task_struct) stays. The result's <see cref="SyscallResult.Child"/>
+    /// is the process with its new mm; a path that faults ends the call with -EFAULT before anything changes.
+    /// </summary>
+    private SyscallResult Exec(Process old, SyscallRequest rq)
+    {
+        TouchFootprint(KernelPath.Exec, old);
+        ChargeInstructions(Software.Exec);
+        long name = Uaccess.StrncpyFromUser(_scratch.AsSpan(0, 4096), rq.User, 4096);
+        if (name < 0)
+        {
+            return new(name);
+        }
+
+        Process next = NewMm(old);
+        SwitchMm(next);
+        ReleaseMm(old);
+        return new(0, next);
+    }
+
     /// <summary>exit() of the running process and the switch to <paramref name="next"/>, whose wait4 completes.</summary>
     public void ExitAndSwitch(Process dying, Process next)
     {
@@ -562,5 +591,5 @@ public sealed partial class SimKernel
     }
 }
 
-/// <summary>What a system call returns: its return value and, for fork, the child.</summary>
+/// <summary>What a system call returns: its return value and, for fork, the child (for execve, the process with its new mm).</summary>
 public readonly record struct SyscallResult(long Value, Process? Child = null);

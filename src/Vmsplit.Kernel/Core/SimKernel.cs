@@ -414,6 +414,17 @@ public sealed partial class SimKernel : IKernelMapper
         return p;
     }
 
+    // mm_alloc for execve: a new mm (tables, context) for the task of task, which keeps its pid, kernel stack and task_struct
+    private Process NewMm(Process task)
+    {
+        PageTable tables = CreateUserTree();
+        MmContext ctx = new(_nextCtx++);
+        Process p = new(task.Pid, tables, ctx, task.KernelStack, task.TaskStruct);
+        Isolation.OnProcessCreated(p);
+        _processes.Add(p);
+        return p;
+    }
+
     /// <summary>mmap of an anonymous (or file) region, top-down below TASK_SIZE; prefault when asked (setup work).</summary>
     public VirtualAddress MapRegion(Process p, ulong size, VmFlags flags, PageCacheFile? file = null)
     {
@@ -489,6 +500,15 @@ public sealed partial class SimKernel : IKernelMapper
     /// <summary>Destroys a process: every page, every table, its ASID context stays dead.</summary>
     public void DestroyProcess(Process p)
     {
+        ReleaseMm(p);
+        Lowmem.Free(p.KernelStack);
+        Lowmem.Free(p.TaskStruct);
+    }
+
+    // exit_mmap of an mm no CPU runs any more (exit, or execve's old mm): its pages and tables freed; the process it
+    // was is gone from every CPU
+    private void ReleaseMm(Process p)
+    {
         foreach ((ulong va, PhysicalAddress frame) in p.AnonPages)
         {
             FreeFrame(frame);
@@ -497,8 +517,6 @@ public sealed partial class SimKernel : IKernelMapper
         p.AnonPages.Clear(); // no flush here: Linux's ASID generations guarantee one before the ASID is reused
         Isolation.OnProcessDestroyed(p);
         p.Tables.Release();
-        Lowmem.Free(p.KernelStack);
-        Lowmem.Free(p.TaskStruct);
         p.Exited = true;
         _processes.Remove(p);
         for (int cpu = 0; cpu < _current.Length; cpu++)

@@ -41,6 +41,7 @@ public sealed class Replayer
     private CallTally?[] _tallies = new CallTally?[64];
     private TraceCallInfo[] _infos = new TraceCallInfo[64];
     private ITraceReader _reader = null!;
+    private PageCacheFile? _textFile;
     private ulong _arenaBase;
     private ulong _arenaAreas;
     private int _lastPid = int.MinValue;
@@ -215,23 +216,8 @@ public sealed class Replayer
 
     private void Start(int pid)
     {
-        ulong room = _k.MmapBase - SimKernel.UserFloor;
-        ulong fixedBytes = (TextPages * Page) + (2 * Page) + BufferBytes + _o.UserWss;
         Process p = _k.CreateProcess();
-        ulong text = _k.MapRegion(p, TextPages * Page, VmFlags.Read | VmFlags.Exec, _k.CreateFile("trace-text", TextPages * Page)).Value;
-        ulong stack = _k.MapRegion(p, Page, VmFlags.Read | VmFlags.Write).Value;
-        ulong path = _k.MapRegion(p, Page, VmFlags.Read | VmFlags.Write).Value;
-        ulong buffer = _k.MapRegion(p, BufferBytes, VmFlags.Read | VmFlags.Write).Value;
-        ulong wss = _o.UserWss > 0 ? _k.MapRegion(p, _o.UserWss, VmFlags.Read | VmFlags.Write).Value : 0;
-        if (_o.Format != TraceFormat.Strace)
-        {
-            // the arena that holds the traced program's own addresses: half the room left, at most 64 GiB
-            ulong arena = Math.Min((room - fixedBytes) / 2, 64UL << 30) & ~(AreaBytes - 1);
-            ulong at = _k.MapRegion(p, arena, VmFlags.Read | VmFlags.Write | VmFlags.Exec).Value;
-            _arenaBase = (at + AreaBytes - 1) & ~(AreaBytes - 1);
-            _arenaAreas = (at + arena - _arenaBase) / AreaBytes;
-        }
-
+        (ulong text, ulong stack, ulong path, ulong buffer, ulong wss) = MapProgram(p);
         _k.Start(p);
         _k.UserFetch(p, new VirtualAddress(text), TextPages * Page);
         _k.UserTouch(p, new VirtualAddress(stack), Page, write: true);
@@ -241,17 +227,47 @@ public sealed class Replayer
             _k.UserTouch(p, new VirtualAddress(wss), _o.UserWss, write: true);
         }
 
-        // the path page holds a string that ends at its last byte, so a path of N bytes is its last N bytes
-        byte[] fill = new byte[Page];
-        Array.Fill(fill, (byte)'a');
-        fill[^1] = 0;
         _k.EnterKernel();
-        _k.Uaccess.CopyToUser(new VirtualAddress(path), fill);
+        _k.Uaccess.CopyToUser(new VirtualAddress(path), PathFill());
         _k.ExitKernel();
 
         ProcState ps = new() { P = p, Text = text, Stack = stack, PathPage = path, Buffer = buffer, Wss = wss };
         _byPid[pid] = ps;
         _current = ps;
+    }
+
+    // the path page holds a string that ends at its last byte, so a path of N bytes is its last N bytes
+    private static byte[] PathFill()
+    {
+        byte[] fill = new byte[Page];
+        Array.Fill(fill, (byte)'a');
+        fill[^1] = 0;
+        return fill;
+    }
+
+    // The program's regions in an empty mm: text, stack, path page, I/O buffer, working set and (lackey, ChampSim) the
+    // arena, placed top-down in this order, so every program the replay starts (the first, and each execve's) has them
+    // at the same addresses.
+    private (ulong Text, ulong Stack, ulong Path, ulong Buffer, ulong Wss) MapProgram(Process p)
+    {
+        _textFile ??= _k.CreateFile("trace-text", TextPages * Page);
+        ulong text = _k.MapRegion(p, TextPages * Page, VmFlags.Read | VmFlags.Exec, _textFile).Value;
+        ulong stack = _k.MapRegion(p, Page, VmFlags.Read | VmFlags.Write).Value;
+        ulong path = _k.MapRegion(p, Page, VmFlags.Read | VmFlags.Write).Value;
+        ulong buffer = _k.MapRegion(p, BufferBytes, VmFlags.Read | VmFlags.Write).Value;
+        ulong wss = _o.UserWss > 0 ? _k.MapRegion(p, _o.UserWss, VmFlags.Read | VmFlags.Write).Value : 0;
+        if (_o.Format != TraceFormat.Strace)
+        {
+            // the arena that holds the traced program's own addresses: half the room left, at most 64 GiB
+            ulong room = _k.MmapBase - SimKernel.UserFloor;
+            ulong fixedBytes = (TextPages * Page) + (2 * Page) + BufferBytes + _o.UserWss;
+            ulong arena = Math.Min((room - fixedBytes) / 2, 64UL << 30) & ~(AreaBytes - 1);
+            ulong at = _k.MapRegion(p, arena, VmFlags.Read | VmFlags.Write | VmFlags.Exec).Value;
+            _arenaBase = (at + AreaBytes - 1) & ~(AreaBytes - 1);
+            _arenaAreas = (at + arena - _arenaBase) / AreaBytes;
+        }
+
+        return (text, stack, path, buffer, wss);
     }
 
     private ProcState Proc(int pid)
@@ -629,9 +645,10 @@ public sealed class Replayer
             case SyscallKind.Wait4:
                 Sys(ps, SyscallKind.Wait4);
                 return "wait";
-            case SyscallKind.GenericIn or SyscallKind.GenericOut when info.Exec:
-                _ev.Execs++;
-                return Generic(ps, ref r, info);
+            case SyscallKind.Execve when failed:
+                return Generic(ps, ref r, info); // ENOENT as a shell tries each directory of PATH: the path copied in, nothing replaced
+            case SyscallKind.Execve:
+                return Exec(r.Pid, ps, ref r);
             default:
                 return Generic(ps, ref r, info);
         }
@@ -723,6 +740,38 @@ public sealed class Replayer
         }
 
         return (0, 0);
+    }
+
+    // execve that succeeded: the kernel's exec (a new mm, switched to; the old one torn down), then the new program's
+    // regions at the addresses the first program had; its pages fault in as it touches them. The other threads of the
+    // process end (de_thread), its mappings are gone, its descriptors stay, and (lackey, ChampSim) the arena restarts.
+    private string Exec(int pid, ProcState ps, ref TraceRecord r)
+    {
+        ulong bytes = (ulong)Math.Clamp(r.PathBytes, 1, (int)Page);
+        SyscallResult done = Sys(ps, SyscallKind.Execve, ps.PathPage + Page - bytes, bytes);
+        Process next = done.Child ?? throw new InvalidOperationException($"execve of {ps.P} copied no path ({done.Value})");
+        ps.P = next;
+        (ulong text, ulong stack, ulong path, ulong buffer, ulong wss) = MapProgram(next);
+        if ((text, stack, path, buffer, wss) != (ps.Text, ps.Stack, ps.PathPage, ps.Buffer, ps.Wss))
+        {
+            throw new InvalidOperationException($"execve placed the program's regions elsewhere than the first program's ({text:x}, {ps.Text:x})");
+        }
+
+        // the new program stores its strings (the page faults in); the bytes are what it stored
+        _k.UserTouch(next, new VirtualAddress(path), Page, write: true);
+        _k.Memory.Write(next.Tables.Lookup(new VirtualAddress(path)).Translate(new VirtualAddress(path)), PathFill());
+        ps.Mmaps.Clear();
+        ps.Tasks = 1;
+        foreach (int other in _byPid.Where(kv => ReferenceEquals(kv.Value, ps) && kv.Key != pid).Select(kv => kv.Key).ToList())
+        {
+            _byPid[other] = _exited;
+        }
+
+        _lastPid = int.MinValue;
+        _areas.Clear();
+        Array.Fill(_areaCacheKey, ulong.MaxValue);
+        _ev.Execs++;
+        return "exec";
     }
 
     private string Fork(ProcState ps, ref TraceRecord r, TraceCallInfo info)

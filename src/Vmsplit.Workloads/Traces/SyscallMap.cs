@@ -54,8 +54,8 @@ public static class SyscallMap
         Add(new(SyscallKind.Fork), "fork", "vfork", "clone", "clone3");
         Add(new(SyscallKind.Exit), "exit", "exit_group");
         Add(new(SyscallKind.Wait4), "wait4", "waitid", "waitpid");
-        // a new program: generic, with its path copied, counted as a process event
-        Add(new(SyscallKind.GenericIn, Exec: true, PathIn: true), "execve", "execveat");
+        // a new program: the kernel's exec (a new mm), counted as a process event; a failed one is generic, its path copied in
+        Add(new(SyscallKind.Execve, Exec: true, PathIn: true), "execve", "execveat");
 
         // generic calls with a result copied to the user (recv*, getdents*, getrandom, getcwd) or from it (send*)
         Add(new(SyscallKind.GenericIn, BufferArg: 1, ResultOut: true), "recvfrom", "recvmsg", "recv", "getdents", "getdents64");
