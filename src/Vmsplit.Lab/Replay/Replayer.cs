@@ -144,12 +144,7 @@ public sealed class Replayer
             throw new LabException($"trace {_o.Name}: has no lines");
         }
 
-        _ev.UnfinishedAtEnd = reader switch
-        {
-            StraceReader s => s.UnfinishedAtEnd,
-            LackeyReader l => l.UnfinishedAtEnd,
-            _ => 0,
-        };
+        _ev.UnfinishedAtEnd = reader.UnfinishedAtEnd;
         foreach (CallTally? t in _tallies)
         {
             if (t is not null && (t.Count > 0 || t.Cycles > 0))

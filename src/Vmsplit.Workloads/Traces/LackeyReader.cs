@@ -13,31 +13,23 @@ namespace Vmsplit.Workloads.Traces;
 /// finishes the call named on the line before (valgrind's "unimplemented syscall" message); <c>==PID== ...</c>
 /// lines are valgrind's messages. A path argument reads <c>0xADDR(/the/path)</c>.
 /// </summary>
-public sealed class LackeyReader : LineTraceReader, ITraceReader
+public sealed class LackeyReader : LineTraceReader<TraceRecord>, ITraceReader
 {
-    private readonly Dictionary<int, TraceRecord> _pending = new();
     private int _pid;
     private int _lastStartedTid = -1;
 
     public LackeyReader(Stream data, CountingStream raw, string file)
-        : base(data, raw, file)
+        : base(data, raw, file, TraceFormat.Lackey)
     {
     }
 
-    public TraceFormat Format => TraceFormat.Lackey;
-
-
-    /// <summary>Calls started and never finished by the end of the trace.</summary>
-    public int UnfinishedAtEnd => _pending.Count;
-
     public bool Next(ref TraceRecord r)
     {
-        if (!Lines.TryReadLine(out ReadOnlySpan<byte> line))
+        if (!ReadLine(ref r, out ReadOnlySpan<byte> line))
         {
             return false;
         }
 
-        r.Line = Lines.LineNumber;
         if (line.Length > 3)
         {
             byte c0 = line[0];
@@ -154,7 +146,7 @@ public sealed class LackeyReader : LineTraceReader, ITraceReader
         if (line.TrimStart((byte)' ').StartsWith("-->"u8))
         {
             // the result of the call named alone on the line before (valgrind's "unimplemented syscall")
-            if (_lastStartedTid >= 0 && _pending.Remove(_lastStartedTid, out TraceRecord call))
+            if (_lastStartedTid >= 0 && Pending.Remove(_lastStartedTid, out TraceRecord call))
             {
                 r = call;
                 r.Line = Lines.LineNumber;
@@ -188,7 +180,7 @@ public sealed class LackeyReader : LineTraceReader, ITraceReader
         if (rest.StartsWith("..."u8))
         {
             // "... [async] --> Success(0x..)": the end of a call started earlier by this thread
-            if (!_pending.Remove(tid, out TraceRecord call))
+            if (!Pending.Remove(tid, out TraceRecord call))
             {
                 return Skip(ref r, SkipReason.Orphan);
             }
@@ -213,7 +205,7 @@ public sealed class LackeyReader : LineTraceReader, ITraceReader
         if (rest.StartsWith("unimplemented"u8))
         {
             r.Call = Names.Intern("ni_syscall".AsSpan());
-            _pending[tid] = r;
+            Pending[tid] = r;
             _lastStartedTid = tid;
             return Skip(ref r, SkipReason.CallStarted);
         }
@@ -248,7 +240,7 @@ public sealed class LackeyReader : LineTraceReader, ITraceReader
 
         if (arrow < 0)
         {
-            _pending[tid] = r;
+            Pending[tid] = r;
             _lastStartedTid = tid;
             return Skip(ref r, SkipReason.CallStarted);
         }
@@ -256,7 +248,7 @@ public sealed class LackeyReader : LineTraceReader, ITraceReader
         ReadOnlySpan<byte> result = rest[arrow..];
         if (result.IndexOf("[async] ..."u8) >= 0)
         {
-            _pending[tid] = r;
+            Pending[tid] = r;
             return Skip(ref r, SkipReason.CallStarted);
         }
 
@@ -441,6 +433,5 @@ public sealed class LackeyReader : LineTraceReader, ITraceReader
         r.Skip = why;
         return true;
     }
-
 
 }

@@ -13,32 +13,22 @@ namespace Vmsplit.Workloads.Traces;
 /// messages. Arguments: integers (decimal, 0x hex, negative), quoted strings with C escapes and a trailing
 /// <c>...</c> when cut by -s, structures, arrays, flag names, and -y's <c>FD&lt;path&gt;</c> annotations.
 /// </summary>
-public sealed class StraceReader : LineTraceReader, ITraceReader
+public sealed class StraceReader : LineTraceReader<byte[]>, ITraceReader
 {
-
-    // the first half of each process's unfinished call, kept until it resumes
-    private readonly Dictionary<int, byte[]> _pending = new();
     private byte[] _joined = new byte[4096];
 
     public StraceReader(Stream data, CountingStream raw, string file)
-        : base(data, raw, file)
+        : base(data, raw, file, TraceFormat.Strace)
     {
     }
 
-    public TraceFormat Format => TraceFormat.Strace;
-
-
-    /// <summary>Calls left unfinished at the end of the trace (a process killed inside a call).</summary>
-    public int UnfinishedAtEnd => _pending.Count;
-
     public bool Next(ref TraceRecord r)
     {
-        if (!Lines.TryReadLine(out ReadOnlySpan<byte> line))
+        if (!ReadLine(ref r, out ReadOnlySpan<byte> line))
         {
             return false;
         }
 
-        r.Line = Lines.LineNumber;
         ReadOnlySpan<byte> s = line.TrimStart((byte)' ');
         if (s.IsEmpty)
         {
@@ -121,7 +111,7 @@ public sealed class StraceReader : LineTraceReader, ITraceReader
                 Malformed(line, "'<... NAME resumed>' without 'resumed>'");
             }
 
-            if (!_pending.Remove(pid, out byte[]? first))
+            if (!Pending.Remove(pid, out byte[]? first))
             {
                 // strace started after the call began (-p), or the trace was cut: the call's start is not in it
                 return Skip(ref r, SkipReason.Orphan);
@@ -165,7 +155,7 @@ public sealed class StraceReader : LineTraceReader, ITraceReader
     /// <summary>A process whose clone, clone3, fork or vfork is unfinished (its child may show up before the call returns), and whether the call shares the mm.</summary>
     public bool PendingClone(out int parentPid, out bool sharesMm)
     {
-        foreach ((int pid, byte[] first) in _pending)
+        foreach ((int pid, byte[] first) in Pending)
         {
             ReadOnlySpan<byte> text = first.AsSpan(4, BitConverter.ToInt32(first, 0));
             if (text.StartsWith("clone"u8) || text.StartsWith("fork"u8) || text.StartsWith("vfork"u8))
@@ -186,7 +176,7 @@ public sealed class StraceReader : LineTraceReader, ITraceReader
         byte[] copy = new byte[4 + first.Length];
         BitConverter.TryWriteBytes(copy, first.Length);
         first.CopyTo(copy.AsSpan(4));
-        _pending[pid] = copy;
+        Pending[pid] = copy;
     }
 
     private bool Call(ReadOnlySpan<byte> line, ReadOnlySpan<byte> s, int pid, ref TraceRecord r)
@@ -624,6 +614,5 @@ public sealed class StraceReader : LineTraceReader, ITraceReader
         r.Skip = why;
         return true;
     }
-
 
 }

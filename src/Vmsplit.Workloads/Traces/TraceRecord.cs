@@ -148,6 +148,9 @@ public interface ITraceReader : IDisposable
     /// <summary>Bytes of the file read so far (compressed bytes for a compressed trace), for progress.</summary>
     long BytesRead { get; }
 
+    /// <summary>Calls started and never finished by the end of the trace (the text formats; ChampSim records none).</summary>
+    int UnfinishedAtEnd => 0;
+
     /// <summary>Reads the next record into <paramref name="r"/>; false at the end. Throws <see cref="WorkloadException"/> for a malformed or truncated trace, naming the file and line.</summary>
     bool Next(ref TraceRecord r);
 }
