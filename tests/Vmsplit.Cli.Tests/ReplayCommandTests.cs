@@ -72,7 +72,7 @@ public class ReplayCommandTests
         string output = System.Text.RegularExpressions.Regex.Replace(text, "\n +", " "); // paragraphs unwrapped
         Assert.Contains("Note: trace small: strace (detected: the file name contains 'strace'); one operation is the whole trace", output);
         Assert.Contains("Trace small: every line's event", output);
-        Assert.Contains("17 lines: 0 instruction fetches, 0 loads, 0 stores, 0 modifies; 13 system calls (10 on the model's paths, 3 generic)", output);
+        Assert.Contains("17 lines: 0 instruction fetches, 0 loads, 0 stores, 0 modifies; 13 system calls (11 on the model's paths, 2 generic)", output);
         Assert.Contains("TLB over the whole trace", output);
         Assert.Contains("Top system calls by added cost", output);
         Assert.Contains("kpti+nopcid: ", output);

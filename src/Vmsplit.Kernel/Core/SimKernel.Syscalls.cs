@@ -576,7 +576,7 @@ public sealed partial class SimKernel
 
         Process next = NewMm(old);
         SwitchMm(next);
-        ReleaseMm(old);
+        ReleaseMm(old, exec: true);
         return new(0, next);
     }
 

@@ -420,7 +420,7 @@ public sealed partial class SimKernel : IKernelMapper
         PageTable tables = CreateUserTree();
         MmContext ctx = new(_nextCtx++);
         Process p = new(task.Pid, tables, ctx, task.KernelStack, task.TaskStruct);
-        Isolation.OnProcessCreated(p);
+        Isolation.OnExecMmCreated(p);
         _processes.Add(p);
         return p;
     }
@@ -500,14 +500,14 @@ public sealed partial class SimKernel : IKernelMapper
     /// <summary>Destroys a process: every page, every table, its ASID context stays dead.</summary>
     public void DestroyProcess(Process p)
     {
-        ReleaseMm(p);
+        ReleaseMm(p, exec: false);
         Lowmem.Free(p.KernelStack);
         Lowmem.Free(p.TaskStruct);
     }
 
     // exit_mmap of an mm no CPU runs any more (exit, or execve's old mm): its pages and tables freed; the process it
     // was is gone from every CPU
-    private void ReleaseMm(Process p)
+    private void ReleaseMm(Process p, bool exec)
     {
         foreach ((ulong va, PhysicalAddress frame) in p.AnonPages)
         {
@@ -515,7 +515,15 @@ public sealed partial class SimKernel : IKernelMapper
         }
 
         p.AnonPages.Clear(); // no flush here: Linux's ASID generations guarantee one before the ASID is reused
-        Isolation.OnProcessDestroyed(p);
+        if (exec)
+        {
+            Isolation.OnExecMmReleased(p);
+        }
+        else
+        {
+            Isolation.OnProcessDestroyed(p);
+        }
+
         p.Tables.Release();
         p.Exited = true;
         _processes.Remove(p);

@@ -89,6 +89,12 @@ public abstract class IsolationPolicy
     {
     }
 
+    /// <summary>execve gave the task of <paramref name="p"/> this new mm: the scheme adds what a new mm gets (by default as for a new process).</summary>
+    public virtual void OnExecMmCreated(Process p) => OnProcessCreated(p);
+
+    /// <summary>execve's old mm is torn down, its task going on in the new one (by default as for a destroyed process).</summary>
+    public virtual void OnExecMmReleased(Process p) => OnProcessDestroyed(p);
+
     /// <summary>Page-table bytes a process costs, the scheme's extra trees included.</summary>
     public virtual long ProcessTableBytes(Process p) => p.Tables.TableBytes;
 

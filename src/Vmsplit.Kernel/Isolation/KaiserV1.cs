@@ -69,6 +69,12 @@ public sealed class KaiserV1 : X86Pti
         AddMapping(StackOf(p), PagePermissions.Read | PagePermissions.Write);
     }
 
+    /// <summary>execve: the new mm's shadow PGD; the task's stack, a task's and not an mm's, is in the shared shadow half already.</summary>
+    public override void OnExecMmCreated(Process p) => base.OnProcessCreated(p);
+
+    /// <summary>execve's old mm: its shadow PGD goes; the stack stays mapped for the task that goes on.</summary>
+    public override void OnExecMmReleased(Process p) => base.OnProcessDestroyed(p);
+
     /// <summary>
     /// The stack leaves the shadow and the TLB is flushed globally: kaiser_remove_mapping ends in
     /// __native_flush_tlb_global(), commented in the series as "called to unmap process stacks in the exit() path".
