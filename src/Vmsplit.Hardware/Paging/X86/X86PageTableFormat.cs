@@ -186,6 +186,7 @@ public sealed class X86PageTableFormat : PageTableFormat
         public void Add(WalkStep step) => trace.Add(step);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // each public entry gets its own copy: no call into a shared core
     private WalkResult WalkCore<TSteps>(PhysicalMemory memory, in MmuRegisters registers, VirtualAddress va, AccessType access, Privilege privilege, TSteps steps)
         where TSteps : struct, IStepRecorder
     {
