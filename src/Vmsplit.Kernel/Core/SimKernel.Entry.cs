@@ -143,6 +143,16 @@ public sealed partial class SimKernel
         RunOn(here);
     }
 
+    // A system call's way in, shared by every call, the idle entry and a switch: the entry through the isolation scheme,
+    // the entry path's footprint and counted instructions, and the system-call table's indirect call.
+    private void EnterSyscall(Process p)
+    {
+        EnterKernel();
+        TouchFootprint(KernelPath.Entry, p);
+        ChargeInstructions(EntryPath.EntryExitInstructions);
+        Arch.IndirectCall();
+    }
+
     /// <summary>
     /// The running task blocks (in <paramref name="blocking"/>, whose handler runs first) and the executing CPU schedules
     /// its idle task (from user mode: entry, schedule, enter_lazy_tlb). The mm stays loaded and the CPU stays in its mm_cpumask (lazy TLB mode); x86 flushes
@@ -151,10 +161,7 @@ public sealed partial class SimKernel
     public void Idle(SyscallRequest? blocking = null)
     {
         Process p = Current ?? throw new InvalidOperationException("no process is running");
-        EnterKernel();
-        TouchFootprint(KernelPath.Entry, p);
-        ChargeInstructions(EntryPath.EntryExitInstructions);
-        Arch.IndirectCall(); // the system-call table's indirect call
+        EnterSyscall(p);
         if (blocking is SyscallRequest b)
         {
             RunHandler(p, b); // the call it blocks in (a pipe read with nothing to read)

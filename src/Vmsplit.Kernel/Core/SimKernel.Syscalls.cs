@@ -232,10 +232,7 @@ public sealed partial class SimKernel
             throw new InvalidOperationException($"{p} makes a system call while {Current} is running");
         }
 
-        EnterKernel();
-        TouchFootprint(KernelPath.Entry, p);
-        ChargeInstructions(EntryPath.EntryExitInstructions);
-        Arch.IndirectCall(); // the system-call table's indirect call
+        EnterSyscall(p);
         SyscallResult result = RunHandler(p, rq);
         if (rq.Kind == SyscallKind.Exit)
         {
@@ -495,10 +492,7 @@ public sealed partial class SimKernel
             throw new InvalidOperationException($"switch from {from} while {Current} is running");
         }
 
-        EnterKernel();
-        TouchFootprint(KernelPath.Entry, from);
-        ChargeInstructions(EntryPath.EntryExitInstructions);
-        Arch.IndirectCall(); // the system-call table's indirect call
+        EnterSyscall(from);
         if (blocking is SyscallRequest b)
         {
             RunHandler(from, b);
