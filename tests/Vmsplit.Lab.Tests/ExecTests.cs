@@ -70,11 +70,7 @@ public class ExecTests
         Assert.Equal(TwinAfterExit(m, design), FreeFrames(k));
 
         // ... which is, by hand, what the process held when created: the new mm's first tables and the task
-        // (x86-pae's exit keeps one frame more in both kernels, left alone here)
-        if (arch != "x86-pae")
-        {
-            Assert.Equal(created, FreeFrames(k));
-        }
+        Assert.Equal(created, FreeFrames(k));
 
         // no translation of the old program survives: its address faults in the new mm (the coherence checker would
         // catch a stale TLB hit) ...

@@ -244,6 +244,67 @@ public sealed partial class PageTable
         return PageTableResult.Ok;
     }
 
+    /// <summary>
+    /// Allocates the tables that smallest-page leaves in [va, va+size) need, writing no leaf: the page-table
+    /// structure only, as Linux builds it at boot for ranges mapped later (page_table_range_init in
+    /// arch/x86/mm/init_32.c for the fixmap and pkmap; early_pte_alloc in arch/arm/mm/mmu.c kmap_init).
+    /// </summary>
+    public PageTableResult PopulateTables(VirtualAddress va, ulong size, PageAttributes attributes)
+    {
+        ThrowIfReleased();
+        PageTableResult check = CheckRange(va, size);
+        if (!check.Succeeded)
+        {
+            return check;
+        }
+
+        if (OverlapsShared(va.Value, size, out VirtualAddress shared))
+        {
+            return new PageTableResult(PageTableStatus.Shared, shared);
+        }
+
+        int leafLevel = _geometry.LevelCount - 1;
+        ulong span = leafLevel > 0 ? _geometry[leafLevel - 1].EntrySpan : size;
+        for (ulong v = va.Value & ~(span - 1); v < va.Value + size; v += span)
+        {
+            ulong table = Root.Value;
+            for (int i = 0; i < leafLevel; i++)
+            {
+                ref readonly PageTableLevel level = ref _geometry[i];
+                _path[i] = table;
+                int index = level.IndexOf(v);
+                DecodedEntry entry = _format.Decode(level, ReadEntry(table, i, index), _registers);
+                if (entry.Kind == DescriptorKind.Invalid)
+                {
+                    if (!_tables.TryAllocate(_geometry[i + 1].TableBytes, out PhysicalAddress child))
+                    {
+                        return new PageTableResult(PageTableStatus.NoMemory, new VirtualAddress(v));
+                    }
+
+                    _info.Add(child.Value, new TableInfo(i + 1, 0, v & ~(level.EntrySpan - 1)));
+                    _allocatedAt[i + 1]++;
+                    SetEntry(table, i, index, _format.EncodeTable(level, child, attributes));
+                    table = child.Value;
+                }
+                else if (entry.Kind == DescriptorKind.Table)
+                {
+                    table = entry.Address.Value;
+                }
+                else
+                {
+                    break; // a block already maps this part: no table below it
+                }
+            }
+
+            if (v > ulong.MaxValue - span)
+            {
+                break;
+            }
+        }
+
+        return PageTableResult.Ok;
+    }
+
     /// <summary>Removes every mapping in [va, va+size); holes are skipped; blocks that straddle an end are split.</summary>
     public PageTableResult Unmap(VirtualAddress va, ulong size)
     {

@@ -96,6 +96,38 @@ public sealed partial class SimKernel
     private ulong ImageOffsetInRam() => Arch.ImageOffsetInRam;
 
     /// <summary>
+    /// The page tables under the kmap_local slots of the fixmap and under the pkmap range exist from boot, so the
+    /// first kmap of a highmem page writes a PTE and allocates nothing (arch/x86/mm/init_32.c, Linux 5.4:
+    /// early_ioremap_page_table_range_init and permanent_kmaps_init call page_table_range_init; arch/arm/mm/mmu.c
+    /// kmap_init: early_pte_alloc for PKMAP_BASE and FIXADDR_START). Without highmem nothing is kmapped.
+    /// </summary>
+    private void PopulateHighmemTables(int cpus)
+    {
+        if (Highmem is null)
+        {
+            return;
+        }
+
+        VirtualAddress lowest = KmapLocal.SlotAddress(cpus - 1, Vmsplit.Kernel.Mm.KmapLocal.KmMaxIdx - 1);
+        PopulateKernelTables(lowest, KmapLocal.SlotAddress(0, 0) + Page - lowest);
+        if (Pkmap is { } pkmap)
+        {
+            PopulateKernelTables(pkmap.Base, (ulong)pkmap.LastPkmap * Page);
+        }
+    }
+
+    private void PopulateKernelTables(VirtualAddress va, ulong size)
+    {
+        PageTableResult r = KernelTreeFor(va).PopulateTables(va, size, KernelAttributes(va, PagePermissions.Read | PagePermissions.Write));
+        if (!r.Succeeded)
+        {
+            throw new KernelSetupException($"cannot build the page tables of {va}+{ByteSize.Format(size)}: {r.Message}");
+        }
+
+        SyncKernelEntries(va);
+    }
+
+    /// <summary>
     /// An image mapped inside [VMALLOC_START, VMALLOC_END) holds its range as a vm_struct, so vmalloc never hands it
     /// out (vm_area_add_early from map_kernel_segment, arch/arm64/mm/mmu.c): the layout's image region, or the image.
     /// </summary>

@@ -116,6 +116,7 @@ public sealed partial class SimKernel : IKernelMapper
         ReserveImageInVmalloc();
         Pkmap = Layout.PkmapBase != 0 && Highmem is not null ? new PkmapPool(new VirtualAddress(Layout.PkmapBase), (int)(Layout.PkmapSize / Page), this) : null;
         KmapLocal = new KmapLocal(new VirtualAddress(FixaddrTop), FixKmapBegin, setup.Cpus, this, flushAfterMap: Arch.KmapFlushesAfterMap);
+        PopulateHighmemTables(setup.Cpus);
         BootLedger = Ledger.Clone();
         Ledger.Reset();
     }

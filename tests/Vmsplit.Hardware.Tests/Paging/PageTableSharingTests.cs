@@ -58,4 +58,26 @@ public class PageTableSharingTests
         Assert.False(process.Lookup(s_kernelVa).Found);
         Assert.Equal(PageTableStatus.NotMapped, process.ShareEntry(kernel, s_kernelVa + (1UL << 39), 0).Status);
     }
+
+    [Fact]
+    public void PopulatedTablesHoldNoLeafAndALaterMapAllocatesNothing()
+    {
+        PhysicalMemory mem = new();
+        FrameAllocator alloc = new(new RamBank(new PhysicalAddress(0x10000000), 64UL << 20));
+        PageTable pae = PageTable.Create(PageTableFormat.Get(MmuFormat.X86Pae), mem, alloc);
+        ulong before = alloc.UsedPages; // the PDPT's frame and its four preallocated PMDs
+        VirtualAddress fixmap = new(0xffa00000);
+
+        // 3 MiB from 0xffa00000 spans two 2 MiB PMD entries: two PTE tables, no mapping
+        Assert.True(pae.PopulateTables(fixmap, 3UL << 20, PageAttributes.KernelData).Succeeded);
+        Assert.Equal(before + 2, alloc.UsedPages);
+        Assert.False(pae.Lookup(fixmap).Found);
+        Assert.True(pae.PopulateTables(fixmap, 4096, PageAttributes.KernelData).Succeeded); // already there
+        Assert.Equal(before + 2, alloc.UsedPages);
+
+        Assert.True(pae.Map(fixmap + (0x200000 + 0x5000), new PhysicalAddress(0x7000), 4096, PageAttributes.KernelData).Succeeded);
+        Assert.Equal(before + 2, alloc.UsedPages);
+        Assert.Equal(new PhysicalAddress(0x7000), pae.Lookup(fixmap + (0x200000 + 0x5000)).FrameBase);
+        Assert.Equal(PageTableStatus.Misaligned, pae.PopulateTables(fixmap + 1, 4096, PageAttributes.KernelData).Status);
+    }
 }
