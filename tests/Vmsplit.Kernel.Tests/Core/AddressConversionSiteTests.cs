@@ -72,8 +72,8 @@ public sealed class AddressConversionSiteTests
     public void ForkOfHighmemPagesConvertsOnlyThePmdTablesPud()
     {
         // 32-bit ARM with 2 GiB: user pages come from highmem first, and a highmem page is kmapped through a fixmap PTE,
-        // no conversion; LPAE's pud_populate links the child's one PMD table with __pa(pmd), pmd_populate the PTE
-        // table with page_to_phys
+        // no conversion; the child's pgd_alloc allocates the PMD of the modules and pkmap (which holds the user pages
+        // below them too) and links it with pud_populate, __pa(pmd); pmd_populate links the PTE table with page_to_phys
         (SimKernel k, Process p, VirtualAddress _) = KernelBoot.BootWithBuffer(KernelArch.ArmLpae, "classic", "cortex-a15", 5 * 4096, touch: true);
         Assert.All(p.AnonPages.Values, f => Assert.True(k.IsHighmem(f)));
         long before = k.AddressConversions;

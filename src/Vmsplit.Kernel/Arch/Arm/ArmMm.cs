@@ -98,7 +98,13 @@ public sealed class ArmMm : ArchMm
         if (_ttbr0Part is not null)
         {
             Vmsplit.Kernel.Layout.KernelLayout l = Kernel.Layout;
-            SimKernel.ShareRange(user, _ttbr0Part, l.ModulesVaddr != 0 ? l.ModulesVaddr : l.PageOffset - (16UL << 20), l.PageOffset, 1);
+            ulong modules = l.ModulesVaddr != 0 ? l.ModulesVaddr : l.PageOffset - (16UL << 20);
+            SimKernel.ShareRange(user, _ttbr0Part, modules, l.PageOffset, 1);
+            if (user.TableOf(new VirtualAddress(modules), 1) is { } pmd)
+            {
+                Kernel.VirtToPhys(Kernel.LinearAddress(pmd)); // pmd_alloc's pud_populate: __pa(pmd) (arch/arm/include/asm/pgalloc.h)
+            }
+
             return;
         }
 
