@@ -108,6 +108,16 @@ public static class CauseInputs
             return Costs(PrimitiveCost.MemcpyBytesPerCycle);
         }
 
+        if (cause == CostCause.InstructionCacheMiss)
+        {
+            return ["cache.l1iBytes", "cache.l1iWays", "cache.l2Bytes", "cache.l2Ways", "cache.l2HitCycles", "cache.l2MissCycles"];
+        }
+
+        if (cause == CostCause.DataCacheMiss)
+        {
+            return ["cache.l1dBytes", "cache.l1dWays", "cache.l2Bytes", "cache.l2Ways", "cache.l2HitCycles", "cache.l2MissCycles"];
+        }
+
         if (cause == CostCause.PageZeroing)
         {
             return Costs(PrimitiveCost.PageZeroCycles);

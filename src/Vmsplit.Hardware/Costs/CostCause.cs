@@ -12,7 +12,7 @@ public sealed class CostCause
     public const int Slots = 32;
 
     /// <summary>The first slot not taken by a hardware cause.</summary>
-    public const int FirstSoftwareSlot = 12;
+    public const int FirstSoftwareSlot = 14;
 
     public CostCause(int slot, string name)
     {
@@ -59,11 +59,17 @@ public sealed class CostCause
     /// <summary>Opening and closing the kernel's access to user memory: STAC/CLAC, MSR PAN, csrs/csrc sstatus.SUM.</summary>
     public static CostCause UserAccessControl { get; } = new(11, "uaccess-control");
 
+    /// <summary>Kernel text lines that missed the L1 instruction cache: the L2's latency, or memory's when the L2 misses too.</summary>
+    public static CostCause InstructionCacheMiss { get; } = new(12, "icache-miss");
+
+    /// <summary>Lines a copy or a page clear reached that missed the L1 data cache: the L2's latency, or memory's.</summary>
+    public static CostCause DataCacheMiss { get; } = new(13, "dcache-miss");
+
     /// <summary>The hardware's causes, in slot order.</summary>
     public static IReadOnlyList<CostCause> Hardware { get; } =
     [
         ExceptionEntryExit, RootRegisterWrite, Barrier, TlbLookup, TlbRefillCacheHit, TlbRefillCacheMiss,
-        TlbMaintenance, CacheFlush, Memcpy, PageZeroing, UserWork, UserAccessControl,
+        TlbMaintenance, CacheFlush, Memcpy, PageZeroing, UserWork, UserAccessControl, InstructionCacheMiss, DataCacheMiss,
     ];
 
     public int Slot { get; }

@@ -29,6 +29,7 @@ public sealed class Cpu
         Profile = profile;
         Ledger = ledger;
         Cache = new LineCache(cacheBytes, 16, profile.Cache.LineBytes);
+        Caches = profile.Caches is CacheHierarchyConfig c ? new CacheHierarchy(c) : null;
         _entryBytes = mmu.Format.Geometry[0].EntrySize; // one descriptor size per format (4 or 8 bytes)
         mmu.WalkTrace = _trace; // the MMU records each miss's descriptor reads for the cache model
         IReadOnlyList<TlbLevelConfig> main = profile.Tlb.Main;
@@ -44,6 +45,13 @@ public sealed class Cpu
     public CostLedger Ledger { get; }
 
     public LineCache Cache { get; }
+
+    /// <summary>
+    /// The profile's L1 instruction, L1 data and L2 caches (null when it states none): kernel text fetched by the
+    /// paths and the lines copies and page clears reach. The walker's descriptor reads and the priced kernel loads stay
+    /// on <see cref="Cache"/>, the line cache whose hit and miss prices are the profile's walk-step costs.
+    /// </summary>
+    public CacheHierarchy? Caches { get; }
 
     /// <summary>Walk reads that hit and missed the cache model.</summary>
     public long WalkStepHits { get; private set; }
@@ -170,6 +178,40 @@ public sealed class Cpu
     /// <summary>A TLB maintenance operation's cost, charged to <paramref name="cause"/>.</summary>
     public void ChargeMaintenance(TlbMaintenanceOp op, CostCause? cause = null) =>
         Book(cause ?? CostCause.TlbMaintenance, Profile.Cycles(op));
+
+    /// <summary>
+    /// Kernel instructions fetched from [<paramref name="pa"/>, +<paramref name="bytes"/>): each line looked up in the L1
+    /// instruction cache; a miss is charged the L2's latency (or memory's) as <see cref="CostCause.InstructionCacheMiss"/>.
+    /// A hit costs nothing beyond the instructions' own cycles at the profile's kernel IPC.
+    /// </summary>
+    public void FetchInstructions(PhysicalAddress pa, ulong bytes)
+    {
+        if (Caches is CacheHierarchy c)
+        {
+            double cycles = c.Fetch(pa.Value, bytes);
+            if (cycles > 0)
+            {
+                Book(CostCause.InstructionCacheMiss, cycles);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The data lines of [<paramref name="pa"/>, +<paramref name="bytes"/>) a copy or a clear reads or writes, each looked up
+    /// in the L1 data cache; a miss is charged the L2's latency (or memory's) as <see cref="CostCause.DataCacheMiss"/>, on
+    /// top of the copy's own rate (<see cref="ChargeMemcpy"/>, the rate of lines that hit).
+    /// </summary>
+    public void TouchDataLines(PhysicalAddress pa, ulong bytes)
+    {
+        if (Caches is CacheHierarchy c)
+        {
+            double cycles = c.Data(pa.Value, bytes);
+            if (cycles > 0)
+            {
+                Book(CostCause.DataCacheMiss, cycles);
+            }
+        }
+    }
 
     /// <summary>Bytes moved by memcpy at the profile's rate.</summary>
     public void ChargeMemcpy(ulong bytes) => Book(CostCause.Memcpy, Profile.MemcpyCycles(bytes));

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Vmsplit.Hardware.Caches;
 using Vmsplit.Hardware.Paging;
 using Vmsplit.Hardware.Tlb;
 
@@ -103,6 +104,9 @@ public sealed class CpuProfile
     public TlbHierarchyConfig Tlb { get; }
 
     public CacheGeometry Cache { get; }
+
+    /// <summary>The L1 instruction, L1 data and L2 caches kernel text and copied lines go through; null when the file states none.</summary>
+    public CacheHierarchyConfig? Caches { get; init; }
 
     /// <summary>The rate kernel code runs at (issue width and IPC, sourced or assumed in the profile's <c>kernel:</c> section).</summary>
     public KernelRate Kernel { get; init; } = KernelRate.Default;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Numerics;
+using Vmsplit.Hardware.Caches;
 using Vmsplit.Hardware.Input;
 using Vmsplit.Hardware.Paging;
 using Vmsplit.Hardware.Tlb;
@@ -34,7 +35,8 @@ public static class CpuProfileLoader
         private static readonly string[] s_kernelKeys = ["issueWidth", "ipc"];
         private static readonly string[] s_levelKeys = ["name", "entries", "ways", "pageSizes", "holding", "replacement", "latencyCycles"];
         private static readonly string[] s_walkCacheKeys = ["name", "entries", "ways", "coverageShifts", "latencyCycles"];
-        private static readonly string[] s_cacheKeys = ["lineBytes", "viptAliasing", "wayBytes", "cleanInvalidateLineCycles", "icacheInvalidateAllCycles"];
+        private static readonly string[] s_hierarchyKeys = ["l1iBytes", "l1iWays", "l1dBytes", "l1dWays", "l2Bytes", "l2Ways", "l2HitCycles", "l2MissCycles"];
+        private static readonly string[] s_cacheKeys = ["lineBytes", "viptAliasing", "wayBytes", "cleanInvalidateLineCycles", "icacheInvalidateAllCycles", .. s_hierarchyKeys];
 
         private readonly List<ProfileEntry> _entries = [];
         private readonly YamlFieldReader _r = new(file, MakeError);
@@ -90,9 +92,11 @@ public static class CpuProfileLoader
             int cores = ReadBoardCores(root);
             TlbHierarchyConfig tlb = ReadTlb(Mapping(Required(root, "tlb", "tlb"), "tlb"), arch, features);
             (double[] costs, bool[] has) = ReadCosts(Mapping(Required(root, "costs", "costs"), "costs"), arch, features);
-            CacheGeometry cache = ReadCache(Mapping(Required(root, "cache", "cache"), "cache"));
+            YamlMappingNode cacheNode = Mapping(Required(root, "cache", "cache"), "cache");
+            CacheGeometry cache = ReadCache(cacheNode);
+            CacheHierarchyConfig? caches = ReadHierarchy(cacheNode, cache.LineBytes);
             KernelRate rate = ReadKernelRate(_r.Child(root, "kernel"));
-            return new CpuProfile(id, name, file, arch, formats, features, clock, tlb, cache, costs, has, _entries) { Kernel = rate, BoardCores = cores };
+            return new CpuProfile(id, name, file, arch, formats, features, clock, tlb, cache, costs, has, _entries) { Kernel = rate, BoardCores = cores, Caches = caches };
         }
 
         /// <summary>
@@ -382,6 +386,45 @@ public static class CpuProfileLoader
             }
 
             return new CacheGeometry(line, aliasing, way[0], flush, icache);
+        }
+
+        /// <summary>
+        /// The L1 instruction, L1 data and L2 caches (<c>cache.l1iBytes</c> ... <c>cache.l2MissCycles</c>): all or none, so that
+        /// older profile files still load; without them no instruction or data cache is modelled, recorded as an assumption.
+        /// </summary>
+        private CacheHierarchyConfig? ReadHierarchy(YamlMappingNode cache, int lineBytes)
+        {
+            string[] present = [.. s_hierarchyKeys.Where(k => _r.Child(cache, k) is not null)];
+            if (present.Length == 0)
+            {
+                _entries.Add(new ProfileEntry("cache.l1iBytes", "none", "the profile file states no L1/L2 caches; kernel text fetches and copied lines are not looked up in caches", true));
+                return null;
+            }
+
+            if (present.Length != s_hierarchyKeys.Length)
+            {
+                string missing = s_hierarchyKeys.First(k => !present.Contains(k));
+                throw Error(cache, "cache." + missing, $"missing (the cache hierarchy needs all of {string.Join(", ", s_hierarchyKeys)})");
+            }
+
+            CacheLevelConfig Level(string name, string key) => new(
+                name,
+                Sizes(cache, key + "Bytes", "cache." + key + "Bytes", single: true)[0],
+                Integer(cache, key + "Ways", "cache." + key + "Ways", 1, 64));
+
+            CacheLevelConfig l1i = Level("L1I", "l1i");
+            CacheLevelConfig l1d = Level("L1D", "l1d");
+            CacheLevelConfig l2 = Level("L2", "l2");
+            double hit = Number(cache, "l2HitCycles", "cache.l2HitCycles", positive: false);
+            double miss = Number(cache, "l2MissCycles", "cache.l2MissCycles", positive: false);
+            CacheHierarchyConfig config = new(l1i, l1d, l2, lineBytes, hit, miss);
+            string problem = config.Validate();
+            if (problem.Length != 0)
+            {
+                throw Error(cache, "cache", problem);
+            }
+
+            return config;
         }
 
         private static string ArchName(ProfileArchitecture a) => a switch

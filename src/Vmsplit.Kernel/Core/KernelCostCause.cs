@@ -52,6 +52,7 @@ public static class KernelCostCause
     public static IReadOnlyList<CostCause> All { get; } =
     [
         PathBase,
+        CostCause.InstructionCacheMiss,
         CostCause.ExceptionEntryExit,
         SpeculationMitigation,
         CostCause.RootRegisterWrite,
@@ -69,6 +70,7 @@ public static class KernelCostCause
         Kmap,
         CostCause.CacheFlush,
         CostCause.Memcpy,
+        CostCause.DataCacheMiss,
         CostCause.PageZeroing,
         FaultHandling,
         AddressConversion,

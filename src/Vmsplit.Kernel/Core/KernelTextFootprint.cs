@@ -62,6 +62,45 @@ public static class KernelTextFootprint
         return [.. pages];
     }
 
+    /// <summary>
+    /// The bytes of each page of <see cref="PageOffsets"/> (same pages, same order) that <paramref name="path"/>'s functions
+    /// occupy: per page, (start within the page, length) runs in the order the functions run, overlapping runs of the
+    /// same page merged. What an instruction fetch of the whole path reads, function by function.
+    /// </summary>
+    public static (uint Start, uint Length)[][] PageRuns(KernelPath path, ulong imageTextBytes, string? skip = null)
+    {
+        ulong usable = Math.Max(1, (imageTextBytes / Page) - 1);
+        ulong[] pages = PageOffsets(path, imageTextBytes, skip);
+        List<(uint Start, uint End)>[] runs = [.. pages.Select(_ => new List<(uint, uint)>())];
+        foreach (FootprintFunction f in Of(path))
+        {
+            if (f.Name == skip)
+            {
+                continue;
+            }
+
+            ulong end = f.Offset + Math.Max(1, f.Size);
+            for (ulong p = f.Offset / Page; p <= (end - 1) / Page; p++)
+            {
+                int i = Array.IndexOf(pages, p % usable * Page);
+                uint from = (uint)(Math.Max(f.Offset, p * Page) - (p * Page));
+                uint to = (uint)(Math.Min(end, (p + 1) * Page) - (p * Page));
+                List<(uint Start, uint End)> list = runs[i];
+                int overlap = list.FindIndex(r => r.Start < to && from < r.End);
+                if (overlap >= 0)
+                {
+                    list[overlap] = (Math.Min(list[overlap].Start, from), Math.Max(list[overlap].End, to));
+                }
+                else
+                {
+                    list.Add((from, to));
+                }
+            }
+        }
+
+        return [.. runs.Select(l => l.Select(r => (r.Start, r.End - r.Start)).ToArray())];
+    }
+
     /// <summary>The table's name of a path: its enum name in kebab case (<c>DevZeroNull</c> → <c>dev-zero-null</c>).</summary>
     public static string Key(KernelPath path) =>
         string.Concat(path.ToString().Select((c, i) => char.IsUpper(c) && i > 0 ? "-" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));

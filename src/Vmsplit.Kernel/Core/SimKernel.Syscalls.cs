@@ -47,6 +47,7 @@ public sealed partial class SimKernel
     // kernel's symbol table (KernelTextFootprint), placed on this image's text.
     private const string EntryStub = "entry_SYSCALL_64";
     private VirtualAddress[][]? _pathText;
+    private (uint Start, uint Length)[][][]? _pathRuns;
 
     /// <summary>The kernel text pages <paramref name="path"/> executes on this kernel's image, in first-touch order.</summary>
     public IReadOnlyList<VirtualAddress> PathTextPages(KernelPath path) => TextOf(path);
@@ -56,6 +57,12 @@ public sealed partial class SimKernel
         _pathText ??= [.. Enum.GetValues<KernelPath>().Select(kp =>
             KernelTextFootprint.PageOffsets(kp, Layout.ImageTextBytes, EntryStub).Select(o => ImageVa + o).ToArray())];
         return _pathText[(int)path];
+    }
+
+    private (uint Start, uint Length)[][] RunsOf(KernelPath path)
+    {
+        _pathRuns ??= [.. Enum.GetValues<KernelPath>().Select(kp => KernelTextFootprint.PageRuns(kp, Layout.ImageTextBytes, EntryStub))];
+        return _pathRuns[(int)path];
     }
 
     /// <summary>A page of kernel text by index, spread 53 pages apart (wrapping in the layout's image text, its last page excepted).</summary>
@@ -76,9 +83,17 @@ public sealed partial class SimKernel
             KernelAccess(EntryVa, AccessType.Execute); // entry_SYSCALL_64 / vectors / handle_exception
         }
 
-        foreach (VirtualAddress t in TextOf(path)) // an array: the measured loops allocate nothing
+        VirtualAddress[] text = TextOf(path);
+        (uint Start, uint Length)[][] runs = RunsOf(path);
+        for (int i = 0; i < text.Length; i++) // arrays: the measured loops allocate nothing
         {
-            KernelAccess(t, AccessType.Execute);
+            // the page through the instruction TLB, then its functions' lines through the L1 instruction cache: a path
+            // fetches every line of the functions it runs (an upper bound: a function's untaken branches are fetched too)
+            Translation tr = KernelAccess(text[i], AccessType.Execute);
+            foreach ((uint start, uint length) in runs[i])
+            {
+                Cpu.FetchInstructions(tr.Address + start, length);
+            }
         }
 
         switch (path)
@@ -144,13 +159,15 @@ public sealed partial class SimKernel
     /// <summary>Kernel instructions of a path body, executed at the profile's kernel rate and charged as path base.</summary>
     internal void ChargeInstructions(double instructions) => Cpu.Charge(KernelCostCause.PathBase, Profile.Kernel.Cycles(instructions));
 
-    internal void KernelAccess(VirtualAddress va, AccessType access)
+    internal Translation KernelAccess(VirtualAddress va, AccessType access)
     {
         Translation t = Cpu.Access(va, access, Privilege.Kernel);
         if (t.IsFault)
         {
             throw new InvalidOperationException($"kernel {access.ToString().ToLowerInvariant()} of {va} faulted ({t.Fault}) under {Design.Name}: the design's tables do not map its own footprint");
         }
+
+        return t;
     }
 
     /// <summary>__pa()/virt_to_phys() of <paramref name="va"/> as the design computes it, charged as it runs (see <see cref="KernelImageMapping.VirtToPhys"/>).</summary>
@@ -350,6 +367,7 @@ public sealed partial class SimKernel
             ChargeInstructions(Software.FileIoPerPage);
             VirtualAddress kva = KmapFrame(frame); // copy_page_to_iter kmaps the page-cache page
             Translation t = Cpu.Access(kva + (pos % Page), read ? AccessType.Read : AccessType.Write, Privilege.Kernel);
+            Cpu.TouchDataLines(t.Address, (ulong)chunk); // the page-cache side of the copy; the user side's lines in the uaccess
             ulong left;
             Span<byte> buf = _scratch.AsSpan(0, chunk);
             if (read)
@@ -399,6 +417,7 @@ public sealed partial class SimKernel
         VirtualAddress kva = KmapFrame(frame);
         Translation t = Cpu.Access(kva, toUser ? AccessType.Read : AccessType.Write, Privilege.Kernel);
         Span<byte> buf = _scratch.AsSpan(0, (int)Math.Min(bytes, Page));
+        Cpu.TouchDataLines(t.Address, (ulong)buf.Length); // the pipe buffer's side of the copy
         ulong left;
         if (toUser)
         {
@@ -536,6 +555,8 @@ public sealed partial class SimKernel
             Memory.Read(src, _scratch.AsSpan(0, (int)Page));
             Memory.Write(dst, _scratch.AsSpan(0, (int)Page));
             Cpu.ChargeMemcpy(Page);
+            Cpu.TouchDataLines(src, Page); // copy_user_highpage: every line of both pages
+            Cpu.TouchDataLines(dst, Page);
             KunmapFrame(dst, d);
             KunmapFrame(src, s);
             child.AnonPages[va] = dst;

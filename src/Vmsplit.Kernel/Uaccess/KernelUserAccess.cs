@@ -58,11 +58,13 @@ public abstract class KernelUserAccess : IUserPageAccess
         {
             Kernel.Memory.Write(pa, from);
             Kernel.Cpu.ChargeMemcpy((ulong)from.Length);
+            Kernel.Cpu.TouchDataLines(pa, (ulong)from.Length); // the user side's lines (the kernel side's are its caller's)
         }
         else
         {
             Kernel.Memory.Read(pa, into);
             Kernel.Cpu.ChargeMemcpy((ulong)into.Length);
+            Kernel.Cpu.TouchDataLines(pa, (ulong)into.Length);
         }
     }
 

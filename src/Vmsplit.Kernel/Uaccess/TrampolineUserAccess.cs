@@ -101,8 +101,9 @@ public sealed class TrampolineUserAccess : UserTablesUserAccess
         else if (kernelSide is not null || n > 8)
         {
             VirtualAddress bounce = FourG.BouncePage;
-            Kernel.Cpu.Access(bounce + (user.Value & (Page - 1)), kernelAccess, Privilege.Kernel);
+            Translation b = Kernel.Cpu.Access(bounce + (user.Value & (Page - 1)), kernelAccess, Privilege.Kernel);
             Kernel.Cpu.ChargeMemcpy((ulong)n);
+            Kernel.Cpu.TouchDataLines(b.Address, (ulong)n);
         }
 
         Move(pa.Value, into, from, write);

@@ -92,8 +92,9 @@ public sealed class Ttbr0SwitchUserAccess : UserTablesUserAccess
         else if (kernelSide is not null || n > 8)
         {
             VirtualAddress bounce = FourG.BouncePage;
-            Kernel.Cpu.Access(bounce + (user.Value & (Page - 1)), write ? AccessType.Read : AccessType.Write, Privilege.Kernel);
+            Translation b = Kernel.Cpu.Access(bounce + (user.Value & (Page - 1)), write ? AccessType.Read : AccessType.Write, Privilege.Kernel);
             Kernel.Cpu.ChargeMemcpy((ulong)n); // between the lowmem side and the bounce page, with the kernel tables loaded
+            Kernel.Cpu.TouchDataLines(b.Address, (ulong)n);
         }
 
         Move(pa.Value, into, from, write);

@@ -11,9 +11,9 @@ public class KernelCostCauseTests
     {
         Assert.Equal(
             [
-                "path-base", "exception-entry-exit", "spec-mitigation", "root-register-write", "barrier", "tlb-lookup", "tlb-refill-cache-hit",
+                "path-base", "icache-miss", "exception-entry-exit", "spec-mitigation", "root-register-write", "barrier", "tlb-lookup", "tlb-refill-cache-hit",
                 "tlb-refill-cache-miss", "tlb-maintenance", "tlbi-broadcast", "ipi-send", "shootdown-wait", "remote-flush", "asid-rollover", "pinning", "kmap", "cache-flush", "memcpy",
-                "page-zeroing", "fault-handling", "pa-va", "user-work", "uaccess-control",
+                "dcache-miss", "page-zeroing", "fault-handling", "pa-va", "user-work", "uaccess-control",
             ],
             KernelCostCause.All.Select(c => c.Name));
         Assert.Equal(KernelCostCause.All.Count, KernelCostCause.All.Select(c => c.Slot).Distinct().Count());

@@ -46,6 +46,7 @@ public class SyscallTests
         (SimKernel k, Process p) = KernelBoot.BootRunning(arch, design, cpu);
         VirtualAddress at = new((ulong)k.Syscall(p, new SyscallRequest(SyscallKind.Mmap, default, 4096)).Value);
         k.Syscall(p, new SyscallRequest(SyscallKind.Read, at, 64, File: FileKind.DevZero)); // faults the page in
+        k.Syscall(p, new SyscallRequest(SyscallKind.Write, at, 64, File: FileKind.DevNull)); // refills the path's text lines the fault path evicted from the L1I
 
         // drivers/char/mem.c: write_null and write_zero return the count, read_null returns 0; none of them copies
         double before = k.Ledger.TotalCycles;
