@@ -100,4 +100,22 @@ public class FourGKernelTlbPressureTests
         Assert.Equal(fourGWalks * fourG.Ops, fourG.Tlb.Walks);
         Assert.Equal(classicWalks * classic.Ops, classic.Tlb.Walks);
     }
+
+    /// <summary>
+    /// getppid's two functions (kallsyms: __x64_sys_getppid at 3682192, 64 bytes; __task_pid_nr_ns at 3743776, 192 bytes)
+    /// lie on source pages 898 and 914 at offsets 3984 and 32; a path that executes 128 bytes of its 256 fetches each
+    /// from its entry for half its size.
+    /// </summary>
+    [Fact]
+    public void APathFetchesEachFunctionFromItsEntryInProportionToWhatItExecutes()
+    {
+        const ulong text = 64UL << 20; // enough text pages that no source page wraps
+        Assert.Equal([898UL * 4096, 914UL * 4096], KernelTextFootprint.PageOffsets(KernelPath.Getppid, text));
+        (uint, uint)[][] all = KernelTextFootprint.PageRuns(KernelPath.Getppid, text, 4096);
+        Assert.Equal([(3984u, 64u)], all[0]);
+        Assert.Equal([(32u, 192u)], all[1]);
+        (uint, uint)[][] half = KernelTextFootprint.PageRuns(KernelPath.Getppid, text, 128);
+        Assert.Equal([(3984u, 32u)], half[0]);
+        Assert.Equal([(32u, 96u)], half[1]);
+    }
 }

@@ -63,15 +63,24 @@ public static class KernelTextFootprint
     }
 
     /// <summary>
-    /// The bytes of each page of <see cref="PageOffsets"/> (same pages, same order) that <paramref name="path"/>'s functions
-    /// occupy: per page, (start within the page, length) runs in the order the functions run, overlapping runs of the
-    /// same page merged. What an instruction fetch of the whole path reads, function by function.
+    /// The bytes of each page of <see cref="PageOffsets"/> (same pages, same order) that <paramref name="path"/>'s
+    /// instructions are fetched from: per page, (start within the page, length) runs in the order the functions run,
+    /// overlapping runs of the same page merged. A path runs <paramref name="fetchBytes"/> of instructions; when that is
+    /// less than its functions' sizes, each function is fetched from its entry for the same share of its size (a
+    /// function runs from its start; its untaken branches and unused cases are not fetched), at least one byte.
     /// </summary>
-    public static (uint Start, uint Length)[][] PageRuns(KernelPath path, ulong imageTextBytes, string? skip = null)
+    public static (uint Start, uint Length)[][] PageRuns(KernelPath path, ulong imageTextBytes, ulong fetchBytes, string? skip = null)
     {
         ulong usable = Math.Max(1, (imageTextBytes / Page) - 1);
         ulong[] pages = PageOffsets(path, imageTextBytes, skip);
         List<(uint Start, uint End)>[] runs = [.. pages.Select(_ => new List<(uint, uint)>())];
+        ulong total = 0;
+        foreach (FootprintFunction f in Of(path))
+        {
+            total += f.Name == skip ? 0 : Math.Max(1, f.Size);
+        }
+
+        double share = total == 0 ? 1 : Math.Min(1.0, (double)fetchBytes / total);
         foreach (FootprintFunction f in Of(path))
         {
             if (f.Name == skip)
@@ -79,7 +88,7 @@ public static class KernelTextFootprint
                 continue;
             }
 
-            ulong end = f.Offset + Math.Max(1, f.Size);
+            ulong end = f.Offset + Math.Max(1, (ulong)Math.Ceiling(Math.Max(1, f.Size) * share));
             for (ulong p = f.Offset / Page; p <= (end - 1) / Page; p++)
             {
                 int i = Array.IndexOf(pages, p % usable * Page);

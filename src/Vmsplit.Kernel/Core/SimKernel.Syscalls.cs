@@ -61,9 +61,39 @@ public sealed partial class SimKernel
 
     private (uint Start, uint Length)[][] RunsOf(KernelPath path)
     {
-        _pathRuns ??= [.. Enum.GetValues<KernelPath>().Select(kp => KernelTextFootprint.PageRuns(kp, Layout.ImageTextBytes, EntryStub))];
+        _pathRuns ??= [.. Enum.GetValues<KernelPath>().Select(kp =>
+            KernelTextFootprint.PageRuns(kp, Layout.ImageTextBytes, (ulong)(PathInstructions(kp) * InstructionBytes), EntryStub))];
         return _pathRuns[(int)path];
     }
+
+    // Bytes per instruction for the text a path fetches: A32, AArch64 and RISC-V (without C) encode 4 bytes; x86-64's
+    // average length is taken as 4 too (an assumption).
+    private const double InstructionBytes = 4;
+
+    // The instructions one run of a path executes, as the paths charge them (the file path: the longer of a read's and a
+    // write's, one page each; schedule once; a fault its handling).
+    private double PathInstructions(KernelPath path) => path switch
+    {
+        KernelPath.Entry => EntryPath.EntryExitInstructions,
+        KernelPath.Getppid => EntryPath.Getppid.Instructions,
+        KernelPath.DevZeroNull => Software.DevZeroNull,
+        KernelPath.FileIo => Math.Max(Software.FileRead + Software.FileReadPerPage, Software.FileWrite + Software.FileWritePerPage),
+        KernelPath.Pipe => Software.PipeIo,
+        KernelPath.Stat => Software.Stat,
+        KernelPath.Open => Software.Open,
+        KernelPath.Close => Software.Close,
+        KernelPath.Mmap => Software.Mmap,
+        KernelPath.Munmap => Software.Munmap,
+        KernelPath.Fork => Software.Fork,
+        KernelPath.Exit => Software.Exit,
+        KernelPath.Wait => Software.Wait,
+        KernelPath.Schedule => Software.Schedule,
+        KernelPath.Fault => Software.FaultHandling,
+        KernelPath.Mprotect => Software.Mprotect,
+        KernelPath.Madvise => Software.Madvise,
+        KernelPath.Exec => Software.Exec,
+        _ => throw new ArgumentOutOfRangeException(nameof(path), path, "a path without an instruction count"),
+    };
 
     /// <summary>A page of kernel text by index, spread 53 pages apart (wrapping in the layout's image text, its last page excepted).</summary>
     public VirtualAddress TextPage(int index)
@@ -87,8 +117,8 @@ public sealed partial class SimKernel
         (uint Start, uint Length)[][] runs = RunsOf(path);
         for (int i = 0; i < text.Length; i++) // arrays: the measured loops allocate nothing
         {
-            // the page through the instruction TLB, then its functions' lines through the L1 instruction cache: a path
-            // fetches every line of the functions it runs (an upper bound: a function's untaken branches are fetched too)
+            // the page through the instruction TLB, then the lines its instructions occupy on that page through the L1
+            // instruction cache (KernelTextFootprint.PageRuns: each function from its entry, in proportion to what the path executes)
             Translation tr = KernelAccess(text[i], AccessType.Execute);
             foreach ((uint start, uint length) in runs[i])
             {
@@ -354,9 +384,9 @@ public sealed partial class SimKernel
     private long FileIo(Process p, SyscallRequest rq)
     {
         TouchFootprint(KernelPath.FileIo, p);
-        ChargeInstructions(Software.FileIo);
-        PageCacheFile file = _file ?? throw new InvalidOperationException("file I/O without a page-cache file");
         bool read = rq.Kind == SyscallKind.Read;
+        ChargeInstructions(read ? Software.FileRead : Software.FileWrite);
+        PageCacheFile file = _file ?? throw new InvalidOperationException("file I/O without a page-cache file");
         ulong done = 0;
         while (done < rq.Bytes)
         {
@@ -364,7 +394,7 @@ public sealed partial class SimKernel
             ulong index = pos / Page;
             int chunk = (int)Math.Min(rq.Bytes - done, Page - (pos % Page));
             PhysicalAddress frame = file.Pages[index];
-            ChargeInstructions(Software.FileIoPerPage);
+            ChargeInstructions(read ? Software.FileReadPerPage : Software.FileWritePerPage);
             VirtualAddress kva = KmapFrame(frame); // copy_page_to_iter kmaps the page-cache page
             Translation t = Cpu.Access(kva + (pos % Page), read ? AccessType.Read : AccessType.Write, Privilege.Kernel);
             Cpu.TouchDataLines(t.Address, (ulong)chunk); // the page-cache side of the copy; the user side's lines in the uaccess
