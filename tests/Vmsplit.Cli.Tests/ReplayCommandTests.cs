@@ -32,7 +32,7 @@ public class ReplayCommandTests
     {
         long n = events.GetProperty("fetches").GetInt64() + events.GetProperty("loads").GetInt64() + events.GetProperty("stores").GetInt64()
             + events.GetProperty("modifies").GetInt64() + events.GetProperty("syscalls").GetInt64() + events.GetProperty("exitLines").GetInt64()
-            + events.GetProperty("afterExit").GetInt64();
+            + events.GetProperty("signalsDelivered").GetInt64() + events.GetProperty("afterExit").GetInt64();
         foreach (JsonProperty p in events.GetProperty("skipped").EnumerateObject())
         {
             n += p.Value.GetInt64();

@@ -139,6 +139,48 @@ public class ReplayTests
         Assert.Equal(("generic", 2L), calls["madvise"]);
     }
 
+    // a shell's SIGCHLD handler: the child's exit delivers the signal, the handler returns with rt_sigreturn
+    private static string SigchldTrace(string handler) =>
+        "300 rt_sigaction(SIGCHLD, {sa_handler=" + handler + ", sa_mask=[], sa_flags=SA_RESTORER, sa_restorer=0x7f0}, NULL, 8) = 0\n" +
+        "300 clone(child_stack=NULL, flags=SIGCHLD) = 301\n" +
+        "301 exit_group(0) = ?\n" +
+        "301 +++ exited with 0 +++\n" +
+        "300 --- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=301, si_uid=0, si_status=0} ---\n" +
+        "300 rt_sigreturn({mask=[]}) = 301\n" +
+        "300 exit_group(0) = ?\n" +
+        "300 +++ exited with 0 +++\n";
+
+    [Theory]
+    [InlineData("x86-64", 440)] // arch/x86/include/asm/sigframe.h: pretcode, ucontext 304, siginfo 128
+    [InlineData("x86-32", 268)]
+    [InlineData("arm", 888)]
+    [InlineData("riscv-sv39", 1088)]
+    public void ASignalWithAHandlerWritesItsFrameAndRtSigreturnReadsItBack(string arch, int frameBytes)
+    {
+        Vmsplit.Kernel.Layout.KernelArchInfo a = Vmsplit.Kernel.Layout.KernelArchitectures.All.Single(x => x.Name == arch);
+        MachineSpec m = new(MachineSpec.Require(a.DefaultProfile), a.Arch, 512 * Vmsplit.Hardware.ByteSize.MiB);
+        Assert.Equal((ulong)frameBytes, Vmsplit.Kernel.Abi.SignalFrames.RtSigframeBytes(a.Arch));
+        ReplayReport handled = Replay(Temp("sig.strace", SigchldTrace("0x5630a3ab6150")), TraceFormat.Strace, m, "classic");
+        ReplayReport unhandled = Replay(Temp("dfl.strace", SigchldTrace("SIG_DFL")), TraceFormat.Strace, m, "classic");
+
+        ReplayEvents e = handled.Events;
+        Assert.Equal((1L, 1L, 0L), (e.Signals, e.SignalsDelivered, e.Skipped(SkipReason.Signal)));
+        Assert.Equal(e.Lines, e.Accounted);
+        Assert.Equal(("rt-sigreturn", true), e.Calls.Where(t => t.Name == "rt_sigreturn").Select(t => (t.Path, t.Modelled)).Single());
+        ReplayEvents d = unhandled.Events;
+        Assert.Equal((1L, 0L, 1L), (d.Signals, d.SignalsDelivered, d.Skipped(SkipReason.Signal)));
+        Assert.Equal(d.Lines, d.Accounted);
+        Assert.Equal(("generic", false), d.Calls.Where(t => t.Name == "rt_sigreturn").Select(t => (t.Path, t.Modelled)).Single());
+
+        // the only bytes copied apart: the frame, once to the stack (copy_to_user) and once back (copy_from_user), each
+        // inside the stack's top page
+        double memcpy = MemcpyCycles(handled) - MemcpyCycles(unhandled);
+        Assert.Equal(2 * m.Profile.MemcpyCycles((ulong)frameBytes), memcpy, 6);
+    }
+
+    private static double MemcpyCycles(ReplayReport r) =>
+        r.Run("classic").Result.CyclesPerOpByCause.TryGetValue(CostCause.Memcpy, out double c) ? c : 0;
+
     [Fact]
     public void SignalsAndKilledProcessesAreCountedAsProcessEvents()
     {

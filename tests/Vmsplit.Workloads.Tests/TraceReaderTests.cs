@@ -116,7 +116,7 @@ public class TraceReaderTests
         Assert.Equal(("clone", 101L, false), (names[r[4].Call], r[4].Result, r[4].SharesMm));
         Assert.Equal(("exit_group", false), (names[r[5].Call], r[5].HasResult));
         Assert.Equal((TraceRecordKind.ProcessExit, 101), (r[6].Kind, r[6].Pid));
-        Assert.Equal(SkipReason.Signal, r[7].Skip);
+        Assert.Equal((TraceRecordKind.Signal, 100, 17UL), (r[7].Kind, r[7].Pid, r[7].Arg0)); // SIGCHLD
         Assert.Equal(("stat", 100, -1L), (names[r[8].Call], r[8].Pid, r[8].Result));
         Assert.Equal(("mmap", 0, 65536UL, 0x7f1234560000L), (names[r[9].Call], r[9].Pid, r[9].Arg1, r[9].Result));
         Assert.Equal(("pipe2", 3, 4), (names[r[10].Call], r[10].Fd0, r[10].Fd1));
@@ -173,12 +173,36 @@ public class TraceReaderTests
     [InlineData("100 12:00:00.0x1 read(3) = 0\n", 1, "a time stamp")]
     [InlineData("!!!\n", 1, "not a system call")]
     [InlineData("getpid() = 1\ngetpid() = 1", 2, "the trace is truncated")]
+    [InlineData("getpid() = 1\n--- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_EXITED\n", 2, "a signal line is '--- SIGNAME {...} ---'")]
     public void MalformedStraceIsOneLineNamingFileAndLine(string text, int line, string what)
     {
         string path = Temp("bad.strace", text);
         WorkloadException e = Assert.Throws<WorkloadException>(() => ReadAll(path, TraceFormat.Strace, out _));
         Assert.StartsWith($"{path}:{line}: {what}", e.Message);
         Assert.DoesNotContain('\n', e.Message);
+    }
+
+    [Fact]
+    public void SignalLinesAndSigactionHandlersAreRead()
+    {
+        string path = Temp("sig.strace",
+            "7 rt_sigaction(SIGCHLD, {sa_handler=0x5630a3ab6150, sa_mask=[HUP INT], sa_flags=SA_RESTORER, sa_restorer=0x7f5f}, NULL, 8) = 0\n" +
+            "7 rt_sigaction(SIGINT, {sa_handler=SIG_IGN, sa_mask=[], sa_flags=SA_RESTORER, sa_restorer=0x7f5f}, {sa_handler=SIG_DFL, sa_mask=[], sa_flags=0}, 8) = 0\n" +
+            "7 rt_sigaction(SIGRT_1, {sa_handler=SIG_DFL, sa_mask=[], sa_flags=0}, NULL, 8) = 0\n" +
+            "7 rt_sigaction(SIGPIPE, NULL, {sa_handler=SIG_DFL, sa_mask=[], sa_flags=0}, 8) = 0\n" +
+            "7 --- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=8, si_uid=0, si_status=0} ---\n" +
+            "7 rt_sigreturn({mask=[]}) = 8\n" +
+            "7 --- stopped by SIGSTOP ---\n" +
+            "7 --- SIGWHAT {si_signo=99} ---\n");
+        List<TraceRecord> all = ReadAll(path, TraceFormat.Strace, out SyscallNames names);
+        Assert.Equal((true, 17UL, 0x5630a3ab6150UL), (all[0].NewAction, all[0].Arg0, all[0].Arg1));
+        Assert.Equal((true, 2UL, 1UL), (all[1].NewAction, all[1].Arg0, all[1].Arg1)); // SIG_IGN; the old action is not read
+        Assert.Equal((true, 33UL, 0UL), (all[2].NewAction, all[2].Arg0, all[2].Arg1)); // SIGRT_1 is 32 + 1
+        Assert.Equal((false, 13UL), (all[3].NewAction, all[3].Arg0)); // a query: no new action
+        Assert.Equal((TraceRecordKind.Signal, 7, 17UL), (all[4].Kind, all[4].Pid, all[4].Arg0));
+        Assert.Equal("rt_sigreturn", names[all[5].Call]);
+        Assert.Equal((TraceRecordKind.Skipped, SkipReason.Signal), (all[6].Kind, all[6].Skip));
+        Assert.Equal((TraceRecordKind.Signal, 0UL), (all[7].Kind, all[7].Arg0)); // a name not known: number 0
     }
 
     internal static byte[] ChampSim(params (ulong Ip, ulong[] Dst, ulong[] Src)[] records)

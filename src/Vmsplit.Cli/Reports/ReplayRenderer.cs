@@ -65,6 +65,11 @@ public static class ReplayRenderer
             sb.Append(s_inv, $", {e.SyscallsInjected} injected");
         }
 
+        if (e.SignalsDelivered > 0)
+        {
+            sb.Append(s_inv, $"; {e.SignalsDelivered} signals delivered to a handler");
+        }
+
         sb.Append(s_inv, $"; {e.ExitLines} exit lines; skipped: ");
         List<string> skipped = [];
         foreach (SkipReason why in Enum.GetValues<SkipReason>())
@@ -81,7 +86,7 @@ public static class ReplayRenderer
             sb.Append(s_inv, $"; {e.AfterExit} after their process exited");
         }
 
-        sb.Append(s_inv, $". Processes: {e.Forks} forks, {e.Threads} threads, {e.Exits} exits, {e.Execs} execs, {e.Killed} killed by a signal, {e.Signals} signals delivered (not modelled), {e.Switches} switches implied by the order of lines");
+        sb.Append(s_inv, $". Processes: {e.Forks} forks, {e.Threads} threads, {e.Exits} exits, {e.Execs} execs, {e.Killed} killed by a signal, {e.Signals} signals ({e.SignalsDelivered} to a handler: its frame written on the stack, read back by rt_sigreturn), {e.Switches} switches implied by the order of lines");
         if (e.ChildrenExitedAtOnce > 0)
         {
             sb.Append(s_inv, $", {e.ChildrenExitedAtOnce} children not in the trace run to exit at once");
@@ -108,7 +113,7 @@ public static class ReplayRenderer
         SkipReason.Blank => "blank",
         SkipReason.ToolMessage => "tool messages",
         SkipReason.CallStarted => "call starts (counted when they finish)",
-        SkipReason.Signal => "signals",
+        SkipReason.Signal => "signals without a handler",
         SkipReason.NoResult => "without result",
         SkipReason.Orphan => "results without their start",
         _ => why.ToString(),
@@ -184,6 +189,7 @@ public static class ReplayRenderer
         w.WriteNumber("callsModelled", e.SyscallsModelled);
         w.WriteNumber("callsGeneric", e.SyscallsGeneric);
         w.WriteNumber("callsInjected", e.SyscallsInjected);
+        w.WriteNumber("signalsDelivered", e.SignalsDelivered);
         w.WriteNumber("exitLines", e.ExitLines);
         w.WriteNumber("afterExit", e.AfterExit);
         w.WriteStartObject("skipped");

@@ -35,6 +35,16 @@ public enum SyscallKind : byte
 
     /// <summary>A call the model has no handler for, which copies <see cref="SyscallRequest.Bytes"/> to the user (its result: a structure, a buffer received). Not in the workload vocabulary.</summary>
     GenericOut,
+
+    /// <summary>
+    /// Not a system call: a signal with a handler delivered on a return to user mode (handle_signal → setup_rt_frame,
+    /// arch/*/kernel/signal.c): the frame of <see cref="SyscallRequest.Bytes"/> written to the user stack at
+    /// <see cref="SyscallRequest.User"/> through copy_to_user. Run as an entry and exit of its own. Not in the workload vocabulary.
+    /// </summary>
+    SignalDelivery,
+
+    /// <summary>rt_sigreturn(2): the frame at <see cref="SyscallRequest.User"/> read back (copy_from_user). Not in the workload vocabulary.</summary>
+    RtSigreturn,
 }
 
 /// <summary>What a read or write talks to: the file_operations its descriptor has.</summary>
@@ -62,7 +72,10 @@ public readonly record struct SyscallRequest(SyscallKind Kind, VirtualAddress Us
     /// The calls a workload file may name, each with a libc wrapper page in the benchmark program's text: not the two
     /// generic kinds, which only the trace replay emits, nor mprotect and madvise, which only the built-in mprotect-mt and
     /// madvise-mt make (a file could not say which protection, nor keep a store off a read-only region), nor execve, which
-    /// only the trace replay runs (a workload's loop cannot go on in a new program).
+    /// only the trace replay runs (a workload's loop cannot go on in a new program), nor a signal's delivery and
+    /// rt_sigreturn, which the replay runs for a traced signal that has a handler.
     /// </summary>
-    public static bool IsWorkloadCall(SyscallKind kind) => kind is not (SyscallKind.GenericIn or SyscallKind.GenericOut or SyscallKind.Mprotect or SyscallKind.MadviseDontneed or SyscallKind.Execve);
+    public static bool IsWorkloadCall(SyscallKind kind) =>
+        kind is not (SyscallKind.GenericIn or SyscallKind.GenericOut or SyscallKind.Mprotect or SyscallKind.MadviseDontneed or SyscallKind.Execve
+            or SyscallKind.SignalDelivery or SyscallKind.RtSigreturn);
 }

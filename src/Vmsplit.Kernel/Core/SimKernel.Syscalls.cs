@@ -348,6 +348,14 @@ public sealed partial class SimKernel
                 TouchFootprint(KernelPath.Getppid, p);
                 ChargeInstructions(EntryPath.Getppid.Instructions);
                 return new(GenericCopy(rq.User, rq.Bytes, toUser: rq.Kind == SyscallKind.GenericOut));
+            case SyscallKind.SignalDelivery:
+            case SyscallKind.RtSigreturn:
+                // setup_rt_frame writes the frame with copy_to_user and __put_user, rt_sigreturn reads it back with
+                // copy_from_user and __get_user (arch/*/kernel/signal.c); their own work is unknown and the same in every
+                // design: getppid's text and instructions, as a generic call's
+                TouchFootprint(KernelPath.Getppid, p);
+                ChargeInstructions(EntryPath.Getppid.Instructions);
+                return new(GenericCopy(rq.User, rq.Bytes, toUser: rq.Kind == SyscallKind.SignalDelivery));
             default:
                 throw new ArgumentOutOfRangeException(nameof(rq), rq.Kind, "a system call the kernel does not have");
         }

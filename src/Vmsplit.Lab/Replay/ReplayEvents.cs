@@ -62,8 +62,11 @@ public sealed class ReplayEvents
     /// <summary>strace: processes ended by a signal (<c>+++ killed by SIG +++</c>), among <see cref="ExitLines"/>.</summary>
     public long Killed { get; internal set; }
 
-    /// <summary>strace: signals delivered (<c>--- SIGNAME {...} ---</c>); the model has no signal path, so each is also a skipped line.</summary>
-    public long Signals => Skipped(SkipReason.Signal);
+    /// <summary>strace: signal lines (<c>--- SIGNAME {...} ---</c>): those delivered to a handler and those skipped (no handler).</summary>
+    public long Signals => SignalsDelivered + Skipped(SkipReason.Signal);
+
+    /// <summary>strace: signals delivered to a handler the process installed (rt_sigaction): the frame written on its stack.</summary>
+    public long SignalsDelivered { get; internal set; }
 
     /// <summary>Context switches the trace's order implies (another process's line follows).</summary>
     public long Switches { get; internal set; }
@@ -112,5 +115,5 @@ public sealed class ReplayEvents
     }
 
     /// <summary>Lines accounted for: every access, call, exit line, skipped line and record after exit; equals <see cref="Lines"/> for text traces.</summary>
-    public long Accounted => Fetches + Loads + Stores + Modifies + SyscallsModelled + SyscallsGeneric + ExitLines + SkippedTotal + AfterExit;
+    public long Accounted => Fetches + Loads + Stores + Modifies + SyscallsModelled + SyscallsGeneric + SignalsDelivered + ExitLines + SkippedTotal + AfterExit;
 }

@@ -28,6 +28,9 @@ public sealed class Replayer
     /// <summary>The I/O buffer of each process, for calls whose buffer address the trace does not give (strace).</summary>
     public const ulong BufferBytes = 1UL << 20;
 
+    /// <summary>The stack region of a replayed program: the 128 KiB setup_arg_pages leaves below the arguments (stack_expand, fs/exec.c); its top page holds the program's frame.</summary>
+    public const ulong StackRegionBytes = 128UL << 10;
+
     /// <summary>The page-cache file reads and writes of regular files go through, position kept per descriptor.</summary>
     public const ulong FileBytes = 4UL << 20;
 
@@ -115,6 +118,9 @@ public sealed class Replayer
                     case TraceRecordKind.Syscall:
                         OnSyscall(ref r);
                         break;
+                    case TraceRecordKind.Signal:
+                        OnSignal(ref r);
+                        break;
                     case TraceRecordKind.ProcessExit:
                         _ev.ExitLines++;
                         _ev.Killed += r.Killed ? 1 : 0;
@@ -193,6 +199,12 @@ public sealed class Replayer
         public Dictionary<ulong, (ulong Va, ulong Bytes)> Mmaps = new();
         public int Tasks = 1;
         public int Parent = -1;
+
+        /// <summary>Signals (bit n for signal n) with a handler installed by rt_sigaction.</summary>
+        public ulong Handlers;
+
+        /// <summary>Signal frames written on the stack and not yet read back by rt_sigreturn.</summary>
+        public int Frames;
         public int ExitCall = -1;
         public bool Dead;
 
@@ -206,6 +218,7 @@ public sealed class Replayer
             Wss = Wss,
             Fds = new(Fds),
             Mmaps = new(Mmaps),
+            Handlers = Handlers, // fork keeps the handlers (kernel/fork.c copy_sighand)
         };
     }
 
@@ -247,7 +260,7 @@ public sealed class Replayer
     {
         _textFile ??= _k.CreateFile("trace-text", TextPages * Page);
         ulong text = _k.MapRegion(p, TextPages * Page, VmFlags.Read | VmFlags.Exec, _textFile).Value;
-        ulong stack = _k.MapRegion(p, Page, VmFlags.Read | VmFlags.Write).Value;
+        ulong stack = _k.MapRegion(p, StackRegionBytes, VmFlags.Read | VmFlags.Write).Value + StackRegionBytes - Page; // its top page
         ulong path = _k.MapRegion(p, Page, VmFlags.Read | VmFlags.Write).Value;
         ulong buffer = _k.MapRegion(p, BufferBytes, VmFlags.Read | VmFlags.Write).Value;
         ulong wss = _o.UserWss > 0 ? _k.MapRegion(p, _o.UserWss, VmFlags.Read | VmFlags.Write).Value : 0;
@@ -255,7 +268,7 @@ public sealed class Replayer
         {
             // the arena that holds the traced program's own addresses: half the room left, at most 64 GiB
             ulong room = _k.MmapBase - SimKernel.UserFloor;
-            ulong fixedBytes = (TextPages * Page) + (2 * Page) + BufferBytes + _o.UserWss;
+            ulong fixedBytes = (TextPages * Page) + StackRegionBytes + Page + BufferBytes + _o.UserWss;
             ulong arena = Math.Min((room - fixedBytes) / 2, 64UL << 30) & ~(AreaBytes - 1);
             ulong at = _k.MapRegion(p, arena, VmFlags.Read | VmFlags.Write | VmFlags.Exec).Value;
             _arenaBase = (at + AreaBytes - 1) & ~(AreaBytes - 1);
@@ -548,6 +561,39 @@ public sealed class Replayer
         }
     }
 
+    // strace's '--- SIGNAME {...} ---': a signal with a handler gets its frame written on the stack (setup_rt_frame), which
+    // the handler's rt_sigreturn reads back; one without (its default action, or ignored) writes nothing
+    private void OnSignal(ref TraceRecord r)
+    {
+        ProcState ps = Proc(r.Pid);
+        if (ps.Dead || _finished)
+        {
+            _ev.AfterExit++;
+            return;
+        }
+
+        if (r.Arg0 is 0 or > 64 || (ps.Handlers & (1UL << (int)(r.Arg0 - 1))) == 0)
+        {
+            _ev.Skip(SkipReason.Signal);
+            return;
+        }
+
+        MakeCurrent(ps);
+        Sys(ps, SyscallKind.SignalDelivery, SignalFrameAt(ps, ps.Frames), SignalFrames.RtSigframeBytes(_k.Layout.Arch));
+        ps.Frames++;
+        _ev.SignalsDelivered++;
+    }
+
+    // get_sigframe: the frame below the stack pointer (the program's frame at the top of its stack page), a nested one
+    // below the frame before it, 16-byte aligned (arch/*/kernel/signal.c); x86-64's 128-byte red zone and the FPU state
+    // beside the frame are not modelled
+    private ulong SignalFrameAt(ProcState ps, int depth)
+    {
+        ulong bytes = SignalFrames.RtSigframeBytes(_k.Layout.Arch);
+        ulong sp = ps.Stack + Page - UserProgram.StackBytes;
+        return (sp - ((ulong)(depth + 1) * bytes)) & ~15UL;
+    }
+
     // what strace does not record: the user code between calls (loop, libc wrapper, stack frame, the working set)
     private void UserFootprint(ProcState ps, int call)
     {
@@ -567,6 +613,13 @@ public sealed class Replayer
     {
         ulong result = r.HasResult && r.Result > 0 ? (ulong)r.Result : 0;
         bool failed = r.HasResult && r.Result < 0;
+        if (r.NewAction && !failed && r.Arg0 is > 0 and <= 64)
+        {
+            // rt_sigaction(SIG, {sa_handler=...}, ...): a function's address installs a handler; SIG_DFL and SIG_IGN remove it
+            ulong bit = 1UL << (int)(r.Arg0 - 1);
+            ps.Handlers = r.Arg1 > 1 ? ps.Handlers | bit : ps.Handlers & ~bit;
+        }
+
         switch (info.Call)
         {
             case SyscallKind.Getppid:
@@ -644,6 +697,10 @@ public sealed class Replayer
                 return Generic(ps, ref r, info); // ENOENT as a shell tries each directory of PATH: the path copied in, nothing replaced
             case SyscallKind.Execve:
                 return Exec(r.Pid, ps, ref r);
+            case SyscallKind.RtSigreturn when ps.Frames > 0:
+                ps.Frames--;
+                Sys(ps, SyscallKind.RtSigreturn, SignalFrameAt(ps, ps.Frames), SignalFrames.RtSigframeBytes(_k.Layout.Arch));
+                return "rt-sigreturn";
             default:
                 return Generic(ps, ref r, info);
         }
@@ -757,6 +814,8 @@ public sealed class Replayer
         _k.Memory.Write(next.Tables.Lookup(new VirtualAddress(path)).Translate(new VirtualAddress(path)), PathFill());
         ps.Mmaps.Clear();
         ps.Tasks = 1;
+        ps.Handlers = 0; // flush_signal_handlers: a handler's address means nothing in the new program (kernel/signal.c)
+        ps.Frames = 0;
         foreach (int other in _byPid.Where(kv => ReferenceEquals(kv.Value, ps) && kv.Key != pid).Select(kv => kv.Key).ToList())
         {
             _byPid[other] = _exited;

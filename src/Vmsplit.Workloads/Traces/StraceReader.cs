@@ -88,7 +88,21 @@ public sealed class StraceReader : LineTraceReader<byte[]>, ITraceReader
         r.Pid = pid;
         if (s.StartsWith("---"u8))
         {
-            return Skip(ref r, SkipReason.Signal);
+            if (!s.StartsWith("--- SIG"u8))
+            {
+                return Skip(ref r, SkipReason.Signal); // --- stopped by SIGSTOP ---, --- SIGCHLD ... of an older strace
+            }
+
+            if (!s.EndsWith(" ---"u8) || s.Length < 11)
+            {
+                Malformed(line, "a signal line is '--- SIGNAME {...} ---' (a truncated line?)");
+            }
+
+            ReadOnlySpan<byte> name = s[4..];
+            int space = name.IndexOf((byte)' ');
+            r.Kind = TraceRecordKind.Signal;
+            r.Arg0 = SignalNumber(space < 0 ? name : name[..space]);
+            return true;
         }
 
         if (s.StartsWith("+++"u8))
@@ -205,6 +219,7 @@ public sealed class StraceReader : LineTraceReader<byte[]>, ITraceReader
         r.FdKind = FdKind.Unknown;
         r.PathKind = FdKind.Unknown;
         r.Fd0 = r.Fd1 = -1;
+        r.NewAction = false;
         // only clone and clone3 take flags; a scan of every line for the flag's name would cost as much as the parse
         r.SharesMm = name.StartsWith("clone"u8) && s.IndexOf("CLONE_VM"u8) >= 0;
         int end = ParseArgs(line, s, open + 1, ref r);
@@ -439,6 +454,19 @@ public sealed class StraceReader : LineTraceReader<byte[]>, ITraceReader
         {
             value = Symbolic(a);
         }
+        else if (a.StartsWith("SIG"u8))
+        {
+            value = SignalNumber(a); // kill(pid, SIGTERM), rt_sigaction(SIGINT, ...)
+        }
+        else if (index == 1 && a.StartsWith("{sa_handler="u8))
+        {
+            // rt_sigaction's new action: {sa_handler=SIG_DFL|SIG_IGN|0xADDR, sa_mask=..., ...} (strace src/signal.c)
+            ReadOnlySpan<byte> h = a[12..];
+            int end = h.IndexOfAny((byte)',', (byte)'}');
+            h = (end < 0 ? h : h[..end]).Trim((byte)' ');
+            r.NewAction = true;
+            value = h.SequenceEqual("SIG_DFL"u8) ? 0 : h.SequenceEqual("SIG_IGN"u8) ? 1 : TryNumber(h, out long handler, out _) ? (ulong)handler : 2;
+        }
 
         switch (index)
         {
@@ -482,6 +510,46 @@ public sealed class StraceReader : LineTraceReader<byte[]>, ITraceReader
 
         return value;
     }
+
+    /// <summary>
+    /// A signal's number from strace's name (include/uapi/asm-generic/signal.h and x86's, the numbering of the traced
+    /// machine; SIGRTMIN is the kernel's 32, SIGRT_n 32 + n); 0 for a name not known, or a number as -X raw shows it.
+    /// </summary>
+    internal static ulong SignalNumber(ReadOnlySpan<byte> name)
+    {
+        if (TryNumber(name, out long n, out _))
+        {
+            return (ulong)n;
+        }
+
+        if (name.StartsWith("SIGRT_"u8) && TryNumber(name[6..], out long rt, out _))
+        {
+            return 32 + (ulong)rt;
+        }
+
+        ReadOnlySpan<byte> s = name.StartsWith("SIG"u8) ? name[3..] : name;
+        int at = 0;
+        foreach (byte[] known in s_signalNames)
+        {
+            at++;
+            if (s.SequenceEqual(known))
+            {
+                return (ulong)at;
+            }
+        }
+
+        return s.SequenceEqual("RTMIN"u8) ? 32UL : s.SequenceEqual("IOT"u8) ? 6UL : s.SequenceEqual("POLL"u8) ? 29UL : 0UL;
+    }
+
+    // signals 1 to 31 in order
+    private static readonly byte[][] s_signalNames =
+    [
+        .. new[]
+        {
+            "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2", "PIPE", "ALRM", "TERM",
+            "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG", "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS",
+        }.Select(Encoding.ASCII.GetBytes),
+    ];
 
     // the bytes a quoted C string stands for (\n, \\, \", \ooo, \xhh each one byte)
     private static int StringBytes(ReadOnlySpan<byte> q)

@@ -56,6 +56,8 @@ public static class SyscallMap
         Add(new(SyscallKind.Wait4), "wait4", "waitid", "waitpid");
         // a new program: the kernel's exec (a new mm), counted as a process event; a failed one is generic, its path copied in
         Add(new(SyscallKind.Execve, Exec: true, PathIn: true), "execve", "execveat");
+        // the return from a signal handler: the frame the delivery wrote read back (generic when no frame is outstanding)
+        Add(new(SyscallKind.RtSigreturn), "rt_sigreturn", "sigreturn");
 
         // generic calls with a result copied to the user (recv*, getdents*, getrandom, getcwd) or from it (send*)
         Add(new(SyscallKind.GenericIn, BufferArg: 1, ResultOut: true), "recvfrom", "recvmsg", "recv", "getdents", "getdents64");

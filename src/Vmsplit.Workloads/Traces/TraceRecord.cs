@@ -36,6 +36,9 @@ public enum TraceRecordKind : byte
 
     /// <summary>A line that carries no event; <see cref="TraceRecord.Skip"/> says why.</summary>
     Skipped,
+
+    /// <summary>A signal delivered to the process (strace's <c>--- SIGNAME {...} ---</c>); <see cref="TraceRecord.Arg0"/> is its number (0: a name the reader does not know).</summary>
+    Signal,
 }
 
 /// <summary>Why a line carried no event. Every line of a trace is an event or one of these, so the counts account for every line.</summary>
@@ -52,7 +55,7 @@ public enum SkipReason : byte
     /// <summary>The first half of a call split by another process's or thread's line (strace <c>&lt;unfinished ...&gt;</c>, lackey <c>[async] ...</c>); the call is counted when it resumes.</summary>
     CallStarted,
 
-    /// <summary>A signal delivered (<c>--- SIGCHLD {...} ---</c>): the model has no signal path.</summary>
+    /// <summary>A signal line the process has no handler for (its default action or ignored: no frame), or strace's <c>--- stopped by SIG ---</c>.</summary>
     Signal,
 
     /// <summary>A call whose result the tracer never saw (strace <c>= ?</c>, a call still unfinished at the end).</summary>
@@ -118,6 +121,9 @@ public struct TraceRecord
 
     /// <summary>Syscall: what its first path names, when it is a device or pipe the model has a path for (/dev/null, /dev/zero).</summary>
     public FdKind PathKind;
+
+    /// <summary>Syscall rt_sigaction/sigaction: its second argument is a new action; <see cref="Arg1"/> is then its handler (0 SIG_DFL, 1 SIG_IGN, else the function's address).</summary>
+    public bool NewAction;
 
     /// <summary>Syscall clone/clone3: CLONE_VM is among its flags (a thread, or a vfork child, sharing the mm).</summary>
     public bool SharesMm;
