@@ -178,6 +178,34 @@ public class ReplayTests
         Assert.Equal(2 * m.Profile.MemcpyCycles((ulong)frameBytes), memcpy, 6);
     }
 
+    private static string ExecTrace(string argv) =>
+        "400 openat(AT_FDCWD, \"/a\", O_RDONLY|O_CLOEXEC) = 3\n" +
+        "400 openat(AT_FDCWD, \"/b\", O_RDONLY) = 4\n" +
+        "400 pipe2([5, 6], O_CLOEXEC) = 0\n" +
+        "400 fcntl(4, F_SETFD, FD_CLOEXEC) = 0\n" +
+        "400 close(5) = 0\n" +
+        "400 execve(\"/bin/sh\", " + argv + ") = 0\n" +
+        "400 read(3, \"x\", 1) = -1 EBADF (Bad file descriptor)\n" +
+        "400 exit_group(0) = ?\n" +
+        "400 +++ exited with 0 +++\n";
+
+    [Fact]
+    public void ExecveCopiesItsStringsAndClosesTheCloseOnExecDescriptors()
+    {
+        MachineSpec m = MachineSpec.SkylakeX86();
+        ReplayReport full = Replay(Temp("exec.strace", ExecTrace("[\"sh\", \"-c\", \"x\"], 0x7ffd0 /* 3 vars */")), TraceFormat.Strace, m, "classic");
+        ReplayReport bare = Replay(Temp("bare.strace", ExecTrace("[], NULL")), TraceFormat.Strace, m, "classic");
+
+        // 3 (O_CLOEXEC), 6 (pipe2's other end; 5 was closed) and 4 (F_SETFD) close at the exec
+        Assert.Equal((3L, 3L), (full.Events.ClosedOnExec, bare.Events.ClosedOnExec));
+        Assert.Equal((1L, full.Events.Lines), (full.Events.Execs, full.Events.Accounted));
+
+        // count() reads argv's 3 pointers and NULL, envp's 3 and NULL (8 × 8 bytes; bare: the two NULLs), copy_strings each
+        // string's pointer (3 × 8) and its bytes twice, strnlen_user and copy_from_user ("sh", "-c", "x" with NULs: 3 + 3 + 2)
+        double extra = MemcpyCycles(full) - MemcpyCycles(bare);
+        Assert.Equal(m.Profile.MemcpyCycles((6 * 8) + (3 * 8) + (2 * 8)), extra, 6);
+    }
+
     private static double MemcpyCycles(ReplayReport r) =>
         r.Run("classic").Result.CyclesPerOpByCause.TryGetValue(CostCause.Memcpy, out double c) ? c : 0;
 

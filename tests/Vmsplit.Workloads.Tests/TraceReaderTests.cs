@@ -205,6 +205,30 @@ public class TraceReaderTests
         Assert.Equal((TraceRecordKind.Signal, 0UL), (all[7].Kind, all[7].Arg0)); // a name not known: number 0
     }
 
+    [Fact]
+    public void ExecveArgumentsAndCloseOnExecFlagsAreRead()
+    {
+        string path = Temp("exec.strace",
+            "execve(\"/bin/sh\", [\"sh\", \"-c\", \"x\"], 0x7ffd0 /* 3 vars */) = 0\n" +
+            "execve(\"/bin/ls\", [\"ls\"], [\"PATH=/bin\", \"HOME=/\"]) = 0\n" +
+            "openat(AT_FDCWD, \"/etc/ld.so.cache\", O_RDONLY|O_CLOEXEC) = 3\n" +
+            "fcntl(4, F_SETFD, FD_CLOEXEC) = 0\n" +
+            "pipe2([5, 6], O_CLOEXEC) = 0\n" +
+            "read(3, \"O_CLOEXEC\", 9) = 9\n" +
+            "openat(AT_FDCWD, \"/etc/passwd\", O_RDONLY) = 7\n");
+        List<TraceRecord> r = ReadAll(path, TraceFormat.Strace, out _);
+        Assert.Equal((3, 3), (r[0].Argc, r[0].Envc));
+        Assert.Equal([3, 3, 2], r[0].ExecStrings!);
+        Assert.Equal((1, 2), (r[1].Argc, r[1].Envc));
+        Assert.Equal([3, 10, 7], r[1].ExecStrings!); // -v: envp's strings too
+        Assert.Equal((true, false, 3L), (r[2].CloExec, r[2].CloExecOnArg0, r[2].Result));
+        Assert.Equal((true, true, 4UL), (r[3].CloExec, r[3].CloExecOnArg0, r[3].Arg0));
+        Assert.Equal((true, 5, 6), (r[4].CloExec, r[4].Fd0, r[4].Fd1));
+        Assert.False(r[5].CloExec); // read's bytes are not flags
+        Assert.Equal((false, -1), (r[6].CloExec, r[6].Argc));
+        Assert.Null(r[6].ExecStrings);
+    }
+
     internal static byte[] ChampSim(params (ulong Ip, ulong[] Dst, ulong[] Src)[] records)
     {
         byte[] b = new byte[records.Length * 64];

@@ -211,6 +211,7 @@ public static class ReplayRenderer
         w.WriteNumber("signals", e.Signals);
         w.WriteNumber("switches", e.Switches);
         w.WriteNumber("childrenExitedAtOnce", e.ChildrenExitedAtOnce);
+        w.WriteNumber("closedOnExec", e.ClosedOnExec);
         w.WriteEndObject();
         w.WriteNumber("bytesClamped", e.BytesClamped);
         w.WriteNumber("unfinishedAtEnd", e.UnfinishedAtEnd);

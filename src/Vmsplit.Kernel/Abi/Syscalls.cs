@@ -65,8 +65,16 @@ public enum FileKind : byte
     Pipe,
 }
 
-/// <summary>One system call's arguments: the user buffer or range, its length, the file position, for read/write the kind of file, for mprotect the new protection.</summary>
-public readonly record struct SyscallRequest(SyscallKind Kind, VirtualAddress User = default, ulong Bytes = 0, ulong FileOffset = 0, FileKind File = FileKind.None, VmFlags Prot = VmFlags.None)
+/// <summary>
+/// What execve reads from the user besides its path (fs/exec.c, Linux 5.4): the argv and envp pointer arrays (one after
+/// the other at <see cref="Pointers"/>, each ending in NULL), the strings they point at with their bytes and NUL (an
+/// envp whose strings are not known has <see cref="Envc"/> pointers and no strings), and how many open descriptors are
+/// close-on-exec.
+/// </summary>
+public sealed record ExecArgs(VirtualAddress Pointers, int Argc, int Envc, IReadOnlyList<(VirtualAddress At, ulong Bytes)> Strings, int CloseOnExec);
+
+/// <summary>One system call's arguments: the user buffer or range, its length, the file position, for read/write the kind of file, for mprotect the new protection, for execve its arguments.</summary>
+public readonly record struct SyscallRequest(SyscallKind Kind, VirtualAddress User = default, ulong Bytes = 0, ulong FileOffset = 0, FileKind File = FileKind.None, VmFlags Prot = VmFlags.None, ExecArgs? Exec = null)
 {
     /// <summary>
     /// The calls a workload file may name, each with a libc wrapper page in the benchmark program's text: not the two

@@ -627,10 +627,53 @@ public sealed partial class SimKernel
             return new(name);
         }
 
+        if (rq.Exec is { } args && CopyStrings(args) is < 0 and long fault)
+        {
+            return new(fault);
+        }
+
         Process next = NewMm(old);
         SwitchMm(next);
         ReleaseMm(old, exec: true);
+        for (int fd = 0; fd < (rq.Exec?.CloseOnExec ?? 0); fd++)
+        {
+            // do_close_on_exec (setup_new_exec, fs/exec.c 5.4): filp_close of each close-on-exec descriptor, close's path
+            TouchFootprint(KernelPath.Close, next);
+            ChargeInstructions(Software.Close);
+        }
+
         return new(0, next);
+    }
+
+    // do_execveat_common (fs/exec.c, Linux 5.4): count() reads argv's and envp's pointers up to their NULLs with get_user;
+    // copy_strings, envp first, then argv, reads each string's pointer (get_user), its length (strnlen_user) and copies
+    // it (copy_from_user); 0 or -EFAULT. The copies land in the new stack's pages (get_arg_page), not modelled apart.
+    private long CopyStrings(ExecArgs args)
+    {
+        int size = Format.VirtualAddressBits <= 32 ? 4 : 8;
+        ulong at = args.Pointers.Value;
+        for (int i = 0; i < args.Argc + 1 + args.Envc + 1; i++)
+        {
+            if (Uaccess.GetUser(new VirtualAddress(at + ((ulong)i * (ulong)size)), size, out _) != 0)
+            {
+                return Vmsplit.Kernel.Uaccess.UserAccess.Efault;
+            }
+        }
+
+        for (int i = args.Strings.Count - 1; i >= 0; i--)
+        {
+            (VirtualAddress str, ulong bytes) = args.Strings[i];
+            int slot = i < args.Argc ? i : i + 1; // envp's pointers follow argv's NULL
+            Span<byte> buf = _scratch.AsSpan(0, (int)Math.Min(bytes, (ulong)_scratch.Length));
+            if (Uaccess.GetUser(new VirtualAddress(at + ((ulong)slot * (ulong)size)), size, out _) != 0
+                || Uaccess.StrncpyFromUser(buf, str, buf.Length) < 0
+                || Uaccess.CopyFromUser(buf, str) != 0)
+            {
+                return Vmsplit.Kernel.Uaccess.UserAccess.Efault;
+            }
+        }
+
+        return 0;
     }
 
     /// <summary>exit() of the running process and the switch to <paramref name="next"/>, whose wait4 completes.</summary>

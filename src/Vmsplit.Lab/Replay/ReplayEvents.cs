@@ -68,6 +68,9 @@ public sealed class ReplayEvents
     /// <summary>strace: signals delivered to a handler the process installed (rt_sigaction): the frame written on its stack.</summary>
     public long SignalsDelivered { get; internal set; }
 
+    /// <summary>strace: descriptors closed by a successful execve because they were close-on-exec (do_close_on_exec).</summary>
+    public long ClosedOnExec { get; internal set; }
+
     /// <summary>Context switches the trace's order implies (another process's line follows).</summary>
     public long Switches { get; internal set; }
 

@@ -205,6 +205,9 @@ public sealed class Replayer
 
         /// <summary>Signal frames written on the stack and not yet read back by rt_sigreturn.</summary>
         public int Frames;
+
+        /// <summary>Descriptors opened or marked close-on-exec (O_CLOEXEC, SOCK_CLOEXEC, FD_CLOEXEC, ...).</summary>
+        public HashSet<int> CloExec = [];
         public int ExitCall = -1;
         public bool Dead;
 
@@ -219,6 +222,7 @@ public sealed class Replayer
             Fds = new(Fds),
             Mmaps = new(Mmaps),
             Handlers = Handlers, // fork keeps the handlers (kernel/fork.c copy_sighand)
+            CloExec = [.. CloExec], // and the descriptors' flags (dup_fd)
         };
     }
 
@@ -620,6 +624,11 @@ public sealed class Replayer
             ps.Handlers = r.Arg1 > 1 ? ps.Handlers | bit : ps.Handlers & ~bit;
         }
 
+        if (r.CloExec && !failed)
+        {
+            MarkCloseOnExec(ps, ref r);
+        }
+
         switch (info.Call)
         {
             case SyscallKind.Getppid:
@@ -645,6 +654,7 @@ public sealed class Replayer
             case SyscallKind.Close:
                 Sys(ps, SyscallKind.Close);
                 ps.Fds.Remove((int)r.Arg0);
+                ps.CloExec.Remove((int)r.Arg0);
                 return "close";
             case SyscallKind.Mmap:
                 {
@@ -800,7 +810,7 @@ public sealed class Replayer
     private string Exec(int pid, ProcState ps, ref TraceRecord r)
     {
         ulong bytes = (ulong)Math.Clamp(r.PathBytes, 1, (int)Page);
-        SyscallResult done = Sys(ps, SyscallKind.Execve, ps.PathPage + Page - bytes, bytes);
+        SyscallResult done = _k.Syscall(ps.P, new SyscallRequest(SyscallKind.Execve, new VirtualAddress(ps.PathPage + Page - bytes), bytes, Exec: ExecArguments(ps, ref r)));
         Process next = done.Child ?? throw new InvalidOperationException($"execve of {ps.P} copied no path ({done.Value})");
         ps.P = next;
         (ulong text, ulong stack, ulong path, ulong buffer, ulong wss) = MapProgram(next);
@@ -814,6 +824,13 @@ public sealed class Replayer
         _k.Memory.Write(next.Tables.Lookup(new VirtualAddress(path)).Translate(new VirtualAddress(path)), PathFill());
         ps.Mmaps.Clear();
         ps.Tasks = 1;
+        foreach (int fd in ps.CloExec)
+        {
+            ps.Fds.Remove(fd);
+        }
+
+        _ev.ClosedOnExec += ps.CloExec.Count;
+        ps.CloExec.Clear();
         ps.Handlers = 0; // flush_signal_handlers: a handler's address means nothing in the new program (kernel/signal.c)
         ps.Frames = 0;
         foreach (int other in _byPid.Where(kv => ReferenceEquals(kv.Value, ps) && kv.Key != pid).Select(kv => kv.Key).ToList())
@@ -826,6 +843,48 @@ public sealed class Replayer
         Array.Fill(_areaCacheKey, ulong.MaxValue);
         _ev.Execs++;
         return "exec";
+    }
+
+    // execve's argv and envp as the trace shows them: each string a string of its length in the path page (the model's
+    // memory holds no program bytes), the pointer arrays in the I/O buffer; envp's strings only when strace -v printed them
+    private ExecArgs? ExecArguments(ProcState ps, ref TraceRecord r)
+    {
+        if (_o.Format != TraceFormat.Strace || (r.Argc < 0 && ps.CloExec.Count == 0))
+        {
+            return null;
+        }
+
+        List<(VirtualAddress At, ulong Bytes)> strings = [];
+        foreach (int b in r.ExecStrings ?? [])
+        {
+            ulong n = (ulong)Math.Clamp(b, 1, (int)Page);
+            strings.Add((new VirtualAddress(ps.PathPage + Page - n), n));
+        }
+
+        int argc = Math.Max(r.Argc, 0);
+        return new ExecArgs(new VirtualAddress(ps.Buffer), argc, strings.Count > argc ? strings.Count - argc : r.Envc, strings, ps.CloExec.Count);
+    }
+
+    // the descriptor a *_CLOEXEC flag marks: fcntl(fd, F_SETFD, FD_CLOEXEC)'s argument, pipe2's and socketpair's pair, or
+    // the one the call returned (open*, socket, accept4, dup3, F_DUPFD_CLOEXEC, ...)
+    private void MarkCloseOnExec(ProcState ps, ref TraceRecord r)
+    {
+        if (r.CloExecOnArg0)
+        {
+            ps.CloExec.Add((int)r.Arg0);
+        }
+        else if (r.Fd0 >= 0)
+        {
+            ps.CloExec.Add(r.Fd0);
+            if (r.Fd1 >= 0)
+            {
+                ps.CloExec.Add(r.Fd1);
+            }
+        }
+        else if (r.HasResult && r.Result >= 0)
+        {
+            ps.CloExec.Add((int)r.Result);
+        }
     }
 
     private string Fork(ProcState ps, ref TraceRecord r, TraceCallInfo info)

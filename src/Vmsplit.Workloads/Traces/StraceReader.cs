@@ -220,6 +220,15 @@ public sealed class StraceReader : LineTraceReader<byte[]>, ITraceReader
         r.PathKind = FdKind.Unknown;
         r.Fd0 = r.Fd1 = -1;
         r.NewAction = false;
+        r.Argc = -1;
+        r.Envc = 0;
+        r.ExecStrings = null;
+        // the calls that take a *_CLOEXEC flag (open*, pipe2, socket*, accept4, dup3, fcntl, epoll_create1, eventfd2,
+        // memfd_create, inotify_init1, timerfd_create); a scan of every line would cost as much as the parse
+        byte first = name[0];
+        r.CloExec = first is (byte)'o' or (byte)'p' or (byte)'s' or (byte)'a' or (byte)'d' or (byte)'f' or (byte)'e' or (byte)'m' or (byte)'i' or (byte)'t'
+            && s.IndexOf("CLOEXEC"u8) >= 0;
+        r.CloExecOnArg0 = r.CloExec && s.IndexOf("F_SETFD"u8) >= 0;
         // only clone and clone3 take flags; a scan of every line for the flag's name would cost as much as the parse
         r.SharesMm = name.StartsWith("clone"u8) && s.IndexOf("CLONE_VM"u8) >= 0;
         int end = ParseArgs(line, s, open + 1, ref r);
@@ -432,6 +441,11 @@ public sealed class StraceReader : LineTraceReader<byte[]>, ITraceReader
                 r.PathKind = close >= 0 ? Classify(a[1..(close + 1)]) : FdKind.Unknown;
             }
         }
+        else if (a.Length > 1 && a[0] == (byte)'[' && a[1] == (byte)'"')
+        {
+            // execve's argv, then envp with -v: ["sh", "-c", "x"] (a trailing ... when strace cut the array)
+            ExecArray(a, ref r);
+        }
         else if (a[0] == (byte)'[')
         {
             // pipe2([3, 4], 0) or [3<pipe:[1]>, 4<pipe:[1]>]
@@ -449,6 +463,11 @@ public sealed class StraceReader : LineTraceReader<byte[]>, ITraceReader
         else if (TryNumber(a, out long v, out _))
         {
             value = (ulong)v;
+            int comment = a.IndexOf("/* "u8);
+            if (comment > 0 && r.Argc >= 0 && a.EndsWith(" vars */"u8) && TryNumber(a[(comment + 3)..], out long vars, out _))
+            {
+                r.Envc = (int)vars; // execve's envp without -v: 0x7ffd0 /* 3 vars */
+            }
         }
         else if (a.StartsWith("PROT_"u8) || a.StartsWith("MADV_"u8))
         {
@@ -483,6 +502,44 @@ public sealed class StraceReader : LineTraceReader<byte[]>, ITraceReader
                 r.Arg3 = value;
                 break;
         }
+    }
+
+    // an array of quoted strings: the first is execve's argv, the second its envp
+    private static void ExecArray(ReadOnlySpan<byte> a, ref TraceRecord r)
+    {
+        List<int> bytes = r.ExecStrings is null ? [] : [.. r.ExecStrings];
+        int count = 0;
+        int k = 1;
+        while (k < a.Length)
+        {
+            int quote = a[k..].IndexOf((byte)'"');
+            if (quote < 0)
+            {
+                break;
+            }
+
+            k += quote;
+            bytes.Add(StringBytes(a[k..]) + 1);
+            count++;
+            k++;
+            while (k < a.Length && a[k] != (byte)'"')
+            {
+                k += a[k] == (byte)'\\' ? 2 : 1;
+            }
+
+            k++;
+        }
+
+        if (r.Argc < 0)
+        {
+            r.Argc = count;
+        }
+        else
+        {
+            r.Envc = count;
+        }
+
+        r.ExecStrings = [.. bytes];
     }
 
     /// <summary>A value strace -X abbrev (the default) shows as names: mprotect's protection, madvise's advice.</summary>

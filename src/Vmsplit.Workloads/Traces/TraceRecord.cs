@@ -125,6 +125,19 @@ public struct TraceRecord
     /// <summary>Syscall rt_sigaction/sigaction: its second argument is a new action; <see cref="Arg1"/> is then its handler (0 SIG_DFL, 1 SIG_IGN, else the function's address).</summary>
     public bool NewAction;
 
+    /// <summary>Syscall execve/execveat: argv's strings (-1: no argv array shown), envp's pointers (strace's <c>/* N vars */</c> or its array with -v).</summary>
+    public int Argc;
+
+    public int Envc;
+
+    /// <summary>Syscall execve/execveat: the bytes of argv's strings then of envp's when shown, each with its NUL (null when none).</summary>
+    public int[]? ExecStrings;
+
+    /// <summary>Syscall: a *_CLOEXEC flag is among its arguments (O_CLOEXEC, SOCK_CLOEXEC, FD_CLOEXEC, F_DUPFD_CLOEXEC, ...); <see cref="CloExecOnArg0"/> when it marks the descriptor of its first argument (fcntl F_SETFD) rather than the one it returns.</summary>
+    public bool CloExec;
+
+    public bool CloExecOnArg0;
+
     /// <summary>Syscall clone/clone3: CLONE_VM is among its flags (a thread, or a vfork child, sharing the mm).</summary>
     public bool SharesMm;
 
