@@ -103,6 +103,7 @@ public sealed class TlbHierarchy
     }
 
     /// <summary>An entry of an array on <paramref name="side"/> changed (filled at <paramref name="filledShift"/>, or invalidated): the memos of its side are stale.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void OnLevelChanged(Side side, int filledShift)
     {
         if (filledShift < _memoShift)
@@ -166,11 +167,13 @@ public sealed class TlbHierarchy
 
         for (int i = 0; i < micro.Length; i++)
         {
-            int index = micro[i].Lookup(va, asid, out int set, out entry);
+            TlbLevel l = micro[i];
+            int index = l.Find(va, asid, out int set);
             if (index >= 0)
             {
                 TlbHitLevel level = fetch ? TlbHitLevel.MicroI : TlbHitLevel.MicroD;
-                memo = Memo(page, version, asid, level, i, index, set, micro[i]);
+                l.Use(index, set, index - (set * l.Ways), out entry);
+                memo = Memo(page, version, asid, level, i, index, set, l);
                 return level;
             }
         }
@@ -193,18 +196,20 @@ public sealed class TlbHierarchy
     }
 
     private static LookupMemo Memo(ulong page, ulong version, ushort asid, TlbHitLevel level, int array, int slot, int set, TlbLevel l) =>
-        new() { Page = page, Version = version, Asid = asid, Level = level, Array = (byte)array, Slot = slot, Set = set, Way = slot - (set * l.Config.Ways) };
+        new() { Page = page, Version = version, Asid = asid, Level = level, Array = (byte)array, Slot = slot, Set = set, Way = slot - (set * l.Ways) };
 
     private TlbHitLevel LookupMain(ulong va, ushort asid, TlbLevel[] micro, ulong page, ulong version, ref LookupMemo memo, out TlbEntry entry)
     {
         for (int i = 0; i < _main.Length; i++)
         {
-            int index = _main[i].Lookup(va, asid, out int set, out entry);
+            TlbLevel l = _main[i];
+            int index = l.Find(va, asid, out int set);
             if (index >= 0)
             {
+                l.Use(index, set, index - (set * l.Ways), out entry);
                 // remembered before the refill: a refill that fills the micro TLB changes the version, and the next
                 // lookup then hits there
-                memo = Memo(page, version, asid, TlbHitLevel.Main, i, index, set, _main[i]);
+                memo = Memo(page, version, asid, TlbHitLevel.Main, i, index, set, l);
                 FillStage(micro, in entry, va);
                 return TlbHitLevel.Main;
             }
@@ -233,7 +238,8 @@ public sealed class TlbHierarchy
     private void FillStage(TlbLevel[] stage, in TlbEntry entry, ulong va)
     {
         // which array and size take each page shift depends on the stage's geometry only: chosen once, in StageTargets
-        short[] targets = stage == _main ? _mainTargets : stage == _microI ? _microITargets : _microDTargets;
+        Side side = stage == _main ? Side.Both : stage == _microI ? Side.Fetch : Side.Data;
+        short[] targets = side == Side.Both ? _mainTargets : side == Side.Fetch ? _microITargets : _microDTargets;
         int target = targets[entry.Shift & 63];
         if (target < 0)
         {
@@ -243,12 +249,14 @@ public sealed class TlbHierarchy
         int shift = target & 0xFF;
         if (shift == entry.Shift)
         {
-            stage[target >> 8].Fill(in entry);
+            stage[target >> 8].FillSilently(in entry);
         }
         else
         {
-            stage[target >> 8].Fill(entry.Splinter(va, shift));
+            stage[target >> 8].FillSilently(entry.Splinter(va, shift));
         }
+
+        OnLevelChanged(side, shift);
     }
 
     /// <summary>

@@ -84,6 +84,9 @@ public sealed class TlbLevel
         _side = side;
     }
 
+    /// <summary>Entries per set.</summary>
+    internal int Ways => _ways;
+
     /// <summary>The smallest page shift this array holds natively.</summary>
     internal int SmallestShift => _shifts[0];
 
@@ -178,26 +181,6 @@ public sealed class TlbLevel
         return -1;
     }
 
-    /// <summary>
-    /// <see cref="Lookup"/> that also copies the entry found into <paramref name="entry"/> (read before the
-    /// replacement state is written, so the copy does not wait for that store; it holds the new stamp all the same).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal int Lookup(ulong va, ushort asid, out int set, out TlbEntry entry)
-    {
-        int index = Find(va, asid, out set);
-        if (index >= 0)
-        {
-            Use(index, set, index - (set * _ways), out entry);
-        }
-        else
-        {
-            entry = default;
-        }
-
-        return index;
-    }
-
     /// <summary>Marks slot <paramref name="index"/> (way <paramref name="way"/> of <paramref name="set"/>) used, as a lookup that found it does, and copies it.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void Use(int index, int set, int way, out TlbEntry entry)
@@ -218,7 +201,7 @@ public sealed class TlbLevel
 
     // The slot a lookup finds (the first match in probe order), without marking it used; -1 on a miss.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int Find(ulong va, ushort asid, out int set)
+    internal int Find(ulong va, ushort asid, out int set)
     {
         ref TlbEntry first = ref MemoryMarshal.GetArrayDataReference(_entries);
         if (_setMask == 0)
@@ -371,14 +354,32 @@ public sealed class TlbLevel
     /// </summary>
     public int Fill(in TlbEntry entry)
     {
+        int index = FillSilently(in entry);
+        Changed(entry.Shift);
+        return index;
+    }
+
+    /// <summary>
+    /// <see cref="Fill"/> without telling the hierarchy: for the hierarchy's own fills, which mark its lookup memos
+    /// stale themselves (one call fewer on every miss).
+    /// </summary>
+    internal int FillSilently(in TlbEntry entry)
+    {
         int shift = entry.Shift;
         ulong va = entry.PageBase.Value;
         int set = (int)((va >> shift) & _setMask);
         int baseIndex = set * _ways;
+        // One pass over the set: an entry for the same page and address space is replaced in place, else the
+        // first invalid way is taken, else the replacement policy's victim (for LRU the first way with the
+        // oldest stamp, found in the same pass).
         int victim = -1;
-        for (int w = 0; w < _ways; w++)
+        int oldest = 0;
+        ulong oldestStamp = ulong.MaxValue;
+        ref TlbEntry first = ref _entries[baseIndex];
+        int ways = _ways;
+        for (int w = 0; w < ways; w++)
         {
-            ref TlbEntry e = ref _entries[baseIndex + w];
+            ref TlbEntry e = ref Unsafe.Add(ref first, w);
             if (e.Key == entry.Key && (e.Global || entry.Global || e.AsidTag == entry.AsidTag))
             {
                 victim = w;
@@ -389,13 +390,19 @@ public sealed class TlbLevel
             {
                 victim = w;
             }
+
+            if (e.Stamp < oldestStamp)
+            {
+                oldestStamp = e.Stamp;
+                oldest = w;
+            }
         }
 
         if (victim < 0)
         {
             victim = _replacement switch
             {
-                TlbReplacement.Lru => LruVictim(baseIndex),
+                TlbReplacement.Lru => oldest,
                 TlbReplacement.PseudoLru => PlruVictim(_plru[set], _wayBits),
                 _ => NextRandomWay(),
             };
@@ -404,25 +411,7 @@ public sealed class TlbLevel
         ref TlbEntry slot = ref _entries[baseIndex + victim];
         slot = entry;
         Touch(ref slot, set, victim);
-        Changed(shift);
         return baseIndex + victim;
-    }
-
-    private int LruVictim(int baseIndex)
-    {
-        int victim = 0;
-        ulong oldest = ulong.MaxValue;
-        for (int w = 0; w < _ways; w++)
-        {
-            ulong stamp = _entries[baseIndex + w].Stamp;
-            if (stamp < oldest)
-            {
-                oldest = stamp;
-                victim = w;
-            }
-        }
-
-        return victim;
     }
 
     private int NextRandomWay()

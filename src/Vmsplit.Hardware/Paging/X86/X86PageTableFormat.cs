@@ -149,47 +149,16 @@ public sealed class X86PageTableFormat : PageTableFormat
     /// </summary>
     public override WalkResult Walk(PhysicalMemory memory, in MmuRegisters registers, VirtualAddress va, AccessType access, Privilege privilege, WalkTrace? trace = null)
     {
-        if (trace is null)
+        // One body for traced and untraced walks, the trace tested at each step: the kernel traces every miss for
+        // its cache model, and this single method, called directly from the MMU's miss path, ran both faster
+        // than a body generic over a step recorder (docs/performance.md, issue 11's miss-walk row).
+        if (trace is not null)
         {
-            return WalkCore(memory, in registers, va, access, privilege, default(NoSteps));
+            trace.Root = RootRegisterName;
+            trace.RootValue = registers.Cr3;
+            trace.FirstLevelInRegisters = IsPae;
         }
 
-        trace.Root = RootRegisterName;
-        trace.RootValue = registers.Cr3;
-        trace.FirstLevelInRegisters = IsPae;
-        return WalkCore(memory, in registers, va, access, privilege, new TracedSteps(trace));
-    }
-
-    // Where a walk's steps go. The walk is generic over a struct recorder so that the JIT compiles one body
-    // per recorder: with NoSteps the step construction and its kind name disappear from the code entirely,
-    // so an untraced walk (the TLB benchmarks, the lab's own walks) pays nothing for the kernel's traced ones.
-    private interface IStepRecorder
-    {
-        bool Recording { get; }
-
-        void Add(WalkStep step);
-    }
-
-    private readonly struct NoSteps : IStepRecorder
-    {
-        public bool Recording => false;
-
-        public void Add(WalkStep step)
-        {
-        }
-    }
-
-    private readonly struct TracedSteps(WalkTrace trace) : IStepRecorder
-    {
-        public bool Recording => true;
-
-        public void Add(WalkStep step) => trace.Add(step);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] // each public entry gets its own copy: no call into a shared core
-    private WalkResult WalkCore<TSteps>(PhysicalMemory memory, in MmuRegisters registers, VirtualAddress va, AccessType access, Privilege privilege, TSteps steps)
-        where TSteps : struct, IStepRecorder
-    {
         ReadOnlySpan<PageTableLevel> levels = _geometry.Levels;
         ulong v = va.Value;
         if (_long ? !IsCanonical(v) : v >> 32 != 0)
@@ -205,9 +174,9 @@ public sealed class X86PageTableFormat : PageTableFormat
         if (IsPae)
         {
             raw = ReadFirstLevelFromRegisters(in registers, (int)((v >> 30) & 3));
-            if (steps.Recording)
+            if (trace is not null)
             {
-                steps.Add(new WalkStep(3, new PhysicalAddress(table), (int)((v >> 30) & 3), raw,
+                trace.Add(new WalkStep(3, new PhysicalAddress(table), (int)((v >> 30) & 3), raw,
                     (raw & Present) == 0 ? "invalid" : (raw & PdpteReserved) != 0 ? "reserved" : "table"));
             }
 
@@ -237,9 +206,9 @@ public sealed class X86PageTableFormat : PageTableFormat
             raw = _wide ? memory.ReadUInt64(new PhysicalAddress(entry)) : memory.ReadUInt32(new PhysicalAddress(entry));
             reads++;
             entries[i] = entry;
-            if (steps.Recording)
+            if (trace is not null)
             {
-                steps.Add(new WalkStep(level.Number, new PhysicalAddress(table), (int)((v >> level.IndexShift) & level.IndexMask), raw, KindName(in level, raw, in registers)));
+                trace.Add(new WalkStep(level.Number, new PhysicalAddress(table), (int)((v >> level.IndexShift) & level.IndexMask), raw, KindName(in level, raw, in registers)));
             }
 
             if ((raw & Present) == 0)
