@@ -15,6 +15,7 @@ public class TlbBenchmarks
     private TlbHierarchyHitLoop _hierarchy = null!;
     private MmuHitLoop _mmuHit = null!;
     private MmuMissLoop _mmuMiss = null!;
+    private MmuMissLoop _mmuMissTraced = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -23,6 +24,7 @@ public class TlbBenchmarks
         _hierarchy = new TlbHierarchyHitLoop();
         _mmuHit = new MmuHitLoop();
         _mmuMiss = new MmuMissLoop();
+        _mmuMissTraced = new MmuMissLoop(traced: true);
     }
 
     /// <summary>Hits in the Cortex-A53 main TLB geometry (512 entries, 4-way), 256 distinct pages resident.</summary>
@@ -38,4 +40,8 @@ public class TlbBenchmarks
     /// <summary>8192 pages cycled through a 64 + 1024-entry LRU hierarchy: every access misses and walks four levels.</summary>
     [Benchmark(OperationsPerInvoke = MmuMissLoop.Pages)]
     public ulong MmuTranslateMissWalk() => _mmuMiss.RunBatch();
+
+    /// <summary>The same misses with a walk trace installed, as the simulated kernel runs every miss (its cache model reads the steps).</summary>
+    [Benchmark(OperationsPerInvoke = MmuMissLoop.Pages)]
+    public ulong MmuTranslateMissWalkTraced() => _mmuMissTraced.RunBatch();
 }

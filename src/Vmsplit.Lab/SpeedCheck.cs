@@ -107,6 +107,7 @@ public static class SpeedCheck
         () => new WalkLoop(MmuFormat.X86_64),
         () => new WalkLoop(MmuFormat.ArmLpae),
         () => new MmuMissLoop(),
+        () => new MmuMissLoop(traced: true),
         () => new SyscallLoop(MachineSpec.SkylakeX86(), "classic"),
         () => new SyscallLoop(MachineSpec.SkylakeX86(), "kpti"),
         () => new SyscallLoop(MachineSpec.DefaultArm(), "classic"),
@@ -119,7 +120,7 @@ public static class SpeedCheck
     /// </summary>
     public static IReadOnlyList<Func<SpeedLoop>> ForMachine(MachineSpec machine, IReadOnlyList<string> designs) =>
     [
-        .. Standard.Take(5),
+        .. Standard.Take(6),
         .. designs.Select(d => (Func<SpeedLoop>)(() => new SyscallLoop(machine, d))),
     ];
 

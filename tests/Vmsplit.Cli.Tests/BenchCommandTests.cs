@@ -13,6 +13,7 @@ public sealed class BenchCommandTests
         "walk-x86-64",
         "walk-arm-lpae",
         "mmu-translate-miss-walk",
+        "mmu-translate-miss-walk-traced",
         "syscall-null-classic-skylake",
         "syscall-null-kpti-skylake",
         "syscall-null-classic-cortex-a15",
@@ -36,7 +37,7 @@ public sealed class BenchCommandTests
             (int code, string output, string err) = CliHarness.Run("bench", "--seconds", "0.2", "--json", json);
             Assert.Equal(0, code);
             Assert.Equal("", err);
-            Assert.StartsWith("vmsplit bench: 9 measurements in a 0.2 s budget, one thread\nHost: ", output.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+            Assert.StartsWith("vmsplit bench: 10 measurements in a 0.2 s budget, one thread\nHost: ", output.ReplaceLineEndings("\n"), StringComparison.Ordinal);
             Assert.Contains("These are wall-clock figures of this host, single thread", output, StringComparison.Ordinal);
             Assert.Contains("how they compare with the figures in docs/performance.md is up to the reader.", output, StringComparison.Ordinal);
             Assert.Single(Directory.GetFiles(dir)); // the atomic write left no temporary file

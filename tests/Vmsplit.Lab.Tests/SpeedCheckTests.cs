@@ -18,6 +18,7 @@ public sealed class SpeedCheckTests
         "walk-x86-64",
         "walk-arm-lpae",
         "mmu-translate-miss-walk",
+        "mmu-translate-miss-walk-traced",
         "syscall-null-classic-skylake",
         "syscall-null-kpti-skylake",
         "syscall-null-classic-cortex-a15",
@@ -33,8 +34,8 @@ public sealed class SpeedCheckTests
         Assert.Equal(0.2, r.Seconds);
         Assert.Equal(s_expectedRows, r.Rows.Select(x => x.Name));
         Assert.Equal(s_expectedRows, told);
-        int[] perBatch = [256, 256, 256, 256, 8192, 1000, 1000, 1000, 1000];
-        string[] units = ["lookup", "translation", "walk", "walk", "translation", "syscall", "syscall", "syscall", "syscall"];
+        int[] perBatch = [256, 256, 256, 256, 8192, 8192, 1000, 1000, 1000, 1000];
+        string[] units = ["lookup", "translation", "walk", "walk", "translation", "translation", "syscall", "syscall", "syscall", "syscall"];
         for (int i = 0; i < r.Rows.Count; i++)
         {
             SpeedRow x = r.Rows[i];
@@ -104,6 +105,28 @@ public sealed class SpeedCheckTests
         Assert.Equal(misses, miss.Mmu.Counters.Walks);
         Assert.Equal(4 * misses, miss.Mmu.Counters.WalkReads);
         Assert.Equal(0, miss.Mmu.Counters.Hits);
+    }
+
+    [Fact]
+    public void TracedMissRowWalksAsTheUntracedOneAndRecordsEachStep()
+    {
+        MmuMissLoop plain = new();
+        MmuMissLoop traced = new(traced: true);
+        Assert.Equal(plain.RunBatch(), traced.RunBatch());
+        Assert.Equal(plain.Mmu.Counters.Walks, traced.Mmu.Counters.Walks);
+        Assert.Equal(plain.Mmu.Counters.WalkReads, traced.Mmu.Counters.WalkReads);
+        Assert.Equal(MmuMissLoop.Pages, traced.Mmu.Counters.Walks);
+        Assert.Equal("mmu-translate-miss-walk-traced", traced.Name);
+
+        // the last miss's walk: PML4, PDPT, PD and PT of the last page, 0x4000_0000 + 8191 pages
+        WalkTrace t = traced.Mmu.WalkTrace!;
+        Assert.Equal(4, t.Steps.Count);
+        Assert.Equal([4, 3, 2, 1], t.Steps.Select(s => s.Level).ToArray());
+        Assert.Equal(["table", "table", "table", "leaf"], t.Steps.Select(s => s.Kind).ToArray());
+        Assert.Equal(0x1FF, t.Steps[3].Index); // PT index of VA 0x41FFF000
+        Assert.Equal(0x00F, t.Steps[2].Index); // PD index
+        Assert.Equal(1, t.Steps[1].Index);     // PDPT index (1 GiB)
+        Assert.Equal(0, t.Steps[0].Index);
     }
 
     [Fact]
