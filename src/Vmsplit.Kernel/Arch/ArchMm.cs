@@ -237,7 +237,8 @@ public abstract class ArchMm
     /// each target takes the interrupt (entry through the design's scheme from user mode), runs the handler and
     /// <paramref name="func"/> on its own MMU, and returns. The targets' work is charged to
     /// <see cref="KernelCostCause.RemoteFlush"/>; the initiator's wait is the delivery, the slowest target's
-    /// handler and the acknowledgement's cache line (a load that misses: the target wrote it).
+    /// entry and handler up to its acknowledgement (not its return to user mode, which follows the acknowledgement)
+    /// and the acknowledgement's cache line (a load that misses: the target wrote it).
     /// </summary>
     private protected void CallFunctionMany(ulong targets, Action<int> func) =>
         RemoteCall(targets, func, Kernel.Software.IpiSend, Kernel.Software.CallFunctionHandler, viaKernel: true);
@@ -280,6 +281,12 @@ public abstract class ArchMm
 
                 target.Charge(KernelCostCause.RemoteFlush, handler);
                 func(t);
+
+                // The initiator's wait ends here: the target acknowledges when the function returns, before its own
+                // way out (kernel/smp.c, Linux 5.4: flush_smp_call_function_queue runs func, then csd_unlock for a
+                // synchronous call; OpenSBI's TLB handler sets the sender's sync flag before its mret). The exit
+                // (x86: prepare_exit_to_usermode's VERW, the PTI CR3 switch, IRET) is the target's own time.
+                slowest = Math.Max(slowest, k.Ledger.TotalCycles - before);
                 if (enter)
                 {
                     k.ExitKernel();
@@ -296,7 +303,6 @@ public abstract class ArchMm
             }
 
             RemoteCalls++;
-            slowest = Math.Max(slowest, k.Ledger.TotalCycles - before);
         }
 
         if (slowest > 0)
