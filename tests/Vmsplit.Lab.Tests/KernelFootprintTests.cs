@@ -1,33 +1,39 @@
 using Vmsplit.Hardware;
+using Vmsplit.Hardware.Paging;
 using Vmsplit.Kernel.Core;
 using Vmsplit.Kernel.Layout;
 
 namespace Vmsplit.Lab.Tests;
 
 /// <summary>
-/// The kernel text each built-in path executes comes from a real symbol table (Data/kernel-text-footprint.tsv,
-/// /proc/kallsyms of x86-64 Linux 6.18.44): each function keeps its offset and size, a source page lands on the
-/// image page of the same number modulo the image's text pages, so a path spans the pages its functions really span.
+/// The kernel text each built-in path executes comes from a real symbol table of the architecture's own kernel
+/// (Data/kernel-text-footprint*.tsv: x86-64 kallsyms of Linux 6.18.44, the System.maps of arm64 Linux 4.19.76, 32-bit
+/// ARM Linux 4.4.34 and RISC-V Linux 5.4.61): each function keeps its offset and size, a source page lands on the image
+/// page of the same number modulo the image's text pages, so a path spans the pages its functions really span.
 /// </summary>
 public class KernelFootprintTests
 {
     // Pages each path's text spans (the entry stub, run from the design's entry page, not counted), pinned per
-    // architecture on its default machine; every architecture's default image has 3 MiB of text (Typical32Bit).
+    // architecture family on each architecture's default machine; every default image has 3 MiB of text, 767 usable
+    // pages. Hand-checkable from the data file: the pages each row's [offset, offset + size) covers, modulo 767, once.
+    private static readonly Dictionary<ArchFamily, int[]> s_pages = new()
+    {
+        // entry, getppid, dev-zero-null, file-io, pipe, stat, open, close, mmap, munmap, fork, exit, wait, schedule,
+        // fault, mprotect, madvise, exec (KernelPath order)
+        [ArchFamily.X86] = [3, 2, 6, 8, 5, 9, 11, 4, 7, 8, 9, 7, 3, 8, 8, 3, 6, 16],
+        [ArchFamily.Arm64] = [4, 2, 4, 9, 4, 8, 11, 4, 6, 7, 4, 5, 3, 7, 7, 1, 5, 14],
+        [ArchFamily.Arm32] = [1, 2, 4, 9, 5, 7, 11, 3, 6, 6, 5, 6, 3, 6, 7, 1, 4, 15],
+        [ArchFamily.Riscv] = [1, 2, 4, 8, 4, 6, 10, 4, 6, 4, 3, 3, 2, 5, 4, 2, 3, 9],
+    };
+
     public static TheoryData<string, KernelPath, int> Spans()
     {
-        (KernelPath Path, int Pages)[] pages =
-        [
-            (KernelPath.Entry, 3), (KernelPath.Getppid, 2), (KernelPath.DevZeroNull, 6), (KernelPath.FileIo, 8),
-            (KernelPath.Pipe, 5), (KernelPath.Stat, 9), (KernelPath.Open, 11), (KernelPath.Close, 4),
-            (KernelPath.Mmap, 7), (KernelPath.Munmap, 8), (KernelPath.Fork, 9), (KernelPath.Exit, 7),
-            (KernelPath.Wait, 3), (KernelPath.Schedule, 8), (KernelPath.Fault, 8), (KernelPath.Mprotect, 3), (KernelPath.Madvise, 6), (KernelPath.Exec, 16),
-        ];
         TheoryData<string, KernelPath, int> d = [];
         foreach (KernelArchInfo a in KernelArchitectures.All.Where(a => MachineSpec.ArchesOf(MachineSpec.Require(a.DefaultProfile)).Contains(a.Arch)))
         {
-            foreach ((KernelPath path, int n) in pages)
+            foreach (KernelPath path in Enum.GetValues<KernelPath>())
             {
-                d.Add(a.Name, path, n);
+                d.Add(a.Name, path, s_pages[a.Family][(int)path]);
             }
         }
 
@@ -70,14 +76,63 @@ public class KernelFootprintTests
     }
 
     [Fact]
-    public void EveryPathHasItsFunctionsInTheTable()
+    public void EveryPathHasItsFunctionsInEveryTable()
     {
-        foreach (KernelPath path in Enum.GetValues<KernelPath>())
+        foreach (KernelTextTable t in KernelTextFootprint.All)
         {
-            Assert.NotEmpty(KernelTextFootprint.Of(path));
+            foreach (KernelPath path in Enum.GetValues<KernelPath>())
+            {
+                Assert.NotEmpty(t.Of(path));
+            }
+
+            Assert.All(t.Functions, f => Assert.True(f.Offset + f.Size <= t.SourceTextBytes, $"{t.Resource}: {f.Name} beyond the text"));
         }
 
         Assert.Equal("dev-zero-null", KernelTextFootprint.Key(KernelPath.DevZeroNull));
+    }
+}
+
+/// <summary>Each architecture runs its own kernel's table, with the entry stub its entry page stands for.</summary>
+public class KernelTextTablePerArchitectureTests
+{
+    [Theory]
+    [InlineData("x86-64", "data/kernel-text-footprint.tsv", "entry_SYSCALL_64", 19241728UL)]
+    [InlineData("x86-32", "data/kernel-text-footprint.tsv", "entry_SYSCALL_64", 19241728UL)]
+    [InlineData("aarch64", "data/kernel-text-footprint-arm64.tsv", "vectors", 9306112UL)]
+    [InlineData("arm", "data/kernel-text-footprint-arm.tsv", null, 8181108UL)]
+    [InlineData("arm-lpae", "data/kernel-text-footprint-arm.tsv", null, 8181108UL)]
+    [InlineData("riscv-sv39", "data/kernel-text-footprint-riscv.tsv", "handle_exception", 5019318UL)]
+    public void EachArchitectureRunsItsOwnKernelsTable(string arch, string resource, string? stub, ulong textBytes)
+    {
+        KernelArchInfo a = KernelArchitectures.All.Single(x => x.Name == arch);
+        MachineSpec m = new(MachineSpec.Require(a.DefaultProfile), a.Arch, 2 * ByteSize.GiB);
+        KernelTextTable t = Scenario.Boot(m, Scenario.ParseDesign(m, "classic")).Arch.TextFootprint;
+        Assert.Equal((resource, stub, textBytes), (t.Resource, t.EntryStub, t.SourceTextBytes));
+    }
+
+    [Fact]
+    public void Arm64GetppidLandsOnTheScaledPagesOfItsTwoFunctions()
+    {
+        // __arm64_sys_getppid at 448624 (page 109, +2160), 80 bytes; __task_pid_nr_ns at 489920 (page 119, +2496), 240
+        // bytes: both below 767, so the same page numbers in the 3 MiB image
+        Assert.Equal([109 * 4096UL, 119 * 4096UL], KernelTextFootprint.Arm64.PageOffsets(KernelPath.Getppid, 3 * 1024 * 1024));
+    }
+
+    [Fact]
+    public void Arm64EntrySkipsTheVectorsAndRunsTheAssemblyAndTheCPath()
+    {
+        // vectors (8192, page 2) is the stub; el0_sync 13504 on page 3, el0_svc 16512 on page 4, el0_svc_handler 90512 on
+        // page 22, el0_svc_common 90096 (page 21, +4080) 416 bytes into page 22, ret_to_user 16260 and finish_ret_to_user
+        // 16276 (+236, to 16511) on pages 3 and 4 already counted: four pages, in first-touch order
+        ulong[] pages = KernelTextFootprint.Arm64.PageOffsets(KernelPath.Entry, 3 * 1024 * 1024, "vectors");
+        Assert.Equal([3 * 4096UL, 4 * 4096UL, 22 * 4096UL, 21 * 4096UL], pages);
+    }
+
+    [Fact]
+    public void ArmHasNoStubInItsTextAndRunsVectorSwiToRetFastSyscallOnOnePage()
+    {
+        // vector_swi 31040, local_restart 31148, ret_fast_syscall 30880: all on page 7 of the text (28672 to 32767)
+        Assert.Equal([7 * 4096UL], KernelTextFootprint.Arm.PageOffsets(KernelPath.Entry, 3 * 1024 * 1024));
     }
 }
 

@@ -44,27 +44,24 @@ public sealed partial class SimKernel
     private readonly byte[] _scratch = new byte[1 << 20];
 
     // The entry stub runs from the design's entry page (EntryVa); the rest of each path's text comes from a real
-    // kernel's symbol table (KernelTextFootprint), placed on this image's text.
-    private const string EntryStub = "entry_SYSCALL_64";
+    // symbol table of the architecture's kernel (ArchMm.TextFootprint), placed on this image's text.
     private VirtualAddress[][]? _pathText;
     private (uint Start, uint Length)[][][]? _pathRuns;
 
     /// <summary>The kernel text pages <paramref name="path"/> executes on this kernel's image, in first-touch order.</summary>
     public IReadOnlyList<VirtualAddress> PathTextPages(KernelPath path) => TextOf(path);
 
-    private VirtualAddress[] TextOf(KernelPath path)
-    {
-        _pathText ??= [.. Enum.GetValues<KernelPath>().Select(kp =>
-            KernelTextFootprint.PageOffsets(kp, Layout.ImageTextBytes, EntryStub).Select(o => ImageVa + o).ToArray())];
-        return _pathText[(int)path];
-    }
+    private VirtualAddress[] TextOf(KernelPath path) => (_pathText ??= PlaceText(Arch.TextFootprint))[(int)path];
 
-    private (uint Start, uint Length)[][] RunsOf(KernelPath path)
-    {
-        _pathRuns ??= [.. Enum.GetValues<KernelPath>().Select(kp =>
-            KernelTextFootprint.PageRuns(kp, Layout.ImageTextBytes, (ulong)(PathInstructions(kp) * InstructionBytes), EntryStub))];
-        return _pathRuns[(int)path];
-    }
+    private VirtualAddress[][] PlaceText(KernelTextTable table) =>
+        [.. Enum.GetValues<KernelPath>().Select(kp =>
+            table.PageOffsets(kp, Layout.ImageTextBytes, table.EntryStub).Select(o => ImageVa + o).ToArray())];
+
+    private (uint Start, uint Length)[][] RunsOf(KernelPath path) => (_pathRuns ??= PlaceRuns(Arch.TextFootprint))[(int)path];
+
+    private (uint Start, uint Length)[][][] PlaceRuns(KernelTextTable table) =>
+        [.. Enum.GetValues<KernelPath>().Select(kp =>
+            table.PageRuns(kp, Layout.ImageTextBytes, (ulong)(PathInstructions(kp) * InstructionBytes), table.EntryStub))];
 
     // Bytes per instruction for the text a path fetches: A32, AArch64 and RISC-V (without C) encode 4 bytes; x86-64's
     // average length is taken as 4 too (an assumption).

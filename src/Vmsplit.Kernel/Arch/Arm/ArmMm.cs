@@ -134,6 +134,9 @@ public sealed class ArmMm : ArchMm
         return [new LiveRoot(userTree, "TTBR0", 0), new LiveRoot(kernelTree, "TTBR1", (1UL << 32) - span)];
     }
 
+    // 32-bit ARM Linux 4.4.34 (a Raspberry Pi 2 System.map), for LPAE kernels too
+    public override KernelTextTable TextFootprint => KernelTextFootprint.Arm;
+
     public override void MapEntry(VirtualAddress imageVa)
     {
         // The vectors page and the stubs page above it (arch/arm/kernel/traps.c early_trap_init).

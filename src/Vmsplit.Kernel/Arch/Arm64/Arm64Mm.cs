@@ -48,6 +48,9 @@ public sealed class Arm64Mm : ArchMm
     /// </summary>
     public override bool UaccessUnprivileged => Kernel.Layout.Config.Linux >= new Vmsplit.Kernel.Layout.LinuxVersion(5, 11);
 
+    // arm64 Linux 4.19.76 (the Raspberry Pi 3 System.map)
+    public override KernelTextTable TextFootprint => KernelTextFootprint.Arm64;
+
     public override void MapEntry(VirtualAddress imageVa)
     {
         Kernel.EntryVa = imageVa; // the vectors are in the image's text

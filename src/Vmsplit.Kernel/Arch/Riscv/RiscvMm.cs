@@ -34,6 +34,9 @@ public sealed class RiscvMm : ArchMm
 
     public override ulong ImageOffsetInRam => 0x200000; // 2 MiB-aligned kernel load address
 
+    // RISC-V Linux 5.4.61 (the Allwinner D1 System.map)
+    public override KernelTextTable TextFootprint => KernelTextFootprint.Riscv;
+
     public override void MapEntry(VirtualAddress imageVa)
     {
         Kernel.EntryVa = imageVa; // handle_exception is in the image's text

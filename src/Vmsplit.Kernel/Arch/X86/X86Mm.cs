@@ -107,6 +107,9 @@ public sealed class X86Mm : ArchMm
 
     public override bool GatherMergesVmas => true; // MMU_GATHER_MERGE_VMAS (arch/x86/Kconfig)
 
+    // x86-64 Linux 6.18.44 (kallsyms); 32-bit x86 uses it too: no 32-bit symbol table was found
+    public override KernelTextTable TextFootprint => KernelTextFootprint.X86_64;
+
     public override void MapEntry(VirtualAddress imageVa)
     {
         Kernel.EntryVa = imageVa; // .entry.text is the first text page
