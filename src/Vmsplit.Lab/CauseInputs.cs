@@ -23,7 +23,12 @@ public static class CauseInputs
 
         if (cause == KernelCostCause.SpeculationMitigation)
         {
-            return arch == ProfileArchitecture.X86 ? Costs(PrimitiveCost.ReturnMispredict, PrimitiveCost.Verw) : [];
+            return arch switch
+            {
+                ProfileArchitecture.X86 => Costs(PrimitiveCost.ReturnMispredict, PrimitiveCost.Verw),
+                ProfileArchitecture.Arm => Costs(PrimitiveCost.Dsb, PrimitiveCost.Isb, PrimitiveCost.ExceptionEntry, PrimitiveCost.ExceptionExit),
+                _ => [],
+            };
         }
 
         if (cause == CostCause.RootRegisterWrite)

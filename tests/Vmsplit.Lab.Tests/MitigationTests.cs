@@ -68,13 +68,46 @@ public class MitigationTests
 
     [Theory]
     [InlineData("atom-n270", KernelArch.X86Pae, "classic")] // NO_SPECULATION: Linux sets none of the bugs
-    [InlineData("cortex-a72", KernelArch.Aarch64, "classic")]
-    [InlineData("cortex-a15", KernelArch.ArmLpae, "classic")]
+    [InlineData("cortex-a53", KernelArch.Aarch64, "classic")] // in spectre_v2_safe_list, in no BHB list
+    [InlineData("cortex-a72", KernelArch.Aarch64, "classic+nomitigations")]
+    [InlineData("cortex-a72", KernelArch.Aarch64, "kpti+nomitigations")]
+    [InlineData("cortex-a15", KernelArch.ArmLpae, "classic")] // the 32-bit kernel's BHB loop is not modelled
     [InlineData("sifive-u74", KernelArch.RiscvSv39, "classic")]
     public void NoMitigationWorkWhereLinuxAppliesNone(string cpu, KernelArch arch, string design)
     {
         (SimKernel k, Process p) = Boot(cpu, arch, design);
         k.Syscall(p, new SyscallRequest(SyscallKind.Getppid));
         Assert.Equal(0, k.Ledger.Events(KernelCostCause.SpeculationMitigation));
+    }
+
+    // arm64 v5.17 on a Cortex-A72 (IPC 1.5, DSB 30, ISB 15): the BHB loop's vector on every entry from EL0, 32
+    // instructions without KPTI (msr tpidrro_el0, mov, 8 x (b, subs, b.ne), dsb nsh, isb, ldr, add, ret, the
+    // kernel_ventry cleanup's extra instruction), 27 with KPTI (the loop alone: the trampoline is KPTI's own)
+    [Theory]
+    [InlineData("classic", (32 / 1.5) + 30 + 15)]
+    [InlineData("kpti", (27 / 1.5) + 30 + 15)]
+    public void Arm64A72RunsTheBhbLoopOnEveryEntryFromUserMode(string design, double cycles)
+    {
+        (SimKernel k, Process p) = Boot("cortex-a72", KernelArch.Aarch64, design);
+        k.Syscall(p, new SyscallRequest(SyscallKind.Getppid));
+        Assert.Equal(cycles, k.Ledger.Cycles(KernelCostCause.SpeculationMitigation), 9);
+        Assert.Equal(1, k.Ledger.Events(KernelCostCause.SpeculationMitigation));
+        Assert.Equal(32, Vmsplit.Kernel.Arch.Arm64.Arm64Mitigations.BhbVectorInstructions);
+        Assert.Equal(27, Vmsplit.Kernel.Arch.Arm64.Arm64Mitigations.BhbLoopInstructions);
+    }
+
+    [Fact]
+    public void Arm64A72CallsTheFirmwaresSpectreV2WorkaroundOnSwitchMm()
+    {
+        (SimKernel k, Process a) = Boot("cortex-a72", KernelArch.Aarch64, "classic");
+        Process b = k.CreateProcess();
+        k.Ledger.Reset();
+        k.ContextSwitch(a, b, blocking: null, pending: null);
+
+        // the switch's own entry (the BHB vector, 66.33) and switch_mm's arm64_apply_bp_hardening: 10 instructions of
+        // the call and an assumed 15 in the firmware at 1.5 per cycle, the SMC and its return (30 + 30), two ISBs (15 each)
+        double smc = (25 / 1.5) + 30 + 30 + (2 * 15);
+        Assert.Equal((32 / 1.5) + 45 + smc, k.Ledger.Cycles(KernelCostCause.SpeculationMitigation), 9);
+        Assert.Equal(2, k.Ledger.Events(KernelCostCause.SpeculationMitigation));
     }
 }

@@ -27,7 +27,7 @@ public static class Glossary
     {
         [KernelCostCause.PathBase] = "the design-independent instructions of a kernel path (dispatch, the handler's own work, schedule); equal in every design, so it cancels out of overheads",
         [CostCause.ExceptionEntryExit] = "taking the exception into the kernel and returning to user mode (SVC/ERET, SYSCALL/SYSRET, ecall/sret)",
-        [KernelCostCause.SpeculationMitigation] = "x86 speculation mitigations Linux v5.2 runs on a CPU with the bugs: a retpoline per indirect call on a path (the system-call table's, a file's f_op), VERW on every return to user mode, the return-stack fill per task switch; none with +nomitigations",
+        [KernelCostCause.SpeculationMitigation] = "speculation mitigations the kernel runs on a CPU with the bugs: on x86 (Linux v5.2) a retpoline per indirect call on a path (the system-call table's, a file's f_op), VERW on every return to user mode, the return-stack fill per task switch; on arm64 (v5.17, Cortex-A57/A72) the Spectre-BHB loop on every entry from user mode and the firmware's Spectre-v2 call on every switch_mm; none with +nomitigations",
         [CostCause.RootRegisterWrite] = "writes of the translation-root and address-space registers: TTBR0, TTBR1, TTBCR, CONTEXTIDR (ARM), CR3 (x86), satp (RISC-V)",
         [CostCause.Barrier] = "the ISBs and DSBs ARM requires after a root-register write or TLB maintenance",
         [CostCause.TlbLookup] = "translations that miss the micro TLBs and look up the main TLB, at its latency",

@@ -43,12 +43,21 @@ public enum CpuFeature : byte
     /// arch/x86/entry/common.c, v5.2).
     /// </summary>
     Mds,
+
+    /// <summary>
+    /// ARM Spectre-BHB mitigated by the branchy loop of eight iterations: the core is in spectre_bhb_loop_affected's
+    /// k = 8 list (Cortex-A57 and A72, arch/arm64/kernel/proton-pack.c, Linux v5.17; arch/arm/mm/proc-v7-bugs.c adds
+    /// the Cortex-A15 for 32-bit kernels), has neither ECBHB, ClearBHB nor CSV2.3, and is Spectre-v2 affected (not in
+    /// spectre_v2_safe_list, no CSV2) with the firmware's ARM_SMCCC_ARCH_WORKAROUND_1. The arm64 kernel then runs the
+    /// loop on every entry from EL0 and the firmware call on every switch_mm; the 32-bit kernel's are not modelled.
+    /// </summary>
+    SpectreBhb,
 }
 
 public static class CpuFeatureExtensions
 {
     private static readonly CpuFeature[] s_x86 = [CpuFeature.Global, CpuFeature.Pcid, CpuFeature.Invpcid, CpuFeature.Smap, CpuFeature.SpectreV2, CpuFeature.Mds];
-    private static readonly CpuFeature[] s_arm = [CpuFeature.Global, CpuFeature.Lpae, CpuFeature.Domains, CpuFeature.Pan];
+    private static readonly CpuFeature[] s_arm = [CpuFeature.Global, CpuFeature.Lpae, CpuFeature.Domains, CpuFeature.Pan, CpuFeature.SpectreBhb];
     private static readonly CpuFeature[] s_riscv = [CpuFeature.Global, CpuFeature.Sum];
 
     /// <summary>The YAML key: the name with a lower-case first letter.</summary>
@@ -64,6 +73,7 @@ public static class CpuFeatureExtensions
         CpuFeature.Global => "global pages",
         CpuFeature.Domains => "domains",
         CpuFeature.SpectreV2 => "Spectre-v2",
+        CpuFeature.SpectreBhb => "Spectre-BHB",
         _ => feature.ToString().ToUpperInvariant(),
     };
 

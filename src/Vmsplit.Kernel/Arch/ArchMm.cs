@@ -61,6 +61,11 @@ public abstract class ArchMm
     {
     }
 
+    /// <summary>An exception from user mode enters through the vectors: arm64 runs the Spectre-BHB loop on affected cores.</summary>
+    public virtual void EntryFromUser()
+    {
+    }
+
     /// <summary>The end of the C exit path before returning to user mode: x86 clears the CPU buffers (MDS).</summary>
     public virtual void ReturnToUser()
     {

@@ -34,6 +34,7 @@ public sealed partial class SimKernel
         InKernel = true;
         Cpu.Charge(CostCause.ExceptionEntryExit, PrimitiveCost.ExceptionEntry);
         Process p = Current ?? throw new InvalidOperationException("no process is running");
+        Arch.EntryFromUser();
         Isolation.Enter(p, exception);
     }
 

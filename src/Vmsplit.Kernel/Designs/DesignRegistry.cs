@@ -109,7 +109,7 @@ public static class DesignRegistry
     public static readonly ArchRegistration[] Architectures =
     [
         new(ArchFamily.Arm32, (k, o) => new ArmMm(k)),
-        new(ArchFamily.Arm64, (k, o) => new Arm64Mm(k, kpti: o.KernelUnmappedInUserMode)),
+        new(ArchFamily.Arm64, (k, o) => new Arm64Mm(k, kpti: o.KernelUnmappedInUserMode, mitigations: o.SpeculationMitigations)),
         new(ArchFamily.X86, (k, o) => new X86Mm(k, pcid: o.Pcid, pti: o.KernelUnmappedInUserMode, mitigations: o.SpeculationMitigations)),
         new(ArchFamily.Riscv, (k, o) => new RiscvMm(k)),
     ];

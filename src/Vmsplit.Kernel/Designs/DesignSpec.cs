@@ -105,9 +105,10 @@ public sealed record DesignSpec(
     public IReadOnlyList<string> Notes { get; init; } = Array.Empty<string>();
 
     /// <summary>
-    /// x86: whether the kernel runs the speculation mitigations Linux v5.2 applies on a CPU with the bugs
-    /// (retpolines, VERW on return to user mode, the return-stack fill on context switch); false with
-    /// <c>+nomitigations</c>, the <c>spectre_v2=off mds=off</c> boot options. PTI is the design's own choice.
+    /// Whether the kernel runs the speculation mitigations of its release on a CPU with the bugs: x86 v5.2's
+    /// retpolines, VERW on return to user mode and the return-stack fill on context switch; arm64 v5.17's Spectre-BHB
+    /// loop on every entry from EL0 and the firmware's Spectre-v2 call on switch_mm. False with <c>+nomitigations</c>,
+    /// the <c>mitigations=off</c> boot option. PTI (KPTI) is the design's own choice.
     /// </summary>
     public bool SpeculationMitigations { get; init; } = true;
 
@@ -300,9 +301,9 @@ public sealed record DesignSpec(
                     placement = KernelImagePlacement.VmallocPermuted;
                     break;
                 case "nomitigations":
-                    if (!x86)
+                    if (!x86 && family != ArchFamily.Arm64)
                     {
-                        error = Bad("applies only to x86 (the spectre_v2=off mds=off boot options; no other architecture's mitigations are modelled)");
+                        error = Bad("applies only to x86 and arm64 (the mitigations=off boot option; no other architecture's mitigations are modelled)");
                         return false;
                     }
 

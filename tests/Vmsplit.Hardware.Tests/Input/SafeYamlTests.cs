@@ -127,12 +127,12 @@ public class HostileProfileTests
     }
 
     [Theory]
-    [InlineData("clockMhz: { value: 1700,", "clockMhz: { value: 1e400,", "p.yaml:12: clockMhz: '1e400' is not a number")]
-    [InlineData("clockMhz: { value: 1700,", "clockMhz: { value: .NaN,", "p.yaml:12: clockMhz: '.NaN' is not a number")]
-    [InlineData("clockMhz: { value: 1700,", "clockMhz: { value: NaN,", "p.yaml:12: clockMhz: 'NaN' is not a number")]
-    [InlineData("clockMhz: { value: 1700,", "clockMhz: { value: -Infinity,", "p.yaml:12: clockMhz: '-Infinity' is not a number")]
-    [InlineData("clockMhz: { value: 1700,", "clockMhz: { value: [1700],", "p.yaml:12: clockMhz.value: expected a single value")]
-    [InlineData("  asidBits: { value: 8,", "  asidBits: { value: 99999999999,", "p.yaml:14: tlb.asidBits: '99999999999' is not an integer")]
+    [InlineData("clockMhz: { value: 1700,", "clockMhz: { value: 1e400,", "p.yaml:13: clockMhz: '1e400' is not a number")]
+    [InlineData("clockMhz: { value: 1700,", "clockMhz: { value: .NaN,", "p.yaml:13: clockMhz: '.NaN' is not a number")]
+    [InlineData("clockMhz: { value: 1700,", "clockMhz: { value: NaN,", "p.yaml:13: clockMhz: 'NaN' is not a number")]
+    [InlineData("clockMhz: { value: 1700,", "clockMhz: { value: -Infinity,", "p.yaml:13: clockMhz: '-Infinity' is not a number")]
+    [InlineData("clockMhz: { value: 1700,", "clockMhz: { value: [1700],", "p.yaml:13: clockMhz.value: expected a single value")]
+    [InlineData("  asidBits: { value: 8,", "  asidBits: { value: 99999999999,", "p.yaml:15: tlb.asidBits: '99999999999' is not an integer")]
     [InlineData("name: ARM Cortex-A15 MPCore (Exynos 5250)", "name: \"two\\nlines\"", "p.yaml:4: name: 'two\\nlines' must be one line of text without control characters")]
     [InlineData("id: cortex-a15", "id: cortex-a15\nid: again", "p.yaml:4: duplicate key 'id'")]
     public void HostileValuesAreOneLocatedLine(string line, string with, string expected)

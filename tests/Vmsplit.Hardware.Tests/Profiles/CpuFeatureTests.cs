@@ -13,10 +13,10 @@ public class CpuFeatureTests
     [InlineData("cortex-a7", "global,lpae,domains")]
     [InlineData("cortex-a8", "global,domains")]
     [InlineData("cortex-a9", "global,domains")]
-    [InlineData("cortex-a15", "global,lpae,domains")]
+    [InlineData("cortex-a15", "global,lpae,domains,spectreBhb")]
     [InlineData("cortex-a17", "global,lpae,domains")]
     [InlineData("cortex-a53", "global,lpae,domains")]
-    [InlineData("cortex-a72", "global,lpae,domains")]
+    [InlineData("cortex-a72", "global,lpae,domains,spectreBhb")]
     [InlineData("sifive-u74", "global,sum")]
     public void ShippedProfilesStateTheirFeatures(string id, string expected)
     {
@@ -95,7 +95,7 @@ public class CpuFeatureMalformedTests
     public void UnknownFeatureNamesTheFileAndLine()
     {
         (string yaml, int line) = AfterFeatures(s_a15, "  sme: { value: true, source: \"x\" }");
-        Assert.Equal($"profiles/cortex-a15.yaml:{line}: features.sme: unknown feature (this arm profile states global, lpae, domains, pan)", Error(yaml));
+        Assert.Equal($"profiles/cortex-a15.yaml:{line}: features.sme: unknown feature (this arm profile states global, lpae, domains, pan, spectreBhb)", Error(yaml));
     }
 
     [Fact]
@@ -113,7 +113,8 @@ public class CpuFeatureMalformedTests
         string bare = string.Join('\n', s_a15.Split('\n').Select(l => l.StartsWith("  pan:", StringComparison.Ordinal) ? "  pan: false" : l));
         Assert.StartsWith("profiles/cortex-a15.yaml:11: features.pan: missing source or assumption", Error(bare));
         string noSection = string.Join('\n', s_a15.Split('\n').Where(l => l != "features:" && !l.StartsWith("  global:", StringComparison.Ordinal)
-            && !l.StartsWith("  lpae:", StringComparison.Ordinal) && !l.StartsWith("  domains:", StringComparison.Ordinal) && !l.StartsWith("  pan:", StringComparison.Ordinal)));
+            && !l.StartsWith("  lpae:", StringComparison.Ordinal) && !l.StartsWith("  domains:", StringComparison.Ordinal) && !l.StartsWith("  pan:", StringComparison.Ordinal)
+            && !l.StartsWith("  spectreBhb:", StringComparison.Ordinal)));
         Assert.Equal("profiles/cortex-a15.yaml:3: features: missing", Error(noSection));
     }
 

@@ -185,66 +185,66 @@ public class CpuProfileMalformedTests
         string yaml = Replace(
             "  ttbr0Write: { value: 10, assumption: \"no published cycle count for a TTBR0 write on any Cortex-A; an MCR/MCRR to CP15 on an out-of-order core, its synchronisation charged to the ISB that follows\" }",
             "  ttbr0Write: { value: 10 }");
-        Assert.Equal("profiles/cortex-a15.yaml:45: costs.ttbr0Write: missing source or assumption", Error(yaml));
+        Assert.Equal("profiles/cortex-a15.yaml:46: costs.ttbr0Write: missing source or assumption", Error(yaml));
     }
 
     [Fact]
     public void BareNumberWithoutMapping()
     {
         string yaml = string.Join('\n', s_a15.Split('\n').Select(l => l.StartsWith("  isb:", StringComparison.Ordinal) ? "  isb: 15" : l));
-        Assert.StartsWith("profiles/cortex-a15.yaml:49: costs.isb: missing source or assumption", Error(yaml));
+        Assert.StartsWith("profiles/cortex-a15.yaml:50: costs.isb: missing source or assumption", Error(yaml));
     }
 
     [Fact]
     public void MissingCost()
     {
         string yaml = string.Join('\n', s_a15.Split('\n').Where(l => !l.StartsWith("  dsb:", StringComparison.Ordinal)));
-        Assert.Equal("profiles/cortex-a15.yaml:45: costs.dsb: missing", Error(yaml));
+        Assert.Equal("profiles/cortex-a15.yaml:46: costs.dsb: missing", Error(yaml));
     }
 
     [Fact]
     public void BothSourceAndAssumption()
     {
         string yaml = Replace("clockMhz: { value: 1700, source:", "clockMhz: { value: 1700, assumption: \"x\", source:");
-        Assert.Equal("profiles/cortex-a15.yaml:12: clockMhz: has both source and assumption; give one", Error(yaml));
+        Assert.Equal("profiles/cortex-a15.yaml:13: clockMhz: has both source and assumption; give one", Error(yaml));
     }
 
     [Fact]
     public void EmptySource()
     {
         string yaml = Replace("clockMhz: { value: 1700, source: \"7-cpu.com/cpu/Cortex-A15.html: Samsung Exynos 5250 1.7 GHz\" }", "clockMhz: { value: 1700, source: \"\" }");
-        Assert.Equal("profiles/cortex-a15.yaml:12: clockMhz: empty source", Error(yaml));
+        Assert.Equal("profiles/cortex-a15.yaml:13: clockMhz: empty source", Error(yaml));
     }
 
     [Fact]
     public void NotANumber()
     {
         string yaml = Replace("clockMhz: { value: 1700,", "clockMhz: { value: fast,");
-        Assert.Equal("profiles/cortex-a15.yaml:12: clockMhz: 'fast' is not a number", Error(yaml));
+        Assert.Equal("profiles/cortex-a15.yaml:13: clockMhz: 'fast' is not a number", Error(yaml));
     }
 
     [Fact]
     public void NegativeCost()
     {
         string yaml = Replace("  isb: { value: 15,", "  isb: { value: -1,");
-        Assert.Equal("profiles/cortex-a15.yaml:49: costs.isb: -1 must not be negative", Error(yaml));
+        Assert.Equal("profiles/cortex-a15.yaml:50: costs.isb: -1 must not be negative", Error(yaml));
     }
 
     [Fact]
     public void CostOfAnotherArchitecture()
     {
         string yaml = Replace("  isb: { value: 15,", "  cr3Write: { value: 1, source: \"x\" }\n  isb: { value: 15,");
-        Assert.Equal("profiles/cortex-a15.yaml:49: costs.cr3Write: does not apply to this arm profile (check its features)", Error(yaml));
+        Assert.Equal("profiles/cortex-a15.yaml:50: costs.cr3Write: does not apply to this arm profile (check its features)", Error(yaml));
     }
 
     [Fact]
     public void UnknownCostAndUnknownField()
     {
         Assert.Equal(
-            "profiles/cortex-a15.yaml:49: costs.isbb: unknown cost",
+            "profiles/cortex-a15.yaml:50: costs.isbb: unknown cost",
             Error(Replace("  isb: { value: 15,", "  isbb: { value: 1, source: \"x\" }\n  isb: { value: 15,")));
         Assert.StartsWith(
-            "profiles/cortex-a15.yaml:35: tlb.main[0].colour: unknown field",
+            "profiles/cortex-a15.yaml:36: tlb.main[0].colour: unknown field",
             Error(Replace("      ways: { value: 4, source: \"Cortex-A15 TRM 5.2.3\" }", "      ways: { value: 4, source: \"Cortex-A15 TRM 5.2.3\" }\n      colour: red")));
     }
 
@@ -252,14 +252,14 @@ public class CpuProfileMalformedTests
     public void GeometryThatCannotBeBuilt()
     {
         string yaml = Replace("      ways: { value: 4, source: \"Cortex-A15 TRM 5.2.3\" }", "      ways: { value: 3, source: \"Cortex-A15 TRM 5.2.3\" }");
-        Assert.Equal("profiles/cortex-a15.yaml:32: tlb.main[0]: TLB level 'L2 TLB': ways must divide entries (512), got 3", Error(yaml));
+        Assert.Equal("profiles/cortex-a15.yaml:33: tlb.main[0]: TLB level 'L2 TLB': ways must divide entries (512), got 3", Error(yaml));
     }
 
     [Fact]
     public void AsidWidthOutOfRange()
     {
         string yaml = Replace("  asidBits: { value: 8,", "  asidBits: { value: 17,");
-        Assert.Equal("profiles/cortex-a15.yaml:14: tlb.asidBits: 17 is out of range [0, 16]", Error(yaml));
+        Assert.Equal("profiles/cortex-a15.yaml:15: tlb.asidBits: 17 is out of range [0, 16]", Error(yaml));
     }
 
     [Fact]

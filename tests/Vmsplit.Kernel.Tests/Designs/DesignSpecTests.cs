@@ -61,13 +61,22 @@ public class DesignSpecTests
     }
 
     [Theory]
-    [InlineData(MmuFormat.AArch64Va48)]
     [InlineData(MmuFormat.ArmLpae)]
+    [InlineData(MmuFormat.ArmShort)]
     [InlineData(MmuFormat.RiscvSv39)]
-    public void NoMitigationsIsRefusedOffX86InOneLine(MmuFormat format)
+    public void NoMitigationsIsRefusedOffX86AndArm64InOneLine(MmuFormat format)
     {
         Assert.False(DesignSpec.TryParse("classic+nomitigations", format, out _, out string error));
-        Assert.Equal("design 'classic+nomitigations': option '+nomitigations' applies only to x86 (the spectre_v2=off mds=off boot options; no other architecture's mitigations are modelled)", error);
+        Assert.Equal("design 'classic+nomitigations': option '+nomitigations' applies only to x86 and arm64 (the mitigations=off boot option; no other architecture's mitigations are modelled)", error);
+    }
+
+    [Theory]
+    [InlineData("classic+nomitigations")]
+    [InlineData("kpti+nomitigations")]
+    public void NoMitigationsParsesOnArm64(string name)
+    {
+        Assert.True(DesignSpec.TryParse(name, MmuFormat.AArch64Va48, out DesignSpec? d, out string error), error);
+        Assert.False(d!.SpeculationMitigations);
     }
 
     [Fact]

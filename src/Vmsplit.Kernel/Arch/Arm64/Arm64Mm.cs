@@ -22,17 +22,45 @@ public sealed class Arm64Mm : ArchMm
 
     private readonly ArmAsidAllocator _asids;
     private readonly bool _kpti;
+    private readonly bool _spectreMitigations;
 
     /// <param name="kpti">arm64_kernel_unmapped_at_el0(): the ASIDs come in pairs and user TLBIs are issued for both.</param>
-    public Arm64Mm(SimKernel kernel, bool kpti)
+    /// <param name="mitigations">The Spectre-v2 and Spectre-BHB mitigations Linux v5.17 applies where the core needs them (false: mitigations=off).</param>
+    public Arm64Mm(SimKernel kernel, bool kpti, bool mitigations = true)
         : base(kernel)
     {
+        _spectreMitigations = Arm64Mitigations.Applies(kernel.Profile, mitigations);
         int bits = kernel.Profile.Tlb.AsidBits;
         _kpti = kpti;
         _asids = new ArmAsidAllocator(ArmAsidFlavor.Arm64, kernel.Cpus.Count, bits is 8 or 16 ? bits : 16, _kpti);
     }
 
     public override IAsidAllocator Asids => _asids;
+
+    /// <summary>
+    /// The Spectre-BHB loop of the vectors this_cpu_set_vectors(EL1_VECTOR_BHB_LOOP) installed, on every exception from
+    /// EL0 on a Cortex-A57/A72 (arch/arm64/kernel/entry.S tramp_ventry, v5.17): its instructions, DSB NSH and ISB.
+    /// With KPTI the trampoline vectors run the loop too, the rest of the trampoline being KPTI's own.
+    /// </summary>
+    public override void EntryFromUser()
+    {
+        if (_spectreMitigations)
+        {
+            int instructions = _kpti ? Arm64Mitigations.BhbLoopInstructions : Arm64Mitigations.BhbVectorInstructions;
+            Cpu.Charge(KernelCostCause.SpeculationMitigation, Kernel.Profile.Kernel.Cycles(instructions) + Cpu.Cycles(PrimitiveCost.Dsb) + Cpu.Cycles(PrimitiveCost.Isb));
+        }
+    }
+
+    /// <summary>
+    /// arm64_apply_bp_hardening in check_and_switch_context (arch/arm64/mm/context.c, v5.17) on a core whose Spectre-v2
+    /// mitigation is the firmware's: the call, the SMC into EL3 and back (the profile's exception entry and return, an
+    /// assumption: no SMC round trip was found measured on these cores), the firmware's workaround with its two ISBs.
+    /// </summary>
+    private void ApplyBpHardening()
+    {
+        double instructions = Kernel.Profile.Kernel.Cycles(Arm64Mitigations.BpHardeningCallInstructions + Arm64Mitigations.FirmwareWorkaround1Instructions);
+        Cpu.Charge(KernelCostCause.SpeculationMitigation, instructions + Cpu.Cycles(PrimitiveCost.ExceptionEntry) + Cpu.Cycles(PrimitiveCost.ExceptionExit) + (2 * Cpu.Cycles(PrimitiveCost.Isb)));
+    }
 
     /// <summary>The allocator with its concrete type (generations, KPTI pairs, pinning).</summary>
     public ArmAsidAllocator ArmAsids => _asids;
@@ -111,6 +139,11 @@ public sealed class Arm64Mm : ArchMm
     public override void SwitchMm(Process next, AsidSwitch sw)
     {
         CostCause flushCause = sw.Rollover ? KernelCostCause.AsidRollover : CostCause.TlbMaintenance;
+        if (_spectreMitigations)
+        {
+            ApplyBpHardening(); // before cpu_switch_mm, on every path through check_and_switch_context
+        }
+
         if (sw.Flush == SwitchFlush.All)
         {
             // local_flush_tlb_all after a rollover: TLBI VMALLE1 (arch/arm64/mm/context.c)
