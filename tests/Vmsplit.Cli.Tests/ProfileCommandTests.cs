@@ -79,7 +79,7 @@ public sealed class ProfileCommandTests
         {
             (int code, _, string err) = Run("profile", "show", "--file", path);
             Assert.Equal(2, code);
-            Assert.Equal($"vmsplit: {path}:45: costs.ttbr0Write: missing source or assumption\n", err.Replace("\r\n", "\n", StringComparison.Ordinal));
+            Assert.Equal($"vmsplit: {path}:46: costs.ttbr0Write: missing source or assumption\n", err.Replace("\r\n", "\n", StringComparison.Ordinal));
 
             File.WriteAllText(path, Hardware.Profiles.CpuProfiles.ShippedText("cortex-a15")!.Replace("id: cortex-a15", "id: my-board", StringComparison.Ordinal));
             (int ok, string output, _) = Run("profile", "show", "--file", path);
