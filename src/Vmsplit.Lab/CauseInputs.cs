@@ -120,7 +120,7 @@ public static class CauseInputs
 
         if (cause == CostCause.DataCacheMiss)
         {
-            return ["cache.l1dBytes", "cache.l1dWays", "cache.l2Bytes", "cache.l2Ways", "cache.l2HitCycles", "cache.l2MissCycles"];
+            return ["cache.l1dBytes", "cache.l1dWays", "cache.l2Bytes", "cache.l2Ways", "cache.l2HitCycles", "cache.l2MissCycles", "cache.l2BytesPerCycle", "cache.memoryBytesPerCycle", "cache.writeStreaming"];
         }
 
         if (cause == CostCause.PageZeroing)

@@ -44,7 +44,7 @@ public static class Glossary
         [CostCause.CacheFlush] = "clean+invalidate of a VIPT-aliasing data cache, line by line (flush_dcache_page)",
         [CostCause.Memcpy] = "bytes copied by copy_to_user/copy_from_user or through a kmap",
         [CostCause.InstructionCacheMiss] = "kernel text lines the paths fetch (every line of the functions each path runs) that miss the L1 instruction cache: the L2's latency, or memory's when the L2 misses too",
-        [CostCause.DataCacheMiss] = "lines copies and page clears read or write (both sides of copy_to_user/copy_from_user, the page-cache and pipe pages, fork's copies, cleared pages) that miss the L1 data cache: the L2's latency, or memory's; no prefetch overlaps them",
+        [CostCause.DataCacheMiss] = "lines copies and page clears read or write (both sides of copy_to_user/copy_from_user, the page-cache and pipe pages, fork's copies, cleared pages) that miss the L1 data cache: the L2's latency, or memory's; a run of consecutive misses streams (max of the first miss's latency and the run's bytes over the level's bandwidth, at most the serial price), and a store writing a whole line pays no fill where the core streams writes",
         [CostCause.PageZeroing] = "clearing new pages (anonymous page faults, clear_user)",
         [KernelCostCause.FaultHandling] = "page-fault handling beyond entry and exit: VMA lookup, page allocation, PTE install",
         [KernelCostCause.AddressConversion] = "__pa/__va/virt_to_phys beyond one subtraction: a compare and branch when the kernel image leaves the linear map, and for an address in a permuted image the load of its permutation-table entry",

@@ -9,10 +9,21 @@ public sealed record CacheLevelConfig(string Name, ulong CapacityBytes, int Ways
 /// <summary>
 /// The instruction and data caches a profile states: split L1 (instruction, data) in front of a unified L2, one
 /// line size for every level, and the cycles an access pays beyond an L1 hit: <see cref="L2HitCycles"/> when the
-/// L1 misses and the L2 hits, <see cref="L2MissCycles"/> when both miss.
+/// L1 misses and the L2 hits, <see cref="L2MissCycles"/> when both miss. A run of consecutive data lines missed to the
+/// same level streams at <see cref="L2BytesPerCycle"/> or <see cref="MemoryBytesPerCycle"/>; with
+/// <see cref="WriteStreaming"/> a store that writes a whole line pays no fill.
 /// </summary>
 public sealed record CacheHierarchyConfig(CacheLevelConfig L1I, CacheLevelConfig L1D, CacheLevelConfig L2, int LineBytes, double L2HitCycles, double L2MissCycles)
 {
+    /// <summary>Sustained bytes per core cycle of consecutive lines streamed from the L2 into the L1D.</summary>
+    public double L2BytesPerCycle { get; init; }
+
+    /// <summary>Sustained bytes per core cycle of consecutive lines streamed from memory (both caches missed).</summary>
+    public double MemoryBytesPerCycle { get; init; }
+
+    /// <summary>Stores that write whole lines go out without a line fill (write streaming / read-allocate mode, no RFO).</summary>
+    public bool WriteStreaming { get; init; }
+
     /// <summary>A problem with the geometry (a level whose sets are not a power of two, too few lines), or "".</summary>
     public string Validate()
     {
@@ -33,9 +44,15 @@ public sealed record CacheHierarchyConfig(CacheLevelConfig L1I, CacheLevelConfig
 /// Split L1 instruction and data caches in front of a unified L2, each a <see cref="LineCache"/> (set-associative,
 /// LRU, physical lines). Non-inclusive: an L1 miss looks the line up in the L2 and fills both; an eviction from one
 /// level leaves the other alone. Write-allocate for stores; the write-back of a dirty line is not priced
-/// (an assumption: the write buffers of these cores drain evictions in the background). No prefetcher: every line a
-/// copy misses adds its level's latency, with nothing overlapped, an upper bound on cores whose memcpy issues
-/// preloads (Linux's arch/arm/lib/copy_template.S PLD, x86's hardware streamers).
+/// (an assumption: the write buffers of these cores drain evictions in the background).
+/// <para>
+/// Data lines are priced per run: consecutive lines of one access that miss the L1D to the same level overlap (the
+/// cores' preload engines and prefetchers, Linux's arch/arm/lib/copy_template.S and clear_page's PLD, x86's L2
+/// streamers): a run of n lines costs max(latency, min(n x latency, n x line / bandwidth)) -- never less than one miss,
+/// never more than the misses taken one at a time. A store covering a whole line pays no fill when the profile states
+/// write streaming; the line still enters the caches (LRU state) and still counts as a miss. Instruction fetches stay
+/// serial (an upper bound).
+/// </para>
 /// </summary>
 public sealed class CacheHierarchy
 {
@@ -67,13 +84,8 @@ public sealed class CacheHierarchy
 
     public long L2Misses { get; private set; }
 
-    /// <summary>Fetches the instruction lines covering [<paramref name="physicalAddress"/>, +<paramref name="bytes"/>); the cycles beyond L1 hits.</summary>
-    public double Fetch(ulong physicalAddress, ulong bytes) => Lines(L1I, physicalAddress, bytes);
-
-    /// <summary>Loads or stores the data lines covering [<paramref name="physicalAddress"/>, +<paramref name="bytes"/>); the cycles beyond L1 hits.</summary>
-    public double Data(ulong physicalAddress, ulong bytes) => Lines(L1D, physicalAddress, bytes);
-
-    private double Lines(LineCache l1, ulong physicalAddress, ulong bytes)
+    /// <summary>Fetches the instruction lines covering [<paramref name="physicalAddress"/>, +<paramref name="bytes"/>); the cycles beyond L1 hits (each miss serial).</summary>
+    public double Fetch(ulong physicalAddress, ulong bytes)
     {
         if (bytes == 0)
         {
@@ -85,25 +97,113 @@ public sealed class CacheHierarchy
         ulong last = (physicalAddress + bytes - 1) >> _lineShift;
         for (ulong line = first; line <= last; line++)
         {
-            ulong pa = line << _lineShift;
-            if (l1.Access(pa))
+            switch (Miss(L1I, line << _lineShift))
             {
-                continue;
-            }
-
-            if (L2.Access(pa))
-            {
-                L2Hits++;
-                cycles += _l2Hit;
-            }
-            else
-            {
-                L2Misses++;
-                cycles += _l2Miss;
+                case Source.L2:
+                    cycles += _l2Hit;
+                    break;
+                case Source.Memory:
+                    cycles += _l2Miss;
+                    break;
             }
         }
 
         return cycles;
+    }
+
+    /// <summary>
+    /// Loads (or, with <paramref name="store"/>, stores) the data lines covering [<paramref name="physicalAddress"/>,
+    /// +<paramref name="bytes"/>) in address order, as a copy or clear streams them; the cycles beyond L1 hits, each run of
+    /// consecutive misses to one level priced by <see cref="StreamCycles"/>.
+    /// </summary>
+    public double Data(ulong physicalAddress, ulong bytes, bool store = false)
+    {
+        if (bytes == 0)
+        {
+            return 0;
+        }
+
+        double cycles = 0;
+        ulong end = physicalAddress + bytes;
+        ulong first = physicalAddress >> _lineShift;
+        ulong last = (end - 1) >> _lineShift;
+        Source runSource = Source.None;
+        long run = 0;
+        for (ulong line = first; line <= last; line++)
+        {
+            ulong pa = line << _lineShift;
+            Source s = Miss(L1D, pa);
+
+            // a store that writes the whole line: no fill where the core streams writes (the line still enters the caches)
+            bool whole = store && Config.WriteStreaming && pa >= physicalAddress && pa + (ulong)Config.LineBytes <= end;
+            if (whole || s != runSource)
+            {
+                cycles += Price(runSource, run);
+                runSource = whole ? Source.None : s;
+                run = whole || s == Source.None ? 0 : 1;
+                continue;
+            }
+
+            if (s != Source.None)
+            {
+                run++;
+            }
+        }
+
+        return cycles + Price(runSource, run);
+    }
+
+    /// <summary>
+    /// The cycles of <paramref name="lines"/> consecutive lines missed to a level of <paramref name="latency"/> cycles that
+    /// streams <paramref name="bytesPerCycle"/>: max(latency, min(lines x latency, lines x line / bandwidth)). A bandwidth of 0
+    /// (not stated) leaves the misses serial.
+    /// </summary>
+    public static double StreamCycles(long lines, int lineBytes, double latency, double bytesPerCycle)
+    {
+        if (lines <= 0)
+        {
+            return 0;
+        }
+
+        double serial = lines * latency;
+        if (bytesPerCycle <= 0)
+        {
+            return serial;
+        }
+
+        return Math.Max(latency, Math.Min(serial, lines * (double)lineBytes / bytesPerCycle));
+    }
+
+    private double Price(Source source, long lines) => source switch
+    {
+        Source.L2 => StreamCycles(lines, Config.LineBytes, _l2Hit, Config.L2BytesPerCycle),
+        Source.Memory => StreamCycles(lines, Config.LineBytes, _l2Miss, Config.MemoryBytesPerCycle),
+        _ => 0,
+    };
+
+    /// <summary>Looks a line up in <paramref name="l1"/> and, on a miss, the L2 (filling both, counting L2 hits and misses); where it came from.</summary>
+    private Source Miss(LineCache l1, ulong pa)
+    {
+        if (l1.Access(pa))
+        {
+            return Source.None;
+        }
+
+        if (L2.Access(pa))
+        {
+            L2Hits++;
+            return Source.L2;
+        }
+
+        L2Misses++;
+        return Source.Memory;
+    }
+
+    private enum Source
+    {
+        None,
+        L2,
+        Memory,
     }
 
     public void Clear()

@@ -198,14 +198,15 @@ public sealed class Cpu
 
     /// <summary>
     /// The data lines of [<paramref name="pa"/>, +<paramref name="bytes"/>) a copy or a clear reads or writes, each looked up
-    /// in the L1 data cache; a miss is charged the L2's latency (or memory's) as <see cref="CostCause.DataCacheMiss"/>, on
-    /// top of the copy's own rate (<see cref="ChargeMemcpy"/>, the rate of lines that hit).
+    /// in the L1 data cache; misses are charged as <see cref="CostCause.DataCacheMiss"/>, runs of consecutive misses streamed
+    /// (<see cref="CacheHierarchy.Data"/>), whole lines a <paramref name="store"/> writes without a fill where the core streams
+    /// writes; on top of the copy's own rate (<see cref="ChargeMemcpy"/>, the rate of lines that hit).
     /// </summary>
-    public void TouchDataLines(PhysicalAddress pa, ulong bytes)
+    public void TouchDataLines(PhysicalAddress pa, ulong bytes, bool store = false)
     {
         if (Caches is CacheHierarchy c)
         {
-            double cycles = c.Data(pa.Value, bytes);
+            double cycles = c.Data(pa.Value, bytes, store);
             if (cycles > 0)
             {
                 Book(CostCause.DataCacheMiss, cycles);

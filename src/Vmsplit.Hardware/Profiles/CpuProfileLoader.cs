@@ -35,7 +35,7 @@ public static class CpuProfileLoader
         private static readonly string[] s_kernelKeys = ["issueWidth", "ipc"];
         private static readonly string[] s_levelKeys = ["name", "entries", "ways", "pageSizes", "holding", "replacement", "latencyCycles"];
         private static readonly string[] s_walkCacheKeys = ["name", "entries", "ways", "coverageShifts", "latencyCycles"];
-        private static readonly string[] s_hierarchyKeys = ["l1iBytes", "l1iWays", "l1dBytes", "l1dWays", "l2Bytes", "l2Ways", "l2HitCycles", "l2MissCycles"];
+        private static readonly string[] s_hierarchyKeys = ["l1iBytes", "l1iWays", "l1dBytes", "l1dWays", "l2Bytes", "l2Ways", "l2HitCycles", "l2MissCycles", "l2BytesPerCycle", "memoryBytesPerCycle", "writeStreaming"];
         private static readonly string[] s_cacheKeys = ["lineBytes", "viptAliasing", "wayBytes", "cleanInvalidateLineCycles", "icacheInvalidateAllCycles", .. s_hierarchyKeys];
 
         private readonly List<ProfileEntry> _entries = [];
@@ -417,7 +417,12 @@ public static class CpuProfileLoader
             CacheLevelConfig l2 = Level("L2", "l2");
             double hit = Number(cache, "l2HitCycles", "cache.l2HitCycles", positive: false);
             double miss = Number(cache, "l2MissCycles", "cache.l2MissCycles", positive: false);
-            CacheHierarchyConfig config = new(l1i, l1d, l2, lineBytes, hit, miss);
+            CacheHierarchyConfig config = new(l1i, l1d, l2, lineBytes, hit, miss)
+            {
+                L2BytesPerCycle = Number(cache, "l2BytesPerCycle", "cache.l2BytesPerCycle", positive: true),
+                MemoryBytesPerCycle = Number(cache, "memoryBytesPerCycle", "cache.memoryBytesPerCycle", positive: true),
+                WriteStreaming = Boolean(cache, "writeStreaming", "cache.writeStreaming"),
+            };
             string problem = config.Validate();
             if (problem.Length != 0)
             {

@@ -402,7 +402,7 @@ public sealed partial class SimKernel
             ChargeInstructions(read ? Software.FileReadPerPage : Software.FileWritePerPage);
             VirtualAddress kva = KmapFrame(frame); // copy_page_to_iter kmaps the page-cache page
             Translation t = Cpu.Access(kva + (pos % Page), read ? AccessType.Read : AccessType.Write, Privilege.Kernel);
-            Cpu.TouchDataLines(t.Address, (ulong)chunk); // the page-cache side of the copy; the user side's lines in the uaccess
+            Cpu.TouchDataLines(t.Address, (ulong)chunk, store: !read); // the page-cache side of the copy; the user side's lines in the uaccess
             ulong left;
             Span<byte> buf = _scratch.AsSpan(0, chunk);
             if (read)
@@ -452,7 +452,7 @@ public sealed partial class SimKernel
         VirtualAddress kva = KmapFrame(frame);
         Translation t = Cpu.Access(kva, toUser ? AccessType.Read : AccessType.Write, Privilege.Kernel);
         Span<byte> buf = _scratch.AsSpan(0, (int)Math.Min(bytes, Page));
-        Cpu.TouchDataLines(t.Address, (ulong)buf.Length); // the pipe buffer's side of the copy
+        Cpu.TouchDataLines(t.Address, (ulong)buf.Length, store: !toUser); // the pipe buffer's side of the copy
         ulong left;
         if (toUser)
         {
@@ -591,7 +591,7 @@ public sealed partial class SimKernel
             Memory.Write(dst, _scratch.AsSpan(0, (int)Page));
             Cpu.ChargeMemcpy(Page);
             Cpu.TouchDataLines(src, Page); // copy_user_highpage: every line of both pages
-            Cpu.TouchDataLines(dst, Page);
+            Cpu.TouchDataLines(dst, Page, store: true);
             KunmapFrame(dst, d);
             KunmapFrame(src, s);
             child.AnonPages[va] = dst;

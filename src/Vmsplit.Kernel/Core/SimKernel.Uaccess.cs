@@ -142,7 +142,7 @@ public sealed partial class SimKernel
             Cpu.Access(kva, AccessType.Write, Privilege.Kernel);
             Memory.Clear(frame, Page);
             Cpu.Charge(CostCause.PageZeroing, Cpu.Cycles(PrimitiveCost.PageZeroCycles));
-            Cpu.TouchDataLines(frame, Page); // clear_page writes every line (write-allocate)
+            Cpu.TouchDataLines(frame, Page, store: true); // clear_page writes every line
             KunmapFrame(frame, kva);
             if (MemMap is not null)
             {

@@ -58,7 +58,7 @@ public abstract class KernelUserAccess : IUserPageAccess
         {
             Kernel.Memory.Write(pa, from);
             Kernel.Cpu.ChargeMemcpy((ulong)from.Length);
-            Kernel.Cpu.TouchDataLines(pa, (ulong)from.Length); // the user side's lines (the kernel side's are its caller's)
+            Kernel.Cpu.TouchDataLines(pa, (ulong)from.Length, store: true); // the user side's lines (the kernel side's are its caller's)
         }
         else
         {

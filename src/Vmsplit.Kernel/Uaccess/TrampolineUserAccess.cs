@@ -103,7 +103,7 @@ public sealed class TrampolineUserAccess : UserTablesUserAccess
             VirtualAddress bounce = FourG.BouncePage;
             Translation b = Kernel.Cpu.Access(bounce + (user.Value & (Page - 1)), kernelAccess, Privilege.Kernel);
             Kernel.Cpu.ChargeMemcpy((ulong)n);
-            Kernel.Cpu.TouchDataLines(b.Address, (ulong)n);
+            Kernel.Cpu.TouchDataLines(b.Address, (ulong)n, store: !write);
         }
 
         Move(pa.Value, into, from, write);

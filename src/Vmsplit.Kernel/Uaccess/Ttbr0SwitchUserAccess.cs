@@ -94,7 +94,7 @@ public sealed class Ttbr0SwitchUserAccess : UserTablesUserAccess
             VirtualAddress bounce = FourG.BouncePage;
             Translation b = Kernel.Cpu.Access(bounce + (user.Value & (Page - 1)), write ? AccessType.Read : AccessType.Write, Privilege.Kernel);
             Kernel.Cpu.ChargeMemcpy((ulong)n); // between the lowmem side and the bounce page, with the kernel tables loaded
-            Kernel.Cpu.TouchDataLines(b.Address, (ulong)n);
+            Kernel.Cpu.TouchDataLines(b.Address, (ulong)n, store: !write);
         }
 
         Move(pa.Value, into, from, write);

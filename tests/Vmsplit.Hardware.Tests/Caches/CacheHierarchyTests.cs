@@ -87,6 +87,71 @@ public class CacheHierarchyTests
     }
 
     [Fact]
+    public void AFourKibCopyMissingToMemoryStreamsAtTheBoardsBandwidthOnTheCortexA8()
+    {
+        // AM335x: 64 lines of 64 bytes, 110 cycles to memory, 1.6 bytes per cycle: max(110, min(64 x 110, 64 x 64 / 1.6)) = 2560
+        CacheHierarchyConfig a8 = CpuProfiles.Find("cortex-a8")!.Caches!;
+        Assert.Equal((110.0, 1.6, false), (a8.L2MissCycles, a8.MemoryBytesPerCycle, a8.WriteStreaming));
+        CacheHierarchy h = new(a8);
+        Assert.Equal(2560, h.Data(0x100000, 4096), 9);                // the source page, cold
+        Assert.Equal(2560, h.Data(0x200000, 4096, store: true), 9);   // the destination: no write streaming, every line filled
+        Assert.Equal(0, h.Data(0x100000, 4096));
+        Assert.Equal(128, h.L2Misses);
+        Assert.Equal(128, h.L1D.Misses);
+    }
+
+    private static CacheHierarchy Streaming(bool writeStreaming) => new(new CacheHierarchyConfig(
+        new CacheLevelConfig("L1I", 1024, 2), new CacheLevelConfig("L1D", 1024, 2), new CacheLevelConfig("L2", 4096, 4), 64, L2HitCycles: 10, L2MissCycles: 100)
+    {
+        L2BytesPerCycle = 32,
+        MemoryBytesPerCycle = 16,
+        WriteStreaming = writeStreaming,
+    });
+
+    [Fact]
+    public void AFullLineClearPaysNoFillOnlyWhereTheCoreStreamsWrites()
+    {
+        CacheHierarchy with = Streaming(true);
+        Assert.Equal(0, with.Data(0x4000, 1024, store: true));    // clear_page in miniature: 16 whole lines, no fill
+        Assert.Equal(16, with.L1D.Misses);                         // the lines still enter the caches and count as misses
+        Assert.Equal(0, with.Data(0x4000, 1024));                  // and are held: loading them back hits
+        // a store that covers only part of its first and last lines fills those two (each its own run of one miss)
+        Assert.Equal(2 * 100, with.Data(0x8020, 128, store: true));
+        // the same shape loaded: three consecutive misses, one run: max(100, min(300, 3 x 64 / 16)) = 100
+        Assert.Equal(100, with.Data(0xc020, 128));
+
+        CacheHierarchy without = Streaming(false);
+        // 16 lines from memory in one run: max(100, min(1600, 16 x 64 / 16)) = 100, the first miss's latency
+        Assert.Equal(100, without.Data(0x4000, 1024, store: true));
+        Assert.Equal(16, without.L1D.Misses);
+    }
+
+    [Fact]
+    public void StreamingNeverCostsMoreThanSerialMissesNorLessThanTheFirstMiss()
+    {
+        Gen<(int Lines, int Latency, int BandwidthTenths, int LineLog)> gen =
+            from lines in Gen.Choose(1, 600)
+            from latency in Gen.Choose(1, 400)
+            from bw in Gen.Choose(0, 1000)
+            from lineLog in Gen.Choose(4, 7)
+            select (lines, latency, bw, lineLog);
+        PropertyCheck.ForAll(gen, t =>
+        {
+            int line = 1 << t.LineLog;
+            double bw = t.BandwidthTenths / 10.0;
+            double price = CacheHierarchy.StreamCycles(t.Lines, line, t.Latency, bw);
+
+            // the same run through the caches: a cold sequential load of t.Lines lines from memory, in an L1D and an L2 that hold them all
+            ulong bytes = (ulong)(t.Lines * line);
+            CacheHierarchy h = new(new CacheHierarchyConfig(
+                new CacheLevelConfig("L1I", 1024, 1), new CacheLevelConfig("L1D", bytes * 2, (int)(bytes * 2 / (ulong)line)), new CacheLevelConfig("L2", bytes * 4, (int)(bytes * 4 / (ulong)line)), line, L2HitCycles: 1, L2MissCycles: t.Latency)
+            { MemoryBytesPerCycle = bw });
+            double throughCaches = h.Data((ulong)line * 3, bytes);
+            return price <= (double)t.Lines * t.Latency && price >= t.Latency && throughCaches == price && h.L2Misses == t.Lines;
+        });
+    }
+
+    [Fact]
     public void ACacheLargerThanTheFootprintNeverMissesAfterWarmUp()
     {
         Gen<(int Ways, int SetsLog, int[] Lines)> gen =
