@@ -251,16 +251,10 @@ public sealed partial class PageTable
     /// </summary>
     public PageTableResult PopulateTables(VirtualAddress va, ulong size, PageAttributes attributes)
     {
-        ThrowIfReleased();
-        PageTableResult check = CheckRange(va, size);
+        PageTableResult check = CheckEditable(va, size);
         if (!check.Succeeded)
         {
             return check;
-        }
-
-        if (OverlapsShared(va.Value, size, out VirtualAddress shared))
-        {
-            return new PageTableResult(PageTableStatus.Shared, shared);
         }
 
         int leafLevel = _geometry.LevelCount - 1;
@@ -305,8 +299,8 @@ public sealed partial class PageTable
         return PageTableResult.Ok;
     }
 
-    /// <summary>Removes every mapping in [va, va+size); holes are skipped; blocks that straddle an end are split.</summary>
-    public PageTableResult Unmap(VirtualAddress va, ulong size)
+    // What every range edit checks first: the tree is live, the range is one it can hold, and no shared part lies in it.
+    private PageTableResult CheckEditable(VirtualAddress va, ulong size)
     {
         ThrowIfReleased();
         PageTableResult check = CheckRange(va, size);
@@ -315,9 +309,16 @@ public sealed partial class PageTable
             return check;
         }
 
-        if (OverlapsShared(va.Value, size, out VirtualAddress shared))
+        return OverlapsShared(va.Value, size, out VirtualAddress shared) ? new PageTableResult(PageTableStatus.Shared, shared) : PageTableResult.Ok;
+    }
+
+    /// <summary>Removes every mapping in [va, va+size); holes are skipped; blocks that straddle an end are split.</summary>
+    public PageTableResult Unmap(VirtualAddress va, ulong size)
+    {
+        PageTableResult check = CheckEditable(va, size);
+        if (!check.Succeeded)
         {
-            return new PageTableResult(PageTableStatus.Shared, shared);
+            return check;
         }
 
         ulong cur = va.Value;
@@ -416,16 +417,10 @@ public sealed partial class PageTable
     /// <summary>Changes the attributes of every page in [va, va+size), which must be wholly mapped; splits straddling blocks.</summary>
     public PageTableResult Protect(VirtualAddress va, ulong size, PageAttributes attributes)
     {
-        ThrowIfReleased();
-        PageTableResult check = CheckRange(va, size);
+        PageTableResult check = CheckEditable(va, size);
         if (!check.Succeeded)
         {
             return check;
-        }
-
-        if (OverlapsShared(va.Value, size, out VirtualAddress shared))
-        {
-            return new PageTableResult(PageTableStatus.Shared, shared);
         }
 
         if (FindFirst(va, size, mapped: false, out VirtualAddress hole))
