@@ -95,16 +95,24 @@ public sealed class CacheHierarchy
         double cycles = 0;
         ulong first = physicalAddress >> _lineShift;
         ulong last = (physicalAddress + bytes - 1) >> _lineShift;
+        LineCache l1i = L1I;
         for (ulong line = first; line <= last; line++)
         {
-            switch (Miss(L1I, line << _lineShift))
+            // Miss(L1I, ...) by line number: the L1I first, the L2 only when it misses
+            if (l1i.AccessLine(line))
             {
-                case Source.L2:
-                    cycles += _l2Hit;
-                    break;
-                case Source.Memory:
-                    cycles += _l2Miss;
-                    break;
+                continue;
+            }
+
+            if (L2.AccessLine(line))
+            {
+                L2Hits++;
+                cycles += _l2Hit;
+            }
+            else
+            {
+                L2Misses++;
+                cycles += _l2Miss;
             }
         }
 

@@ -16,10 +16,9 @@ public sealed class LineCache
     private readonly int _ways;
     private readonly int _setMask;
     private readonly int _lineShift;
-    private readonly int[] _hint = new int[HintSlots]; // line -> the slot it was last found or filled in (a guess, checked)
+    private readonly int[] _hint; // line -> the slot it was last found or filled in (a guess, checked)
+    private readonly int _hintMask;
     private long _clock;
-
-    private const int HintSlots = 1024;
 
     public LineCache(ulong capacityBytes, int ways, int lineBytes)
     {
@@ -44,6 +43,11 @@ public sealed class LineCache
         _tags = new ulong[sets * ways];
         _stamps = new long[sets * ways];
         Array.Fill(_tags, ulong.MaxValue);
+
+        // one hint per slot the cache has (at least 1024): lines that are resident together rarely share a hint
+        int hints = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(1024, sets * ways));
+        _hint = new int[hints];
+        _hintMask = hints - 1;
     }
 
     public ulong CapacityBytes { get; }
@@ -58,16 +62,17 @@ public sealed class LineCache
 
     /// <summary>Looks the line holding <paramref name="physicalAddress"/> up and fills it on a miss; true on a hit.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool Access(ulong physicalAddress)
+    public bool Access(ulong physicalAddress) => AccessLine(physicalAddress >> _lineShift);
+
+    /// <summary>Looks line number <paramref name="line"/> (the physical address shifted by the line size) up and fills it on a miss; true on a hit.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool AccessLine(ulong line)
     {
-        ulong line = physicalAddress >> _lineShift;
-        int set = (int)(line & (ulong)_setMask);
-        int baseIndex = set * _ways;
         long now = ++_clock;
 
         // A line is held in at most one slot, and only in its own set: if the slot the hint names holds this line's
         // tag, that is the slot the scan below would find, and the hit is the same (stamp, count) without the scan.
-        int hinted = _hint[(int)line & (HintSlots - 1)];
+        int hinted = _hint[(int)line & _hintMask];
         if (_tags[hinted] == line)
         {
             _stamps[hinted] = now;
@@ -75,6 +80,13 @@ public sealed class LineCache
             return true;
         }
 
+        return Scan(line, now);
+    }
+
+    // The set scan behind AccessLine's hint (kept out of line so that callers inline only the hint test).
+    private bool Scan(ulong line, long now)
+    {
+        int baseIndex = (int)(line & (ulong)_setMask) * _ways;
         int victim = baseIndex;
         long oldest = long.MaxValue;
         for (int w = 0; w < _ways; w++)
@@ -83,7 +95,7 @@ public sealed class LineCache
             if (_tags[i] == line)
             {
                 _stamps[i] = now;
-                _hint[(int)line & (HintSlots - 1)] = i;
+                _hint[(int)line & _hintMask] = i;
                 Hits++;
                 return true;
             }
@@ -97,7 +109,7 @@ public sealed class LineCache
 
         _tags[victim] = line;
         _stamps[victim] = now;
-        _hint[(int)line & (HintSlots - 1)] = victim;
+        _hint[(int)line & _hintMask] = victim;
         Misses++;
         return false;
     }

@@ -197,6 +197,25 @@ public sealed class Cpu
     }
 
     /// <summary>
+    /// <see cref="FetchInstructions"/> of each (start, length) run of <paramref name="runs"/> on the page at
+    /// <paramref name="page"/>, in order (each run charged on its own, as that many calls would).
+    /// </summary>
+    public void FetchInstructionRuns(PhysicalAddress page, ReadOnlySpan<(uint Start, uint Length)> runs)
+    {
+        if (Caches is CacheHierarchy c)
+        {
+            foreach ((uint start, uint length) in runs)
+            {
+                double cycles = c.Fetch(page.Value + start, length);
+                if (cycles > 0)
+                {
+                    Book(CostCause.InstructionCacheMiss, cycles);
+                }
+            }
+        }
+    }
+
+    /// <summary>
     /// The data lines of [<paramref name="pa"/>, +<paramref name="bytes"/>) a copy or a clear reads or writes, each looked up
     /// in the L1 data cache; misses are charged as <see cref="CostCause.DataCacheMiss"/>, runs of consecutive misses streamed
     /// (<see cref="CacheHierarchy.Data"/>), whole lines a <paramref name="store"/> writes without a fill where the core streams

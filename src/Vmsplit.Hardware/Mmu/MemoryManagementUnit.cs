@@ -112,7 +112,8 @@ public sealed class MemoryManagementUnit
     {
         Counters.Translations++;
         ushort asid = CurrentAsid;
-        TlbHitLevel level = _tlb.Lookup(va.Value, access, asid, out TlbEntry entry);
+        // the slot that hit, read in place (nothing below changes a TLB array before the result is built)
+        ref readonly TlbEntry entry = ref _tlb.LookupRef(va.Value, access, asid, out TlbHitLevel level);
         if (level != TlbHitLevel.Walk)
         {
             CountHit(level);
@@ -126,6 +127,14 @@ public sealed class MemoryManagementUnit
             return new Translation(FaultKind.None, entry.Translate(va), level, 0, 0, entry.PageSize);
         }
 
+        return TranslateMiss(va, access, privilege, asid);
+    }
+
+    // The miss: walk, walk caches, fill. Kept out of Translate so that a hit runs in a small frame (the walk's locals
+    // made every hit zero a large stack frame).
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private Translation TranslateMiss(VirtualAddress va, AccessType access, Privilege privilege, ushort asid)
+    {
         Counters.Misses++;
         Counters.Walks++;
         WalkTrace? trace = WalkTrace;

@@ -58,12 +58,12 @@ public sealed class TlbHierarchy
     {
         public ulong Page;
         public ulong Version;
+        public TlbLevel? Holder; // the array the slot is in
         public int Slot;
         public int Set;
         public int Way;
         public ushort Asid;
         public TlbHitLevel Level;
-        public byte Array;
     }
 
     /// <param name="config">The core's geometry.</param>
@@ -153,6 +153,19 @@ public sealed class TlbHierarchy
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public TlbHitLevel Lookup(ulong va, AccessType access, ushort asid, out TlbEntry entry)
     {
+        entry = LookupRef(va, access, asid, out TlbHitLevel level);
+        return level;
+    }
+
+    private static readonly TlbEntry s_noEntry;
+
+    /// <summary>
+    /// <see cref="Lookup"/> returning the slot that hit instead of a copy of it (a default entry on a miss). The slot
+    /// holds what <see cref="Lookup"/> would have copied until the next change to its array.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal ref readonly TlbEntry LookupRef(ulong va, AccessType access, ushort asid, out TlbHitLevel level)
+    {
         asid &= AsidMask;
         bool fetch = access == AccessType.Execute;
         TlbLevel[] micro = fetch ? _microI : _microD;
@@ -162,7 +175,7 @@ public sealed class TlbHierarchy
         ref LookupMemo memo = ref (fetch ? _memoI : _memoD)[(int)((page ^ asid ^ ((ulong)asid >> 6)) & (MemoSlots - 1))];
         if (memo.Version == version && memo.Page == page && memo.Asid == asid && !_memoOff && RememberLookups)
         {
-            return Remembered(in memo, va, micro, out entry);
+            return ref Remembered(in memo, out level);
         }
 
         for (int i = 0; i < micro.Length; i++)
@@ -171,34 +184,31 @@ public sealed class TlbHierarchy
             int index = l.Find(va, asid, out int set);
             if (index >= 0)
             {
-                TlbHitLevel level = fetch ? TlbHitLevel.MicroI : TlbHitLevel.MicroD;
-                l.Use(index, set, index - (set * l.Ways), out entry);
-                memo = Memo(page, version, asid, level, i, index, set, l);
-                return level;
+                level = fetch ? TlbHitLevel.MicroI : TlbHitLevel.MicroD;
+                memo = Memo(page, version, asid, level, index, set, l);
+                return ref l.UseRef(index, set, index - (set * l.Ways));
             }
         }
 
-        return LookupMain(va, asid, micro, page, version, ref memo, out entry);
+        return ref LookupMain(va, asid, micro, page, version, ref memo, out level);
     }
 
-    // The lookup the memo stands for: the slot it found is used again (a main hit refills the micro TLB as before).
-    private TlbHitLevel Remembered(in LookupMemo memo, ulong va, TlbLevel[] micro, out TlbEntry entry)
+    // The lookup the memo stands for: the slot it found is used again. A main hit also refilled the micro TLB, but a
+    // remembered main hit never does: the memo was taken before that refill, and a refill that fills changes the
+    // side's version (OnLevelChanged), which ends the memo; so the memo outlives only a refill that found no array for
+    // the entry's size (FillStage's early return), and the entry's size and the arrays' geometry being what they were,
+    // the refill would find none again.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ref TlbEntry Remembered(in LookupMemo memo, out TlbHitLevel level)
     {
-        if (memo.Level == TlbHitLevel.Main)
-        {
-            _main[memo.Array].Use(memo.Slot, memo.Set, memo.Way, out entry);
-            FillStage(micro, in entry, va);
-            return TlbHitLevel.Main;
-        }
-
-        micro[memo.Array].Use(memo.Slot, memo.Set, memo.Way, out entry);
-        return memo.Level;
+        level = memo.Level;
+        return ref memo.Holder!.UseRef(memo.Slot, memo.Set, memo.Way);
     }
 
-    private static LookupMemo Memo(ulong page, ulong version, ushort asid, TlbHitLevel level, int array, int slot, int set, TlbLevel l) =>
-        new() { Page = page, Version = version, Asid = asid, Level = level, Array = (byte)array, Slot = slot, Set = set, Way = slot - (set * l.Ways) };
+    private static LookupMemo Memo(ulong page, ulong version, ushort asid, TlbHitLevel level, int slot, int set, TlbLevel l) =>
+        new() { Page = page, Version = version, Asid = asid, Level = level, Holder = l, Slot = slot, Set = set, Way = slot - (set * l.Ways) };
 
-    private TlbHitLevel LookupMain(ulong va, ushort asid, TlbLevel[] micro, ulong page, ulong version, ref LookupMemo memo, out TlbEntry entry)
+    private ref readonly TlbEntry LookupMain(ulong va, ushort asid, TlbLevel[] micro, ulong page, ulong version, ref LookupMemo memo, out TlbHitLevel level)
     {
         for (int i = 0; i < _main.Length; i++)
         {
@@ -206,17 +216,18 @@ public sealed class TlbHierarchy
             int index = l.Find(va, asid, out int set);
             if (index >= 0)
             {
-                l.Use(index, set, index - (set * l.Ways), out entry);
+                ref TlbEntry e = ref l.UseRef(index, set, index - (set * l.Ways));
                 // remembered before the refill: a refill that fills the micro TLB changes the version, and the next
                 // lookup then hits there
-                memo = Memo(page, version, asid, TlbHitLevel.Main, i, index, set, l);
-                FillStage(micro, in entry, va);
-                return TlbHitLevel.Main;
+                memo = Memo(page, version, asid, TlbHitLevel.Main, index, set, l);
+                FillStage(micro, in e, va); // a micro array, never the main one: e stays as it is
+                level = TlbHitLevel.Main;
+                return ref e;
             }
         }
 
-        entry = default;
-        return TlbHitLevel.Walk;
+        level = TlbHitLevel.Walk;
+        return ref s_noEntry;
     }
 
     /// <summary>Caches a successful walk of <paramref name="va"/> in the main TLB and the micro TLB of the access's side.</summary>

@@ -183,20 +183,23 @@ public sealed class TlbLevel
 
     /// <summary>Marks slot <paramref name="index"/> (way <paramref name="way"/> of <paramref name="set"/>) used, as a lookup that found it does, and copies it.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal void Use(int index, int set, int way, out TlbEntry entry)
+    internal void Use(int index, int set, int way, out TlbEntry entry) => entry = UseRef(index, set, way);
+
+    /// <summary><see cref="Use"/> without the copy: the slot itself, valid until this array is next changed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal ref TlbEntry UseRef(int index, int set, int way)
     {
         ref TlbEntry e = ref _entries[index];
-        entry = e;
         if (_replacement == TlbReplacement.Lru)
         {
-            ulong stamp = ++_clock;
-            e.Stamp = stamp;
-            entry.Stamp = stamp;
+            e.Stamp = ++_clock;
         }
         else if (_replacement == TlbReplacement.PseudoLru)
         {
             _plru[set] = PlruTouch(_plru[set], way, _wayBits);
         }
+
+        return ref e;
     }
 
     // The slot a lookup finds (the first match in probe order), without marking it used; -1 on a miss.

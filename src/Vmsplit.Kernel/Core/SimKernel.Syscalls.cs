@@ -117,10 +117,7 @@ public sealed partial class SimKernel
             // the page through the instruction TLB, then the lines its instructions occupy on that page through the L1
             // instruction cache (KernelTextFootprint.PageRuns: each function from its entry, in proportion to what the path executes)
             Translation tr = KernelAccess(text[i], AccessType.Execute);
-            foreach ((uint start, uint length) in runs[i])
-            {
-                Cpu.FetchInstructions(tr.Address + start, length);
-            }
+            Cpu.FetchInstructionRuns(tr.Address, runs[i]);
         }
 
         switch (path)
@@ -191,11 +188,15 @@ public sealed partial class SimKernel
         Translation t = Cpu.Access(va, access, Privilege.Kernel);
         if (t.IsFault)
         {
-            throw new InvalidOperationException($"kernel {access.ToString().ToLowerInvariant()} of {va} faulted ({t.Fault}) under {Design.Name}: the design's tables do not map its own footprint");
+            ThrowKernelFault(va, access, t.Fault);
         }
 
         return t;
     }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private void ThrowKernelFault(VirtualAddress va, AccessType access, FaultKind fault) =>
+        throw new InvalidOperationException($"kernel {access.ToString().ToLowerInvariant()} of {va} faulted ({fault}) under {Design.Name}: the design's tables do not map its own footprint");
 
     /// <summary>__pa()/virt_to_phys() of <paramref name="va"/> as the design computes it, charged as it runs (see <see cref="KernelImageMapping.VirtToPhys"/>).</summary>
     public PhysicalAddress VirtToPhys(VirtualAddress va)
