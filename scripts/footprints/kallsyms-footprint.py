@@ -44,11 +44,19 @@ X86_64 = {
     "fault": ["asm_exc_page_fault", "exc_page_fault", "lock_vma_under_rcu", "handle_mm_fault", "__handle_mm_fault",
               "do_anonymous_page", "vma_alloc_folio_noprof"],
     "mprotect": ["__x64_sys_mprotect", "do_mprotect_pkey", "mprotect_fixup", "change_protection", "change_pte_range"],
-    "madvise": ["__x64_sys_madvise", "do_madvise", "madvise_vma_behavior", "tlb_gather_mmu", "zap_page_range_single_batched",
-                "unmap_page_range", "tlb_finish_mmu"],
     "exec": ["__x64_sys_execve", "getname_flags", "strncpy_from_user", "alloc_bprm", "mm_alloc", "mm_init", "pgd_alloc",
              "bprm_execve", "load_elf_binary", "begin_new_exec", "switch_mm_irqs_off", "mmput", "__mmput", "exit_mmap",
              "unmap_vmas", "free_pgtables", "setup_new_exec", "setup_arg_pages"],
+    "madvise": ["__x64_sys_madvise", "do_madvise", "madvise_vma_behavior", "tlb_gather_mmu", "zap_page_range_single_batched",
+                "unmap_page_range", "tlb_finish_mmu"],
+    # the uaccess paths (SimKernel fetches them per call or per page): pin_user_pages_fast's fast walk of one page and
+    # unpin_user_page (mm/gup.c, 6.18; gup_fast's levels are inlined into gup_fast_fallback); copy_to_user and
+    # copy_from_user (lib/usercopy.c: the out-of-line _copy_*_user with copy_user_generic's rep movsb inlined, as on a CPU
+    # with FSRM); memcpy (arch/x86/lib/memcpy_64.S), the copy through a kernel alias
+    "gup": ["pin_user_pages_fast", "gup_fast_fallback", "try_grab_folio_fast", "unpin_user_page", "gup_put_folio"],
+    "copy-to-user": ["_copy_to_user"],
+    "copy-from-user": ["_copy_from_user"],
+    "memcpy": ["memcpy"],
 }
 
 # arm64 Linux 4.19: the el0_sync vector's assembly (kernel_entry, the el0_svc stub, ret_to_user and kernel_exit in
@@ -88,6 +96,12 @@ ARM64 = {
     "exec": ["__arm64_sys_execve", "getname_flags", "strncpy_from_user", "__do_execve_file", "mm_alloc", "mm_init",
              "pgd_alloc", "search_binary_handler", "load_elf_binary", "flush_old_exec", "check_and_switch_context", "mmput",
              "exit_mmap", "unmap_vmas", "free_pgtables", "setup_new_exec", "setup_arg_pages"],
+    # the uaccess paths: get_user_pages_fast's lockless walk (mm/gup.c, 4.19, HAVE_GENERIC_GUP: gup_pgd_range with the
+    # pud, pmd and pte levels inlined; put_page is inline); arch/arm64/lib/copy_to_user.S and copy_from_user.S; memcpy.S
+    "gup": ["get_user_pages_fast", "gup_pgd_range"],
+    "copy-to-user": ["__arch_copy_to_user"],
+    "copy-from-user": ["__arch_copy_from_user"],
+    "memcpy": ["__memcpy"],
 }
 
 # 32-bit ARM Linux 4.4 (EABI): vector_swi and local_restart up to the table call, ret_fast_syscall; the vectors
@@ -125,6 +139,18 @@ ARM = {
              "pgd_alloc", "search_binary_handler", "load_elf_binary", "flush_old_exec", "check_and_switch_context",
              "cpu_v7_switch_mm", "mmput", "exit_mmap", "unmap_vmas", "unmap_single_vma", "free_pgtables",
              "setup_new_exec", "setup_arg_pages"],
+    # the uaccess paths. 32-bit ARM has no fast GUP in 4.4: get_user_pages_fast is mm/util.c's weak one, which calls
+    # get_user_pages_unlocked (FOLL_TOUCH) → __get_user_pages_unlocked (mmap_sem) → __get_user_pages → find_extend_vma,
+    # follow_page_mask (follow_page_pte inlined; mark_page_accessed for FOLL_TOUCH); put_page drops the reference
+    # (mm/gup.c, mm/util.c, mm/swap.c, 4.4). copy_to_user/copy_from_user run copy_template.S as arm_copy_to_user and
+    # arm_copy_from_user (arch/arm/lib/copy_to_user.S, copy_from_user.S, 4.4), which this Raspberry Pi build names
+    # __copy_to_user_std and __copy_from_user_std (its UACCESS_WITH_MEMCPY wrappers took the arm_ names); memcpy.
+    "gup": ["get_user_pages_fast", "get_user_pages_unlocked", "__get_user_pages_unlocked", "down_read",
+            "__get_user_pages", "find_extend_vma", "find_vma", "follow_page_mask", "mark_page_accessed", "up_read",
+            "put_page"],
+    "copy-to-user": ["__copy_to_user_std"],
+    "copy-from-user": ["__copy_from_user_std"],
+    "memcpy": ["memcpy"],
 }
 
 # RISC-V (RV64) Linux 5.4: handle_exception, handle_syscall, ret_from_syscall, ret_from_exception and
@@ -161,6 +187,15 @@ RISCV = {
     "exec": ["sys_execve", "getname_flags", "strncpy_from_user", "__do_execve_file", "mm_alloc", "mm_init",
              "search_binary_handler", "load_elf_binary", "flush_old_exec", "switch_mm", "mmput", "__mmput", "exit_mmap",
              "unmap_vmas", "free_pgtables", "setup_new_exec", "setup_arg_pages"],
+    # the uaccess paths. RISC-V has no fast GUP in 5.4: get_user_pages_fast falls back to get_user_pages_unlocked →
+    # __get_user_pages (follow_page_mask inlined) with find_extend_vma and mark_page_accessed; put_page is inline
+    # (mm/gup.c, 5.4). lib/usercopy.c's out-of-line _copy_to_user/_copy_from_user and arch/riscv/lib/uaccess.S (one
+    # body under both names); memcpy.S.
+    "gup": ["get_user_pages_fast", "get_user_pages_unlocked", "down_read", "__get_user_pages", "find_extend_vma",
+            "find_vma", "mark_page_accessed", "up_read"],
+    "copy-to-user": ["_copy_to_user", "__asm_copy_to_user"],
+    "copy-from-user": ["_copy_from_user", "__asm_copy_from_user"],
+    "memcpy": ["memcpy"],
 }
 
 # Where each table comes from, printed into its header; entry_stub is the function the design's entry page stands

@@ -108,6 +108,23 @@ public sealed record KernelSoftwareCosts
     public double GupUnpinPerPage { get; init; } = 15;
 
     /// <summary>
+    /// The distinct instructions one copy_to_user or copy_from_user runs on its aligned path, which is the text fetched
+    /// for it (the copy itself is priced by the memcpy rate, not by these): arch/arm/lib/copy_template.S (4.4) counted for
+    /// a copy of at least 32 bytes with both sides word-aligned: the entry (mov, stmdb) and alignment tests 9, the 32-byte loop's set-up
+    /// and preloads 10, the loop with eight single user stores (copy_to_user.S's str8w) or loads (copy_from_user.S's
+    /// ldr8w) 13, the word tail's computed jumps 22, the byte tail 7, the exit 3: 64. Other architectures take the same
+    /// count (an assumption).
+    /// </summary>
+    public double UaccessCopyLoop { get; init; } = 64;
+
+    /// <summary>
+    /// memcpy's distinct instructions on the same path (arch/arm/lib/memcpy.S over copy_template.S, 4.4): the loop's
+    /// eight-register ldm and stm instead of eight single user accesses (7 fewer), a one-instruction entry and exit (2 fewer): 55.
+    /// Other architectures take the same count (an assumption).
+    /// </summary>
+    public double MemcpyLoop { get; init; } = 55;
+
+    /// <summary>
     /// Sending one IPI: the interrupt command register write per target CPU (x2APIC: one WRMSR of the ICR per
     /// CPU in x2apic_send_IPI_mask's loop; RISC-V: the firmware's CLINT MSIP store). Assumption: 100 cycles.
     /// </summary>

@@ -30,6 +30,18 @@ public enum KernelPath : byte
     Mprotect,
     Madvise,
     Exec,
+
+    /// <summary>get_user_pages of one page and its release (pinned-page uaccess), fetched per page.</summary>
+    Gup,
+
+    /// <summary>copy_to_user's copy routine, fetched per call (the direct and user-tables strategies).</summary>
+    CopyToUser,
+
+    /// <summary>copy_from_user's copy routine, fetched per call.</summary>
+    CopyFromUser,
+
+    /// <summary>memcpy, the copy through a kernel alias of a pinned or looked-up user page, fetched per page.</summary>
+    Memcpy,
 }
 
 public sealed partial class SimKernel
@@ -89,6 +101,9 @@ public sealed partial class SimKernel
         KernelPath.Mprotect => Software.Mprotect,
         KernelPath.Madvise => Software.Madvise,
         KernelPath.Exec => Software.Exec,
+        KernelPath.Gup => Software.GupWalkPerPage + Software.GupGrabPerPage + Software.GupUnpinPerPage,
+        KernelPath.CopyToUser or KernelPath.CopyFromUser => Software.UaccessCopyLoop,
+        KernelPath.Memcpy => Software.MemcpyLoop,
         _ => throw new ArgumentOutOfRangeException(nameof(path), path, "a path without an instruction count"),
     };
 
@@ -101,6 +116,12 @@ public sealed partial class SimKernel
 
     /// <summary>The syscall table lives in the image's read-only data: the last page of the layout's image text.</summary>
     public VirtualAddress SyscallTablePage => ImageVa + (Math.Max(Page, Layout.ImageTextBytes & ~(Page - 1)) - Page);
+
+    /// <summary>
+    /// The text of a path with no data of its own (get_user_pages, the copy routines): its pages through the instruction
+    /// TLB and its lines through the L1 instruction cache, as <see cref="TouchFootprint"/> fetches every path's.
+    /// </summary>
+    public void FetchText(KernelPath path) => TouchFootprint(path, null);
 
     /// <summary>Walks a path's footprint through the MMU at kernel privilege.</summary>
     public void TouchFootprint(KernelPath path, Process? p)

@@ -42,6 +42,7 @@ public sealed class Gup
     public PhysicalAddress? GetPage(Process p, VirtualAddress va, bool write, bool pin)
     {
         VirtualAddress page = va.AlignDown(PageSize);
+        _kernel.FetchText(KernelPath.Gup); // get_user_pages' own code and its release's, from the architecture's symbol table
         for (int attempt = 0; attempt < 2; attempt++)
         {
             WalkOutcome w = Walk(p, page, write);

@@ -30,6 +30,8 @@ public sealed class HybridUserAccess : IUserPageAccess
 
     public void End() => _active.End();
 
+    public void CopyRoutine(ulong bytes, bool toUser) => (bytes < ThresholdBytes ? _small : _large).CopyRoutine(bytes, toUser);
+
     public bool Read(VirtualAddress source, Span<byte> destination) => _active.Read(source, destination);
 
     public bool Write(VirtualAddress destination, ReadOnlySpan<byte> source) => _active.Write(destination, source);

@@ -29,6 +29,12 @@ public abstract class KernelUserAccess : IUserPageAccess
     {
     }
 
+    /// <summary>
+    /// The copy routine's text, once per call: copy_to_user or copy_from_user's loop (arch/arm/lib/copy_to_user.S and
+    /// copy_from_user.S over copy_template.S, 4.4; each architecture's own in its table), run on the user mapping.
+    /// </summary>
+    public virtual void CopyRoutine(ulong bytes, bool toUser) => Kernel.FetchText(toUser ? KernelPath.CopyToUser : KernelPath.CopyFromUser);
+
     private VirtualAddress _kernelSide;
     private VirtualAddress _userSide;
 

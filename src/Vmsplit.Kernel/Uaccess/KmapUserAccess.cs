@@ -21,6 +21,11 @@ public abstract class KmapUserAccess : KernelUserAccess
         _pin = pin;
     }
 
+    /// <summary>No copy routine per call: each page is copied by memcpy through its kernel alias (<see cref="Transfer"/>).</summary>
+    public override void CopyRoutine(ulong bytes, bool toUser)
+    {
+    }
+
     private protected override bool Transfer(Process p, VirtualAddress user, Span<byte> into, ReadOnlySpan<byte> from, bool write)
     {
         SimKernel k = Kernel;
@@ -38,6 +43,7 @@ public abstract class KmapUserAccess : KernelUserAccess
             throw new InvalidOperationException($"kmap alias {at} of {frame} does not translate: {t.Fault}");
         }
 
+        k.FetchText(KernelPath.Memcpy); // the copy through the alias is memcpy, once per page (lib/uaccess_gup_kmap_memcpy.c in the 2020 vmsplit 4g/4g RFC)
         Move(t.Address, into, from, write);
         k.KunmapFrame(frame.Value, kva);
         if (write)

@@ -24,6 +24,14 @@ public interface IUserPageAccess
     {
     }
 
+    /// <summary>
+    /// A copy_to_user (<paramref name="toUser"/>) or copy_from_user of <paramref name="bytes"/> is about to run: the text of
+    /// the routine that copies, where the strategy runs one per call (a strategy that copies page by page fetches its own).
+    /// </summary>
+    void CopyRoutine(ulong bytes, bool toUser)
+    {
+    }
+
     /// <summary>Reads user bytes within one page; false when the access faults and the fault cannot be fixed up.</summary>
     bool Read(VirtualAddress source, Span<byte> destination);
 
@@ -66,6 +74,7 @@ public sealed class UserAccess
         if (AccessOk(from, n))
         {
             _pages.KernelSide(kernelTo, from);
+            _pages.CopyRoutine(n, toUser: false);
             try
             {
                 left = Transfer(from, n, write: false, to, default);
@@ -95,6 +104,7 @@ public sealed class UserAccess
         }
 
         _pages.KernelSide(kernelFrom, to);
+        _pages.CopyRoutine(n, toUser: true);
         try
         {
             return Transfer(to, n, write: true, default, from);
