@@ -214,6 +214,30 @@ public sealed class CacheHierarchy
         Memory,
     }
 
+    /// <summary>
+    /// Cleans and invalidates the data lines covering [<paramref name="physicalAddress"/>, +<paramref name="bytes"/>) to the
+    /// point of coherency (ARM DCCIMVAC by address): each leaves the L1D and the L2, so that the next access to it goes to
+    /// memory. Returns how many of them either level held. The operations' own cycles are the caller's to charge.
+    /// </summary>
+    public int CleanInvalidateData(ulong physicalAddress, ulong bytes)
+    {
+        if (bytes == 0)
+        {
+            return 0;
+        }
+
+        int held = 0;
+        ulong last = (physicalAddress + bytes - 1) >> _lineShift;
+        for (ulong line = physicalAddress >> _lineShift; line <= last; line++)
+        {
+            bool l1 = L1D.Invalidate(line << _lineShift);
+            bool l2 = L2.Invalidate(line << _lineShift);
+            held += l1 || l2 ? 1 : 0;
+        }
+
+        return held;
+    }
+
     public void Clear()
     {
         L1I.Clear();

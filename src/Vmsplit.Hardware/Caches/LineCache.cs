@@ -114,6 +114,27 @@ public sealed class LineCache
         return false;
     }
 
+    /// <summary>
+    /// Takes the line holding <paramref name="physicalAddress"/> out (a clean and invalidate by address: the next access
+    /// misses); true when it was held. Counts neither a hit nor a miss.
+    /// </summary>
+    public bool Invalidate(ulong physicalAddress)
+    {
+        ulong line = physicalAddress >> _lineShift;
+        int baseIndex = (int)(line & (ulong)_setMask) * _ways;
+        for (int i = baseIndex; i < baseIndex + _ways; i++)
+        {
+            if (_tags[i] == line)
+            {
+                _tags[i] = ulong.MaxValue;
+                _stamps[i] = 0; // the set's next victim
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     public void Clear()
     {
         Array.Fill(_tags, ulong.MaxValue);

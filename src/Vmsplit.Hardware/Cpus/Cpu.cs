@@ -233,6 +233,13 @@ public sealed class Cpu
         }
     }
 
+    /// <summary>
+    /// Data-cache maintenance by address to the point of coherency over [<paramref name="pa"/>, +<paramref name="bytes"/>):
+    /// the lines leave the profile's L1D and L2 (<see cref="CacheHierarchy.CleanInvalidateData"/>), so the next copy of them
+    /// misses to memory. The maintenance instructions are charged by the caller.
+    /// </summary>
+    public void CleanInvalidateDataLines(PhysicalAddress pa, ulong bytes) => Caches?.CleanInvalidateData(pa.Value, bytes);
+
     /// <summary>Bytes moved by memcpy at the profile's rate.</summary>
     public void ChargeMemcpy(ulong bytes) => Book(CostCause.Memcpy, Profile.MemcpyCycles(bytes));
 }

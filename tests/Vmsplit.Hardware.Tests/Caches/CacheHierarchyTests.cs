@@ -197,4 +197,31 @@ public class CacheHierarchyTests
         Assert.Equal((256UL * 1024, 8), (a8.L2.CapacityBytes, a8.L2.Ways));
         Assert.Equal(64, a8.LineBytes);
     }
+
+    [Fact]
+    public void InvalidatingALineMakesItsNextAccessMissAndLeavesTheRestOfTheSet()
+    {
+        LineCache c = new(1024, 2, 64);
+        Assert.False(c.Access(0x0c0));
+        Assert.False(c.Access(0x2c0)); // the same set
+        Assert.True(c.Invalidate(0x0ff)); // any byte of the line
+        Assert.False(c.Invalidate(0x0c0)); // no longer held
+        Assert.True(c.Access(0x2c0));
+        Assert.Equal((1L, 2L), (c.Hits, c.Misses)); // invalidation counts neither
+        Assert.False(c.Access(0x0c0));
+    }
+
+    [Fact]
+    public void CleaningAndInvalidatingToThePointOfCoherencyEmptiesBothDataLevels()
+    {
+        CacheHierarchy h = Small();
+        Assert.Equal(2 * 100, h.Data(0x1000, 128));
+        Assert.Equal(0, h.Fetch(0x3000, 64) - 100); // an instruction line elsewhere, cold
+
+        // the two held lines and one never loaded: two were held; both levels lose them, the L1I keeps its line
+        Assert.Equal(2, h.CleanInvalidateData(0x1000, 192));
+        Assert.Equal(3 * 100, h.Data(0x1000, 192)); // every line from memory again, none from the L2
+        Assert.Equal(0, h.Fetch(0x3000, 64));
+        Assert.Equal(0, h.CleanInvalidateData(0x9000, 0));
+    }
 }

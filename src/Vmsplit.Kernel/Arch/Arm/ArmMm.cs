@@ -1,5 +1,6 @@
 using Vmsplit.Hardware;
 using Vmsplit.Hardware.Costs;
+using Vmsplit.Hardware.Mmu;
 using Vmsplit.Hardware.Paging;
 using Vmsplit.Hardware.Paging.Arm;
 using Vmsplit.Hardware.Profiles;
@@ -46,6 +47,38 @@ public sealed class ArmMm : ArchMm
             vipt.FlushAnonPage(frame, user);
             vipt.FlushDcachePage(frame);
         }
+        else if (!_lpae)
+        {
+            // __flush_anon_page returns at once ("VIPT non-aliasing caches need do nothing"), but flush_dcache_page of an
+            // anonymous page (page_mapping NULL) still takes __flush_dcache_page in Linux 4.4 and in the 2020 tree the
+            // vmsplit 4g/4g RFC was measured on (arch/arm/mm/flush.c): the whole page cleaned and invalidated by MVA.
+            // Later releases return early for VIPT non-aliasing caches (only PG_dcache_clean is cleared).
+            FlushKernelAliasNonAliasing(frame);
+        }
+    }
+
+    /// <summary>Pages get_user_pages cleaned and invalidated from a non-aliasing data cache (<see cref="GupCacheMaintenance"/>).</summary>
+    public long GupPagesFlushed { get; private set; }
+
+    // __flush_dcache_page: __cpuc_flush_dcache_area(page_address(page), PAGE_SIZE), a highmem page through kmap_atomic;
+    // v7_flush_kern_dcache_area (arch/arm/mm/cache-v7.S, 4.4): one DCCIMVAC (MCR p15, 0, r0, c7, c14, 1) per line to the
+    // point of coherency, each priced at the profile's cleanInvalidateLineCycles, then DSB; the lines leave the L1D and L2
+    private void FlushKernelAliasNonAliasing(PhysicalAddress frame)
+    {
+        VirtualAddress va = Kernel.KmapFrame(frame);
+        Translation t = Kernel.Cpu.Access(va, AccessType.Read, Privilege.Kernel);
+        if (t.IsFault)
+        {
+            throw new InvalidOperationException($"cache maintenance of {va}: the address does not translate ({t.Fault})");
+        }
+
+        CacheGeometry cache = Kernel.Cpu.Profile.Cache;
+        int lines = cache.LinesPerPage;
+        Kernel.Cpu.Charge(CostCause.CacheFlush, lines * cache.CleanInvalidateLineCycles, lines);
+        Kernel.Cpu.CleanInvalidateDataLines(frame, Page);
+        Kernel.Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
+        Kernel.KunmapFrame(frame, va);
+        GupPagesFlushed++;
     }
 
     public override void FlushDcachePage(PhysicalAddress frame) => ViptAliasing?.FlushDcachePage(frame);

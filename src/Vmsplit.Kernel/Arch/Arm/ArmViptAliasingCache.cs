@@ -103,6 +103,7 @@ public sealed class ArmViptAliasingCache
 
         int lines = _cache.LinesPerPage;
         _kernel.Cpu.Charge(CostCause.CacheFlush, lines * _cache.CleanInvalidateLineCycles, lines);
+        _kernel.Cpu.CleanInvalidateDataLines(new PhysicalAddress(t.Address.Value & ~(Page - 1)), Page); // the page's lines leave the data caches
         LinesFlushed += lines;
         _kernel.Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
     }
