@@ -1,4 +1,5 @@
 using Vmsplit.Hardware;
+using Vmsplit.Hardware.Costs;
 using Vmsplit.Hardware.Paging;
 using Vmsplit.Kernel.Abi;
 using Vmsplit.Kernel.Core;
@@ -126,4 +127,105 @@ public class ExecTests
         Assert.Same(p, k.Current);
         Assert.Equal(free, FreeFrames(k));
     }
+
+    [Fact]
+    public void AnExecWhoseArgumentsFaultFreesTheNewMm()
+    {
+        MachineSpec m = MachineSpec.SkylakeX86();
+        SimKernel k = Scenario.Boot(m, Scenario.ParseDesign(m, "classic"), coherenceCheck: true);
+        Process p = k.CreateProcess();
+        VirtualAddress data = k.MapRegion(p, 4096, VmFlags.Read | VmFlags.Write);
+        k.Start(p);
+        k.UserTouch(p, data, 4096, write: true);
+        k.Memory.Write(p.Tables.Lookup(data + 4095).Translate(data + 4095), [0]); // the path: an empty string
+        ulong free = FreeFrames(k);
+
+        // argv's string lies where nothing is mapped: copy_strings faults after the new mm got its first stack page
+        ExecArgs args = new(data, 1, 0, [(new VirtualAddress(0x20_0000), 3)], 0, new VirtualAddress(0x7000_0000));
+        SyscallResult r = k.Syscall(p, new SyscallRequest(SyscallKind.Execve, data + 4095, 1, Exec: args));
+        Assert.Equal((-14L, (Process?)null), (r.Value, r.Child));
+        Assert.Same(p, k.Current);
+        Assert.Equal(free, FreeFrames(k));
+    }
+
+    // The new program's stack as fs/exec.c and create_elf_tables (fs/binfmt_elf.c, Linux 5.4) build it, by hand for a
+    // path "/bin/sh" (8 bytes with its NUL), argv "sh" "-c" "x" (3 + 3 + 2) and envp "A=1" (4), the stack ending at T:
+    // bprm->p = T - w; the path down to T - w - 8, envp to - 12, argv's strings (the last first) to - 20, argv[0] at the
+    // lowest; arch_align_stack (& ~15, none on RISC-V), the platform string, AT_RANDOM's 16 bytes; STACK_ROUND of the
+    // auxiliary vector and the 7 words argc, argv[3], NULL, envp[1], NULL. Every byte goes through memcpy once: getname
+    // 8; count()'s 6 pointers; the path's strnlen and copy (16); each string's pointer, strnlen and copy; platform,
+    // random, argc, the pointers with a strnlen over each string on the new stack, the auxiliary vector.
+    [Theory]
+    [InlineData("x86-64", 8, 432, 39, 20, 539)] // "x86_64": 7 bytes, T-39, random T-55; 320 bytes of auxv, 56 of words: T-431 → T-432
+    [InlineData("x86-32", 4, 256, 37, 21, 317)] // "i686": 5, T-37, T-53; 168 + 28: T-249 → T-256
+    [InlineData("arm", 4, 240, 36, 20, 308)] // "v7l": 4, T-36, T-52; 160 + 28: T-240
+    [InlineData("aarch64", 8, 448, 40, 21, 556)] // "aarch64": 8, T-40, T-56; 336 + 56: T-448
+    [InlineData("riscv-sv39", 8, 400, 0, 18, 500)] // no alignment, no platform: T-28, random T-44; 288 + 56: T-388 → T-400
+    public void ExecBuildsTheNewStackAsCreateElfTablesDoes(string arch, int w, int below, int platformBelow, int auxEntries, int memcpyBytes)
+    {
+        MachineSpec m = Machine(arch);
+        SimKernel k = Scenario.Boot(m, Scenario.ParseDesign(m, "classic"), coherenceCheck: true);
+        Assert.Equal(auxEntries, k.Arch.ElfStack.AuxvEntries);
+        Process old = k.CreateProcess();
+        VirtualAddress data = k.MapRegion(old, 2 * 4096, VmFlags.Read | VmFlags.Write);
+        k.Start(old);
+        k.UserTouch(old, data, 2 * 4096, write: true);
+        void Put(VirtualAddress va, string s) => k.Memory.Write(old.Tables.Lookup(va).Translate(va), System.Text.Encoding.ASCII.GetBytes(s));
+        VirtualAddress path = data + (2 * 4096) - 8; // getname reads to the page's end
+        Put(path, "/bin/sh\0");
+        string[] strings = ["sh\0", "-c\0", "x\0", "A=1\0"];
+        List<(VirtualAddress, ulong)> at = [];
+        VirtualAddress next = data + 4096;
+        foreach (string s in strings)
+        {
+            Put(next, s);
+            at.Add((next, (ulong)s.Length));
+            next += (ulong)s.Length;
+        }
+
+        const ulong top = 0x7000_0000;
+        ExecArgs args = new(data, 3, 1, at, 0, new VirtualAddress(top));
+        CostLedger before = k.Cpu.Ledger.Clone();
+        SyscallResult r = k.Syscall(old, new SyscallRequest(SyscallKind.Execve, path, 8, Exec: args));
+        CostLedger spent = k.Cpu.Ledger.Since(before);
+        Process p = r.Child!;
+
+        // one stack page, faulted in by get_arg_page; the VMA is setup_arg_pages' 128 KiB
+        Assert.Equal([top - 4096], Enumerable.Range(1, 32).Select(i => top - ((ulong)i * 4096)).Where(va => p.Tables.Lookup(new VirtualAddress(va)).Found));
+        Assert.Equal((top - SimKernel.ExecStackBytes, top), p.Vmas.Areas.Select(v => (v.Start.Value, v.End.Value)).Single());
+        Assert.Equal(m.Profile.MemcpyCycles((ulong)memcpyBytes), spent.Cycles(CostCause.Memcpy), 6);
+
+        ulong Word(ulong va)
+        {
+            Span<byte> b = stackalloc byte[8];
+            b.Clear();
+            k.Memory.Read(p.Tables.Lookup(new VirtualAddress(va)).Translate(new VirtualAddress(va)), b[..w]);
+            return System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(b);
+        }
+
+        string Text(ulong va, int n)
+        {
+            byte[] b = new byte[n];
+            k.Memory.Read(p.Tables.Lookup(new VirtualAddress(va)).Translate(new VirtualAddress(va)), b);
+            return System.Text.Encoding.ASCII.GetString(b);
+        }
+
+        ulong wb = (ulong)w;
+        ulong sp = top - (ulong)below;
+        ulong argv0 = top - wb - 20;
+        Assert.Equal("/bin/sh\0", Text(top - wb - 8, 8));
+        Assert.Equal("sh\0-c\0x\0A=1\0", Text(argv0, 12));
+        ulong[] expected = [3, argv0, argv0 + 3, argv0 + 6, 0, argv0 + 8, 0];
+        Assert.Equal(expected, Enumerable.Range(0, 7).Select(i => Word(sp + ((ulong)i * wb))));
+        Assert.Equal(Platform(m.Arch), Text(top - (ulong)platformBelow, Platform(m.Arch).Length));
+    }
+
+    private static string Platform(KernelArch a) => a switch
+    {
+        KernelArch.X86_64 => "x86_64\0",
+        KernelArch.X86 => "i686\0",
+        KernelArch.Arm => "v7l\0",
+        KernelArch.Aarch64 => "aarch64\0",
+        _ => "",
+    };
 }

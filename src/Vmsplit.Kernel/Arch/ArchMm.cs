@@ -79,6 +79,9 @@ public abstract class ArchMm
     /// <summary>The kernel text footprint of this architecture's own kernel (a real symbol table, one per family).</summary>
     public abstract KernelTextTable TextFootprint { get; }
 
+    /// <summary>The architecture's part of a new program's stack (create_elf_tables, fs/binfmt_elf.c 5.4).</summary>
+    public abstract Vmsplit.Kernel.Abi.ElfStack ElfStack { get; }
+
     /// <summary>Places (<see cref="SimKernel.EntryVa"/>, <see cref="SimKernel.EntryAreaVa"/>) and maps the exception vectors or the entry area at boot.</summary>
     public abstract void MapEntry(VirtualAddress imageVa);
 

@@ -29,7 +29,7 @@ public sealed class Replayer
     public const ulong BufferBytes = 1UL << 20;
 
     /// <summary>The stack region of a replayed program: the 128 KiB setup_arg_pages leaves below the arguments (stack_expand, fs/exec.c); its top page holds the program's frame.</summary>
-    public const ulong StackRegionBytes = 128UL << 10;
+    public const ulong StackRegionBytes = SimKernel.ExecStackBytes;
 
     /// <summary>The page-cache file reads and writes of regular files go through, position kept per descriptor.</summary>
     public const ulong FileBytes = 4UL << 20;
@@ -260,11 +260,13 @@ public sealed class Replayer
     // The program's regions in an empty mm: text, stack, path page, I/O buffer, working set and (lackey, ChampSim) the
     // arena, placed top-down in this order, so every program the replay starts (the first, and each execve's) has them
     // at the same addresses.
-    private (ulong Text, ulong Stack, ulong Path, ulong Buffer, ulong Wss) MapProgram(Process p)
+    // With stackMapped (an execve of a strace replay) the stack is the VMA execve made below the text, holding the
+    // arguments it copied.
+    private (ulong Text, ulong Stack, ulong Path, ulong Buffer, ulong Wss) MapProgram(Process p, bool stackMapped = false)
     {
         _textFile ??= _k.CreateFile("trace-text", TextPages * Page);
         ulong text = _k.MapRegion(p, TextPages * Page, VmFlags.Read | VmFlags.Exec, _textFile).Value;
-        ulong stack = _k.MapRegion(p, StackRegionBytes, VmFlags.Read | VmFlags.Write).Value + StackRegionBytes - Page; // its top page
+        ulong stack = (stackMapped ? text - StackRegionBytes : _k.MapRegion(p, StackRegionBytes, VmFlags.Read | VmFlags.Write).Value) + StackRegionBytes - Page; // its top page
         ulong path = _k.MapRegion(p, Page, VmFlags.Read | VmFlags.Write).Value;
         ulong buffer = _k.MapRegion(p, BufferBytes, VmFlags.Read | VmFlags.Write).Value;
         ulong wss = _o.UserWss > 0 ? _k.MapRegion(p, _o.UserWss, VmFlags.Read | VmFlags.Write).Value : 0;
@@ -813,7 +815,7 @@ public sealed class Replayer
         SyscallResult done = _k.Syscall(ps.P, new SyscallRequest(SyscallKind.Execve, new VirtualAddress(ps.PathPage + Page - bytes), bytes, Exec: ExecArguments(ps, ref r)));
         Process next = done.Child ?? throw new InvalidOperationException($"execve of {ps.P} copied no path ({done.Value})");
         ps.P = next;
-        (ulong text, ulong stack, ulong path, ulong buffer, ulong wss) = MapProgram(next);
+        (ulong text, ulong stack, ulong path, ulong buffer, ulong wss) = MapProgram(next, stackMapped: _o.Format == TraceFormat.Strace);
         if ((text, stack, path, buffer, wss) != (ps.Text, ps.Stack, ps.PathPage, ps.Buffer, ps.Wss))
         {
             throw new InvalidOperationException($"execve placed the program's regions elsewhere than the first program's ({text:x}, {ps.Text:x})");
@@ -846,10 +848,12 @@ public sealed class Replayer
     }
 
     // execve's argv and envp as the trace shows them: each string a string of its length in the path page (the model's
-    // memory holds no program bytes), the pointer arrays in the I/O buffer; envp's strings only when strace -v printed them
+    // memory holds no program bytes), the pointer arrays in the I/O buffer; envp's strings only when strace -v printed
+    // them, none when the line shows no argv; the new stack ends where the program's stack region does (its top page's
+    // end). Lackey and ChampSim show no arguments: their execve builds no stack.
     private ExecArgs? ExecArguments(ProcState ps, ref TraceRecord r)
     {
-        if (_o.Format != TraceFormat.Strace || (r.Argc < 0 && ps.CloExec.Count == 0))
+        if (_o.Format != TraceFormat.Strace)
         {
             return null;
         }
@@ -862,7 +866,7 @@ public sealed class Replayer
         }
 
         int argc = Math.Max(r.Argc, 0);
-        return new ExecArgs(new VirtualAddress(ps.Buffer), argc, strings.Count > argc ? strings.Count - argc : r.Envc, strings, ps.CloExec.Count);
+        return new ExecArgs(new VirtualAddress(ps.Buffer), argc, strings.Count > argc ? strings.Count - argc : Math.Max(r.Envc, 0), strings, ps.CloExec.Count, new VirtualAddress(ps.Stack + Page));
     }
 
     // the descriptor a *_CLOEXEC flag marks: fcntl(fd, F_SETFD, FD_CLOEXEC)'s argument, pipe2's and socketpair's pair, or

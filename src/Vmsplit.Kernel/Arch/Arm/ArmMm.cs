@@ -170,6 +170,11 @@ public sealed class ArmMm : ArchMm
     // 32-bit ARM Linux 4.4.34 (a Raspberry Pi 2 System.map), for LPAE kernels too
     public override KernelTextTable TextFootprint => KernelTextFootprint.Arm;
 
+    // arch/arm/include/asm/elf.h (5.4): ELF_PLATFORM elf_platform, "v7l" (the processor's elf_name and 'l' for little
+    // endian, arch/arm/kernel/setup.c; ARMv6 cores would give "v6l", of the same length), ELF_HWCAP2 elf_hwcap2,
+    // ARCH_DLINFO AT_SYSINFO_EHDR with CONFIG_VDSO; arch_align_stack rounds down to 16 (arch/arm/kernel/process.c)
+    public override Vmsplit.Kernel.Abi.ElfStack ElfStack { get; } = new("v7l", 1, Hwcap2: true, AlignsStack: true);
+
     public override void MapEntry(VirtualAddress imageVa)
     {
         // The vectors page and the stubs page above it (arch/arm/kernel/traps.c early_trap_init).

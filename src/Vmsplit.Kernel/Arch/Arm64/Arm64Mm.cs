@@ -79,6 +79,10 @@ public sealed class Arm64Mm : ArchMm
     // arm64 Linux 4.19.76 (the Raspberry Pi 3 System.map)
     public override KernelTextTable TextFootprint => KernelTextFootprint.Arm64;
 
+    // arch/arm64/include/asm/elf.h (5.4): ELF_PLATFORM "aarch64", ELF_HWCAP2; ARCH_DLINFO AT_SYSINFO_EHDR and
+    // AT_MINSIGSTKSZ; arch_align_stack rounds down to 16 (arch/arm64/kernel/process.c)
+    public override Vmsplit.Kernel.Abi.ElfStack ElfStack { get; } = new("aarch64", 2, Hwcap2: true, AlignsStack: true);
+
     public override void MapEntry(VirtualAddress imageVa)
     {
         Kernel.EntryVa = imageVa; // the vectors are in the image's text

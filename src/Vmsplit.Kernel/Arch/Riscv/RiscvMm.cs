@@ -37,6 +37,10 @@ public sealed class RiscvMm : ArchMm
     // RISC-V Linux 5.4.61 (the Allwinner D1 System.map)
     public override KernelTextTable TextFootprint => KernelTextFootprint.Riscv;
 
+    // arch/riscv/include/asm/elf.h (5.4): ELF_PLATFORM NULL, no ELF_HWCAP2, ARCH_DLINFO AT_SYSINFO_EHDR; the generic
+    // arch_align_stack(x) is x (include/asm-generic/exec.h)
+    public override Vmsplit.Kernel.Abi.ElfStack ElfStack { get; } = new("", 1, Hwcap2: false, AlignsStack: false);
+
     public override void MapEntry(VirtualAddress imageVa)
     {
         Kernel.EntryVa = imageVa; // handle_exception is in the image's text

@@ -110,6 +110,14 @@ public sealed class X86Mm : ArchMm
     // x86-64 Linux 6.18.44 (kallsyms); 32-bit x86 uses it too: no 32-bit symbol table was found
     public override KernelTextTable TextFootprint => KernelTextFootprint.X86_64;
 
+    // arch/x86/include/asm/elf.h (5.4): ELF_PLATFORM is utsname()->machine ("i686" on a 32-bit kernel, identify_cpu for
+    // family 6 and up), ELF_HWCAP2 elf_hwcap2; ARCH_DLINFO AT_SYSINFO_EHDR (x86-64), ARCH_DLINFO_IA32 AT_SYSINFO and
+    // AT_SYSINFO_EHDR (x86-32); arch_align_stack rounds down to 16 (arch/x86/kernel/process.c)
+    public override Vmsplit.Kernel.Abi.ElfStack ElfStack => _long ? X86_64Stack : X86_32Stack;
+
+    private static readonly Vmsplit.Kernel.Abi.ElfStack X86_64Stack = new("x86_64", 1, Hwcap2: true, AlignsStack: true);
+    private static readonly Vmsplit.Kernel.Abi.ElfStack X86_32Stack = new("i686", 2, Hwcap2: true, AlignsStack: true);
+
     public override void MapEntry(VirtualAddress imageVa)
     {
         Kernel.EntryVa = imageVa; // .entry.text is the first text page
