@@ -178,6 +178,47 @@ public class ReplayTests
         Assert.Equal(2 * m.Profile.MemcpyCycles((ulong)frameBytes), memcpy, 6);
     }
 
+    // The SIGCHLD trace with the signal and its rt_sigreturn replaced by a getppid: one system call's entry and exit
+    private static string SigchldReference() =>
+        SigchldTrace("0x5630a3ab6150").Replace("300 --- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=301, si_uid=0, si_status=0} ---\n", "", StringComparison.Ordinal)
+            .Replace("300 rt_sigreturn({mask=[]}) = 301\n", "300 getppid() = 1\n", StringComparison.Ordinal);
+
+    // The child's exit switches to the parent; SIGCHLD is delivered on that return to user mode (exit_to_usermode_loop,
+    // arch/x86/entry/common.c 5.4; do_notify_resume on arm64 and RISC-V, do_work_pending on arm), not on an entry of its
+    // own; the handler's rt_sigreturn is the one more entry and exit, with the design's costs: as many exception entries
+    // and exits, root-register writes (KPTI's CR3 switches, 4g4g's TTBR0 writes) and uaccess-control cycles as a getppid
+    // in its place
+    [Theory]
+    [InlineData("x86-64", "classic")]
+    [InlineData("x86-64", "kpti")]
+    [InlineData("x86-64", "kpti+nopcid")]
+    [InlineData("x86-32", "x86-4g4g")]
+    [InlineData("arm-lpae", "4g4g")]
+    [InlineData("aarch64", "kpti")]
+    public void ASignalRidesTheReturnToUserModeAndItsRtSigreturnIsOneEntry(string arch, string design)
+    {
+        Vmsplit.Kernel.Layout.KernelArchInfo a = Vmsplit.Kernel.Layout.KernelArchitectures.All.Single(x => x.Name == arch);
+        MachineSpec m = new(MachineSpec.Require(a.DefaultProfile), a.Arch, 512 * Vmsplit.Hardware.ByteSize.MiB);
+        ReplayReport handled = Replay(Temp("sig.strace", SigchldTrace("0x5630a3ab6150")), TraceFormat.Strace, m, design);
+        ReplayReport reference = Replay(Temp("ref.strace", SigchldReference()), TraceFormat.Strace, m, design);
+        ReplayReport none = Replay(Temp("none.strace", SigchldReference().Replace("300 getppid() = 1\n", "", StringComparison.Ordinal)), TraceFormat.Strace, m, design);
+        Assert.Equal(1L, handled.Events.SignalsDelivered);
+        foreach (CostCause c in new[] { CostCause.ExceptionEntryExit, CostCause.RootRegisterWrite, CostCause.UserAccessControl })
+        {
+            Assert.Equal(Cycles(reference, design, c), Cycles(handled, design, c), 6);
+        }
+
+        // and the getppid is an entry and exit that costs something in every design
+        Assert.True(Cycles(reference, design, CostCause.ExceptionEntryExit) > Cycles(none, design, CostCause.ExceptionEntryExit));
+        if (design != "classic")
+        {
+            Assert.True(Cycles(reference, design, CostCause.RootRegisterWrite) > Cycles(none, design, CostCause.RootRegisterWrite), "the design's root writes at entry and exit");
+        }
+    }
+
+    private static double Cycles(ReplayReport r, string design, CostCause c) =>
+        r.Run(design).Result.CyclesPerOpByCause.TryGetValue(c, out double v) ? v : 0;
+
     private static string ExecTrace(string argv) =>
         "400 openat(AT_FDCWD, \"/a\", O_RDONLY|O_CLOEXEC) = 3\n" +
         "400 openat(AT_FDCWD, \"/b\", O_RDONLY) = 4\n" +

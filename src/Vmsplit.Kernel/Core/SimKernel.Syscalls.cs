@@ -627,13 +627,39 @@ public sealed partial class SimKernel
         return child;
     }
 
-    /// <summary>exit() of the running process and the switch to <paramref name="next"/>, whose wait4 completes.</summary>
-    public void ExitAndSwitch(Process dying, Process next)
+    /// <summary>
+    /// exit() of the running process and the switch to <paramref name="next"/>, whose wait4 completes; without
+    /// <paramref name="returnToUser"/> <paramref name="next"/> stays in the kernel until <see cref="ReturnToUser"/>.
+    /// </summary>
+    public void ExitAndSwitch(Process dying, Process next, bool returnToUser = true)
     {
         Syscall(dying, new SyscallRequest(SyscallKind.Exit));
         SwitchTo(dying, next);
         DestroyProcess(dying);
         RunHandler(next, new SyscallRequest(SyscallKind.Wait4));
+        if (returnToUser)
+        {
+            ExitKernel();
+        }
+    }
+
+    /// <summary>
+    /// The return to user mode of <paramref name="p"/>, which is in the kernel; <paramref name="onReturn"/> (a signal
+    /// delivery) runs first, as exit_to_usermode_loop's do_signal runs setup_rt_frame on the way out (arch/x86/entry/common.c,
+    /// Linux 5.4; arm64's do_notify_resume, arm's do_work_pending, RISC-V's do_notify_resume).
+    /// </summary>
+    public void ReturnToUser(Process p, SyscallRequest? onReturn = null)
+    {
+        if (Current != p)
+        {
+            throw new InvalidOperationException($"{p} returns to user mode while {Current} is running");
+        }
+
+        if (onReturn is SyscallRequest q)
+        {
+            RunHandler(p, q);
+        }
+
         ExitKernel();
     }
 }

@@ -57,6 +57,10 @@ public sealed class Replayer
     // what a pid that exited maps to: its later lines count as after exit
     private readonly ProcState _exited = new() { P = null!, Text = 0, Stack = 0, PathPage = 0, Buffer = 0, Wss = 0, Dead = true };
 
+    // the process an exit switched to whose return to user mode is put off to the next line, and the exit's tally
+    private ProcState? _returning;
+    private CallTally? _returnTally;
+
     public Replayer(SimKernel kernel, ReplayOptions options)
     {
         _k = kernel;
@@ -89,6 +93,11 @@ public sealed class Replayer
                 if (_o.Format != TraceFormat.ChampSim || r.Kind is not (TraceRecordKind.Load or TraceRecordKind.Store))
                 {
                     _ev.Lines++; // a ChampSim record is its fetch and its operands
+                }
+
+                if (_returning is not null && !(r.Kind == TraceRecordKind.Signal && _byPid.TryGetValue(r.Pid, out ProcState? to) && ReferenceEquals(to, _returning) && Handled(to, ref r)))
+                {
+                    FinishReturn();
                 }
 
                 switch (r.Kind)
@@ -142,6 +151,11 @@ public sealed class Replayer
         catch (KernelOutOfMemoryException e)
         {
             throw new LabException($"trace {_o.Name} does not fit {_k.Design.Name} on {_k.Layout.Arch.Name()} with {ByteSize.Human(_k.Layout.Machine.TotalRam)} of RAM: {e.Message} at record {r.Line}");
+        }
+
+        if (_returning is not null)
+        {
+            FinishReturn();
         }
 
         progress?.Report(reader.BytesRead - reported);
@@ -403,8 +417,15 @@ public sealed class Replayer
         double before = _k.Ledger.TotalCycles;
         if (next is not null)
         {
-            _k.ExitAndSwitch(ps.P, next.P);
+            // strace: next's return to user mode waits for the next line, which may be a signal delivered on it
+            bool putOff = _o.Format == TraceFormat.Strace;
+            _k.ExitAndSwitch(ps.P, next.P, returnToUser: !putOff);
             _current = next;
+            if (putOff)
+            {
+                _returning = next;
+                _returnTally = tally;
+            }
         }
         else
         {
@@ -578,16 +599,54 @@ public sealed class Replayer
             return;
         }
 
-        if (r.Arg0 is 0 or > 64 || (ps.Handlers & (1UL << (int)(r.Arg0 - 1))) == 0)
+        if (!Handled(ps, ref r))
         {
             _ev.Skip(SkipReason.Signal);
             return;
         }
 
-        MakeCurrent(ps);
-        Sys(ps, SyscallKind.SignalDelivery, SignalFrameAt(ps, ps.Frames), SignalFrames.RtSigframeBytes(_k.Layout.Arch));
+        // the signal is delivered on a return to user mode: the one a switch to the process makes (the pending return of
+        // a process an exit switched to, or the switch this line makes), else, for the process that was running, the
+        // return of the interrupt that brought it into the kernel (an entry and exit of its own)
+        SyscallRequest delivery = new(SyscallKind.SignalDelivery, new VirtualAddress(SignalFrameAt(ps, ps.Frames)), SignalFrames.RtSigframeBytes(_k.Layout.Arch));
+        if (ReferenceEquals(_returning, ps))
+        {
+            FinishReturn(delivery);
+        }
+        else if (!ReferenceEquals(ps, _current))
+        {
+            _k.ContextSwitch(_current!.P, ps.P, null, delivery);
+            _ev.Switches++;
+            _current = ps;
+        }
+        else
+        {
+            _k.Syscall(ps.P, delivery);
+        }
+
         ps.Frames++;
         _ev.SignalsDelivered++;
+    }
+
+    // whether a signal line is delivered to a handler (the process lives and has one for the signal)
+    private bool Handled(ProcState ps, ref TraceRecord r) =>
+        !ps.Dead && !_finished && r.Arg0 is > 0 and <= 64 && (ps.Handlers & (1UL << (int)(r.Arg0 - 1))) != 0;
+
+    // The process an exit switched to returns to user mode: now, before the next line, unless that line is a signal for it
+    // with a handler, which rides this return (exit_to_usermode_loop delivers it on the way out). The return's cycles go
+    // to the exit's tally, as when it was not put off.
+    private void FinishReturn(SyscallRequest? delivery = null)
+    {
+        ProcState ps = _returning!;
+        _returning = null;
+        double before = _k.Ledger.TotalCycles;
+        _k.ReturnToUser(ps.P, delivery);
+        if (_returnTally is not null && delivery is null)
+        {
+            _returnTally.Cycles += _k.Ledger.TotalCycles - before;
+        }
+
+        _returnTally = null;
     }
 
     // get_sigframe: the frame below the stack pointer (the program's frame at the top of its stack page), a nested one
