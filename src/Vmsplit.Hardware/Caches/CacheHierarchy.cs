@@ -98,7 +98,7 @@ public sealed class CacheHierarchy
         LineCache l1i = L1I;
         for (ulong line = first; line <= last; line++)
         {
-            // Miss(L1I, ...) by line number: the L1I first, the L2 only when it misses
+            // the L1I first, the L2 only when it misses
             if (l1i.AccessLine(line))
             {
                 continue;
@@ -135,15 +135,18 @@ public sealed class CacheHierarchy
         ulong end = physicalAddress + bytes;
         ulong first = physicalAddress >> _lineShift;
         ulong last = (end - 1) >> _lineShift;
+        bool streaming = store && Config.WriteStreaming;
+        ulong lineBytes = (ulong)Config.LineBytes;
+        LineCache l1d = L1D;
         Source runSource = Source.None;
         long run = 0;
         for (ulong line = first; line <= last; line++)
         {
             ulong pa = line << _lineShift;
-            Source s = Miss(L1D, pa);
+            Source s = l1d.AccessLine(line) ? Source.None : MissL2(line);
 
             // a store that writes the whole line: no fill where the core streams writes (the line still enters the caches)
-            bool whole = store && Config.WriteStreaming && pa >= physicalAddress && pa + (ulong)Config.LineBytes <= end;
+            bool whole = streaming && pa >= physicalAddress && pa + lineBytes <= end;
             if (whole || s != runSource)
             {
                 cycles += Price(runSource, run);
@@ -189,15 +192,10 @@ public sealed class CacheHierarchy
         _ => 0,
     };
 
-    /// <summary>Looks a line up in <paramref name="l1"/> and, on a miss, the L2 (filling both, counting L2 hits and misses); where it came from.</summary>
-    private Source Miss(LineCache l1, ulong pa)
+    /// <summary>After an L1 miss of line number <paramref name="line"/>: the L2 (filling it, counting its hits and misses); where the line came from.</summary>
+    private Source MissL2(ulong line)
     {
-        if (l1.Access(pa))
-        {
-            return Source.None;
-        }
-
-        if (L2.Access(pa))
+        if (L2.AccessLine(line))
         {
             L2Hits++;
             return Source.L2;

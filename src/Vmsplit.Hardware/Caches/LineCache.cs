@@ -1,5 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Vmsplit.Hardware.Caches;
 
@@ -87,6 +89,11 @@ public sealed class LineCache
     private bool Scan(ulong line, long now)
     {
         int baseIndex = (int)(line & (ulong)_setMask) * _ways;
+        if (_ways % 4 == 0 && Vector256.IsHardwareAccelerated)
+        {
+            return ScanVector(line, now, baseIndex);
+        }
+
         int victim = baseIndex;
         long oldest = long.MaxValue;
         for (int w = 0; w < _ways; w++)
@@ -132,6 +139,51 @@ public sealed class LineCache
             }
         }
 
+        return false;
+    }
+
+    // Scan four ways at a time: the slot holding the line (a line is in at most one slot of its set), else the first
+    // slot with the smallest stamp, as the scalar scan picks (stamps are distinct once set; unused and invalidated
+    // slots hold 0 and the first of them is taken).
+    private bool ScanVector(ulong line, long now, int baseIndex)
+    {
+        ref ulong tags = ref MemoryMarshal.GetArrayDataReference(_tags);
+        ref long stamps = ref MemoryMarshal.GetArrayDataReference(_stamps);
+        Vector256<ulong> key = Vector256.Create(line);
+        Vector256<long> min = Vector256.Create(long.MaxValue);
+        for (int w = 0; w < _ways; w += 4)
+        {
+            nuint at = (nuint)(baseIndex + w);
+            uint match = Vector256.Equals(Vector256.LoadUnsafe(ref tags, at), key).ExtractMostSignificantBits();
+            if (match != 0)
+            {
+                int i = baseIndex + w + BitOperations.TrailingZeroCount(match);
+                _stamps[i] = now;
+                _hint[(int)line & _hintMask] = i;
+                Hits++;
+                return true;
+            }
+
+            min = Vector256.Min(min, Vector256.LoadUnsafe(ref stamps, at));
+        }
+
+        long oldest = Math.Min(Math.Min(min[0], min[1]), Math.Min(min[2], min[3]));
+        Vector256<long> want = Vector256.Create(oldest);
+        int victim = baseIndex;
+        for (int w = 0; w < _ways; w += 4)
+        {
+            uint eq = Vector256.Equals(Vector256.LoadUnsafe(ref stamps, (nuint)(baseIndex + w)), want).ExtractMostSignificantBits();
+            if (eq != 0)
+            {
+                victim = baseIndex + w + BitOperations.TrailingZeroCount(eq);
+                break;
+            }
+        }
+
+        _tags[victim] = line;
+        _stamps[victim] = now;
+        _hint[(int)line & _hintMask] = victim;
+        Misses++;
         return false;
     }
 
