@@ -6,6 +6,7 @@ Usage:
   kallsyms-footprint.py --arch arm64 System.map 4.19.76 > kernel-text-footprint-arm64.tsv   (a System.map)
   kallsyms-footprint.py --arch arm System.map 4.4.34 > kernel-text-footprint-arm.tsv
   kallsyms-footprint.py --arch riscv System.map 5.4.61 > kernel-text-footprint-riscv.tsv
+  kallsyms-footprint.py --arch x86-32 System.map 4.19.0-17-686-pae > kernel-text-footprint-x86-32.tsv
 
 /proc/kallsyms and System.map share a format ("address type name", kallsyms may add "[module]"). Neither has
 sizes: a function's size is the distance to the next symbol in address order. A name in a path's list is the
@@ -198,6 +199,56 @@ RISCV = {
     "memcpy": ["memcpy"],
 }
 
+# 32-bit x86 Linux 4.19 (i386, glibc's sysenter through the vDSO): entry_SYSENTER_32 and do_fast_syscall_32 with
+# prepare_exit_to_usermode (the table call and SYSEXIT are inside them); sys_* called straight from the table (no pt_regs
+# wrappers on 32-bit x86 before 5.7); a page fault enters at page_fault/common_exception and leaves by
+# ret_from_exception/restore_all in .entry.text; __handle_mm_fault and do_anonymous_page are inlined into
+# handle_mm_fault in this build; the C library opens with openat and stats with stat64.
+X86_32 = {
+    "entry": ["entry_SYSENTER_32", "do_fast_syscall_32", "prepare_exit_to_usermode"],
+    "getppid": ["sys_getppid", "__task_pid_nr_ns"],
+    "dev-zero-null": ["sys_read", "ksys_read", "vfs_read", "__vfs_read", "rw_verify_area", "read_iter_zero",
+                      "iov_iter_zero", "sys_write", "ksys_write", "vfs_write", "__vfs_write", "write_null"],
+    "file-io": ["ksys_read", "vfs_read", "__vfs_read", "shmem_file_read_iter", "shmem_getpage_gfp", "copy_page_to_iter",
+                "ksys_write", "vfs_write", "__vfs_write", "generic_file_write_iter", "generic_perform_write",
+                "shmem_write_begin", "shmem_write_end"],
+    "pipe": ["ksys_read", "vfs_read", "__vfs_read", "pipe_read", "ksys_write", "vfs_write", "__vfs_write", "pipe_write",
+             "__wake_up"],
+    "stat": ["sys_stat64", "__do_sys_stat64", "vfs_statx", "user_path_at_empty", "getname_flags", "strncpy_from_user",
+             "filename_lookup", "path_lookupat", "link_path_walk", "walk_component", "lookup_fast", "__d_lookup_rcu",
+             "cp_new_stat64"],
+    "open": ["sys_openat", "do_sys_open", "getname_flags", "strncpy_from_user", "do_filp_open", "path_openat",
+             "link_path_walk", "walk_component", "lookup_fast", "__d_lookup_rcu", "alloc_empty_file", "do_dentry_open",
+             "fd_install"],
+    "close": ["sys_close", "__close_fd", "filp_close", "fput"],
+    "mmap": ["sys_mmap_pgoff", "ksys_mmap_pgoff", "vm_mmap_pgoff", "do_mmap", "get_unmapped_area", "mmap_region",
+             "vm_area_alloc"],
+    "munmap": ["sys_munmap", "vm_munmap", "do_munmap", "unmap_region", "unmap_vmas", "unmap_page_range",
+               "free_pgtables", "tlb_finish_mmu"],
+    "fork": ["sys_fork", "_do_fork", "copy_process", "copy_page_range"],
+    "exit": ["do_exit", "exit_mmap", "unmap_vmas", "unmap_page_range", "free_pgtables"],
+    "wait": ["sys_wait4", "kernel_wait4", "do_wait", "wait_consider_task"],
+    "schedule": ["__schedule", "pick_next_task_fair", "switch_mm_irqs_off", "__switch_to_asm", "__switch_to",
+                 "finish_task_switch"],
+    "fault": ["page_fault", "common_exception", "do_page_fault", "__do_page_fault", "handle_mm_fault",
+              "__alloc_pages_nodemask", "ret_from_exception", "restore_all"],
+    "mprotect": ["sys_mprotect", "mprotect_fixup", "change_protection"],
+    "madvise": ["sys_madvise", "zap_page_range", "tlb_gather_mmu", "unmap_single_vma", "unmap_page_range",
+                "tlb_finish_mmu"],
+    "exec": ["sys_execve", "getname", "getname_flags", "strncpy_from_user", "__do_execve_file", "mm_alloc", "mm_init",
+             "pgd_alloc", "search_binary_handler", "load_elf_binary", "flush_old_exec", "switch_mm_irqs_off", "mmput",
+             "exit_mmap", "unmap_vmas", "free_pgtables", "setup_new_exec", "setup_arg_pages"],
+    # the uaccess paths: get_user_pages_fast's lockless walk (mm/gup.c, 4.19, HAVE_GENERIC_GUP: gup_pgd_range with the
+    # lower levels inlined); raw_copy_to_user and raw_copy_from_user call __copy_user_ll for a size not known at compile
+    # time (arch/x86/include/asm/uaccess_32.h, arch/x86/lib/usercopy_32.c, 4.19), lib/usercopy.c's _copy_to_user and
+    # _copy_from_user wrappers around it not read from the map; memcpy (arch/x86/lib/memcpy_32.c), the copy through a
+    # kernel alias
+    "gup": ["get_user_pages_fast", "gup_pgd_range"],
+    "copy-to-user": ["__copy_user_ll"],
+    "copy-from-user": ["__copy_user_ll"],
+    "memcpy": ["memcpy"],
+}
+
 # Where each table comes from, printed into its header; entry_stub is the function the design's entry page stands
 # for (it runs from EntryVa, so its own page is not counted again), "-" when the entry vectors are outside the text.
 SOURCES = {
@@ -207,7 +258,17 @@ SOURCES = {
         "is not known beyond what the symbols show (16-byte __pfx_ function padding, so call-depth tracking or",
         "function alignment is built in). kallsyms has no sizes: a function's size is the distance to the next",
         "symbol. Functions the compiler inlined into their callers have no symbol and are counted in the caller.",
-        "This table also stands in for 32-bit x86 (x86-32 and PAE): no symbol table of a 32-bit x86 build was found.",
+    ]),
+    "x86-32": dict(paths=X86_32, stub="entry_SYSENTER_32", kind="map", provenance=[
+        "Source: the System.map of 32-bit x86 Linux {release} as Debian 10.10 ships it",
+        "(/boot/System.map-4.19.0-17-686-pae of linux-image-4.19.0-17-686-pae), copied into repository fanlv/blog as",
+        "backup/Content/Foundation/x86-debian-10.10.0-System.map-4.19.0-17-686-pae, commit",
+        "dd7d11e39b84484188a3f1f881825240d64d7e56. Configuration (the flavour's name and the symbols): i686, X86_PAE",
+        "(HIGHMEM64G), SMP, paravirt (Xen, KVM, Hyper-V), GCC 8 hot/cold splitting (.cold clones in .text.unlikely).",
+        "The map is 2.6 MB; only each listed function's line and the line after it were read from the stored copy",
+        "(the size is that distance), with _text and _etext. Written by scripts/footprints/kallsyms-footprint.py",
+        "--arch x86-32. A function the compiler inlined has no symbol and is counted in its caller. It serves x86-32",
+        "with and without PAE: no map of a non-PAE build was found.",
     ]),
     "arm64": dict(paths=ARM64, stub="vectors", kind="map", provenance=[
         "Source: the System.map of arm64 Linux {release}-v8 as the Raspberry Pi Foundation built it for the",

@@ -26,6 +26,9 @@ public class KernelFootprintTests
         [ArchFamily.Riscv] = [1, 2, 4, 8, 4, 6, 10, 4, 6, 4, 3, 3, 2, 5, 4, 2, 3, 9, 7, 2, 2, 1],
     };
 
+    // 32-bit x86 (x86-32 and PAE) runs its own table, Debian 10's Linux 4.19 686-pae System.map
+    private static readonly int[] s_x86_32Pages = [1, 2, 5, 9, 5, 9, 14, 3, 6, 6, 4, 5, 3, 8, 7, 1, 5, 16, 3, 1, 1, 1];
+
     public static TheoryData<string, KernelPath, int> Spans()
     {
         TheoryData<string, KernelPath, int> d = [];
@@ -33,7 +36,7 @@ public class KernelFootprintTests
         {
             foreach (KernelPath path in Enum.GetValues<KernelPath>())
             {
-                d.Add(a.Name, path, s_pages[a.Family][(int)path]);
+                d.Add(a.Name, path, (a.Family == ArchFamily.X86 && a.Arch.Is32Bit() ? s_x86_32Pages : s_pages[a.Family])[(int)path]);
             }
         }
 
@@ -97,7 +100,8 @@ public class KernelTextTablePerArchitectureTests
 {
     [Theory]
     [InlineData("x86-64", "data/kernel-text-footprint.tsv", "entry_SYSCALL_64", 19241728UL)]
-    [InlineData("x86-32", "data/kernel-text-footprint.tsv", "entry_SYSCALL_64", 19241728UL)]
+    [InlineData("x86-32", "data/kernel-text-footprint-x86-32.tsv", "entry_SYSENTER_32", 6976312UL)]
+    [InlineData("x86-pae", "data/kernel-text-footprint-x86-32.tsv", "entry_SYSENTER_32", 6976312UL)]
     [InlineData("aarch64", "data/kernel-text-footprint-arm64.tsv", "vectors", 9306112UL)]
     [InlineData("arm", "data/kernel-text-footprint-arm.tsv", null, 8181108UL)]
     [InlineData("arm-lpae", "data/kernel-text-footprint-arm.tsv", null, 8181108UL)]
@@ -126,6 +130,16 @@ public class KernelTextTablePerArchitectureTests
         // 16276 (+236, to 16511) on pages 3 and 4 already counted: four pages, in first-touch order
         ulong[] pages = KernelTextFootprint.Arm64.PageOffsets(KernelPath.Entry, 3 * 1024 * 1024, "vectors");
         Assert.Equal([3 * 4096UL, 4 * 4096UL, 22 * 4096UL, 21 * 4096UL], pages);
+    }
+
+    [Fact]
+    public void X86_32GetppidAndEntryLandOnTheirOwnPages()
+    {
+        // Debian 10's 4.19.0-17-686-pae System.map: sys_getppid at 510256 (page 124, +2352), 48 bytes; __task_pid_nr_ns at
+        // 548928 (page 134, +64), 128 bytes. entry_SYSENTER_32 (.entry.text, 6961152) is the stub; do_fast_syscall_32
+        // (14976, 416 bytes) and prepare_exit_to_usermode (14544, 80 bytes) share page 3 of the text
+        Assert.Equal([124 * 4096UL, 134 * 4096UL], KernelTextFootprint.X86_32.PageOffsets(KernelPath.Getppid, 3 * 1024 * 1024));
+        Assert.Equal([3 * 4096UL], KernelTextFootprint.X86_32.PageOffsets(KernelPath.Entry, 3 * 1024 * 1024, "entry_SYSENTER_32"));
     }
 
     [Fact]

@@ -156,7 +156,8 @@ public sealed class KernelTextTable
 /// <summary>
 /// The kernel text each built-in path executes, from real kernels' symbol tables, one table per architecture (each
 /// data file's header states its provenance; docs/workloads.md): x86-64 from /proc/kallsyms of Linux 6.18.44
-/// (<c>Data/kernel-text-footprint.tsv</c>, also used for 32-bit x86, for which no symbol table was found), arm64 from
+/// (<c>Data/kernel-text-footprint.tsv</c>), 32-bit x86 from the System.map of Debian 10's Linux 4.19 686-pae kernel
+/// (<c>-x86-32.tsv</c>, also used without PAE), arm64 from
 /// the System.map of a Raspberry Pi 3 Linux 4.19.76 (<c>-arm64.tsv</c>), 32-bit ARM from the System.map of a
 /// Raspberry Pi 2 Linux 4.4.34 (<c>-arm.tsv</c>, also used for LPAE), RISC-V from the System.map of an Allwinner D1
 /// Linux 5.4.61 (<c>-riscv.tsv</c>). Each architecture room names its table (<see cref="Arch.ArchMm.TextFootprint"/>).
@@ -165,12 +166,16 @@ public sealed class KernelTextTable
 public static class KernelTextFootprint
 {
     private static readonly Lazy<KernelTextTable> s_x86 = new(() => KernelTextTable.Load("data/kernel-text-footprint.tsv"));
+    private static readonly Lazy<KernelTextTable> s_x86_32 = new(() => KernelTextTable.Load("data/kernel-text-footprint-x86-32.tsv"));
     private static readonly Lazy<KernelTextTable> s_arm64 = new(() => KernelTextTable.Load("data/kernel-text-footprint-arm64.tsv"));
     private static readonly Lazy<KernelTextTable> s_arm = new(() => KernelTextTable.Load("data/kernel-text-footprint-arm.tsv"));
     private static readonly Lazy<KernelTextTable> s_riscv = new(() => KernelTextTable.Load("data/kernel-text-footprint-riscv.tsv"));
 
-    /// <summary>x86-64 Linux 6.18.44 (/proc/kallsyms); 32-bit x86 kernels use it too.</summary>
+    /// <summary>x86-64 Linux 6.18.44 (/proc/kallsyms).</summary>
     public static KernelTextTable X86_64 => s_x86.Value;
+
+    /// <summary>32-bit x86 Linux 4.19 (System.map of Debian 10's 4.19.0-17-686-pae kernel); non-PAE kernels use it too.</summary>
+    public static KernelTextTable X86_32 => s_x86_32.Value;
 
     /// <summary>arm64 Linux 4.19.76 (System.map of the Raspberry Pi 3 kernel).</summary>
     public static KernelTextTable Arm64 => s_arm64.Value;
@@ -181,8 +186,8 @@ public static class KernelTextFootprint
     /// <summary>RISC-V Linux 5.4.61 (System.map of the Allwinner D1 Tina kernel).</summary>
     public static KernelTextTable Riscv => s_riscv.Value;
 
-    /// <summary>Every table, one per architecture family.</summary>
-    public static IReadOnlyList<KernelTextTable> All => [X86_64, Arm64, Arm, Riscv];
+    /// <summary>Every table: one per architecture family, x86 one per word size.</summary>
+    public static IReadOnlyList<KernelTextTable> All => [X86_64, X86_32, Arm64, Arm, Riscv];
 
     /// <summary>Bytes of text of the x86-64 kernel the default table was read from (_etext - _text).</summary>
     public static ulong SourceTextBytes => X86_64.SourceTextBytes;

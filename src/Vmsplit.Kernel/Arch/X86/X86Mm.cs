@@ -107,8 +107,8 @@ public sealed class X86Mm : ArchMm
 
     public override bool GatherMergesVmas => true; // MMU_GATHER_MERGE_VMAS (arch/x86/Kconfig)
 
-    // x86-64 Linux 6.18.44 (kallsyms); 32-bit x86 uses it too: no 32-bit symbol table was found
-    public override KernelTextTable TextFootprint => KernelTextFootprint.X86_64;
+    // x86-64 Linux 6.18.44 (kallsyms); 32-bit x86 Linux 4.19 (Debian 10's 686-pae System.map), with or without PAE
+    public override KernelTextTable TextFootprint => _long ? KernelTextFootprint.X86_64 : KernelTextFootprint.X86_32;
 
     // arch/x86/include/asm/elf.h (5.4): ELF_PLATFORM is utsname()->machine ("i686" on a 32-bit kernel, identify_cpu for
     // family 6 and up), ELF_HWCAP2 elf_hwcap2; ARCH_DLINFO AT_SYSINFO_EHDR (x86-64), ARCH_DLINFO_IA32 AT_SYSINFO and
