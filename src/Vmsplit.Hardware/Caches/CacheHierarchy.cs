@@ -104,16 +104,7 @@ public sealed class CacheHierarchy
                 continue;
             }
 
-            if (L2.AccessLine(line))
-            {
-                L2Hits++;
-                cycles += _l2Hit;
-            }
-            else
-            {
-                L2Misses++;
-                cycles += _l2Miss;
-            }
+            cycles += MissL2(line) == Source.L2 ? _l2Hit : _l2Miss;
         }
 
         return cycles;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Vmsplit.Hardware;
 using Vmsplit.Hardware.Caches;
 using Vmsplit.Hardware.Costs;
@@ -184,6 +185,7 @@ public sealed class Cpu
     /// instruction cache; a miss is charged the L2's latency (or memory's) as <see cref="CostCause.InstructionCacheMiss"/>.
     /// A hit costs nothing beyond the instructions' own cycles at the profile's kernel IPC.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void FetchInstructions(PhysicalAddress pa, ulong bytes)
     {
         if (Caches is CacheHierarchy c)
@@ -202,16 +204,9 @@ public sealed class Cpu
     /// </summary>
     public void FetchInstructionRuns(PhysicalAddress page, ReadOnlySpan<(uint Start, uint Length)> runs)
     {
-        if (Caches is CacheHierarchy c)
+        foreach ((uint start, uint length) in runs)
         {
-            foreach ((uint start, uint length) in runs)
-            {
-                double cycles = c.Fetch(page.Value + start, length);
-                if (cycles > 0)
-                {
-                    Book(CostCause.InstructionCacheMiss, cycles);
-                }
-            }
+            FetchInstructions(page + start, length);
         }
     }
 
