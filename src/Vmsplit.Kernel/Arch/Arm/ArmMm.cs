@@ -66,6 +66,17 @@ public sealed class ArmMm : ArchMm
     private void FlushKernelAliasNonAliasing(PhysicalAddress frame)
     {
         VirtualAddress va = Kernel.KmapFrame(frame);
+        CleanInvalidatePage(va);
+        Kernel.KunmapFrame(frame, va);
+        GupPagesFlushed++;
+    }
+
+    /// <summary>
+    /// One page cleaned and invalidated by MVA to the point of coherency: the address through the MMU, one DCCIMVAC per
+    /// line at the profile's cleanInvalidateLineCycles, the page's lines out of the L1D and L2, then the DSB; the lines.
+    /// </summary>
+    internal int CleanInvalidatePage(VirtualAddress va)
+    {
         Translation t = Kernel.Cpu.Access(va, AccessType.Read, Privilege.Kernel);
         if (t.IsFault)
         {
@@ -75,10 +86,9 @@ public sealed class ArmMm : ArchMm
         CacheGeometry cache = Kernel.Cpu.Profile.Cache;
         int lines = cache.LinesPerPage;
         Kernel.Cpu.Charge(CostCause.CacheFlush, lines * cache.CleanInvalidateLineCycles, lines);
-        Kernel.Cpu.CleanInvalidateDataLines(frame, Page);
+        Kernel.Cpu.CleanInvalidateDataLines(new PhysicalAddress(t.Address.Value & ~(Page - 1)), Page);
         Kernel.Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
-        Kernel.KunmapFrame(frame, va);
-        GupPagesFlushed++;
+        return lines;
     }
 
     public override void FlushDcachePage(PhysicalAddress frame) => ViptAliasing?.FlushDcachePage(frame);

@@ -93,18 +93,5 @@ public sealed class ArmViptAliasingCache
     }
 
     // one page by MVA, line by line, then the DSB that drains the write buffer
-    private void CleanInvalidatePage(VirtualAddress va)
-    {
-        Translation t = _kernel.Cpu.Access(va, AccessType.Read, Privilege.Kernel);
-        if (t.IsFault)
-        {
-            throw new InvalidOperationException($"cache maintenance of {va}: the address does not translate ({t.Fault})");
-        }
-
-        int lines = _cache.LinesPerPage;
-        _kernel.Cpu.Charge(CostCause.CacheFlush, lines * _cache.CleanInvalidateLineCycles, lines);
-        _kernel.Cpu.CleanInvalidateDataLines(new PhysicalAddress(t.Address.Value & ~(Page - 1)), Page); // the page's lines leave the data caches
-        LinesFlushed += lines;
-        _kernel.Cpu.Charge(CostCause.Barrier, PrimitiveCost.Dsb);
-    }
+    private void CleanInvalidatePage(VirtualAddress va) => LinesFlushed += _arm.CleanInvalidatePage(va);
 }
