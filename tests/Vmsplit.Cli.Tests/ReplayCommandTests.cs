@@ -72,7 +72,9 @@ public class ReplayCommandTests
         string output = System.Text.RegularExpressions.Regex.Replace(text, "\n +", " "); // paragraphs unwrapped
         Assert.Contains("Note: trace small: strace (detected: the file name contains 'strace'); one operation is the whole trace", output);
         Assert.Contains("Trace small: every line's event", output);
-        Assert.Contains("17 lines: 0 instruction fetches, 0 loads, 0 stores, 0 modifies; 13 system calls (11 on the model's paths, 2 generic)", output);
+        Assert.Contains("25 lines: 0 instruction fetches, 0 loads, 0 stores, 0 modifies; 19 system calls (14 on the model's paths, 5 generic)", output);
+        Assert.Contains("2 calls interrupted by a signal (ERESTARTSYS 1, ERESTARTNOINTR 0, ERESTARTNOHAND 0, ERESTART_RESTARTBLOCK 1)", output);
+        Assert.Contains("2 restarted by the kernel (1 through restart_syscall; the restart is the process's next call), 0 returned EINTR, 0 ended with their process or the trace; 1 signals delivered on the interrupted call's own return", output);
         Assert.Contains("TLB over the whole trace", output);
         Assert.Contains("Top system calls by added cost", output);
         Assert.Contains("kpti+nopcid: ", output);

@@ -216,6 +216,81 @@ public class ReplayTests
         }
     }
 
+    // A read blocked on a terminal, interrupted by SIGALRM (alarm), as strace 6.1 -f showed it (the recorded
+    // tests/traces/strace/interrupted.strace.gz has these lines): the handler with or without SA_RESTART
+    private static string InterruptedRead(bool saRestart) =>
+        "500 rt_sigaction(SIGALRM, {sa_handler=0x5600, sa_mask=[], sa_flags=SA_RESTORER" + (saRestart ? "|SA_RESTART" : "") + ", sa_restorer=0x7f00}, NULL, 8) = 0\n" +
+        "500 read(0, 0x7ffc0, 10) = ? ERESTARTSYS (To be restarted if SA_RESTART is set) <1.000084>\n" +
+        "500 --- SIGALRM {si_signo=SIGALRM, si_code=SI_KERNEL} ---\n" +
+        (saRestart
+            ? "500 rt_sigreturn({mask=[]}) = 0\n500 read(0, \"hi\\n\", 10) = 3\n"
+            : "500 rt_sigreturn({mask=[]}) = -1 EINTR (Interrupted system call)\n") +
+        "500 exit_group(0) = ?\n" +
+        "500 +++ exited with 0 +++\n";
+
+    private const string JustExit = "500 exit_group(0) = ?\n500 +++ exited with 0 +++\n";
+
+    // A read interrupted by a signal with a handler: the read's entry, its handler up to the wait (no byte copied), and
+    // its way out, on which handle_signal writes the frame (no entry of its own); rt_sigreturn is one entry; with
+    // SA_RESTART the read runs again (a fresh strace line: one more entry, the 3 bytes copied), without it the program
+    // gets EINTR. Entries beyond exit_group's: rt_sigaction, read, rt_sigreturn and the restarted read (4), or without
+    // SA_RESTART 3; bytes copied: the frame twice (setup_rt_frame, rt_sigreturn) and the restarted read's 3.
+    [Theory]
+    [InlineData("x86-64", "classic")]
+    [InlineData("x86-64", "kpti")]
+    [InlineData("aarch64", "kpti")]
+    [InlineData("arm-lpae", "4g4g")]
+    public void ASignalInterruptingABlockedCallIsDeliveredOnItsReturnAndItsRestartIsOneMoreEntry(string arch, string design)
+    {
+        Vmsplit.Kernel.Layout.KernelArchInfo a = Vmsplit.Kernel.Layout.KernelArchitectures.All.Single(x => x.Name == arch);
+        MachineSpec m = new(MachineSpec.Require(a.DefaultProfile), a.Arch, 512 * Vmsplit.Hardware.ByteSize.MiB);
+        ReplayReport restart = Replay(Temp("restart.strace", InterruptedRead(saRestart: true)), TraceFormat.Strace, m, design);
+        ReplayReport eintr = Replay(Temp("eintr.strace", InterruptedRead(saRestart: false)), TraceFormat.Strace, m, design);
+        ReplayReport exitOnly = Replay(Temp("exit.strace", JustExit), TraceFormat.Strace, m, design);
+        ReplayReport oneCall = Replay(Temp("one.strace", "500 getppid() = 1\n" + JustExit), TraceFormat.Strace, m, design);
+
+        ReplayEvents e = restart.Events;
+        Assert.Equal((7L, 7L, 5L), (e.Lines, e.Accounted, e.Syscalls));
+        Assert.Equal((1L, 1L, 1L, 0L, 0L, 1L), (e.Interrupted, e.InterruptedByCode[(int)SyscallRestart.Sys], e.InterruptedRestarted, e.InterruptedEintr, e.InterruptedRestartSyscall, e.SignalsOnCallReturn));
+        Assert.Equal(("rt-sigreturn", 1L), e.Calls.Where(t => t.Name == "rt_sigreturn").Select(t => (t.Path, t.Count)).Single());
+        Assert.Equal(2L, e.Calls.Single(t => t.Name == "read").Count); // the interrupted attempt and the restart
+        ReplayEvents x = eintr.Events;
+        Assert.Equal((6L, 6L, 4L), (x.Lines, x.Accounted, x.Syscalls));
+        Assert.Equal((1L, 0L, 1L, 1L), (x.Interrupted, x.InterruptedRestarted, x.InterruptedEintr, x.SignalsOnCallReturn));
+
+        double entry = Cycles(oneCall, design, CostCause.ExceptionEntryExit) - Cycles(exitOnly, design, CostCause.ExceptionEntryExit);
+        Assert.True(entry > 0);
+        Assert.Equal(4 * entry, Cycles(restart, design, CostCause.ExceptionEntryExit) - Cycles(exitOnly, design, CostCause.ExceptionEntryExit), 6);
+        Assert.Equal(3 * entry, Cycles(eintr, design, CostCause.ExceptionEntryExit) - Cycles(exitOnly, design, CostCause.ExceptionEntryExit), 6);
+
+        ulong frame = Vmsplit.Kernel.Abi.SignalFrames.RtSigframeBytes(a.Arch);
+        Assert.Equal((2 * m.Profile.MemcpyCycles(frame)) + m.Profile.MemcpyCycles(3), Cycles(restart, design, CostCause.Memcpy) - Cycles(exitOnly, design, CostCause.Memcpy), 6);
+        Assert.Equal(2 * m.Profile.MemcpyCycles(frame), Cycles(eintr, design, CostCause.Memcpy) - Cycles(exitOnly, design, CostCause.Memcpy), 6);
+    }
+
+    // ERESTART_RESTARTBLOCK with no handler to run (SIGSTOP, then SIGCONT: both their default actions): do_signal sets the
+    // call up for restart_syscall, the next line; no frame is written. Entries beyond exit_group's: the interrupted
+    // clock_nanosleep and restart_syscall.
+    [Fact]
+    public void ARestartBlockWithoutAHandlerContinuesThroughRestartSyscall()
+    {
+        const string trace =
+            "500 clock_nanosleep(CLOCK_REALTIME, 0, {tv_sec=1, tv_nsec=0}, {tv_sec=0, tv_nsec=699362278}) = ? ERESTART_RESTARTBLOCK (Interrupted by signal) <0.300700>\n" +
+            "500 --- SIGSTOP {si_signo=SIGSTOP, si_code=SI_USER, si_pid=501, si_uid=0} ---\n" +
+            "500 --- stopped by SIGSTOP ---\n" +
+            "500 --- SIGCONT {si_signo=SIGCONT, si_code=SI_USER, si_pid=501, si_uid=0} ---\n" +
+            "500 restart_syscall(<... resuming interrupted clock_nanosleep ...>) = 0\n" + JustExit;
+        MachineSpec m = MachineSpec.SkylakeX86();
+        ReplayReport r = Replay(Temp("block.strace", trace), TraceFormat.Strace, m, "kpti");
+        ReplayReport exitOnly = Replay(Temp("exit.strace", JustExit), TraceFormat.Strace, m, "kpti");
+        ReplayReport oneCall = Replay(Temp("one.strace", "500 getppid() = 1\n" + JustExit), TraceFormat.Strace, m, "kpti");
+        ReplayEvents e = r.Events;
+        Assert.Equal((7L, 7L, 3L, 0L), (e.Lines, e.Accounted, e.Syscalls, e.SignalsDelivered));
+        Assert.Equal((1L, 1L, 1L, 1L, 0L), (e.InterruptedByCode[(int)SyscallRestart.RestartBlock], e.InterruptedRestarted, e.InterruptedRestartSyscall, e.Interrupted, e.InterruptedEintr));
+        double entry = Cycles(oneCall, "kpti", CostCause.ExceptionEntryExit) - Cycles(exitOnly, "kpti", CostCause.ExceptionEntryExit);
+        Assert.Equal(2 * entry, Cycles(r, "kpti", CostCause.ExceptionEntryExit) - Cycles(exitOnly, "kpti", CostCause.ExceptionEntryExit), 6);
+    }
+
     private static double Cycles(ReplayReport r, string design, CostCause c) =>
         r.Run(design).Result.CyclesPerOpByCause.TryGetValue(c, out double v) ? v : 0;
 

@@ -183,6 +183,27 @@ public class TraceReaderTests
     }
 
     [Fact]
+    public void RestartCodesAndSaRestartAreRead()
+    {
+        string path = Temp("restart.strace",
+            "7 rt_sigaction(SIGALRM, {sa_handler=0x5600, sa_mask=[], sa_flags=SA_RESTORER|SA_RESTART, sa_restorer=0x7f00}, NULL, 8) = 0\n" +
+            "7 rt_sigaction(SIGALRM, {sa_handler=0x5600, sa_mask=[], sa_flags=SA_RESTORER, sa_restorer=0x7f00}, {sa_handler=0x5600, sa_mask=[], sa_flags=SA_RESTORER|SA_RESTART, sa_restorer=0x7f00}, 8) = 0\n" +
+            "7 rt_sigaction(0xe, {sa_handler=0x5600, sa_mask=[], sa_flags=0x14000000, sa_restorer=0x7f00}, NULL, 8) = 0\n" +
+            "7 read(0, 0x7ffc0, 10) = ? ERESTARTSYS (To be restarted if SA_RESTART is set) <1.000084>\n" +
+            "7 clone(child_stack=NULL, flags=SIGCHLD) = ? ERESTARTNOINTR (To be restarted)\n" +
+            "7 pselect6(0, NULL, NULL, NULL, {tv_sec=1, tv_nsec=0}, NULL) = ? ERESTARTNOHAND (To be restarted if no handler)\n" +
+            "7 clock_nanosleep(CLOCK_REALTIME, 0, {tv_sec=1, tv_nsec=0}, {tv_sec=0, tv_nsec=6993}) = ? ERESTART_RESTARTBLOCK (Interrupted by signal)\n" +
+            "7 restart_syscall(<... resuming interrupted clock_nanosleep ...>) = 0\n" +
+            "7 exit_group(0) = ?\n");
+        List<TraceRecord> all = ReadAll(path, TraceFormat.Strace, out SyscallNames names);
+        Assert.Equal(new[] { true, false, true }, all.Take(3).Select(r => r.SaRestart)); // the old action's SA_RESTART is not the new one's; -X raw 0x10000000
+        Assert.Equal(
+            new[] { SyscallRestart.Sys, SyscallRestart.NoIntr, SyscallRestart.NoHand, SyscallRestart.RestartBlock, SyscallRestart.None, SyscallRestart.None },
+            all.Skip(3).Select(r => r.Restart));
+        Assert.Equal(("restart_syscall", false), (names[all[7].Call], all[3].HasResult));
+    }
+
+    [Fact]
     public void SignalLinesAndSigactionHandlersAreRead()
     {
         string path = Temp("sig.strace",

@@ -70,6 +70,13 @@ public static class ReplayRenderer
             sb.Append(s_inv, $"; {e.SignalsDelivered} signals delivered to a handler");
         }
 
+        if (e.Interrupted > 0)
+        {
+            IReadOnlyList<long> by = e.InterruptedByCode;
+            sb.Append(s_inv, $"; {e.Interrupted} calls interrupted by a signal (ERESTARTSYS {by[(int)SyscallRestart.Sys]}, ERESTARTNOINTR {by[(int)SyscallRestart.NoIntr]}, ERESTARTNOHAND {by[(int)SyscallRestart.NoHand]}, ERESTART_RESTARTBLOCK {by[(int)SyscallRestart.RestartBlock]}), each one entry and exit that copies no result: ");
+            sb.Append(s_inv, $"{e.InterruptedRestarted} restarted by the kernel ({e.InterruptedRestartSyscall} through restart_syscall; the restart is the process's next call), {e.InterruptedEintr} returned EINTR, {e.InterruptedEnded} ended with their process or the trace; {e.SignalsOnCallReturn} signals delivered on the interrupted call's own return");
+        }
+
         sb.Append(s_inv, $"; {e.ExitLines} exit lines; skipped: ");
         List<string> skipped = [];
         foreach (SkipReason why in Enum.GetValues<SkipReason>())
@@ -190,6 +197,18 @@ public static class ReplayRenderer
         w.WriteNumber("callsGeneric", e.SyscallsGeneric);
         w.WriteNumber("callsInjected", e.SyscallsInjected);
         w.WriteNumber("signalsDelivered", e.SignalsDelivered);
+        w.WriteStartObject("interrupted");
+        w.WriteNumber("calls", e.Interrupted);
+        w.WriteNumber("erestartsys", e.InterruptedByCode[(int)SyscallRestart.Sys]);
+        w.WriteNumber("erestartnointr", e.InterruptedByCode[(int)SyscallRestart.NoIntr]);
+        w.WriteNumber("erestartnohand", e.InterruptedByCode[(int)SyscallRestart.NoHand]);
+        w.WriteNumber("erestartRestartblock", e.InterruptedByCode[(int)SyscallRestart.RestartBlock]);
+        w.WriteNumber("restarted", e.InterruptedRestarted);
+        w.WriteNumber("restartSyscall", e.InterruptedRestartSyscall);
+        w.WriteNumber("eintr", e.InterruptedEintr);
+        w.WriteNumber("ended", e.InterruptedEnded);
+        w.WriteNumber("signalsOnCallReturn", e.SignalsOnCallReturn);
+        w.WriteEndObject();
         w.WriteNumber("exitLines", e.ExitLines);
         w.WriteNumber("afterExit", e.AfterExit);
         w.WriteStartObject("skipped");

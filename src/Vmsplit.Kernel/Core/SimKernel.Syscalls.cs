@@ -290,8 +290,12 @@ public sealed partial class SimKernel
         }
     }
 
-    /// <summary>Runs one system call of <paramref name="p"/> from user mode to user mode and returns what it returns.</summary>
-    public SyscallResult Syscall(Process p, SyscallRequest rq)
+    /// <summary>
+    /// Runs one system call of <paramref name="p"/> from user mode to user mode and returns what it returns; without
+    /// <paramref name="returnToUser"/> the task stays in the kernel after the handler (a call a signal interrupted, whose
+    /// way out runs the signal code) until <see cref="ReturnToUser"/>.
+    /// </summary>
+    public SyscallResult Syscall(Process p, SyscallRequest rq, bool returnToUser = true)
     {
         if (Current != p)
         {
@@ -300,7 +304,7 @@ public sealed partial class SimKernel
 
         EnterSyscall(p);
         SyscallResult result = RunHandler(p, rq);
-        if (rq.Kind == SyscallKind.Exit)
+        if (rq.Kind == SyscallKind.Exit || !returnToUser)
         {
             return result; // do_exit never returns; the caller switches to the next task
         }

@@ -25,6 +25,7 @@ public sealed class CallTally(string name, string path, bool modelled)
 public sealed class ReplayEvents
 {
     private readonly long[] _skipped = new long[Enum.GetValues<SkipReason>().Length];
+    private readonly long[] _interrupted = new long[Enum.GetValues<SyscallRestart>().Length];
 
     /// <summary>Lines read (text formats) or records read (ChampSim).</summary>
     public long Lines { get; internal set; }
@@ -67,6 +68,27 @@ public sealed class ReplayEvents
 
     /// <summary>strace: signals delivered to a handler the process installed (rt_sigaction): the frame written on its stack.</summary>
     public long SignalsDelivered { get; internal set; }
+
+    /// <summary>strace: calls a signal interrupted (<c>= ? ERESTART...</c>), by restart code (<see cref="SyscallRestart"/>; index 0 unused); each is among <see cref="Syscalls"/> once, its entry and the exit the signal code runs on.</summary>
+    public IReadOnlyList<long> InterruptedByCode => _interrupted;
+
+    public long Interrupted => _interrupted.Sum();
+
+    /// <summary>strace: interrupted calls the kernel restarts (the PC rewound: the trace's next call of the process is the restart, one more entry), those continued through restart_syscall among them.</summary>
+    public long InterruptedRestarted { get; internal set; }
+
+    public long InterruptedRestartSyscall { get; internal set; }
+
+    /// <summary>strace: interrupted calls that return -EINTR to the program (a handler without SA_RESTART, or ERESTARTNOHAND and ERESTART_RESTARTBLOCK under a handler).</summary>
+    public long InterruptedEintr { get; internal set; }
+
+    /// <summary>strace: interrupted calls whose process ended, or whose trace ended, before the call was restarted or returned.</summary>
+    public long InterruptedEnded { get; internal set; }
+
+    /// <summary>strace: signals delivered on the return of the call they interrupted (no entry of their own), among <see cref="SignalsDelivered"/>.</summary>
+    public long SignalsOnCallReturn { get; internal set; }
+
+    internal void Interrupt(SyscallRestart code) => _interrupted[(int)code]++;
 
     /// <summary>strace: descriptors closed by a successful execve because they were close-on-exec (do_close_on_exec).</summary>
     public long ClosedOnExec { get; internal set; }

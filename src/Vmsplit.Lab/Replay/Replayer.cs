@@ -61,6 +61,12 @@ public sealed class Replayer
     private ProcState? _returning;
     private CallTally? _returnTally;
 
+    // the pending return is that of a call a signal interrupted (not of an exit's switch)
+    private bool _returnInterrupted;
+
+    // the call being run was interrupted by a signal: its kernel calls stay in the kernel after the handler
+    private bool _interrupting;
+
     public Replayer(SimKernel kernel, ReplayOptions options)
     {
         _k = kernel;
@@ -158,6 +164,15 @@ public sealed class Replayer
             FinishReturn();
         }
 
+        foreach (ProcState ps in _byPid.Values.Distinct())
+        {
+            if (ps.Interrupted != SyscallRestart.None)
+            {
+                ps.Interrupted = SyscallRestart.None;
+                _ev.InterruptedEnded++; // the trace ends before the call's fate
+            }
+        }
+
         progress?.Report(reader.BytesRead - reported);
         if (!started)
         {
@@ -217,8 +232,14 @@ public sealed class Replayer
         /// <summary>Signals (bit n for signal n) with a handler installed by rt_sigaction.</summary>
         public ulong Handlers;
 
+        /// <summary>Signals whose handler was installed with SA_RESTART (bit n for signal n).</summary>
+        public ulong RestartHandlers;
+
         /// <summary>Signal frames written on the stack and not yet read back by rt_sigreturn.</summary>
         public int Frames;
+
+        /// <summary>The restart code of the process's last call when a signal interrupted it and what becomes of it is not yet known.</summary>
+        public SyscallRestart Interrupted;
 
         /// <summary>Descriptors opened or marked close-on-exec (O_CLOEXEC, SOCK_CLOEXEC, FD_CLOEXEC, ...).</summary>
         public HashSet<int> CloExec = [];
@@ -236,6 +257,7 @@ public sealed class Replayer
             Fds = new(Fds),
             Mmaps = new(Mmaps),
             Handlers = Handlers, // fork keeps the handlers (kernel/fork.c copy_sighand)
+            RestartHandlers = RestartHandlers,
             CloExec = [.. CloExec], // and the descriptors' flags (dup_fd)
         };
     }
@@ -388,6 +410,12 @@ public sealed class Replayer
 
     private void Exit(int pid, ProcState ps, CallTally? tally)
     {
+        if (ps.Interrupted != SyscallRestart.None && ps.Tasks <= 1)
+        {
+            ps.Interrupted = SyscallRestart.None;
+            _ev.InterruptedEnded++; // killed (get_signal's do_group_exit) before the call was restarted or returned
+        }
+
         _byPid[pid] = _exited;
         _lastPid = int.MinValue;
         if (ps.Tasks > 1)
@@ -563,6 +591,11 @@ public sealed class Replayer
             return;
         }
 
+        if (ps.Interrupted != SyscallRestart.None)
+        {
+            Resolve(ps, handler: false, saRestart: false); // no handler ran on the interrupted call's way out
+        }
+
         MakeCurrent(ps);
         CallTally t = Tally(r.Call);
         TraceCallInfo info = _infos[r.Call];
@@ -572,8 +605,22 @@ public sealed class Replayer
         }
 
         double before = _k.Ledger.TotalCycles;
+        _interrupting = r.Restart != SyscallRestart.None;
         string path = RunCall(ps, ref r, info);
         t.Cycles += _k.Ledger.TotalCycles - before;
+        if (_interrupting)
+        {
+            // a signal interrupted the call (= ? ERESTART...): it stays in the kernel; its way back to user mode runs the
+            // signal code (exit_to_usermode_loop → do_signal, arch/x86/entry/common.c 5.4; do_notify_resume on arm64 and
+            // RISC-V), which delivers the signal the next line shows, if it has a handler, on this return
+            _interrupting = false;
+            _returning = ps;
+            _returnTally = t;
+            _returnInterrupted = true;
+            ps.Interrupted = r.Restart;
+            _ev.Interrupt(r.Restart);
+        }
+
         t.Count++;
         bool modelled = !path.StartsWith("generic", StringComparison.Ordinal);
         t.Path = path;
@@ -605,12 +652,18 @@ public sealed class Replayer
             return;
         }
 
+        if (ps.Interrupted != SyscallRestart.None)
+        {
+            Resolve(ps, handler: true, saRestart: (ps.RestartHandlers & (1UL << (int)(r.Arg0 - 1))) != 0);
+        }
+
         // the signal is delivered on a return to user mode: the one a switch to the process makes (the pending return of
         // a process an exit switched to, or the switch this line makes), else, for the process that was running, the
         // return of the interrupt that brought it into the kernel (an entry and exit of its own)
         SyscallRequest delivery = new(SyscallKind.SignalDelivery, new VirtualAddress(SignalFrameAt(ps, ps.Frames)), SignalFrames.RtSigframeBytes(_k.Layout.Arch));
         if (ReferenceEquals(_returning, ps))
         {
+            _ev.SignalsOnCallReturn += _returnInterrupted ? 1 : 0;
             FinishReturn(delivery);
         }
         else if (!ReferenceEquals(ps, _current))
@@ -639,6 +692,7 @@ public sealed class Replayer
     {
         ProcState ps = _returning!;
         _returning = null;
+        _returnInterrupted = false;
         double before = _k.Ledger.TotalCycles;
         _k.ReturnToUser(ps.P, delivery);
         if (_returnTally is not null && delivery is null)
@@ -672,7 +726,30 @@ public sealed class Replayer
     }
 
     private SyscallResult Sys(ProcState ps, SyscallKind kind, ulong user = 0, ulong bytes = 0, ulong fileOffset = 0, FileKind file = FileKind.None) =>
-        _k.Syscall(ps.P, new SyscallRequest(kind, new VirtualAddress(user), bytes, fileOffset, file));
+        _k.Syscall(ps.P, new SyscallRequest(kind, new VirtualAddress(user), bytes, fileOffset, file), returnToUser: !_interrupting);
+
+    // What becomes of a call a signal interrupted, decided on its way back to user mode as Linux 5.4 decides it
+    // (arch/x86/kernel/signal.c handle_signal and do_signal; arch/arm64/kernel/signal.c do_signal the same): with a handler
+    // to run, ERESTARTSYS is restarted (the PC rewound to the syscall instruction, which runs again after rt_sigreturn)
+    // when the handler has SA_RESTART and returns -EINTR otherwise, ERESTARTNOINTR is always restarted, ERESTARTNOHAND and
+    // ERESTART_RESTARTBLOCK return -EINTR; with no handler (the signal stopped the process, or a tracer saw one that is
+    // ignored) every code is restarted, ERESTART_RESTARTBLOCK through restart_syscall(2). The restart is a call of its
+    // own, the trace's next line of the process; nothing else runs for it here.
+    private void Resolve(ProcState ps, bool handler, bool saRestart)
+    {
+        SyscallRestart code = ps.Interrupted;
+        ps.Interrupted = SyscallRestart.None;
+        bool restarted = !handler || code == SyscallRestart.NoIntr || (code == SyscallRestart.Sys && saRestart);
+        if (restarted)
+        {
+            _ev.InterruptedRestarted++;
+            _ev.InterruptedRestartSyscall += code == SyscallRestart.RestartBlock ? 1 : 0;
+        }
+        else
+        {
+            _ev.InterruptedEintr++;
+        }
+    }
 
     private string RunCall(ProcState ps, ref TraceRecord r, TraceCallInfo info)
     {
@@ -683,11 +760,20 @@ public sealed class Replayer
             // rt_sigaction(SIG, {sa_handler=...}, ...): a function's address installs a handler; SIG_DFL and SIG_IGN remove it
             ulong bit = 1UL << (int)(r.Arg0 - 1);
             ps.Handlers = r.Arg1 > 1 ? ps.Handlers | bit : ps.Handlers & ~bit;
+            ps.RestartHandlers = r.Arg1 > 1 && r.SaRestart ? ps.RestartHandlers | bit : ps.RestartHandlers & ~bit;
         }
 
         if (r.CloExec && !failed)
         {
             MarkCloseOnExec(ps, ref r);
+        }
+
+        if (r.Restart != SyscallRestart.None && info.Call is not (SyscallKind.Read or SyscallKind.Write or SyscallKind.Stat or SyscallKind.Open
+            or SyscallKind.Close or SyscallKind.Wait4 or SyscallKind.GenericIn or SyscallKind.GenericOut))
+        {
+            // interrupted before it did its work (a fork's copy_process that found a signal pending returns ERESTARTNOINTR,
+            // kernel/fork.c): its entry, a handler that gave up, its exit
+            return Generic(ps, ref r, info);
         }
 
         switch (info.Call)
@@ -998,7 +1084,7 @@ public sealed class Replayer
     private string Generic(ProcState ps, ref TraceRecord r, TraceCallInfo info)
     {
         ulong result = r.HasResult && r.Result > 0 ? (ulong)r.Result : 0;
-        bool ok = !r.HasResult || r.Result >= 0;
+        bool ok = (!r.HasResult || r.Result >= 0) && r.Restart == SyscallRestart.None; // an interrupted call writes no result
         if (info.PathIn && r.PathBytes > 0)
         {
             ulong bytes = (ulong)Math.Min(r.PathBytes, (int)Page);

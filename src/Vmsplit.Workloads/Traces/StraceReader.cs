@@ -220,6 +220,8 @@ public sealed class StraceReader : LineTraceReader<byte[]>, ITraceReader
         r.PathKind = FdKind.Unknown;
         r.Fd0 = r.Fd1 = -1;
         r.NewAction = false;
+        r.SaRestart = false;
+        r.Restart = SyscallRestart.None;
         r.Argc = -1;
         r.Envc = 0;
         r.ExecStrings = null;
@@ -250,6 +252,7 @@ public sealed class StraceReader : LineTraceReader<byte[]>, ITraceReader
         {
             r.HasResult = false;
             r.Result = 0;
+            r.Restart = RestartCode(rest[1..].TrimStart((byte)' '));
             return true;
         }
 
@@ -267,6 +270,14 @@ public sealed class StraceReader : LineTraceReader<byte[]>, ITraceReader
 
         return true;
     }
+
+    // '= ? ERESTARTSYS (To be restarted if SA_RESTART is set)' and its kin (strace src/linux/errnoent.h names 512-516)
+    private static SyscallRestart RestartCode(ReadOnlySpan<byte> errno) =>
+        errno.StartsWith("ERESTARTSYS"u8) ? SyscallRestart.Sys
+        : errno.StartsWith("ERESTARTNOINTR"u8) ? SyscallRestart.NoIntr
+        : errno.StartsWith("ERESTARTNOHAND"u8) ? SyscallRestart.NoHand
+        : errno.StartsWith("ERESTART_RESTARTBLOCK"u8) ? SyscallRestart.RestartBlock
+        : SyscallRestart.None;
 
     // Splits the top-level arguments from s[from] to the matching ')'; returns that parenthesis' index.
     private int ParseArgs(ReadOnlySpan<byte> line, ReadOnlySpan<byte> s, int from, ref TraceRecord r)
@@ -484,6 +495,7 @@ public sealed class StraceReader : LineTraceReader<byte[]>, ITraceReader
             int end = h.IndexOfAny((byte)',', (byte)'}');
             h = (end < 0 ? h : h[..end]).Trim((byte)' ');
             r.NewAction = true;
+            r.SaRestart = SaFlagsRestart(a);
             value = h.SequenceEqual("SIG_DFL"u8) ? 0 : h.SequenceEqual("SIG_IGN"u8) ? 1 : TryNumber(h, out long handler, out _) ? (ulong)handler : 2;
         }
 
@@ -502,6 +514,22 @@ public sealed class StraceReader : LineTraceReader<byte[]>, ITraceReader
                 r.Arg3 = value;
                 break;
         }
+    }
+
+    // the new action's sa_flags=SA_RESTORER|SA_RESTART (strace's names) or, with -X raw, its number: SA_RESTART is
+    // 0x10000000 (include/uapi/asm-generic/signal-defs.h)
+    private static bool SaFlagsRestart(ReadOnlySpan<byte> action)
+    {
+        int at = action.IndexOf("sa_flags="u8);
+        if (at < 0)
+        {
+            return false;
+        }
+
+        ReadOnlySpan<byte> flags = action[(at + 9)..];
+        int end = flags.IndexOfAny((byte)',', (byte)'}');
+        flags = end < 0 ? flags : flags[..end];
+        return flags.IndexOf("SA_RESTART"u8) >= 0 || (TryNumber(flags, out long raw, out _) && (raw & 0x10000000) != 0);
     }
 
     // an array of quoted strings: the first is execve's argv, the second its envp

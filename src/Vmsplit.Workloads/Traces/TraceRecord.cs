@@ -41,6 +41,28 @@ public enum TraceRecordKind : byte
     Signal,
 }
 
+/// <summary>
+/// The restart code a system call interrupted by a signal returned, as strace prints it (<c>= ? ERESTARTSYS (To be
+/// restarted if SA_RESTART is set)</c>): the kernel-internal errnos of include/linux/errno.h (Linux 5.4), which the
+/// signal code on the way back to user mode turns into a restart of the call or -EINTR and the program never sees.
+/// </summary>
+public enum SyscallRestart : byte
+{
+    None,
+
+    /// <summary>ERESTARTSYS (512): restarted when the handler has SA_RESTART or no handler runs, else -EINTR.</summary>
+    Sys,
+
+    /// <summary>ERESTARTNOINTR (513): always restarted.</summary>
+    NoIntr,
+
+    /// <summary>ERESTARTNOHAND (514): restarted when no handler runs, else -EINTR.</summary>
+    NoHand,
+
+    /// <summary>ERESTART_RESTARTBLOCK (516): continued through restart_syscall(2) when no handler runs, else -EINTR.</summary>
+    RestartBlock,
+}
+
 /// <summary>Why a line carried no event. Every line of a trace is an event or one of these, so the counts account for every line.</summary>
 public enum SkipReason : byte
 {
@@ -124,6 +146,12 @@ public struct TraceRecord
 
     /// <summary>Syscall rt_sigaction/sigaction: its second argument is a new action; <see cref="Arg1"/> is then its handler (0 SIG_DFL, 1 SIG_IGN, else the function's address).</summary>
     public bool NewAction;
+
+    /// <summary>Syscall rt_sigaction/sigaction with <see cref="NewAction"/>: the new action's sa_flags have SA_RESTART.</summary>
+    public bool SaRestart;
+
+    /// <summary>Syscall: it was interrupted by a signal and returned this restart code (strace's <c>= ? ERESTART...</c>); none otherwise.</summary>
+    public SyscallRestart Restart;
 
     /// <summary>Syscall execve/execveat: argv's strings (-1: no argv array shown), envp's pointers (strace's <c>/* N vars */</c> or its array with -v).</summary>
     public int Argc;
