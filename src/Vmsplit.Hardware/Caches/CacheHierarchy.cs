@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace Vmsplit.Hardware.Caches;
 
 /// <summary>
@@ -95,16 +97,14 @@ public sealed class CacheHierarchy
         double cycles = 0;
         ulong first = physicalAddress >> _lineShift;
         ulong last = (physicalAddress + bytes - 1) >> _lineShift;
-        LineCache l1i = L1I;
-        for (ulong line = first; line <= last; line++)
+        for (ulong chunk = first; chunk <= last; chunk += 64)
         {
-            // the L1I first, the L2 only when it misses
-            if (l1i.AccessLine(line))
+            // the L1I first, the L2 only for the lines it missed, each miss priced in line order
+            (ulong all, ulong l1, ulong l2) = Lines(L1I, chunk, last);
+            for (ulong m = all & ~l1; m != 0; m &= m - 1)
             {
-                continue;
+                cycles += (l2 & (m & (0 - m))) != 0 ? _l2Hit : _l2Miss;
             }
-
-            cycles += MissL2(line) == Source.L2 ? _l2Hit : _l2Miss;
         }
 
         return cycles;
@@ -127,32 +127,70 @@ public sealed class CacheHierarchy
         ulong first = physicalAddress >> _lineShift;
         ulong last = (end - 1) >> _lineShift;
         bool streaming = store && Config.WriteStreaming;
-        ulong lineBytes = (ulong)Config.LineBytes;
-        LineCache l1d = L1D;
         Source runSource = Source.None;
         long run = 0;
-        for (ulong line = first; line <= last; line++)
+        for (ulong chunk = first; chunk <= last; chunk += 64)
         {
-            ulong pa = line << _lineShift;
-            Source s = l1d.AccessLine(line) ? Source.None : MissL2(line);
+            (ulong all, ulong l1, ulong l2) = Lines(L1D, chunk, last);
 
-            // a store that writes the whole line: no fill where the core streams writes (the line still enters the caches)
-            bool whole = streaming && pa >= physicalAddress && pa + lineBytes <= end;
-            if (whole || s != runSource)
+            // a store that writes the whole line: no fill where the core streams writes (the line still enters the caches),
+            // priced as a hit: every line but a partial first or last one
+            ulong whole = 0;
+            if (streaming)
             {
-                cycles += Price(runSource, run);
-                runSource = whole ? Source.None : s;
-                run = whole || s == Source.None ? 0 : 1;
-                continue;
+                whole = all;
+                if (chunk == first && (physicalAddress & (ulong)(Config.LineBytes - 1)) != 0)
+                {
+                    whole &= ~1UL;
+                }
+
+                if (chunk + 63 >= last && (end & (ulong)(Config.LineBytes - 1)) != 0)
+                {
+                    whole &= ~(1UL << (int)(last - chunk));
+                }
             }
 
-            if (s != Source.None)
+            // runs of consecutive lines from one level, each priced when it ends (a hit ends a run and starts none)
+            ulong fromL2 = l2 & ~whole;
+            ulong fromMemory = all & ~l1 & ~l2 & ~whole;
+            int n = BitOperations.PopCount(all);
+            for (int i = 0; i < n;)
             {
-                run++;
+                Source s = ((fromL2 >> i) & 1) != 0 ? Source.L2 : ((fromMemory >> i) & 1) != 0 ? Source.Memory : Source.None;
+                ulong same = s == Source.L2 ? fromL2 : s == Source.Memory ? fromMemory : ~(fromL2 | fromMemory);
+                int length = Math.Min(BitOperations.TrailingZeroCount(~(same >> i)), n - i);
+                if (s != runSource)
+                {
+                    cycles += Price(runSource, run);
+                    runSource = s;
+                    run = 0;
+                }
+
+                run += s == Source.None ? 0 : length;
+                i += length;
             }
         }
 
         return cycles + Price(runSource, run);
+    }
+
+    /// <summary>
+    /// Lines <paramref name="chunk"/> to min(<paramref name="last"/>, <paramref name="chunk"/> + 63) through <paramref name="l1"/>
+    /// in order, then those it missed through the L2 in order (counting the L2's hits and misses): the same state and counts
+    /// as taking each line through the L1 and, on a miss, the L2 in turn, as the levels keep no state in common. Bit i of
+    /// each mask is line <paramref name="chunk"/> + i: the lines, those the L1 hit, those the L2 hit.
+    /// </summary>
+    private (ulong All, ulong L1, ulong L2) Lines(LineCache l1, ulong chunk, ulong last)
+    {
+        ulong n = last - chunk;
+        ulong all = n >= 63 ? ulong.MaxValue : (1UL << (int)(n + 1)) - 1;
+        ulong l1Hits = l1.AccessLines(chunk, all);
+        ulong missed = all & ~l1Hits;
+        ulong l2Hits = missed == 0 ? 0 : L2.AccessLines(chunk, missed);
+        int l2 = BitOperations.PopCount(l2Hits);
+        L2Hits += l2;
+        L2Misses += BitOperations.PopCount(missed) - l2;
+        return (all, l1Hits, l2Hits);
     }
 
     /// <summary>
@@ -182,19 +220,6 @@ public sealed class CacheHierarchy
         Source.Memory => StreamCycles(lines, Config.LineBytes, _l2Miss, Config.MemoryBytesPerCycle),
         _ => 0,
     };
-
-    /// <summary>After an L1 miss of line number <paramref name="line"/>: the L2 (filling it, counting its hits and misses); where the line came from.</summary>
-    private Source MissL2(ulong line)
-    {
-        if (L2.AccessLine(line))
-        {
-            L2Hits++;
-            return Source.L2;
-        }
-
-        L2Misses++;
-        return Source.Memory;
-    }
 
     private enum Source
     {

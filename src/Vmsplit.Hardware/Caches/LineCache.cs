@@ -71,22 +71,68 @@ public sealed class LineCache
     public bool AccessLine(ulong line)
     {
         long now = ++_clock;
-
-        // A line is held in at most one slot, and only in its own set: if the slot the hint names holds this line's
-        // tag, that is the slot the scan below would find, and the hit is the same (stamp, count) without the scan.
-        int hinted = _hint[(int)line & _hintMask];
-        if (_tags[hinted] == line)
+        bool hit = HintHit(line, now) || Scan(line, now);
+        if (hit)
         {
-            _stamps[hinted] = now;
             Hits++;
-            return true;
+        }
+        else
+        {
+            Misses++;
         }
 
-        return Scan(line, now);
+        return hit;
     }
 
-    // The set scan behind AccessLine's hint (kept out of line so that callers inline only the hint test).
-    private bool Scan(ulong line, long now)
+    /// <summary>
+    /// <see cref="AccessLine"/> of line numbers <paramref name="first"/> + i for each bit i set in <paramref name="which"/>, in
+    /// increasing i (a run of at most 64 lines, e.g. those of one copy): the same hits, misses, fills and LRU order as
+    /// that many calls, in one loop. Bit i of the result is set when line <paramref name="first"/> + i hit.
+    /// </summary>
+    public ulong AccessLines(ulong first, ulong which)
+    {
+        long now = _clock;
+        ulong hits = 0;
+        for (ulong m = which; m != 0; m &= m - 1)
+        {
+            int i = BitOperations.TrailingZeroCount(m);
+            ulong line = first + (ulong)i;
+            if (HintHit(line, ++now) || Find(line, now))
+            {
+                hits |= 1UL << i;
+            }
+        }
+
+        _clock = now;
+        int hit = BitOperations.PopCount(hits);
+        Hits += hit;
+        Misses += BitOperations.PopCount(which) - hit;
+        return hits;
+    }
+
+    // A line is held in at most one slot, and only in its own set: if the slot the hint names holds this line's tag,
+    // that is the slot the set scan would find, and the hit is the same (stamp) without the scan.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool HintHit(ulong line, long now)
+    {
+        int hinted = _hint[(int)line & _hintMask];
+        if (_tags[hinted] != line)
+        {
+            return false;
+        }
+
+        _stamps[hinted] = now;
+        return true;
+    }
+
+    // The set scan behind AccessLine's hint, kept out of line so that callers of AccessLine inline only the hint test.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool Scan(ulong line, long now) => Find(line, now);
+
+    // The set scan: the line's slot (stamped) on a hit, else the LRU victim filled with it; the hint remembers the slot.
+    // Counts neither (the callers do).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool Find(ulong line, long now)
     {
         int baseIndex = (int)(line & (ulong)_setMask) * _ways;
         if (_ways % 4 == 0 && Vector256.IsHardwareAccelerated)
@@ -103,7 +149,6 @@ public sealed class LineCache
             {
                 _stamps[i] = now;
                 _hint[(int)line & _hintMask] = i;
-                Hits++;
                 return true;
             }
 
@@ -117,7 +162,6 @@ public sealed class LineCache
         _tags[victim] = line;
         _stamps[victim] = now;
         _hint[(int)line & _hintMask] = victim;
-        Misses++;
         return false;
     }
 
@@ -145,6 +189,7 @@ public sealed class LineCache
     // Scan four ways at a time: the slot holding the line (a line is in at most one slot of its set), else the first
     // slot with the smallest stamp, as the scalar scan picks (stamps are distinct once set; unused and invalidated
     // slots hold 0 and the first of them is taken).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool ScanVector(ulong line, long now, int baseIndex)
     {
         ref ulong tags = ref MemoryMarshal.GetArrayDataReference(_tags);
@@ -160,15 +205,15 @@ public sealed class LineCache
                 int i = baseIndex + w + BitOperations.TrailingZeroCount(match);
                 _stamps[i] = now;
                 _hint[(int)line & _hintMask] = i;
-                Hits++;
                 return true;
             }
 
             min = Vector256.Min(min, Vector256.LoadUnsafe(ref stamps, at));
         }
 
-        long oldest = Math.Min(Math.Min(min[0], min[1]), Math.Min(min[2], min[3]));
-        Vector256<long> want = Vector256.Create(oldest);
+        // the smallest stamp in every lane, without branches (which lane holds it is data the host cannot predict)
+        min = Vector256.Min(min, Vector256.Shuffle(min, Vector256.Create(2L, 3, 0, 1)));
+        Vector256<long> want = Vector256.Min(min, Vector256.Shuffle(min, Vector256.Create(1L, 0, 3, 2)));
         int victim = baseIndex;
         for (int w = 0; w < _ways; w += 4)
         {
@@ -183,7 +228,6 @@ public sealed class LineCache
         _tags[victim] = line;
         _stamps[victim] = now;
         _hint[(int)line & _hintMask] = victim;
-        Misses++;
         return false;
     }
 
