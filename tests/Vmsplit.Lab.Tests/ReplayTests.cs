@@ -317,11 +317,44 @@ public class ReplayTests
         Assert.Equal((1L, full.Events.Lines), (full.Events.Execs, full.Events.Accounted));
 
         // count() reads argv's 3 pointers and NULL, envp's 3 and NULL (8 × 8 bytes; bare: the two NULLs), copy_strings each
-        // string's pointer (3 × 8) and its bytes twice, strnlen_user and copy_from_user ("sh", "-c", "x" with NULs: 3 + 3 + 2);
-        // create_elf_tables writes argc, 3 argv pointers, NULL, 3 envp pointers and NULL on the new stack (bare: argc and
-        // the two NULLs) and runs strnlen_user over argv's strings there (envp's were not in the trace)
+        // string's pointer (6 × 8) and its bytes twice, strnlen_user and copy_from_user ("sh", "-c", "x" with NULs: 3 + 3 + 2;
+        // envp's 3 strings strace counted without printing them: 3 × 32, the stated assumption); create_elf_tables writes
+        // argc, 3 argv pointers, NULL, 3 envp pointers and NULL on the new stack (bare: argc and the two NULLs) and runs
+        // strnlen_user over every string there
+        Assert.Equal(32, Replayer.AssumedEnvStringBytes);
+        Assert.Equal((3L, 0L), (full.Events.EnvStringsAssumed, bare.Events.EnvStringsAssumed));
         double extra = MemcpyCycles(full) - MemcpyCycles(bare);
-        Assert.Equal(m.Profile.MemcpyCycles((6 * 8) + (3 * 8) + (2 * 8) + (6 * 8) + 8), extra, 6);
+        Assert.Equal(m.Profile.MemcpyCycles((6 * 8) + (6 * 8) + (2 * (8 + 96)) + (6 * 8) + (8 + 96)), extra, 6);
+    }
+
+    // Without -v, execve's environment is copied as strings of the assumed length: exactly what strace -v printing three
+    // variables of 31 characters gives
+    [Theory]
+    [InlineData("x86-64", "kpti")]
+    [InlineData("arm", "classic")]
+    [InlineData("arm-lpae", "4g4g")]
+    public void AnEnvironmentCountedWithoutVIsCopiedAsStringsOfTheAssumedLength(string arch, string design)
+    {
+        Vmsplit.Kernel.Layout.KernelArchInfo a = Vmsplit.Kernel.Layout.KernelArchitectures.All.Single(x => x.Name == arch);
+        MachineSpec m = new(MachineSpec.Require(a.DefaultProfile), a.Arch, 512 * Vmsplit.Hardware.ByteSize.MiB);
+        string var = "\"" + new string('v', Replayer.AssumedEnvStringBytes - 1) + "\"";
+        ReplayReport counted = Replay(Temp("count.strace", ExecTrace("[\"sh\"], 0x7ffd0 /* 3 vars */")), TraceFormat.Strace, m, design);
+        ReplayReport printed = Replay(Temp("v.strace", ExecTrace($"[\"sh\"], [{var}, {var}, {var}]")), TraceFormat.Strace, m, design);
+        Assert.Equal((3L, 0L), (counted.Events.EnvStringsAssumed, printed.Events.EnvStringsAssumed));
+        Assert.Equal(printed.Run(design).Result.CyclesPerOpByCause, counted.Run(design).Result.CyclesPerOpByCause);
+    }
+
+    // An environment larger than the model's 128 KiB stack VMA: the strings that do not fit are left out and counted
+    [Fact]
+    public void AnEnvironmentBeyondTheStackVmaIsClampedAndCounted()
+    {
+        ReplayReport r = Replay(Temp("huge.strace", ExecTrace("[\"sh\"], 0x7ffd0 /* 5000 vars */")), TraceFormat.Strace, MachineSpec.SkylakeX86(), "classic");
+        Assert.Equal((1L, 5000L), (r.Events.Execs, r.Events.EnvStringsAssumed));
+
+        // room: 128 KiB less a page for the tables and the 8-byte path "/bin/sh"; "sh" (3 bytes) and its pointer, then
+        // 40-byte strings and pointers while they fit: (131072 - 4096 - 8 - 11) / 40 = 3174 of them
+        long kept = (131072 - 4096 - 8 - 11) / 40;
+        Assert.Equal((5000 - kept) * 40, r.Events.BytesClamped);
     }
 
     private static double MemcpyCycles(ReplayReport r) =>

@@ -99,6 +99,11 @@ public static class ReplayRenderer
             sb.Append(s_inv, $", {e.ChildrenExitedAtOnce} children not in the trace run to exit at once");
         }
 
+        if (e.EnvStringsAssumed > 0)
+        {
+            sb.Append(s_inv, $"; {e.EnvStringsAssumed} environment strings of execve that strace printed as a count (no -v) copied as {Replayer.AssumedEnvStringBytes} bytes each (an assumption)");
+        }
+
         if (e.BytesClamped > 0)
         {
             sb.Append(s_inv, $"; {e.BytesClamped} bytes beyond the model's buffers not copied");
@@ -231,6 +236,8 @@ public static class ReplayRenderer
         w.WriteNumber("switches", e.Switches);
         w.WriteNumber("childrenExitedAtOnce", e.ChildrenExitedAtOnce);
         w.WriteNumber("closedOnExec", e.ClosedOnExec);
+        w.WriteNumber("envStringsAssumed", e.EnvStringsAssumed);
+        w.WriteNumber("envStringBytesAssumed", Replayer.AssumedEnvStringBytes);
         w.WriteEndObject();
         w.WriteNumber("bytesClamped", e.BytesClamped);
         w.WriteNumber("unfinishedAtEnd", e.UnfinishedAtEnd);

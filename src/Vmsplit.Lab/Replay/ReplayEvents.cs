@@ -90,6 +90,9 @@ public sealed class ReplayEvents
 
     internal void Interrupt(SyscallRestart code) => _interrupted[(int)code]++;
 
+    /// <summary>strace: environment strings of successful execve calls that strace printed as a count only (no -v), copied as <see cref="Replayer.AssumedEnvStringBytes"/> bytes each.</summary>
+    public long EnvStringsAssumed { get; internal set; }
+
     /// <summary>strace: descriptors closed by a successful execve because they were close-on-exec (do_close_on_exec).</summary>
     public long ClosedOnExec { get; internal set; }
 

@@ -992,10 +992,18 @@ public sealed class Replayer
         return "exec";
     }
 
+    /// <summary>
+    /// The bytes, NUL included, of each environment string of an execve that strace printed without its strings (no
+    /// <c>-v</c>: <c>0x7ffd0 /* 23 vars */</c>): an assumption (a <c>NAME=value</c> of 31 characters), not a measured value.
+    /// </summary>
+    public const int AssumedEnvStringBytes = 32;
+
     // execve's argv and envp as the trace shows them: each string a string of its length in the path page (the model's
-    // memory holds no program bytes), the pointer arrays in the I/O buffer; envp's strings only when strace -v printed
-    // them, none when the line shows no argv; the new stack ends where the program's stack region does (its top page's
-    // end). Lackey and ChampSim show no arguments: their execve builds no stack.
+    // memory holds no program bytes), the pointer arrays in the I/O buffer; envp's strings as strace -v printed them or,
+    // without -v, as many as its '/* N vars */' says, each AssumedEnvStringBytes long; none when the line shows no argv.
+    // What does not fit the new stack VMA with its tables (a page kept for them) is left out and counted in bytesClamped.
+    // The new stack ends where the program's stack region does (its top page's end). Lackey and ChampSim show no
+    // arguments: their execve builds no stack.
     private ExecArgs? ExecArguments(ProcState ps, ref TraceRecord r)
     {
         if (_o.Format != TraceFormat.Strace)
@@ -1011,7 +1019,47 @@ public sealed class Replayer
         }
 
         int argc = Math.Max(r.Argc, 0);
-        return new ExecArgs(new VirtualAddress(ps.Buffer), argc, strings.Count > argc ? strings.Count - argc : Math.Max(r.Envc, 0), strings, ps.CloExec.Count, new VirtualAddress(ps.Stack + Page));
+        if (r.Argc >= 0 && strings.Count <= argc && r.Envc > 0)
+        {
+            // copy_strings still copies every variable: its length is the one thing the line does not give
+            for (int i = 0; i < r.Envc; i++)
+            {
+                strings.Add((new VirtualAddress(ps.PathPage + Page - AssumedEnvStringBytes), AssumedEnvStringBytes));
+            }
+
+            _ev.EnvStringsAssumed += r.Envc;
+        }
+
+        int envc = strings.Count > argc ? strings.Count - argc : Math.Max(r.Envc, 0);
+        ulong word = _k.Format.VirtualAddressBits <= 32 ? 4UL : 8UL;
+        ulong room = SimKernel.ExecStackBytes - Page - (ulong)Math.Clamp(r.PathBytes, 1, (int)Page);
+        ulong used = 0;
+        int kept = 0;
+        for (; kept < strings.Count; kept++)
+        {
+            ulong next = used + strings[kept].Bytes + word;
+            if (next > room)
+            {
+                break;
+            }
+
+            used = next;
+        }
+
+        if (kept < strings.Count)
+        {
+            // more than the model's 128 KiB stack VMA holds (Linux grows it, up to a quarter of RLIMIT_STACK)
+            foreach ((VirtualAddress _, ulong n) in strings.Skip(kept))
+            {
+                _ev.BytesClamped += (long)(n + word);
+            }
+
+            strings.RemoveRange(kept, strings.Count - kept);
+            argc = Math.Min(argc, kept);
+            envc = strings.Count - argc;
+        }
+
+        return new ExecArgs(new VirtualAddress(ps.Buffer), argc, envc, strings, ps.CloExec.Count, new VirtualAddress(ps.Stack + Page));
     }
 
     // the descriptor a *_CLOEXEC flag marks: fcntl(fd, F_SETFD, FD_CLOEXEC)'s argument, pipe2's and socketpair's pair, or
