@@ -182,8 +182,9 @@ public sealed class ArmMm : ArchMm
 
     // arch/arm/include/asm/elf.h (5.4): ELF_PLATFORM elf_platform, "v7l" (the processor's elf_name and 'l' for little
     // endian, arch/arm/kernel/setup.c; ARMv6 cores would give "v6l", of the same length), ELF_HWCAP2 elf_hwcap2,
-    // ARCH_DLINFO AT_SYSINFO_EHDR with CONFIG_VDSO; arch_align_stack rounds down to 16 (arch/arm/kernel/process.c)
-    public override Vmsplit.Kernel.Abi.ElfStack ElfStack { get; } = new("v7l", 1, Hwcap2: true, AlignsStack: true);
+    // ARCH_DLINFO AT_SYSINFO_EHDR with CONFIG_VDSO; arch_align_stack is the identity (arch/arm/include/asm/exec.h:
+    // #define arch_align_stack(x) (x); arm's process.c has none), so only STACK_ROUND aligns the stack pointer
+    public override Vmsplit.Kernel.Abi.ElfStack ElfStack { get; } = new("v7l", 1, Hwcap2: true, AlignsStack: false);
 
     public override void MapEntry(VirtualAddress imageVa)
     {
