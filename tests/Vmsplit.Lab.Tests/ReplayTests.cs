@@ -344,6 +344,31 @@ public class ReplayTests
         Assert.Equal(printed.Run(design).Result.CyclesPerOpByCause, counted.Run(design).Result.CyclesPerOpByCause);
     }
 
+    // valgrind prints a lackey execve's line and runs the exec itself; the new program replaces valgrind, so the log ends
+    // there without a result or an end of line (valgrind 3.19, recorded: sh -c 'exec /bin/true a b'). That is the exec
+    // that succeeded, run as execve with the least argv (the path) and no envp: its kernel-side copies are exactly those
+    // of strace's execve("/bin/true", ["/bin/true"], NULL)
+    [Theory]
+    [InlineData("x86-64", "classic")]
+    [InlineData("x86-64", "kpti")]
+    [InlineData("arm-lpae", "4g4g")]
+    public void ALackeyExecveAtTheEndOfItsLogBuildsTheStackWithTheLeastArgv(string arch, string design)
+    {
+        Vmsplit.Kernel.Layout.KernelArchInfo a = Vmsplit.Kernel.Layout.KernelArchitectures.All.Single(x => x.Name == arch);
+        MachineSpec m = new(MachineSpec.Require(a.DefaultProfile), a.Arch, 512 * Vmsplit.Hardware.ByteSize.MiB);
+        const string lackey = "==9738== Lackey, an example Valgrind tool\nSYSCALL[9738,1](59) sys_execve ( 0x1298e0(/bin/true), 0x129940, 0x4035c78 )";
+        ReplayReport l = Replay(Temp("exec.lackey", lackey), TraceFormat.Lackey, m, design);
+        ReplayReport s = Replay(Temp("exec.strace", "100 execve(\"/bin/true\", [\"/bin/true\"], NULL) = 0\n"), TraceFormat.Strace, m, design);
+        ReplayEvents e = l.Events;
+        Assert.Equal((2L, 2L, 1L, 1L, 1L, 0L, 0L), (e.Lines, e.Accounted, e.Syscalls, e.Execs, e.ExecsArgvAssumed, (long)e.UnfinishedAtEnd, e.Skipped(SkipReason.CallStarted)));
+        foreach (CostCause c in new[] { CostCause.Memcpy, KernelCostCause.Kmap, KernelCostCause.Pinning })
+        {
+            Assert.Equal(Cycles(s, design, c), Cycles(l, design, c), 6);
+        }
+
+        Assert.True(Cycles(l, design, CostCause.Memcpy) > 0);
+    }
+
     // An environment larger than the model's 128 KiB stack VMA: the strings that do not fit are left out and counted
     [Fact]
     public void AnEnvironmentBeyondTheStackVmaIsClampedAndCounted()

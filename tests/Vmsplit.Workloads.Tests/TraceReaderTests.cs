@@ -183,6 +183,22 @@ public class TraceReaderTests
     }
 
     [Fact]
+    public void ALackeyLogEndingInAnExecveLineIsTheExecNotATruncation()
+    {
+        // valgrind 3.19's log of sh -c 'exec /bin/true a b': the exec replaced the program, no result, no end of line
+        string exec = Temp("exec.lackey", "==9738== Lackey\nSYSCALL[9738,1](59) sys_execve ( 0x1298e0(/bin/true), 0x129940, 0x4035c78 )");
+        List<TraceRecord> all = ReadAll(exec, TraceFormat.Lackey, out SyscallNames names);
+        Assert.Equal(3, all.Count);
+        Assert.Equal((TraceRecordKind.Skipped, SkipReason.CallStarted), (all[1].Kind, all[1].Skip));
+        Assert.Equal((TraceRecordKind.Syscall, "execve", true, false, 10, 2L), (all[2].Kind, names[all[2].Call], all[2].FinishedAtEnd, all[2].HasResult, all[2].PathBytes, all[2].Line));
+
+        // any other line without its end is a truncated trace
+        string cut = Temp("cut.lackey", "==9738== Lackey\nSYSCALL[9738,1](0) sys_read ( 3, 0x1ffeffece8, 832 )");
+        WorkloadException e = Assert.Throws<WorkloadException>(() => ReadAll(cut, TraceFormat.Lackey, out _));
+        Assert.Contains("truncated", e.Message);
+    }
+
+    [Fact]
     public void RestartCodesAndSaRestartAreRead()
     {
         string path = Temp("restart.strace",

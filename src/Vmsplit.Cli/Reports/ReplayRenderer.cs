@@ -104,6 +104,11 @@ public static class ReplayRenderer
             sb.Append(s_inv, $"; {e.EnvStringsAssumed} environment strings of execve that strace printed as a count (no -v) copied as {Replayer.AssumedEnvStringBytes} bytes each (an assumption)");
         }
 
+        if (e.ExecsArgvAssumed > 0)
+        {
+            sb.Append(s_inv, $"; {e.ExecsArgvAssumed} execve calls whose arguments lackey does not show built the new stack with argv holding the path alone and an empty envp (an assumption, a lower bound)");
+        }
+
         if (e.BytesClamped > 0)
         {
             sb.Append(s_inv, $"; {e.BytesClamped} bytes beyond the model's buffers not copied");
@@ -238,6 +243,7 @@ public static class ReplayRenderer
         w.WriteNumber("closedOnExec", e.ClosedOnExec);
         w.WriteNumber("envStringsAssumed", e.EnvStringsAssumed);
         w.WriteNumber("envStringBytesAssumed", Replayer.AssumedEnvStringBytes);
+        w.WriteNumber("execsArgvAssumed", e.ExecsArgvAssumed);
         w.WriteEndObject();
         w.WriteNumber("bytesClamped", e.BytesClamped);
         w.WriteNumber("unfinishedAtEnd", e.UnfinishedAtEnd);

@@ -93,6 +93,9 @@ public sealed class ReplayEvents
     /// <summary>strace: environment strings of successful execve calls that strace printed as a count only (no -v), copied as <see cref="Replayer.AssumedEnvStringBytes"/> bytes each.</summary>
     public long EnvStringsAssumed { get; internal set; }
 
+    /// <summary>lackey: execve calls whose argv and envp the line does not show, run with argv holding the path alone and an empty envp.</summary>
+    public long ExecsArgvAssumed { get; internal set; }
+
     /// <summary>strace: descriptors closed by a successful execve because they were close-on-exec (do_close_on_exec).</summary>
     public long ClosedOnExec { get; internal set; }
 
@@ -127,6 +130,8 @@ public sealed class ReplayEvents
     public long Skipped(SkipReason why) => _skipped[(int)why];
 
     internal void Skip(SkipReason why) => _skipped[(int)why]++;
+
+    internal void Unskip(SkipReason why) => _skipped[(int)why]--;
 
     public long SkippedTotal
     {

@@ -96,7 +96,11 @@ public sealed class Replayer
                     started = true;
                 }
 
-                if (_o.Format != TraceFormat.ChampSim || r.Kind is not (TraceRecordKind.Load or TraceRecordKind.Store))
+                if (r.Kind == TraceRecordKind.Syscall && r.FinishedAtEnd)
+                {
+                    _ev.Unskip(SkipReason.CallStarted); // its line, counted as started, is this call
+                }
+                else if (_o.Format != TraceFormat.ChampSim || r.Kind is not (TraceRecordKind.Load or TraceRecordKind.Store))
                 {
                     _ev.Lines++; // a ChampSim record is its fetch and its operands
                 }
@@ -960,7 +964,7 @@ public sealed class Replayer
         SyscallResult done = _k.Syscall(ps.P, new SyscallRequest(SyscallKind.Execve, new VirtualAddress(ps.PathPage + Page - bytes), bytes, Exec: ExecArguments(ps, ref r)));
         Process next = done.Child ?? throw new InvalidOperationException($"execve of {ps.P} copied no path ({done.Value})");
         ps.P = next;
-        (ulong text, ulong stack, ulong path, ulong buffer, ulong wss) = MapProgram(next, stackMapped: _o.Format == TraceFormat.Strace);
+        (ulong text, ulong stack, ulong path, ulong buffer, ulong wss) = MapProgram(next, stackMapped: true);
         if ((text, stack, path, buffer, wss) != (ps.Text, ps.Stack, ps.PathPage, ps.Buffer, ps.Wss))
         {
             throw new InvalidOperationException($"execve placed the program's regions elsewhere than the first program's ({text:x}, {ps.Text:x})");
@@ -1002,13 +1006,17 @@ public sealed class Replayer
     // memory holds no program bytes), the pointer arrays in the I/O buffer; envp's strings as strace -v printed them or,
     // without -v, as many as its '/* N vars */' says, each AssumedEnvStringBytes long; none when the line shows no argv.
     // What does not fit the new stack VMA with its tables (a page kept for them) is left out and counted in bytesClamped.
-    // The new stack ends where the program's stack region does (its top page's end). Lackey and ChampSim show no
-    // arguments: their execve builds no stack.
+    // The new stack ends where the program's stack region does (its top page's end). lackey's line shows the path and
+    // the addresses of argv and envp, not their strings: the stack is built from the least an exec has, argv holding
+    // the path alone and an empty envp (an assumption, a lower bound), counted in execsArgvAssumed. ChampSim traces
+    // have no execve.
     private ExecArgs? ExecArguments(ProcState ps, ref TraceRecord r)
     {
         if (_o.Format != TraceFormat.Strace)
         {
-            return null;
+            ulong n = (ulong)Math.Clamp(r.PathBytes, 1, (int)Page);
+            _ev.ExecsArgvAssumed++;
+            return new ExecArgs(new VirtualAddress(ps.Buffer), 1, 0, [(new VirtualAddress(ps.PathPage + Page - n), n)], ps.CloExec.Count, new VirtualAddress(ps.Stack + Page));
         }
 
         List<(VirtualAddress At, ulong Bytes)> strings = [];

@@ -21,13 +21,20 @@ public sealed class LackeyReader : LineTraceReader<TraceRecord>, ITraceReader
     public LackeyReader(Stream data, CountingStream raw, string file)
         : base(data, raw, file, TraceFormat.Lackey)
     {
+        Lines.UnterminatedLastLine = IsExecStart;
     }
+
+    // valgrind prints an execve's line, then runs the exec itself (syswrap-generic.c handle_pre_sys_execve): when it
+    // succeeds the process is the new program and the log ends there, without the result and the end of line; a failure
+    // is printed on the same line
+    private static bool IsExecStart(ReadOnlySpan<byte> line) =>
+        line.StartsWith("SYSCALL["u8) && line.IndexOf("-->"u8) < 0 && (line.IndexOf(") sys_execve "u8) > 0 || line.IndexOf(") sys_execveat "u8) > 0);
 
     public bool Next(ref TraceRecord r)
     {
         if (!ReadLine(ref r, out ReadOnlySpan<byte> line))
         {
-            return false;
+            return ExecAtEnd(ref r);
         }
 
         if (line.Length > 3)
@@ -254,6 +261,25 @@ public sealed class LackeyReader : LineTraceReader<TraceRecord>, ITraceReader
 
         ParseResult(result, ref r);
         return true;
+    }
+
+    // The end of the trace with an execve started and not finished: the exec that replaced the traced program (the
+    // new program is not in this file); it is the trace's last call, counted as one that succeeded.
+    private bool ExecAtEnd(ref TraceRecord r)
+    {
+        foreach ((int tid, TraceRecord call) in Pending)
+        {
+            string name = Names[call.Call];
+            if (name is "execve" or "execveat")
+            {
+                Pending.Remove(tid);
+                r = call;
+                r.FinishedAtEnd = true;
+                return true;
+            }
+        }
+
+        return false;
     }
 
     // " ( 4294967196, 0x4034bb0(/usr/lib/x.so), 524288 )": integers, hex addresses (with or without 0x) and paths

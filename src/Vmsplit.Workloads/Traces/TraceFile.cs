@@ -77,6 +77,9 @@ public sealed class SyscallNames
 /// Lines of a text stream as byte spans, read through one reusable buffer: no string per line, constant
 /// memory whatever the file's length (a line may be at most <see cref="MaxLine"/> bytes).
 /// </summary>
+/// <summary>A test of one line of a trace.</summary>
+public delegate bool LineCheck(ReadOnlySpan<byte> line);
+
 public sealed class LineReader : IDisposable
 {
     /// <summary>The longest line accepted (strace -s with long strings makes long lines).</summary>
@@ -99,6 +102,9 @@ public sealed class LineReader : IDisposable
     /// <summary>The number of the line last returned (1-based).</summary>
     public long LineNumber { get; private set; }
 
+    /// <summary>Whether a last line without its end of line is the format's own ending rather than a truncated trace.</summary>
+    public LineCheck? UnterminatedLastLine { get; set; }
+
     /// <summary>The next line without its end of line (a trailing CR is removed); false at the end of the stream.</summary>
     public bool TryReadLine(out ReadOnlySpan<byte> line)
     {
@@ -118,6 +124,14 @@ public sealed class LineReader : IDisposable
 
             if (_eof)
             {
+                if (_end > _start && UnterminatedLastLine?.Invoke(_buffer.AsSpan(_start, _end - _start)) == true)
+                {
+                    line = _buffer.AsSpan(_start, _end - _start);
+                    _start = _end;
+                    LineNumber++;
+                    return true;
+                }
+
                 if (_end > _start)
                 {
                     LineNumber++;

@@ -174,6 +174,9 @@ public struct TraceRecord
 
     public int Fd1;
 
+    /// <summary>Syscall: a call whose line was counted as started (<see cref="SkipReason.CallStarted"/>) and that the end of the trace finished (lackey's execve that replaced the program: valgrind prints no result).</summary>
+    public bool FinishedAtEnd;
+
     /// <summary>ProcessExit: the process was killed by a signal (strace's <c>+++ killed by SIG +++</c>), not exited.</summary>
     public bool Killed;
 
