@@ -147,12 +147,12 @@ public static class Scenario
         }
     }
 
-    public static SimKernel Boot(MachineSpec m, DesignSpec d, ulong seed = 1, bool coherenceCheck = false)
+    public static SimKernel Boot(MachineSpec m, DesignSpec d, ulong seed = 1, bool coherenceCheck = false, int randomizeVaSpace = 2)
     {
         KernelLayout layout = LayoutFor(m, d);
         try
         {
-            return new SimKernel(new KernelSetup(layout, d, m.Profile) { Seed = seed, CoherenceCheck = coherenceCheck, Cpus = m.Cpus });
+            return new SimKernel(new KernelSetup(layout, d, m.Profile) { Seed = seed, CoherenceCheck = coherenceCheck, Cpus = m.Cpus, RandomizeVaSpace = randomizeVaSpace });
         }
         catch (KernelSetupException e)
         {

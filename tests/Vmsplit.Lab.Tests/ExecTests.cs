@@ -1,3 +1,6 @@
+using FsCheck;
+using FsCheck.Fluent;
+using Microsoft.FSharp.Core;
 using Vmsplit.Hardware;
 using Vmsplit.Hardware.Costs;
 using Vmsplit.Hardware.Paging;
@@ -164,31 +167,10 @@ public class ExecTests
     public void ExecBuildsTheNewStackAsCreateElfTablesDoes(string arch, int w, int below, int platformBelow, int auxEntries, int memcpyBytes)
     {
         MachineSpec m = Machine(arch);
-        SimKernel k = Scenario.Boot(m, Scenario.ParseDesign(m, "classic"), coherenceCheck: true);
+        (SimKernel k, Process p, ulong top) = ExecOfShC(m, seed: 1, randomizeVaSpace: 0); // norandmaps: no random offset
+        CostLedger spent = k.Cpu.Ledger.Since(_before!);
         Assert.Equal(auxEntries, k.Arch.ElfStack.AuxvEntries);
-        Process old = k.CreateProcess();
-        VirtualAddress data = k.MapRegion(old, 2 * 4096, VmFlags.Read | VmFlags.Write);
-        k.Start(old);
-        k.UserTouch(old, data, 2 * 4096, write: true);
-        void Put(VirtualAddress va, string s) => k.Memory.Write(old.Tables.Lookup(va).Translate(va), System.Text.Encoding.ASCII.GetBytes(s));
-        VirtualAddress path = data + (2 * 4096) - 8; // getname reads to the page's end
-        Put(path, "/bin/sh\0");
-        string[] strings = ["sh\0", "-c\0", "x\0", "A=1\0"];
-        List<(VirtualAddress, ulong)> at = [];
-        VirtualAddress next = data + 4096;
-        foreach (string s in strings)
-        {
-            Put(next, s);
-            at.Add((next, (ulong)s.Length));
-            next += (ulong)s.Length;
-        }
-
-        const ulong top = 0x7000_0000;
-        ExecArgs args = new(data, 3, 1, at, 0, new VirtualAddress(top));
-        CostLedger before = k.Cpu.Ledger.Clone();
-        SyscallResult r = k.Syscall(old, new SyscallRequest(SyscallKind.Execve, path, 8, Exec: args));
-        CostLedger spent = k.Cpu.Ledger.Since(before);
-        Process p = r.Child!;
+        Assert.Equal(top - (ulong)below, p.ExecStackPointer);
 
         // one stack page, faulted in by get_arg_page; the VMA is setup_arg_pages' 128 KiB
         Assert.Equal([top - 4096], Enumerable.Range(1, 32).Select(i => top - ((ulong)i * 4096)).Where(va => p.Tables.Lookup(new VirtualAddress(va)).Found));
@@ -218,6 +200,69 @@ public class ExecTests
         ulong[] expected = [3, argv0, argv0 + 3, argv0 + 6, 0, argv0 + 8, 0];
         Assert.Equal(expected, Enumerable.Range(0, 7).Select(i => Word(sp + ((ulong)i * wb))));
         Assert.Equal(Platform(m.Arch), Text(top - (ulong)platformBelow, Platform(m.Arch).Length));
+    }
+
+    private CostLedger? _before;
+
+    // execve("/bin/sh", ["sh", "-c", "x"], ["A=1"]) of a process, the new stack ending at 0x7000_0000
+    private (SimKernel K, Process P, ulong Top) ExecOfShC(MachineSpec m, ulong seed, int randomizeVaSpace)
+    {
+        SimKernel k = Scenario.Boot(m, Scenario.ParseDesign(m, "classic"), seed, coherenceCheck: true, randomizeVaSpace: randomizeVaSpace);
+        Process old = k.CreateProcess();
+        VirtualAddress data = k.MapRegion(old, 2 * 4096, VmFlags.Read | VmFlags.Write);
+        k.Start(old);
+        k.UserTouch(old, data, 2 * 4096, write: true);
+        void Put(VirtualAddress va, string s) => k.Memory.Write(old.Tables.Lookup(va).Translate(va), System.Text.Encoding.ASCII.GetBytes(s));
+        VirtualAddress path = data + (2 * 4096) - 8; // getname reads to the page's end
+        Put(path, "/bin/sh\0");
+        string[] strings = ["sh\0", "-c\0", "x\0", "A=1\0"];
+        List<(VirtualAddress, ulong)> at = [];
+        VirtualAddress next = data + 4096;
+        foreach (string s in strings)
+        {
+            Put(next, s);
+            at.Add((next, (ulong)s.Length));
+            next += (ulong)s.Length;
+        }
+
+        const ulong top = 0x7000_0000;
+        ExecArgs args = new(data, 3, 1, at, 0, new VirtualAddress(top));
+        _before = k.Cpu.Ledger.Clone();
+        SyscallResult r = k.Syscall(old, new SyscallRequest(SyscallKind.Execve, path, 8, Exec: args));
+        return (k, r.Child!, top);
+    }
+
+    // arch_align_stack with randomize_va_space 2 (the default): x86 subtracts get_random_int() % 8192, arm64
+    // get_random_int() & ~PAGE_MASK (arch/x86/kernel/process.c, arch/arm64/kernel/process.c, Linux 5.4), from the run's
+    // seed. Seed 1 on x86-64: the first get_random_int is 0xa5241bd1 (SplitMix64 of the seed's stream), 7121 below
+    // 8192; strings end at T-28, T-28-7121 = T-7149 → T-7152; the platform and AT_RANDOM: T-7175; 376 bytes of
+    // auxiliary vector and words: T-7551 → T-7552.
+    [Fact]
+    public void TheRandomOffsetOfTheNewStackComesFromTheSeed()
+    {
+        MachineSpec m = Machine("x86-64");
+        (_, Process p, ulong top) = ExecOfShC(m, seed: 1, randomizeVaSpace: 2);
+        Assert.Equal(top - 7552, p.ExecStackPointer);
+        (_, Process again, _) = ExecOfShC(m, seed: 1, randomizeVaSpace: 2);
+        Assert.Equal(p.ExecStackPointer, again.ExecStackPointer);
+    }
+
+    // For every seed the stack pointer stays where Linux's range puts it: 16-aligned, at most the offset's range (8192 on
+    // x86, 4096 on arm64) and its rounding below where norandmaps puts it (x86-64 T-432, aarch64 T-448); arm and RISC-V
+    // have no offset (FsCheck over seeds, a fixed replay seed so every run checks the same cases)
+    [Fact]
+    public void TheNewStackStaysInLinuxsRangeForEverySeed()
+    {
+        (string Arch, ulong FixedBelow, ulong Range)[] arches = [("x86-64", 432, 8192), ("aarch64", 448, 4096), ("arm", 240, 0), ("riscv-sv39", 400, 0)];
+        Dictionary<string, MachineSpec> machines = arches.ToDictionary(a => a.Arch, a => Machine(a.Arch));
+        bool InRange(ulong seed) => arches.All(a =>
+        {
+            (_, Process p, ulong top) = ExecOfShC(machines[a.Arch], seed, randomizeVaSpace: 2);
+            ulong below = top - p.ExecStackPointer;
+            return p.ExecStackPointer % 16 == 0 && below >= a.FixedBelow && below <= a.FixedBelow + a.Range + 15;
+        });
+        FsCheck.Replay replay = new(new Rnd(0x5EED_2026UL, 0x9E37_79B9_7F4A_7C15UL), FSharpOption<int>.None);
+        Check.One(Config.QuickThrowOnFailure.WithMaxTest(12).WithReplay(FSharpOption<FsCheck.Replay>.Some(replay)), Prop.ForAll(ArbMap.Default.GeneratorFor<ulong>().ToArbitrary(), InRange));
     }
 
     private static string Platform(KernelArch a) => a switch

@@ -25,6 +25,9 @@ public sealed class Process
 
     public int Pid { get; }
 
+    /// <summary>The user stack pointer execve started the program with (start_thread's sp: below argc, argv, envp and the auxiliary vector); 0 before an execve.</summary>
+    public ulong ExecStackPointer { get; internal set; }
+
     public PageTable Tables { get; }
 
     /// <summary>x86 KPTI: the user copy of the PGD (user half shared with <see cref="Tables"/>, plus the entry area).</summary>

@@ -19,7 +19,7 @@ public sealed partial class SimKernel
     /// execve(2)'s memory side as Linux 5.4's fs/exec.c runs it: getname copies the path in (PATH_MAX); bprm_mm_init's
     /// mm_alloc makes a new mm with fresh page tables (mm_init → mm_alloc_pgd → pgd_alloc, the kernel part as the design
     /// shares it) and a new context, and with <see cref="SyscallRequest.Exec"/> the stack VMA its arguments are copied
-    /// into (<see cref="ExecArgs.StackTop"/>: STACK_TOP as setup_arg_pages leaves it without randomization, so the
+    /// into (<see cref="ExecArgs.StackTop"/>: STACK_TOP without randomize_stack_top's page shift, so the
     /// stack is never shifted); count() and copy_strings read argv and envp from the old program and write them into the
     /// new mm's stack pages; exec_mmap makes the new mm the task's and activate_mm switches to it (switch_mm: the new
     /// root, with the ASID or PCID the allocator gives a new context, and the flush its rule asks for); then mmput of the
@@ -67,13 +67,48 @@ public sealed partial class SimKernel
 
         if (args is not null)
         {
-            CreateElfTables(args, bprmP);
+            next.ExecStackPointer = CreateElfTables(args, bprmP);
         }
 
         return new(0, next);
     }
 
     private ulong WordBytes => Format.VirtualAddressBits <= 32 ? 4UL : 8UL; // sizeof(elf_addr_t)
+
+    // The kernel's random numbers (get_random_int, get_random_bytes): SplitMix64 (Steele, Lea and Flood, "Fast splittable
+    // pseudorandom number generators", OOPSLA 2014) from the run's seed, so the same seed gives the same stack offsets and
+    // AT_RANDOM bytes; a stream of its own, drawn only by execve, so nothing else the seed drives moves.
+    private ulong _random;
+    private bool _randomSeeded;
+
+    private ulong NextRandom()
+    {
+        if (!_randomSeeded)
+        {
+            _random = Seed ^ 0x5241_4e44_4f4d_5354UL; // "RANDOMST"
+            _randomSeeded = true;
+        }
+
+        ulong z = _random += 0x9e37_79b9_7f4a_7c15UL;
+        z = (z ^ (z >> 30)) * 0xbf58_476d_1ce4_e5b9UL;
+        z = (z ^ (z >> 27)) * 0x94d0_49bb_1331_11ebUL;
+        return z ^ (z >> 31);
+    }
+
+    /// <summary>get_random_int(): 32 random bits from the run's seed.</summary>
+    internal uint GetRandomInt() => (uint)(NextRandom() >> 32);
+
+    private void GetRandomBytes(Span<byte> into)
+    {
+        for (int i = 0; i < into.Length; i += 8)
+        {
+            ulong v = NextRandom();
+            for (int b = i; b < Math.Min(into.Length, i + 8); b++, v >>= 8)
+            {
+                into[b] = (byte)v;
+            }
+        }
+    }
 
     // count() (fs/exec.c, Linux 5.4) reads argv's and envp's pointers up to their NULLs with get_user
     private long CountArgs(ExecArgs args)
@@ -210,15 +245,22 @@ public sealed partial class SimKernel
     }
 
     // create_elf_tables (fs/binfmt_elf.c, Linux 5.4) on the new mm, now the current one: below the strings (bprm->p),
-    // aligned by arch_align_stack without randomization, the platform string and AT_RANDOM's 16 bytes (__copy_to_user),
+    // moved down by arch_align_stack's random offset (x86: below 8 KiB, arm64: below 4 KiB; none with randomize_va_space 0
+    // or where it is the identity) and rounded, the platform string and AT_RANDOM's 16 bytes (__copy_to_user),
     // then at STACK_ROUND's 16-byte boundary argc, each argv pointer (__put_user, and strnlen_user over its string on
     // the new stack), NULL, the same for envp, NULL, and the auxiliary vector (copy_to_user). An envp string the trace
     // did not show has its pointer written and no length read.
-    private void CreateElfTables(ExecArgs args, ulong bprmP)
+    private ulong CreateElfTables(ExecArgs args, ulong bprmP)
     {
         ElfStack elf = Arch.ElfStack;
         ulong w = WordBytes;
-        ulong p = elf.AlignsStack ? bprmP & ~15UL : bprmP; // arch_align_stack
+        ulong p = bprmP;
+        if (elf.AlignRandomBytes > 0 && _setup.RandomizeVaSpace > 0)
+        {
+            p -= GetRandomInt() % elf.AlignRandomBytes; // arch_align_stack's random offset (randomize_va_space 2, the default)
+        }
+
+        p = elf.AlignsStack ? p & ~15UL : p; // and its rounding
         if (elf.PlatformBytes.Length > 0)
         {
             p -= (ulong)elf.PlatformBytes.Length;
@@ -226,11 +268,13 @@ public sealed partial class SimKernel
         }
 
         p -= 16;
-        Require(Uaccess.CopyToUser(new VirtualAddress(p), _scratch.AsSpan(ExecChunkAt, 16)) == 0, "execve's AT_RANDOM bytes"); // get_random_bytes' values are not modelled
+        GetRandomBytes(_scratch.AsSpan(ExecChunkAt, 16)); // get_random_bytes(k_rand_bytes, 16)
+        Require(Uaccess.CopyToUser(new VirtualAddress(p), _scratch.AsSpan(ExecChunkAt, 16)) == 0, "execve's AT_RANDOM bytes");
 
         int auxWords = 2 * elf.AuxvEntries;
         int items = (args.Argc + 1) + (args.Envc + 1) + 1;
         ulong sp = (p - ((ulong)auxWords * w) - ((ulong)items * w)) & ~15UL; // STACK_ADD, then STACK_ROUND
+        ulong start = sp; // bprm->p, the stack pointer start_thread gives the program: argc
         Require(Uaccess.PutUser(new VirtualAddress(sp), (int)w, (ulong)args.Argc) == 0, "execve's argc");
         sp += w;
         ulong str = bprmP; // mm->arg_start: argv[0], then the rest of argv and envp's strings above it
@@ -250,5 +294,6 @@ public sealed partial class SimKernel
 
         _scratch.AsSpan(ExecChunkAt, auxWords * (int)w).Clear(); // the saved_auxv values are not modelled
         Require(Uaccess.CopyToUser(new VirtualAddress(sp), _scratch.AsSpan(ExecChunkAt, auxWords * (int)w)) == 0, "execve's auxiliary vector");
+        return start;
     }
 }

@@ -26,6 +26,12 @@ public sealed record KernelSetup(KernelLayout Layout, DesignSpec Design, CpuProf
     /// <summary>Seed for everything random (the permuted kernel image, random TLB replacement).</summary>
     public ulong Seed { get; init; } = 1;
 
+    /// <summary>
+    /// The kernel.randomize_va_space sysctl (Documentation/admin-guide/sysctl/kernel.rst): 2, the default, and 1 randomize
+    /// what execve places (here arch_align_stack's offset of the new stack); 0, as the norandmaps boot option sets, does not.
+    /// </summary>
+    public int RandomizeVaSpace { get; init; } = 2;
+
     /// <summary>Simulated CPUs over the one physical memory (each its own TLBs, walk caches, root registers, current task and ASID state).</summary>
     public int Cpus { get; init; } = 1;
 }

@@ -1005,7 +1005,7 @@ public sealed class Replayer
     // execve's argv and envp as the trace shows them: each string a string of its length in the path page (the model's
     // memory holds no program bytes), the pointer arrays in the I/O buffer; envp's strings as strace -v printed them or,
     // without -v, as many as its '/* N vars */' says, each AssumedEnvStringBytes long; none when the line shows no argv.
-    // What does not fit the new stack VMA with its tables (a page kept for them) is left out and counted in bytesClamped.
+    // What does not fit the new stack VMA with its tables (three pages kept for them and arch_align_stack's offset) is left out and counted in bytesClamped.
     // The new stack ends where the program's stack region does (its top page's end). lackey's line shows the path and
     // the addresses of argv and envp, not their strings: the stack is built from the least an exec has, argv holding
     // the path alone and an empty envp (an assumption, a lower bound), counted in execsArgvAssumed. ChampSim traces
@@ -1040,7 +1040,7 @@ public sealed class Replayer
 
         int envc = strings.Count > argc ? strings.Count - argc : Math.Max(r.Envc, 0);
         ulong word = _k.Format.VirtualAddressBits <= 32 ? 4UL : 8UL;
-        ulong room = SimKernel.ExecStackBytes - Page - (ulong)Math.Clamp(r.PathBytes, 1, (int)Page);
+        ulong room = SimKernel.ExecStackBytes - (3 * Page) - (ulong)Math.Clamp(r.PathBytes, 1, (int)Page); // tables, arch_align_stack's offset
         ulong used = 0;
         int kept = 0;
         for (; kept < strings.Count; kept++)

@@ -80,8 +80,9 @@ public sealed class Arm64Mm : ArchMm
     public override KernelTextTable TextFootprint => KernelTextFootprint.Arm64;
 
     // arch/arm64/include/asm/elf.h (5.4): ELF_PLATFORM "aarch64", ELF_HWCAP2; ARCH_DLINFO AT_SYSINFO_EHDR and
-    // AT_MINSIGSTKSZ; arch_align_stack rounds down to 16 (arch/arm64/kernel/process.c)
-    public override Vmsplit.Kernel.Abi.ElfStack ElfStack { get; } = new("aarch64", 2, Hwcap2: true, AlignsStack: true);
+    // AT_MINSIGSTKSZ; arch_align_stack subtracts get_random_int() & ~PAGE_MASK (below 4096) and rounds down to 16
+    // (arch/arm64/kernel/process.c)
+    public override Vmsplit.Kernel.Abi.ElfStack ElfStack { get; } = new("aarch64", 2, Hwcap2: true, AlignsStack: true, AlignRandomBytes: 4096);
 
     public override void MapEntry(VirtualAddress imageVa)
     {

@@ -115,8 +115,9 @@ public sealed class X86Mm : ArchMm
     // AT_SYSINFO_EHDR (x86-32); arch_align_stack rounds down to 16 (arch/x86/kernel/process.c)
     public override Vmsplit.Kernel.Abi.ElfStack ElfStack => _long ? X86_64Stack : X86_32Stack;
 
-    private static readonly Vmsplit.Kernel.Abi.ElfStack X86_64Stack = new("x86_64", 1, Hwcap2: true, AlignsStack: true);
-    private static readonly Vmsplit.Kernel.Abi.ElfStack X86_32Stack = new("i686", 2, Hwcap2: true, AlignsStack: true);
+    // arch_align_stack (arch/x86/kernel/process.c, 5.4): sp -= get_random_int() % 8192, then sp & ~0xf
+    private static readonly Vmsplit.Kernel.Abi.ElfStack X86_64Stack = new("x86_64", 1, Hwcap2: true, AlignsStack: true, AlignRandomBytes: 8192);
+    private static readonly Vmsplit.Kernel.Abi.ElfStack X86_32Stack = new("i686", 2, Hwcap2: true, AlignsStack: true, AlignRandomBytes: 8192);
 
     public override void MapEntry(VirtualAddress imageVa)
     {
