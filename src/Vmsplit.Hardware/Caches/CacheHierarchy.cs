@@ -94,16 +94,28 @@ public sealed class CacheHierarchy
             return 0;
         }
 
+        // a line at a time: a path's runs on a text page are a few lines each, too short for the batch to pay
         double cycles = 0;
         ulong first = physicalAddress >> _lineShift;
         ulong last = (physicalAddress + bytes - 1) >> _lineShift;
-        for (ulong chunk = first; chunk <= last; chunk += 64)
+        LineCache l1i = L1I;
+        for (ulong line = first; line <= last; line++)
         {
-            // the L1I first, the L2 only for the lines it missed, each miss priced in line order
-            (ulong all, ulong l1, ulong l2) = Lines(L1I, chunk, last);
-            for (ulong m = all & ~l1; m != 0; m &= m - 1)
+            // the L1I first, the L2 only when it misses
+            if (l1i.AccessLine(line))
             {
-                cycles += (l2 & (m & (0 - m))) != 0 ? _l2Hit : _l2Miss;
+                continue;
+            }
+
+            if (L2.AccessLine(line))
+            {
+                L2Hits++;
+                cycles += _l2Hit;
+            }
+            else
+            {
+                L2Misses++;
+                cycles += _l2Miss;
             }
         }
 
