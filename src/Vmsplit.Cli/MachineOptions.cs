@@ -15,6 +15,30 @@ public static class MachineOptions
 
     public const string ConfigHelp = "a Linux kernel .config: its architecture, split, highmem, arm64 VA size, NR_CPUS and design (PTI, PAN, 4G/4G); explicit options win";
 
+    public const string RandomizeVaSpaceHelp =
+        "the kernel.randomize_va_space sysctl (Documentation/admin-guide/sysctl/kernel.rst): 0 randomises nothing (as the norandmaps boot option), "
+        + "1 the stack, vdso, mmap base and shared libraries, 2 (default) also the heap (brk); the model randomises only execve's stack offset "
+        + "(arch_align_stack), so 1 and 2 behave the same";
+
+    /// <summary>
+    /// <c>--randomize-va-space</c>: the values Documentation/admin-guide/sysctl/kernel.rst gives kernel.randomize_va_space,
+    /// 0, 1 or 2 (absent: 2, mm/memory.c's default without CONFIG_COMPAT_BRK); anything else is refused in one line.
+    /// </summary>
+    public static int RandomizeVaSpace(string? text)
+    {
+        if (text is null)
+        {
+            return 2;
+        }
+
+        if (!int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n) || n > 2)
+        {
+            throw new UsageException($"--randomize-va-space: '{VmsplitCli.Printable(text)}' is not 0, 1 or 2 (kernel.randomize_va_space: 0 none, 1 the stack, 2 also the heap)");
+        }
+
+        return n;
+    }
+
     /// <summary>The .config <c>--config</c> names, or null.</summary>
     public static KernelDotConfig? Config(string? path)
     {

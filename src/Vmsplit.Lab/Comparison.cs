@@ -11,6 +11,9 @@ public sealed record CompareOptions(MachineSpec Machine, IReadOnlyList<string> D
 {
     public ulong Seed { get; init; } = 1;
 
+    /// <summary>The kernel.randomize_va_space sysctl every booted kernel runs with (<see cref="KernelSetup.RandomizeVaSpace"/>; --randomize-va-space).</summary>
+    public int RandomizeVaSpace { get; init; } = 2;
+
     /// <summary>Operations per workload (null: each workload's default).</summary>
     public int? Ops { get; init; }
 
@@ -101,18 +104,18 @@ public static class Comparison
 
         Runner.CheckSteps(pairs.Sum(p => Runner.Steps(o.Workloads[p.Workload], o.Ops ?? o.Workloads[p.Workload].DefaultOps)), $"this comparison ({specs.Count} designs x {o.Workloads.Count} workloads)");
 
-        (List<DesignBudget> budget, List<AuditResult> audits) = BudgetsAndAudits(o.Machine, specs, o.Seed);
+        (List<DesignBudget> budget, List<AuditResult> audits) = BudgetsAndAudits(o.Machine, specs, o.Seed, o.RandomizeVaSpace);
 
         // Every workload is set up on every design before any measured run, so that one that does not fit the
         // machine (the allocators run out of frames) is refused now, in one line, not after the others ran.
-        ForEachPair(pairs.Count, o.Parallel, i => _ = new Runner(Scenario.Boot(o.Machine, specs[pairs[i].Design], o.Seed), o.Workloads[pairs[i].Workload]));
+        ForEachPair(pairs.Count, o.Parallel, i => _ = new Runner(Scenario.Boot(o.Machine, specs[pairs[i].Design], o.Seed, randomizeVaSpace: o.RandomizeVaSpace), o.Workloads[pairs[i].Workload]));
 
         RunResult[] results = new RunResult[pairs.Count];
         int done = 0;
         ForEachPair(pairs.Count, o.Parallel, i =>
         {
             (int d, int w) = pairs[i];
-            SimKernel k = Scenario.Boot(o.Machine, specs[d], o.Seed, o.Check);
+            SimKernel k = Scenario.Boot(o.Machine, specs[d], o.Seed, o.Check, o.RandomizeVaSpace);
             Runner r = new(k, o.Workloads[w]);
             results[i] = r.Measure(o.Ops ?? o.Workloads[w].DefaultOps);
             progress?.Report(Interlocked.Increment(ref done));
@@ -143,14 +146,14 @@ public static class Comparison
     }
 
     /// <summary>Each design booted once up front, so that a bad combination fails before any long run: its address budget and isolation audit.</summary>
-    internal static (List<DesignBudget> Budget, List<AuditResult> Audits) BudgetsAndAudits(MachineSpec machine, IReadOnlyList<DesignSpec> specs, ulong seed)
+    internal static (List<DesignBudget> Budget, List<AuditResult> Audits) BudgetsAndAudits(MachineSpec machine, IReadOnlyList<DesignSpec> specs, ulong seed, int randomizeVaSpace = 2)
     {
         List<DesignBudget> budget = new();
         List<AuditResult> audits = new();
         foreach (DesignSpec d in specs)
         {
             KernelLayout layout = Scenario.LayoutFor(machine, d);
-            AuditResult audit = IsolationAudit.Run(Scenario.Boot(machine, d, seed));
+            AuditResult audit = IsolationAudit.Run(Scenario.Boot(machine, d, seed, randomizeVaSpace: randomizeVaSpace));
             audits.Add(audit);
             budget.Add(new DesignBudget(d.Name, layout, PageTableCost.ForMinimalProcess(layout), audit.PageTableBytes));
         }

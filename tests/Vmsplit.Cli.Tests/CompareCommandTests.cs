@@ -60,6 +60,7 @@ public class CompareCommandTests
     [InlineData("--seed", "-3", "--seed")]
     [InlineData("--ops", "0", "--ops")]
     [InlineData("--preset", "nope", "unknown preset")]
+    [InlineData("--randomize-va-space", "3", "--randomize-va-space: '3' is not 0, 1 or 2")]
     [InlineData("--cpus", "0", "--cpus: '0' is not a CPU count from 1 to 64")]
     [InlineData("--cpus", "65", "--cpus")]
     [InlineData("--cpus", "two", "--cpus")]

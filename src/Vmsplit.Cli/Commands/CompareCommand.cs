@@ -31,6 +31,7 @@ public static class CompareCommand
         Option<string?> csv = new("--csv") { Description = "also write one row per design and workload as CSV to PATH (- for standard output instead of the text report)", HelpName = "PATH" };
         Option<string?> htmlReport = new("--report") { Description = "also write the HTML report (charts, offline; vmsplit report) to FILE (- for standard output instead of the text report)", HelpName = "FILE" };
         Option<string?> seed = new("--seed") { Description = "seed for everything random (default 1)" };
+        Option<string?> randomize = new("--randomize-va-space") { Description = MachineOptions.RandomizeVaSpaceHelp, HelpName = "0|1|2" };
         Option<string?> ops = new("--ops") { Description = "measured operations per workload (default: each workload's own)" };
         Option<bool> serial = new("--serial") { Description = "run on one core (the results are identical)" };
         Option<string?> config = new("--config") { Description = MachineOptions.ConfigHelp + "; its design joins the compared ones", HelpName = "FILE" };
@@ -46,6 +47,7 @@ public static class CompareCommand
         command.Options.Add(csv);
         command.Options.Add(htmlReport);
         command.Options.Add(seed);
+        command.Options.Add(randomize);
         command.Options.Add(ops);
         command.Options.Add(serial);
         command.Options.Add(cpus);
@@ -90,7 +92,7 @@ public static class CompareCommand
                 parse.GetValue(serial),
                 MachineOptions.Config(parse.GetValue(config)));
             int n = ParseCpus(parse.GetValue(cpus));
-            o = o with { Machine = o.Machine with { Cpus = n == Validator.BoardCpus ? o.Machine.Profile.BoardCores : n }, Check = parse.GetValue(check) };
+            o = o with { Machine = o.Machine with { Cpus = n == Validator.BoardCpus ? o.Machine.Profile.BoardCores : n }, Check = parse.GetValue(check), RandomizeVaSpace = MachineOptions.RandomizeVaSpace(parse.GetValue(randomize)) };
             CompareReport report;
             TrustSummary trust;
             try

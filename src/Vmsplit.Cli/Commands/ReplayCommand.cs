@@ -34,6 +34,7 @@ public static class ReplayCommand
         Option<string?> json = new("--json") { Description = "also write the report as JSON to PATH (- for standard output instead of the text report)", HelpName = "PATH" };
         Option<string?> csv = new("--csv") { Description = "also write one row per design as CSV to PATH (- for standard output instead of the text report)", HelpName = "PATH" };
         Option<string?> seed = new("--seed") { Description = "seed for everything random (default 1)" };
+        Option<string?> randomize = new("--randomize-va-space") { Description = MachineOptions.RandomizeVaSpaceHelp, HelpName = "0|1|2" };
         Option<bool> serial = new("--serial") { Description = "run on one core (the results are identical)" };
         Option<string?> config = new("--config") { Description = MachineOptions.ConfigHelp + "; its design joins the replayed ones", HelpName = "FILE" };
 
@@ -45,6 +46,7 @@ public static class ReplayCommand
         command.Options.Add(json);
         command.Options.Add(csv);
         command.Options.Add(seed);
+        command.Options.Add(randomize);
         command.Options.Add(serial);
 
         command.SetAction(parse =>
@@ -86,7 +88,7 @@ public static class ReplayCommand
 
             ReplayOptions o = Build(path, traceFormatName, parse.GetValue(preset), parse.GetValue(machine), parse.GetValue(arch), parse.GetValue(ram), parse.GetValue(designs),
                 parse.GetValue(baseline), parse.GetValue(userWss), parse.GetValue(every), parse.GetValue(call), parse.GetValue(seed), parse.GetValue(serial),
-                MachineOptions.Config(parse.GetValue(config)));
+                MachineOptions.Config(parse.GetValue(config))) with { RandomizeVaSpace = MachineOptions.RandomizeVaSpace(parse.GetValue(randomize)) };
             ReplayReport report;
             TrustSummary trust;
             try

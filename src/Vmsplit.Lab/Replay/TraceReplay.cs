@@ -25,6 +25,9 @@ public sealed record ReplayOptions(MachineSpec Machine, IReadOnlyList<string> De
 
     public ulong Seed { get; init; } = 1;
 
+    /// <summary>The kernel.randomize_va_space sysctl the kernels boot with (<see cref="KernelSetup.RandomizeVaSpace"/>; --randomize-va-space).</summary>
+    public int RandomizeVaSpace { get; init; } = 2;
+
     public bool Parallel { get; init; } = true;
 
     public IReadOnlyList<string> Notes { get; init; } = [];
@@ -79,12 +82,12 @@ public static class TraceReplay
     {
         (List<DesignSpec> specs, string baseline) = Comparison.ParseDesigns(o.Machine, o.Designs, o.Baseline);
 
-        (List<DesignBudget> budget, List<AuditResult> audits) = Comparison.BudgetsAndAudits(o.Machine, specs, o.Seed);
+        (List<DesignBudget> budget, List<AuditResult> audits) = Comparison.BudgetsAndAudits(o.Machine, specs, o.Seed, o.RandomizeVaSpace);
 
         ReplayRun[] runs = new ReplayRun[specs.Count];
         void One(int i)
         {
-            SimKernel k = Scenario.Boot(o.Machine, specs[i], o.Seed);
+            SimKernel k = Scenario.Boot(o.Machine, specs[i], o.Seed, randomizeVaSpace: o.RandomizeVaSpace);
             (RunResult result, ReplayEvents events) = new Replayer(k, o).Run(bytesRead);
             runs[i] = new ReplayRun(result, events);
         }
