@@ -88,7 +88,8 @@ public static class ReplayCommand
 
             ReplayOptions o = Build(path, traceFormatName, parse.GetValue(preset), parse.GetValue(machine), parse.GetValue(arch), parse.GetValue(ram), parse.GetValue(designs),
                 parse.GetValue(baseline), parse.GetValue(userWss), parse.GetValue(every), parse.GetValue(call), parse.GetValue(seed), parse.GetValue(serial),
-                MachineOptions.Config(parse.GetValue(config))) with { RandomizeVaSpace = MachineOptions.RandomizeVaSpace(parse.GetValue(randomize)) };
+                MachineOptions.Config(parse.GetValue(config)));
+            o = o with { RandomizeVaSpace = MachineOptions.RandomizeVaSpace(parse.GetValue(randomize)) };
             ReplayReport report;
             TrustSummary trust;
             try
