@@ -256,8 +256,8 @@ public sealed class CacheHierarchy
         ulong last = (physicalAddress + bytes - 1) >> _lineShift;
         for (ulong line = physicalAddress >> _lineShift; line <= last; line++)
         {
-            bool l1 = L1D.Invalidate(line << _lineShift);
-            bool l2 = L2.Invalidate(line << _lineShift);
+            bool l1 = L1D.InvalidateLine(line);
+            bool l2 = L2.InvalidateLine(line);
             held += l1 || l2 ? 1 : 0;
         }
 

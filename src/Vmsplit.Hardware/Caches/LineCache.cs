@@ -169,9 +169,11 @@ public sealed class LineCache
     /// Takes the line holding <paramref name="physicalAddress"/> out (a clean and invalidate by address: the next access
     /// misses); true when it was held. Counts neither a hit nor a miss.
     /// </summary>
-    public bool Invalidate(ulong physicalAddress)
+    public bool Invalidate(ulong physicalAddress) => InvalidateLine(physicalAddress >> _lineShift);
+
+    /// <summary><see cref="Invalidate"/> by line number (the address shifted right by the line size's log2).</summary>
+    public bool InvalidateLine(ulong line)
     {
-        ulong line = physicalAddress >> _lineShift;
         int baseIndex = (int)(line & (ulong)_setMask) * _ways;
         for (int i = baseIndex; i < baseIndex + _ways; i++)
         {

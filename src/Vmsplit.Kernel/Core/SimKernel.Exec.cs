@@ -73,7 +73,8 @@ public sealed partial class SimKernel
         return new(0, next);
     }
 
-    private ulong WordBytes => Format.VirtualAddressBits <= 32 ? 4UL : 8UL; // sizeof(elf_addr_t)
+    /// <summary>sizeof(elf_addr_t): the width of a user pointer on the stack execve builds.</summary>
+    public ulong WordBytes => Format.VirtualAddressBits <= 32 ? 4UL : 8UL;
 
     // The kernel's random numbers (get_random_int, get_random_bytes): SplitMix64 (Steele, Lea and Flood, "Fast splittable
     // pseudorandom number generators", OOPSLA 2014) from the run's seed, so the same seed gives the same stack offsets and

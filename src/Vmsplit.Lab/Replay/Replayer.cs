@@ -1039,7 +1039,7 @@ public sealed class Replayer
         }
 
         int envc = strings.Count > argc ? strings.Count - argc : Math.Max(r.Envc, 0);
-        ulong word = _k.Format.VirtualAddressBits <= 32 ? 4UL : 8UL;
+        ulong word = _k.WordBytes;
         ulong room = SimKernel.ExecStackBytes - (3 * Page) - (ulong)Math.Clamp(r.PathBytes, 1, (int)Page); // tables, arch_align_stack's offset
         ulong used = 0;
         int kept = 0;
