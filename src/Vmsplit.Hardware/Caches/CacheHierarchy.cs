@@ -94,7 +94,8 @@ public sealed class CacheHierarchy
             return 0;
         }
 
-        // a line at a time: a path's runs on a text page are a few lines each, too short for the batch to pay
+        // a line at a time: a path's runs on a text page are a few lines each, too short for the batch to pay; the lines
+        // the L1I's hints hold (nearly all of them: kernel text stays in the L1I) in one tight loop
         double cycles = 0;
         ulong first = physicalAddress >> _lineShift;
         ulong last = (physicalAddress + bytes - 1) >> _lineShift;
@@ -102,7 +103,8 @@ public sealed class CacheHierarchy
         for (ulong line = first; line <= last; line++)
         {
             // the L1I first, the L2 only when it misses
-            if (l1i.AccessLine(line))
+            line += (ulong)l1i.HintedHits(line, last);
+            if (line > last || l1i.AccessLineWithoutHint(line))
             {
                 continue;
             }

@@ -20,6 +20,8 @@ public sealed class LineCache
     private readonly int _lineShift;
     private readonly int[] _hint; // line -> the slot it was last found or filled in (a guess, checked)
     private readonly int _hintMask;
+    private readonly bool _vectorScan; // ways in groups of four, at most 64 (one bit per way of a ulong mask)
+    private readonly bool _hinted; // more than four ways: the hint's two loads cost less than the scan
     private long _clock;
 
     public LineCache(ulong capacityBytes, int ways, int lineBytes)
@@ -42,6 +44,11 @@ public sealed class LineCache
         _ways = ways;
         _setMask = sets - 1;
         _lineShift = BitOperations.Log2((uint)lineBytes);
+        _vectorScan = ways % 4 == 0 && ways <= 64 && Vector256.IsHardwareAccelerated;
+
+        // up to four ways the set scan is one load of tags, cheaper than the hint's load and the tag it names; skipping the
+        // hint is exact, as the scan finds the slot the hint would have named (a line is held in at most one slot)
+        _hinted = ways > 4;
         _tags = new ulong[sets * ways];
         _stamps = new long[sets * ways];
         Array.Fill(_tags, ulong.MaxValue);
@@ -71,7 +78,7 @@ public sealed class LineCache
     public bool AccessLine(ulong line)
     {
         long now = ++_clock;
-        bool hit = HintHit(line, now) || Scan(line, now);
+        bool hit = (_hinted && HintHit(line, now)) || Scan(line, now);
         if (hit)
         {
             Hits++;
@@ -97,7 +104,8 @@ public sealed class LineCache
         {
             int i = BitOperations.TrailingZeroCount(m);
             ulong line = first + (ulong)i;
-            if (HintHit(line, ++now) || Find(line, now))
+            now++;
+            if ((_hinted && HintHit(line, now)) || Find(line, now))
             {
                 hits |= 1UL << i;
             }
@@ -108,6 +116,58 @@ public sealed class LineCache
         Hits += hit;
         Misses += BitOperations.PopCount(which) - hit;
         return hits;
+    }
+
+    /// <summary>
+    /// <see cref="AccessLine"/> of lines <paramref name="first"/>, <paramref name="first"/> + 1, ... up to <paramref name="last"/>
+    /// while each is where its hint says (a hit there is the hit the set scan would find: stamped, counted); stops before the
+    /// first line the hint does not hold, which is left untouched, clock included, for <see cref="AccessLineWithoutHint"/>.
+    /// Returns how many lines hit.
+    /// </summary>
+    public int HintedHits(ulong first, ulong last)
+    {
+        ref ulong tags = ref MemoryMarshal.GetArrayDataReference(_tags);
+        ref long stamps = ref MemoryMarshal.GetArrayDataReference(_stamps);
+        ref int hint = ref MemoryMarshal.GetArrayDataReference(_hint);
+        long now = _clock;
+        ulong line = first;
+        while (line <= last)
+        {
+            // a hint is a slot index (0 until set), inside the arrays
+            int hinted = Unsafe.Add(ref hint, (int)line & _hintMask);
+            if (Unsafe.Add(ref tags, hinted) != line)
+            {
+                break;
+            }
+
+            Unsafe.Add(ref stamps, hinted) = ++now;
+            line++;
+        }
+
+        int hits = (int)(line - first);
+        _clock = now;
+        Hits += hits;
+        return hits;
+    }
+
+    /// <summary>
+    /// <see cref="AccessLine"/> of a line whose hint was just found not to hold it (<see cref="HintedHits"/> stopped there):
+    /// the set scan alone, as <see cref="AccessLine"/> would run it after the same failed hint test.
+    /// </summary>
+    public bool AccessLineWithoutHint(ulong line)
+    {
+        long now = ++_clock;
+        bool hit = Scan(line, now);
+        if (hit)
+        {
+            Hits++;
+        }
+        else
+        {
+            Misses++;
+        }
+
+        return hit;
     }
 
     // A line is held in at most one slot, and only in its own set: if the slot the hint names holds this line's tag,
@@ -135,7 +195,7 @@ public sealed class LineCache
     private bool Find(ulong line, long now)
     {
         int baseIndex = (int)(line & (ulong)_setMask) * _ways;
-        if (_ways % 4 == 0 && Vector256.IsHardwareAccelerated)
+        if (_vectorScan)
         {
             return ScanVector(line, now, baseIndex);
         }
@@ -216,17 +276,16 @@ public sealed class LineCache
         // the smallest stamp in every lane, without branches (which lane holds it is data the host cannot predict)
         min = Vector256.Min(min, Vector256.Shuffle(min, Vector256.Create(2L, 3, 0, 1)));
         Vector256<long> want = Vector256.Min(min, Vector256.Shuffle(min, Vector256.Create(1L, 0, 3, 2)));
-        int victim = baseIndex;
+
+        // the first way holding it: every group's matches in one mask, lowest way in bit 0, without a branch per group
+        // (which group holds the least recent line is data too); some way holds the minimum, so the mask is not empty
+        ulong eq = 0;
         for (int w = 0; w < _ways; w += 4)
         {
-            uint eq = Vector256.Equals(Vector256.LoadUnsafe(ref stamps, (nuint)(baseIndex + w)), want).ExtractMostSignificantBits();
-            if (eq != 0)
-            {
-                victim = baseIndex + w + BitOperations.TrailingZeroCount(eq);
-                break;
-            }
+            eq |= (ulong)Vector256.Equals(Vector256.LoadUnsafe(ref stamps, (nuint)(baseIndex + w)), want).ExtractMostSignificantBits() << w;
         }
 
+        int victim = baseIndex + BitOperations.TrailingZeroCount(eq);
         _tags[victim] = line;
         _stamps[victim] = now;
         _hint[(int)line & _hintMask] = victim;

@@ -137,8 +137,8 @@ public sealed partial class SimKernel
         {
             // the page through the instruction TLB, then the lines its instructions occupy on that page through the L1
             // instruction cache (KernelTextFootprint.PageRuns: each function from its entry, in proportion to what the path executes)
-            Translation tr = KernelAccess(text[i], AccessType.Execute);
-            Cpu.FetchInstructionRuns(tr.Address, runs[i]);
+            PhysicalAddress page = KernelAccess(text[i], AccessType.Execute);
+            Cpu.FetchInstructionRuns(page, runs[i]);
         }
 
         switch (path)
@@ -204,7 +204,9 @@ public sealed partial class SimKernel
     /// <summary>Kernel instructions of a path body, executed at the profile's kernel rate and charged as path base.</summary>
     internal void ChargeInstructions(double instructions) => Cpu.Charge(KernelCostCause.PathBase, Profile.Kernel.Cycles(instructions));
 
-    internal Translation KernelAccess(VirtualAddress va, AccessType access)
+    // The physical address alone: every caller needs at most that, and a returned Translation was copied field by field
+    // through each inlined level on every text page.
+    internal PhysicalAddress KernelAccess(VirtualAddress va, AccessType access)
     {
         Translation t = Cpu.Access(va, access, Privilege.Kernel);
         if (t.IsFault)
@@ -212,7 +214,7 @@ public sealed partial class SimKernel
             ThrowKernelFault(va, access, t.Fault);
         }
 
-        return t;
+        return t.Address;
     }
 
     [System.Diagnostics.CodeAnalysis.DoesNotReturn]

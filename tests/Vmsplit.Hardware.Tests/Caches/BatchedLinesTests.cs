@@ -6,8 +6,8 @@ using Vmsplit.Hardware.Profiles;
 namespace Vmsplit.Hardware.Tests.Caches;
 
 /// <summary>
-/// The batched line paths (<see cref="LineCache.AccessLines"/>, and <see cref="CacheHierarchy.Data"/> and
-/// <see cref="CacheHierarchy.Fetch"/> built on it) against the per-line path they replace: every result, counter and
+/// The batched line paths (<see cref="LineCache.AccessLines"/>, <see cref="LineCache.HintedHits"/>, and
+/// <see cref="CacheHierarchy.Data"/> and <see cref="CacheHierarchy.Fetch"/> built on them) against the per-line path they replace: every result, counter and
 /// later hit or miss the same.
 /// </summary>
 public class BatchedLinesTests
@@ -64,6 +64,61 @@ public class BatchedLinesTests
             }
 
             return batched.Hits == perLine.Hits && batched.Misses == perLine.Misses;
+        });
+    }
+
+    [Fact]
+    public void HintedHitsThenAccessLineWithoutHintIsAccessLineOfEachLineInOrder()
+    {
+        Gen<(int Ways, int SetsLog, (int First, int Count)[] Runs)> gen =
+            from ways in Gen.Choose(1, 16)
+            from setsLog in Gen.Choose(0, 6)
+            from runs in Gen.ArrayOf(
+                from first in Gen.Choose(0, 3000)
+                from count in Gen.Choose(1, 70)
+                select (first, count))
+            select (ways, setsLog, runs);
+        PropertyCheck.ForAll(gen, t =>
+        {
+            ulong bytes = (ulong)((1 << t.SetsLog) * t.Ways * 64);
+            LineCache hinted = new(bytes, t.Ways, 64);
+            LineCache perLine = new(bytes, t.Ways, 64);
+            foreach ((int first, int count) in t.Runs)
+            {
+                // CacheHierarchy.Fetch's loop over one run
+                ulong last = (ulong)(first + count - 1);
+                for (ulong line = (ulong)first; line <= last; line++)
+                {
+                    int hits = hinted.HintedHits(line, last);
+                    for (int i = 0; i < hits; i++, line++)
+                    {
+                        if (!perLine.AccessLine(line))
+                        {
+                            return false;
+                        }
+                    }
+
+                    if (line <= last && hinted.AccessLineWithoutHint(line) != perLine.AccessLine(line))
+                    {
+                        return false;
+                    }
+                }
+
+                if ((hinted.Hits, hinted.Misses) != (perLine.Hits, perLine.Misses))
+                {
+                    return false;
+                }
+            }
+
+            for (ulong line = 0; line < 3070; line++)
+            {
+                if (hinted.AccessLine(line) != perLine.AccessLine(line))
+                {
+                    return false;
+                }
+            }
+
+            return (hinted.Hits, hinted.Misses) == (perLine.Hits, perLine.Misses);
         });
     }
 

@@ -4,8 +4,8 @@ namespace Vmsplit.Hardware.Tests.Caches;
 
 public class LineCacheTests
 {
-    // A line cache is LRU per set: whatever slot a line lands in (the hint, the vector scan of 4-way multiples, the scalar
-    // scan), the sequence of hits and misses must be that of a list per set ordered by recency, capacity the ways.
+    // A line cache is LRU per set: whatever slot a line lands in (the hint, the vector scan of 4-way multiples up to 64, the
+    // scalar scan), the sequence of hits and misses must be that of a list per set ordered by recency, capacity the ways.
     [Theory]
     [InlineData(1, 8)]
     [InlineData(2, 16)]
@@ -14,6 +14,9 @@ public class LineCacheTests
     [InlineData(12, 4)]
     [InlineData(16, 32)]
     [InlineData(16, 1)]
+    [InlineData(32, 4)]
+    [InlineData(64, 2)]
+    [InlineData(68, 2)]
     public void HitsAndMissesAreThoseOfAnLruListPerSet(int ways, int sets)
     {
         const int lineBytes = 64;
