@@ -291,6 +291,134 @@ public class ReplayTests
         Assert.Equal(2 * entry, Cycles(r, "kpti", CostCause.ExceptionEntryExit) - Cycles(exitOnly, "kpti", CostCause.ExceptionEntryExit), 6);
     }
 
+    // Two signals pending on one return (blocked, then unblocked by rt_sigprocmask; the lines of the recorded
+    // tests/traces/strace/signals.strace.gz): exit_to_usermode_loop runs do_signal while TIF_SIGPENDING, each building one
+    // frame, the second below the first (arch/x86/entry/common.c 5.4), then returns once; each handler's rt_sigreturn is
+    // its own call. Entries and exits beyond exit_group's: the two rt_sigactions, rt_sigprocmask and the two rt_sigreturns
+    // (5) and the return the signals ride (a line after a finished call: the model takes it for an interrupt's, 1); with a
+    // call between the two signal lines the second is a return of its own, another interrupt (5 + 1 + getppid + 1 = 8).
+    // Bytes copied: each frame written and read back.
+    private static string TwoSignals(string between) =>
+        "500 rt_sigaction(SIGUSR1, {sa_handler=0x5600, sa_mask=[], sa_flags=SA_RESTORER, sa_restorer=0x7f00}, NULL, 8) = 0\n" +
+        "500 rt_sigaction(SIGUSR2, {sa_handler=0x5600, sa_mask=[], sa_flags=SA_RESTORER, sa_restorer=0x7f00}, NULL, 8) = 0\n" +
+        "500 rt_sigprocmask(SIG_UNBLOCK, [USR1 USR2], NULL, 8) = 0\n" +
+        "500 --- SIGUSR1 {si_signo=SIGUSR1, si_code=SI_USER, si_pid=500, si_uid=0} ---\n" + between +
+        "500 --- SIGUSR2 {si_signo=SIGUSR2, si_code=SI_USER, si_pid=500, si_uid=0} ---\n" +
+        "500 rt_sigreturn({mask=[USR1]}) = 0\n" +
+        "500 rt_sigreturn({mask=[]}) = 0\n" + JustExit;
+
+    [Theory]
+    [InlineData("x86-64", "classic")]
+    [InlineData("x86-64", "kpti")]
+    [InlineData("aarch64", "kpti")]
+    [InlineData("arm-lpae", "4g4g")]
+    public void ConsecutiveSignalLinesAreDeliveredOnOneReturnWithOneFrameEach(string arch, string design)
+    {
+        Vmsplit.Kernel.Layout.KernelArchInfo a = Vmsplit.Kernel.Layout.KernelArchitectures.All.Single(x => x.Name == arch);
+        MachineSpec m = new(MachineSpec.Require(a.DefaultProfile), a.Arch, 512 * Vmsplit.Hardware.ByteSize.MiB);
+        ReplayReport one = Replay(Temp("one-return.strace", TwoSignals("")), TraceFormat.Strace, m, design);
+        ReplayReport two = Replay(Temp("two-returns.strace", TwoSignals("500 getppid() = 1\n")), TraceFormat.Strace, m, design);
+        ReplayReport exitOnly = Replay(Temp("exit.strace", JustExit), TraceFormat.Strace, m, design);
+        ReplayReport oneCall = Replay(Temp("call.strace", "500 getppid() = 1\n" + JustExit), TraceFormat.Strace, m, design);
+
+        ReplayEvents e = one.Events;
+        Assert.Equal((2L, 1L, 0L), (e.SignalsDelivered, e.SignalsOnOneReturn, e.Skipped(SkipReason.Signal)));
+        Assert.Equal(e.Lines, e.Accounted);
+        Assert.Equal(("rt-sigreturn", 2L), e.Calls.Where(t => t.Name == "rt_sigreturn").Select(t => (t.Path, t.Count)).Single());
+        Assert.Equal((2L, 0L), (two.Events.SignalsDelivered, two.Events.SignalsOnOneReturn));
+
+        double entry = Cycles(oneCall, design, CostCause.ExceptionEntryExit) - Cycles(exitOnly, design, CostCause.ExceptionEntryExit);
+        Assert.True(entry > 0);
+        Assert.Equal(6 * entry, Cycles(one, design, CostCause.ExceptionEntryExit) - Cycles(exitOnly, design, CostCause.ExceptionEntryExit), 6);
+        Assert.Equal(8 * entry, Cycles(two, design, CostCause.ExceptionEntryExit) - Cycles(exitOnly, design, CostCause.ExceptionEntryExit), 6);
+        ulong frame = Vmsplit.Kernel.Abi.SignalFrames.RtSigframeBytes(a.Arch);
+        Assert.Equal(4 * m.Profile.MemcpyCycles(frame), Cycles(one, design, CostCause.Memcpy) - Cycles(exitOnly, design, CostCause.Memcpy), 6);
+    }
+
+    // A process killed in an interrupted call never returns to user mode: get_signal dequeues the fatal signal and calls
+    // do_group_exit from the kernel (kernel/signal.c 5.4). Alone: the read's entry is the only one, as exit_group's is in
+    // JustExit (and no exit: nothing of the process runs after it). With a handled signal first (its frame written on the
+    // way out, then SIGKILL dequeued on the same way): rt_sigaction and the frame more. With its parent's lines between
+    // (the recorded shape of tests/traces/strace/killed.strace.gz: the child waits in its signal code for the tracer and
+    // the parent runs), the switches leave and reach the child on its kernel side: two entries and exits fewer than the
+    // same lines with the read finished (a child killed in user mode: the switch away from it enters the kernel after its
+    // read returned, and the switch to it returns to user mode before the kill's entry).
+    [Theory]
+    [InlineData("x86-64", "classic")]
+    [InlineData("x86-64", "kpti")]
+    [InlineData("aarch64", "kpti")]
+    [InlineData("arm-lpae", "4g4g")]
+    public void AProcessKilledInAnInterruptedCallDiesInTheKernel(string arch, string design)
+    {
+        Vmsplit.Kernel.Layout.KernelArchInfo a = Vmsplit.Kernel.Layout.KernelArchitectures.All.Single(x => x.Name == arch);
+        MachineSpec m = new(MachineSpec.Require(a.DefaultProfile), a.Arch, 512 * Vmsplit.Hardware.ByteSize.MiB);
+        const string read = "500 read(0, 0x7ffc0, 10) = ? ERESTARTSYS (To be restarted if SA_RESTART is set) <1.000084>\n";
+        ReplayReport alone = Replay(Temp("alone.strace", read +
+            "500 --- SIGTERM {si_signo=SIGTERM, si_code=SI_USER, si_pid=1, si_uid=0} ---\n" +
+            "500 +++ killed by SIGTERM +++\n"), TraceFormat.Strace, m, design);
+        ReplayReport handled = Replay(Temp("handled.strace",
+            "500 rt_sigaction(SIGUSR1, {sa_handler=0x5600, sa_mask=[], sa_flags=SA_RESTORER, sa_restorer=0x7f00}, NULL, 8) = 0\n" + read +
+            "500 --- SIGUSR1 {si_signo=SIGUSR1, si_code=SI_USER, si_pid=1, si_uid=0} ---\n" +
+            "500 --- SIGKILL {si_signo=SIGKILL, si_code=SI_USER, si_pid=1, si_uid=0} ---\n" +
+            "500 +++ killed by SIGKILL +++\n"), TraceFormat.Strace, m, design);
+        ReplayReport parent = Replay(Temp("parent.strace",
+            "400 clone(child_stack=NULL, flags=SIGCHLD) = 500\n" + read +
+            "400 kill(500, SIGTERM) = 0\n" +
+            "500 --- SIGTERM {si_signo=SIGTERM, si_code=SI_USER, si_pid=400, si_uid=0} ---\n" +
+            "500 +++ killed by SIGTERM +++\n" +
+            "400 exit_group(0) = ?\n400 +++ exited with 0 +++\n"), TraceFormat.Strace, m, design);
+        ReplayReport inUser = Replay(Temp("in-user.strace",
+            "400 clone(child_stack=NULL, flags=SIGCHLD) = 500\n500 read(0, 0x7ffc0, 10) = 0\n" +
+            "400 kill(500, SIGTERM) = 0\n" +
+            "500 --- SIGTERM {si_signo=SIGTERM, si_code=SI_USER, si_pid=400, si_uid=0} ---\n" +
+            "500 +++ killed by SIGTERM +++\n" +
+            "400 exit_group(0) = ?\n400 +++ exited with 0 +++\n"), TraceFormat.Strace, m, design);
+        ReplayReport exitOnly = Replay(Temp("exit.strace", JustExit), TraceFormat.Strace, m, design);
+        ReplayReport oneCall = Replay(Temp("call.strace", "500 getppid() = 1\n" + JustExit), TraceFormat.Strace, m, design);
+
+        Assert.Equal((1L, 0L), (inUser.Events.Killed, inUser.Events.KilledInKernel));
+        Assert.Equal((1L, 1L, 1L, 1L), (alone.Events.Killed, alone.Events.KilledInKernel, alone.Events.InterruptedEnded, alone.Events.Exits));
+        Assert.Equal((1L, 1L, 1L), (handled.Events.KilledInKernel, handled.Events.SignalsDelivered, handled.Events.SignalsOnCallReturn));
+        Assert.Equal((1L, 2L), (parent.Events.KilledInKernel, parent.Events.Exits));
+        foreach (ReplayReport r in new[] { alone, handled, parent })
+        {
+            Assert.Equal(r.Events.Lines, r.Events.Accounted);
+        }
+
+        double entry = Cycles(oneCall, design, CostCause.ExceptionEntryExit) - Cycles(exitOnly, design, CostCause.ExceptionEntryExit);
+        Assert.Equal(Cycles(exitOnly, design, CostCause.ExceptionEntryExit), Cycles(alone, design, CostCause.ExceptionEntryExit), 6);
+        Assert.Equal(entry, Cycles(handled, design, CostCause.ExceptionEntryExit) - Cycles(exitOnly, design, CostCause.ExceptionEntryExit), 6);
+        Assert.Equal(2 * entry, Cycles(inUser, design, CostCause.ExceptionEntryExit) - Cycles(parent, design, CostCause.ExceptionEntryExit), 6);
+        ulong frame = Vmsplit.Kernel.Abi.SignalFrames.RtSigframeBytes(a.Arch);
+        Assert.Equal(m.Profile.MemcpyCycles(frame), Cycles(handled, design, CostCause.Memcpy) - Cycles(alone, design, CostCause.Memcpy), 6);
+    }
+
+    // the recorded traces of the two cases (tests/traces/README.md): perl's two pending signals unblocked at once, and a
+    // shell's `sleep` killed by SIGTERM in its interrupted clock_nanosleep while the shell runs on
+    [Fact]
+    public void TheRecordedTracesDeliverTwoSignalsOnOneReturnAndKillInTheKernel()
+    {
+        ReplayEvents s = Replay(RepoPath("tests/traces/strace/signals.strace.gz"), TraceFormat.Strace, MachineSpec.SkylakeX86(), "classic").Events;
+        Assert.Equal((2L, 1L, 0L), (s.SignalsDelivered, s.SignalsOnOneReturn, s.KilledInKernel));
+        Assert.Equal(2L, s.Calls.Single(t => t.Name == "rt_sigreturn").Count);
+        ReplayEvents k = Replay(RepoPath("tests/traces/strace/killed.strace.gz"), TraceFormat.Strace, MachineSpec.SkylakeX86(), "classic").Events;
+        Assert.Equal((1L, 1L, 1L), (k.Killed, k.KilledInKernel, k.InterruptedEnded));
+        Assert.Equal(k.Lines, k.Accounted);
+    }
+
+    private static string RepoPath(string relative)
+    {
+        for (DirectoryInfo? d = new(AppContext.BaseDirectory); d is not null; d = d.Parent)
+        {
+            if (File.Exists(Path.Combine(d.FullName, "Vmsplit.slnx")))
+            {
+                return Path.Combine(d.FullName, relative);
+            }
+        }
+
+        throw new InvalidOperationException("Vmsplit.slnx not found");
+    }
+
     private static double Cycles(ReplayReport r, string design, CostCause c) =>
         r.Run(design).Result.CyclesPerOpByCause.TryGetValue(c, out double v) ? v : 0;
 

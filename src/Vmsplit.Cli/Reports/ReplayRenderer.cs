@@ -67,7 +67,7 @@ public static class ReplayRenderer
 
         if (e.SignalsDelivered > 0)
         {
-            sb.Append(s_inv, $"; {e.SignalsDelivered} signals delivered to a handler");
+            sb.Append(s_inv, $"; {e.SignalsDelivered} signals delivered to a handler ({e.SignalsOnOneReturn} on a return that delivered another)");
         }
 
         if (e.Interrupted > 0)
@@ -93,7 +93,7 @@ public static class ReplayRenderer
             sb.Append(s_inv, $"; {e.AfterExit} after their process exited");
         }
 
-        sb.Append(s_inv, $". Processes: {e.Forks} forks, {e.Threads} threads, {e.Exits} exits, {e.Execs} execs, {e.Killed} killed by a signal, {e.Signals} signals ({e.SignalsDelivered} to a handler: its frame written on the stack, read back by rt_sigreturn), {e.Switches} switches implied by the order of lines");
+        sb.Append(s_inv, $". Processes: {e.Forks} forks, {e.Threads} threads, {e.Exits} exits, {e.Execs} execs, {e.Killed} killed by a signal ({e.KilledInKernel} in the kernel), {e.Signals} signals ({e.SignalsDelivered} to a handler: its frame written on the stack, read back by rt_sigreturn), {e.Switches} switches implied by the order of lines");
         if (e.ChildrenExitedAtOnce > 0)
         {
             sb.Append(s_inv, $", {e.ChildrenExitedAtOnce} children not in the trace run to exit at once");
@@ -207,6 +207,7 @@ public static class ReplayRenderer
         w.WriteNumber("callsGeneric", e.SyscallsGeneric);
         w.WriteNumber("callsInjected", e.SyscallsInjected);
         w.WriteNumber("signalsDelivered", e.SignalsDelivered);
+        w.WriteNumber("signalsOnOneReturn", e.SignalsOnOneReturn);
         w.WriteStartObject("interrupted");
         w.WriteNumber("calls", e.Interrupted);
         w.WriteNumber("erestartsys", e.InterruptedByCode[(int)SyscallRestart.Sys]);
@@ -237,6 +238,7 @@ public static class ReplayRenderer
         w.WriteNumber("exits", e.Exits);
         w.WriteNumber("execs", e.Execs);
         w.WriteNumber("killed", e.Killed);
+        w.WriteNumber("killedInKernel", e.KilledInKernel);
         w.WriteNumber("signals", e.Signals);
         w.WriteNumber("switches", e.Switches);
         w.WriteNumber("childrenExitedAtOnce", e.ChildrenExitedAtOnce);

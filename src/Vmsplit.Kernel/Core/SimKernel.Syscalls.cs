@@ -566,8 +566,10 @@ public sealed partial class SimKernel
     /// <paramref name="from"/> blocks in the kernel and the CPU switches to <paramref name="to"/>, which
     /// returns to user mode completing its own pending system call (<paramref name="pending"/>).
     /// <paramref name="blocking"/> is the call <paramref name="from"/> blocks in (its handler runs before the switch).
+    /// Without <paramref name="returnToUser"/> <paramref name="to"/> stays in the kernel after <paramref name="pending"/>
+    /// until <see cref="ReturnToUser"/> (or dies there: <see cref="ExitAndSwitch"/> with inKernel).
     /// </summary>
-    public void ContextSwitch(Process from, Process to, SyscallRequest? blocking, SyscallRequest? pending)
+    public void ContextSwitch(Process from, Process to, SyscallRequest? blocking, SyscallRequest? pending, bool returnToUser = true)
     {
         if (Current != from)
         {
@@ -586,7 +588,10 @@ public sealed partial class SimKernel
             RunHandler(to, q);
         }
 
-        ExitKernel();
+        if (returnToUser)
+        {
+            ExitKernel();
+        }
     }
 
     /// <summary>schedule() from a task already in the kernel to another (the exit path uses it too).</summary>
@@ -635,11 +640,21 @@ public sealed partial class SimKernel
 
     /// <summary>
     /// exit() of the running process and the switch to <paramref name="next"/>, whose wait4 completes; without
-    /// <paramref name="returnToUser"/> <paramref name="next"/> stays in the kernel until <see cref="ReturnToUser"/>.
+    /// <paramref name="returnToUser"/> <paramref name="next"/> stays in the kernel until <see cref="ReturnToUser"/>. With
+    /// <paramref name="inKernel"/> <paramref name="dying"/> is already in the kernel (a fatal signal found on its way out:
+    /// get_signal's do_group_exit, kernel/signal.c 5.4) and exits from there, with no entry.
     /// </summary>
-    public void ExitAndSwitch(Process dying, Process next, bool returnToUser = true)
+    public void ExitAndSwitch(Process dying, Process next, bool returnToUser = true, bool inKernel = false)
     {
-        Syscall(dying, new SyscallRequest(SyscallKind.Exit));
+        if (inKernel)
+        {
+            RunInKernel(dying, new SyscallRequest(SyscallKind.Exit));
+        }
+        else
+        {
+            Syscall(dying, new SyscallRequest(SyscallKind.Exit));
+        }
+
         SwitchTo(dying, next);
         DestroyProcess(dying);
         RunHandler(next, new SyscallRequest(SyscallKind.Wait4));
@@ -663,10 +678,30 @@ public sealed partial class SimKernel
 
         if (onReturn is SyscallRequest q)
         {
-            RunHandler(p, q);
+            RunInKernel(p, q);
         }
 
         ExitKernel();
+    }
+
+    /// <summary>
+    /// Runs <paramref name="rq"/>'s handler for <paramref name="p"/>, which is in the kernel and running, with no entry or
+    /// exit: a signal delivered on a return already under way (exit_to_usermode_loop runs do_signal once per pending
+    /// signal, arch/x86/entry/common.c 5.4), or the exit of a task killed there (get_signal's do_group_exit).
+    /// </summary>
+    public SyscallResult RunInKernel(Process p, SyscallRequest rq)
+    {
+        if (Current != p)
+        {
+            throw new InvalidOperationException($"{p} runs a kernel path while {Current} is running");
+        }
+
+        if (!InKernel)
+        {
+            throw new InvalidOperationException($"{p} runs a kernel path in user mode");
+        }
+
+        return RunHandler(p, rq);
     }
 }
 

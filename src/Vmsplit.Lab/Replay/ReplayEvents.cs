@@ -63,11 +63,17 @@ public sealed class ReplayEvents
     /// <summary>strace: processes ended by a signal (<c>+++ killed by SIG +++</c>), among <see cref="ExitLines"/>.</summary>
     public long Killed { get; internal set; }
 
+    /// <summary>strace: processes killed while in the kernel (a call a signal interrupted, or a return to user mode under way): the exit ran from there (get_signal's do_group_exit), with no return to user mode and no entry, among <see cref="Killed"/>.</summary>
+    public long KilledInKernel { get; internal set; }
+
     /// <summary>strace: signal lines (<c>--- SIGNAME {...} ---</c>): those delivered to a handler and those skipped (no handler).</summary>
     public long Signals => SignalsDelivered + Skipped(SkipReason.Signal);
 
     /// <summary>strace: signals delivered to a handler the process installed (rt_sigaction): the frame written on its stack.</summary>
     public long SignalsDelivered { get; internal set; }
+
+    /// <summary>strace: signals delivered on a return to user mode that had delivered another already (consecutive signal lines of a process: exit_to_usermode_loop's do_signal once per pending signal), among <see cref="SignalsDelivered"/>: a frame written, no entry of their own.</summary>
+    public long SignalsOnOneReturn { get; internal set; }
 
     /// <summary>strace: calls a signal interrupted (<c>= ? ERESTART...</c>), by restart code (<see cref="SyscallRestart"/>; index 0 unused); each is among <see cref="Syscalls"/> once, its entry and the exit the signal code runs on.</summary>
     public IReadOnlyList<long> InterruptedByCode => _interrupted;

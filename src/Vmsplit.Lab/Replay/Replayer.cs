@@ -64,6 +64,9 @@ public sealed class Replayer
     // the pending return is that of a call a signal interrupted (not of an exit's switch)
     private bool _returnInterrupted;
 
+    // a signal was delivered on the pending return: a further one for the process rides the same return
+    private bool _returnDelivered;
+
     // the call being run was interrupted by a signal: its kernel calls stay in the kernel after the handler
     private bool _interrupting;
 
@@ -105,9 +108,16 @@ public sealed class Replayer
                     _ev.Lines++; // a ChampSim record is its fetch and its operands
                 }
 
-                if (_returning is not null && !(r.Kind == TraceRecordKind.Signal && _byPid.TryGetValue(r.Pid, out ProcState? to) && ReferenceEquals(to, _returning) && Handled(to, ref r)))
+                if (_returning is not null && !KeepsReturn(ref r))
                 {
-                    FinishReturn();
+                    if (ParksReturn(ref r))
+                    {
+                        Park();
+                    }
+                    else
+                    {
+                        FinishReturn();
+                    }
                 }
 
                 switch (r.Kind)
@@ -143,7 +153,7 @@ public sealed class Replayer
                     case TraceRecordKind.ProcessExit:
                         _ev.ExitLines++;
                         _ev.Killed += r.Killed ? 1 : 0;
-                        OnProcessExit(r.Pid);
+                        OnProcessExit(r.Pid, r.Killed);
                         break;
                     default:
                         _ev.Skip(r.Skip);
@@ -244,6 +254,12 @@ public sealed class Replayer
 
         /// <summary>The restart code of the process's last call when a signal interrupted it and what becomes of it is not yet known.</summary>
         public SyscallRestart Interrupted;
+
+        /// <summary>
+        /// In the kernel, in the signal code of its interrupted call (stopped there for the tracer, or for SIGSTOP), while
+        /// another process's lines run: it was switched away from the kernel side and returns to user mode, or dies, from there.
+        /// </summary>
+        public bool Parked;
 
         /// <summary>Descriptors opened or marked close-on-exec (O_CLOEXEC, SOCK_CLOEXEC, FD_CLOEXEC, ...).</summary>
         public HashSet<int> CloExec = [];
@@ -390,29 +406,69 @@ public sealed class Replayer
         return parent.Fork(forked.Child!);
     }
 
+    // ps runs in user mode: the switch to it (from the kernel side of a parked process, without its entry), or the
+    // return of a parked ps that is still the running process (no other process ran since)
     private void MakeCurrent(ProcState ps)
+    {
+        if (ReferenceEquals(ps, _current))
+        {
+            if (ps.Parked)
+            {
+                ps.Parked = false;
+                _k.ReturnToUser(ps.P);
+            }
+
+            return;
+        }
+
+        if (_current!.Parked)
+        {
+            _k.SwitchTo(_current.P, ps.P); // schedule() from the parked process's kernel side
+            _k.ExitKernel();
+        }
+        else
+        {
+            _k.ContextSwitch(_current.P, ps.P, null, null);
+        }
+
+        ps.Parked = false;
+        _ev.Switches++;
+        _current = ps;
+    }
+
+    // ps runs in the kernel and stays there (a signal to deliver, or its death): the switch to it without its return
+    // to user mode, from the kernel side of a parked running process or through the running one's entry
+    private void KernelSide(ProcState ps)
     {
         if (ReferenceEquals(ps, _current))
         {
             return;
         }
 
-        _k.ContextSwitch(_current!.P, ps.P, null, null);
+        if (_current!.Parked)
+        {
+            _k.SwitchTo(_current.P, ps.P);
+        }
+        else
+        {
+            _k.ContextSwitch(_current.P, ps.P, null, null, returnToUser: false);
+        }
+
         _ev.Switches++;
         _current = ps;
     }
 
-    private void OnProcessExit(int pid)
+    private void OnProcessExit(int pid, bool killed)
     {
         if (!_byPid.TryGetValue(pid, out ProcState? ps) || ps.Dead)
         {
             return;
         }
 
-        Exit(pid, ps, ps.ExitCall >= 0 ? Tally(ps.ExitCall) : null);
+        Exit(pid, ps, ps.ExitCall >= 0 ? Tally(ps.ExitCall) : null, killed);
     }
 
-    private void Exit(int pid, ProcState ps, CallTally? tally)
+    private void Exit(int pid, ProcState ps, CallTally? tally, bool killed = false)
     {
         if (ps.Interrupted != SyscallRestart.None && ps.Tasks <= 1)
         {
@@ -445,14 +501,37 @@ public sealed class Replayer
             }
         }
 
-        MakeCurrent(ps);
+        // killed while in the kernel (its return to user mode pending, or parked in its interrupted call's signal code):
+        // get_signal dequeues the fatal signal and calls do_group_exit there, so the task never returns to user mode
+        // (kernel/signal.c, Linux 5.4)
+        bool inKernel = killed && (ReferenceEquals(_returning, ps) || ps.Parked);
+        if (inKernel)
+        {
+            if (ReferenceEquals(_returning, ps))
+            {
+                _returning = null;
+                _returnTally = null;
+                _returnInterrupted = false;
+                _returnDelivered = false;
+            }
+
+            KernelSide(ps);
+            ps.Parked = false;
+            _ev.KilledInKernel++;
+        }
+        else
+        {
+            MakeCurrent(ps);
+        }
+
         double before = _k.Ledger.TotalCycles;
         if (next is not null)
         {
             // strace: next's return to user mode waits for the next line, which may be a signal delivered on it
             bool putOff = _o.Format == TraceFormat.Strace;
-            _k.ExitAndSwitch(ps.P, next.P, returnToUser: !putOff);
+            _k.ExitAndSwitch(ps.P, next.P, returnToUser: !putOff, inKernel: inKernel);
             _current = next;
+            next.Parked = false; // a parked parent is switched to in its kernel side; its return is put off as any
             if (putOff)
             {
                 _returning = next;
@@ -461,7 +540,16 @@ public sealed class Replayer
         }
         else
         {
-            _k.Syscall(ps.P, new SyscallRequest(SyscallKind.Exit)); // the last process: nothing runs after it
+            SyscallRequest exit = new(SyscallKind.Exit);
+            if (inKernel)
+            {
+                _k.RunInKernel(ps.P, exit); // the last process: nothing runs after it
+            }
+            else
+            {
+                _k.Syscall(ps.P, exit);
+            }
+
             _finished = true;
         }
 
@@ -656,50 +744,91 @@ public sealed class Replayer
             return;
         }
 
-        if (ps.Interrupted != SyscallRestart.None)
+        bool interrupted = ps.Interrupted != SyscallRestart.None;
+        if (interrupted)
         {
             Resolve(ps, handler: true, saRestart: (ps.RestartHandlers & (1UL << (int)(r.Arg0 - 1))) != 0);
         }
 
-        // the signal is delivered on a return to user mode: the one a switch to the process makes (the pending return of
-        // a process an exit switched to, or the switch this line makes), else, for the process that was running, the
-        // return of the interrupt that brought it into the kernel (an entry and exit of its own)
+        // the signal is delivered on a return to user mode: the one already under way (the pending return of a call a signal
+        // interrupted, of a process an exit switched to, or of an earlier delivery: exit_to_usermode_loop runs do_signal, which
+        // dequeues one signal and builds its frame, for as long as TIF_SIGPENDING stays set, arch/x86/entry/common.c 5.4;
+        // arm64's do_notify_resume loops the same way, arch/arm64/kernel/signal.c), the one of the switch this line makes to
+        // a process that was not running, or, for the process that was running its own code, the return of the interrupt
+        // that brought it into the kernel (an entry of its own); the return itself waits for the next line, which may be
+        // another signal for the process, delivered on it, its frame below this one
         SyscallRequest delivery = new(SyscallKind.SignalDelivery, new VirtualAddress(SignalFrameAt(ps, ps.Frames)), SignalFrames.RtSigframeBytes(_k.Layout.Arch));
         if (ReferenceEquals(_returning, ps))
         {
             _ev.SignalsOnCallReturn += _returnInterrupted ? 1 : 0;
-            FinishReturn(delivery);
-        }
-        else if (!ReferenceEquals(ps, _current))
-        {
-            _k.ContextSwitch(_current!.P, ps.P, null, delivery);
-            _ev.Switches++;
-            _current = ps;
+            _ev.SignalsOnOneReturn += _returnDelivered ? 1 : 0;
+            _k.RunInKernel(ps.P, delivery);
+            _returnTally = null; // as a delivery's own return, not the call's or the exit's
         }
         else
         {
-            _k.Syscall(ps.P, delivery);
+            bool parked = ps.Parked;
+            if (parked || !ReferenceEquals(ps, _current))
+            {
+                KernelSide(ps); // a parked process is switched to on its kernel side, where its interrupted call's return is
+                _k.RunInKernel(ps.P, delivery);
+            }
+            else
+            {
+                _k.Syscall(ps.P, delivery, returnToUser: false);
+            }
+
+            ps.Parked = false;
+            _ev.SignalsOnCallReturn += parked && interrupted ? 1 : 0;
+            _returning = ps;
+            _returnTally = null;
+            _returnInterrupted = parked && interrupted;
         }
 
+        _returnDelivered = true;
         ps.Frames++;
         _ev.SignalsDelivered++;
+    }
+
+    // A line of the process whose return to user mode is pending that Linux handles before that return: another signal
+    // (delivered on it, or dequeued and ignored), a stop, or its death by a signal (get_signal's loop, kernel/signal.c 5.4)
+    private bool KeepsReturn(ref TraceRecord r) =>
+        (r.Kind is TraceRecordKind.Signal || (r.Kind == TraceRecordKind.Skipped && r.Skip == SkipReason.Signal) || (r.Kind == TraceRecordKind.ProcessExit && r.Killed))
+        && _byPid.TryGetValue(r.Pid, out ProcState? ps) && ReferenceEquals(ps, _returning);
+
+    // A line of another process while the pending return is that of a call a signal interrupted: the process waits in its
+    // signal code (ptrace_signal's stop for the tracer, or do_signal_stop, in get_signal) and the other runs; it is
+    // switched away from on its kernel side, with no return to user mode
+    private bool ParksReturn(ref TraceRecord r) =>
+        _o.Format == TraceFormat.Strace && _returning!.Interrupted != SyscallRestart.None
+        && !(r.Kind == TraceRecordKind.Skipped && r.Skip is SkipReason.Blank or SkipReason.ToolMessage)
+        && !(_byPid.TryGetValue(r.Pid, out ProcState? ps) && ReferenceEquals(ps, _returning));
+
+    private void Park()
+    {
+        _returning!.Parked = true;
+        _returning = null;
+        _returnTally = null;
+        _returnInterrupted = false;
+        _returnDelivered = false;
     }
 
     // whether a signal line is delivered to a handler (the process lives and has one for the signal)
     private bool Handled(ProcState ps, ref TraceRecord r) =>
         !ps.Dead && !_finished && r.Arg0 is > 0 and <= 64 && (ps.Handlers & (1UL << (int)(r.Arg0 - 1))) != 0;
 
-    // The process an exit switched to returns to user mode: now, before the next line, unless that line is a signal for it
-    // with a handler, which rides this return (exit_to_usermode_loop delivers it on the way out). The return's cycles go
-    // to the exit's tally, as when it was not put off.
-    private void FinishReturn(SyscallRequest? delivery = null)
+    // The pending return to user mode (of a process an exit switched to, of a call a signal interrupted, of a signal's
+    // delivery) happens: now, before the next line, which is not one the kernel handles before returning (KeepsReturn).
+    // The return's cycles go to the exit's or the call's tally, as when it was not put off.
+    private void FinishReturn()
     {
         ProcState ps = _returning!;
         _returning = null;
         _returnInterrupted = false;
+        _returnDelivered = false;
         double before = _k.Ledger.TotalCycles;
-        _k.ReturnToUser(ps.P, delivery);
-        if (_returnTally is not null && delivery is null)
+        _k.ReturnToUser(ps.P);
+        if (_returnTally is not null)
         {
             _returnTally.Cycles += _k.Ledger.TotalCycles - before;
         }
