@@ -393,10 +393,63 @@ public class ReplayTests
         Assert.Equal(m.Profile.MemcpyCycles(frame), Cycles(handled, design, CostCause.Memcpy) - Cycles(alone, design, CostCause.Memcpy), 6);
     }
 
-    // the recorded traces of the two cases (tests/traces/README.md): perl's two pending signals unblocked at once, and a
-    // shell's `sleep` killed by SIGTERM in its interrupted clock_nanosleep while the shell runs on
+    private const string StopCont =
+        "500 --- SIGSTOP {si_signo=SIGSTOP, si_code=SI_USER, si_pid=501, si_uid=0} ---\n" +
+        "500 --- stopped by SIGSTOP ---\n" +
+        "500 --- SIGCONT {si_signo=SIGCONT, si_code=SI_USER, si_pid=501, si_uid=0} ---\n";
+
+    // restart_syscall runs the restart the interrupted call left (kernel/signal.c 5.4 sys_restart_syscall). clock_nanosleep
+    // reads its request (get_timespec64, 16 bytes) and, interrupted, writes the time left to rmtp (put_timespec64, 16);
+    // hrtimer_nanosleep_restart reads nothing and writes the time left only when interrupted again (kernel/time/hrtimer.c):
+    // copies 16 in, 16 out, 16 out (the first restart, interrupted), none (the second, which finishes); with rmtp NULL only
+    // the request. poll reads its 2 pollfds (16 bytes) and writes each revents (2 bytes, __put_user), and do_restart_poll
+    // does both again (fs/select.c). A futex wait's restart (futex_wait_restart) has no path in the model: generic. Each
+    // call and restart is one entry and exit.
+    [Theory]
+    [InlineData("x86-64", "classic")]
+    [InlineData("x86-64", "kpti")]
+    [InlineData("arm-lpae", "4g4g")]
+    public void RestartSyscallRunsTheRestartItsInterruptedCallLeft(string arch, string design)
+    {
+        Vmsplit.Kernel.Layout.KernelArchInfo a = Vmsplit.Kernel.Layout.KernelArchitectures.All.Single(x => x.Name == arch);
+        MachineSpec m = new(MachineSpec.Require(a.DefaultProfile), a.Arch, 512 * Vmsplit.Hardware.ByteSize.MiB);
+        string Sleep(string rmtp) =>
+            "500 clock_nanosleep(CLOCK_REALTIME, 0, {tv_sec=1, tv_nsec=0}, " + rmtp + ") = ? ERESTART_RESTARTBLOCK (Interrupted by signal) <0.300700>\n" + StopCont +
+            "500 restart_syscall(<... resuming interrupted clock_nanosleep ...>) = ? ERESTART_RESTARTBLOCK (Interrupted by signal) <0.1>\n" + StopCont +
+            "500 restart_syscall(<... resuming interrupted restart_syscall ...>) = 0 <0.5>\n" + JustExit;
+        ReplayReport sleep = Replay(Temp("sleep.strace", Sleep("{tv_sec=0, tv_nsec=699362278}")), TraceFormat.Strace, m, design);
+        ReplayReport noRmtp = Replay(Temp("normtp.strace", Sleep("NULL")), TraceFormat.Strace, m, design);
+        ReplayReport poll = Replay(Temp("poll.strace",
+            "500 poll([{fd=3, events=POLLIN}, {fd=4, events=POLLIN}], 2, 1000) = ? ERESTART_RESTARTBLOCK (Interrupted by signal) <0.2>\n" + StopCont +
+            "500 restart_syscall(<... resuming interrupted poll ...>) = 1 ([{fd=3, revents=POLLIN}]) <0.5>\n" + JustExit), TraceFormat.Strace, m, design);
+        ReplayReport futex = Replay(Temp("futex.strace",
+            "500 futex(0x7f12, FUTEX_WAIT_BITSET_PRIVATE|FUTEX_CLOCK_REALTIME, 0, {tv_sec=1, tv_nsec=0}, FUTEX_BITSET_MATCH_ANY) = ? ERESTART_RESTARTBLOCK (Interrupted by signal) <0.2>\n" + StopCont +
+            "500 restart_syscall(<... resuming interrupted futex ...>) = -1 ETIMEDOUT (Connection timed out) <0.5>\n" + JustExit), TraceFormat.Strace, m, design);
+        ReplayReport exitOnly = Replay(Temp("exit.strace", JustExit), TraceFormat.Strace, m, design);
+        ReplayReport oneCall = Replay(Temp("call.strace", "500 getppid() = 1\n" + JustExit), TraceFormat.Strace, m, design);
+
+        Assert.Equal((2L, 0L), (sleep.Events.RestartSyscallAsCall, sleep.Events.RestartSyscallGeneric));
+        Assert.Equal(("generic(hrtimer_nanosleep_restart)", 2L), sleep.Events.Calls.Where(t => t.Name == "restart_syscall").Select(t => (t.Path, t.Count)).Single());
+        Assert.Equal(("generic(do_restart_poll)", 1L), poll.Events.Calls.Where(t => t.Name == "restart_syscall").Select(t => (t.Path, t.Count)).Single());
+        Assert.Equal((0L, 1L), (futex.Events.RestartSyscallAsCall, futex.Events.RestartSyscallGeneric));
+        Assert.Equal(("generic", 1L), futex.Events.Calls.Where(t => t.Name == "restart_syscall").Select(t => (t.Path, t.Count)).Single());
+
+        double Memcpy(ReplayReport r) => Cycles(r, design, CostCause.Memcpy) - Cycles(exitOnly, design, CostCause.Memcpy);
+        Assert.Equal(3 * m.Profile.MemcpyCycles(16), Memcpy(sleep), 6);
+        Assert.Equal(m.Profile.MemcpyCycles(16), Memcpy(noRmtp), 6);
+        Assert.Equal((2 * m.Profile.MemcpyCycles(16)) + (4 * m.Profile.MemcpyCycles(2)), Memcpy(poll), 6);
+        Assert.Equal(0, Memcpy(futex), 6);
+
+        double entry = Cycles(oneCall, design, CostCause.ExceptionEntryExit) - Cycles(exitOnly, design, CostCause.ExceptionEntryExit);
+        Assert.Equal(3 * entry, Cycles(sleep, design, CostCause.ExceptionEntryExit) - Cycles(exitOnly, design, CostCause.ExceptionEntryExit), 6);
+        Assert.Equal(2 * entry, Cycles(poll, design, CostCause.ExceptionEntryExit) - Cycles(exitOnly, design, CostCause.ExceptionEntryExit), 6);
+    }
+
+    // the recorded traces of these cases (tests/traces/README.md): perl's two pending signals unblocked at once, a shell's
+    // `sleep` killed by SIGTERM in its interrupted clock_nanosleep while the shell runs on, a python poll stopped and
+    // continued (restart_syscall → do_restart_poll), and interrupted.strace's clock_nanosleep restarted twice
     [Fact]
-    public void TheRecordedTracesDeliverTwoSignalsOnOneReturnAndKillInTheKernel()
+    public void TheRecordedTracesDeliverTwoSignalsOnOneReturnKillInTheKernelAndRunTheRestarts()
     {
         ReplayEvents s = Replay(RepoPath("tests/traces/strace/signals.strace.gz"), TraceFormat.Strace, MachineSpec.SkylakeX86(), "classic").Events;
         Assert.Equal((2L, 1L, 0L), (s.SignalsDelivered, s.SignalsOnOneReturn, s.KilledInKernel));
@@ -404,6 +457,11 @@ public class ReplayTests
         ReplayEvents k = Replay(RepoPath("tests/traces/strace/killed.strace.gz"), TraceFormat.Strace, MachineSpec.SkylakeX86(), "classic").Events;
         Assert.Equal((1L, 1L, 1L), (k.Killed, k.KilledInKernel, k.InterruptedEnded));
         Assert.Equal(k.Lines, k.Accounted);
+        ReplayEvents p = Replay(RepoPath("tests/traces/strace/poll.strace.gz"), TraceFormat.Strace, MachineSpec.SkylakeX86(), "classic").Events;
+        Assert.Equal((1L, 0L), (p.RestartSyscallAsCall, p.RestartSyscallGeneric));
+        Assert.Equal("generic(do_restart_poll)", p.Calls.Single(t => t.Name == "restart_syscall").Path);
+        ReplayEvents i = Replay(RepoPath("tests/traces/strace/interrupted.strace.gz"), TraceFormat.Strace, MachineSpec.SkylakeX86(), "classic").Events;
+        Assert.Equal((2L, 0L), (i.RestartSyscallAsCall, i.RestartSyscallGeneric)); // clock_nanosleep's restart, then the restart's
     }
 
     private static string RepoPath(string relative)

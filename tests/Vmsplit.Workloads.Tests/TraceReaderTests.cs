@@ -217,6 +217,7 @@ public class TraceReaderTests
             new[] { SyscallRestart.Sys, SyscallRestart.NoIntr, SyscallRestart.NoHand, SyscallRestart.RestartBlock, SyscallRestart.None, SyscallRestart.None },
             all.Skip(3).Select(r => r.Restart));
         Assert.Equal(("restart_syscall", false), (names[all[7].Call], all[3].HasResult));
+        Assert.Equal(((byte)0b1100, (byte)0b10000, (byte)0), (all[6].StructArgs, all[5].StructArgs, all[3].StructArgs)); // clock_nanosleep's request and rmtp, pselect6's timeout
     }
 
     [Fact]

@@ -73,8 +73,8 @@ public static class ReplayRenderer
         if (e.Interrupted > 0)
         {
             IReadOnlyList<long> by = e.InterruptedByCode;
-            sb.Append(s_inv, $"; {e.Interrupted} calls interrupted by a signal (ERESTARTSYS {by[(int)SyscallRestart.Sys]}, ERESTARTNOINTR {by[(int)SyscallRestart.NoIntr]}, ERESTARTNOHAND {by[(int)SyscallRestart.NoHand]}, ERESTART_RESTARTBLOCK {by[(int)SyscallRestart.RestartBlock]}), each one entry and exit that copies no result: ");
-            sb.Append(s_inv, $"{e.InterruptedRestarted} restarted by the kernel ({e.InterruptedRestartSyscall} through restart_syscall; the restart is the process's next call), {e.InterruptedEintr} returned EINTR, {e.InterruptedEnded} ended with their process or the trace; {e.SignalsOnCallReturn} signals delivered on the interrupted call's own return");
+            sb.Append(s_inv, $"; {e.Interrupted} calls interrupted by a signal (ERESTARTSYS {by[(int)SyscallRestart.Sys]}, ERESTARTNOINTR {by[(int)SyscallRestart.NoIntr]}, ERESTARTNOHAND {by[(int)SyscallRestart.NoHand]}, ERESTART_RESTARTBLOCK {by[(int)SyscallRestart.RestartBlock]}), each one entry and exit that copies no result (but nanosleep's time left): ");
+            sb.Append(s_inv, $"{e.InterruptedRestarted} restarted by the kernel ({e.InterruptedRestartSyscall} through restart_syscall; the restart is the process's next call), {e.InterruptedEintr} returned EINTR, {e.InterruptedEnded} ended with their process or the trace; {e.SignalsOnCallReturn} signals delivered on the interrupted call's own return; {e.RestartSyscallAsCall} restart_syscall calls ran their call's restart, {e.RestartSyscallGeneric} as generic");
         }
 
         sb.Append(s_inv, $"; {e.ExitLines} exit lines; skipped: ");
@@ -216,6 +216,8 @@ public static class ReplayRenderer
         w.WriteNumber("erestartRestartblock", e.InterruptedByCode[(int)SyscallRestart.RestartBlock]);
         w.WriteNumber("restarted", e.InterruptedRestarted);
         w.WriteNumber("restartSyscall", e.InterruptedRestartSyscall);
+        w.WriteNumber("restartSyscallAsCall", e.RestartSyscallAsCall);
+        w.WriteNumber("restartSyscallGeneric", e.RestartSyscallGeneric);
         w.WriteNumber("eintr", e.InterruptedEintr);
         w.WriteNumber("ended", e.InterruptedEnded);
         w.WriteNumber("signalsOnCallReturn", e.SignalsOnCallReturn);

@@ -498,6 +498,21 @@ public sealed partial class SimKernel
     }
 
     // a generic call's copy_from_user / copy_to_user of its argument or result bytes, through the design's uaccess
+    /// <summary>
+    /// One more copy of the call <see cref="Current"/> is in (copy_to_user or copy_from_user through the design's strategy):
+    /// a handler that copies more than once, such as poll's __put_user of each revents after its copy of the array. Returns
+    /// the bytes copied.
+    /// </summary>
+    public long UserCopy(VirtualAddress user, ulong bytes, bool toUser)
+    {
+        if (!InKernel)
+        {
+            throw new InvalidOperationException("a user copy outside a system call");
+        }
+
+        return GenericCopy(user, bytes, toUser);
+    }
+
     private long GenericCopy(VirtualAddress user, ulong bytes, bool toUser)
     {
         ulong done = 0;

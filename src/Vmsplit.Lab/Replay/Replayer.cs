@@ -261,6 +261,13 @@ public sealed class Replayer
         /// </summary>
         public bool Parked;
 
+        /// <summary>The restart_block.fn the last call interrupted with ERESTART_RESTARTBLOCK left (None: one the model has no path for), with what it keeps: nanosleep's rmtp, poll's ufds and nfds.</summary>
+        public RestartFn RestartBlock;
+        public ulong RestartUser;
+        public ulong RestartRemain;
+        public ulong RestartCount;
+        public bool RestartRmtp;
+
         /// <summary>Descriptors opened or marked close-on-exec (O_CLOEXEC, SOCK_CLOEXEC, FD_CLOEXEC, ...).</summary>
         public HashSet<int> CloExec = [];
         public int ExitCall = -1;
@@ -711,6 +718,10 @@ public sealed class Replayer
             _returnInterrupted = true;
             ps.Interrupted = r.Restart;
             _ev.Interrupt(r.Restart);
+            if (r.Restart == SyscallRestart.RestartBlock && info.Restart == RestartFn.None)
+            {
+                ps.RestartBlock = RestartFn.None; // a restart the model has none for (futex_wait_restart, ...)
+            }
         }
 
         t.Count++;
@@ -1268,6 +1279,11 @@ public sealed class Replayer
 
     private string Generic(ProcState ps, ref TraceRecord r, TraceCallInfo info)
     {
+        if (info.Restart == RestartFn.RestartSyscall || (info.Restart != RestartFn.None && !(r.HasResult && r.Result < 0)))
+        {
+            return Restartable(ps, ref r, info);
+        }
+
         ulong result = r.HasResult && r.Result > 0 ? (ulong)r.Result : 0;
         bool ok = (!r.HasResult || r.Result >= 0) && r.Restart == SyscallRestart.None; // an interrupted call writes no result
         if (info.PathIn && r.PathBytes > 0)
@@ -1326,6 +1342,93 @@ public sealed class Replayer
 
         Sys(ps, SyscallKind.GenericIn, 0, 0);
         return "generic";
+    }
+
+    private static ulong ArgAt(ref TraceRecord r, int index) => index switch
+    {
+        0 => r.Arg0,
+        1 => r.Arg1,
+        2 => r.Arg2,
+        3 => r.Arg3,
+        _ => 0,
+    };
+
+    // nanosleep, clock_nanosleep, poll and restart_syscall, with the uaccess of their handlers in Linux 5.4. A call that a
+    // signal interrupts with ERESTART_RESTARTBLOCK leaves its restart in current->restart_block; restart_syscall(2), its
+    // own entry, runs that restart (kernel/signal.c sys_restart_syscall): hrtimer_nanosleep_restart sleeps to the expiry the
+    // call kept, reading nothing, and writes the time left only if interrupted again (kernel/time/hrtimer.c); do_restart_poll
+    // runs do_sys_poll again, the array read and each revents written (fs/select.c). A restart_syscall whose call the model
+    // has no restart for (a futex wait's futex_wait_restart, or a call before the trace began) runs as generic.
+    private string Restartable(ProcState ps, ref TraceRecord r, TraceCallInfo info)
+    {
+        const ulong Timespec = 16; // struct __kernel_timespec (include/uapi/linux/time_types.h)
+        const ulong Pollfd = 8; // struct pollfd: int fd, short events, short revents (include/uapi/asm-generic/poll.h)
+        bool again = r.Restart == SyscallRestart.RestartBlock;
+        RestartFn fn = info.Restart;
+        ulong user = ArgAt(ref r, info.BufferArg);
+        ulong remain = ArgAt(ref r, info.RemainArg);
+        ulong count = r.Arg1;
+        bool rmtp = info.RemainArg >= 0 && (((r.StructArgs >> info.RemainArg) & 1) != 0 || remain != 0);
+        bool restart = fn == RestartFn.RestartSyscall;
+        if (restart)
+        {
+            if (ps.RestartBlock == RestartFn.None)
+            {
+                _ev.RestartSyscallGeneric++;
+                Sys(ps, SyscallKind.GenericIn, 0, 0);
+                return "generic";
+            }
+
+            (fn, user, remain, count, rmtp) = (ps.RestartBlock, ps.RestartUser, ps.RestartRemain, ps.RestartCount, ps.RestartRmtp);
+            _ev.RestartSyscallAsCall++;
+        }
+
+        string path;
+        if (fn == RestartFn.Nanosleep)
+        {
+            // the call reads its request with get_timespec64; the restart reads nothing
+            ulong bytes = restart ? 0 : Timespec;
+            _k.Syscall(ps.P, new SyscallRequest(SyscallKind.GenericIn, new VirtualAddress(bytes == 0 ? 0 : BufferAt(ps, user, ref bytes)), bytes), returnToUser: false);
+            if (again && rmtp)
+            {
+                // do_nanosleep → nanosleep_copyout: put_timespec64 of the time left to rmtp (kernel/time/hrtimer.c 5.4)
+                ulong left = Timespec;
+                _k.UserCopy(new VirtualAddress(BufferAt(ps, remain, ref left)), left, toUser: true);
+            }
+
+            path = restart ? "generic(hrtimer_nanosleep_restart)" : "generic-nanosleep";
+        }
+        else
+        {
+            // do_sys_poll: copy_from_user of the pollfd array, then __put_user of each revents, interrupted or not
+            ulong fds = Math.Min(count, BufferBytes / Pollfd);
+            if (count > fds)
+            {
+                _ev.BytesClamped += (long)Math.Min(count - fds, (ulong)long.MaxValue / Pollfd) * (long)Pollfd;
+            }
+
+            ulong bytes = fds * Pollfd;
+            ulong at = BufferAt(ps, user, ref bytes);
+            _k.Syscall(ps.P, new SyscallRequest(SyscallKind.GenericIn, new VirtualAddress(at), bytes), returnToUser: false);
+            for (ulong i = 0; i < bytes / Pollfd; i++)
+            {
+                _k.UserCopy(new VirtualAddress(at + (i * Pollfd) + 6), 2, toUser: true);
+            }
+
+            path = restart ? "generic(do_restart_poll)" : "generic-poll";
+        }
+
+        if (!_interrupting)
+        {
+            _k.ReturnToUser(ps.P);
+        }
+
+        if (again && !restart)
+        {
+            (ps.RestartBlock, ps.RestartUser, ps.RestartRemain, ps.RestartCount, ps.RestartRmtp) = (fn, user, remain, count, rmtp);
+        }
+
+        return path;
     }
 
     // ChampSim: the call --syscall-every injects, as the built-in workload of that name makes it

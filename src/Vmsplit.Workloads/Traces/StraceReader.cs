@@ -214,6 +214,7 @@ public sealed class StraceReader : LineTraceReader<byte[]>, ITraceReader
         r.Pid = pid;
         r.Call = Names.Intern(name);
         r.Arg0 = r.Arg1 = r.Arg2 = r.Arg3 = 0;
+        r.StructArgs = 0;
         r.PathBytes = 0;
         r.PathAddress = 0;
         r.FdKind = FdKind.Unknown;
@@ -443,6 +444,11 @@ public sealed class StraceReader : LineTraceReader<byte[]>, ITraceReader
         }
 
         ulong value = 0;
+        if (a[0] == (byte)'{' && index < 8)
+        {
+            r.StructArgs |= (byte)(1 << index);
+        }
+
         if (a[0] == (byte)'"')
         {
             if (r.PathBytes == 0)

@@ -8,10 +8,29 @@ namespace Vmsplit.Workloads.Traces;
 /// starts a new program (execve, counted as a process event), and how a generic call's uaccess is sized: bytes from
 /// the user, to the user, and where its buffer argument is.
 /// </summary>
-public readonly record struct TraceCallInfo(SyscallKind Call, bool Exec = false, int BufferArg = -1, int FixedOutBytes = 0, bool ResultIn = false, bool ResultOut = false, bool PathIn = false)
+public readonly record struct TraceCallInfo(SyscallKind Call, bool Exec = false, int BufferArg = -1, int FixedOutBytes = 0, bool ResultIn = false, bool ResultOut = false, bool PathIn = false, RestartFn Restart = RestartFn.None, int RemainArg = -1)
 {
     /// <summary>A call the model has no path of its own for.</summary>
     public bool IsGeneric => Call is SyscallKind.GenericIn or SyscallKind.GenericOut;
+}
+
+/// <summary>
+/// The restart_block.fn a call leaves when a signal interrupts it with ERESTART_RESTARTBLOCK, which restart_syscall(2)
+/// runs (kernel/signal.c 5.4: sys_restart_syscall calls current->restart_block.fn); <see cref="RestartSyscall"/> marks
+/// restart_syscall itself.
+/// </summary>
+public enum RestartFn : byte
+{
+    None,
+
+    /// <summary>nanosleep, clock_nanosleep: hrtimer_nanosleep_restart (kernel/time/hrtimer.c).</summary>
+    Nanosleep,
+
+    /// <summary>poll: do_restart_poll (fs/select.c).</summary>
+    Poll,
+
+    /// <summary>restart_syscall(2): runs the interrupted call's restart_block.fn.</summary>
+    RestartSyscall,
 }
 
 /// <summary>
@@ -73,6 +92,16 @@ public static class SyscallMap
         Add(new(SyscallKind.GenericIn, BufferArg: 0, FixedOutBytes: 32), "times");
         Add(new(SyscallKind.GenericIn, BufferArg: 0, FixedOutBytes: 8), "pipe", "pipe2");
         Add(new(SyscallKind.GenericIn, BufferArg: 3, FixedOutBytes: 8), "socketpair");
+
+        // generic handlers whose uaccess the replay runs as Linux 5.4 does, and the restart_block an interruption leaves:
+        // nanosleep's and clock_nanosleep's request read with get_timespec64 (16 bytes) and, interrupted, the time left
+        // written to rmtp with put_timespec64 (kernel/time/hrtimer.c, kernel/time/posix-timers.c); poll's pollfd array read
+        // (8 bytes each) and each revents written back with __put_user (fs/select.c do_sys_poll); restart_syscall runs the
+        // restart of the call it continues (Replayer)
+        Add(new(SyscallKind.GenericIn, BufferArg: 0, Restart: RestartFn.Nanosleep, RemainArg: 1), "nanosleep");
+        Add(new(SyscallKind.GenericIn, BufferArg: 2, Restart: RestartFn.Nanosleep, RemainArg: 3), "clock_nanosleep");
+        Add(new(SyscallKind.GenericIn, BufferArg: 0, Restart: RestartFn.Poll), "poll");
+        Add(new(SyscallKind.GenericIn, Restart: RestartFn.RestartSyscall), "restart_syscall");
 
         // generic calls that copy a path from the user
         Add(new(SyscallKind.GenericIn, PathIn: true), "unlink", "unlinkat", "mkdir", "mkdirat", "rmdir", "rename", "renameat", "renameat2",

@@ -128,6 +128,9 @@ public struct TraceRecord
 
     public ulong Arg3;
 
+    /// <summary>Syscall strace: bit n set when argument n (0-7) is a structure strace printed (<c>{...}</c>): for an output argument, one the kernel wrote (nanosleep's rmtp when interrupted).</summary>
+    public byte StructArgs;
+
     /// <summary>Syscall: its return value when <see cref="HasResult"/> (for a failure, the negated errno).</summary>
     public long Result;
 
