@@ -17,8 +17,8 @@ public static class MachineOptions
 
     public const string RandomizeVaSpaceHelp =
         "the kernel.randomize_va_space sysctl (Documentation/admin-guide/sysctl/kernel.rst): 0 randomises nothing (as the norandmaps boot option), "
-        + "1 the stack, vdso, mmap base and shared libraries, 2 (default) also the heap (brk); the model randomises only execve's stack offset "
-        + "(arch_align_stack), so 1 and 2 behave the same";
+        + "1 the stack, vdso, mmap base and shared libraries, 2 (default) also the heap (brk); the model randomises, from --seed, the mmap base "
+        + "(arch_mmap_rnd), the stack top (randomize_stack_top) and arch_align_stack's offsets, and has no vdso or brk heap, so 1 and 2 behave the same";
 
     /// <summary>
     /// <c>--randomize-va-space</c>: the values Documentation/admin-guide/sysctl/kernel.rst gives kernel.randomize_va_space,

@@ -82,6 +82,9 @@ public abstract class ArchMm
     /// <summary>The architecture's part of a new program's stack (create_elf_tables, fs/binfmt_elf.c 5.4).</summary>
     public abstract Vmsplit.Kernel.Abi.ElfStack ElfStack { get; }
 
+    /// <summary>Where exec places the stack and the mmap area: STACK_TOP, STACK_RND_MASK, mmap_rnd_bits (Linux 5.4).</summary>
+    public abstract Vmsplit.Kernel.Abi.ProcessLayout ProcessLayout { get; }
+
     /// <summary>Places (<see cref="SimKernel.EntryVa"/>, <see cref="SimKernel.EntryAreaVa"/>) and maps the exception vectors or the entry area at boot.</summary>
     public abstract void MapEntry(VirtualAddress imageVa);
 

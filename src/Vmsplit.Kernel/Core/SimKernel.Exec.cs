@@ -79,21 +79,32 @@ public sealed partial class SimKernel
     // The kernel's random numbers (get_random_int, get_random_bytes): SplitMix64 (Steele, Lea and Flood, "Fast splittable
     // pseudorandom number generators", OOPSLA 2014) from the run's seed, so the same seed gives the same stack offsets and
     // AT_RANDOM bytes; a stream of its own, drawn only by execve, so nothing else the seed drives moves.
-    private ulong _random;
+    private SplitMix64 _random;
     private bool _randomSeeded;
 
     private ulong NextRandom()
     {
         if (!_randomSeeded)
         {
-            _random = Seed ^ 0x5241_4e44_4f4d_5354UL; // "RANDOMST"
+            _random = new SplitMix64(Seed ^ 0x5241_4e44_4f4d_5354UL); // "RANDOMST"
             _randomSeeded = true;
         }
 
-        ulong z = _random += 0x9e37_79b9_7f4a_7c15UL;
-        z = (z ^ (z >> 30)) * 0xbf58_476d_1ce4_e5b9UL;
-        z = (z ^ (z >> 27)) * 0x94d0_49bb_1331_11ebUL;
-        return z ^ (z >> 31);
+        return _random.Next();
+    }
+
+    /// <summary>SplitMix64 (Steele, Lea and Flood, OOPSLA 2014): one stream of the kernel's random numbers.</summary>
+    private struct SplitMix64(ulong state)
+    {
+        private ulong _state = state;
+
+        public ulong Next()
+        {
+            ulong z = _state += 0x9e37_79b9_7f4a_7c15UL;
+            z = (z ^ (z >> 30)) * 0xbf58_476d_1ce4_e5b9UL;
+            z = (z ^ (z >> 27)) * 0x94d0_49bb_1331_11ebUL;
+            return z ^ (z >> 31);
+        }
     }
 
     /// <summary>get_random_int(): 32 random bits from the run's seed.</summary>

@@ -28,7 +28,8 @@ public sealed record KernelSetup(KernelLayout Layout, DesignSpec Design, CpuProf
 
     /// <summary>
     /// The kernel.randomize_va_space sysctl (Documentation/admin-guide/sysctl/kernel.rst): 2, the default, and 1 randomize
-    /// what execve places (here arch_align_stack's offset of the new stack); 0, as the norandmaps boot option sets, does not.
+    /// what exec places (PF_RANDOMIZE: the mmap base, the stack top, arch_align_stack's offsets; the model has no brk heap,
+    /// which only 2 randomizes); 0, as the norandmaps boot option sets, does not.
     /// </summary>
     public int RandomizeVaSpace { get; init; } = 2;
 
@@ -113,6 +114,7 @@ public sealed partial class SimKernel : IKernelMapper
         Image = policies.Image;
         UserPages = policies.UserPages;
         Uaccess = new UserAccess(Layout.TaskSize, policies.UserPages);
+        (MmapBase, StackTop) = PickProcessLayout();
         ReserveImageFrames();
         MemMap = Layout.Arch.Is32Bit() ? ReserveMemMap() : ReserveVmemmap();
         Gup = new Gup(this);
@@ -449,8 +451,56 @@ public sealed partial class SimKernel : IKernelMapper
     /// <summary>The lowest user address a region is placed at (above the NULL-pointer guard, mmap_min_addr).</summary>
     public const ulong UserFloor = 0x10000;
 
-    /// <summary>Below this the mmap area grows down (TASK_SIZE minus a stack gap, as mmap_base()).</summary>
-    public ulong MmapBase => Layout.TaskSize - (Layout.TaskSize >= (1UL << 32) ? 1UL << 30 : 128UL << 20);
+    /// <summary>
+    /// Below this the mmap area grows down: mm->mmap_base as arch_pick_mmap_layout sets it at exec (mm/util.c and
+    /// arch/x86/mm/mmap.c, Linux 5.4), STACK_TOP minus the stack's gap and arch_mmap_rnd's random pages
+    /// (<see cref="PickProcessLayout"/>).
+    /// </summary>
+    public ulong MmapBase { get; }
+
+    /// <summary>
+    /// The top of a new program's stack: randomize_stack_top(STACK_TOP) as load_elf_binary passes it to setup_arg_pages,
+    /// which applies arch_align_stack and PAGE_ALIGN (fs/binfmt_elf.c, fs/exec.c, Linux 5.4); page aligned.
+    /// </summary>
+    public ulong StackTop { get; }
+
+    /// <summary>A program's stack VMA as setup_arg_pages leaves it (<see cref="ExecStackBytes"/> below <see cref="StackTop"/>), for a process the kernel did not exec; returns its lowest address.</summary>
+    public VirtualAddress MapStack(Process p)
+    {
+        VirtualAddress low = new(StackTop - ExecStackBytes);
+        p.Vmas.Insert(new Vma(low, new VirtualAddress(StackTop), VmFlags.Read | VmFlags.Write));
+        return low;
+    }
+
+    // The layout exec gives every program of this kernel (Linux draws it at each execve; the model draws once per boot,
+    // so every process and every exec of a run shares it): with randomize_va_space >= 1 (PF_RANDOMIZE, load_elf_binary)
+    // arch_mmap_rnd's get_random_long() and randomize_stack_top's, each from a SplitMix64 stream of its own over the
+    // run's seed, then setup_arg_pages' arch_align_stack (its get_random_int() from the stack stream) and PAGE_ALIGN;
+    // with 0 (norandmaps) Linux's fixed values. A layout with no room for a stack above the mmap area is refused.
+    private (ulong MmapBase, ulong StackTop) PickProcessLayout()
+    {
+        Vmsplit.Kernel.Abi.ProcessLayout pl = Arch.ProcessLayout;
+        bool randomize = _setup.RandomizeVaSpace > 0;
+        SplitMix64 mmapRandom = new(Seed ^ 0x4d4d_4150_5241_4e44UL); // "MMAPRAND"
+        SplitMix64 stackRandom = new(Seed ^ 0x5354_4b54_4f50_524eUL); // "STKTOPRN"
+        ulong rnd = randomize ? pl.MmapRnd(mmapRandom.Next()) : 0;
+        ulong gap = pl.Gap(randomize);
+        if (pl.StackTop <= gap + rnd + UserFloor + ExecStackBytes)
+        {
+            throw new KernelSetupException($"{Layout.Arch.Name()}: a user space of {ByteSize.Human(pl.StackTop)} leaves no room below the stack's gap of {ByteSize.Human(gap)} (mmap_base, mm/util.c)");
+        }
+
+        ulong mmapBase = pl.MmapBase(randomize, rnd);
+        ulong top = pl.RandomizeStackTop(randomize, randomize ? stackRandom.Next() : 0);
+        Vmsplit.Kernel.Abi.ElfStack elf = Arch.ElfStack;
+        if (elf.AlignRandomBytes > 0 && randomize)
+        {
+            top -= (uint)(stackRandom.Next() >> 32) % elf.AlignRandomBytes; // setup_arg_pages' arch_align_stack (fs/exec.c, 5.4)
+        }
+
+        top = Vmsplit.Kernel.Abi.ProcessLayout.PageAlign(elf.AlignsStack ? top & ~15UL : top);
+        return (mmapBase, top);
+    }
 
     /// <summary>
     /// munmap: removes VMAs and their pages. As mm/mmu_gather.c does, the PTEs are cleared first, the TLB

@@ -320,16 +320,16 @@ public sealed class Replayer
         return fill;
     }
 
-    // The program's regions in an empty mm: text, stack, path page, I/O buffer, working set and (lackey, ChampSim) the
-    // arena, placed top-down in this order, so every program the replay starts (the first, and each execve's) has them
-    // at the same addresses.
-    // With stackMapped (an execve of a strace replay) the stack is the VMA execve made below the text, holding the
-    // arguments it copied.
+    // The program's regions in an empty mm: the stack at the kernel's stack top (randomize_stack_top's, above the mmap
+    // area), then text, path page, I/O buffer, working set and (lackey, ChampSim) the arena, placed top-down below
+    // mmap_base in this order, so every program the replay starts (the first, and each execve's) has them at the same
+    // addresses.
+    // With stackMapped (an execve) the stack is the VMA execve made there, holding the arguments it copied.
     private (ulong Text, ulong Stack, ulong Path, ulong Buffer, ulong Wss) MapProgram(Process p, bool stackMapped = false)
     {
         _textFile ??= _k.CreateFile("trace-text", TextPages * Page);
         ulong text = _k.MapRegion(p, TextPages * Page, VmFlags.Read | VmFlags.Exec, _textFile).Value;
-        ulong stack = (stackMapped ? text - StackRegionBytes : _k.MapRegion(p, StackRegionBytes, VmFlags.Read | VmFlags.Write).Value) + StackRegionBytes - Page; // its top page
+        ulong stack = (stackMapped ? _k.StackTop - StackRegionBytes : _k.MapStack(p).Value) + StackRegionBytes - Page; // its top page
         ulong path = _k.MapRegion(p, Page, VmFlags.Read | VmFlags.Write).Value;
         ulong buffer = _k.MapRegion(p, BufferBytes, VmFlags.Read | VmFlags.Write).Value;
         ulong wss = _o.UserWss > 0 ? _k.MapRegion(p, _o.UserWss, VmFlags.Read | VmFlags.Write).Value : 0;
@@ -337,7 +337,7 @@ public sealed class Replayer
         {
             // the arena that holds the traced program's own addresses: half the room left, at most 64 GiB
             ulong room = _k.MmapBase - SimKernel.UserFloor;
-            ulong fixedBytes = (TextPages * Page) + StackRegionBytes + Page + BufferBytes + _o.UserWss;
+            ulong fixedBytes = (TextPages * Page) + Page + BufferBytes + _o.UserWss;
             ulong arena = Math.Min((room - fixedBytes) / 2, 64UL << 30) & ~(AreaBytes - 1);
             ulong at = _k.MapRegion(p, arena, VmFlags.Read | VmFlags.Write | VmFlags.Exec).Value;
             _arenaBase = (at + AreaBytes - 1) & ~(AreaBytes - 1);

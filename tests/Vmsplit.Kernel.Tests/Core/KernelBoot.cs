@@ -14,7 +14,7 @@ namespace Vmsplit.Kernel.Tests.Core;
 /// </summary>
 public static class KernelBoot
 {
-    public static SimKernel Boot(KernelArch arch, string design, string cpu, ulong ramBytes = 2 * ByteSize.GiB, int cpus = 1)
+    public static SimKernel Boot(KernelArch arch, string design, string cpu, ulong ramBytes = 2 * ByteSize.GiB, int cpus = 1, ulong seed = 1, int randomizeVaSpace = 2)
     {
         CpuProfile profile = CpuProfiles.Find(cpu) ?? throw new ArgumentException($"no shipped profile {cpu}", nameof(cpu));
         KernelConfig config = new();
@@ -26,7 +26,7 @@ public static class KernelBoot
 
         config = config with { Design = DesignRegistry.SchemeOf(d!.Scheme).Layout ?? LayoutDesign.Classic, ViptAliasing = profile.Cache.ViptAliasing };
         KernelLayout layout = LayoutEngine.Compute(Machine.WithRam(arch, ramBytes), config);
-        return new SimKernel(new KernelSetup(layout, d, profile) { CoherenceCheck = true, Cpus = cpus });
+        return new SimKernel(new KernelSetup(layout, d, profile) { CoherenceCheck = true, Cpus = cpus, Seed = seed, RandomizeVaSpace = randomizeVaSpace });
     }
 
     /// <summary>A booted kernel with one running process that has a read-write region of <paramref name="bytes"/> mapped (and, with <paramref name="touch"/>, written).</summary>

@@ -186,6 +186,11 @@ public sealed class ArmMm : ArchMm
     // #define arch_align_stack(x) (x); arm's process.c has none), so only STACK_ROUND aligns the stack pointer
     public override Vmsplit.Kernel.Abi.ElfStack ElfStack { get; } = new("v7l", 1, Hwcap2: true, AlignsStack: false);
 
+    // STACK_TOP = TASK_SIZE for an ELF32 task (arch/arm/include/asm/processor.h, 5.4); STACK_RND_MASK the generic 0x7ff
+    // pages, 8 MiB (mm/util.c); mmap_rnd_bits: ARCH_MMAP_RND_BITS_MIN 8 (arch/arm/Kconfig). Since 5.4 arm uses the generic
+    // top-down layout of mm/util.c (ARCH_WANT_DEFAULT_TOPDOWN_MMAP_LAYOUT) instead of arch/arm/mm/mmap.c's own mmap_base
+    public override Vmsplit.Kernel.Abi.ProcessLayout ProcessLayout => new(Kernel.Layout.TaskSize, 0x7ff, 8);
+
     public override void MapEntry(VirtualAddress imageVa)
     {
         // The vectors page and the stubs page above it (arch/arm/kernel/traps.c early_trap_init).

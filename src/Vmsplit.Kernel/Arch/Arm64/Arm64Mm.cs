@@ -84,6 +84,11 @@ public sealed class Arm64Mm : ArchMm
     // (arch/arm64/kernel/process.c)
     public override Vmsplit.Kernel.Abi.ElfStack ElfStack { get; } = new("aarch64", 2, Hwcap2: true, AlignsStack: true, AlignRandomBytes: 4096);
 
+    // STACK_TOP = STACK_TOP_MAX = DEFAULT_MAP_WINDOW_64, TASK_SIZE_64 below 52-bit VAs (arch/arm64/include/asm/processor.h,
+    // 5.4); STACK_RND_MASK 0x3ffff pages with 4 KiB pages, 1 GiB (arch/arm64/include/asm/elf.h); mmap_rnd_bits:
+    // ARCH_MMAP_RND_BITS_MIN, 18 with 4 KiB pages (arch/arm64/Kconfig); the layout is mm/util.c's generic one (5.4)
+    public override Vmsplit.Kernel.Abi.ProcessLayout ProcessLayout => new(Kernel.Layout.TaskSize, 0x3ffff, 18);
+
     public override void MapEntry(VirtualAddress imageVa)
     {
         Kernel.EntryVa = imageVa; // the vectors are in the image's text

@@ -41,6 +41,11 @@ public sealed class RiscvMm : ArchMm
     // arch_align_stack(x) is x (include/asm-generic/exec.h)
     public override Vmsplit.Kernel.Abi.ElfStack ElfStack { get; } = new("", 1, Hwcap2: false, AlignsStack: false);
 
+    // STACK_TOP = TASK_SIZE (arch/riscv/include/asm/processor.h, 5.4); STACK_RND_MASK the generic 0x7ff pages, 8 MiB
+    // (mm/util.c); mmap_rnd_bits: ARCH_MMAP_RND_BITS_MIN, 18 on 64-bit, 8 on 32-bit (arch/riscv/Kconfig, 5.4, which also
+    // selects ARCH_WANT_DEFAULT_TOPDOWN_MMAP_LAYOUT: mm/util.c's layout)
+    public override Vmsplit.Kernel.Abi.ProcessLayout ProcessLayout => new(Kernel.Layout.TaskSize, 0x7ff, _sv32 ? 8 : 18);
+
     public override void MapEntry(VirtualAddress imageVa)
     {
         Kernel.EntryVa = imageVa; // handle_exception is in the image's text

@@ -115,6 +115,14 @@ public sealed class X86Mm : ArchMm
     // AT_SYSINFO_EHDR (x86-32); arch_align_stack rounds down to 16 (arch/x86/kernel/process.c)
     public override Vmsplit.Kernel.Abi.ElfStack ElfStack => _long ? X86_64Stack : X86_32Stack;
 
+    // STACK_TOP: x86-64 TASK_SIZE_LOW = DEFAULT_MAP_WINDOW, (1 << 47) - PAGE_SIZE with 4 or 5 levels, and mmap_base() is
+    // taken in that window (task_size_64bit(0)); x86-32 TASK_SIZE (arch/x86/include/asm/processor.h, 5.4).
+    // __STACK_RND_MASK: 0x3fffff pages (16 GiB) for a 64-bit task, 0x7ff (8 MiB) for a 32-bit one
+    // (arch/x86/include/asm/elf.h); mmap_rnd_bits: ARCH_MMAP_RND_BITS_MIN, 28 on 64-bit, 8 on 32-bit (arch/x86/Kconfig)
+    public override Vmsplit.Kernel.Abi.ProcessLayout ProcessLayout => _long
+        ? new((1UL << 47) - Page, 0x3fffff, 28)
+        : new(Kernel.Layout.TaskSize, 0x7ff, 8);
+
     // arch_align_stack (arch/x86/kernel/process.c, 5.4): sp -= get_random_int() % 8192, then sp & ~0xf
     private static readonly Vmsplit.Kernel.Abi.ElfStack X86_64Stack = new("x86_64", 1, Hwcap2: true, AlignsStack: true, AlignRandomBytes: 8192);
     private static readonly Vmsplit.Kernel.Abi.ElfStack X86_32Stack = new("i686", 2, Hwcap2: true, AlignsStack: true, AlignRandomBytes: 8192);
