@@ -157,9 +157,8 @@ public class ReplayTests
     [InlineData("riscv-sv39", 1088)]
     public void ASignalWithAHandlerWritesItsFrameAndRtSigreturnReadsItBack(string arch, int frameBytes)
     {
-        Vmsplit.Kernel.Layout.KernelArchInfo a = Vmsplit.Kernel.Layout.KernelArchitectures.All.Single(x => x.Name == arch);
-        MachineSpec m = new(MachineSpec.Require(a.DefaultProfile), a.Arch, 512 * Vmsplit.Hardware.ByteSize.MiB);
-        Assert.Equal((ulong)frameBytes, Vmsplit.Kernel.Abi.SignalFrames.RtSigframeBytes(a.Arch));
+        MachineSpec m = DefaultMachine(arch);
+        Assert.Equal((ulong)frameBytes, Vmsplit.Kernel.Abi.SignalFrames.RtSigframeBytes(m.Arch));
         ReplayReport handled = Replay(Temp("sig.strace", SigchldTrace("0x5630a3ab6150")), TraceFormat.Strace, m, "classic");
         ReplayReport unhandled = Replay(Temp("dfl.strace", SigchldTrace("SIG_DFL")), TraceFormat.Strace, m, "classic");
 
@@ -197,8 +196,7 @@ public class ReplayTests
     [InlineData("aarch64", "kpti")]
     public void ASignalRidesTheReturnToUserModeAndItsRtSigreturnIsOneEntry(string arch, string design)
     {
-        Vmsplit.Kernel.Layout.KernelArchInfo a = Vmsplit.Kernel.Layout.KernelArchitectures.All.Single(x => x.Name == arch);
-        MachineSpec m = new(MachineSpec.Require(a.DefaultProfile), a.Arch, 512 * Vmsplit.Hardware.ByteSize.MiB);
+        MachineSpec m = DefaultMachine(arch);
         ReplayReport handled = Replay(Temp("sig.strace", SigchldTrace("0x5630a3ab6150")), TraceFormat.Strace, m, design);
         ReplayReport reference = Replay(Temp("ref.strace", SigchldReference()), TraceFormat.Strace, m, design);
         ReplayReport none = Replay(Temp("none.strace", SigchldReference().Replace("300 getppid() = 1\n", "", StringComparison.Ordinal)), TraceFormat.Strace, m, design);
@@ -242,12 +240,10 @@ public class ReplayTests
     [InlineData("arm-lpae", "4g4g")]
     public void ASignalInterruptingABlockedCallIsDeliveredOnItsReturnAndItsRestartIsOneMoreEntry(string arch, string design)
     {
-        Vmsplit.Kernel.Layout.KernelArchInfo a = Vmsplit.Kernel.Layout.KernelArchitectures.All.Single(x => x.Name == arch);
-        MachineSpec m = new(MachineSpec.Require(a.DefaultProfile), a.Arch, 512 * Vmsplit.Hardware.ByteSize.MiB);
+        MachineSpec m = DefaultMachine(arch);
         ReplayReport restart = Replay(Temp("restart.strace", InterruptedRead(saRestart: true)), TraceFormat.Strace, m, design);
         ReplayReport eintr = Replay(Temp("eintr.strace", InterruptedRead(saRestart: false)), TraceFormat.Strace, m, design);
-        ReplayReport exitOnly = Replay(Temp("exit.strace", JustExit), TraceFormat.Strace, m, design);
-        ReplayReport oneCall = Replay(Temp("one.strace", "500 getppid() = 1\n" + JustExit), TraceFormat.Strace, m, design);
+        EntryBaseline b = new(m, design);
 
         ReplayEvents e = restart.Events;
         Assert.Equal((7L, 7L, 5L), (e.Lines, e.Accounted, e.Syscalls));
@@ -258,14 +254,14 @@ public class ReplayTests
         Assert.Equal((6L, 6L, 4L), (x.Lines, x.Accounted, x.Syscalls));
         Assert.Equal((1L, 0L, 1L, 1L), (x.Interrupted, x.InterruptedRestarted, x.InterruptedEintr, x.SignalsOnCallReturn));
 
-        double entry = Cycles(oneCall, design, CostCause.ExceptionEntryExit) - Cycles(exitOnly, design, CostCause.ExceptionEntryExit);
+        double entry = b.Entry;
         Assert.True(entry > 0);
-        Assert.Equal(4 * entry, Cycles(restart, design, CostCause.ExceptionEntryExit) - Cycles(exitOnly, design, CostCause.ExceptionEntryExit), 6);
-        Assert.Equal(3 * entry, Cycles(eintr, design, CostCause.ExceptionEntryExit) - Cycles(exitOnly, design, CostCause.ExceptionEntryExit), 6);
+        Assert.Equal(4 * entry, b.Beyond(restart, CostCause.ExceptionEntryExit), 6);
+        Assert.Equal(3 * entry, b.Beyond(eintr, CostCause.ExceptionEntryExit), 6);
 
-        ulong frame = Vmsplit.Kernel.Abi.SignalFrames.RtSigframeBytes(a.Arch);
-        Assert.Equal((2 * m.Profile.MemcpyCycles(frame)) + m.Profile.MemcpyCycles(3), Cycles(restart, design, CostCause.Memcpy) - Cycles(exitOnly, design, CostCause.Memcpy), 6);
-        Assert.Equal(2 * m.Profile.MemcpyCycles(frame), Cycles(eintr, design, CostCause.Memcpy) - Cycles(exitOnly, design, CostCause.Memcpy), 6);
+        ulong frame = Vmsplit.Kernel.Abi.SignalFrames.RtSigframeBytes(m.Arch);
+        Assert.Equal((2 * m.Profile.MemcpyCycles(frame)) + m.Profile.MemcpyCycles(3), b.Beyond(restart, CostCause.Memcpy), 6);
+        Assert.Equal(2 * m.Profile.MemcpyCycles(frame), b.Beyond(eintr, CostCause.Memcpy), 6);
     }
 
     // ERESTART_RESTARTBLOCK with no handler to run (SIGSTOP, then SIGCONT: both their default actions): do_signal sets the
@@ -282,13 +278,12 @@ public class ReplayTests
             "500 restart_syscall(<... resuming interrupted clock_nanosleep ...>) = 0\n" + JustExit;
         MachineSpec m = MachineSpec.SkylakeX86();
         ReplayReport r = Replay(Temp("block.strace", trace), TraceFormat.Strace, m, "kpti");
-        ReplayReport exitOnly = Replay(Temp("exit.strace", JustExit), TraceFormat.Strace, m, "kpti");
-        ReplayReport oneCall = Replay(Temp("one.strace", "500 getppid() = 1\n" + JustExit), TraceFormat.Strace, m, "kpti");
+        EntryBaseline b = new(m, "kpti");
         ReplayEvents e = r.Events;
         Assert.Equal((7L, 7L, 3L, 0L), (e.Lines, e.Accounted, e.Syscalls, e.SignalsDelivered));
         Assert.Equal((1L, 1L, 1L, 1L, 0L), (e.InterruptedByCode[(int)SyscallRestart.RestartBlock], e.InterruptedRestarted, e.InterruptedRestartSyscall, e.Interrupted, e.InterruptedEintr));
-        double entry = Cycles(oneCall, "kpti", CostCause.ExceptionEntryExit) - Cycles(exitOnly, "kpti", CostCause.ExceptionEntryExit);
-        Assert.Equal(2 * entry, Cycles(r, "kpti", CostCause.ExceptionEntryExit) - Cycles(exitOnly, "kpti", CostCause.ExceptionEntryExit), 6);
+        double entry = b.Entry;
+        Assert.Equal(2 * entry, b.Beyond(r, CostCause.ExceptionEntryExit), 6);
     }
 
     // Two signals pending on one return (blocked, then unblocked by rt_sigprocmask; the lines of the recorded
@@ -314,12 +309,10 @@ public class ReplayTests
     [InlineData("arm-lpae", "4g4g")]
     public void ConsecutiveSignalLinesAreDeliveredOnOneReturnWithOneFrameEach(string arch, string design)
     {
-        Vmsplit.Kernel.Layout.KernelArchInfo a = Vmsplit.Kernel.Layout.KernelArchitectures.All.Single(x => x.Name == arch);
-        MachineSpec m = new(MachineSpec.Require(a.DefaultProfile), a.Arch, 512 * Vmsplit.Hardware.ByteSize.MiB);
+        MachineSpec m = DefaultMachine(arch);
         ReplayReport one = Replay(Temp("one-return.strace", TwoSignals("")), TraceFormat.Strace, m, design);
         ReplayReport two = Replay(Temp("two-returns.strace", TwoSignals("500 getppid() = 1\n")), TraceFormat.Strace, m, design);
-        ReplayReport exitOnly = Replay(Temp("exit.strace", JustExit), TraceFormat.Strace, m, design);
-        ReplayReport oneCall = Replay(Temp("call.strace", "500 getppid() = 1\n" + JustExit), TraceFormat.Strace, m, design);
+        EntryBaseline b = new(m, design);
 
         ReplayEvents e = one.Events;
         Assert.Equal((2L, 1L, 0L), (e.SignalsDelivered, e.SignalsOnOneReturn, e.Skipped(SkipReason.Signal)));
@@ -327,12 +320,12 @@ public class ReplayTests
         Assert.Equal(("rt-sigreturn", 2L), e.Calls.Where(t => t.Name == "rt_sigreturn").Select(t => (t.Path, t.Count)).Single());
         Assert.Equal((2L, 0L), (two.Events.SignalsDelivered, two.Events.SignalsOnOneReturn));
 
-        double entry = Cycles(oneCall, design, CostCause.ExceptionEntryExit) - Cycles(exitOnly, design, CostCause.ExceptionEntryExit);
+        double entry = b.Entry;
         Assert.True(entry > 0);
-        Assert.Equal(6 * entry, Cycles(one, design, CostCause.ExceptionEntryExit) - Cycles(exitOnly, design, CostCause.ExceptionEntryExit), 6);
-        Assert.Equal(8 * entry, Cycles(two, design, CostCause.ExceptionEntryExit) - Cycles(exitOnly, design, CostCause.ExceptionEntryExit), 6);
-        ulong frame = Vmsplit.Kernel.Abi.SignalFrames.RtSigframeBytes(a.Arch);
-        Assert.Equal(4 * m.Profile.MemcpyCycles(frame), Cycles(one, design, CostCause.Memcpy) - Cycles(exitOnly, design, CostCause.Memcpy), 6);
+        Assert.Equal(6 * entry, b.Beyond(one, CostCause.ExceptionEntryExit), 6);
+        Assert.Equal(8 * entry, b.Beyond(two, CostCause.ExceptionEntryExit), 6);
+        ulong frame = Vmsplit.Kernel.Abi.SignalFrames.RtSigframeBytes(m.Arch);
+        Assert.Equal(4 * m.Profile.MemcpyCycles(frame), b.Beyond(one, CostCause.Memcpy), 6);
     }
 
     // A process killed in an interrupted call never returns to user mode: get_signal dequeues the fatal signal and calls
@@ -350,8 +343,7 @@ public class ReplayTests
     [InlineData("arm-lpae", "4g4g")]
     public void AProcessKilledInAnInterruptedCallDiesInTheKernel(string arch, string design)
     {
-        Vmsplit.Kernel.Layout.KernelArchInfo a = Vmsplit.Kernel.Layout.KernelArchitectures.All.Single(x => x.Name == arch);
-        MachineSpec m = new(MachineSpec.Require(a.DefaultProfile), a.Arch, 512 * Vmsplit.Hardware.ByteSize.MiB);
+        MachineSpec m = DefaultMachine(arch);
         const string read = "500 read(0, 0x7ffc0, 10) = ? ERESTARTSYS (To be restarted if SA_RESTART is set) <1.000084>\n";
         ReplayReport alone = Replay(Temp("alone.strace", read +
             "500 --- SIGTERM {si_signo=SIGTERM, si_code=SI_USER, si_pid=1, si_uid=0} ---\n" +
@@ -373,8 +365,7 @@ public class ReplayTests
             "500 --- SIGTERM {si_signo=SIGTERM, si_code=SI_USER, si_pid=400, si_uid=0} ---\n" +
             "500 +++ killed by SIGTERM +++\n" +
             "400 exit_group(0) = ?\n400 +++ exited with 0 +++\n"), TraceFormat.Strace, m, design);
-        ReplayReport exitOnly = Replay(Temp("exit.strace", JustExit), TraceFormat.Strace, m, design);
-        ReplayReport oneCall = Replay(Temp("call.strace", "500 getppid() = 1\n" + JustExit), TraceFormat.Strace, m, design);
+        EntryBaseline b = new(m, design);
 
         Assert.Equal((1L, 0L), (inUser.Events.Killed, inUser.Events.KilledInKernel));
         Assert.Equal((1L, 1L, 1L, 1L), (alone.Events.Killed, alone.Events.KilledInKernel, alone.Events.InterruptedEnded, alone.Events.Exits));
@@ -385,11 +376,11 @@ public class ReplayTests
             Assert.Equal(r.Events.Lines, r.Events.Accounted);
         }
 
-        double entry = Cycles(oneCall, design, CostCause.ExceptionEntryExit) - Cycles(exitOnly, design, CostCause.ExceptionEntryExit);
-        Assert.Equal(Cycles(exitOnly, design, CostCause.ExceptionEntryExit), Cycles(alone, design, CostCause.ExceptionEntryExit), 6);
-        Assert.Equal(entry, Cycles(handled, design, CostCause.ExceptionEntryExit) - Cycles(exitOnly, design, CostCause.ExceptionEntryExit), 6);
+        double entry = b.Entry;
+        Assert.Equal(Cycles(b.ExitOnly, design, CostCause.ExceptionEntryExit), Cycles(alone, design, CostCause.ExceptionEntryExit), 6);
+        Assert.Equal(entry, b.Beyond(handled, CostCause.ExceptionEntryExit), 6);
         Assert.Equal(2 * entry, Cycles(inUser, design, CostCause.ExceptionEntryExit) - Cycles(parent, design, CostCause.ExceptionEntryExit), 6);
-        ulong frame = Vmsplit.Kernel.Abi.SignalFrames.RtSigframeBytes(a.Arch);
+        ulong frame = Vmsplit.Kernel.Abi.SignalFrames.RtSigframeBytes(m.Arch);
         Assert.Equal(m.Profile.MemcpyCycles(frame), Cycles(handled, design, CostCause.Memcpy) - Cycles(alone, design, CostCause.Memcpy), 6);
     }
 
@@ -411,8 +402,7 @@ public class ReplayTests
     [InlineData("arm-lpae", "4g4g")]
     public void RestartSyscallRunsTheRestartItsInterruptedCallLeft(string arch, string design)
     {
-        Vmsplit.Kernel.Layout.KernelArchInfo a = Vmsplit.Kernel.Layout.KernelArchitectures.All.Single(x => x.Name == arch);
-        MachineSpec m = new(MachineSpec.Require(a.DefaultProfile), a.Arch, 512 * Vmsplit.Hardware.ByteSize.MiB);
+        MachineSpec m = DefaultMachine(arch);
         string Sleep(string rmtp) =>
             "500 clock_nanosleep(CLOCK_REALTIME, 0, {tv_sec=1, tv_nsec=0}, " + rmtp + ") = ? ERESTART_RESTARTBLOCK (Interrupted by signal) <0.300700>\n" + StopCont +
             "500 restart_syscall(<... resuming interrupted clock_nanosleep ...>) = ? ERESTART_RESTARTBLOCK (Interrupted by signal) <0.1>\n" + StopCont +
@@ -425,8 +415,7 @@ public class ReplayTests
         ReplayReport futex = Replay(Temp("futex.strace",
             "500 futex(0x7f12, FUTEX_WAIT_BITSET_PRIVATE|FUTEX_CLOCK_REALTIME, 0, {tv_sec=1, tv_nsec=0}, FUTEX_BITSET_MATCH_ANY) = ? ERESTART_RESTARTBLOCK (Interrupted by signal) <0.2>\n" + StopCont +
             "500 restart_syscall(<... resuming interrupted futex ...>) = -1 ETIMEDOUT (Connection timed out) <0.5>\n" + JustExit), TraceFormat.Strace, m, design);
-        ReplayReport exitOnly = Replay(Temp("exit.strace", JustExit), TraceFormat.Strace, m, design);
-        ReplayReport oneCall = Replay(Temp("call.strace", "500 getppid() = 1\n" + JustExit), TraceFormat.Strace, m, design);
+        EntryBaseline b = new(m, design);
 
         Assert.Equal((2L, 0L), (sleep.Events.RestartSyscallAsCall, sleep.Events.RestartSyscallGeneric));
         Assert.Equal(("generic(hrtimer_nanosleep_restart)", 2L), sleep.Events.Calls.Where(t => t.Name == "restart_syscall").Select(t => (t.Path, t.Count)).Single());
@@ -434,15 +423,15 @@ public class ReplayTests
         Assert.Equal((0L, 1L), (futex.Events.RestartSyscallAsCall, futex.Events.RestartSyscallGeneric));
         Assert.Equal(("generic", 1L), futex.Events.Calls.Where(t => t.Name == "restart_syscall").Select(t => (t.Path, t.Count)).Single());
 
-        double Memcpy(ReplayReport r) => Cycles(r, design, CostCause.Memcpy) - Cycles(exitOnly, design, CostCause.Memcpy);
+        double Memcpy(ReplayReport r) => b.Beyond(r, CostCause.Memcpy);
         Assert.Equal(3 * m.Profile.MemcpyCycles(16), Memcpy(sleep), 6);
         Assert.Equal(m.Profile.MemcpyCycles(16), Memcpy(noRmtp), 6);
         Assert.Equal((2 * m.Profile.MemcpyCycles(16)) + (4 * m.Profile.MemcpyCycles(2)), Memcpy(poll), 6);
         Assert.Equal(0, Memcpy(futex), 6);
 
-        double entry = Cycles(oneCall, design, CostCause.ExceptionEntryExit) - Cycles(exitOnly, design, CostCause.ExceptionEntryExit);
-        Assert.Equal(3 * entry, Cycles(sleep, design, CostCause.ExceptionEntryExit) - Cycles(exitOnly, design, CostCause.ExceptionEntryExit), 6);
-        Assert.Equal(2 * entry, Cycles(poll, design, CostCause.ExceptionEntryExit) - Cycles(exitOnly, design, CostCause.ExceptionEntryExit), 6);
+        double entry = b.Entry;
+        Assert.Equal(3 * entry, b.Beyond(sleep, CostCause.ExceptionEntryExit), 6);
+        Assert.Equal(2 * entry, b.Beyond(poll, CostCause.ExceptionEntryExit), 6);
     }
 
     // the recorded traces of these cases (tests/traces/README.md): perl's two pending signals unblocked at once, a shell's
@@ -479,6 +468,35 @@ public class ReplayTests
 
     private static double Cycles(ReplayReport r, string design, CostCause c) =>
         r.Run(design).Result.CyclesPerOpByCause.TryGetValue(c, out double v) ? v : 0;
+
+    // An architecture's default CPU profile with 512 MiB, the machine of the hand-computed signal and restart tests.
+    private static MachineSpec DefaultMachine(string arch)
+    {
+        Vmsplit.Kernel.Layout.KernelArchInfo a = Vmsplit.Kernel.Layout.KernelArchitectures.All.Single(x => x.Name == arch);
+        return new(MachineSpec.Require(a.DefaultProfile), a.Arch, 512 * Vmsplit.Hardware.ByteSize.MiB);
+    }
+
+    // What the hand-computed counts are measured against on one machine and design: a trace of exit_group alone, and the
+    // cycles of one entry and exit (a getppid's, the difference of the two traces).
+    private sealed class EntryBaseline
+    {
+        private readonly string _design;
+
+        public EntryBaseline(MachineSpec machine, string design)
+        {
+            _design = design;
+            ExitOnly = Replay(Temp("exit.strace", JustExit), TraceFormat.Strace, machine, design);
+            ReplayReport oneCall = Replay(Temp("call.strace", "500 getppid() = 1\n" + JustExit), TraceFormat.Strace, machine, design);
+            Entry = Cycles(oneCall, design, CostCause.ExceptionEntryExit) - Cycles(ExitOnly, design, CostCause.ExceptionEntryExit);
+        }
+
+        public ReplayReport ExitOnly { get; }
+
+        public double Entry { get; }
+
+        // A trace's cycles of one cause beyond the exit_group-only trace's.
+        public double Beyond(ReplayReport r, CostCause c) => Cycles(r, _design, c) - Cycles(ExitOnly, _design, c);
+    }
 
     private static string ExecTrace(string argv) =>
         "400 openat(AT_FDCWD, \"/a\", O_RDONLY|O_CLOEXEC) = 3\n" +
@@ -521,8 +539,7 @@ public class ReplayTests
     [InlineData("arm-lpae", "4g4g")]
     public void AnEnvironmentCountedWithoutVIsCopiedAsStringsOfTheAssumedLength(string arch, string design)
     {
-        Vmsplit.Kernel.Layout.KernelArchInfo a = Vmsplit.Kernel.Layout.KernelArchitectures.All.Single(x => x.Name == arch);
-        MachineSpec m = new(MachineSpec.Require(a.DefaultProfile), a.Arch, 512 * Vmsplit.Hardware.ByteSize.MiB);
+        MachineSpec m = DefaultMachine(arch);
         string var = "\"" + new string('v', Replayer.AssumedEnvStringBytes - 1) + "\"";
         ReplayReport counted = Replay(Temp("count.strace", ExecTrace("[\"sh\"], 0x7ffd0 /* 3 vars */")), TraceFormat.Strace, m, design);
         ReplayReport printed = Replay(Temp("v.strace", ExecTrace($"[\"sh\"], [{var}, {var}, {var}]")), TraceFormat.Strace, m, design);
@@ -540,8 +557,7 @@ public class ReplayTests
     [InlineData("arm-lpae", "4g4g")]
     public void ALackeyExecveAtTheEndOfItsLogBuildsTheStackWithTheLeastArgv(string arch, string design)
     {
-        Vmsplit.Kernel.Layout.KernelArchInfo a = Vmsplit.Kernel.Layout.KernelArchitectures.All.Single(x => x.Name == arch);
-        MachineSpec m = new(MachineSpec.Require(a.DefaultProfile), a.Arch, 512 * Vmsplit.Hardware.ByteSize.MiB);
+        MachineSpec m = DefaultMachine(arch);
         const string lackey = "==9738== Lackey, an example Valgrind tool\nSYSCALL[9738,1](59) sys_execve ( 0x1298e0(/bin/true), 0x129940, 0x4035c78 )";
         ReplayReport l = Replay(Temp("exec.lackey", lackey), TraceFormat.Lackey, m, design);
         ReplayReport s = Replay(Temp("exec.strace", "100 execve(\"/bin/true\", [\"/bin/true\"], NULL) = 0\n"), TraceFormat.Strace, m, design);
