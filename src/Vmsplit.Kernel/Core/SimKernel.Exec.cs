@@ -19,8 +19,8 @@ public sealed partial class SimKernel
     /// execve(2)'s memory side as Linux 5.4's fs/exec.c runs it: getname copies the path in (PATH_MAX); bprm_mm_init's
     /// mm_alloc makes a new mm with fresh page tables (mm_init → mm_alloc_pgd → pgd_alloc, the kernel part as the design
     /// shares it) and a new context, and with <see cref="SyscallRequest.Exec"/> the stack VMA its arguments are copied
-    /// into (<see cref="ExecArgs.StackTop"/>: STACK_TOP without randomize_stack_top's page shift, so the
-    /// stack is never shifted); count() and copy_strings read argv and envp from the old program and write them into the
+    /// into (below <see cref="ExecArgs.StackTop"/>, which the replay gives as the kernel's <see cref="StackTop"/>:
+    /// randomize_stack_top's, after setup_arg_pages' arch_align_stack); count() and copy_strings read argv and envp from the old program and write them into the
     /// new mm's stack pages; exec_mmap makes the new mm the task's and activate_mm switches to it (switch_mm: the new
     /// root, with the ASID or PCID the allocator gives a new context, and the flush its rule asks for); then mmput of the
     /// old mm runs exit_mmap: its pages and page tables freed (no flush, as at exit: the allocator flushes before an ASID
@@ -82,7 +82,7 @@ public sealed partial class SimKernel
     private SplitMix64 _random;
     private bool _randomSeeded;
 
-    private ulong NextRandom()
+    private ref SplitMix64 RandomStream()
     {
         if (!_randomSeeded)
         {
@@ -90,13 +90,18 @@ public sealed partial class SimKernel
             _randomSeeded = true;
         }
 
-        return _random.Next();
+        return ref _random;
     }
+
+    private ulong NextRandom() => RandomStream().Next();
 
     /// <summary>SplitMix64 (Steele, Lea and Flood, OOPSLA 2014): one stream of the kernel's random numbers.</summary>
     private struct SplitMix64(ulong state)
     {
         private ulong _state = state;
+
+        /// <summary>get_random_int()'s 32 bits: the high half of the next value.</summary>
+        public uint NextInt() => (uint)(Next() >> 32);
 
         public ulong Next()
         {
@@ -108,7 +113,7 @@ public sealed partial class SimKernel
     }
 
     /// <summary>get_random_int(): 32 random bits from the run's seed.</summary>
-    internal uint GetRandomInt() => (uint)(NextRandom() >> 32);
+    internal uint GetRandomInt() => RandomStream().NextInt();
 
     private void GetRandomBytes(Span<byte> into)
     {

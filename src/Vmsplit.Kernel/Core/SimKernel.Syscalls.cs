@@ -497,7 +497,6 @@ public sealed partial class SimKernel
         return (long)((ulong)buf.Length - left);
     }
 
-    // a generic call's copy_from_user / copy_to_user of its argument or result bytes, through the design's uaccess
     /// <summary>
     /// One more copy of the call <see cref="Current"/> is in (copy_to_user or copy_from_user through the design's strategy):
     /// a handler that copies more than once, such as poll's __put_user of each revents after its copy of the array. Returns
@@ -513,6 +512,7 @@ public sealed partial class SimKernel
         return GenericCopy(user, bytes, toUser);
     }
 
+    // a generic call's copy_from_user / copy_to_user of its argument or result bytes, through the design's uaccess
     private long GenericCopy(VirtualAddress user, ulong bytes, bool toUser)
     {
         ulong done = 0;
@@ -661,15 +661,7 @@ public sealed partial class SimKernel
     /// </summary>
     public void ExitAndSwitch(Process dying, Process next, bool returnToUser = true, bool inKernel = false)
     {
-        if (inKernel)
-        {
-            RunInKernel(dying, new SyscallRequest(SyscallKind.Exit));
-        }
-        else
-        {
-            Syscall(dying, new SyscallRequest(SyscallKind.Exit));
-        }
-
+        Exit(dying, inKernel);
         SwitchTo(dying, next);
         DestroyProcess(dying);
         RunHandler(next, new SyscallRequest(SyscallKind.Wait4));
@@ -697,6 +689,23 @@ public sealed partial class SimKernel
         }
 
         ExitKernel();
+    }
+
+    /// <summary>
+    /// exit() of <paramref name="p"/>: through its own entry, or with <paramref name="inKernel"/> from the kernel it is
+    /// already in (a fatal signal found on its way out: get_signal's do_group_exit, kernel/signal.c 5.4), with no entry.
+    /// </summary>
+    public void Exit(Process p, bool inKernel = false)
+    {
+        SyscallRequest exit = new(SyscallKind.Exit);
+        if (inKernel)
+        {
+            RunInKernel(p, exit);
+        }
+        else
+        {
+            Syscall(p, exit);
+        }
     }
 
     /// <summary>

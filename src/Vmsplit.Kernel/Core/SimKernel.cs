@@ -495,7 +495,7 @@ public sealed partial class SimKernel : IKernelMapper
         Vmsplit.Kernel.Abi.ElfStack elf = Arch.ElfStack;
         if (elf.AlignRandomBytes > 0 && randomize)
         {
-            top -= (uint)(stackRandom.Next() >> 32) % elf.AlignRandomBytes; // setup_arg_pages' arch_align_stack (fs/exec.c, 5.4)
+            top -= stackRandom.NextInt() % elf.AlignRandomBytes; // setup_arg_pages' arch_align_stack (fs/exec.c, 5.4)
         }
 
         top = Vmsplit.Kernel.Abi.ProcessLayout.PageAlign(elf.AlignsStack ? top & ~15UL : top);

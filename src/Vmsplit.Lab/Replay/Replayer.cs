@@ -261,12 +261,8 @@ public sealed class Replayer
         /// </summary>
         public bool Parked;
 
-        /// <summary>The restart_block.fn the last call interrupted with ERESTART_RESTARTBLOCK left (None: one the model has no path for), with what it keeps: nanosleep's rmtp, poll's ufds and nfds.</summary>
-        public RestartFn RestartBlock;
-        public ulong RestartUser;
-        public ulong RestartRemain;
-        public ulong RestartCount;
-        public bool RestartRmtp;
+        /// <summary>The restart_block the last call interrupted with ERESTART_RESTARTBLOCK left (its fn None: one the model has no path for).</summary>
+        public RestartBlock Restart;
 
         /// <summary>Descriptors opened or marked close-on-exec (O_CLOEXEC, SOCK_CLOEXEC, FD_CLOEXEC, ...).</summary>
         public HashSet<int> CloExec = [];
@@ -547,15 +543,7 @@ public sealed class Replayer
         }
         else
         {
-            SyscallRequest exit = new(SyscallKind.Exit);
-            if (inKernel)
-            {
-                _k.RunInKernel(ps.P, exit); // the last process: nothing runs after it
-            }
-            else
-            {
-                _k.Syscall(ps.P, exit);
-            }
+            _k.Exit(ps.P, inKernel); // the last process: nothing runs after it
 
             _finished = true;
         }
@@ -720,7 +708,7 @@ public sealed class Replayer
             _ev.Interrupt(r.Restart);
             if (r.Restart == SyscallRestart.RestartBlock && info.Restart == RestartFn.None)
             {
-                ps.RestartBlock = RestartFn.None; // a restart the model has none for (futex_wait_restart, ...)
+                ps.Restart = default; // a restart the model has none for (futex_wait_restart, ...)
             }
         }
 
@@ -1344,6 +1332,10 @@ public sealed class Replayer
         return "generic";
     }
 
+    // current->restart_block as the replay keeps it (include/linux/restart_block.h, 5.4): the restart's fn and what it
+    // needs, nanosleep's rmtp (Remain, and whether one was given) or poll's ufds (User) and nfds (Count)
+    private readonly record struct RestartBlock(RestartFn Fn, ulong User, ulong Remain, ulong Count, bool Rmtp);
+
     private static ulong ArgAt(ref TraceRecord r, int index) => index switch
     {
         0 => r.Arg0,
@@ -1372,14 +1364,14 @@ public sealed class Replayer
         bool restart = fn == RestartFn.RestartSyscall;
         if (restart)
         {
-            if (ps.RestartBlock == RestartFn.None)
+            if (ps.Restart.Fn == RestartFn.None)
             {
                 _ev.RestartSyscallGeneric++;
                 Sys(ps, SyscallKind.GenericIn, 0, 0);
                 return "generic";
             }
 
-            (fn, user, remain, count, rmtp) = (ps.RestartBlock, ps.RestartUser, ps.RestartRemain, ps.RestartCount, ps.RestartRmtp);
+            (fn, user, remain, count, rmtp) = ps.Restart;
             _ev.RestartSyscallAsCall++;
         }
 
@@ -1425,7 +1417,7 @@ public sealed class Replayer
 
         if (again && !restart)
         {
-            (ps.RestartBlock, ps.RestartUser, ps.RestartRemain, ps.RestartCount, ps.RestartRmtp) = (fn, user, remain, count, rmtp);
+            ps.Restart = new RestartBlock(fn, user, remain, count, rmtp);
         }
 
         return path;
