@@ -390,19 +390,23 @@ public class ReplayTests
         "500 --- SIGCONT {si_signo=SIGCONT, si_code=SI_USER, si_pid=501, si_uid=0} ---\n";
 
     // restart_syscall runs the restart the interrupted call left (kernel/signal.c 5.4 sys_restart_syscall). clock_nanosleep
-    // reads its request (get_timespec64, 16 bytes) and, interrupted, writes the time left to rmtp (put_timespec64, 16);
-    // hrtimer_nanosleep_restart reads nothing and writes the time left only when interrupted again (kernel/time/hrtimer.c):
-    // copies 16 in, 16 out, 16 out (the first restart, interrupted), none (the second, which finishes); with rmtp NULL only
-    // the request. poll reads its 2 pollfds (16 bytes) and writes each revents (2 bytes, __put_user), and do_restart_poll
+    // reads its request (get_timespec64, 16 bytes; on x86-32 and 32-bit ARM the time32 call's get_old_timespec32, 8) and,
+    // interrupted, writes the time left to rmtp (put_timespec64, 16; put_old_timespec32, 8); hrtimer_nanosleep_restart
+    // reads nothing and writes the time left, as the type the call recorded, only when interrupted again
+    // (kernel/time/hrtimer.c): copies T in, T out, T out (the first restart, interrupted), none (the second, which
+    // finishes); with rmtp NULL only the request. poll reads its 2 pollfds (16 bytes) and writes each revents (2 bytes, __put_user), and do_restart_poll
     // does both again (fs/select.c). A futex wait's restart (futex_wait_restart) has no path in the model: generic. Each
     // call and restart is one entry and exit.
     [Theory]
     [InlineData("x86-64", "classic")]
     [InlineData("x86-64", "kpti")]
     [InlineData("arm-lpae", "4g4g")]
+    [InlineData("x86-32", "classic")]
+    [InlineData("aarch64", "kpti")]
     public void RestartSyscallRunsTheRestartItsInterruptedCallLeft(string arch, string design)
     {
         MachineSpec m = DefaultMachine(arch);
+        ulong timespec = arch is "arm-lpae" or "x86-32" ? 8UL : 16UL; // old_timespec32 on the 32-bit ABIs, __kernel_timespec elsewhere
         string Sleep(string rmtp) =>
             "500 clock_nanosleep(CLOCK_REALTIME, 0, {tv_sec=1, tv_nsec=0}, " + rmtp + ") = ? ERESTART_RESTARTBLOCK (Interrupted by signal) <0.300700>\n" + StopCont +
             "500 restart_syscall(<... resuming interrupted clock_nanosleep ...>) = ? ERESTART_RESTARTBLOCK (Interrupted by signal) <0.1>\n" + StopCont +
@@ -424,14 +428,47 @@ public class ReplayTests
         Assert.Equal(("generic", 1L), futex.Events.Calls.Where(t => t.Name == "restart_syscall").Select(t => (t.Path, t.Count)).Single());
 
         double Memcpy(ReplayReport r) => b.Beyond(r, CostCause.Memcpy);
-        Assert.Equal(3 * m.Profile.MemcpyCycles(16), Memcpy(sleep), 6);
-        Assert.Equal(m.Profile.MemcpyCycles(16), Memcpy(noRmtp), 6);
+        Assert.Equal(3 * m.Profile.MemcpyCycles(timespec), Memcpy(sleep), 6);
+        Assert.Equal(m.Profile.MemcpyCycles(timespec), Memcpy(noRmtp), 6);
         Assert.Equal((2 * m.Profile.MemcpyCycles(16)) + (4 * m.Profile.MemcpyCycles(2)), Memcpy(poll), 6);
         Assert.Equal(0, Memcpy(futex), 6);
 
         double entry = b.Entry;
         Assert.Equal(3 * entry, b.Beyond(sleep, CostCause.ExceptionEntryExit), 6);
         Assert.Equal(2 * entry, b.Beyond(poll, CostCause.ExceptionEntryExit), 6);
+    }
+
+    // The time calls copy the ABI's structures (Linux 5.4): on x86-32 and 32-bit ARM nanosleep, clock_nanosleep,
+    // clock_gettime, clock_getres and gettimeofday are the time32 calls (old_timespec32, struct timeval of two 32-bit
+    // longs: 8 bytes), clock_nanosleep_time64 and clock_gettime64 copy __kernel_timespec (16), and the restart of an
+    // interrupted clock_nanosleep_time64 writes rmtp as TT_NATIVE (16); on the 64-bit ABIs every one copies 16 (riscv32's
+    // sizes: TimeTypesTests). Bytes beyond exit_group's: nanosleep's request, clock_gettime's and gettimeofday's result, then
+    // clock_gettime64's result and clock_nanosleep_time64's request, rmtp and the restart's rmtp.
+    [Theory]
+    [InlineData("arm-lpae", 8)]
+    [InlineData("arm", 8)]
+    [InlineData("x86-32", 8)]
+    [InlineData("x86-64", 16)]
+    [InlineData("aarch64", 16)]
+    public void TimeCallsCopyTheAbisTimespec(string arch, int native)
+    {
+        MachineSpec m = DefaultMachine(arch);
+        const string Rmtp = "{tv_sec=0, tv_nsec=699362278}";
+        const string Time32 =
+            "500 nanosleep({tv_sec=0, tv_nsec=1000}, NULL) = 0\n" +
+            "500 clock_gettime(CLOCK_MONOTONIC, {tv_sec=1, tv_nsec=2}) = 0\n" +
+            "500 gettimeofday({tv_sec=1, tv_usec=2}, NULL) = 0\n";
+        const string Time64 =
+            "500 clock_gettime64(CLOCK_MONOTONIC, {tv_sec=1, tv_nsec=2}) = 0\n" +
+            "500 clock_nanosleep_time64(CLOCK_REALTIME, 0, {tv_sec=1, tv_nsec=0}, " + Rmtp + ") = ? ERESTART_RESTARTBLOCK (Interrupted by signal) <0.3>\n" + StopCont +
+            "500 restart_syscall(<... resuming interrupted clock_nanosleep_time64 ...>) = ? ERESTART_RESTARTBLOCK (Interrupted by signal) <0.1>\n" + StopCont +
+            "500 restart_syscall(<... resuming interrupted restart_syscall ...>) = 0 <0.5>\n";
+        ReplayReport t32 = Replay(Temp("time32.strace", Time32 + JustExit), TraceFormat.Strace, m, "classic");
+        ReplayReport t64 = Replay(Temp("time64.strace", Time64 + JustExit), TraceFormat.Strace, m, "classic");
+        EntryBaseline b = new(m, "classic");
+        Assert.Equal(3 * m.Profile.MemcpyCycles((ulong)native), b.Beyond(t32, CostCause.Memcpy), 6);
+        Assert.Equal(4 * m.Profile.MemcpyCycles(16), b.Beyond(t64, CostCause.Memcpy), 6);
+        Assert.Equal(("generic(hrtimer_nanosleep_restart)", 2L), t64.Events.Calls.Where(t => t.Name == "restart_syscall").Select(t => (t.Path, t.Count)).Single());
     }
 
     // the recorded traces of these cases (tests/traces/README.md): perl's two pending signals unblocked at once, a shell's

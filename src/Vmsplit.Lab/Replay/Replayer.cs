@@ -1301,9 +1301,9 @@ public sealed class Replayer
             return "generic-in";
         }
 
-        if (info.FixedOutBytes > 0 && ok)
+        if ((info.FixedOutBytes > 0 || info.Time != TimeStruct.None) && ok)
         {
-            ulong bytes = (ulong)info.FixedOutBytes;
+            ulong bytes = info.Time != TimeStruct.None ? TimeTypes.Bytes(info.Time, _k.Layout.Arch) : (ulong)info.FixedOutBytes;
             Sys(ps, SyscallKind.GenericOut, BufferAt(ps, arg, ref bytes), bytes);
             if (r.Fd0 >= 0)
             {
@@ -1333,8 +1333,9 @@ public sealed class Replayer
     }
 
     // current->restart_block as the replay keeps it (include/linux/restart_block.h, 5.4): the restart's fn and what it
-    // needs, nanosleep's rmtp (Remain, and whether one was given) or poll's ufds (User) and nfds (Count)
-    private readonly record struct RestartBlock(RestartFn Fn, ulong User, ulong Remain, ulong Count, bool Rmtp);
+    // needs, nanosleep's rmtp (Remain) and the bytes its type writes there (RmtpBytes: TT_COMPAT's old_timespec32, 8,
+    // TT_NATIVE's __kernel_timespec, 16, TT_NONE's nothing when no rmtp was given) or poll's ufds (User) and nfds (Count)
+    private readonly record struct RestartBlock(RestartFn Fn, ulong User, ulong Remain, ulong Count, ulong RmtpBytes);
 
     private static ulong ArgAt(ref TraceRecord r, int index) => index switch
     {
@@ -1348,19 +1349,25 @@ public sealed class Replayer
     // nanosleep, clock_nanosleep, poll and restart_syscall, with the uaccess of their handlers in Linux 5.4. A call that a
     // signal interrupts with ERESTART_RESTARTBLOCK leaves its restart in current->restart_block; restart_syscall(2), its
     // own entry, runs that restart (kernel/signal.c sys_restart_syscall): hrtimer_nanosleep_restart sleeps to the expiry the
-    // call kept, reading nothing, and writes the time left only if interrupted again (kernel/time/hrtimer.c); do_restart_poll
+    // call kept, reading nothing, and writes the time left only if interrupted again, as the type the call recorded
+    // (nanosleep_copyout: TT_COMPAT's put_old_timespec32 after a time32 call, TT_NATIVE's put_timespec64 after the
+    // others; kernel/time/hrtimer.c); do_restart_poll
     // runs do_sys_poll again, the array read and each revents written (fs/select.c). A restart_syscall whose call the model
     // has no restart for (a futex wait's futex_wait_restart, or a call before the trace began) runs as generic.
     private string Restartable(ProcState ps, ref TraceRecord r, TraceCallInfo info)
     {
-        const ulong Timespec = 16; // struct __kernel_timespec (include/uapi/linux/time_types.h)
         const ulong Pollfd = 8; // struct pollfd: int fd, short events, short revents (include/uapi/asm-generic/poll.h)
         bool again = r.Restart == SyscallRestart.RestartBlock;
         RestartFn fn = info.Restart;
         ulong user = ArgAt(ref r, info.BufferArg);
         ulong remain = ArgAt(ref r, info.RemainArg);
         ulong count = r.Arg1;
-        bool rmtp = info.RemainArg >= 0 && (((r.StructArgs >> info.RemainArg) & 1) != 0 || remain != 0);
+        // the time32 calls read and write struct old_timespec32 (get/put_old_timespec32), the others __kernel_timespec
+        // (get/put_timespec64): sys_nanosleep_time32 and sys_clock_nanosleep_time32 record TT_COMPAT (kernel/time/hrtimer.c,
+        // kernel/time/posix-timers.c 5.4)
+        ulong timespec = TimeTypes.Bytes(info.Time, _k.Layout.Arch);
+        bool given = info.RemainArg >= 0 && (((r.StructArgs >> info.RemainArg) & 1) != 0 || remain != 0);
+        ulong rmtpBytes = given ? timespec : 0;
         bool restart = fn == RestartFn.RestartSyscall;
         if (restart)
         {
@@ -1371,20 +1378,20 @@ public sealed class Replayer
                 return "generic";
             }
 
-            (fn, user, remain, count, rmtp) = ps.Restart;
+            (fn, user, remain, count, rmtpBytes) = ps.Restart;
             _ev.RestartSyscallAsCall++;
         }
 
         string path;
         if (fn == RestartFn.Nanosleep)
         {
-            // the call reads its request with get_timespec64; the restart reads nothing
-            ulong bytes = restart ? 0 : Timespec;
+            // the call reads its request (get_old_timespec32 or get_timespec64); the restart reads nothing
+            ulong bytes = restart ? 0 : timespec;
             _k.Syscall(ps.P, new SyscallRequest(SyscallKind.GenericIn, new VirtualAddress(bytes == 0 ? 0 : BufferAt(ps, user, ref bytes)), bytes), returnToUser: false);
-            if (again && rmtp)
+            if (again && rmtpBytes > 0)
             {
-                // do_nanosleep → nanosleep_copyout: put_timespec64 of the time left to rmtp (kernel/time/hrtimer.c 5.4)
-                ulong left = Timespec;
+                // do_nanosleep → nanosleep_copyout: the time left to rmtp as the recorded type (kernel/time/hrtimer.c 5.4)
+                ulong left = rmtpBytes;
                 _k.UserCopy(new VirtualAddress(BufferAt(ps, remain, ref left)), left, toUser: true);
             }
 
@@ -1417,7 +1424,7 @@ public sealed class Replayer
 
         if (again && !restart)
         {
-            ps.Restart = new RestartBlock(fn, user, remain, count, rmtp);
+            ps.Restart = new RestartBlock(fn, user, remain, count, rmtpBytes);
         }
 
         return path;

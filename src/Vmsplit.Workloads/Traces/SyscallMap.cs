@@ -6,9 +6,10 @@ namespace Vmsplit.Workloads.Traces;
 /// What a traced system call runs as: the model's call of that kind (<see cref="SyscallKind.GenericIn"/> for one the
 /// model has no path for: entry, a trivial handler, exit, and the uaccess its arguments or result imply), whether it
 /// starts a new program (execve, counted as a process event), and how a generic call's uaccess is sized: bytes from
-/// the user, to the user, and where its buffer argument is.
+/// the user, to the user, and where its buffer argument is; a time call's timespec or timeval (<see cref="Time"/>) is
+/// sized per ABI by <see cref="TimeTypes.Bytes"/>.
 /// </summary>
-public readonly record struct TraceCallInfo(SyscallKind Call, bool Exec = false, int BufferArg = -1, int FixedOutBytes = 0, bool ResultIn = false, bool ResultOut = false, bool PathIn = false, RestartFn Restart = RestartFn.None, int RemainArg = -1)
+public readonly record struct TraceCallInfo(SyscallKind Call, bool Exec = false, int BufferArg = -1, int FixedOutBytes = 0, bool ResultIn = false, bool ResultOut = false, bool PathIn = false, RestartFn Restart = RestartFn.None, int RemainArg = -1, TimeStruct Time = TimeStruct.None)
 {
     /// <summary>A call the model has no path of its own for.</summary>
     public bool IsGeneric => Call is SyscallKind.GenericIn or SyscallKind.GenericOut;
@@ -35,9 +36,9 @@ public enum RestartFn : byte
 
 /// <summary>
 /// Linux system call names (as strace and valgrind print them) mapped to what the replay runs. Structure sizes are
-/// x86-64's (the traces are recorded there): struct stat 144 (arch/x86/include/uapi/asm/stat.h), struct timespec and
-/// timeval 16, struct utsname 390 (include/uapi/linux/utsname.h: 6 × 65), struct sysinfo 112, struct rusage 144,
-/// struct rlimit64 16, struct tms 32, int[2] 8.
+/// x86-64's (the traces are recorded there): struct stat 144 (arch/x86/include/uapi/asm/stat.h), struct utsname 390 (include/uapi/linux/utsname.h: 6 × 65), struct sysinfo 112, struct rusage 144,
+/// struct rlimit64 16, struct tms 32, int[2] 8; a struct timespec or timeval is the ABI's (<see cref="TimeStruct"/>: 8
+/// bytes for the time32 calls of x86-32 and 32-bit ARM, 16 elsewhere and for the _time64 calls).
 /// </summary>
 public static class SyscallMap
 {
@@ -83,7 +84,10 @@ public static class SyscallMap
         Add(new(SyscallKind.GenericIn, BufferArg: 0, ResultOut: true), "getrandom", "getcwd");
         Add(new(SyscallKind.GenericIn, BufferArg: 1, ResultIn: true), "sendto", "sendmsg", "send");
         Add(new(SyscallKind.GenericIn, BufferArg: 1, FixedOutBytes: 144), "fstat", "fstat64");
-        Add(new(SyscallKind.GenericIn, BufferArg: 1, FixedOutBytes: 16), "clock_gettime", "gettimeofday", "clock_getres");
+        // put_old_timespec32 (sys_clock_gettime32, sys_clock_getres_time32) or put_timespec64, and gettimeofday's struct
+        // timeval of two longs (kernel/time/posix-timers.c, kernel/time/time.c 5.4); the _time64 calls of 32-bit ABIs: 16
+        Add(new(SyscallKind.GenericIn, BufferArg: 1, Time: TimeStruct.Native), "clock_gettime", "gettimeofday", "clock_getres");
+        Add(new(SyscallKind.GenericIn, BufferArg: 1, Time: TimeStruct.Time64), "clock_gettime64", "clock_getres_time64");
         Add(new(SyscallKind.GenericIn, BufferArg: 0, FixedOutBytes: 390), "uname");
         Add(new(SyscallKind.GenericIn, BufferArg: 0, FixedOutBytes: 112), "sysinfo");
         Add(new(SyscallKind.GenericIn, BufferArg: 1, FixedOutBytes: 144), "getrusage");
@@ -94,12 +98,14 @@ public static class SyscallMap
         Add(new(SyscallKind.GenericIn, BufferArg: 3, FixedOutBytes: 8), "socketpair");
 
         // generic handlers whose uaccess the replay runs as Linux 5.4 does, and the restart_block an interruption leaves:
-        // nanosleep's and clock_nanosleep's request read with get_timespec64 (16 bytes) and, interrupted, the time left
-        // written to rmtp with put_timespec64 (kernel/time/hrtimer.c, kernel/time/posix-timers.c); poll's pollfd array read
-        // (8 bytes each) and each revents written back with __put_user (fs/select.c do_sys_poll); restart_syscall runs the
-        // restart of the call it continues (Replayer)
-        Add(new(SyscallKind.GenericIn, BufferArg: 0, Restart: RestartFn.Nanosleep, RemainArg: 1), "nanosleep");
-        Add(new(SyscallKind.GenericIn, BufferArg: 2, Restart: RestartFn.Nanosleep, RemainArg: 3), "clock_nanosleep");
+        // nanosleep's and clock_nanosleep's request read and, interrupted, the time left written to rmtp: on x86-32 and
+        // 32-bit ARM the time32 calls with get_old_timespec32/put_old_timespec32 (8 bytes), elsewhere and for
+        // clock_nanosleep_time64 get_timespec64/put_timespec64 (16; kernel/time/hrtimer.c, kernel/time/posix-timers.c
+        // 5.4); poll's pollfd array read (8 bytes each) and each revents written back with __put_user (fs/select.c
+        // do_sys_poll); restart_syscall runs the restart of the call it continues (Replayer)
+        Add(new(SyscallKind.GenericIn, BufferArg: 0, Restart: RestartFn.Nanosleep, RemainArg: 1, Time: TimeStruct.Native), "nanosleep");
+        Add(new(SyscallKind.GenericIn, BufferArg: 2, Restart: RestartFn.Nanosleep, RemainArg: 3, Time: TimeStruct.Native), "clock_nanosleep");
+        Add(new(SyscallKind.GenericIn, BufferArg: 2, Restart: RestartFn.Nanosleep, RemainArg: 3, Time: TimeStruct.Time64), "clock_nanosleep_time64");
         Add(new(SyscallKind.GenericIn, BufferArg: 0, Restart: RestartFn.Poll), "poll");
         Add(new(SyscallKind.GenericIn, Restart: RestartFn.RestartSyscall), "restart_syscall");
 
