@@ -22,6 +22,11 @@ public sealed class Cpu
     private readonly WalkTrace _trace = new();
     private readonly int _entryBytes;
     private readonly double _mainLookupCycles; // the first main TLB array's lookup latency (the profile is immutable)
+    private readonly MemoryManagementUnit _mmu;
+    private readonly CostLedger _ledger;
+    private CostCause? _chargeAllTo;
+    private readonly LineCache _cache;
+    private readonly CacheHierarchy? _caches;
 
     public Cpu(int id, MemoryManagementUnit mmu, CpuProfile profile, CostLedger ledger, ulong cacheBytes = DefaultCacheBytes)
     {
@@ -29,8 +34,10 @@ public sealed class Cpu
         Mmu = mmu;
         Profile = profile;
         Ledger = ledger;
-        Cache = new LineCache(cacheBytes, 16, profile.Cache.LineBytes);
-        Caches = profile.Caches is CacheHierarchyConfig c ? new CacheHierarchy(c) : null;
+        _mmu = mmu;
+        _ledger = ledger;
+        Cache = _cache = new LineCache(cacheBytes, 16, profile.Cache.LineBytes);
+        Caches = _caches = profile.Caches is CacheHierarchyConfig c ? new CacheHierarchy(c) : null;
         _entryBytes = mmu.Format.Geometry[0].EntrySize; // one descriptor size per format (4 or 8 bytes)
         mmu.WalkTrace = _trace; // the MMU records each miss's descriptor reads for the cache model
         IReadOnlyList<TlbLevelConfig> main = profile.Tlb.Main;
@@ -60,9 +67,13 @@ public sealed class Cpu
     public long WalkStepMisses { get; private set; }
 
     /// <summary>While set, every charge on this CPU goes to this cause instead (a target CPU running a shootdown's handler).</summary>
-    public CostCause? ChargeAllTo { get; set; }
+    public CostCause? ChargeAllTo
+    {
+        get => _chargeAllTo;
+        set => _chargeAllTo = value;
+    }
 
-    private void Book(CostCause cause, double cycles, long events = 1) => Ledger.Charge(ChargeAllTo ?? cause, cycles, events);
+    private void Book(CostCause cause, double cycles, long events = 1) => _ledger.Charge(_chargeAllTo ?? cause, cycles, events);
 
     public double Cycles(PrimitiveCost cost) => Profile.Has(cost) ? Profile.Cycles(cost) : 0;
 
@@ -77,7 +88,7 @@ public sealed class Cpu
     /// </summary>
     public Translation Access(VirtualAddress va, AccessType access, Privilege privilege)
     {
-        Translation t = Mmu.Translate(va, access, privilege);
+        Translation t = _mmu.Translate(va, access, privilege);
         if (t.Source == TlbHitLevel.Main)
         {
             ChargeMainLookup();
@@ -90,10 +101,35 @@ public sealed class Cpu
 
         if (!t.IsFault)
         {
-            Cache.Access(t.Address.Value);
+            _cache.Access(t.Address.Value);
         }
 
         return t;
+    }
+
+    /// <summary>
+    /// <see cref="Access"/> for a caller that needs only the physical address (default on a fault) and the fault: the same
+    /// lookup, walk, charges and cache line, in the same order, without a <see cref="Translation"/>.
+    /// </summary>
+    public PhysicalAddress AccessAddress(VirtualAddress va, AccessType access, Privilege privilege, out FaultKind fault)
+    {
+        PhysicalAddress pa = _mmu.TranslateAddress(va, access, privilege, out fault, out TlbHitLevel source, out int walkReads);
+        if (source == TlbHitLevel.Main)
+        {
+            ChargeMainLookup();
+        }
+        else if (source == TlbHitLevel.Walk)
+        {
+            ChargeMainLookup();
+            ChargeWalk(walkReads);
+        }
+
+        if (fault == FaultKind.None)
+        {
+            _cache.Access(pa.Value);
+        }
+
+        return pa;
     }
 
     /// <summary>
@@ -109,7 +145,7 @@ public sealed class Cpu
 
     private Translation DataAccess(VirtualAddress va, AccessType access, CostCause cause)
     {
-        Translation t = Mmu.Translate(va, access, Privilege.Kernel);
+        Translation t = _mmu.Translate(va, access, Privilege.Kernel);
         if (t.Source == TlbHitLevel.Main)
         {
             ChargeMainLookup();
@@ -163,7 +199,7 @@ public sealed class Cpu
         for (int i = first; i < steps.Count; i++)
         {
             WalkStep s = steps[i];
-            if (Cache.Access(s.TableAddress.Value + ((ulong)s.Index * (ulong)_entryBytes)))
+            if (_cache.Access(s.TableAddress.Value + ((ulong)s.Index * (ulong)_entryBytes)))
             {
                 WalkStepHits++;
                 Book(CostCause.TlbRefillCacheHit, hit);
@@ -202,11 +238,22 @@ public sealed class Cpu
     /// <see cref="FetchInstructions"/> of each (start, length) run of <paramref name="runs"/> on the page at
     /// <paramref name="page"/>, in order (each run charged on its own, as that many calls would).
     /// </summary>
-    public void FetchInstructionRuns(PhysicalAddress page, ReadOnlySpan<(uint Start, uint Length)> runs)
+    public void FetchInstructionRuns(PhysicalAddress page, (uint Start, uint Length)[] runs)
     {
-        foreach ((uint start, uint length) in runs)
+        if (_caches is not CacheHierarchy c)
         {
-            FetchInstructions(page + start, length);
+            return;
+        }
+
+        // FetchInstructions of each run, in order, each charged on its own
+        ulong pa = page.Value;
+        for (int i = 0; i < runs.Length; i++)
+        {
+            double cycles = c.Fetch(pa + runs[i].Start, runs[i].Length);
+            if (cycles > 0)
+            {
+                Book(CostCause.InstructionCacheMiss, cycles);
+            }
         }
     }
 
@@ -218,7 +265,7 @@ public sealed class Cpu
     /// </summary>
     public void TouchDataLines(PhysicalAddress pa, ulong bytes, bool store = false)
     {
-        if (Caches is CacheHierarchy c)
+        if (_caches is CacheHierarchy c)
         {
             double cycles = c.Data(pa.Value, bytes, store);
             if (cycles > 0)

@@ -44,6 +44,8 @@ public sealed class MemoryManagementUnit
     private readonly int[] _stepShifts;
     private readonly int[] _walkStepShifts;
     private readonly bool _x86;
+    private readonly MmuCounters _counters = new();
+    private CoherenceChecker? _checker;
     private MmuRegisters _registers;
 
     public MemoryManagementUnit(PageTableFormat format, PhysicalMemory memory, TlbHierarchyConfig config, int cpu = 0)
@@ -66,7 +68,7 @@ public sealed class MemoryManagementUnit
 
     public TlbHierarchy Tlb => _tlb;
 
-    public MmuCounters Counters { get; } = new();
+    public MmuCounters Counters => _counters;
 
     /// <summary>The CPUs inner-shareable maintenance reaches (null: this CPU alone).</summary>
     public ShareabilityDomain? Domain { get; internal set; }
@@ -80,7 +82,11 @@ public sealed class MemoryManagementUnit
     public WalkTrace? WalkTrace { get; set; }
 
     /// <summary>When set, every TLB hit is checked against a fresh walk (see <see cref="CoherenceChecker"/>).</summary>
-    public CoherenceChecker? Checker { get; set; }
+    public CoherenceChecker? Checker
+    {
+        get => _checker;
+        set => _checker = value;
+    }
 
     /// <summary>
     /// The registers, writable for bits that do not touch the TLB (PAN, AC, SUM, MXR, DACR). Root
@@ -110,14 +116,14 @@ public sealed class MemoryManagementUnit
     /// <summary>Translates one access: TLB lookup, walk on a miss, fill.</summary>
     public Translation Translate(VirtualAddress va, AccessType access, Privilege privilege)
     {
-        Counters.Translations++;
+        _counters.Translations++;
         ushort asid = CurrentAsid;
         // the slot that hit, read in place (nothing below changes a TLB array before the result is built)
         ref readonly TlbEntry entry = ref _tlb.LookupRef(va.Value, access, asid, out TlbHitLevel level);
         if (level != TlbHitLevel.Walk)
         {
             CountHit(level);
-            Checker?.OnHit(this, va, access, privilege, asid, in entry, level);
+            _checker?.OnHit(this, va, access, privilege, asid, in entry, level);
             FaultKind fault = _format.CheckAccess(entry.Rights, entry.User, entry.Domain, access, privilege, in _registers);
             if (fault != FaultKind.None)
             {
@@ -130,13 +136,44 @@ public sealed class MemoryManagementUnit
         return TranslateMiss(va, access, privilege, asid);
     }
 
+    /// <summary>
+    /// <see cref="Translate"/> for a caller that needs only the physical address (default on a fault), the fault, where the
+    /// translation came from and the walk's descriptor reads: the same lookups, counters, walks and fills, without
+    /// building and copying a <see cref="Translation"/> on a hit (the path of every kernel text page and user page).
+    /// </summary>
+    public PhysicalAddress TranslateAddress(VirtualAddress va, AccessType access, Privilege privilege, out FaultKind fault, out TlbHitLevel level, out int walkReads)
+    {
+        _counters.Translations++;
+        ushort asid = CurrentAsid;
+        ref readonly TlbEntry entry = ref _tlb.LookupRef(va.Value, access, asid, out level);
+        walkReads = 0;
+        if (level != TlbHitLevel.Walk)
+        {
+            // Translate's hit, step for step
+            CountHit(level);
+            _checker?.OnHit(this, va, access, privilege, asid, in entry, level);
+            fault = _format.CheckAccess(entry.RightsValue, (entry.Flags & TlbEntry.UserFlag) != 0, entry.DomainValue, access, privilege, in _registers);
+            if (fault != FaultKind.None)
+            {
+                return Fault(va, fault, level, 0, 0).Address;
+            }
+
+            return entry.Translate(va);
+        }
+
+        Translation t = TranslateMiss(va, access, privilege, asid);
+        fault = t.Fault;
+        walkReads = t.WalkReads;
+        return t.Address;
+    }
+
     // The miss: walk, walk caches, fill. Kept out of Translate so that a hit runs in a small frame (the walk's locals
     // made every hit zero a large stack frame).
     [MethodImpl(MethodImplOptions.NoInlining)]
     private Translation TranslateMiss(VirtualAddress va, AccessType access, Privilege privilege, ushort asid)
     {
-        Counters.Misses++;
-        Counters.Walks++;
+        _counters.Misses++;
+        _counters.Walks++;
         WalkTrace? trace = WalkTrace;
         trace?.Clear();
         WalkResult walk = _format.Walk(_memory, in _registers, va, access, privilege, trace);
@@ -147,20 +184,20 @@ public sealed class MemoryManagementUnit
             saved = _tlb.ConsultWalkCaches(va.Value, asid, _walkStepShifts, tableSteps);
             if (saved > 0)
             {
-                Counters.WalkCacheHits++;
+                _counters.WalkCacheHits++;
             }
         }
 
         int reads = walk.Reads - saved;
-        Counters.WalkReads += reads;
-        Counters.WalkReadsSaved += saved;
+        _counters.WalkReads += reads;
+        _counters.WalkReadsSaved += saved;
         if (walk.IsFault)
         {
             return Fault(va, walk.Fault, TlbHitLevel.Walk, reads, saved);
         }
 
         _tlb.Fill(in walk, va, access, asid);
-        Checker?.OnFill(this, va, asid, in walk);
+        _checker?.OnFill(this, va, asid, in walk);
         return new Translation(FaultKind.None, walk.Translate(va), TlbHitLevel.Walk, reads, saved, walk.PageSize);
     }
 
@@ -170,24 +207,24 @@ public sealed class MemoryManagementUnit
         switch (level)
         {
             case TlbHitLevel.MicroI:
-                Counters.MicroIHits++;
+                _counters.MicroIHits++;
                 break;
             case TlbHitLevel.MicroD:
-                Counters.MicroDHits++;
+                _counters.MicroDHits++;
                 break;
             default:
-                Counters.MainHits++;
+                _counters.MainHits++;
                 break;
         }
     }
 
     private Translation Fault(VirtualAddress va, FaultKind fault, TlbHitLevel level, int reads, int saved)
     {
-        Counters.CountFault(fault);
+        _counters.CountFault(fault);
         if (_x86)
         {
             // Intel SDM Vol. 3A §4.10.4.1: a page fault invalidates the TLB entries and paging-structure caches for the faulting address.
-            Counters.EntriesInvalidated += _tlb.InvalidateTlb(TlbMatch.VaAsidOrGlobal, va.Value, CurrentAsid);
+            _counters.EntriesInvalidated += _tlb.InvalidateTlb(TlbMatch.VaAsidOrGlobal, va.Value, CurrentAsid);
         }
 
         return new Translation(fault, default, level, reads, saved, 0);
@@ -253,15 +290,15 @@ public sealed class MemoryManagementUnit
         }
 
         result = result with { Op = op };
-        Counters.CountFlush(in result);
-        Checker?.OnInvalidate(this, op, va, asid);
+        _counters.CountFlush(in result);
+        _checker?.OnInvalidate(this, op, va, asid);
         return result;
     }
 
     private TlbFlushResult ExecuteLocal(TlbMaintenanceOp op, VirtualAddress va, ushort asid, TlbiRange? range)
     {
         TlbFlushResult r = range is { } rg ? _tlb.Execute(op, va.Value, asid, rg) : _tlb.Execute(op, va.Value, asid);
-        Counters.EntriesInvalidated += r.TlbEntriesRemoved;
+        _counters.EntriesInvalidated += r.TlbEntriesRemoved;
         return r;
     }
 

@@ -42,9 +42,15 @@ public sealed class TlbHierarchy
     private ulong _versionI = 1;
     private ulong _versionD = 1;
     private bool _memoOff;
+    private bool _remember = true;
+    private readonly ushort _asidMask;
 
     /// <summary>Whether lookups use the memos (on by default; off only to check that they change nothing).</summary>
-    internal bool RememberLookups { get; set; } = true;
+    internal bool RememberLookups
+    {
+        get => _remember;
+        set => _remember = value;
+    }
 
     /// <summary>Which lookups an array takes part in.</summary>
     internal enum Side : byte
@@ -86,7 +92,7 @@ public sealed class TlbHierarchy
             _walkCaches[i] = new WalkCache(config.WalkCaches[i], formatTableShifts);
         }
 
-        AsidMask = (ushort)((1 << config.AsidBits) - 1);
+        _asidMask = (ushort)((1 << config.AsidBits) - 1);
         int memoShift = 63;
         foreach (TlbLevel l in _microI.Concat(_microD).Concat(_main))
         {
@@ -136,7 +142,7 @@ public sealed class TlbHierarchy
     public TlbHierarchyConfig Config { get; }
 
     /// <summary>Mask applied to every ASID before tagging (0 for an untagged TLB).</summary>
-    public ushort AsidMask { get; }
+    public ushort AsidMask => _asidMask;
 
     public IReadOnlyList<TlbLevel> MicroI => _microI;
 
@@ -166,18 +172,24 @@ public sealed class TlbHierarchy
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal ref readonly TlbEntry LookupRef(ulong va, AccessType access, ushort asid, out TlbHitLevel level)
     {
-        asid &= AsidMask;
+        asid &= _asidMask;
         bool fetch = access == AccessType.Execute;
-        TlbLevel[] micro = fetch ? _microI : _microD;
         ulong version = fetch ? _versionI : _versionD;
         ulong page = va >> _memoShift;
         // the ASID is hashed in so that one page under two ASIDs (the kernel and user PCIDs of PTI) takes two slots
         ref LookupMemo memo = ref (fetch ? _memoI : _memoD)[(int)((page ^ asid ^ ((ulong)asid >> 6)) & (MemoSlots - 1))];
-        if (memo.Version == version && memo.Page == page && memo.Asid == asid && !_memoOff && RememberLookups)
+        if (memo.Version == version && memo.Page == page && memo.Asid == asid && !_memoOff && _remember)
         {
-            return ref Remembered(in memo, out level);
+            // The lookup the memo stands for: the slot it found is used again. A main hit also refilled the micro TLB, but a
+            // remembered main hit never does: the memo was taken before that refill, and a refill that fills changes the
+            // side's version (OnLevelChanged), which ends the memo; so the memo outlives only a refill that found no array for
+            // the entry's size (FillStage's early return), and the entry's size and the arrays' geometry being what they were,
+            // the refill would find none again.
+            level = memo.Level;
+            return ref memo.Holder!.UseRef(memo.Slot, memo.Set, memo.Way);
         }
 
+        TlbLevel[] micro = fetch ? _microI : _microD;
         for (int i = 0; i < micro.Length; i++)
         {
             TlbLevel l = micro[i];
@@ -191,18 +203,6 @@ public sealed class TlbHierarchy
         }
 
         return ref LookupMain(va, asid, micro, page, version, ref memo, out level);
-    }
-
-    // The lookup the memo stands for: the slot it found is used again. A main hit also refilled the micro TLB, but a
-    // remembered main hit never does: the memo was taken before that refill, and a refill that fills changes the
-    // side's version (OnLevelChanged), which ends the memo; so the memo outlives only a refill that found no array for
-    // the entry's size (FillStage's early return), and the entry's size and the arrays' geometry being what they were,
-    // the refill would find none again.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ref TlbEntry Remembered(in LookupMemo memo, out TlbHitLevel level)
-    {
-        level = memo.Level;
-        return ref memo.Holder!.UseRef(memo.Slot, memo.Set, memo.Way);
     }
 
     private static LookupMemo Memo(ulong page, ulong version, ushort asid, TlbHitLevel level, int slot, int set, TlbLevel l) =>
@@ -238,7 +238,7 @@ public sealed class TlbHierarchy
             return;
         }
 
-        asid &= AsidMask;
+        asid &= _asidMask;
         int pageShift = BitOperations.Log2(walk.PageSize);
         TlbEntry entry = TlbEntry.FromWalk(in walk, va, pageShift, asid);
         FillStage(_main, in entry, va.Value);
@@ -317,7 +317,7 @@ public sealed class TlbHierarchy
             return 0;
         }
 
-        asid &= AsidMask;
+        asid &= _asidMask;
         int saved = 0;
         for (int j = tableSteps - 1; j >= 0 && saved == 0; j--)
         {
@@ -354,7 +354,7 @@ public sealed class TlbHierarchy
     /// </summary>
     public int InvalidateTlb(TlbMatch match, ulong va, ushort asid, ulong rangeBytes = 0)
     {
-        asid &= AsidMask;
+        asid &= _asidMask;
         int removed = 0;
         foreach (TlbLevel l in _microI)
         {
@@ -376,7 +376,7 @@ public sealed class TlbHierarchy
 
     public int InvalidateWalkCaches(TlbMatch match, ulong va, ushort asid, ulong rangeBytes = 0)
     {
-        asid &= AsidMask;
+        asid &= _asidMask;
         int removed = 0;
         foreach (WalkCache w in _walkCaches)
         {

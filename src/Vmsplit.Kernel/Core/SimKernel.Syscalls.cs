@@ -208,13 +208,13 @@ public sealed partial class SimKernel
     // through each inlined level on every text page.
     internal PhysicalAddress KernelAccess(VirtualAddress va, AccessType access)
     {
-        Translation t = Cpu.Access(va, access, Privilege.Kernel);
-        if (t.IsFault)
+        PhysicalAddress pa = Cpu.AccessAddress(va, access, Privilege.Kernel, out FaultKind fault);
+        if (fault != FaultKind.None)
         {
-            ThrowKernelFault(va, access, t.Fault);
+            ThrowKernelFault(va, access, fault);
         }
 
-        return t.Address;
+        return pa;
     }
 
     [System.Diagnostics.CodeAnalysis.DoesNotReturn]
@@ -429,19 +429,19 @@ public sealed partial class SimKernel
             PhysicalAddress frame = file.Pages[index];
             ChargeInstructions(read ? Software.FileReadPerPage : Software.FileWritePerPage);
             VirtualAddress kva = KmapFrame(frame); // copy_page_to_iter kmaps the page-cache page
-            Translation t = Cpu.Access(kva + (pos % Page), read ? AccessType.Read : AccessType.Write, Privilege.Kernel);
-            Cpu.TouchDataLines(t.Address, (ulong)chunk, store: !read); // the page-cache side of the copy; the user side's lines in the uaccess
+            PhysicalAddress pa = Cpu.AccessAddress(kva + (pos % Page), read ? AccessType.Read : AccessType.Write, Privilege.Kernel, out _);
+            Cpu.TouchDataLines(pa, (ulong)chunk, store: !read); // the page-cache side of the copy; the user side's lines in the uaccess
             ulong left;
             Span<byte> buf = _scratch.AsSpan(0, chunk);
             if (read)
             {
-                Memory.Read(t.Address, buf);
+                Memory.Read(pa, buf);
                 left = Uaccess.CopyToUser(rq.User + done, buf, kva + (pos % Page));
             }
             else
             {
                 left = Uaccess.CopyFromUser(buf, rq.User + done, kva + (pos % Page));
-                Memory.Write(t.Address, buf[..(int)((ulong)chunk - left)]);
+                Memory.Write(pa, buf[..(int)((ulong)chunk - left)]);
             }
 
             KunmapFrame(frame, kva);
@@ -549,15 +549,15 @@ public sealed partial class SimKernel
             ulong from = Math.Max(va.Value, start.Value);
             ulong to = Math.Min(va.Value + Page, end.Value);
             Cpu.Charge(CostCause.UserWork, (double)((to - from + (ulong)line - 1) / (ulong)line));
-            Translation t = Cpu.Access(va, a, Privilege.User);
-            if (!t.IsFault)
+            Cpu.AccessAddress(va, a, Privilege.User, out FaultKind fault);
+            if (fault == FaultKind.None)
             {
                 continue;
             }
 
-            if (t.Fault != FaultKind.Translation)
+            if (fault != FaultKind.Translation)
             {
-                throw new InvalidOperationException($"user {a} of {va} in {p}: {t.Fault} fault");
+                throw new InvalidOperationException($"user {a} of {va} in {p}: {fault} fault");
             }
 
             EnterKernel(exception: true);
@@ -569,10 +569,10 @@ public sealed partial class SimKernel
                 throw new InvalidOperationException($"user {a} of {va} in {p}: segmentation fault (no VMA allows it)");
             }
 
-            t = Cpu.Access(va, a, Privilege.User);
-            if (t.IsFault)
+            Cpu.AccessAddress(va, a, Privilege.User, out fault);
+            if (fault != FaultKind.None)
             {
-                throw new InvalidOperationException($"user {a} of {va} in {p} faults again after the fault was handled ({t.Fault})");
+                throw new InvalidOperationException($"user {a} of {va} in {p} faults again after the fault was handled ({fault})");
             }
         }
     }

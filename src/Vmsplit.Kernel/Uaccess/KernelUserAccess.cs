@@ -81,13 +81,13 @@ public abstract class KernelUserAccess : IUserPageAccess
         Privilege privilege = AccessPrivilege;
         for (int attempt = 0; attempt < 2; attempt++)
         {
-            Translation t = Kernel.Cpu.Access(user, a, privilege);
-            if (!t.IsFault)
+            PhysicalAddress pa = Kernel.Cpu.AccessAddress(user, a, privilege, out FaultKind fault);
+            if (fault == FaultKind.None)
             {
-                return t.Address;
+                return pa;
             }
 
-            if (t.Fault != FaultKind.Translation || attempt == 1)
+            if (fault != FaultKind.Translation || attempt == 1)
             {
                 return null; // a permission fault in uaccess goes to the fixup: bytes not copied
             }
