@@ -986,6 +986,8 @@ public sealed class Replayer
                 return Generic(ps, ref r, info); // ENOENT as a shell tries each directory of PATH: the path copied in, nothing replaced
             case SyscallKind.Execve:
                 return Exec(r.Pid, ps, ref r);
+            case SyscallKind.GenericIn when info.Restart == RestartFn.RestartSyscall || (info.Restart != RestartFn.None && !failed):
+                return Restartable(ps, ref r, info); // nanosleep, clock_nanosleep(_time64), poll, restart_syscall: their uaccess
             case SyscallKind.RtSigreturn when ps.Frames > 0:
                 ps.Frames--;
                 Sys(ps, SyscallKind.RtSigreturn, SignalFrameAt(ps, ps.Frames), SignalFrames.RtSigframeBytes(_k.Layout.Arch));
@@ -1267,11 +1269,6 @@ public sealed class Replayer
 
     private string Generic(ProcState ps, ref TraceRecord r, TraceCallInfo info)
     {
-        if (info.Restart == RestartFn.RestartSyscall || (info.Restart != RestartFn.None && !(r.HasResult && r.Result < 0)))
-        {
-            return Restartable(ps, ref r, info);
-        }
-
         ulong result = r.HasResult && r.Result > 0 ? (ulong)r.Result : 0;
         bool ok = (!r.HasResult || r.Result >= 0) && r.Restart == SyscallRestart.None; // an interrupted call writes no result
         if (info.PathIn && r.PathBytes > 0)
