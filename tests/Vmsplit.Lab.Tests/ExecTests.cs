@@ -144,7 +144,7 @@ public class ExecTests
         ulong free = FreeFrames(k);
 
         // argv's string lies where nothing is mapped: copy_strings faults after the new mm got its first stack page
-        ExecArgs args = new(data, 1, 0, [(new VirtualAddress(0x20_0000), 3)], 0, new VirtualAddress(0x7000_0000));
+        ExecArgs args = new(data, 1, 0, [(new VirtualAddress(0x20_0000), 3)], 0);
         SyscallResult r = k.Syscall(p, new SyscallRequest(SyscallKind.Execve, data + 4095, 1, Exec: args));
         Assert.Equal((-14L, (Process?)null), (r.Value, r.Child));
         Assert.Same(p, k.Current);
@@ -158,16 +158,19 @@ public class ExecTests
     // auxiliary vector and the 7 words argc, argv[3], NULL, envp[1], NULL. Every byte goes through memcpy once: getname
     // 8; count()'s 6 pointers; the path's strnlen and copy (16); each string's pointer, strnlen and copy; platform,
     // random, argc, the pointers with a strnlen over each string on the new stack, the auxiliary vector.
+    // T is the exec's stack top, with norandmaps PAGE_ALIGN(STACK_TOP) (ProcessLayoutTests): x86-64 (1 << 47) - 4096,
+    // x86-32 TASK_SIZE 0xc0000000, arm PAGE_OFFSET - 16 MiB, arm64 1 << 48, RISC-V Sv39 256 GiB.
     [Theory]
-    [InlineData("x86-64", 8, 432, 39, 20, 539)] // "x86_64": 7 bytes, T-39, random T-55; 320 bytes of auxv, 56 of words: T-431 → T-432
-    [InlineData("x86-32", 4, 256, 37, 21, 317)] // "i686": 5, T-37, T-53; 168 + 28: T-249 → T-256
-    [InlineData("arm", 4, 240, 28, 20, 308)] // no arch_align_stack (the identity on arm): "v7l": 4, T-28, T-44; 160 + 28: T-232 → T-240
-    [InlineData("aarch64", 8, 448, 40, 21, 556)] // "aarch64": 8, T-40, T-56; 336 + 56: T-448
-    [InlineData("riscv-sv39", 8, 400, 0, 18, 500)] // no alignment, no platform: T-28, random T-44; 288 + 56: T-388 → T-400
-    public void ExecBuildsTheNewStackAsCreateElfTablesDoes(string arch, int w, int below, int platformBelow, int auxEntries, int memcpyBytes)
+    [InlineData("x86-64", 0x7fff_ffff_f000UL, 8, 432, 39, 20, 539)] // "x86_64": 7 bytes, T-39, random T-55; 320 bytes of auxv, 56 of words: T-431 → T-432
+    [InlineData("x86-32", 0xc000_0000UL, 4, 256, 37, 21, 317)] // "i686": 5, T-37, T-53; 168 + 28: T-249 → T-256
+    [InlineData("arm", 0xbf00_0000UL, 4, 240, 28, 20, 308)] // no arch_align_stack (the identity on arm): "v7l": 4, T-28, T-44; 160 + 28: T-232 → T-240
+    [InlineData("aarch64", 0x1_0000_0000_0000UL, 8, 448, 40, 21, 556)] // "aarch64": 8, T-40, T-56; 336 + 56: T-448
+    [InlineData("riscv-sv39", 0x40_0000_0000UL, 8, 400, 0, 18, 500)] // no alignment, no platform: T-28, random T-44; 288 + 56: T-388 → T-400
+    public void ExecBuildsTheNewStackAsCreateElfTablesDoes(string arch, ulong stackTop, int w, int below, int platformBelow, int auxEntries, int memcpyBytes)
     {
         MachineSpec m = Machine(arch);
         (SimKernel k, Process p, ulong top) = ExecOfShC(m, seed: 1, randomizeVaSpace: 0); // norandmaps: no random offset
+        Assert.Equal(stackTop, top);
         CostLedger spent = k.Cpu.Ledger.Since(_before!);
         Assert.Equal(auxEntries, k.Arch.ElfStack.AuxvEntries);
         Assert.Equal(top - (ulong)below, p.ExecStackPointer);
@@ -204,7 +207,7 @@ public class ExecTests
 
     private CostLedger? _before;
 
-    // execve("/bin/sh", ["sh", "-c", "x"], ["A=1"]) of a process, the new stack ending at 0x7000_0000
+    // execve("/bin/sh", ["sh", "-c", "x"], ["A=1"]) of a process; the new stack ends at the top the exec drew
     private (SimKernel K, Process P, ulong Top) ExecOfShC(MachineSpec m, ulong seed, int randomizeVaSpace)
     {
         SimKernel k = Scenario.Boot(m, Scenario.ParseDesign(m, "classic"), seed, coherenceCheck: true, randomizeVaSpace: randomizeVaSpace);
@@ -225,23 +228,24 @@ public class ExecTests
             next += (ulong)s.Length;
         }
 
-        const ulong top = 0x7000_0000;
-        ExecArgs args = new(data, 3, 1, at, 0, new VirtualAddress(top));
+        ExecArgs args = new(data, 3, 1, at, 0);
         _before = k.Cpu.Ledger.Clone();
         SyscallResult r = k.Syscall(old, new SyscallRequest(SyscallKind.Execve, path, 8, Exec: args));
-        return (k, r.Child!, top);
+        return (k, r.Child!, r.Child!.StackTop);
     }
 
     // arch_align_stack with randomize_va_space 2 (the default): x86 subtracts get_random_int() % 8192, arm64
     // get_random_int() & ~PAGE_MASK (arch/x86/kernel/process.c, arch/arm64/kernel/process.c, Linux 5.4), from the run's
     // seed. Seed 1 on x86-64: the first get_random_int is 0xa5241bd1 (SplitMix64 of the seed's stream), 7121 below
     // 8192; strings end at T-28, T-28-7121 = T-7149 → T-7152; the platform and AT_RANDOM: T-7175; 376 bytes of
-    // auxiliary vector and words: T-7551 → T-7552.
+    // auxiliary vector and words: T-7551 → T-7552. T is the exec's own draw of the layout, the second of seed 1's
+    // streams (ProcessLayoutTests.EachExecveDrawsTheNextLayout): 0x7ffc706dd000.
     [Fact]
     public void TheRandomOffsetOfTheNewStackComesFromTheSeed()
     {
         MachineSpec m = Machine("x86-64");
         (_, Process p, ulong top) = ExecOfShC(m, seed: 1, randomizeVaSpace: 2);
+        Assert.Equal(0x7ffc_706d_d000UL, top);
         Assert.Equal(top - 7552, p.ExecStackPointer);
         (_, Process again, _) = ExecOfShC(m, seed: 1, randomizeVaSpace: 2);
         Assert.Equal(p.ExecStackPointer, again.ExecStackPointer);

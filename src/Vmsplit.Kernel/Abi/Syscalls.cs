@@ -69,10 +69,11 @@ public enum FileKind : byte
 /// What execve reads from the user besides its path (fs/exec.c, Linux 5.4): the argv and envp pointer arrays (one after
 /// the other at <see cref="Pointers"/>, each ending in NULL), the strings they point at with their bytes and NUL (an
 /// envp whose strings are not known has <see cref="Envc"/> pointers and no strings), and how many open descriptors are
-/// close-on-exec, and where the new program's stack ends (STACK_TOP: the arguments and the tables create_elf_tables
-/// writes lie below it, in the <c>SimKernel.ExecStackBytes</c> stack VMA execve gives the new mm).
+/// close-on-exec. Where the new program's stack ends is the kernel's choice (<c>Process.StackTop</c>, drawn at the exec):
+/// the arguments and the tables create_elf_tables writes lie below it, in the <c>SimKernel.ExecStackBytes</c> stack VMA
+/// execve gives the new mm.
 /// </summary>
-public sealed record ExecArgs(VirtualAddress Pointers, int Argc, int Envc, IReadOnlyList<(VirtualAddress At, ulong Bytes)> Strings, int CloseOnExec, VirtualAddress StackTop);
+public sealed record ExecArgs(VirtualAddress Pointers, int Argc, int Envc, IReadOnlyList<(VirtualAddress At, ulong Bytes)> Strings, int CloseOnExec);
 
 /// <summary>One system call's arguments: the user buffer or range, its length, the file position, for read/write the kind of file, for mprotect the new protection, for execve its arguments.</summary>
 public readonly record struct SyscallRequest(SyscallKind Kind, VirtualAddress User = default, ulong Bytes = 0, ulong FileOffset = 0, FileKind File = FileKind.None, VmFlags Prot = VmFlags.None, ExecArgs? Exec = null)

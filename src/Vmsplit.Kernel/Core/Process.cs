@@ -25,6 +25,16 @@ public sealed class Process
 
     public int Pid { get; }
 
+    /// <summary>
+    /// mm->mmap_base: below this the mmap area grows down, as arch_pick_mmap_layout set it at the execve that made the mm
+    /// (mm/util.c, arch/x86/mm/mmap.c, Linux 5.4); a fork's mm keeps its parent's (dup_mm), a process the kernel did not
+    /// exec has the boot's (<see cref="SimKernel.MmapBase"/>).
+    /// </summary>
+    public ulong MmapBase { get; internal set; }
+
+    /// <summary>The top of the program's stack: randomize_stack_top(STACK_TOP) after setup_arg_pages' arch_align_stack and PAGE_ALIGN at the execve that made the mm (fs/binfmt_elf.c, fs/exec.c 5.4); kept by fork.</summary>
+    public ulong StackTop { get; internal set; }
+
     /// <summary>The user stack pointer execve started the program with (start_thread's sp: below argc, argv, envp and the auxiliary vector); 0 before an execve.</summary>
     public ulong ExecStackPointer { get; internal set; }
 

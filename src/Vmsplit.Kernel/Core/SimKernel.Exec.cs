@@ -18,9 +18,10 @@ public sealed partial class SimKernel
     /// <summary>
     /// execve(2)'s memory side as Linux 5.4's fs/exec.c runs it: getname copies the path in (PATH_MAX); bprm_mm_init's
     /// mm_alloc makes a new mm with fresh page tables (mm_init → mm_alloc_pgd → pgd_alloc, the kernel part as the design
-    /// shares it) and a new context, and with <see cref="SyscallRequest.Exec"/> the stack VMA its arguments are copied
-    /// into (below <see cref="ExecArgs.StackTop"/>, which the replay gives as the kernel's <see cref="StackTop"/>:
-    /// randomize_stack_top's, after setup_arg_pages' arch_align_stack); count() and copy_strings read argv and envp from the old program and write them into the
+    /// shares it) and a new context, and the layout of its own (<see cref="Process.MmapBase"/> and
+    /// <see cref="Process.StackTop"/>: setup_new_exec's arch_pick_mmap_layout and setup_arg_pages' randomize_stack_top and
+    /// arch_align_stack, the next draw of the seeded streams), and with <see cref="SyscallRequest.Exec"/> the stack VMA
+    /// below that top its arguments are copied into; count() and copy_strings read argv and envp from the old program and write them into the
     /// new mm's stack pages; exec_mmap makes the new mm the task's and activate_mm switches to it (switch_mm: the new
     /// root, with the ASID or PCID the allocator gives a new context, and the flush its rule asks for); then mmput of the
     /// old mm runs exit_mmap: its pages and page tables freed (no flush, as at exit: the allocator flushes before an ASID
@@ -41,13 +42,17 @@ public sealed partial class SimKernel
 
         ExecArgs? args = rq.Exec;
         Process next = NewMm(old);
+        // the new mm's layout; the streams move on only if the exec gets past its point of no return (flush_old_exec), as
+        // arch_pick_mmap_layout and randomize_stack_top run after it (fs/exec.c, fs/binfmt_elf.c 5.4)
+        SplitMix64 mmapRandom = _mmapRandom, stackRandom = _stackRandom;
+        (next.MmapBase, next.StackTop) = PickProcessLayout(ref mmapRandom, ref stackRandom);
         ulong bprmP = 0;
         if (args is not null)
         {
-            // __bprm_mm_init: the stack VMA, bprm->p one pointer below its end; setup_arg_pages' expansion to 128 KiB is
-            // the VMA's size from the start (the model's VMAs do not grow)
-            ulong top = args.StackTop.Value;
-            next.Vmas.Insert(new Vma(new VirtualAddress(top - ExecStackBytes), args.StackTop, VmFlags.Read | VmFlags.Write));
+            // __bprm_mm_init: the stack VMA, bprm->p one pointer below its end; setup_arg_pages' move to the randomized top
+            // and expansion to 128 KiB are where and how big the VMA is from the start (the model's VMAs neither move nor grow)
+            ulong top = next.StackTop;
+            next.Vmas.Insert(new Vma(new VirtualAddress(top - ExecStackBytes), new VirtualAddress(top), VmFlags.Read | VmFlags.Write));
             bprmP = top - WordBytes;
             if (CountArgs(args) < 0 || CopyStrings(next, args, (ulong)name + 1, ref bprmP) < 0)
             {
@@ -56,6 +61,7 @@ public sealed partial class SimKernel
             }
         }
 
+        (_mmapRandom, _stackRandom) = (mmapRandom, stackRandom);
         SwitchMm(next);
         ReleaseMm(old, exec: true);
         for (int fd = 0; fd < (args?.CloseOnExec ?? 0); fd++)

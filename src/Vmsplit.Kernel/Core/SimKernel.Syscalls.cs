@@ -623,6 +623,7 @@ public sealed partial class SimKernel
     public Process Fork(Process parent)
     {
         Process child = CreateProcess();
+        (child.MmapBase, child.StackTop) = (parent.MmapBase, parent.StackTop); // dup_mm copies the mm_struct (kernel/fork.c 5.4)
         foreach (Vma v in parent.Vmas.Areas)
         {
             child.Vmas.Insert(new Vma(v.Start, v.End, v.Flags, v.File, v.FileOffset));

@@ -114,7 +114,9 @@ public sealed partial class SimKernel : IKernelMapper
         Image = policies.Image;
         UserPages = policies.UserPages;
         Uaccess = new UserAccess(Layout.TaskSize, policies.UserPages);
-        (MmapBase, StackTop) = PickProcessLayout();
+        _mmapRandom = new(Seed ^ 0x4d4d_4150_5241_4e44UL); // "MMAPRAND"
+        _stackRandom = new(Seed ^ 0x5354_4b54_4f50_524eUL); // "STKTOPRN"
+        (MmapBase, StackTop) = PickProcessLayout(ref _mmapRandom, ref _stackRandom);
         ReserveImageFrames();
         MemMap = Layout.Arch.Is32Bit() ? ReserveMemMap() : ReserveVmemmap();
         Gup = new Gup(this);
@@ -416,7 +418,7 @@ public sealed partial class SimKernel : IKernelMapper
     {
         PageTable tables = CreateUserTree();
         MmContext ctx = new(_nextCtx++);
-        Process p = new(_nextPid++, tables, ctx, AllocLowmem(), AllocLowmem());
+        Process p = new(_nextPid++, tables, ctx, AllocLowmem(), AllocLowmem()) { MmapBase = MmapBase, StackTop = StackTop };
         Isolation.OnProcessCreated(p);
 
         _processes.Add(p);
@@ -434,11 +436,11 @@ public sealed partial class SimKernel : IKernelMapper
         return p;
     }
 
-    /// <summary>mmap of an anonymous (or file) region, top-down below TASK_SIZE; prefault when asked (setup work).</summary>
+    /// <summary>mmap of an anonymous (or file) region, top-down below the process's mmap_base (and TASK_SIZE).</summary>
     public VirtualAddress MapRegion(Process p, ulong size, VmFlags flags, PageCacheFile? file = null)
     {
         ulong bottom = UserFloor;
-        ulong top = Math.Min(Layout.TaskSize, MmapBase);
+        ulong top = Math.Min(Layout.TaskSize, p.MmapBase);
         if (!p.Vmas.TryFindFree(size, new VirtualAddress(bottom), new VirtualAddress(top), out VirtualAddress at))
         {
             throw new InvalidOperationException($"no room for {ByteSize.Human(size)} in {p}'s address space");
@@ -452,37 +454,42 @@ public sealed partial class SimKernel : IKernelMapper
     public const ulong UserFloor = 0x10000;
 
     /// <summary>
-    /// Below this the mmap area grows down: mm->mmap_base as arch_pick_mmap_layout sets it at exec (mm/util.c and
-    /// arch/x86/mm/mmap.c, Linux 5.4), STACK_TOP minus the stack's gap and arch_mmap_rnd's random pages
-    /// (<see cref="PickProcessLayout"/>).
+    /// The mmap_base of the processes the kernel did not exec (<see cref="CreateProcess"/>): the layout's first draw at
+    /// boot, as arch_pick_mmap_layout sets mm->mmap_base at exec (mm/util.c and arch/x86/mm/mmap.c, Linux 5.4): STACK_TOP
+    /// minus the stack's gap and arch_mmap_rnd's random pages (<see cref="PickProcessLayout"/>). Each execve draws its
+    /// own (<see cref="Process.MmapBase"/>).
     /// </summary>
     public ulong MmapBase { get; }
 
     /// <summary>
-    /// The top of a new program's stack: randomize_stack_top(STACK_TOP) as load_elf_binary passes it to setup_arg_pages,
-    /// which applies arch_align_stack and PAGE_ALIGN (fs/binfmt_elf.c, fs/exec.c, Linux 5.4); page aligned.
+    /// The stack top of the processes the kernel did not exec, from the same first draw: randomize_stack_top(STACK_TOP)
+    /// as load_elf_binary passes it to setup_arg_pages, which applies arch_align_stack and PAGE_ALIGN (fs/binfmt_elf.c,
+    /// fs/exec.c, Linux 5.4); page aligned. Each execve draws its own (<see cref="Process.StackTop"/>).
     /// </summary>
     public ulong StackTop { get; }
 
-    /// <summary>A program's stack VMA as setup_arg_pages leaves it (<see cref="ExecStackBytes"/> below <see cref="StackTop"/>), for a process the kernel did not exec; returns its lowest address.</summary>
+    /// <summary>A program's stack VMA as setup_arg_pages leaves it (<see cref="ExecStackBytes"/> below the process's <see cref="Process.StackTop"/>), for a process the kernel did not exec; returns its lowest address.</summary>
     public VirtualAddress MapStack(Process p)
     {
-        VirtualAddress low = new(StackTop - ExecStackBytes);
-        p.Vmas.Insert(new Vma(low, new VirtualAddress(StackTop), VmFlags.Read | VmFlags.Write));
+        VirtualAddress low = new(p.StackTop - ExecStackBytes);
+        p.Vmas.Insert(new Vma(low, new VirtualAddress(p.StackTop), VmFlags.Read | VmFlags.Write));
         return low;
     }
 
-    // The layout exec gives every program of this kernel (Linux draws it at each execve; the model draws once per boot,
-    // so every process and every exec of a run shares it): with randomize_va_space >= 1 (PF_RANDOMIZE, load_elf_binary)
-    // arch_mmap_rnd's get_random_long() and randomize_stack_top's, each from a SplitMix64 stream of its own over the
-    // run's seed, then setup_arg_pages' arch_align_stack (its get_random_int() from the stack stream) and PAGE_ALIGN;
-    // with 0 (norandmaps) Linux's fixed values. A layout with no room for a stack above the mmap area is refused.
-    private (ulong MmapBase, ulong StackTop) PickProcessLayout()
+    // the streams of the layout's random numbers: arch_mmap_rnd's and randomize_stack_top's (with arch_align_stack's)
+    private SplitMix64 _mmapRandom;
+    private SplitMix64 _stackRandom;
+
+    // The layout exec gives a program, drawn at boot (the processes the kernel did not exec) and at each execve
+    // (setup_new_exec → arch_pick_mmap_layout, setup_arg_pages(randomize_stack_top(STACK_TOP)); fs/exec.c,
+    // fs/binfmt_elf.c 5.4): with randomize_va_space >= 1 (PF_RANDOMIZE, load_elf_binary) arch_mmap_rnd's
+    // get_random_long() and randomize_stack_top's, each the next of a SplitMix64 stream of its own over the run's seed,
+    // then setup_arg_pages' arch_align_stack (its get_random_int() from the stack stream) and PAGE_ALIGN; with 0
+    // (norandmaps) Linux's fixed values. A layout with no room for a stack above the mmap area is refused.
+    private (ulong MmapBase, ulong StackTop) PickProcessLayout(ref SplitMix64 mmapRandom, ref SplitMix64 stackRandom)
     {
         Vmsplit.Kernel.Abi.ProcessLayout pl = Arch.ProcessLayout;
         bool randomize = _setup.RandomizeVaSpace > 0;
-        SplitMix64 mmapRandom = new(Seed ^ 0x4d4d_4150_5241_4e44UL); // "MMAPRAND"
-        SplitMix64 stackRandom = new(Seed ^ 0x5354_4b54_4f50_524eUL); // "STKTOPRN"
         ulong rnd = randomize ? pl.MmapRnd(mmapRandom.Next()) : 0;
         ulong gap = pl.Gap(randomize);
         if (pl.StackTop <= gap + rnd + UserFloor + ExecStackBytes)

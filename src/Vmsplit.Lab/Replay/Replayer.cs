@@ -316,23 +316,23 @@ public sealed class Replayer
         return fill;
     }
 
-    // The program's regions in an empty mm: the stack at the kernel's stack top (randomize_stack_top's, above the mmap
+    // The program's regions in an empty mm: the stack at the mm's stack top (randomize_stack_top's, above the mmap
     // area), then text, path page, I/O buffer, working set and (lackey, ChampSim) the arena, placed top-down below
-    // mmap_base in this order, so every program the replay starts (the first, and each execve's) has them at the same
-    // addresses.
+    // the mm's mmap_base in this order (each execve's mm has a layout of its own, drawn at the exec, so a new program's
+    // regions move with it).
     // With stackMapped (an execve) the stack is the VMA execve made there, holding the arguments it copied.
     private (ulong Text, ulong Stack, ulong Path, ulong Buffer, ulong Wss) MapProgram(Process p, bool stackMapped = false)
     {
         _textFile ??= _k.CreateFile("trace-text", TextPages * Page);
         ulong text = _k.MapRegion(p, TextPages * Page, VmFlags.Read | VmFlags.Exec, _textFile).Value;
-        ulong stack = (stackMapped ? _k.StackTop - StackRegionBytes : _k.MapStack(p).Value) + StackRegionBytes - Page; // its top page
+        ulong stack = (stackMapped ? p.StackTop - StackRegionBytes : _k.MapStack(p).Value) + StackRegionBytes - Page; // its top page
         ulong path = _k.MapRegion(p, Page, VmFlags.Read | VmFlags.Write).Value;
         ulong buffer = _k.MapRegion(p, BufferBytes, VmFlags.Read | VmFlags.Write).Value;
         ulong wss = _o.UserWss > 0 ? _k.MapRegion(p, _o.UserWss, VmFlags.Read | VmFlags.Write).Value : 0;
         if (_o.Format != TraceFormat.Strace)
         {
             // the arena that holds the traced program's own addresses: half the room left, at most 64 GiB
-            ulong room = _k.MmapBase - SimKernel.UserFloor;
+            ulong room = p.MmapBase - SimKernel.UserFloor;
             ulong fixedBytes = (TextPages * Page) + Page + BufferBytes + _o.UserWss;
             ulong arena = Math.Min((room - fixedBytes) / 2, 64UL << 30) & ~(AreaBytes - 1);
             ulong at = _k.MapRegion(p, arena, VmFlags.Read | VmFlags.Write | VmFlags.Exec).Value;
@@ -938,7 +938,7 @@ public sealed class Replayer
             case SyscallKind.Mmap:
                 {
                     ulong bytes = (r.Arg1 + Page - 1) & ~(Page - 1);
-                    if (failed || bytes == 0 || !ps.P.Vmas.TryFindFree(bytes, new VirtualAddress(SimKernel.UserFloor), new VirtualAddress(Math.Min(_k.Layout.TaskSize, _k.MmapBase)), out _))
+                    if (failed || bytes == 0 || !ps.P.Vmas.TryFindFree(bytes, new VirtualAddress(SimKernel.UserFloor), new VirtualAddress(Math.Min(_k.Layout.TaskSize, ps.P.MmapBase)), out _))
                     {
                         _ev.Fallbacks += failed || bytes == 0 ? 0 : 1;
                         return Generic(ps, ref r, info);
@@ -1085,8 +1085,9 @@ public sealed class Replayer
         return (0, 0);
     }
 
-    // execve that succeeded: the kernel's exec (a new mm, switched to; the old one torn down), then the new program's
-    // regions at the addresses the first program had; its pages fault in as it touches them. The other threads of the
+    // execve that succeeded: the kernel's exec (a new mm with a layout of its own, switched to; the old one torn down),
+    // then the new program's regions placed in it as the first program's were in its own; its pages fault in as it
+    // touches them. The other threads of the
     // process end (de_thread), its mappings are gone, its descriptors stay, and (lackey, ChampSim) the arena restarts.
     private string Exec(int pid, ProcState ps, ref TraceRecord r)
     {
@@ -1095,10 +1096,7 @@ public sealed class Replayer
         Process next = done.Child ?? throw new InvalidOperationException($"execve of {ps.P} copied no path ({done.Value})");
         ps.P = next;
         (ulong text, ulong stack, ulong path, ulong buffer, ulong wss) = MapProgram(next, stackMapped: true);
-        if ((text, stack, path, buffer, wss) != (ps.Text, ps.Stack, ps.PathPage, ps.Buffer, ps.Wss))
-        {
-            throw new InvalidOperationException($"execve placed the program's regions elsewhere than the first program's ({text:x}, {ps.Text:x})");
-        }
+        (ps.Text, ps.Stack, ps.PathPage, ps.Buffer, ps.Wss) = (text, stack, path, buffer, wss);
 
         // the new program stores its strings (the page faults in); the bytes are what it stored
         _k.UserTouch(next, new VirtualAddress(path), Page, write: true);
@@ -1136,7 +1134,7 @@ public sealed class Replayer
     // memory holds no program bytes), the pointer arrays in the I/O buffer; envp's strings as strace -v printed them or,
     // without -v, as many as its '/* N vars */' says, each AssumedEnvStringBytes long; none when the line shows no argv.
     // What does not fit the new stack VMA with its tables (three pages kept for them and arch_align_stack's offset) is left out and counted in bytesClamped.
-    // The new stack ends where the program's stack region does (its top page's end). lackey's line shows the path and
+    // The new stack ends where the kernel's exec puts it (the new mm's stack top). lackey's line shows the path and
     // the addresses of argv and envp, not their strings: the stack is built from the least an exec has, argv holding
     // the path alone and an empty envp (an assumption, a lower bound), counted in execsArgvAssumed. ChampSim traces
     // have no execve.
@@ -1146,7 +1144,7 @@ public sealed class Replayer
         {
             ulong n = (ulong)Math.Clamp(r.PathBytes, 1, (int)Page);
             _ev.ExecsArgvAssumed++;
-            return new ExecArgs(new VirtualAddress(ps.Buffer), 1, 0, [(new VirtualAddress(ps.PathPage + Page - n), n)], ps.CloExec.Count, new VirtualAddress(ps.Stack + Page));
+            return new ExecArgs(new VirtualAddress(ps.Buffer), 1, 0, [(new VirtualAddress(ps.PathPage + Page - n), n)], ps.CloExec.Count);
         }
 
         List<(VirtualAddress At, ulong Bytes)> strings = [];
@@ -1197,7 +1195,7 @@ public sealed class Replayer
             envc = strings.Count - argc;
         }
 
-        return new ExecArgs(new VirtualAddress(ps.Buffer), argc, envc, strings, ps.CloExec.Count, new VirtualAddress(ps.Stack + Page));
+        return new ExecArgs(new VirtualAddress(ps.Buffer), argc, envc, strings, ps.CloExec.Count);
     }
 
     // the descriptor a *_CLOEXEC flag marks: fcntl(fd, F_SETFD, FD_CLOEXEC)'s argument, pipe2's and socketpair's pair, or

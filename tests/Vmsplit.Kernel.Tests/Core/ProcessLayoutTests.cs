@@ -118,4 +118,38 @@ public sealed class ProcessLayoutTests
         Vmsplit.Kernel.Mm.Vma v = p.Vmas.Find(new Vmsplit.Hardware.VirtualAddress(k.StackTop - 1))!;
         Assert.Equal((k.StackTop - SimKernel.ExecStackBytes, k.StackTop), (v.Start.Value, v.End.Value));
     }
+
+    // Each execve draws the next layout of the seeded streams (setup_new_exec → arch_pick_mmap_layout, setup_arg_pages →
+    // randomize_stack_top; fs/exec.c, fs/binfmt_elf.c 5.4); the boot drew the first (SeedOneGivesTheHandComputedLayout).
+    // Seed 1, second draws: the mmap stream's 0xfa18a8a25c4a896a, the stack stream's 0xd7c677b73df8f921 then
+    // 0x2cbcb7f4... (x86-64; arm has no arch_align_stack, so its stack stream's second value 0x04351c99e7fc8d5f).
+    // x86-64: rnd = 0xc4a896a pages: 0x7ffffffff000 - 0x4008ff000 - 0xc4a896a000 = 0x7f3756d96000; stack 0x38f921 pages:
+    //   0x7ffc706de000, - (0x2cbcb7f4 % 8192 = 6132) = 0x7ffc706dc80c, & ~15, PAGE_ALIGN → 0x7ffc706dd000.
+    // arm: rnd 0x6a pages: 0xbf000000 - 0x8000000 - 0x6a000 = 0xb6f96000; stack 0x55f pages: 0xbeaa1000.
+    // The old process keeps the boot's, a fork keeps its parent's (dup_mm), an exec that faults (-EFAULT before the point
+    // of no return) draws nothing, and the new mm's regions go below its own mmap_base.
+    [Theory]
+    [InlineData(KernelArch.X86_64, 0x7fdb_933d_1000UL, 0x7ffc_358c_f000UL, 0x7f37_56d9_6000UL, 0x7ffc_706d_d000UL)]
+    [InlineData(KernelArch.Arm, 0xb6fd_1000UL, 0xbe8d_1000UL, 0xb6f9_6000UL, 0xbeaa_1000UL)]
+    public void EachExecveDrawsTheNextLayout(KernelArch arch, ulong bootBase, ulong bootTop, ulong execBase, ulong execTop)
+    {
+        SimKernel k = KernelBoot.Boot(arch, "classic", CpuOf(arch), seed: 1, randomizeVaSpace: 2);
+        Process p = k.CreateProcess();
+        Assert.Equal((bootBase, bootTop), (p.MmapBase, p.StackTop));
+        Vmsplit.Hardware.VirtualAddress data = k.MapRegion(p, 4096, Vmsplit.Kernel.Mm.VmFlags.Read | Vmsplit.Kernel.Mm.VmFlags.Write);
+        k.Start(p);
+        k.UserTouch(p, data, 4096, write: true);
+        k.Memory.Write(p.Tables.Lookup(data + 4095).Translate(data + 4095), [0]); // the path: an empty string
+        Process child = k.Syscall(p, new Vmsplit.Kernel.Abi.SyscallRequest(Vmsplit.Kernel.Abi.SyscallKind.Fork)).Child!;
+        Assert.Equal((bootBase, bootTop), (child.MmapBase, child.StackTop));
+
+        Vmsplit.Kernel.Abi.ExecArgs faulting = new(data, 1, 0, [(new Vmsplit.Hardware.VirtualAddress(0x20_0000), 3)], 0);
+        Assert.Equal(-14L, k.Syscall(p, new Vmsplit.Kernel.Abi.SyscallRequest(Vmsplit.Kernel.Abi.SyscallKind.Execve, data + 4095, 1, Exec: faulting)).Value);
+        Vmsplit.Kernel.Abi.ExecArgs args = new(data, 0, 0, [], 0);
+        Process next = k.Syscall(p, new Vmsplit.Kernel.Abi.SyscallRequest(Vmsplit.Kernel.Abi.SyscallKind.Execve, data + 4095, 1, Exec: args)).Child!;
+        Assert.Equal((execBase, execTop), (next.MmapBase, next.StackTop));
+        Assert.Equal((bootBase, bootTop), (k.MmapBase, k.StackTop));
+        Assert.Equal((execTop - SimKernel.ExecStackBytes, execTop), next.Vmas.Areas.Select(v => (v.Start.Value, v.End.Value)).Single());
+        Assert.Equal(execBase - 4096, k.MapRegion(next, 4096, Vmsplit.Kernel.Mm.VmFlags.Read).Value);
+    }
 }
