@@ -153,9 +153,10 @@ public static class Comparison
         foreach (DesignSpec d in specs)
         {
             KernelLayout layout = Scenario.LayoutFor(machine, d);
-            AuditResult audit = IsolationAudit.Run(Scenario.Boot(machine, d, seed, randomizeVaSpace: randomizeVaSpace));
+            SimKernel k = Scenario.Boot(machine, d, seed, randomizeVaSpace: randomizeVaSpace);
+            AuditResult audit = IsolationAudit.Run(k);
             audits.Add(audit);
-            budget.Add(new DesignBudget(d.Name, layout, PageTableCost.ForMinimalProcess(layout), audit.PageTableBytes));
+            budget.Add(new DesignBudget(d.Name, layout, PageTableCost.ForMinimalProcess(layout, k.StackTop), audit.PageTableBytes)); // the stack where the run's processes have it
         }
 
         return (budget, audits);

@@ -248,7 +248,7 @@ public sealed class Runner
         ulong need = 0;
         foreach (UserRegion r in _w.Regions)
         {
-            need += r.Size;
+            need += r.Stack ? 0 : r.Size; // the stack lies above the mmap base
         }
 
         if (need > room)
@@ -267,7 +267,11 @@ public sealed class Runner
             for (int ri = 0; ri < _w.Regions.Count; ri++)
             {
                 UserRegion r = _w.Regions[ri];
-                VirtualAddress at = r.Executable
+                // the program's stack: the top of the stack VMA exec leaves below the process's stack top (the boot's draw of
+                // the layout, randomize_stack_top's with the run's seed, as the replay's first process has it)
+                VirtualAddress at = r.Stack
+                    ? _k.MapStack(p) + (SimKernel.ExecStackBytes - r.Size)
+                    : r.Executable
                     ? _k.MapRegion(p, r.Size, VmFlags.Read | VmFlags.Exec, text[ri] ??= _k.CreateFile($"{r.Name}-text", r.Size))
                     : _k.MapRegion(p, r.Size, VmFlags.Read | VmFlags.Write);
                 _bases[i]![ri] = at;

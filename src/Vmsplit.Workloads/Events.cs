@@ -88,5 +88,9 @@ public enum RegionKind : byte
     File,
 }
 
-/// <summary>A user memory region a workload's processes use (buffers, working sets, path strings).</summary>
-public sealed record UserRegion(string Name, ulong Size, RegionKind Kind = RegionKind.Anonymous, bool Prefault = true, string? Contents = null, bool Executable = false);
+/// <summary>
+/// A user memory region a workload's processes use (buffers, working sets, path strings); <see cref="Stack"/>: the top
+/// <see cref="Size"/> bytes of the program's stack, which lies where exec put it (below the process's stack top, in the
+/// stack VMA setup_arg_pages leaves), not in the mmap area.
+/// </summary>
+public sealed record UserRegion(string Name, ulong Size, RegionKind Kind = RegionKind.Anonymous, bool Prefault = true, string? Contents = null, bool Executable = false, bool Stack = false);

@@ -34,7 +34,7 @@ public static class UserProgram
         int text = w.Regions.Count;
         int stack = text + 1;
         int textPages = allCalls ? AllCallsTextPages : TextPages;
-        List<UserRegion> regions = [.. w.Regions, new UserRegion("text", (ulong)textPages * Page, Executable: true), new UserRegion("stack", Page)];
+        List<UserRegion> regions = [.. w.Regions, new UserRegion("text", (ulong)textPages * Page, Executable: true), new UserRegion("stack", Page, Stack: true)];
         return new Workload(
             w.Name,
             w.Description,

@@ -53,7 +53,7 @@ public static class AddressBudget
         foreach ((string title, KernelConfig c) in designs)
         {
             KernelLayout l = LayoutEngine.Compute(machine, c);
-            columns.Add(new BudgetColumn(title, l, PageTableCost.ForMinimalProcess(l)));
+            columns.Add(new BudgetColumn(title, l, PageTableCost.ForMinimalProcess(l, PageTableCost.StackTop(l)))); // no kernel booted: norandmaps' stack top
         }
 
         return columns;

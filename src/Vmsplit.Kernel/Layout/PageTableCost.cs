@@ -3,14 +3,16 @@ using Vmsplit.Hardware;
 namespace Vmsplit.Kernel.Layout;
 
 /// <summary>
-/// Page-table memory of a minimal process (one text page near the bottom of user space, one stack page at the
-/// top), counted from the format's geometry and the way Linux allocates each level. Kernel tables are shared.
+/// Page-table memory of a minimal process (one text page near the bottom of user space, one stack page below the
+/// stack top exec gave it), counted from the format's geometry and the way Linux allocates each level. Kernel tables
+/// are shared.
 /// </summary>
 public static class PageTableCost
 {
     public readonly record struct Result(ulong Bytes, string How);
 
-    public static Result ForMinimalProcess(KernelLayout l)
+    /// <summary>The minimal process's tables with its stack page just below <paramref name="stackTop"/> (the process layout's, <c>SimKernel.StackTop</c>, or <see cref="StackTop"/> without randomisation).</summary>
+    public static Result ForMinimalProcess(KernelLayout l, ulong stackTop)
     {
         ulong text = l.Arch switch
         {
@@ -18,7 +20,7 @@ public static class PageTableCost
             KernelArch.X86_64 or KernelArch.X86_64La57 or KernelArch.Aarch64 => 0x400000,
             _ => 0x10000, // ARM and RISC-V ld default text base
         };
-        ulong stack = l.TaskSize - Machine.PageSize;
+        ulong stack = stackTop - Machine.PageSize;
         ulong[] vas = [text, stack];
         switch (l.Arch)
         {
@@ -76,6 +78,13 @@ public static class PageTableCost
                 return new(0, "not modelled");
         }
     }
+
+    /// <summary>
+    /// STACK_TOP, the stack top exec gives a program with randomize_va_space 0: x86-64 DEFAULT_MAP_WINDOW, (1 &lt;&lt; 47)
+    /// − 4 KiB with 4 or 5 levels (arch/x86/include/asm/processor.h, 5.4); TASK_SIZE elsewhere (the rows of
+    /// <c>ArchMm.ProcessLayout</c>).
+    /// </summary>
+    public static ulong StackTop(KernelLayout l) => l.Arch is KernelArch.X86_64 or KernelArch.X86_64La57 ? (1UL << 47) - Machine.PageSize : l.TaskSize;
 
     private static Result Radix(ulong[] vas, int[] parentShifts, string top, params string[] levels)
     {

@@ -25,14 +25,14 @@ public sealed class PageTableCostCrossCheckTests
     public void GeometryCountMatchesABuiltTree(KernelArch arch, string format, int vaBits)
     {
         KernelLayout l = LayoutEngine.Compute(Machine.WithRam(arch, ByteSize.GiB), new KernelConfig { VaBits = vaBits });
-        PageTableCost.Result cost = PageTableCost.ForMinimalProcess(l);
+        PageTableCost.Result cost = PageTableCost.ForMinimalProcess(l, PageTableCost.StackTop(l));
 
         PhysicalMemory memory = new();
         FrameAllocator allocator = new(new RamBank(new PhysicalAddress(0x40000000), 64 * ByteSize.MiB));
         PageTable tree = PageTable.Create(PageTableFormat.Parse(format), memory, allocator);
         ulong text = arch is KernelArch.X86 ? 0x08048000UL : arch is KernelArch.X86_64 or KernelArch.X86_64La57 or KernelArch.Aarch64 ? 0x400000UL : 0x10000UL;
         Assert.Equal(PageTableStatus.Ok, tree.Map(new VirtualAddress(text), new PhysicalAddress(0x1000000), 4096, PageAttributes.UserText).Status);
-        Assert.Equal(PageTableStatus.Ok, tree.Map(new VirtualAddress(l.TaskSize - 4096), new PhysicalAddress(0x1001000), 4096, PageAttributes.UserData).Status);
+        Assert.Equal(PageTableStatus.Ok, tree.Map(new VirtualAddress(PageTableCost.StackTop(l) - 4096), new PhysicalAddress(0x1001000), 4096, PageAttributes.UserData).Status);
         Assert.Equal((long)cost.Bytes, tree.TableBytesUsed);
     }
 
@@ -48,6 +48,6 @@ public sealed class PageTableCostCrossCheckTests
         Assert.Equal(PageTableStatus.Ok, tree.Map(new VirtualAddress(0x10000), new PhysicalAddress(0x1000000), 4096, PageAttributes.UserText).Status);
         Assert.Equal(PageTableStatus.Ok, tree.Map(new VirtualAddress(l.TaskSize - 4096), new PhysicalAddress(0x1001000), 4096, PageAttributes.UserData).Status);
         Assert.Equal(18 * 1024L, tree.TableBytesUsed);
-        Assert.Equal(24 * 1024UL, PageTableCost.ForMinimalProcess(l).Bytes);
+        Assert.Equal(24 * 1024UL, PageTableCost.ForMinimalProcess(l, PageTableCost.StackTop(l)).Bytes);
     }
 }
