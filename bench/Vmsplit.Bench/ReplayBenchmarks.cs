@@ -21,8 +21,12 @@ public class ReplayBenchmarks
     /// <summary>Calls of the strace trace.</summary>
     public const int Calls = 100_000;
 
+    /// <summary>Calls of the long strace trace (the same four lines in turn): the per-call figure with the fixed cost of a replay (boot, caches, page-cache file) spread over ten times as many calls.</summary>
+    public const int LongCalls = 1_000_000;
+
     private string _lackey = "";
     private string _strace = "";
+    private string _straceLong = "";
     private string _champsim = "";
     private MachineSpec _machine = MachineSpec.SkylakeX86();
     private string _dir = "";
@@ -35,7 +39,9 @@ public class ReplayBenchmarks
         _strace = Path.Combine(dir, "calls.strace");
         _champsim = Path.Combine(dir, "fits-tlb.champsimtrace.xz");
         File.WriteAllText(_lackey, LackeyText(Lines));
+        _straceLong = Path.Combine(dir, "calls-long.strace");
         File.WriteAllText(_strace, StraceText(Calls));
+        WriteStraceText(_straceLong, LongCalls);
         string raw = Path.Combine(dir, "fits-tlb.champsimtrace");
         File.WriteAllBytes(raw, ChampSimBytes(Lines));
         using (System.Diagnostics.Process xz = System.Diagnostics.Process.Start("xz", ["-6", "-T1", "-f", raw])!)
@@ -44,7 +50,7 @@ public class ReplayBenchmarks
         }
     }
 
-    /// <summary>The generated traces (about 27 MB) are removed after the run.</summary>
+    /// <summary>The generated traces (about 108 MB) are removed after the run.</summary>
     [GlobalCleanup]
     public void Cleanup() => Directory.Delete(_dir, recursive: true);
 
@@ -78,23 +84,35 @@ public class ReplayBenchmarks
         return sb.ToString();
     }
 
+    // the strace trace's four lines, taken in turn
+    private static readonly string[] s_straceLines =
+    [
+        "100 12:00:00.000001 read(3, \"0123456789abcdef0123456789abcdef\"..., 4096) = 4096 <0.000005>\n",
+        "100 12:00:00.000002 getpid()                = 100 <0.000001>\n",
+        "100 12:00:00.000003 openat(AT_FDCWD, \"/usr/lib/x86_64-linux-gnu/libc.so.6\", O_RDONLY|O_CLOEXEC) = 4 <0.000004>\n",
+        "100 12:00:00.000004 close(4)                = 0 <0.000001>\n",
+    ];
+
     /// <summary>An strace -tt -T trace of <paramref name="calls"/> calls: reads of 4 KiB, getpid, openat and close in turn.</summary>
     public static string StraceText(int calls)
     {
-        string[] lines =
-        [
-            "100 12:00:00.000001 read(3, \"0123456789abcdef0123456789abcdef\"..., 4096) = 4096 <0.000005>\n",
-            "100 12:00:00.000002 getpid()                = 100 <0.000001>\n",
-            "100 12:00:00.000003 openat(AT_FDCWD, \"/usr/lib/x86_64-linux-gnu/libc.so.6\", O_RDONLY|O_CLOEXEC) = 4 <0.000004>\n",
-            "100 12:00:00.000004 close(4)                = 0 <0.000001>\n",
-        ];
         StringBuilder sb = new(calls * 80);
         for (int i = 0; i < calls; i++)
         {
-            sb.Append(lines[i % lines.Length]);
+            sb.Append(s_straceLines[i % s_straceLines.Length]);
         }
 
         return sb.ToString();
+    }
+
+    /// <summary><see cref="StraceText"/>'s content written to <paramref name="path"/> line by line (the long trace is 80 MB; no string of it is built).</summary>
+    public static void WriteStraceText(string path, int calls)
+    {
+        using StreamWriter w = new(path, append: false, new UTF8Encoding(false), 1 << 16);
+        for (int i = 0; i < calls; i++)
+        {
+            w.Write(s_straceLines[i % s_straceLines.Length]);
+        }
     }
 
     /// <summary>ChampSim records with the lackey trace's footprint: an ip in 8 text pages, a load in 2 of 3, a store in 1 of 4.</summary>
@@ -160,6 +178,10 @@ public class ReplayBenchmarks
     /// <summary>strace calls parsed and simulated (no user working set: the calls alone).</summary>
     [Benchmark(OperationsPerInvoke = Calls)]
     public double StraceReplay() => TraceReplay.Run(Options(_strace, TraceFormat.Strace)).Runs[0].Result.CyclesPerOp;
+
+    /// <summary>The same calls over a trace ten times as long: the steady-state per-call throughput of long traces.</summary>
+    [Benchmark(OperationsPerInvoke = LongCalls)]
+    public double StraceReplayLong() => TraceReplay.Run(Options(_straceLong, TraceFormat.Strace)).Runs[0].Result.CyclesPerOp;
 
     /// <summary>ChampSim records decompressed from .xz, parsed and simulated.</summary>
     [Benchmark(OperationsPerInvoke = Lines)]
