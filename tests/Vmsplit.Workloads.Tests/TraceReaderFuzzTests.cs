@@ -156,6 +156,109 @@ public class TraceReaderFuzzTests
     public void MutatedStraceLinesEndInRecordsOrALocatedLine() =>
         ForAll(TextCase(s_strace), bytes => Holds(bytes, TraceFormat.Strace), 1500);
 
+    // shapes whose scan StraceReader restructured: escapes, execve's arrays and /* N vars */, rt_sigaction's action,
+    // symbolic arguments, names with digits, leading spaces, annotations inside structures
+    private static readonly string[] StraceScanShapes =
+    [
+        "  4242 12:00:00.5 execve(\"/bin/sh\", [\"sh\", \"-c\", \"x\\\\\"], 0x7ffd0 /* 3 vars */) = 0",
+        "execve(\"/bin/ls\", [\"ls\"], [\"A=1\", \"B=\\x41\\101\\7\"...]) = 0",
+        "rt_sigaction(SIGINT, {sa_handler=0x401000, sa_mask=[], sa_flags=SA_RESTORER|SA_RESTART, sa_restorer=0x7f}, NULL, 8) = 0",
+        "rt_sigaction(SIGTERM, {sa_handler=SIG_IGN, sa_mask=[], sa_flags=0x14000000}, {sa_handler=SIG_DFL}, 8) = 0",
+        "mprotect(0x7f0000, 4096, PROT_READ|PROT_EXEC) = 0",
+        "madvise(0x7f0000, 4096, MADV_DONTNEED|MADV_FREE) = 0",
+        "kill(4243, SIGRT_3) = 0",
+        "wait4(-1, [{WIFEXITED(s) && WEXITSTATUS(s) == 0}], 0, NULL) = 4243",
+        "fcntl(3</dev/null>, F_SETFD, FD_CLOEXEC) = 0",
+        "sendmsg(3<socket:[77]>, {msg_name=NULL, msg_iov=[{iov_base=\"a\\\"b\", iov_len=3}], msg_flags=0}, 0) = 3",
+        "epoll_create1(EPOLL_CLOEXEC) = 5",
+        "clone3({flags=CLONE_VM|CLONE_VFORK, exit_signal=SIGCHLD, stack=0x7f, stack_size=0x9000}, 88) = 4244",
+        "nanosleep({tv_sec=1, tv_nsec=0}, {tv_sec=0, tv_nsec=5}) = ? ERESTART_RESTARTBLOCK (Interrupted by signal)",
+        "read(0</dev/pts/0>, \"\\\", 1) = 1",
+        "llseek32(3, 0, SEEK_SET) = 0",
+        "3read(3, \"\", 1) = 0",
+        "[pid 17] ??? getpid() = 1",
+        "??? 1",
+        "[ Process PID=4243 runs in 32 bit mode. ]",
+        "open(\"/dev/zero\", O_RDONLY|O_CLOEXEC) = 3 <0.000010>",
+    ];
+
+    private static readonly Lazy<byte[][]> s_straceAgreement = new(() => [.. s_strace.Value, .. StraceScanShapes.Select(Encoding.UTF8.GetBytes)]);
+
+    /// <summary>
+    /// The strace reader yields what the reader before its scan was restructured (<see cref="ReferenceStraceReader"/>)
+    /// yields, record for record and field for field, and fails on the same line with the same message.
+    /// </summary>
+    [Fact]
+    public void MutatedStraceLinesReadAsTheReferenceReaderReadsThem() =>
+        ForAll(TextCase(s_straceAgreement), bytes => StraceReadings(bytes, reference: false).SequenceEqual(StraceReadings(bytes, reference: true)), 3000);
+
+    [Theory]
+    [InlineData("tests/traces/strace/find.strace.xz")]
+    [InlineData("tests/traces/strace/gzip.strace.gz")]
+    [InlineData("tests/traces/strace/perl.strace.zst")]
+    [InlineData("tests/traces/strace/pipeline.strace.gz")]
+    [InlineData("tests/traces/hand/small.strace")]
+    public void RecordedStraceTracesReadAsTheReferenceReaderReadsThem(string relative)
+    {
+        (Stream data, _, _) = TraceFile.Open(RepoPath(relative));
+        using MemoryStream ms = new();
+        using (data)
+        {
+            data.CopyTo(ms);
+        }
+
+        byte[] bytes = ms.ToArray();
+        List<string> mine = StraceReadings(bytes, reference: false);
+        Assert.True(mine.Count > 10);
+        Assert.Equal(StraceReadings(bytes, reference: true), mine);
+    }
+
+    [Fact]
+    public void DescriptorAndPathNamesClassifyAsTheReferenceReaderClassifiesThem()
+    {
+        string[] names =
+        [
+            "", "/", "/dev", "/dev/", "/dev/null", "/dev/null2", "/dev/zero", "/dev/pts/0", "/dev/pts", "/dev/pts[1]", "/dev/tty", "/dev/tty1", "/dev/console",
+            "/dev/sda:1", "/dev/sda", "/usr/lib/libc.so.6", "/a:b", "pipe:[5]", "pipe", "socket:[7]", "socket", "TCP:[1.2.3.4:5->6.7.8.9:10]", "TCPv6", "UDP:[1]",
+            "UNIX:[9]", "UNIX-STREAM:[9]", "NETLINK:[3]", "anon_inode:[eventfd]", "/memfd:x (deleted)", "0123456789abcdef", "p", "s:", "T", "N:x", "U",
+        ];
+        foreach (string name in names)
+        {
+            byte[] b = Encoding.UTF8.GetBytes(name);
+            Assert.Equal(ReferenceStraceReader.Classify(b), StraceReader.Classify(b));
+        }
+    }
+
+    // every record's fields (the call by its name), the calls left unfinished, or the error that ended the read
+    private static List<string> StraceReadings(byte[] bytes, bool reference)
+    {
+        CountingStream raw = new(new MemoryStream(bytes));
+        List<string> seen = [];
+        ITraceReader reader = reference ? new ReferenceStraceReader(raw, raw, "fuzz.trace") : new StraceReader(raw, raw, "fuzz.trace");
+        using (reader)
+        {
+            try
+            {
+                TraceRecord r = default;
+                while (reader.Next(ref r))
+                {
+                    string exec = r.ExecStrings is null ? "-" : string.Join(",", r.ExecStrings);
+                    string call = r.Kind == TraceRecordKind.Syscall ? reader.Names[r.Call] : "";
+                    seen.Add($"{r.Kind} {r.Pid} {call} {r.Arg0} {r.Arg1} {r.Arg2} {r.Arg3} {r.StructArgs} {r.Result} {r.HasResult} {r.PathBytes} {r.PathAddress} {r.FdKind} {r.PathKind} " +
+                        $"{r.NewAction} {r.SaRestart} {r.Restart} {r.Argc} {r.Envc} {exec} {r.CloExec} {r.CloExecOnArg0} {r.SharesMm} {r.Fd0} {r.Fd1} {r.FinishedAtEnd} {r.Killed} {r.Skip} {r.Line}");
+                }
+
+                seen.Add($"unfinished {reader.UnfinishedAtEnd}");
+            }
+            catch (WorkloadException e)
+            {
+                seen.Add(e.Message);
+            }
+        }
+
+        return seen;
+    }
+
     [Fact]
     public void MutatedLackeyLinesEndInRecordsOrALocatedLine() =>
         ForAll(TextCase(s_lackey), bytes => Holds(bytes, TraceFormat.Lackey), 1500);

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Text;
 using Vmsplit.Hardware.Input;
@@ -29,33 +30,26 @@ public sealed class StraceReader : LineTraceReader<byte[]>, ITraceReader
             return false;
         }
 
-        ReadOnlySpan<byte> s = line.TrimStart((byte)' ');
-        if (s.IsEmpty)
+        // one pass from the left, dispatched on the first byte (the three tool-message prefixes, '[pid N]' and a
+        // number start with different bytes, so the order of the tests does not matter)
+        int at = 0;
+        while (at < line.Length && line[at] == (byte)' ')
+        {
+            at++;
+        }
+
+        if (at == line.Length)
         {
             return Skip(ref r, SkipReason.Blank);
         }
 
-        if (s.StartsWith("strace: "u8) || s.StartsWith("[ Process"u8) || s.StartsWith("??? "u8))
-        {
-            return Skip(ref r, SkipReason.ToolMessage);
-        }
-
-        // [pid N] (strace writing to a terminal) or N (-f with -o)
+        ReadOnlySpan<byte> s = line[at..];
+        byte c0 = s[0];
         int pid = 0;
-        if (s.StartsWith("[pid "u8))
+        if ((uint)(c0 - '0') <= 9)
         {
-            int close = s.IndexOf((byte)']');
-            if (close < 0 || !TryInt(s[5..close].TrimStart((byte)' '), out pid))
-            {
-                Malformed(line, "'[pid N]' without its number");
-            }
-
-            s = s[(close + 1)..].TrimStart((byte)' ');
-        }
-        else if (IsDigit(s[0]))
-        {
-            int end = 0;
-            while (end < s.Length && IsDigit(s[end]))
+            int end = 1;
+            while (end < s.Length && (uint)(s[end] - '0') <= 9)
             {
                 end++;
             }
@@ -64,28 +58,54 @@ public sealed class StraceReader : LineTraceReader<byte[]>, ITraceReader
             {
                 // digits then a space: -f's PID (a timestamp has ':' or '.')
                 TryInt(s[..end], out pid);
-                s = s[end..].TrimStart((byte)' ');
+                s = SpacesSkipped(s, end);
             }
         }
+        else if (c0 == (byte)'[')
+        {
+            if (s.StartsWith("[ Process"u8))
+            {
+                return Skip(ref r, SkipReason.ToolMessage);
+            }
 
-        if (!s.IsEmpty && IsDigit(s[0]))
+            // [pid N] (strace writing to a terminal)
+            if (s.StartsWith("[pid "u8))
+            {
+                int close = s.IndexOf((byte)']');
+                if (close < 0 || !TryInt(s[5..close].TrimStart((byte)' '), out pid))
+                {
+                    Malformed(line, "'[pid N]' without its number");
+                }
+
+                s = SpacesSkipped(s, close + 1);
+            }
+        }
+        else if ((c0 == (byte)'s' && s.StartsWith("strace: "u8)) || (c0 == (byte)'?' && s.StartsWith("??? "u8)))
+        {
+            return Skip(ref r, SkipReason.ToolMessage);
+        }
+
+        if (!s.IsEmpty && (uint)(s[0] - '0') <= 9)
         {
             // -t/-tt/-ttt/-r: a time of digits, ':' and '.'
-            int end = 0;
-            while (end < s.Length && (IsDigit(s[end]) || s[end] == (byte)':' || s[end] == (byte)'.'))
-            {
-                end++;
-            }
+            int end = s.IndexOfAnyExcept(s_timeBytes);
+            end = end < 0 ? s.Length : end;
 
             if (end == s.Length || s[end] != (byte)' ')
             {
                 Malformed(line, "a time stamp (-t, -tt, -ttt, -r) is digits, ':' and '.' followed by a space");
             }
 
-            s = s[end..].TrimStart((byte)' ');
+            s = SpacesSkipped(s, end);
         }
 
         r.Pid = pid;
+        if (!s.IsEmpty && (uint)(s[0] - 'a') <= 25 && !s.EndsWith(" <unfinished ...>"u8))
+        {
+            // the common line, a finished call (its name's lower-case first letter starts no '---', '+++' or '<...')
+            return Call(line, s, pid, ref r);
+        }
+
         if (s.StartsWith("---"u8))
         {
             if (!s.StartsWith("--- SIG"u8))
@@ -195,21 +215,19 @@ public sealed class StraceReader : LineTraceReader<byte[]>, ITraceReader
 
     private bool Call(ReadOnlySpan<byte> line, ReadOnlySpan<byte> s, int pid, ref TraceRecord r)
     {
-        int open = s.IndexOf((byte)'(');
-        if (open <= 0 || !IsNameStart(s[0]))
+        // the name: letters, digits and '_' up to the '(' (anything else is refused by BadName, as it says why)
+        int open = 0;
+        while (open < s.Length && IsNameByte(s[open]))
         {
-            Malformed(line, "not a system call 'NAME(ARGS) = RESULT', signal '---', exit '+++' or strace message");
+            open++;
+        }
+
+        if (open == 0 || open == s.Length || s[open] != (byte)'(' || !IsNameStart(s[0]))
+        {
+            BadName(line, s);
         }
 
         ReadOnlySpan<byte> name = s[..open];
-        foreach (byte b in name)
-        {
-            if (!IsNameStart(b) && !IsDigit(b))
-            {
-                Malformed(line, "a system call name is letters, digits and '_'");
-            }
-        }
-
         r.Kind = TraceRecordKind.Syscall;
         r.Pid = pid;
         r.Call = Names.Intern(name);
@@ -237,13 +255,13 @@ public sealed class StraceReader : LineTraceReader<byte[]>, ITraceReader
         int end = ParseArgs(line, s, open + 1, ref r);
 
         // " = RESULT ..." after the closing parenthesis
-        ReadOnlySpan<byte> rest = s[(end + 1)..].TrimStart((byte)' ');
-        if (!rest.StartsWith("="u8))
+        ReadOnlySpan<byte> rest = SpacesSkipped(s, end + 1);
+        if (rest.IsEmpty || rest[0] != (byte)'=')
         {
             Malformed(line, "no ' = RESULT' after the arguments (a truncated line?)");
         }
 
-        rest = rest[1..].TrimStart((byte)' ');
+        rest = SpacesSkipped(rest, 1);
         if (rest.IsEmpty)
         {
             Malformed(line, "nothing after ' = '");
@@ -272,6 +290,19 @@ public sealed class StraceReader : LineTraceReader<byte[]>, ITraceReader
         return true;
     }
 
+    // the two errors of a line that is not NAME( ... : no '(' or no name before it, or a name of other bytes
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void BadName(ReadOnlySpan<byte> line, ReadOnlySpan<byte> s)
+    {
+        int open = s.IndexOf((byte)'(');
+        if (open <= 0 || !IsNameStart(s[0]))
+        {
+            Malformed(line, "not a system call 'NAME(ARGS) = RESULT', signal '---', exit '+++' or strace message");
+        }
+
+        Malformed(line, "a system call name is letters, digits and '_'");
+    }
+
     // '= ? ERESTARTSYS (To be restarted if SA_RESTART is set)' and its kin (strace src/linux/errnoent.h names 512-516)
     private static SyscallRestart RestartCode(ReadOnlySpan<byte> errno) =>
         errno.StartsWith("ERESTARTSYS"u8) ? SyscallRestart.Sys
@@ -280,7 +311,14 @@ public sealed class StraceReader : LineTraceReader<byte[]>, ITraceReader
         : errno.StartsWith("ERESTART_RESTARTBLOCK"u8) ? SyscallRestart.RestartBlock
         : SyscallRestart.None;
 
-    // Splits the top-level arguments from s[from] to the matching ')'; returns that parenthesis' index.
+    // a time stamp's bytes
+    private static readonly SearchValues<byte> s_timeBytes = SearchValues.Create("0123456789:."u8);
+
+    // the bytes ParseArgs stops at: a string's quote, a -y annotation's '<', nesting, and the separators
+    private static readonly SearchValues<byte> s_argSyntax = SearchValues.Create("\"<([{}]),"u8);
+
+    // Splits the top-level arguments from s[from] to the matching ')'; returns that parenthesis' index. Bytes that are
+    // none of s_argSyntax are skipped in one vector search.
     private int ParseArgs(ReadOnlySpan<byte> line, ReadOnlySpan<byte> s, int from, ref TraceRecord r)
     {
         int index = 0;
@@ -289,11 +327,13 @@ public sealed class StraceReader : LineTraceReader<byte[]>, ITraceReader
         int depth = 0;
         while (true)
         {
-            if (i >= s.Length)
+            int next = i < s.Length ? s[i..].IndexOfAny(s_argSyntax) : -1;
+            if (next < 0)
             {
                 Malformed(line, "the arguments do not end with ')' (a truncated line?)");
             }
 
+            i += next;
             byte c = s[i];
             if (c == (byte)'"')
             {
@@ -301,25 +341,27 @@ public sealed class StraceReader : LineTraceReader<byte[]>, ITraceReader
                 continue;
             }
 
-            if (c == (byte)'<' && i > argStart && IsDigit(s[i - 1]))
+            if (c == (byte)'<')
             {
-                // -y/-yy: FD<path> or FD<socket:[N]>, <TCP:[a:p->b:q]>
-                int close = AnnotationEnd(s, i);
-                if (close < 0)
+                if (i > argStart && IsDigit(s[i - 1]))
                 {
-                    Malformed(line, "a descriptor's '<...>' annotation does not end");
-                }
+                    // -y/-yy: FD<path> or FD<socket:[N]>, <TCP:[a:p->b:q]>
+                    int close = AnnotationEnd(s, i);
+                    if (close < 0)
+                    {
+                        Malformed(line, "a descriptor's '<...>' annotation does not end");
+                    }
 
-                if (index == 0 && depth == 0)
-                {
-                    r.FdKind = Classify(s[(i + 1)..close]);
-                }
+                    if (index == 0 && depth == 0)
+                    {
+                        r.FdKind = Classify(s[(i + 1)..close]);
+                    }
 
-                i = close + 1;
-                continue;
+                    i = close + 1;
+                    continue;
+                }
             }
-
-            if (c is (byte)'(' or (byte)'[' or (byte)'{')
+            else if (c is (byte)'(' or (byte)'[' or (byte)'{')
             {
                 depth++;
             }
@@ -337,8 +379,9 @@ public sealed class StraceReader : LineTraceReader<byte[]>, ITraceReader
 
                 depth--;
             }
-            else if (c == (byte)',' && depth == 0)
+            else if (depth == 0)
             {
+                // ','
                 Arg(s[argStart..i], index, ref r);
                 index++;
                 argStart = i + 1;
@@ -373,6 +416,14 @@ public sealed class StraceReader : LineTraceReader<byte[]>, ITraceReader
 
     internal static FdKind Classify(ReadOnlySpan<byte> what)
     {
+        // a name that starts with none of the first bytes of the names below (a path outside /dev, a string's data)
+        // skips straight to the last test
+        byte lead = what.IsEmpty ? (byte)0 : what[0];
+        if (lead is not ((byte)'/' or (byte)'p' or (byte)'s' or (byte)'T' or (byte)'U' or (byte)'N') || (lead == (byte)'/' && !what.StartsWith("/dev/"u8)))
+        {
+            return what.IndexOf((byte)':') >= 0 ? FdKind.Other : FdKind.File;
+        }
+
         if (what.SequenceEqual("/dev/null"u8))
         {
             return FdKind.DevNull;
@@ -437,11 +488,24 @@ public sealed class StraceReader : LineTraceReader<byte[]>, ITraceReader
     // one argument's value: an integer (decimal, 0x hex, negative), a string's length, a pipe's pair
     private static void Arg(ReadOnlySpan<byte> a, int index, ref TraceRecord r)
     {
-        a = a.Trim((byte)' ');
-        if (a.IsEmpty)
+        int lo = 0;
+        int hi = a.Length;
+        while (lo < hi && a[lo] == (byte)' ')
+        {
+            lo++;
+        }
+
+        if (lo == hi)
         {
             return;
         }
+
+        while (a[hi - 1] == (byte)' ')
+        {
+            hi--;
+        }
+
+        a = a[lo..hi];
 
         ulong value = 0;
         if (a[0] == (byte)'{' && index < 8)
@@ -480,8 +544,8 @@ public sealed class StraceReader : LineTraceReader<byte[]>, ITraceReader
         else if (TryNumber(a, out long v, out _))
         {
             value = (ulong)v;
-            int comment = a.IndexOf("/* "u8);
-            if (comment > 0 && r.Argc >= 0 && a.EndsWith(" vars */"u8) && TryNumber(a[(comment + 3)..], out long vars, out _))
+            int comment;
+            if (r.Argc >= 0 && (comment = a.IndexOf("/* "u8)) > 0 && a.EndsWith(" vars */"u8) && TryNumber(a[(comment + 3)..], out long vars, out _))
             {
                 r.Envc = (int)vars; // execve's envp without -v: 0x7ffd0 /* 3 vars */
             }
@@ -642,19 +706,29 @@ public sealed class StraceReader : LineTraceReader<byte[]>, ITraceReader
         }.Select(Encoding.ASCII.GetBytes),
     ];
 
-    // the bytes a quoted C string stands for (\n, \\, \", \ooo, \xhh each one byte)
+    // the bytes a quoted C string stands for (\n, \\, \", \ooo, \xhh each one byte); the runs between escapes are counted
+    // a vector search at a time
     private static int StringBytes(ReadOnlySpan<byte> q)
     {
         int n = 0;
-        for (int k = 1; k < q.Length; k++)
+        int k = 1;
+        while (k < q.Length)
         {
-            byte c = q[k];
-            if (c == (byte)'"')
+            int next = q[k..].IndexOfAny((byte)'"', (byte)'\\');
+            if (next < 0)
+            {
+                n += q.Length - k;
+                break;
+            }
+
+            n += next;
+            k += next;
+            if (q[k] == (byte)'"')
             {
                 break;
             }
 
-            if (c == (byte)'\\' && k + 1 < q.Length)
+            if (k + 1 < q.Length)
             {
                 byte e = q[k + 1];
                 if (e == (byte)'x')
@@ -678,6 +752,7 @@ public sealed class StraceReader : LineTraceReader<byte[]>, ITraceReader
             }
 
             n++;
+            k++;
         }
 
         return n;
@@ -725,7 +800,7 @@ public sealed class StraceReader : LineTraceReader<byte[]>, ITraceReader
 
         int first = k;
         long dec = 0;
-        while (k < s.Length && IsDigit(s[k]) && k - first < 19)
+        while (k < s.Length && (uint)(s[k] - '0') <= 9 && k - first < 19)
         {
             dec = (dec * 10) + (s[k] - '0');
             k++;
@@ -745,6 +820,21 @@ public sealed class StraceReader : LineTraceReader<byte[]>, ITraceReader
     private static bool IsDigit(byte b) => (uint)(b - '0') <= 9;
 
     private static bool IsNameStart(byte b) => (uint)((b | 0x20) - 'a') <= 25 || b == (byte)'_';
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool IsNameByte(byte b) => (uint)((b | 0x20) - 'a') <= 25 || (uint)(b - '0') <= 9 || b == (byte)'_';
+
+    // s from start on, without the spaces there
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ReadOnlySpan<byte> SpacesSkipped(ReadOnlySpan<byte> s, int start)
+    {
+        while (start < s.Length && s[start] == (byte)' ')
+        {
+            start++;
+        }
+
+        return s[start..];
+    }
 
     private static bool TryInt(ReadOnlySpan<byte> s, out int v)
     {
