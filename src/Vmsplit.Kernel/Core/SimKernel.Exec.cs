@@ -34,7 +34,7 @@ public sealed partial class SimKernel
     {
         TouchFootprint(KernelPath.Exec, old);
         ChargeInstructions(Software.Exec);
-        long name = Uaccess.StrncpyFromUser(_scratch.AsSpan(0, 4096), rq.User, 4096);
+        long name = Uaccess.StrncpyFromUser(Scratch(0, 4096), rq.User, 4096);
         if (name < 0)
         {
             return new(name);
@@ -167,7 +167,7 @@ public sealed partial class SimKernel
             Translation t = ArgPageAt(mm, pos, ref page);
             Cpu.ChargeMemcpy(bytes);
             Cpu.TouchDataLines(t.Address, bytes, store: true);
-            Memory.Write(t.Address, _scratch.AsSpan((int)left, (int)bytes));
+            Memory.Write(t.Address, Scratch((int)left, (int)bytes));
         }
 
         page.Release(this);
@@ -181,7 +181,7 @@ public sealed partial class SimKernel
             {
                 (VirtualAddress str, ulong n) = args.Strings[i];
                 int slot = i < args.Argc ? i : i + 1; // envp's pointers follow argv's NULL
-                Span<byte> buf = _scratch.AsSpan(ExecChunkAt, (int)Math.Min(n, (ulong)(_scratch.Length - ExecChunkAt)));
+                Span<byte> buf = Scratch(ExecChunkAt, (int)Math.Min(n, (ulong)(ScratchBytes - ExecChunkAt)));
                 if (Uaccess.GetUser(args.Pointers + ((ulong)slot * (ulong)size), size, out _) != 0
                     || Uaccess.StrncpyFromUser(buf, str, buf.Length) < 0)
                 {
@@ -197,7 +197,7 @@ public sealed partial class SimKernel
                     Translation t = ArgPageAt(mm, pos, ref page);
                     PhysicalAddress at = t.Address;
                     Cpu.TouchDataLines(at, bytes, store: true); // the stack page's side; the old program's in the uaccess
-                    Span<byte> piece = _scratch.AsSpan(ExecChunkAt, (int)bytes);
+                    Span<byte> piece = Scratch(ExecChunkAt, (int)bytes);
                     if (Uaccess.CopyFromUser(piece, str + left, page.Kva + (pos % Page)) != 0)
                     {
                         page.Release(this);
@@ -291,8 +291,8 @@ public sealed partial class SimKernel
         }
 
         p -= 16;
-        GetRandomBytes(_scratch.AsSpan(ExecChunkAt, 16)); // get_random_bytes(k_rand_bytes, 16)
-        Require(Uaccess.CopyToUser(new VirtualAddress(p), _scratch.AsSpan(ExecChunkAt, 16)) == 0, "execve's AT_RANDOM bytes");
+        GetRandomBytes(Scratch(ExecChunkAt, 16)); // get_random_bytes(k_rand_bytes, 16)
+        Require(Uaccess.CopyToUser(new VirtualAddress(p), Scratch(ExecChunkAt, 16)) == 0, "execve's AT_RANDOM bytes");
 
         int auxWords = 2 * elf.AuxvEntries;
         int items = (args.Argc + 1) + (args.Envc + 1) + 1;
@@ -309,14 +309,14 @@ public sealed partial class SimKernel
             if (!end && s < args.Strings.Count)
             {
                 ulong n = args.Strings[s].Bytes;
-                Span<byte> buf = _scratch.AsSpan(ExecChunkAt, (int)n);
+                Span<byte> buf = Scratch(ExecChunkAt, (int)n);
                 Require(Uaccess.StrncpyFromUser(buf, new VirtualAddress(str), buf.Length) >= 0, "execve's strings on the new stack"); // strnlen_user
                 str += n;
             }
         }
 
-        _scratch.AsSpan(ExecChunkAt, auxWords * (int)w).Clear(); // the saved_auxv values are not modelled
-        Require(Uaccess.CopyToUser(new VirtualAddress(sp), _scratch.AsSpan(ExecChunkAt, auxWords * (int)w)) == 0, "execve's auxiliary vector");
+        Scratch(ExecChunkAt, auxWords * (int)w).Clear(); // the saved_auxv values are not modelled
+        Require(Uaccess.CopyToUser(new VirtualAddress(sp), Scratch(ExecChunkAt, auxWords * (int)w)) == 0, "execve's auxiliary vector");
         return start;
     }
 }

@@ -1,3 +1,5 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
 using Vmsplit.Hardware;
 using Vmsplit.Hardware.Costs;
 using Vmsplit.Hardware.Mmu;
@@ -53,7 +55,30 @@ public sealed partial class SimKernel
 
     private readonly record struct SlabObjects(VirtualAddress File, VirtualAddress Inode, VirtualAddress Dentry0, VirtualAddress Dentry1, VirtualAddress Dentry2, VirtualAddress Pipe, VirtualAddress Runqueue, VirtualAddress Mm);
     private PhysicalAddress _pipePage;
-    private readonly byte[] _scratch = new byte[1 << 20];
+
+    // the kernel's copy buffer: ScratchBytes long, as every chunk size assumes, held in a host array that grows to the
+    // furthest byte used so far (a 4 KiB call never backs the whole MiB); growing keeps its bytes and zeroes the rest,
+    // so every read of it sees what one array of ScratchBytes would hold
+    private const int ScratchBytes = 1 << 20;
+    private byte[] _scratch = [];
+
+    private Span<byte> Scratch(int start, int length)
+    {
+        if ((uint)(start + length) > (uint)_scratch.Length)
+        {
+            GrowScratch(start + length);
+        }
+
+        return _scratch.AsSpan(start, length);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void GrowScratch(int end)
+    {
+        // a span beyond ScratchBytes (or negative) still throws in AsSpan, as it did on the fixed array
+        int size = end <= 0 ? _scratch.Length : (int)Math.Min(ScratchBytes, BitOperations.RoundUpToPowerOf2((uint)Math.Max(end, 4096)));
+        Array.Resize(ref _scratch, Math.Max(size, _scratch.Length));
+    }
 
     // The entry stub runs from the design's entry page (EntryVa); the rest of each path's text comes from a real
     // symbol table of the architecture's kernel (ArchMm.TextFootprint), placed on this image's text.
@@ -269,10 +294,12 @@ public sealed partial class SimKernel
     public PageCacheFile CreateFile(string name, ulong bytes)
     {
         PageCacheFile file = new(name, bytes);
+        Span<byte> index = stackalloc byte[8];
         for (ulong i = 0; i < (bytes + Page - 1) / Page; i++)
         {
             PhysicalAddress f = AllocUserFrame();
-            Memory.Write(f, BitConverter.GetBytes(i));
+            BitConverter.TryWriteBytes(index, i);
+            Memory.Write(f, index);
             file.AddPage(i, f);
         }
 
@@ -330,7 +357,7 @@ public sealed partial class SimKernel
             case SyscallKind.Open:
                 TouchFootprint(rq.Kind == SyscallKind.Stat ? KernelPath.Stat : KernelPath.Open, p);
                 ChargeInstructions(rq.Kind == SyscallKind.Stat ? Software.Stat : Software.Open);
-                return new(Uaccess.StrncpyFromUser(_scratch.AsSpan(0, 4096), rq.User, 4096)); // getname(): PATH_MAX
+                return new(Uaccess.StrncpyFromUser(Scratch(0, 4096), rq.User, 4096)); // getname(): PATH_MAX
             case SyscallKind.Close:
                 TouchFootprint(KernelPath.Close, p);
                 ChargeInstructions(Software.Close);
@@ -432,7 +459,7 @@ public sealed partial class SimKernel
             PhysicalAddress pa = Cpu.AccessAddress(kva + (pos % Page), read ? AccessType.Read : AccessType.Write, Privilege.Kernel, out _);
             Cpu.TouchDataLines(pa, (ulong)chunk, store: !read); // the page-cache side of the copy; the user side's lines in the uaccess
             ulong left;
-            Span<byte> buf = _scratch.AsSpan(0, chunk);
+            Span<byte> buf = Scratch(0, chunk);
             if (read)
             {
                 Memory.Read(pa, buf);
@@ -479,7 +506,7 @@ public sealed partial class SimKernel
         PhysicalAddress frame = PipePage;
         VirtualAddress kva = KmapFrame(frame);
         Translation t = Cpu.Access(kva, toUser ? AccessType.Read : AccessType.Write, Privilege.Kernel);
-        Span<byte> buf = _scratch.AsSpan(0, (int)Math.Min(bytes, Page));
+        Span<byte> buf = Scratch(0, (int)Math.Min(bytes, Page));
         Cpu.TouchDataLines(t.Address, (ulong)buf.Length, store: !toUser); // the pipe buffer's side of the copy
         ulong left;
         if (toUser)
@@ -518,8 +545,8 @@ public sealed partial class SimKernel
         ulong done = 0;
         while (done < bytes)
         {
-            int chunk = (int)Math.Min(bytes - done, (ulong)_scratch.Length);
-            Span<byte> buf = _scratch.AsSpan(0, chunk);
+            int chunk = (int)Math.Min(bytes - done, (ulong)ScratchBytes);
+            Span<byte> buf = Scratch(0, chunk);
             ulong left = toUser ? Uaccess.CopyToUser(user + done, buf) : Uaccess.CopyFromUser(buf, user + done);
             done += (ulong)chunk - left;
             if (left != 0)
@@ -636,8 +663,8 @@ public sealed partial class SimKernel
             VirtualAddress d = KmapFrame(dst);
             Cpu.Access(s, AccessType.Read, Privilege.Kernel);
             Cpu.Access(d, AccessType.Write, Privilege.Kernel);
-            Memory.Read(src, _scratch.AsSpan(0, (int)Page));
-            Memory.Write(dst, _scratch.AsSpan(0, (int)Page));
+            Memory.Read(src, Scratch(0, (int)Page));
+            Memory.Write(dst, Scratch(0, (int)Page));
             Cpu.ChargeMemcpy(Page);
             Cpu.TouchDataLines(src, Page); // copy_user_highpage: every line of both pages
             Cpu.TouchDataLines(dst, Page, store: true);
