@@ -293,14 +293,11 @@ public sealed partial class SimKernel
     /// <summary>A file of <paramref name="bytes"/> whose pages are all in the page cache (user frames: highmem first).</summary>
     public PageCacheFile CreateFile(string name, ulong bytes)
     {
-        PageCacheFile file = new(name, bytes);
-        Span<byte> index = stackalloc byte[8];
+        PageCacheFile file = new(name, bytes, Memory);
         for (ulong i = 0; i < (bytes + Page - 1) / Page; i++)
         {
-            PhysicalAddress f = AllocUserFrame();
-            BitConverter.TryWriteBytes(index, i);
-            Memory.Write(f, index);
-            file.AddPage(i, f);
+            // each page holds its index, written when the page is first read, written or mapped
+            file.AddPendingPage(i, AllocUserFrame());
         }
 
         return file;
@@ -453,7 +450,7 @@ public sealed partial class SimKernel
             ulong pos = (rq.FileOffset + done) % file.Size;
             ulong index = pos / Page;
             int chunk = (int)Math.Min(rq.Bytes - done, Page - (pos % Page));
-            PhysicalAddress frame = file.Pages[index];
+            PhysicalAddress frame = file.PageAt(index);
             ChargeInstructions(read ? Software.FileReadPerPage : Software.FileWritePerPage);
             VirtualAddress kva = KmapFrame(frame); // copy_page_to_iter kmaps the page-cache page
             PhysicalAddress pa = Cpu.AccessAddress(kva + (pos % Page), read ? AccessType.Read : AccessType.Write, Privilege.Kernel, out _);

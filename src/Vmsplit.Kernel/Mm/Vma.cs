@@ -1,4 +1,5 @@
 using Vmsplit.Hardware;
+using Vmsplit.Hardware.Memory;
 
 namespace Vmsplit.Kernel.Mm;
 
@@ -16,29 +17,93 @@ public enum VmFlags : ushort
     GrowsDown = 0x100,
 }
 
-/// <summary>A file whose pages live in the page cache (and may be in highmem).</summary>
+/// <summary>
+/// A file whose pages live in the page cache (and may be in highmem). A page added with its contents pending
+/// (<see cref="AddPendingPage"/>) gets them written into its frame the first time the page is looked up, so a file
+/// whose pages are never read or mapped backs no host memory for them; every look-up sees the same bytes as if they
+/// had been written when the page was added.
+/// </summary>
 public sealed class PageCacheFile
 {
     private readonly Dictionary<ulong, PhysicalAddress> _pages = new();
+    private readonly PhysicalMemory? _memory;
+    private ulong[] _pending = [];
 
-    public PageCacheFile(string name, ulong size)
+    public PageCacheFile(string name, ulong size, PhysicalMemory? memory = null)
     {
         Name = name;
         Size = size;
+        _memory = memory;
     }
 
     public string Name { get; }
 
     public ulong Size { get; set; }
 
-    /// <summary>Page-cache frames by page index.</summary>
-    public IReadOnlyDictionary<ulong, PhysicalAddress> Pages => _pages;
+    /// <summary>Pages in the cache.</summary>
+    public int Count => _pages.Count;
 
-    public bool TryGetPage(ulong index, out PhysicalAddress frame) => _pages.TryGetValue(index, out frame);
+    public bool TryGetPage(ulong index, out PhysicalAddress frame)
+    {
+        if (!_pages.TryGetValue(index, out frame))
+        {
+            return false;
+        }
+
+        FillIfPending(index, frame);
+        return true;
+    }
+
+    /// <summary>The frame of page <paramref name="index"/>, which is in the cache.</summary>
+    public PhysicalAddress PageAt(ulong index)
+    {
+        PhysicalAddress frame = _pages[index];
+        FillIfPending(index, frame);
+        return frame;
+    }
 
     public void AddPage(ulong index, PhysicalAddress frame) => _pages.Add(index, frame);
 
-    public bool RemovePage(ulong index, out PhysicalAddress frame) => _pages.Remove(index, out frame);
+    /// <summary>Adds a page whose contents are its index as a little-endian 64-bit word then zeros, written to its frame when the page is first looked up.</summary>
+    public void AddPendingPage(ulong index, PhysicalAddress frame)
+    {
+        if (_memory is null)
+        {
+            throw new InvalidOperationException($"file {Name}: a pending page needs the memory it is written to");
+        }
+
+        _pages.Add(index, frame);
+        int word = (int)(index >> 6);
+        if (word >= _pending.Length)
+        {
+            Array.Resize(ref _pending, Math.Max(word + 1, _pending.Length * 2));
+        }
+
+        _pending[word] |= 1UL << (int)(index & 63);
+    }
+
+    public bool RemovePage(ulong index, out PhysicalAddress frame)
+    {
+        if (!_pages.Remove(index, out frame))
+        {
+            return false;
+        }
+
+        FillIfPending(index, frame);
+        return true;
+    }
+
+    private void FillIfPending(ulong index, PhysicalAddress frame)
+    {
+        ulong word = index >> 6;
+        if (word < (ulong)_pending.Length && (_pending[word] & (1UL << (int)(index & 63))) != 0)
+        {
+            _pending[word] &= ~(1UL << (int)(index & 63));
+            Span<byte> bytes = stackalloc byte[8];
+            BitConverter.TryWriteBytes(bytes, index);
+            _memory!.Write(frame, bytes);
+        }
+    }
 }
 
 /// <summary>A virtual memory area (struct vm_area_struct): [Start, End) with flags and a backing.</summary>
