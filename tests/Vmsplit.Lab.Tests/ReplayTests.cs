@@ -471,6 +471,31 @@ public class ReplayTests
         Assert.Equal(("generic(hrtimer_nanosleep_restart)", 2L), t64.Events.Calls.Where(t => t.Name == "restart_syscall").Select(t => (t.Path, t.Count)).Single());
     }
 
+    // The fixed structures the replayed calls copy out are the ABI's (Linux 5.4 uapi headers; sizes by hand in
+    // UserStructsTests): fstat's struct stat (x86-64 144, arm64 128) or fstat64's struct stat64 (i386 96, ARM EABI 104),
+    // getrusage's rusage and sysinfo's sysinfo (144 and 112; 72 and 64 with 4-byte longs), times' tms (32; 16),
+    // getrlimit's rlimit (16; 8); prlimit64's rlimit64 is 16 on every ABI. Bytes beyond exit_group's: one copy each.
+    [Theory]
+    [InlineData("x86-64", 144, 144, 112, 32, 16)]
+    [InlineData("aarch64", 128, 144, 112, 32, 16)]
+    [InlineData("x86-32", 96, 72, 64, 16, 8)]
+    [InlineData("arm-lpae", 104, 72, 64, 16, 8)]
+    public void FixedStructuresAreTheAbis(string arch, int stat, int rusage, int sysinfo, int tms, int rlimit)
+    {
+        MachineSpec m = DefaultMachine(arch);
+        const string Calls =
+            "500 fstat(3, {st_mode=S_IFREG|0644, st_size=100, ...}) = 0\n" +
+            "500 getrusage(RUSAGE_SELF, {ru_utime={tv_sec=0, tv_usec=1}, ru_stime={tv_sec=0, tv_usec=2}, ...}) = 0\n" +
+            "500 sysinfo({uptime=1, loads=[0, 0, 0], totalram=1, freeram=1, sharedram=0, bufferram=0, totalswap=0, freeswap=0, procs=1, totalhigh=0, freehigh=0, mem_unit=1}) = 0\n" +
+            "500 times({tms_utime=1, tms_stime=0, tms_cutime=0, tms_cstime=0}) = 42\n" +
+            "500 getrlimit(RLIMIT_STACK, {rlim_cur=8192*1024, rlim_max=RLIM64_INFINITY}) = 0\n" +
+            "500 prlimit64(0, RLIMIT_NOFILE, NULL, {rlim_cur=1024, rlim_max=4096}) = 0\n";
+        ReplayReport r = Replay(Temp("structs.strace", Calls + JustExit), TraceFormat.Strace, m, "classic");
+        EntryBaseline b = new(m, "classic");
+        double expected = new[] { stat, rusage, sysinfo, tms, rlimit, 16 }.Sum(n => m.Profile.MemcpyCycles((ulong)n));
+        Assert.Equal(expected, b.Beyond(r, CostCause.Memcpy), 6);
+    }
+
     // the recorded traces of these cases (tests/traces/README.md): perl's two pending signals unblocked at once, a shell's
     // `sleep` killed by SIGTERM in its interrupted clock_nanosleep while the shell runs on, a python poll stopped and
     // continued (restart_syscall → do_restart_poll), and interrupted.strace's clock_nanosleep restarted twice

@@ -1296,9 +1296,11 @@ public sealed class Replayer
             return "generic-in";
         }
 
-        if ((info.FixedOutBytes > 0 || info.Time != TimeStruct.None) && ok)
+        if ((info.FixedOutBytes > 0 || info.Time != TimeStruct.None || info.Struct != UserStruct.None) && ok)
         {
-            ulong bytes = info.Time != TimeStruct.None ? TimeTypes.Bytes(info.Time, _k.Layout.Arch) : (ulong)info.FixedOutBytes;
+            ulong bytes = info.Time != TimeStruct.None ? TimeTypes.Bytes(info.Time, _k.Layout.Arch)
+                : info.Struct != UserStruct.None ? UserStructs.Bytes(info.Struct, _k.Layout.Arch)
+                : (ulong)info.FixedOutBytes;
             Sys(ps, SyscallKind.GenericOut, BufferAt(ps, arg, ref bytes), bytes);
             if (r.Fd0 >= 0)
             {

@@ -9,7 +9,7 @@ namespace Vmsplit.Workloads.Traces;
 /// the user, to the user, and where its buffer argument is; a time call's timespec or timeval (<see cref="Time"/>) is
 /// sized per ABI by <see cref="TimeTypes.Bytes"/>.
 /// </summary>
-public readonly record struct TraceCallInfo(SyscallKind Call, bool Exec = false, int BufferArg = -1, int FixedOutBytes = 0, bool ResultIn = false, bool ResultOut = false, bool PathIn = false, RestartFn Restart = RestartFn.None, int RemainArg = -1, TimeStruct Time = TimeStruct.None)
+public readonly record struct TraceCallInfo(SyscallKind Call, bool Exec = false, int BufferArg = -1, int FixedOutBytes = 0, bool ResultIn = false, bool ResultOut = false, bool PathIn = false, RestartFn Restart = RestartFn.None, int RemainArg = -1, TimeStruct Time = TimeStruct.None, UserStruct Struct = UserStruct.None)
 {
     /// <summary>A call the model has no path of its own for.</summary>
     public bool IsGeneric => Call is SyscallKind.GenericIn or SyscallKind.GenericOut;
@@ -35,10 +35,12 @@ public enum RestartFn : byte
 }
 
 /// <summary>
-/// Linux system call names (as strace and valgrind print them) mapped to what the replay runs. Structure sizes are
-/// x86-64's (the traces are recorded there): struct stat 144 (arch/x86/include/uapi/asm/stat.h), struct utsname 390 (include/uapi/linux/utsname.h: 6 × 65), struct sysinfo 112, struct rusage 144,
-/// struct rlimit64 16, struct tms 32, int[2] 8; a struct timespec or timeval is the ABI's (<see cref="TimeStruct"/>: 8
-/// bytes for the time32 calls of x86-32 and 32-bit ARM, 16 elsewhere and for the _time64 calls).
+/// Linux system call names (as strace and valgrind print them) mapped to what the replay runs. Fixed structures are
+/// sized for the replay's ABI: struct stat, rusage, sysinfo, tms and rlimit by <see cref="UserStructs"/> (x86-64's stat
+/// 144, the asm-generic 128 of arm64 and riscv64, the stat64 of 32-bit ABIs; longs of 4 bytes on 32-bit), a struct
+/// timespec or timeval by <see cref="TimeStruct"/> (8 bytes for the time32 calls of x86-32 and 32-bit ARM, 16 elsewhere
+/// and for the _time64 calls); struct utsname 390 (include/uapi/linux/utsname.h: 6 × 65), struct rlimit64 16 and int[2]
+/// 8 on every ABI.
 /// </summary>
 public static class SyscallMap
 {
@@ -83,17 +85,17 @@ public static class SyscallMap
         Add(new(SyscallKind.GenericIn, BufferArg: 1, ResultOut: true), "recvfrom", "recvmsg", "recv", "getdents", "getdents64");
         Add(new(SyscallKind.GenericIn, BufferArg: 0, ResultOut: true), "getrandom", "getcwd");
         Add(new(SyscallKind.GenericIn, BufferArg: 1, ResultIn: true), "sendto", "sendmsg", "send");
-        Add(new(SyscallKind.GenericIn, BufferArg: 1, FixedOutBytes: 144), "fstat", "fstat64");
+        Add(new(SyscallKind.GenericIn, BufferArg: 1, Struct: UserStruct.Stat), "fstat", "fstat64");
         // put_old_timespec32 (sys_clock_gettime32, sys_clock_getres_time32) or put_timespec64, and gettimeofday's struct
         // timeval of two longs (kernel/time/posix-timers.c, kernel/time/time.c 5.4); the _time64 calls of 32-bit ABIs: 16
         Add(new(SyscallKind.GenericIn, BufferArg: 1, Time: TimeStruct.Native), "clock_gettime", "gettimeofday", "clock_getres");
         Add(new(SyscallKind.GenericIn, BufferArg: 1, Time: TimeStruct.Time64), "clock_gettime64", "clock_getres_time64");
         Add(new(SyscallKind.GenericIn, BufferArg: 0, FixedOutBytes: 390), "uname");
-        Add(new(SyscallKind.GenericIn, BufferArg: 0, FixedOutBytes: 112), "sysinfo");
-        Add(new(SyscallKind.GenericIn, BufferArg: 1, FixedOutBytes: 144), "getrusage");
+        Add(new(SyscallKind.GenericIn, BufferArg: 0, Struct: UserStruct.Sysinfo), "sysinfo");
+        Add(new(SyscallKind.GenericIn, BufferArg: 1, Struct: UserStruct.Rusage), "getrusage");
         Add(new(SyscallKind.GenericIn, BufferArg: 3, FixedOutBytes: 16), "prlimit64");
-        Add(new(SyscallKind.GenericIn, BufferArg: 1, FixedOutBytes: 16), "getrlimit");
-        Add(new(SyscallKind.GenericIn, BufferArg: 0, FixedOutBytes: 32), "times");
+        Add(new(SyscallKind.GenericIn, BufferArg: 1, Struct: UserStruct.Rlimit), "getrlimit", "ugetrlimit");
+        Add(new(SyscallKind.GenericIn, BufferArg: 0, Struct: UserStruct.Tms), "times");
         Add(new(SyscallKind.GenericIn, BufferArg: 0, FixedOutBytes: 8), "pipe", "pipe2");
         Add(new(SyscallKind.GenericIn, BufferArg: 3, FixedOutBytes: 8), "socketpair");
 
