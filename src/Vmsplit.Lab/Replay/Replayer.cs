@@ -1296,12 +1296,10 @@ public sealed class Replayer
             return "generic-in";
         }
 
-        if ((info.FixedOutBytes > 0 || info.Time != TimeStruct.None || info.Struct != UserStruct.None) && ok)
+        ulong outBytes = info.OutBytes(_k.Layout.Arch);
+        if (outBytes > 0 && ok)
         {
-            ulong bytes = info.Time != TimeStruct.None ? TimeTypes.Bytes(info.Time, _k.Layout.Arch)
-                : info.Struct != UserStruct.None ? UserStructs.Bytes(info.Struct, _k.Layout.Arch)
-                : (ulong)info.FixedOutBytes;
-            Sys(ps, SyscallKind.GenericOut, BufferAt(ps, arg, ref bytes), bytes);
+            Sys(ps, SyscallKind.GenericOut, BufferAt(ps, arg, ref outBytes), outBytes);
             if (r.Fd0 >= 0)
             {
                 ps.Fds[r.Fd0] = (FdKind.Pipe, 0);

@@ -1,4 +1,5 @@
 using Vmsplit.Kernel.Abi;
+using Vmsplit.Kernel.Layout;
 
 namespace Vmsplit.Workloads.Traces;
 
@@ -13,6 +14,16 @@ public readonly record struct TraceCallInfo(SyscallKind Call, bool Exec = false,
 {
     /// <summary>A call the model has no path of its own for.</summary>
     public bool IsGeneric => Call is SyscallKind.GenericIn or SyscallKind.GenericOut;
+
+    /// <summary>
+    /// The bytes of the fixed structure the call copies out on <paramref name="arch"/>'s ABI: its timespec or timeval
+    /// (<see cref="TimeTypes"/>), its struct stat, rusage, sysinfo, tms or rlimit (<see cref="UserStructs"/>), or the
+    /// size that is the same on every ABI (<see cref="FixedOutBytes"/>); 0 for a call that copies none.
+    /// </summary>
+    public ulong OutBytes(KernelArch arch) =>
+        Time != TimeStruct.None ? TimeTypes.Bytes(Time, arch)
+        : Struct != UserStruct.None ? UserStructs.Bytes(Struct, arch)
+        : (ulong)FixedOutBytes;
 }
 
 /// <summary>
