@@ -465,9 +465,14 @@ public sealed class Runner
                 break;
             case SyscallKind.Read:
             case SyscallKind.Write:
-            case SyscallKind.Stat:
             case SyscallKind.Open:
                 _k.Syscall(p, new SyscallRequest(e.Call, Bases(e.Process)[e.Region] + e.Offset, e.Bytes, e.FileOffset, e.File));
+                break;
+            case SyscallKind.Stat:
+                // stat(2) copies the ABI's struct stat (stat64 on 32-bit) to the program's buffer
+                _k.Syscall(p, new SyscallRequest(e.Call, Bases(e.Process)[e.Region] + e.Offset, e.Bytes,
+                    Out: e.OutRegion < 0 ? default : Bases(e.Process)[e.OutRegion] + e.OutOffset,
+                    OutBytes: e.OutRegion < 0 ? 0 : UserStructs.StatBytes(_k.Layout.Arch)));
                 break;
             case SyscallKind.Mmap:
                 {

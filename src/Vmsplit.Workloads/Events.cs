@@ -30,7 +30,8 @@ public enum EventKind : byte
 /// <summary>
 /// One event. A flat value type so that streams are arrays and dispatch allocates nothing. Fields a kind
 /// does not use are zero. <see cref="Offset"/> is an offset in the user region; <see cref="FileOffset"/>
-/// the position in the page-cache file; <see cref="Target"/> the other process (switch, fork, wait).
+/// the position in the page-cache file; <see cref="Target"/> the other process (switch, fork, wait);
+/// <see cref="OutRegion"/> and <see cref="OutOffset"/> where a stat's structure is copied (-1: nowhere yet).
 /// </summary>
 public readonly record struct WorkloadEvent(
     EventKind Kind,
@@ -43,7 +44,9 @@ public readonly record struct WorkloadEvent(
     int Target = 0,
     bool Write = false,
     ulong FileOffset = 0,
-    int Cpu = 0)
+    int Cpu = 0,
+    int OutRegion = -1,
+    ulong OutOffset = 0)
 {
     /// <summary><see cref="Cpu"/>: the event runs once on each CPU other than 0 that runs a thread of the process, in CPU order.</summary>
     public const int OtherThreads = -1;
@@ -57,9 +60,13 @@ public readonly record struct WorkloadEvent(
     public static WorkloadEvent Io(int process, SyscallKind call, FileKind file, int region, ulong offset, ulong bytes) =>
         new(EventKind.Syscall, process, call, file, region, offset, bytes);
 
-    /// <summary>stat/open: the kernel copies a path of <paramref name="pathBytes"/> bytes (with its NUL) from the region.</summary>
-    public static WorkloadEvent Path(int process, SyscallKind call, int region, ulong pathBytes) =>
-        new(EventKind.Syscall, process, call, FileKind.None, region, 0, pathBytes);
+    /// <summary>
+    /// stat/open: the kernel copies a path of <paramref name="pathBytes"/> bytes (with its NUL) from the region; a stat
+    /// copies its struct stat to <paramref name="outRegion"/> at <paramref name="outOffset"/> (-1: decided by the program,
+    /// <see cref="UserProgram.With"/> puts it on the stack).
+    /// </summary>
+    public static WorkloadEvent Path(int process, SyscallKind call, int region, ulong pathBytes, int outRegion = -1, ulong outOffset = 0) =>
+        new(EventKind.Syscall, process, call, FileKind.None, region, 0, pathBytes, OutRegion: outRegion, OutOffset: outOffset);
 
     /// <summary>User code touches <paramref name="bytes"/> of region <paramref name="region"/> from <paramref name="offset"/>, one access per page.</summary>
     public static WorkloadEvent Touch(int process, int region, ulong offset, ulong bytes, bool write) =>

@@ -19,6 +19,9 @@ public static class UserProgram
     /// <summary>Bytes of stack the loop and the wrapper touch per call (one frame).</summary>
     public const ulong StackBytes = 64;
 
+    /// <summary>Where in the stack page a stat's struct stat lies: below the touched frame, room for the largest ABI's.</summary>
+    public const ulong StatBufferOffset = Page - StackBytes - UserStructs.MaxStatBytes;
+
     /// <summary>Text pages: the benchmark loop, then one libc wrapper page per system call kind.</summary>
     public static readonly int TextPages = 1 + Enum.GetValues<SyscallKind>().Count(SyscallRequest.IsWorkloadCall);
 
@@ -52,6 +55,13 @@ public static class UserProgram
                 for (int i = sink.Count - 1; i >= first; i--)
                 {
                     WorkloadEvent e = sink[i];
+                    if (e.Kind == EventKind.Syscall && e.Call == SyscallKind.Stat && e.OutRegion < 0)
+                    {
+                        // lmbench's do_stat keeps its struct stat on the stack, below the frame the loop touches
+                        e = e with { OutRegion = stack, OutOffset = StatBufferOffset };
+                        sink[i] = e;
+                    }
+
                     if (e.Kind is EventKind.Syscall or EventKind.ContextSwitch || (e.Kind == EventKind.Block && e.File == FileKind.Pipe))
                     {
                         // the user code that runs before the call: loop, wrapper, stack frame

@@ -241,7 +241,7 @@ public static class WorkloadFile
 
     private static Step ParseEvent(YamlFieldReader r, YamlMappingNode m, List<UserRegion> regions, int processes, ulong fileBytes)
     {
-        r.CheckKeys(m, "operation[].", "syscall", "touch", "switch", "process", "file", "bytes", "region", "offset", "write", "repeat", "every", "path");
+        r.CheckKeys(m, "operation[].", "syscall", "touch", "switch", "process", "file", "bytes", "region", "offset", "write", "repeat", "every", "path", "buffer");
         int process = (int)r.Integer(m, "process", 0, processes - 1, 0);
         int repeat = (int)r.Integer(m, "repeat", 1, 1_000_000, 1);
         int every = (int)r.Integer(m, "every", 1, 1_000_000, 1);
@@ -325,7 +325,20 @@ public static class WorkloadFile
         if (call is SyscallKind.Stat or SyscallKind.Open)
         {
             ulong path = r.Size(m, "path", 2, 4096, 21);
-            return new Step(WorkloadEvent.Path(process, call, reg, path), repeat, every, m);
+            if (call == SyscallKind.Open)
+            {
+                if (r.Child(m, "buffer") is not null)
+                {
+                    throw r.Error(m, "operation[].buffer", "only stat copies a structure out (its struct stat)");
+                }
+
+                return new Step(WorkloadEvent.Path(process, call, reg, path), repeat, every, m);
+            }
+
+            // the struct stat the kernel copies out: at `buffer` in the same region, by default in its last bytes
+            ulong room = regions[reg].Size - UserStructs.MaxStatBytes;
+            ulong buffer = r.Size(m, "buffer", 0, room, room);
+            return new Step(WorkloadEvent.Path(process, call, reg, path, reg, buffer), repeat, every, m);
         }
 
         if (call is SyscallKind.Mmap or SyscallKind.Munmap)

@@ -496,6 +496,29 @@ public class ReplayTests
         Assert.Equal(expected, b.Beyond(r, CostCause.Memcpy), 6);
     }
 
+    // The stat family copies its result after the walk (fs/stat.c 5.4): stat, lstat64 and newfstatat the ABI's struct stat
+    // (cp_new_stat; cp_new_stat64 on 32-bit), statx its 256-byte struct statx, readlink the bytes it returns; access and a
+    // failed stat copy nothing. Each is measured against access of the same path, which runs the same path walk and path copy.
+    [Theory]
+    [InlineData("x86-64", 144)]
+    [InlineData("aarch64", 128)]
+    [InlineData("x86-32", 96)]
+    [InlineData("arm-lpae", 104)]
+    public void TheStatFamilyCopiesItsStructureOut(string arch, int stat)
+    {
+        MachineSpec m = DefaultMachine(arch);
+        double Copied(string line) => MemcpyCycles(Replay(Temp("stat.strace", line + JustExit), TraceFormat.Strace, m, "classic"));
+        double access = Copied("500 access(\"/etc/passwd\", R_OK) = 0\n");
+        double Extra(string line) => Copied(line) - access;
+        Assert.Equal(m.Profile.MemcpyCycles((ulong)stat), Extra("500 stat(\"/etc/passwd\", {st_mode=S_IFREG|0644, st_size=3000, ...}) = 0\n"), 6);
+        Assert.Equal(m.Profile.MemcpyCycles((ulong)stat), Extra("500 lstat64(\"/etc/passwd\", {st_mode=S_IFREG|0644, st_size=3000, ...}) = 0\n"), 6);
+        Assert.Equal(m.Profile.MemcpyCycles((ulong)stat), Extra("500 newfstatat(AT_FDCWD, \"/etc/passwd\", {st_mode=S_IFREG|0644, st_size=3000, ...}, 0) = 0\n"), 6);
+        Assert.Equal(m.Profile.MemcpyCycles(256), Extra("500 statx(AT_FDCWD, \"/etc/passwd\", AT_STATX_SYNC_AS_STAT, STATX_ALL, {stx_mask=STATX_BASIC_STATS, stx_size=3000, ...}) = 0\n"), 6);
+        Assert.Equal(m.Profile.MemcpyCycles(11), Extra("500 readlink(\"/etc/passwd\", \"/etc/passwd\", 4096) = 11\n"), 6);
+        Assert.Equal(0, Extra("500 stat(\"/etc/passwd\", 0x7ffc1234) = -1 ENOENT (No such file or directory)\n"), 6);
+        Assert.Equal(0, Extra("500 faccessat(AT_FDCWD, \"/etc/passwd\", R_OK) = 0\n"), 6);
+    }
+
     // the recorded traces of these cases (tests/traces/README.md): perl's two pending signals unblocked at once, a shell's
     // `sleep` killed by SIGTERM in its interrupted clock_nanosleep while the shell runs on, a python poll stopped and
     // continued (restart_syscall → do_restart_poll), and interrupted.strace's clock_nanosleep restarted twice

@@ -32,6 +32,28 @@ public class BuiltinWorkloadTests
         Assert.Equal([0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1], e.Select(x => x.Process));
     }
 
+    // lmbench's do_stat keeps its struct stat on the stack: the kernel copies it below the 64-byte frame, room left for
+    // x86-64's 144 bytes (4096 - 64 - 144 = 3888); open copies nothing out
+    [Fact]
+    public void StatCopiesItsStructureToTheProgramsStack()
+    {
+        WorkloadEvent stat = BuiltinWorkloads.Get("stat").Events(1).Single(e => e.Kind == EventKind.Syscall);
+        Assert.Equal((SyscallKind.Stat, 2, 3888UL), (stat.Call, stat.OutRegion, stat.OutOffset));
+        WorkloadEvent open = BuiltinWorkloads.Get("open-close").Events(1).First(e => e.Kind == EventKind.Syscall);
+        Assert.Equal((SyscallKind.Open, -1), (open.Call, open.OutRegion));
+    }
+
+    // a file's stat puts the structure at `buffer` in the path's region, by default its last 144 bytes
+    [Theory]
+    [InlineData("{ syscall: stat, path: 21 }", 3952UL)]
+    [InlineData("{ syscall: stat, path: 21, buffer: 64 }", 64UL)]
+    [InlineData("{ syscall: stat, path: 21, buffer: 3952 }", 3952UL)]
+    public void AFilesStatCopiesToItsBuffer(string step, ulong offset)
+    {
+        WorkloadEvent e = WorkloadFile.Parse($"name: x\noperation: [ {step} ]", "x.yaml").Events(1).Single();
+        Assert.Equal((SyscallKind.Stat, 0, offset, 21UL), (e.Call, e.OutRegion, e.OutOffset, e.Bytes));
+    }
+
     private static string Show(WorkloadEvent x) => x.Kind switch
     {
         EventKind.UserFetch => $"UserFetch {x.Region} {x.Offset}+{x.Bytes}",
@@ -209,6 +231,8 @@ public class WorkloadFileTests
     [InlineData("name: x\noperation: [ {", "x.yaml:3: malformed YAML")]
     [InlineData("name: x\nregions: [ { name: b, size: 6000 } ]\noperation: [ { syscall: getppid } ]", "not a multiple of 4K")]
     [InlineData("name: x", "operation: missing or empty")]
+    [InlineData("name: x\noperation: [ { syscall: stat, buffer: 3953 } ]", "x.yaml:2: buffer: 3953 is out of range [0, 3952]")]
+    [InlineData("name: x\noperation: [ { syscall: open, buffer: 0 } ]", "x.yaml:2: operation[].buffer: only stat copies a structure out")]
     public void BadFilesGetOneLineErrorsWithTheLine(string yaml, string expected)
     {
         WorkloadException e = Assert.Throws<WorkloadException>(() => WorkloadFile.Parse(yaml, "x.yaml"));

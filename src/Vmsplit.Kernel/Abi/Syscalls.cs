@@ -13,6 +13,11 @@ public enum SyscallKind : byte
     Getppid,
     Read,
     Write,
+
+    /// <summary>
+    /// stat(2) and its relatives: the path at <see cref="SyscallRequest.User"/> copied in, a path walk, and the result
+    /// copied to <see cref="SyscallRequest.Out"/> (cp_new_stat, cp_new_stat64 or cp_statx, fs/stat.c; readlink_copy).
+    /// </summary>
     Stat,
     Open,
     Close,
@@ -75,8 +80,13 @@ public enum FileKind : byte
 /// </summary>
 public sealed record ExecArgs(VirtualAddress Pointers, int Argc, int Envc, IReadOnlyList<(VirtualAddress At, ulong Bytes)> Strings, int CloseOnExec);
 
-/// <summary>One system call's arguments: the user buffer or range, its length, the file position, for read/write the kind of file, for mprotect the new protection, for execve its arguments.</summary>
-public readonly record struct SyscallRequest(SyscallKind Kind, VirtualAddress User = default, ulong Bytes = 0, ulong FileOffset = 0, FileKind File = FileKind.None, VmFlags Prot = VmFlags.None, ExecArgs? Exec = null)
+/// <summary>
+/// One system call's arguments: the user buffer or range, its length, the file position, for read/write the kind of file,
+/// for mprotect the new protection, for execve its arguments; for a stat the buffer its result is copied to
+/// (<see cref="Out"/>, <see cref="OutBytes"/> bytes: the ABI's struct stat or statx, a readlink's target, or none for
+/// access).
+/// </summary>
+public readonly record struct SyscallRequest(SyscallKind Kind, VirtualAddress User = default, ulong Bytes = 0, ulong FileOffset = 0, FileKind File = FileKind.None, VmFlags Prot = VmFlags.None, ExecArgs? Exec = null, VirtualAddress Out = default, ulong OutBytes = 0)
 {
     /// <summary>
     /// The calls a workload file may name, each with a libc wrapper page in the benchmark program's text: not the two

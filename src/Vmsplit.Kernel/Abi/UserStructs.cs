@@ -8,8 +8,11 @@ public enum UserStruct : byte
 {
     None,
 
-    /// <summary>fstat's buffer: struct stat on 64-bit ABIs, struct stat64 of fstat64 on 32-bit ones.</summary>
+    /// <summary>The buffer of fstat, stat, lstat and fstatat: struct stat on 64-bit ABIs, struct stat64 of the *64 calls on 32-bit ones.</summary>
     Stat,
+
+    /// <summary>statx's buffer: struct statx, 0x100 bytes on every ABI (include/uapi/linux/stat.h).</summary>
+    Statx,
 
     /// <summary>struct rusage: two struct timeval and fourteen longs (include/uapi/linux/resource.h).</summary>
     Rusage,
@@ -36,6 +39,7 @@ public static class UserStructs
         {
             UserStruct.None => 0,
             UserStruct.Stat => StatBytes(arch),
+            UserStruct.Statx => StatxBytes,
             // 2 × struct timeval (two longs each) + 14 longs: 144 on 64-bit, 72 on 32-bit
             UserStruct.Rusage => (4 + 14) * word,
             // long uptime, 3 loads, 6 ram/swap counts, u16 procs and pad, totalhigh, freehigh, u32 mem_unit, char
@@ -47,10 +51,16 @@ public static class UserStructs
         };
     }
 
+    /// <summary>struct statx: fixed at 0x100 bytes on every ABI, its spare fields included (include/uapi/linux/stat.h, 5.4).</summary>
+    public const ulong StatxBytes = 256;
+
+    /// <summary>The largest struct stat or stat64 of the modelled ABIs (x86-64's): the room a workload leaves for one.</summary>
+    public const ulong MaxStatBytes = 144;
+
     /// <summary>
-    /// fstat's buffer: x86-64's struct stat, 144 (arch/x86/include/uapi/asm/stat.h); the asm-generic struct stat of arm64
-    /// and riscv64, 128 (include/uapi/asm-generic/stat.h); on 32-bit ABIs the C library calls fstat64 and gets struct
-    /// stat64: i386's 96 (its long long fields 4-byte aligned, arch/x86/include/uapi/asm/stat.h), ARM EABI's 104
+    /// The buffer of fstat, stat, lstat and fstatat (cp_new_stat, fs/stat.c): x86-64's struct stat, 144 (arch/x86/include/uapi/asm/stat.h); the asm-generic struct stat of arm64
+    /// and riscv64, 128 (include/uapi/asm-generic/stat.h); on 32-bit ABIs the C library calls fstat64, stat64, lstat64 or fstatat64
+    /// and gets struct stat64 (cp_new_stat64): i386's 96 (its long long fields 4-byte aligned, arch/x86/include/uapi/asm/stat.h), ARM EABI's 104
     /// (arch/arm/include/uapi/asm/stat.h, long long 8-byte aligned) and asm-generic's 104 (riscv32, which in 5.4 exports
     /// no fstat64 and whose C library uses statx: an assumption, no shipped CPU runs it).
     /// </summary>

@@ -53,7 +53,10 @@ public sealed record KernelSoftwareCosts
     /// <summary>pipe_write/pipe_read: locking, buffer bookkeeping, wake-up.</summary>
     public double PipeIo { get; init; } = 350;
 
-    /// <summary>stat(): path walk of a three-component path in the dcache, cp_new_stat.</summary>
+    /// <summary>
+    /// stat(): path walk of a three-component path in the dcache and cp_new_stat's filling of the structure; the path's
+    /// strncpy_from_user and the structure's copy_to_user are executed by the model, not counted here.
+    /// </summary>
     public double Stat { get; init; } = 900;
 
     /// <summary>open(): path walk, file allocation, fd install; close(): fput.</summary>

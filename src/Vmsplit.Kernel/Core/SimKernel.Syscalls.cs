@@ -351,9 +351,24 @@ public sealed partial class SimKernel
             case SyscallKind.Write:
                 return ReadWrite(p, rq);
             case SyscallKind.Stat:
+                {
+                    TouchFootprint(KernelPath.Stat, p);
+                    ChargeInstructions(Software.Stat);
+                    long path = Uaccess.StrncpyFromUser(Scratch(0, 4096), rq.User, 4096); // getname(): PATH_MAX
+                    if (path >= 0 && rq.OutBytes > 0)
+                    {
+                        // the walk done, cp_new_stat (cp_new_stat64, cp_statx) fills the structure on the kernel stack
+                        // and copies it out with copy_to_user (fs/stat.c 5.4); readlink's readlink_copy the link's
+                        // target (fs/namei.c)
+                        GenericCopy(rq.Out, rq.OutBytes, toUser: true);
+                    }
+
+                    return new(path);
+                }
+
             case SyscallKind.Open:
-                TouchFootprint(rq.Kind == SyscallKind.Stat ? KernelPath.Stat : KernelPath.Open, p);
-                ChargeInstructions(rq.Kind == SyscallKind.Stat ? Software.Stat : Software.Open);
+                TouchFootprint(KernelPath.Open, p);
+                ChargeInstructions(Software.Open);
                 return new(Uaccess.StrncpyFromUser(Scratch(0, 4096), rq.User, 4096)); // getname(): PATH_MAX
             case SyscallKind.Close:
                 TouchFootprint(KernelPath.Close, p);

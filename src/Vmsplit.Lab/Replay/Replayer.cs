@@ -917,17 +917,26 @@ public sealed class Replayer
             case SyscallKind.Write:
                 return ReadWrite(ps, ref r, info.Call == SyscallKind.Read, result);
             case SyscallKind.Stat:
+                {
+                    ulong bytes = (ulong)Math.Clamp(r.PathBytes, 1, (int)Page);
+                    // what the call copies out when it succeeds: its ABI's struct stat or statx, or readlink's target
+                    // (an interrupted one writes nothing)
+                    ulong outBytes = failed || r.Restart != SyscallRestart.None ? 0 : info.ResultOut ? result : info.OutBytes(_k.Layout.Arch);
+                    ulong buffer = outBytes > 0 ? BufferAt(ps, ArgAt(ref r, info.BufferArg), ref outBytes) : 0;
+                    _k.Syscall(ps.P, new SyscallRequest(SyscallKind.Stat, new VirtualAddress(ps.PathPage + Page - bytes), bytes, Out: new VirtualAddress(buffer), OutBytes: outBytes), returnToUser: !_interrupting);
+                    return "stat";
+                }
+
             case SyscallKind.Open:
                 {
                     ulong bytes = (ulong)Math.Clamp(r.PathBytes, 1, (int)Page);
-                    bool open = info.Call == SyscallKind.Open;
-                    Sys(ps, open ? SyscallKind.Open : SyscallKind.Stat, ps.PathPage + Page - bytes, bytes);
-                    if (open && r.HasResult && r.Result >= 0)
+                    Sys(ps, SyscallKind.Open, ps.PathPage + Page - bytes, bytes);
+                    if (r.HasResult && r.Result >= 0)
                     {
                         ps.Fds[(int)r.Result] = (r.PathKind == FdKind.Unknown ? FdKind.File : r.PathKind, 0);
                     }
 
-                    return open ? "open" : "stat";
+                    return "open";
                 }
 
             case SyscallKind.Close:
@@ -1444,7 +1453,8 @@ public sealed class Replayer
                 _injectOffset = (_injectOffset + Page) % FileBytes;
                 break;
             case "stat":
-                Sys(ps, SyscallKind.Stat, ps.PathPage + Page - 21, 21);
+                // the built-in stat's call: the ABI's struct stat copied to the process's buffer
+                _k.Syscall(ps.P, new SyscallRequest(SyscallKind.Stat, new VirtualAddress(ps.PathPage + Page - 21), 21, Out: new VirtualAddress(ps.Buffer), OutBytes: UserStructs.StatBytes(_k.Layout.Arch)), returnToUser: !_interrupting);
                 break;
             case "open-close":
                 Sys(ps, SyscallKind.Open, ps.PathPage + Page - 21, 21);

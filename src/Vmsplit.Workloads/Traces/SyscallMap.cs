@@ -74,7 +74,17 @@ public static class SyscallMap
         Add(new(SyscallKind.Getppid), "getpid", "getppid", "gettid", "getuid", "geteuid", "getgid", "getegid", "getpgrp", "getpgid", "getsid", "umask");
         Add(new(SyscallKind.Read, BufferArg: 1), "read", "pread64", "readv", "preadv", "preadv2");
         Add(new(SyscallKind.Write, BufferArg: 1), "write", "pwrite64", "writev", "pwritev", "pwritev2");
-        Add(new(SyscallKind.Stat), "stat", "lstat", "stat64", "lstat64", "newfstatat", "fstatat64", "statx", "access", "faccessat", "faccessat2", "readlink", "readlinkat");
+        // (valgrind names the handlers as the kernel does, sys_newstat, sys_newlstat, sys_newfstat and sys_newuname on
+        // x86-64, and lackey prints those names)
+        // the stat family copies its structure out after the walk (fs/stat.c: cp_new_stat, cp_new_stat64, cp_statx; statx's
+        // buffer is its fifth argument, which the traces do not keep, so it lands in the process's buffer), readlink the
+        // target it returns (readlink_copy), access nothing
+        Add(new(SyscallKind.Stat, BufferArg: 1, Struct: UserStruct.Stat), "stat", "lstat", "stat64", "lstat64", "newstat", "newlstat");
+        Add(new(SyscallKind.Stat, BufferArg: 2, Struct: UserStruct.Stat), "newfstatat", "fstatat64");
+        Add(new(SyscallKind.Stat, Struct: UserStruct.Statx), "statx");
+        Add(new(SyscallKind.Stat), "access", "faccessat", "faccessat2");
+        Add(new(SyscallKind.Stat, BufferArg: 1, ResultOut: true), "readlink");
+        Add(new(SyscallKind.Stat, BufferArg: 2, ResultOut: true), "readlinkat");
         Add(new(SyscallKind.Open), "open", "openat", "openat2", "creat");
         Add(new(SyscallKind.Close), "close");
         Add(new(SyscallKind.Mmap), "mmap", "mmap2");
@@ -96,12 +106,12 @@ public static class SyscallMap
         Add(new(SyscallKind.GenericIn, BufferArg: 1, ResultOut: true), "recvfrom", "recvmsg", "recv", "getdents", "getdents64");
         Add(new(SyscallKind.GenericIn, BufferArg: 0, ResultOut: true), "getrandom", "getcwd");
         Add(new(SyscallKind.GenericIn, BufferArg: 1, ResultIn: true), "sendto", "sendmsg", "send");
-        Add(new(SyscallKind.GenericIn, BufferArg: 1, Struct: UserStruct.Stat), "fstat", "fstat64");
+        Add(new(SyscallKind.GenericIn, BufferArg: 1, Struct: UserStruct.Stat), "fstat", "fstat64", "newfstat");
         // put_old_timespec32 (sys_clock_gettime32, sys_clock_getres_time32) or put_timespec64, and gettimeofday's struct
         // timeval of two longs (kernel/time/posix-timers.c, kernel/time/time.c 5.4); the _time64 calls of 32-bit ABIs: 16
         Add(new(SyscallKind.GenericIn, BufferArg: 1, Time: TimeStruct.Native), "clock_gettime", "gettimeofday", "clock_getres");
         Add(new(SyscallKind.GenericIn, BufferArg: 1, Time: TimeStruct.Time64), "clock_gettime64", "clock_getres_time64");
-        Add(new(SyscallKind.GenericIn, BufferArg: 0, FixedOutBytes: 390), "uname");
+        Add(new(SyscallKind.GenericIn, BufferArg: 0, FixedOutBytes: 390), "uname", "newuname");
         Add(new(SyscallKind.GenericIn, BufferArg: 0, Struct: UserStruct.Sysinfo), "sysinfo");
         Add(new(SyscallKind.GenericIn, BufferArg: 1, Struct: UserStruct.Rusage), "getrusage");
         Add(new(SyscallKind.GenericIn, BufferArg: 3, FixedOutBytes: 16), "prlimit64");

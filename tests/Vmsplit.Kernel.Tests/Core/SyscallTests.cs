@@ -65,6 +65,34 @@ public class SyscallTests
         Assert.True(k.Ledger.TotalCycles - before > writeNull);
     }
 
+    // stat copies the path in and, after the walk, its struct stat out (cp_new_stat, fs/stat.c): on 4g4g+pin-kmap each copy
+    // pins its user page (the path's page, then the buffer's), on classic neither pins; the copy out is memcpy of the
+    // ABI's struct stat64 (104 bytes on ARM EABI); a stat without a buffer (access) copies only the path
+    [Theory]
+    [InlineData("classic", 0, 0)]
+    [InlineData("4g4g+pin-kmap", 1, 2)]
+    public void StatCopiesItsPathInAndItsStructureOut(string design, int accessPins, int statPins)
+    {
+        (SimKernel k, Process p) = KernelBoot.BootRunning(KernelArch.ArmLpae, design, "cortex-a15");
+        VirtualAddress at = new((ulong)k.Syscall(p, new SyscallRequest(SyscallKind.Mmap, default, 2 * 4096)).Value);
+        k.Syscall(p, new SyscallRequest(SyscallKind.Read, at, 8192, File: FileKind.DevZero)); // faults both pages in
+        SyscallRequest access = new(SyscallKind.Stat, at, 21);
+        SyscallRequest stat = access with { Out = at + 4096, OutBytes = UserStructs.StatBytes(KernelArch.ArmLpae) };
+        k.Syscall(p, stat); // the path's text and lines warm
+
+        long pins = k.Gup.Pins;
+        double memcpy = k.Ledger.Cycles(Vmsplit.Hardware.Costs.CostCause.Memcpy);
+        Assert.True(k.Syscall(p, access).Value >= 0);
+        Assert.Equal(accessPins, k.Gup.Pins - pins);
+        double pathCopy = k.Ledger.Cycles(Vmsplit.Hardware.Costs.CostCause.Memcpy) - memcpy;
+
+        pins = k.Gup.Pins;
+        memcpy = k.Ledger.Cycles(Vmsplit.Hardware.Costs.CostCause.Memcpy);
+        Assert.True(k.Syscall(p, stat).Value >= 0);
+        Assert.Equal(statPins, k.Gup.Pins - pins);
+        Assert.Equal(pathCopy + k.Cpu.Profile.MemcpyCycles(104), k.Ledger.Cycles(Vmsplit.Hardware.Costs.CostCause.Memcpy) - memcpy, 6);
+    }
+
     [Fact]
     public void AReadWithoutAFileKindIsRefused()
     {
