@@ -90,6 +90,50 @@ public sealed record KernelSoftwareCosts
     /// <summary>schedule() and switch_to() without switch_mm's register writes and flushes.</summary>
     public double Schedule { get; init; } = 450;
 
+    /// <summary>
+    /// clock_nanosleep's handler around its copy and its schedule() (Linux 5.4, an estimate read off the C, not counted from a
+    /// compiled kernel): the system call's clockid_to_kclock, timespec64_valid and restart_block set-up 30, common_nsleep 10,
+    /// hrtimer_nanosleep's slack and hrtimer_init_sleeper_on_stack (__hrtimer_init's clear and base choice) 60, do_nanosleep's
+    /// set_current_state 5, hrtimer_sleeper_start_expires → hrtimer_start_range_ns (lock_hrtimer_base, remove_hrtimer, the
+    /// clock read for a relative time, switch_hrtimer_base, enqueue_hrtimer's rbtree insert, hrtimer_reprogram of the clock
+    /// event as the first timer) 230, after the sleep hrtimer_cancel of the expired timer and the task test 30, the
+    /// prologues and epilogues 35: about 400 instructions. restart_syscall's hrtimer_nanosleep_restart is taken as the same.
+    /// </summary>
+    public double Nanosleep { get; init; } = 400;
+
+    /// <summary>
+    /// The expiry that wakes a timed sleeper (Linux 5.4, an estimate read off the C): hrtimer_interrupt's lock, clock read and
+    /// base update 70, __hrtimer_run_queues' walk to the expired timer and __run_hrtimer's __remove_hrtimer (rbtree erase) 80,
+    /// hrtimer_wakeup 10, wake_up_process → try_to_wake_up (pi_lock, select_task_rq, ttwu_do_activate's enqueue_task_fair,
+    /// check_preempt_curr) 350, the clock event reprogrammed for the next timer 80, the unlock 10: about 600. The timer
+    /// interrupt's own entry and exit (irq_enter/irq_exit, the interrupt controller's acknowledgement) are not counted.
+    /// </summary>
+    public double TimerWakeup { get; init; } = 600;
+
+    /// <summary>
+    /// poll's handler once per call around its copies (fs/select.c, Linux 5.4, an estimate read off the C): the timeout's
+    /// poll_select_set_timeout (clock read, timespec64_add_safe) 60, do_sys_poll's limit check and the pollfd list set-up
+    /// around copy_from_user 40, poll_initwait 15, do_poll's loop set-up and timeout conversion 20, the restart block and
+    /// return 20, the prologues and epilogues 45: about 200 instructions.
+    /// </summary>
+    public double Poll { get; init; } = 200;
+
+    /// <summary>
+    /// poll's work per descriptor and pass of do_poll (fs/select.c, Linux 5.4, an estimate read off the C): do_pollfd's
+    /// fdget/fdput 25, the file's poll method (pipe_poll's poll_wait → __pollwait on the first pass: poll_get_entry, get_file,
+    /// add_wait_queue 50; its reads of the pipe's buffers, readers and writers 25), mangle_poll and the loop 20,
+    /// poll_freewait's remove_wait_queue and fput for the entry 30, the revents loop around its __put_user 10: about 160.
+    /// </summary>
+    public double PollPerFd { get; init; } = 160;
+
+    /// <summary>
+    /// A poll that waits until its timeout (fs/select.c and kernel/time/hrtimer.c, Linux 5.4, an estimate read off the C):
+    /// poll_schedule_timeout's set_current_state 15, schedule_hrtimeout_range_clock's on-stack sleeper set-up 60,
+    /// hrtimer_sleeper_start_expires → hrtimer_start_range_ns 230, hrtimer_cancel after the sleep 20, the checks 25: about
+    /// 350; the pass over the descriptors that follows the timeout is charged per descriptor.
+    /// </summary>
+    public double PollSleep { get; init; } = 350;
+
     /// <summary>handle_mm_fault(): VMA lookup, page allocation, PTE install, without zeroing (charged as page zeroing).</summary>
     public double FaultHandling { get; init; } = 700;
 

@@ -44,6 +44,15 @@ public enum KernelPath : byte
 
     /// <summary>memcpy, the copy through a kernel alias of a pinned or looked-up user page, fetched per page.</summary>
     Memcpy,
+
+    /// <summary>clock_nanosleep's handler up to its sleep and back (hrtimer_nanosleep, do_nanosleep, the on-stack sleeper).</summary>
+    Nanosleep,
+
+    /// <summary>poll's handler: do_sys_poll, each pipe's poll method, and the timed sleep of a poll that waits.</summary>
+    Poll,
+
+    /// <summary>The expiry that ends a timed sleep: hrtimer_interrupt, hrtimer_wakeup, try_to_wake_up.</summary>
+    TimerWakeup,
 }
 
 public sealed partial class SimKernel
@@ -129,6 +138,9 @@ public sealed partial class SimKernel
         KernelPath.Gup => Software.GupWalkPerPage + Software.GupGrabPerPage + Software.GupUnpinPerPage,
         KernelPath.CopyToUser or KernelPath.CopyFromUser => Software.UaccessCopyLoop,
         KernelPath.Memcpy => Software.MemcpyLoop,
+        KernelPath.Nanosleep => Software.Nanosleep,
+        KernelPath.Poll => Software.Poll + Software.PollPerFd + Software.PollSleep,
+        KernelPath.TimerWakeup => Software.TimerWakeup,
         _ => throw new ArgumentOutOfRangeException(nameof(path), path, "a path without an instruction count"),
     };
 
@@ -210,6 +222,13 @@ public sealed partial class SimKernel
             case KernelPath.Mprotect:
             case KernelPath.Madvise:
                 KernelAccess(_slab.Mm, AccessType.Write);
+                break;
+            case KernelPath.Poll:
+                KernelAccess(_slab.File, AccessType.Read);
+                KernelAccess(_slab.Pipe, AccessType.Read);
+                break;
+            case KernelPath.TimerWakeup:
+                KernelAccess(_slab.Runqueue, AccessType.Write);
                 break;
             case KernelPath.Schedule:
                 KernelAccess(_slab.Runqueue, AccessType.Write);
