@@ -422,8 +422,8 @@ public class ReplayTests
         EntryBaseline b = new(m, design);
 
         Assert.Equal((2L, 0L), (sleep.Events.RestartSyscallAsCall, sleep.Events.RestartSyscallGeneric));
-        Assert.Equal(("generic(hrtimer_nanosleep_restart)", 2L), sleep.Events.Calls.Where(t => t.Name == "restart_syscall").Select(t => (t.Path, t.Count)).Single());
-        Assert.Equal(("generic(do_restart_poll)", 1L), poll.Events.Calls.Where(t => t.Name == "restart_syscall").Select(t => (t.Path, t.Count)).Single());
+        Assert.Equal(("nanosleep(hrtimer_nanosleep_restart)", 2L), sleep.Events.Calls.Where(t => t.Name == "restart_syscall").Select(t => (t.Path, t.Count)).Single());
+        Assert.Equal(("poll(do_restart_poll)", 1L), poll.Events.Calls.Where(t => t.Name == "restart_syscall").Select(t => (t.Path, t.Count)).Single());
         Assert.Equal((0L, 1L), (futex.Events.RestartSyscallAsCall, futex.Events.RestartSyscallGeneric));
         Assert.Equal(("generic", 1L), futex.Events.Calls.Where(t => t.Name == "restart_syscall").Select(t => (t.Path, t.Count)).Single());
 
@@ -436,6 +436,49 @@ public class ReplayTests
         double entry = b.Entry;
         Assert.Equal(3 * entry, b.Beyond(sleep, CostCause.ExceptionEntryExit), 6);
         Assert.Equal(2 * entry, b.Beyond(poll, CostCause.ExceptionEntryExit), 6);
+    }
+
+    // nanosleep and poll run their own kernel paths (SimKernel.Sleep.cs), not the generic one (getppid's text and
+    // instructions): beyond a getppid, path-base is the paths' instructions at the kernel's rate minus getppid's. A
+    // clock_nanosleep that returns 0 runs the nanosleep body (400), schedule() to the idle task and back (2 x 450) and the
+    // timer's wake-up (600); one a signal interrupts is woken by the signal (no timer path). A poll of one pipe that finds it
+    // ready runs the poll body (200) and one pass over the descriptor (160); one that times out also sleeps (350, 2 x 450,
+    // 600) and passes over the descriptor again (160). Copies: the 16-byte request; the 8-byte pollfd in and its 2-byte
+    // revents out, each with its uaccess window (2 cycles to open, 2 to close). Each is one entry and exit, as the getppid is.
+    [Fact]
+    public void NanosleepAndPollRunTheirOwnPathsAndSleepOnTheIdleTask()
+    {
+        MachineSpec m = DefaultMachine("x86-64");
+        KernelSoftwareCosts sw = new();
+        double getppid = Vmsplit.Kernel.Arch.KernelEntryPaths.For(m.Arch).Getppid.Instructions;
+        ReplayReport generic = Replay(Temp("getppid.strace", "500 getppid() = 1\n" + JustExit), TraceFormat.Strace, m, "classic");
+        ReplayReport Trace(string name, string line) => Replay(Temp(name, line + JustExit), TraceFormat.Strace, m, "classic");
+        ReplayReport slept = Trace("slept.strace", "500 clock_nanosleep(CLOCK_REALTIME, 0, {tv_sec=0, tv_nsec=1000}, NULL) = 0\n");
+        ReplayReport woken = Trace("woken.strace", "500 clock_nanosleep(CLOCK_REALTIME, 0, {tv_sec=1, tv_nsec=0}, NULL) = ? ERESTART_RESTARTBLOCK (Interrupted by signal)\n" + StopCont);
+        ReplayReport ready = Trace("ready.strace", "500 poll([{fd=3, events=POLLIN}], 1, 1000) = 1 ([{fd=3, revents=POLLIN}])\n");
+        ReplayReport timedOut = Trace("timeout.strace", "500 poll([{fd=3, events=POLLIN}], 1, 1000) = 0 (Timeout)\n");
+        ReplayReport zero = Trace("zero.strace", "500 poll([{fd=3, events=POLLIN}], 1, 0) = 0 (Timeout)\n");
+
+        double PathBase(ReplayReport r) => Cycles(r, "classic", KernelCostCause.PathBase) - Cycles(generic, "classic", KernelCostCause.PathBase);
+        double Kernel(double instructions, int copies) => m.Profile.Kernel.Cycles(instructions) + (copies * 2 * 2); // each copy's uaccess window opened and closed, 2 cycles each (UaccessToggle)
+        Assert.Equal(2, sw.UaccessToggle);
+        Assert.Equal(Kernel(400 + (2 * 450) + 600 - getppid, 1), PathBase(slept), 6);
+        Assert.Equal(Kernel(sw.Nanosleep + (2 * sw.Schedule) + sw.TimerWakeup - getppid, 1), PathBase(slept), 6);
+        Assert.Equal(Kernel(400 + (2 * 450) - getppid, 1), PathBase(woken), 6);
+        Assert.Equal(Kernel(200 + 160 - getppid, 2), PathBase(ready), 6);
+        Assert.Equal(Kernel(200 + 160 + 350 + (2 * 450) + 600 + 160 - getppid, 2), PathBase(timedOut), 6);
+        Assert.Equal(Kernel(200 + 160 - getppid, 2), PathBase(zero), 6);
+
+        double Memcpy(ReplayReport r) => Cycles(r, "classic", CostCause.Memcpy) - Cycles(generic, "classic", CostCause.Memcpy);
+        Assert.Equal(m.Profile.MemcpyCycles(16), Memcpy(slept), 6);
+        Assert.Equal(m.Profile.MemcpyCycles(8) + m.Profile.MemcpyCycles(2), Memcpy(timedOut), 6);
+        double Entries(ReplayReport r) => Cycles(r, "classic", CostCause.ExceptionEntryExit);
+        Assert.Equal(Entries(generic), Entries(slept), 6);
+        Assert.Equal(Entries(generic), Entries(timedOut), 6);
+
+        Assert.Equal(("nanosleep", true), slept.Events.Calls.Where(t => t.Name == "clock_nanosleep").Select(t => (t.Path, t.Modelled)).Single());
+        Assert.Equal(("poll", true), timedOut.Events.Calls.Where(t => t.Name == "poll").Select(t => (t.Path, t.Modelled)).Single());
+        Assert.Equal((2L, 0L), (slept.Events.SyscallsModelled, slept.Events.SyscallsGeneric)); // clock_nanosleep and exit_group
     }
 
     // The time calls copy the ABI's structures (Linux 5.4): on x86-32 and 32-bit ARM nanosleep, clock_nanosleep,
@@ -468,7 +511,7 @@ public class ReplayTests
         EntryBaseline b = new(m, "classic");
         Assert.Equal(3 * m.Profile.MemcpyCycles((ulong)native), b.Beyond(t32, CostCause.Memcpy), 6);
         Assert.Equal(4 * m.Profile.MemcpyCycles(16), b.Beyond(t64, CostCause.Memcpy), 6);
-        Assert.Equal(("generic(hrtimer_nanosleep_restart)", 2L), t64.Events.Calls.Where(t => t.Name == "restart_syscall").Select(t => (t.Path, t.Count)).Single());
+        Assert.Equal(("nanosleep(hrtimer_nanosleep_restart)", 2L), t64.Events.Calls.Where(t => t.Name == "restart_syscall").Select(t => (t.Path, t.Count)).Single());
     }
 
     // The fixed structures the replayed calls copy out are the ABI's (Linux 5.4 uapi headers; sizes by hand in
@@ -533,9 +576,17 @@ public class ReplayTests
         Assert.Equal(k.Lines, k.Accounted);
         ReplayEvents p = Replay(RepoPath("tests/traces/strace/poll.strace.gz"), TraceFormat.Strace, MachineSpec.SkylakeX86(), "classic").Events;
         Assert.Equal((1L, 0L), (p.RestartSyscallAsCall, p.RestartSyscallGeneric));
-        Assert.Equal("generic(do_restart_poll)", p.Calls.Single(t => t.Name == "restart_syscall").Path);
+        Assert.Equal("poll(do_restart_poll)", p.Calls.Single(t => t.Name == "restart_syscall").Path);
         ReplayEvents i = Replay(RepoPath("tests/traces/strace/interrupted.strace.gz"), TraceFormat.Strace, MachineSpec.SkylakeX86(), "classic").Events;
         Assert.Equal((2L, 0L), (i.RestartSyscallAsCall, i.RestartSyscallGeneric)); // clock_nanosleep's restart, then the restart's
+        foreach (ReplayEvents e in new[] { s, k, p, i })
+        {
+            Assert.Equal(e.Lines, e.Accounted);
+            Assert.All(e.Calls.Where(t => t.Name is "clock_nanosleep" or "poll"), t => Assert.True(t.Modelled, $"{t.Name}: {t.Path}"));
+        }
+
+        Assert.Equal("poll", p.Calls.Single(t => t.Name == "poll").Path);
+        Assert.Equal("nanosleep", i.Calls.Single(t => t.Name == "clock_nanosleep").Path);
     }
 
     private static string RepoPath(string relative)

@@ -50,6 +50,33 @@ public enum SyscallKind : byte
 
     /// <summary>rt_sigreturn(2): the frame at <see cref="SyscallRequest.User"/> read back (copy_from_user). Not in the workload vocabulary.</summary>
     RtSigreturn,
+
+    /// <summary>
+    /// nanosleep(2) and clock_nanosleep(2) (kernel/time/hrtimer.c, posix-timers.c): the request of
+    /// <see cref="SyscallRequest.Bytes"/> at <see cref="SyscallRequest.User"/> read (none for restart_syscall's
+    /// hrtimer_nanosleep_restart), then the sleep <see cref="SyscallRequest.Sleep"/> says how it ends. Not in the workload vocabulary.
+    /// </summary>
+    Nanosleep,
+
+    /// <summary>
+    /// poll(2) on pipes (fs/select.c): the pollfd array of <see cref="SyscallRequest.Bytes"/> (8 bytes each) at
+    /// <see cref="SyscallRequest.User"/> read, each descriptor's poll method, a sleep if <see cref="SyscallRequest.Sleep"/>
+    /// says it waited, each revents written back. Not in the workload vocabulary.
+    /// </summary>
+    Poll,
+}
+
+/// <summary>How a call that blocks (<see cref="SyscallKind.Nanosleep"/>, <see cref="SyscallKind.Poll"/>) ends its sleep.</summary>
+public enum SleepEnd : byte
+{
+    /// <summary>It does not sleep (a poll that found a descriptor ready or had a zero timeout).</summary>
+    None,
+
+    /// <summary>It sleeps until its hrtimer expires on the CPU, whose hrtimer_wakeup wakes it.</summary>
+    Timer,
+
+    /// <summary>It sleeps until a signal wakes it (the sender's signal_wake_up is not run here).</summary>
+    Signal,
 }
 
 /// <summary>What a read or write talks to: the file_operations its descriptor has.</summary>
@@ -84,18 +111,19 @@ public sealed record ExecArgs(VirtualAddress Pointers, int Argc, int Envc, IRead
 /// One system call's arguments: the user buffer or range, its length, the file position, for read/write the kind of file,
 /// for mprotect the new protection, for execve its arguments; for a stat the buffer its result is copied to
 /// (<see cref="Out"/>, <see cref="OutBytes"/> bytes: the ABI's struct stat or statx, a readlink's target, or none for
-/// access).
+/// access); for a call that blocks how its sleep ends (<see cref="Sleep"/>).
 /// </summary>
-public readonly record struct SyscallRequest(SyscallKind Kind, VirtualAddress User = default, ulong Bytes = 0, ulong FileOffset = 0, FileKind File = FileKind.None, VmFlags Prot = VmFlags.None, ExecArgs? Exec = null, VirtualAddress Out = default, ulong OutBytes = 0)
+public readonly record struct SyscallRequest(SyscallKind Kind, VirtualAddress User = default, ulong Bytes = 0, ulong FileOffset = 0, FileKind File = FileKind.None, VmFlags Prot = VmFlags.None, ExecArgs? Exec = null, VirtualAddress Out = default, ulong OutBytes = 0, SleepEnd Sleep = SleepEnd.None)
 {
     /// <summary>
     /// The calls a workload file may name, each with a libc wrapper page in the benchmark program's text: not the two
     /// generic kinds, which only the trace replay emits, nor mprotect and madvise, which only the built-in mprotect-mt and
     /// madvise-mt make (a file could not say which protection, nor keep a store off a read-only region), nor execve, which
     /// only the trace replay runs (a workload's loop cannot go on in a new program), nor a signal's delivery and
-    /// rt_sigreturn, which the replay runs for a traced signal that has a handler.
+    /// rt_sigreturn, which the replay runs for a traced signal that has a handler, nor nanosleep and poll, which only the
+    /// replay runs (a workload's operation does not sleep).
     /// </summary>
     public static bool IsWorkloadCall(SyscallKind kind) =>
         kind is not (SyscallKind.GenericIn or SyscallKind.GenericOut or SyscallKind.Mprotect or SyscallKind.MadviseDontneed or SyscallKind.Execve
-            or SyscallKind.SignalDelivery or SyscallKind.RtSigreturn);
+            or SyscallKind.SignalDelivery or SyscallKind.RtSigreturn or SyscallKind.Nanosleep or SyscallKind.Poll);
 }

@@ -168,11 +168,27 @@ public sealed partial class SimKernel
             RunHandler(p, b); // the call it blocks in (a pipe read with nothing to read)
         }
 
+        ScheduleIdle(p);
+    }
+
+    // schedule() from p, which blocks, to the idle task: enter_lazy_tlb keeps p's mm loaded (kernel/sched/core.c context_switch)
+    private void ScheduleIdle(Process p)
+    {
         TouchFootprint(KernelPath.Schedule, p);
         ChargeInstructions(Software.Schedule);
         Arch.TaskSwitch(); // __switch_to_asm to the idle task
         Pan.EnterLazyTlb();
         _lazy[Cpu.Id] = true;
+    }
+
+    // the idle task's schedule() back to next, which a wake-up made runnable
+    private void ScheduleFromIdle(Process next)
+    {
+        TouchFootprint(KernelPath.Schedule, null);
+        ChargeInstructions(Software.Schedule);
+        Arch.TaskSwitch(); // __switch_to_asm from the idle task
+        SwitchMm(next);
+        TouchFootprint(KernelPath.Schedule, next);
     }
 
     /// <summary>The idle CPU schedules <paramref name="next"/> again, completes its <paramref name="pending"/> call and returns to user mode in it.</summary>
@@ -183,11 +199,7 @@ public sealed partial class SimKernel
             throw new InvalidOperationException($"CPU {Cpu.Id} is not idle");
         }
 
-        TouchFootprint(KernelPath.Schedule, null);
-        ChargeInstructions(Software.Schedule);
-        Arch.TaskSwitch(); // __switch_to_asm from the idle task
-        SwitchMm(next);
-        TouchFootprint(KernelPath.Schedule, next);
+        ScheduleFromIdle(next);
         if (pending is SyscallRequest q)
         {
             RunHandler(next, q);

@@ -425,6 +425,10 @@ public sealed partial class SimKernel
                 TouchFootprint(KernelPath.Wait, p);
                 ChargeInstructions(Software.Wait);
                 return default;
+            case SyscallKind.Nanosleep:
+                return Nanosleep(p, rq);
+            case SyscallKind.Poll:
+                return Poll(p, rq);
             case SyscallKind.GenericIn:
             case SyscallKind.GenericOut:
                 // a handler the model does not have: getppid's text and instructions (the same in every design, so they cancel out)

@@ -85,7 +85,7 @@ public sealed class ReplayEvents
 
     public long InterruptedRestartSyscall { get; internal set; }
 
-    /// <summary>strace: restart_syscall calls that ran the restart their interrupted call left (hrtimer_nanosleep_restart, do_restart_poll: its entry and its uaccess), and those run as generic (a call the model has no restart for, or one before the trace began).</summary>
+    /// <summary>strace: restart_syscall calls that ran the restart their interrupted call left (hrtimer_nanosleep_restart on the nanosleep path, do_restart_poll on the poll path), and those run as generic (a call the model has no restart for, or one before the trace began).</summary>
     public long RestartSyscallAsCall { get; internal set; }
 
     public long RestartSyscallGeneric { get; internal set; }

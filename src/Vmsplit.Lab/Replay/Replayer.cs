@@ -996,7 +996,7 @@ public sealed class Replayer
             case SyscallKind.Execve:
                 return Exec(r.Pid, ps, ref r);
             case SyscallKind.GenericIn when info.Restart == RestartFn.RestartSyscall || (info.Restart != RestartFn.None && !failed):
-                return Restartable(ps, ref r, info); // nanosleep, clock_nanosleep(_time64), poll, restart_syscall: their uaccess
+                return Restartable(ps, ref r, info); // nanosleep, clock_nanosleep(_time64), poll, restart_syscall: their kernel paths
             case SyscallKind.RtSigreturn when ps.Frames > 0:
                 ps.Frames--;
                 Sys(ps, SyscallKind.RtSigreturn, SignalFrameAt(ps, ps.Frames), SignalFrames.RtSigframeBytes(_k.Layout.Arch));
@@ -1350,7 +1350,8 @@ public sealed class Replayer
         _ => 0,
     };
 
-    // nanosleep, clock_nanosleep, poll and restart_syscall, with the uaccess of their handlers in Linux 5.4. A call that a
+    // nanosleep, clock_nanosleep, poll and restart_syscall on the kernel's nanosleep and poll paths (SimKernel.Sleep.cs: their
+    // text, instructions and uaccess in Linux 5.4, the sleep on the idle task and the timer's wake-up). A call that a
     // signal interrupts with ERESTART_RESTARTBLOCK leaves its restart in current->restart_block; restart_syscall(2), its
     // own entry, runs that restart (kernel/signal.c sys_restart_syscall): hrtimer_nanosleep_restart sleeps to the expiry the
     // call kept, reading nothing, and writes the time left only if interrupted again, as the type the call recorded
@@ -1389,9 +1390,11 @@ public sealed class Replayer
         string path;
         if (fn == RestartFn.Nanosleep)
         {
-            // the call reads its request (get_old_timespec32 or get_timespec64); the restart reads nothing
+            // the call reads its request (get_old_timespec32 or get_timespec64); the restart reads nothing. Every sleep that
+            // returns 0 ended at its timer; one a signal interrupted ended at the signal
             ulong bytes = restart ? 0 : timespec;
-            _k.Syscall(ps.P, new SyscallRequest(SyscallKind.GenericIn, new VirtualAddress(bytes == 0 ? 0 : BufferAt(ps, user, ref bytes)), bytes), returnToUser: false);
+            SleepEnd end = again ? SleepEnd.Signal : SleepEnd.Timer;
+            _k.Syscall(ps.P, new SyscallRequest(SyscallKind.Nanosleep, new VirtualAddress(bytes == 0 ? 0 : BufferAt(ps, user, ref bytes)), bytes, Sleep: end), returnToUser: false);
             if (again && rmtpBytes > 0)
             {
                 // do_nanosleep → nanosleep_copyout: the time left to rmtp as the recorded type (kernel/time/hrtimer.c 5.4)
@@ -1399,11 +1402,14 @@ public sealed class Replayer
                 _k.UserCopy(new VirtualAddress(BufferAt(ps, remain, ref left)), left, toUser: true);
             }
 
-            path = restart ? "generic(hrtimer_nanosleep_restart)" : "generic-nanosleep";
+            path = restart ? "nanosleep(hrtimer_nanosleep_restart)" : "nanosleep";
         }
         else
         {
-            // do_sys_poll: copy_from_user of the pollfd array, then __put_user of each revents, interrupted or not
+            // do_sys_poll: copy_from_user of the pollfd array, then __put_user of each revents, interrupted or not. It slept
+            // until its timeout when it returned 0 with a timeout that is not 0 (a restart's timeout was not 0, or no signal
+            // could have interrupted it), until a signal when one interrupted it; one that returned descriptors is not known
+            // to have waited for them and runs without a sleep
             ulong fds = Math.Min(count, BufferBytes / Pollfd);
             if (count > fds)
             {
@@ -1412,13 +1418,10 @@ public sealed class Replayer
 
             ulong bytes = fds * Pollfd;
             ulong at = BufferAt(ps, user, ref bytes);
-            _k.Syscall(ps.P, new SyscallRequest(SyscallKind.GenericIn, new VirtualAddress(at), bytes), returnToUser: false);
-            for (ulong i = 0; i < bytes / Pollfd; i++)
-            {
-                _k.UserCopy(new VirtualAddress(at + (i * Pollfd) + 6), 2, toUser: true);
-            }
-
-            path = restart ? "generic(do_restart_poll)" : "generic-poll";
+            bool timedOut = r.HasResult && r.Result == 0 && (restart || r.Arg2 != 0);
+            SleepEnd end = again ? SleepEnd.Signal : timedOut ? SleepEnd.Timer : SleepEnd.None;
+            _k.Syscall(ps.P, new SyscallRequest(SyscallKind.Poll, new VirtualAddress(at), bytes, Sleep: end), returnToUser: false);
+            path = restart ? "poll(do_restart_poll)" : "poll";
         }
 
         if (!_interrupting)

@@ -120,7 +120,8 @@ public static class SyscallMap
         Add(new(SyscallKind.GenericIn, BufferArg: 0, FixedOutBytes: 8), "pipe", "pipe2");
         Add(new(SyscallKind.GenericIn, BufferArg: 3, FixedOutBytes: 8), "socketpair");
 
-        // generic handlers whose uaccess the replay runs as Linux 5.4 does, and the restart_block an interruption leaves:
+        // the calls the replay runs on the kernel's nanosleep and poll paths (SyscallKind.Nanosleep, Poll: their text,
+        // instructions, sleep and uaccess; GenericIn when they failed), and the restart_block an interruption leaves:
         // nanosleep's and clock_nanosleep's request read and, interrupted, the time left written to rmtp: on x86-32 and
         // 32-bit ARM the time32 calls with get_old_timespec32/put_old_timespec32 (8 bytes), elsewhere and for
         // clock_nanosleep_time64 get_timespec64/put_timespec64 (16; kernel/time/hrtimer.c, kernel/time/posix-timers.c
