@@ -229,6 +229,104 @@ public class TraceReaderFuzzTests
         }
     }
 
+    /// <summary>
+    /// Read ahead on a thread of its own (<see cref="ReadAheadTraceReader"/>, batches of 1 to 5 records so that every
+    /// hand-over is crossed), a trace yields what its reader yields directly: every field of every record (the call's raw
+    /// id included, in a table the caller interns names of its own into between records, as the replay interns "clone"),
+    /// the bytes read and the pending clone after each record, the calls left unfinished, and the error on the same line.
+    /// </summary>
+    [Fact]
+    public void MutatedStraceLinesReadAheadAsTheyReadDirectly() =>
+        ForAll(
+            from bytes in TextCase(s_straceAgreement)
+            from batch in Gen.Choose(1, 5)
+            from every in Gen.Choose(1, 4)
+            select (bytes, batch, every),
+            c => CallerReadings(c.bytes, 0, c.every).SequenceEqual(CallerReadings(c.bytes, c.batch, c.every)),
+            3000);
+
+    [Theory]
+    [InlineData("tests/traces/strace/find.strace.xz", 1)]
+    [InlineData("tests/traces/strace/gzip.strace.gz", 7)]
+    [InlineData("tests/traces/strace/perl.strace.zst", ReadAheadTraceReader.DefaultBatchRecords)]
+    [InlineData("tests/traces/strace/pipeline.strace.gz", 3)]
+    [InlineData("tests/traces/hand/small.strace", 2)]
+    public void RecordedStraceTracesReadAheadAsTheyReadDirectly(string relative, int batch)
+    {
+        (Stream data, _, _) = TraceFile.Open(RepoPath(relative));
+        using MemoryStream ms = new();
+        using (data)
+        {
+            data.CopyTo(ms);
+        }
+
+        byte[] bytes = ms.ToArray();
+        List<string> direct = CallerReadings(bytes, 0, 5);
+        Assert.True(direct.Count > 10);
+        Assert.Equal(direct, CallerReadings(bytes, batch, 5));
+    }
+
+    /// <summary>A caller that stops early disposes the reader while its thread waits for a free batch or parses one.</summary>
+    [Fact]
+    public void ReadingAheadStopsWhenTheCallerDisposesEarly()
+    {
+        byte[] bytes = Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat("4242 getpid() = 4242\n", 5000)));
+        for (int take = 0; take < 4; take++)
+        {
+            CountingStream raw = new(new MemoryStream(bytes));
+            ReadAheadTraceReader reader = new(new StraceReader(raw, raw, "early.trace"), batchRecords: 16, batches: 2);
+            TraceRecord r = default;
+            for (int i = 0; i < take; i++)
+            {
+                Assert.True(reader.Next(ref r));
+                Assert.Equal(i + 1, r.Line);
+            }
+
+            reader.Dispose();
+            reader.Dispose();
+        }
+    }
+
+    // what a caller sees, record by record, reading directly (batch 0) or ahead in batches of `batch` records; it interns
+    // "clone" and a name of its own into the reader's table after every `every`-th record
+    private static List<string> CallerReadings(byte[] bytes, int batch, int every)
+    {
+        CountingStream raw = new(new MemoryStream(bytes));
+        List<string> seen = [];
+        StraceReader direct = new(raw, raw, "fuzz.trace");
+        ITraceReader reader = batch == 0 ? direct : new ReadAheadTraceReader(direct, batch, 2);
+        using (reader)
+        {
+            try
+            {
+                TraceRecord r = default;
+                int n = 0;
+                while (reader.Next(ref r))
+                {
+                    string exec = r.ExecStrings is null ? "-" : string.Join(",", r.ExecStrings);
+                    bool clone = reader.PendingClone(out int parent, out bool shares);
+                    seen.Add($"{r.Kind} {r.Pid} {r.Call} {r.Arg0} {r.Arg1} {r.Arg2} {r.Arg3} {r.StructArgs} {r.Result} {r.HasResult} {r.PathBytes} {r.PathAddress} {r.FdKind} {r.PathKind} " +
+                        $"{r.NewAction} {r.SaRestart} {r.Restart} {r.Argc} {r.Envc} {exec} {r.CloExec} {r.CloExecOnArg0} {r.SharesMm} {r.Fd0} {r.Fd1} {r.FinishedAtEnd} {r.Killed} {r.Skip} {r.Line} " +
+                        $"{r.Address} {r.Size} | {reader.BytesRead} {clone} {parent} {shares} | {reader.Names.Count}");
+                    if (++n % every == 0)
+                    {
+                        reader.Names.Intern("clone".AsSpan());
+                        reader.Names.Intern($"caller{n % 7}".AsSpan());
+                    }
+                }
+
+                seen.Add($"unfinished {reader.UnfinishedAtEnd}");
+                seen.Add(string.Join(",", Enumerable.Range(0, reader.Names.Count).Select(i => reader.Names[i])));
+            }
+            catch (WorkloadException e)
+            {
+                seen.Add(e.Message);
+            }
+        }
+
+        return seen;
+    }
+
     // every record's fields (the call by its name), the calls left unfinished, or the error that ended the read
     private static List<string> StraceReadings(byte[] bytes, bool reference)
     {

@@ -81,7 +81,10 @@ public sealed class Replayer
     public (RunResult Result, ReplayEvents Events) Run(IProgress<long>? progress = null)
     {
         _k.EnsureFile(FileBytes);
-        using ITraceReader reader = TraceFile.OpenReader(_o.TracePath, _o.Format);
+        // strace lines parsed on a thread of their own, ahead of the calls (the same records: ReadAheadTraceReader); a lackey
+        // or ChampSim record costs too little to simulate for a hand-over per record to pay
+        ITraceReader opened = TraceFile.OpenReader(_o.TracePath, _o.Format);
+        using ITraceReader reader = _o.Format == TraceFormat.Strace ? new ReadAheadTraceReader(opened) : opened;
         _reader = reader;
         TraceRecord r = default;
         bool started = false;
@@ -366,7 +369,7 @@ public sealed class Replayer
     {
         ProcState parent = _current!;
         bool sharesMm = false;
-        if (_reader is StraceReader s && s.PendingClone(out int parentPid, out bool shares) && _byPid.TryGetValue(parentPid, out ProcState? pp) && !pp.Dead)
+        if (_reader.PendingClone(out int parentPid, out bool shares) && _byPid.TryGetValue(parentPid, out ProcState? pp) && !pp.Dead)
         {
             parent = pp;
             sharesMm = shares;

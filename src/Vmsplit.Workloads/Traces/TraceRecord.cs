@@ -204,6 +204,17 @@ public interface ITraceReader : IDisposable
     /// <summary>Calls started and never finished by the end of the trace (the text formats; ChampSim records none).</summary>
     int UnfinishedAtEnd => 0;
 
+    /// <summary>
+    /// A process whose clone, clone3, fork or vfork is unfinished after the last record (its child may show up before the
+    /// call returns), and whether the call shares the mm; false where the format splits no calls (strace's does).
+    /// </summary>
+    bool PendingClone(out int parentPid, out bool sharesMm)
+    {
+        parentPid = 0;
+        sharesMm = false;
+        return false;
+    }
+
     /// <summary>Reads the next record into <paramref name="r"/>; false at the end. Throws <see cref="WorkloadException"/> for a malformed or truncated trace, naming the file and line.</summary>
     bool Next(ref TraceRecord r);
 }
