@@ -60,9 +60,11 @@ X86_64 = {
     # poll_wait registers through __pollwait), with the timed sleep of a poll that waits (poll_schedule_timeout →
     # schedule_hrtimeout_range_clock's on-stack sleeper)
     "poll": ["__x64_sys_poll", "poll_select_set_timeout", "do_sys_poll", "poll_initwait", "pipe_poll", "__pollwait",
-             "poll_schedule_timeout.constprop.0", "schedule_hrtimeout_range", "schedule_hrtimeout_range_clock",
-             "hrtimer_setup_sleeper_on_stack", "hrtimer_sleeper_start_expires", "hrtimer_start_range_ns", "hrtimer_cancel",
-             "hrtimer_try_to_cancel", "hrtimer_try_to_cancel.part.0", "poll_freewait"],
+             "poll_freewait"],
+    # the timed sleep of a poll that waits (a poll that returns at once does not run it)
+    "poll-sleep": ["poll_schedule_timeout.constprop.0", "schedule_hrtimeout_range", "schedule_hrtimeout_range_clock",
+                   "hrtimer_setup_sleeper_on_stack", "hrtimer_sleeper_start_expires", "hrtimer_start_range_ns",
+                   "hrtimer_cancel", "hrtimer_try_to_cancel", "hrtimer_try_to_cancel.part.0"],
     # the timer that ends a sleep: the clock event's hrtimer_interrupt runs the expired timers (__run_hrtimer inlined),
     # the sleeper's hrtimer_wakeup wakes the task (kernel/time/hrtimer.c, kernel/sched/core.c); the interrupt's entry
     # and exit are not listed
@@ -121,10 +123,11 @@ ARM64 = {
                   "hrtimer_init_sleeper", "hrtimer_start_range_ns", "hrtimer_cancel", "hrtimer_try_to_cancel"],
     # arm64 has no poll: the C library calls ppoll (fs/select.c, 4.19: do_poll and poll_schedule_timeout inlined into
     # do_sys_poll; the timed sleep is schedule_hrtimeout_range_clock's)
-    "poll": ["__arm64_sys_ppoll", "poll_select_set_timeout", "do_sys_poll", "poll_initwait", "pipe_poll", "__pollwait",
-             "schedule_hrtimeout_range", "schedule_hrtimeout_range_clock", "hrtimer_init", "hrtimer_init_sleeper",
-             "hrtimer_start_range_ns", "hrtimer_cancel", "hrtimer_try_to_cancel", "poll_freewait",
-             "poll_select_copy_remaining"],
+    "poll": ["__arm64_sys_ppoll", "poll_select_set_timeout", "do_sys_poll", "poll_initwait", "pipe_poll",
+             "__pollwait", "poll_freewait", "poll_select_copy_remaining"],
+    # the timed sleep of a poll that waits (a poll that returns at once does not run it)
+    "poll-sleep": ["schedule_hrtimeout_range", "schedule_hrtimeout_range_clock", "hrtimer_init",
+                   "hrtimer_init_sleeper", "hrtimer_start_range_ns", "hrtimer_cancel", "hrtimer_try_to_cancel"],
     "timer-wakeup": ["hrtimer_interrupt", "__hrtimer_run_queues", "hrtimer_wakeup", "wake_up_process", "try_to_wake_up"],
     # the uaccess paths: get_user_pages_fast's lockless walk (mm/gup.c, 4.19, HAVE_GENERIC_GUP: gup_pgd_range with the
     # pud, pmd and pte levels inlined; put_page is inline); arch/arm64/lib/copy_to_user.S and copy_from_user.S; memcpy.S
@@ -175,8 +178,11 @@ ARM = {
                   "hrtimer_init_sleeper", "hrtimer_start_range_ns", "hrtimer_cancel", "hrtimer_try_to_cancel"],
     # poll (fs/select.c, 4.4: do_poll inlined into do_sys_poll; poll_schedule_timeout still a function of its own)
     "poll": ["sys_poll", "poll_select_set_timeout", "do_sys_poll", "poll_initwait", "pipe_poll", "__pollwait",
-             "poll_schedule_timeout", "schedule_hrtimeout_range", "schedule_hrtimeout_range_clock", "hrtimer_init",
-             "hrtimer_init_sleeper", "hrtimer_start_range_ns", "hrtimer_cancel", "hrtimer_try_to_cancel", "poll_freewait"],
+             "poll_freewait"],
+    # the timed sleep of a poll that waits (a poll that returns at once does not run it)
+    "poll-sleep": ["poll_schedule_timeout", "schedule_hrtimeout_range", "schedule_hrtimeout_range_clock",
+                   "hrtimer_init", "hrtimer_init_sleeper", "hrtimer_start_range_ns", "hrtimer_cancel",
+                   "hrtimer_try_to_cancel"],
     "timer-wakeup": ["hrtimer_interrupt", "__hrtimer_run_queues", "hrtimer_wakeup", "wake_up_process", "try_to_wake_up"],
     # the uaccess paths. 32-bit ARM has no fast GUP in 4.4: get_user_pages_fast is mm/util.c's weak one, which calls
     # get_user_pages_unlocked (FOLL_TOUCH) → __get_user_pages_unlocked (mmap_sem) → __get_user_pages → find_extend_vma,
@@ -234,9 +240,11 @@ RISCV = {
     # RISC-V has no poll: ppoll (fs/select.c, 5.4: set_user_sigmask, do_sys_poll with do_poll and poll_schedule_timeout
     # inlined, poll_select_finish)
     "poll": ["sys_ppoll", "poll_select_set_timeout", "set_user_sigmask", "do_sys_poll", "poll_initwait", "pipe_poll",
-             "__pollwait", "schedule_hrtimeout_range", "schedule_hrtimeout_range_clock", "hrtimer_init_sleeper",
-             "hrtimer_sleeper_start_expires", "hrtimer_start_range_ns", "hrtimer_cancel", "hrtimer_try_to_cancel",
-             "poll_freewait", "poll_select_finish"],
+             "__pollwait", "poll_freewait", "poll_select_finish"],
+    # the timed sleep of a poll that waits (a poll that returns at once does not run it)
+    "poll-sleep": ["schedule_hrtimeout_range", "schedule_hrtimeout_range_clock", "hrtimer_init_sleeper",
+                   "hrtimer_sleeper_start_expires", "hrtimer_start_range_ns", "hrtimer_cancel",
+                   "hrtimer_try_to_cancel"],
     "timer-wakeup": ["hrtimer_interrupt", "__hrtimer_run_queues", "hrtimer_wakeup", "wake_up_process", "try_to_wake_up"],
     # the uaccess paths. RISC-V has no fast GUP in 5.4: get_user_pages_fast falls back to get_user_pages_unlocked →
     # __get_user_pages (follow_page_mask inlined) with find_extend_vma and mark_page_accessed; put_page is inline
@@ -294,9 +302,11 @@ X86_32 = {
                   "hrtimer_init_sleeper", "hrtimer_start_range_ns", "hrtimer_cancel", "hrtimer_try_to_cancel"],
     # poll (fs/select.c, 4.19: do_poll inlined into do_sys_poll)
     "poll": ["sys_poll", "poll_select_set_timeout", "do_sys_poll", "poll_initwait", "pipe_poll", "__pollwait",
-             "poll_schedule_timeout.constprop.13", "schedule_hrtimeout_range", "schedule_hrtimeout_range_clock",
-             "hrtimer_init", "hrtimer_init_sleeper", "hrtimer_start_range_ns", "hrtimer_cancel", "hrtimer_try_to_cancel",
              "poll_freewait"],
+    # the timed sleep of a poll that waits (a poll that returns at once does not run it)
+    "poll-sleep": ["poll_schedule_timeout.constprop.13", "schedule_hrtimeout_range", "schedule_hrtimeout_range_clock",
+                   "hrtimer_init", "hrtimer_init_sleeper", "hrtimer_start_range_ns", "hrtimer_cancel",
+                   "hrtimer_try_to_cancel"],
     "timer-wakeup": ["hrtimer_interrupt", "__hrtimer_run_queues", "hrtimer_wakeup", "wake_up_process", "try_to_wake_up"],
     # the uaccess paths: get_user_pages_fast's lockless walk (mm/gup.c, 4.19, HAVE_GENERIC_GUP: gup_pgd_range with the
     # lower levels inlined); raw_copy_to_user and raw_copy_from_user call __copy_user_ll for a size not known at compile

@@ -38,6 +38,8 @@ public sealed partial class SimKernel
 
         if (rq.Sleep != SleepEnd.None)
         {
+            // only a poll that waits runs poll_schedule_timeout's sleeper (fs/select.c 5.4 do_poll)
+            TouchFootprint(KernelPath.PollSleep, p);
             ChargeInstructions(Software.PollSleep);
             Sleep(p, rq.Sleep);
             if (fds > 0)

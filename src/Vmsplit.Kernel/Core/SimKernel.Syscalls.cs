@@ -48,11 +48,14 @@ public enum KernelPath : byte
     /// <summary>clock_nanosleep's handler up to its sleep and back (hrtimer_nanosleep, do_nanosleep, the on-stack sleeper).</summary>
     Nanosleep,
 
-    /// <summary>poll's handler: do_sys_poll, each pipe's poll method, and the timed sleep of a poll that waits.</summary>
+    /// <summary>poll's handler: do_sys_poll, each pipe's poll method, poll_freewait.</summary>
     Poll,
 
     /// <summary>The expiry that ends a timed sleep: hrtimer_interrupt, hrtimer_wakeup, try_to_wake_up.</summary>
     TimerWakeup,
+
+    /// <summary>The timed sleep of a poll that waits: poll_schedule_timeout, schedule_hrtimeout_range and its on-stack sleeper.</summary>
+    PollSleep,
 }
 
 public sealed partial class SimKernel
@@ -139,8 +142,9 @@ public sealed partial class SimKernel
         KernelPath.CopyToUser or KernelPath.CopyFromUser => Software.UaccessCopyLoop,
         KernelPath.Memcpy => Software.MemcpyLoop,
         KernelPath.Nanosleep => Software.Nanosleep,
-        KernelPath.Poll => Software.Poll + Software.PollPerFd + Software.PollSleep,
+        KernelPath.Poll => Software.Poll + Software.PollPerFd,
         KernelPath.TimerWakeup => Software.TimerWakeup,
+        KernelPath.PollSleep => Software.PollSleep,
         _ => throw new ArgumentOutOfRangeException(nameof(path), path, "a path without an instruction count"),
     };
 

@@ -38,6 +38,33 @@ public class SleepTests
             PathBase(SyscallKind.Poll, 16, SleepEnd.Timer) - PathBase(SyscallKind.Poll, 16, SleepEnd.None), 6);
     }
 
+    // Only a poll that waits fetches its sleep's text (poll_schedule_timeout, schedule_hrtimeout_range and the sleeper: the
+    // poll-sleep path): a poll a signal ends fetches, beyond a ready one, the poll-sleep lines and schedule()'s three times
+    // (to the idle task; from it, before switch_mm and again in the woken task), each counted as the lines one fetch of
+    // that path accesses in the L1 instruction cache (fetched alone from user mode, so on designs that map the kernel there)
+    [Theory]
+    [InlineData(KernelArch.X86_64, "classic", "skylake")]
+    [InlineData(KernelArch.Aarch64, "classic", "cortex-a72")]
+    [InlineData(KernelArch.ArmLpae, "classic", "cortex-a15")]
+    public void OnlyAPollThatWaitsFetchesTheTextOfItsSleep(KernelArch arch, string design, string cpu)
+    {
+        long Lines(Action<SimKernel, Process, VirtualAddress> run)
+        {
+            (SimKernel k, Process p, VirtualAddress buf) = KernelBoot.BootWithBuffer(arch, design, cpu, touch: true);
+            Vmsplit.Hardware.Caches.LineCache l1i = k.Cpu.Caches!.L1I;
+            long before = l1i.Hits + l1i.Misses;
+            run(k, p, buf);
+            return l1i.Hits + l1i.Misses - before;
+        }
+
+        long ready = Lines((k, p, buf) => k.Syscall(p, new SyscallRequest(SyscallKind.Poll, buf, 16, Sleep: SleepEnd.None)));
+        long waited = Lines((k, p, buf) => k.Syscall(p, new SyscallRequest(SyscallKind.Poll, buf, 16, Sleep: SleepEnd.Signal)));
+        long sleep = Lines((k, _, _) => k.FetchText(KernelPath.PollSleep));
+        long schedule = Lines((k, _, _) => k.FetchText(KernelPath.Schedule));
+        Assert.True(sleep > 0);
+        Assert.Equal(sleep + (3 * schedule), waited - ready);
+    }
+
     // The idle task keeps the sleeper's mm loaded (lazy TLB): the sleep writes no root register and flushes nothing beyond
     // what the call's entry and exit do (a getppid's), and the CPU is no longer idle, its task back in user mode, after it
     [Theory]
