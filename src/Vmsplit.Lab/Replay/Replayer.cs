@@ -860,8 +860,8 @@ public sealed class Replayer
         }
     }
 
-    private SyscallResult Sys(ProcState ps, SyscallKind kind, ulong user = 0, ulong bytes = 0, ulong fileOffset = 0, FileKind file = FileKind.None) =>
-        _k.Syscall(ps.P, new SyscallRequest(kind, new VirtualAddress(user), bytes, fileOffset, file), returnToUser: !_interrupting);
+    private SyscallResult Sys(ProcState ps, SyscallKind kind, ulong user = 0, ulong bytes = 0, ulong fileOffset = 0, FileKind file = FileKind.None, ulong outAt = 0, ulong outBytes = 0) =>
+        _k.Syscall(ps.P, new SyscallRequest(kind, new VirtualAddress(user), bytes, fileOffset, file, Out: new VirtualAddress(outAt), OutBytes: outBytes), returnToUser: !_interrupting);
 
     // What becomes of a call a signal interrupted, decided on its way back to user mode as Linux 5.4 decides it
     // (arch/x86/kernel/signal.c handle_signal and do_signal; arch/arm64/kernel/signal.c do_signal the same): with a handler
@@ -926,7 +926,7 @@ public sealed class Replayer
                     // (an interrupted one writes nothing)
                     ulong outBytes = failed || r.Restart != SyscallRestart.None ? 0 : info.ResultOut ? result : info.OutBytes(_k.Layout.Arch);
                     ulong buffer = outBytes > 0 ? BufferAt(ps, ArgAt(ref r, info.BufferArg), ref outBytes) : 0;
-                    _k.Syscall(ps.P, new SyscallRequest(SyscallKind.Stat, new VirtualAddress(ps.PathPage + Page - bytes), bytes, Out: new VirtualAddress(buffer), OutBytes: outBytes), returnToUser: !_interrupting);
+                    Sys(ps, SyscallKind.Stat, ps.PathPage + Page - bytes, bytes, outAt: buffer, outBytes: outBytes);
                     return "stat";
                 }
 
@@ -1460,7 +1460,7 @@ public sealed class Replayer
                 break;
             case "stat":
                 // the built-in stat's call: the ABI's struct stat copied to the process's buffer
-                _k.Syscall(ps.P, new SyscallRequest(SyscallKind.Stat, new VirtualAddress(ps.PathPage + Page - 21), 21, Out: new VirtualAddress(ps.Buffer), OutBytes: UserStructs.StatBytes(_k.Layout.Arch)), returnToUser: !_interrupting);
+                Sys(ps, SyscallKind.Stat, ps.PathPage + Page - 21, 21, outAt: ps.Buffer, outBytes: UserStructs.StatBytes(_k.Layout.Arch));
                 break;
             case "open-close":
                 Sys(ps, SyscallKind.Open, ps.PathPage + Page - 21, 21);
