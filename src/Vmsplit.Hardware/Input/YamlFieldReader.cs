@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Numerics;
 using YamlDotNet.RepresentationModel;
 
 namespace Vmsplit.Hardware.Input;
@@ -74,12 +75,22 @@ public sealed class YamlFieldReader(string source, Func<string, Exception> makeE
             return fallback;
         }
 
-        if (!long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out long v))
+        return IntegerValue(Child(m, key)!, key, s, min, max);
+    }
+
+    /// <summary>
+    /// <paramref name="text"/> (the value of <paramref name="node"/>) as an integer of type <typeparamref name="T"/> in
+    /// [min, max]; one that does not parse as a <typeparamref name="T"/> "is not an integer".
+    /// </summary>
+    public T IntegerValue<T>(YamlNode node, string field, string text, T min, T max)
+        where T : IBinaryInteger<T>
+    {
+        if (!T.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out T? v))
         {
-            throw Error(Child(m, key)!, key, $"{InputText.Quote(s)} is not an integer");
+            throw Error(node, field, $"{InputText.Quote(text)} is not an integer");
         }
 
-        return v < min || v > max ? throw Error(Child(m, key)!, key, $"{v} is out of range [{min}, {max}]") : v;
+        return v < min || v > max ? throw Error(node, field, $"{v} is out of range [{min}, {max}]") : v;
     }
 
     public ulong Size(YamlMappingNode m, string key, ulong min, ulong max, ulong fallback, bool required = false)
@@ -90,8 +101,12 @@ public sealed class YamlFieldReader(string source, Func<string, Exception> makeE
             return fallback;
         }
 
-        return ByteSize.TryParse(s, key, min, max, out ulong v, out string error) ? v : throw Error(Child(m, key)!, key, error[(key.Length + 2)..]);
+        return SizeValue(Child(m, key)!, key, s, min, max);
     }
+
+    /// <summary><paramref name="text"/> (the value of <paramref name="node"/>) as a size in [min, max] (<see cref="ByteSize.TryParse(string?, string, ulong, ulong, out ulong, out string)"/>).</summary>
+    public ulong SizeValue(YamlNode node, string field, string text, ulong min, ulong max) =>
+        ByteSize.TryParse(text, field, min, max, out ulong v, out string error) ? v : throw Error(node, field, error[(field.Length + 2)..]);
 
     public bool Bool(YamlMappingNode m, string key, bool fallback)
     {
@@ -113,11 +128,11 @@ public sealed class YamlFieldReader(string source, Func<string, Exception> makeE
             return double.NaN;
         }
 
-        if (!double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !double.IsFinite(v))
-        {
-            throw Error(Child(m, key)!, key, $"{InputText.Quote(s)} is not a number");
-        }
-
+        double v = NumberValue(Child(m, key)!, key, s);
         return v < min || v > max ? throw Error(Child(m, key)!, key, $"{v.ToString(CultureInfo.InvariantCulture)} is out of range [{min.ToString(CultureInfo.InvariantCulture)}, {max.ToString(CultureInfo.InvariantCulture)}]") : v;
     }
+
+    /// <summary><paramref name="text"/> (the value of <paramref name="node"/>) as a finite number.</summary>
+    public double NumberValue(YamlNode node, string field, string text) =>
+        double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && double.IsFinite(v) ? v : throw Error(node, field, $"{InputText.Quote(text)} is not a number");
 }

@@ -536,11 +536,7 @@ public static class CpuProfileLoader
         {
             (YamlNode node, _) = Sourced(m, key, path);
             string text = Scalar(node, path + ".value");
-            if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !double.IsFinite(v))
-            {
-                throw Error(node, path, $"{InputText.Quote(text)} is not a number");
-            }
-
+            double v = _r.NumberValue(node, path, text);
             if (v < 0 || (positive && v == 0))
             {
                 throw Error(node, path, positive ? $"{InputText.Show(text)} must be positive" : $"{InputText.Show(text)} must not be negative");
@@ -558,20 +554,7 @@ public static class CpuProfileLoader
             return v;
         }
 
-        private int ParseInt(YamlNode node, string text, string path, int min, int max)
-        {
-            if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v))
-            {
-                throw Error(node, path, $"{InputText.Quote(text)} is not an integer");
-            }
-
-            if (v < min || v > max)
-            {
-                throw Error(node, path, $"{v} is out of range [{min}, {max}]");
-            }
-
-            return v;
-        }
+        private int ParseInt(YamlNode node, string text, string path, int min, int max) => _r.IntegerValue(node, path, text, min, max);
 
         private bool Boolean(YamlMappingNode m, string key, string path)
         {

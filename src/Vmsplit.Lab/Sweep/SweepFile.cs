@@ -177,9 +177,10 @@ public static class SweepFile
         List<ulong> ram = [];
         foreach ((YamlNode node, string value) in Values(r, root, "ram", required: true))
         {
-            if (!ByteSize.TryParse(value, "ram", 64 * ByteSize.MiB, 1UL << 40, out ulong bytes, out string error) || bytes % 4096 != 0)
+            ulong bytes = r.SizeValue(node, "ram", value, 64 * ByteSize.MiB, 1UL << 40);
+            if (bytes % 4096 != 0)
             {
-                throw r.Error(node, "ram", error.Length > 0 ? error["ram: ".Length..] : $"{value} is not a multiple of 4K");
+                throw r.Error(node, "ram", $"{value} is not a multiple of 4K");
             }
 
             ram.Add(bytes);
