@@ -7,7 +7,7 @@ namespace Vmsplit.Hardware.Input;
 /// <summary>
 /// Typed access to the fields of a YAML mapping (loaded by <see cref="SafeYaml"/>) with errors that name
 /// the file, the line and the field: "SOURCE:LINE: FIELD: problem" on one line, values echoed through
-/// <see cref="InputText"/>. Shared by CPU profiles, workload files and the validation datapoints;
+/// <see cref="InputText"/>. Shared by CPU profiles, workload files, sweep files and the validation datapoints;
 /// <paramref name="makeError"/> gives each caller its own exception type.
 /// </summary>
 public sealed class YamlFieldReader(string source, Func<string, Exception> makeError)
