@@ -117,19 +117,10 @@ public static class PageTableDump
         }
 
         RunState st = new(markers);
-        void Note(ulong current, ulong newProt, int newLevel)
+
+        // every range printed, at most MaxLines per marker, the lines left out counted when the marker is crossed
+        void Line(ulong current)
         {
-            if (!st.Started)
-            {
-                st.Begin(current, newLevel, newProt);
-                return;
-            }
-
-            if (newProt == st.Prot && newLevel == st.Level && !st.Crosses(current))
-            {
-                return;
-            }
-
             DumpMarker m = st.Current;
             if (m.MaxLines == 0 || st.Lines < (ulong)m.MaxLines)
             {
@@ -139,8 +130,13 @@ public static class PageTableDump
             }
 
             st.Lines++;
+        }
+
+        void StepMarker(ulong current)
+        {
             if (st.Crosses(current))
             {
+                DumpMarker m = st.Current;
                 if (m.MaxLines != 0 && st.Lines > (ulong)m.MaxLines)
                 {
                     ulong skipped = st.Lines - (ulong)m.MaxLines;
@@ -149,9 +145,9 @@ public static class PageTableDump
 
                 st.NextMarker();
             }
-
-            st.Set(current, newLevel, newProt);
         }
+
+        void Note(ulong current, ulong newProt, int newLevel) => st.Note(current, newLevel, newProt, sameOtherwise: true, Line, StepMarker);
 
         UInt128 total = (UInt128)tree.Geometry[0].Entries * tree.Geometry[0].EntrySpan;
         foreach (DumpEntry e in Entries(tree, 0, total > ulong.MaxValue ? ulong.MaxValue : (ulong)total))
@@ -242,34 +238,25 @@ public static class PageTableDump
         }
 
         RunState st = new(markers);
+
+        // every range printed, the attributes of a mapped one
+        void Line(ulong addr)
+        {
+            st.Range(addr, 16).Append(Size((addr - st.From) >> 10, "KMGTPE")).Append(' ').Append(names[st.Level]);
+            if (st.Prot != 0)
+            {
+                AppendBits(st.Out, st.Prot, s_arm64Bits);
+            }
+
+            st.Out.Append('\n');
+        }
+
         void Note(ulong addr, int newLevel, ulong val)
         {
-            ulong newProt = newLevel >= 0 ? val & mask : 0;
-            if (!st.Started)
-            {
-                st.Begin(addr, newLevel, newProt);
-            }
-            else if (newProt != st.Prot || newLevel != st.Level || st.Crosses(addr))
-            {
-                st.Range(addr, 16).Append(Size((addr - st.From) >> 10, "KMGTPE")).Append(' ').Append(names[st.Level]);
-                if (st.Prot != 0)
-                {
-                    AppendBits(st.Out, st.Prot, s_arm64Bits);
-                }
+            st.Note(addr, newLevel, newLevel >= 0 ? val & mask : 0, sameOtherwise: true, Line, st.StepMarker);
 
-                st.Out.Append('\n');
-                if (st.Crosses(addr))
-                {
-                    st.NextMarker();
-                }
-
-                st.Set(addr, newLevel, newProt);
-            }
-
-            if (st.Crosses(addr))
-            {
-                st.NextMarker();
-            }
+            // arm64's note_page checks the marker once more after every note, the first one and a break included
+            st.StepMarker(addr);
         }
 
         ulong treeStart = start - vaBase;
@@ -426,21 +413,10 @@ public static class PageTableDump
         ulong pteMask = pteBits.Aggregate(0UL, (a, b) => a | b.Mask);
         RunState st = new(markers);
         string? domain = null;
-        void Note(ulong addr, int newLevel, ulong val, string? newDomain)
+
+        // only ranges with attributes, with the domain the run started in (short descriptors)
+        void Line(ulong addr)
         {
-            ulong newProt = val & (newLevel == 4 ? sectionMask : newLevel == 5 ? pteMask : 0);
-            if (!st.Started)
-            {
-                st.Begin(addr, newLevel, newProt);
-                domain = newDomain;
-                return;
-            }
-
-            if (newProt == st.Prot && newLevel == st.Level && newDomain == domain && !st.Crosses(addr))
-            {
-                return;
-            }
-
             if (st.Prot != 0)
             {
                 st.Range(addr, 8).Append(Size(((addr - st.From) & 0xffffffffUL) >> 10, "KMGTPE")).Append(' ').Append(st.Level == 4 ? pmdName : "PTE");
@@ -452,14 +428,15 @@ public static class PageTableDump
                 AppendBits(st.Out, st.Prot, st.Level == 4 ? sectionBits : pteBits);
                 st.Out.Append('\n');
             }
+        }
 
-            if (st.Crosses(addr))
+        void Note(ulong addr, int newLevel, ulong val, string? newDomain)
+        {
+            ulong newProt = val & (newLevel == 4 ? sectionMask : newLevel == 5 ? pteMask : 0);
+            if (st.Note(addr, newLevel, newProt, sameOtherwise: newDomain == domain, Line, st.StepMarker))
             {
-                st.NextMarker();
+                domain = newDomain;
             }
-
-            st.Set(addr, newLevel, newProt);
-            domain = newDomain;
         }
 
         if (vaBase != 0)
@@ -516,21 +493,10 @@ public static class PageTableDump
         ulong Extend(ulong u) => is64 ? (ulong)((long)(u << (64 - vaBits)) >> (64 - vaBits)) : u;
         RunState st = new(markers);
         ulong fromPa = 0;
-        void Note(ulong addr, int newLevel, ulong val, ulong pa)
+
+        // only mapped ranges, with the physical address the run started at
+        void Line(ulong addr)
         {
-            ulong newProt = newLevel >= 0 ? val & mask : 0;
-            if (!st.Started)
-            {
-                st.Begin(addr, newLevel, newProt);
-                fromPa = pa;
-                return;
-            }
-
-            if (newProt == st.Prot && newLevel == st.Level && !st.Crosses(addr))
-            {
-                return;
-            }
-
             if (st.Prot != 0)
             {
                 st.Range(addr, width).Append(" 0x").Append(Hex(fromPa, width)).Append(' ');
@@ -544,14 +510,23 @@ public static class PageTableDump
 
                 st.Out.Append('\n');
             }
+        }
 
+        // every marker crossed is printed
+        void StepMarkers(ulong addr)
+        {
             while (st.Crosses(addr))
             {
                 st.NextMarker();
             }
+        }
 
-            st.Set(addr, newLevel, newProt);
-            fromPa = pa;
+        void Note(ulong addr, int newLevel, ulong val, ulong pa)
+        {
+            if (st.Note(addr, newLevel, newLevel >= 0 ? val & mask : 0, sameOtherwise: true, Line, StepMarkers))
+            {
+                fromPa = pa;
+            }
         }
 
         foreach (DumpEntry e in Entries(tree, start, end))
@@ -571,8 +546,9 @@ public static class PageTableDump
     // ---- shared ---------------------------------------------------------------------------------------
 
     // Every dumper's struct pg_state: the run being gathered (its first address, level and protection bits), the
-    // marker it lies in, the lines printed since that marker, and the text. Each dumper's note_page decides when a
-    // run ends and what its line says; the state and the marker headers are the same in all of them.
+    // marker it lies in, the lines printed since that marker, and the text; and the course every dumper's note_page
+    // takes (Note). What each dumper's note_page does its own way (which runs it prints and how, how many markers one
+    // break steps over, what else ends a run) are the hooks each passes.
     private sealed class RunState(IReadOnlyList<DumpMarker> markers)
     {
         private readonly List<DumpMarker> _marks = [.. markers, new DumpMarker(ulong.MaxValue, "")];
@@ -594,18 +570,41 @@ public static class PageTableDump
 
         public bool Crosses(ulong addr) => addr >= _marks[_marker + 1].Start;
 
-        public void Begin(ulong addr, int level, ulong prot)
+        /// <summary>
+        /// note_page: the first note opens the first run under the first marker's header; a note with the run's level and
+        /// protection bits (and <paramref name="sameOtherwise"/>: what else the dumper compares) that crosses no marker
+        /// continues the run; any other ends it: <paramref name="line"/> (given the run's end) prints it or not,
+        /// <paramref name="stepMarkers"/> steps over the markers <paramref name="addr"/> crossed, and a run opens at
+        /// <paramref name="addr"/>. True when a run opened.
+        /// </summary>
+        public bool Note(ulong addr, int level, ulong prot, bool sameOtherwise, Action<ulong> line, Action<ulong> stepMarkers)
         {
-            Started = true;
+            if (!Started)
+            {
+                Started = true;
+                Set(addr, level, prot);
+                Header();
+                return true;
+            }
+
+            if (prot == Prot && level == Level && sameOtherwise && !Crosses(addr))
+            {
+                return false;
+            }
+
+            line(addr);
+            stepMarkers(addr);
             Set(addr, level, prot);
-            Header();
+            return true;
         }
 
-        public void Set(ulong addr, int level, ulong prot)
+        /// <summary>One marker at most: the next one's header when <paramref name="addr"/> reached it.</summary>
+        public void StepMarker(ulong addr)
         {
-            From = addr;
-            Level = level;
-            Prot = prot;
+            if (Crosses(addr))
+            {
+                NextMarker();
+            }
         }
 
         public void NextMarker()
@@ -613,6 +612,13 @@ public static class PageTableDump
             _marker++;
             Lines = 0;
             Header();
+        }
+
+        private void Set(ulong addr, int level, ulong prot)
+        {
+            From = addr;
+            Level = level;
+            Prot = prot;
         }
 
         // "0x%0*lx-0x%0*lx   ": the run from its first address to addr
