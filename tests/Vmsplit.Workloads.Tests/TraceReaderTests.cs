@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Globalization;
 using System.IO.Compression;
 using System.Text;
 using Vmsplit.Workloads.Traces;
@@ -180,6 +181,34 @@ public class TraceReaderTests
         WorkloadException e = Assert.Throws<WorkloadException>(() => ReadAll(path, TraceFormat.Strace, out _));
         Assert.StartsWith($"{path}:{line}: {what}", e.Message);
         Assert.DoesNotContain('\n', e.Message);
+    }
+
+    [Fact]
+    public void ATraceNamingMoreSystemCallsThanTheTableHoldsIsRefusedAtTheFirstNameTooMany()
+    {
+        // found by the fuzz campaign (tests/Vmsplit.Fuzz.Tests): 300,000 lines each naming a call of its own grew the
+        // names table, and the replay's per-call tables, with the trace (800 MB for 300,000 names); a name already met
+        // still reads once the table is full
+        int n = SyscallNames.MaxTraceNames;
+        StringBuilder strace = new();
+        StringBuilder lackey = new();
+        for (int i = 0; i <= n; i++)
+        {
+            strace.Append(CultureInfo.InvariantCulture, $"100 call{i}(1) = 0\n");
+            lackey.Append(CultureInfo.InvariantCulture, $"SYSCALL[100,1](0) sys_call{i} ( 1 )[sync] --> Success(0x0) \n");
+        }
+
+        string fits = Temp("fits.strace", strace.ToString().Replace($"call{n}(", "call0(", StringComparison.Ordinal));
+        Assert.Equal(n + 1, ReadAll(fits, TraceFormat.Strace, out SyscallNames names).Count);
+        Assert.Equal(n, names.Count);
+
+        string path = Temp("names.strace", strace.ToString());
+        WorkloadException e = Assert.Throws<WorkloadException>(() => ReadAll(path, TraceFormat.Strace, out _));
+        Assert.StartsWith($"{path}:{n + 1}: a system call name beyond the {n} distinct ones", e.Message);
+
+        path = Temp("names.lackey", lackey.ToString());
+        e = Assert.Throws<WorkloadException>(() => ReadAll(path, TraceFormat.Lackey, out _));
+        Assert.StartsWith($"{path}:{n + 1}: a system call name beyond the {n} distinct ones", e.Message);
     }
 
     [Fact]

@@ -230,6 +230,10 @@ public sealed class LackeyReader : LineTraceReader<TraceRecord>, ITraceReader
         }
 
         r.Call = Names.Intern(name);
+        if (r.Call < 0)
+        {
+            TooManyNames(line);
+        }
         int open = rest.IndexOf((byte)'(');
         int arrow = rest.IndexOf("-->"u8);
         ReadOnlySpan<byte> argsEnd = arrow >= 0 ? rest[..arrow] : rest;

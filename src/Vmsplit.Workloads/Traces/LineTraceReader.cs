@@ -55,4 +55,9 @@ public abstract class LineTraceReader<TPending>
     [MethodImpl(MethodImplOptions.NoInlining)]
     protected void Malformed(ReadOnlySpan<byte> text, string what) =>
         throw new WorkloadException($"{_file}:{Lines.LineNumber}: {what}: {InputText.Quote(Encoding.Latin1.GetString(text[..Math.Min(text.Length, 80)]))}");
+
+    /// <summary>A line naming a system call beyond the <see cref="SyscallNames.MaxTraceNames"/> distinct names a trace may bring.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    protected void TooManyNames(ReadOnlySpan<byte> text) =>
+        Malformed(text, $"a system call name beyond the {SyscallNames.MaxTraceNames} distinct ones a trace may name (Linux has fewer than 500): not a real program's trace");
 }

@@ -231,6 +231,10 @@ public sealed class StraceReader : LineTraceReader<byte[]>, ITraceReader
         r.Kind = TraceRecordKind.Syscall;
         r.Pid = pid;
         r.Call = Names.Intern(name);
+        if (r.Call < 0)
+        {
+            TooManyNames(line);
+        }
         r.Arg0 = r.Arg1 = r.Arg2 = r.Arg3 = 0;
         r.StructArgs = 0;
         r.PathBytes = 0;

@@ -19,6 +19,12 @@ public sealed class SyscallNames
         _lookup = _ids.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
+    /// <summary>
+    /// The most distinct names a trace may bring (Linux has fewer than 500 system calls on any architecture): a table
+    /// that grew with every line of a hostile trace would make the replay's memory grow with the trace's length.
+    /// </summary>
+    public const int MaxTraceNames = 4096;
+
     public int Count => _names.Count;
 
     public string this[int id] => _names[id];
@@ -27,7 +33,7 @@ public sealed class SyscallNames
     private readonly byte[]?[] _recentBytes = new byte[]?[64];
     private readonly int[] _recentIds = new int[64];
 
-    /// <summary>The id of an ASCII name (at most 64 bytes are kept).</summary>
+    /// <summary>The id of an ASCII name (at most 64 bytes are kept); -1 for a new name when the table holds <see cref="MaxTraceNames"/> already.</summary>
     public int Intern(ReadOnlySpan<byte> ascii)
     {
         if (ascii.Length > 64)
@@ -42,6 +48,11 @@ public sealed class SyscallNames
         }
 
         int id = InternChars(ascii);
+        if (id < 0)
+        {
+            return id;
+        }
+
         _recentBytes[slot] = ascii.ToArray();
         _recentIds[slot] = id;
         return id;
@@ -53,6 +64,11 @@ public sealed class SyscallNames
         for (int i = 0; i < chars.Length; i++)
         {
             chars[i] = (char)ascii[i];
+        }
+
+        if (_names.Count >= MaxTraceNames && !_lookup.ContainsKey((ReadOnlySpan<char>)chars))
+        {
+            return -1;
         }
 
         return Intern((ReadOnlySpan<char>)chars);
