@@ -55,6 +55,20 @@ public class ReplayTests
         TraceReplay.Run(new ReplayOptions(machine, designs, designs[0], path, format) { Parallel = false });
 
     [Fact]
+    public void ATraceWithNothingToReplayIsRefusedNamingItsFile()
+    {
+        // found by the fuzz campaign (tests/Vmsplit.Fuzz.Tests): a lackey log of valgrind's lines only was refused as
+        // "trace NAME: has no lines", naming neither the file nor what its lines were
+        string path = Temp("banner.lackey", "==100== Lackey, an example Valgrind tool\n==100== \n");
+        LabException e = Assert.Throws<LabException>(() => Replay(path, TraceFormat.Lackey, MachineSpec.SkylakeX86(), "classic"));
+        Assert.Equal($"{path}: the trace has nothing to replay: none of its 2 lines is a system call, memory access, signal or exit", e.Message);
+
+        path = Temp("empty.strace", "");
+        e = Assert.Throws<LabException>(() => Replay(path, TraceFormat.Strace, MachineSpec.SkylakeX86(), "classic"));
+        Assert.Equal($"{path}: the trace is empty", e.Message);
+    }
+
+    [Fact]
     public void EveryStraceLineIsAnEventOrASkippedLineAndEveryCallRunsItsPath()
     {
         ReplayReport r = Replay(Temp("hand.strace", Strace), TraceFormat.Strace, MachineSpec.SkylakeX86(), "classic", "kpti+nopcid");

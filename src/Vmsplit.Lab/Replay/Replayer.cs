@@ -193,7 +193,9 @@ public sealed class Replayer
         progress?.Report(reader.BytesRead - reported);
         if (!started)
         {
-            throw new LabException($"trace {_o.Name}: has no lines");
+            // a whole-file problem: named by the file, as the readers name their errors
+            string file = Hardware.Input.InputText.ShowPath(_o.TracePath);
+            throw new LabException(_ev.Lines == 0 ? $"{file}: the trace is empty" : $"{file}: the trace has nothing to replay: none of its {_ev.Lines} lines is a system call, memory access, signal or exit");
         }
 
         _ev.UnfinishedAtEnd = reader.UnfinishedAtEnd;
