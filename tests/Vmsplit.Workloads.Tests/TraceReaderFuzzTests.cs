@@ -327,7 +327,43 @@ public class TraceReaderFuzzTests
         return seen;
     }
 
-    // every record's fields (the call by its name), the calls left unfinished, or the error that ended the read
+    /// <summary>
+    /// Unfinished clones, forks and vforks among many other unfinished calls, finished, resumed out of order, a pid's
+    /// unfinished call replaced by another: the clone the reader names after each record is the reference's (the first
+    /// unfinished clone in its table's order), though the reader keeps a count and scans only while one is unfinished.
+    /// </summary>
+    [Fact]
+    public void APendingCloneAmongManyUnfinishedCallsIsTheReferencesOne()
+    {
+        StringBuilder t = new();
+        for (int i = 0; i < 200; i++)
+        {
+            t.Append(1000 + i).Append(" read(0,  <unfinished ...>\n");
+        }
+
+        t.Append("7 clone(child_stack=NULL, flags=CLONE_CHILD_SETTID|SIGCHLD <unfinished ...>\n");
+        t.Append("8 vfork( <unfinished ...>\n");
+        t.Append("9 clone(child_stack=0x7f00, flags=CLONE_VM|CLONE_THREAD <unfinished ...>\n");
+        t.Append("1003 <... read resumed>\"x\", 1) = 1\n");
+        t.Append("7 <... clone resumed>) = 20\n");
+        t.Append("1003 fork( <unfinished ...>\n");
+        t.Append("8 <... vfork resumed>) = 21\n");
+        t.Append("1004 read(0,  <unfinished ...>\n"); // replaces nothing: 1004's read is unfinished already (a malformed line)
+        t.Append("9 <... clone resumed>) = 22\n");
+        t.Append("1003 <... fork resumed>) = 23\n");
+        t.Append("5 getpid() = 5\n");
+        byte[] bytes = Encoding.UTF8.GetBytes(t.ToString());
+        List<string> mine = StraceReadings(bytes, reference: false);
+        Assert.Equal(StraceReadings(bytes, reference: true), mine);
+        string[] clones = [.. mine.Skip(200).SkipLast(1).Select(l => l[(l.LastIndexOf('|') + 2)..])];
+
+        // 7's clone first; after it and 8's vfork return, 1003's fork, which took the table slot its finished read left,
+        // comes before 9's CLONE_VM clone; none after the last returns
+        Assert.Equal(["True 7 False", "True 7 False", "True 7 False", "True 7 False", "True 8 False", "True 1003 False", "True 1003 False", "True 1003 False", "True 1003 False", "False 0 False", "False 0 False"], clones);
+    }
+
+    // every record's fields (the call by its name), the calls left unfinished, the clone left unfinished after each, or the
+    // error that ended the read
     private static List<string> StraceReadings(byte[] bytes, bool reference)
     {
         CountingStream raw = new(new MemoryStream(bytes));
@@ -342,8 +378,10 @@ public class TraceReaderFuzzTests
                 {
                     string exec = r.ExecStrings is null ? "-" : string.Join(",", r.ExecStrings);
                     string call = r.Kind == TraceRecordKind.Syscall ? reader.Names[r.Call] : "";
+                    bool clone = reader.PendingClone(out int parent, out bool shares); // the reference scans every unfinished call
                     seen.Add($"{r.Kind} {r.Pid} {call} {r.Arg0} {r.Arg1} {r.Arg2} {r.Arg3} {r.StructArgs} {r.Result} {r.HasResult} {r.PathBytes} {r.PathAddress} {r.FdKind} {r.PathKind} " +
-                        $"{r.NewAction} {r.SaRestart} {r.Restart} {r.Argc} {r.Envc} {exec} {r.CloExec} {r.CloExecOnArg0} {r.SharesMm} {r.Fd0} {r.Fd1} {r.FinishedAtEnd} {r.Killed} {r.Skip} {r.Line}");
+                        $"{r.NewAction} {r.SaRestart} {r.Restart} {r.Argc} {r.Envc} {exec} {r.CloExec} {r.CloExecOnArg0} {r.SharesMm} {r.Fd0} {r.Fd1} {r.FinishedAtEnd} {r.Killed} {r.Skip} {r.Line} " +
+                        $"| {clone} {parent} {shares}");
                 }
 
                 seen.Add($"unfinished {reader.UnfinishedAtEnd}");

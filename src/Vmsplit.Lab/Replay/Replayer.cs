@@ -248,6 +248,12 @@ public sealed class Replayer
         public int Tasks = 1;
         public int Parent = -1;
 
+        /// <summary>The first pid of the replay's table that names this process as last found (PidOf), -1 before.</summary>
+        public int Pid = -1;
+
+        /// <summary>Every pid the replay's table was made to name this process under (its own, its threads'): those to retire when it exits or execs.</summary>
+        public List<int> Pids = [];
+
         /// <summary>Signals (bit n for signal n) with a handler installed by rt_sigaction.</summary>
         public ulong Handlers;
 
@@ -308,7 +314,7 @@ public sealed class Replayer
         _k.ExitKernel();
 
         ProcState ps = new() { P = p, Text = text, Stack = stack, PathPage = path, Buffer = buffer, Wss = wss };
-        _byPid[pid] = ps;
+        Name(pid, ps);
         _current = ps;
     }
 
@@ -381,27 +387,59 @@ public sealed class Replayer
         {
             parent.Tasks++;
             _ev.Threads++;
-            _byPid[pid] = parent;
+            Name(pid, parent);
             return parent;
         }
 
         ProcState child = ForkFrom(parent, Tally(_reader.Names.Intern("clone".AsSpan())));
         child.Parent = PidOf(parent);
-        _byPid[pid] = child;
+        Name(pid, child);
         return child;
     }
 
+    // A pid the table did not hold, naming ps from now on. Nothing is ever removed from the table, so its order is the
+    // order pids were added: the first pid naming ps is the one it was created under, while that still names it.
+    private void Name(int pid, ProcState ps)
+    {
+        _byPid.Add(pid, ps);
+        ps.Pids.Add(pid);
+        if (ps.Pid < 0)
+        {
+            ps.Pid = pid;
+        }
+    }
+
+    // The first pid of the table (in its order) that names ps: the one kept in ps while it still names ps (a pid that
+    // names ps later was added after it), else the table searched once, as each new process asked it before
     private int PidOf(ProcState ps)
     {
+        if (ps.Pid >= 0 && _byPid.TryGetValue(ps.Pid, out ProcState? named) && ReferenceEquals(named, ps))
+        {
+            return ps.Pid;
+        }
+
         foreach ((int pid, ProcState p) in _byPid)
         {
             if (ReferenceEquals(p, ps))
             {
+                ps.Pid = pid;
                 return pid;
             }
         }
 
         return -1;
+    }
+
+    // Every pid that names ps, but `keep`, now names the exited (each was added by Name)
+    private void Retire(ProcState ps, int keep = int.MinValue)
+    {
+        foreach (int other in ps.Pids)
+        {
+            if (other != keep && ReferenceEquals(_byPid[other], ps))
+            {
+                _byPid[other] = _exited;
+            }
+        }
     }
 
     private ProcState ForkFrom(ProcState parent, CallTally tally)
@@ -560,10 +598,7 @@ public sealed class Replayer
 
         _ev.Exits++;
         ps.Dead = true;
-        foreach (int other in _byPid.Where(kv => ReferenceEquals(kv.Value, ps)).Select(kv => kv.Key).ToList())
-        {
-            _byPid[other] = _exited;
-        }
+        Retire(ps);
     }
 
     // ---- user accesses -------------------------------------------------------------------------
@@ -1126,10 +1161,7 @@ public sealed class Replayer
         ps.CloExec.Clear();
         ps.Handlers = 0; // flush_signal_handlers: a handler's address means nothing in the new program (kernel/signal.c)
         ps.Frames = 0;
-        foreach (int other in _byPid.Where(kv => ReferenceEquals(kv.Value, ps) && kv.Key != pid).Select(kv => kv.Key).ToList())
-        {
-            _byPid[other] = _exited;
-        }
+        Retire(ps, keep: pid);
 
         _lastPid = int.MinValue;
         _areas.Clear();
@@ -1245,7 +1277,7 @@ public sealed class Replayer
             {
                 ps.Tasks++;
                 _ev.Threads++;
-                _byPid[child] = ps;
+                Name(child, ps);
             }
 
             return Generic(ps, ref r, info);
@@ -1268,7 +1300,7 @@ public sealed class Replayer
         c.Parent = r.Pid;
         if (_o.Format == TraceFormat.Strace && child > 0)
         {
-            _byPid[child] = c;
+            Name(child, c);
             return "fork";
         }
 

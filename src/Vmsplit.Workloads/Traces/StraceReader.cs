@@ -151,6 +151,8 @@ public sealed class StraceReader : LineTraceReader<byte[]>, ITraceReader
                 return Skip(ref r, SkipReason.Orphan);
             }
 
+            _pendingClones -= IsClone(first) ? 1 : 0;
+
             ReadOnlySpan<byte> tail = s[(resumed + 9)..];
             int length = BitConverter.ToInt32(first, 0);
             int need = length + tail.Length;
@@ -189,14 +191,18 @@ public sealed class StraceReader : LineTraceReader<byte[]>, ITraceReader
     /// <summary>A process whose clone, clone3, fork or vfork is unfinished (its child may show up before the call returns), and whether the call shares the mm.</summary>
     public bool PendingClone(out int parentPid, out bool sharesMm)
     {
-        foreach ((int pid, byte[] first) in Pending)
+        // asked after every record (ReadAheadTraceReader): the scan runs only while some clone is unfinished, so that a
+        // trace with thousands of processes blocked in other calls does not scan them all on every line
+        if (_pendingClones > 0)
         {
-            ReadOnlySpan<byte> text = first.AsSpan(4, BitConverter.ToInt32(first, 0));
-            if (text.StartsWith("clone"u8) || text.StartsWith("fork"u8) || text.StartsWith("vfork"u8))
+            foreach ((int pid, byte[] first) in Pending)
             {
-                parentPid = pid;
-                sharesMm = text.IndexOf("CLONE_VM"u8) >= 0;
-                return true;
+                if (IsClone(first))
+                {
+                    parentPid = pid;
+                    sharesMm = Text(first).IndexOf("CLONE_VM"u8) >= 0;
+                    return true;
+                }
             }
         }
 
@@ -205,12 +211,29 @@ public sealed class StraceReader : LineTraceReader<byte[]>, ITraceReader
         return false;
     }
 
+    // the unfinished calls that are a clone, clone3, fork or vfork (PendingClone's candidates)
+    private int _pendingClones;
+
+    private static ReadOnlySpan<byte> Text(byte[] first) => first.AsSpan(4, BitConverter.ToInt32(first, 0));
+
+    private static bool IsClone(byte[] first)
+    {
+        ReadOnlySpan<byte> text = Text(first);
+        return text.StartsWith("clone"u8) || text.StartsWith("fork"u8) || text.StartsWith("vfork"u8);
+    }
+
     private void Remember(int pid, ReadOnlySpan<byte> first)
     {
         byte[] copy = new byte[4 + first.Length];
         BitConverter.TryWriteBytes(copy, first.Length);
         first.CopyTo(copy.AsSpan(4));
+        if (Pending.TryGetValue(pid, out byte[]? replaced) && IsClone(replaced))
+        {
+            _pendingClones--;
+        }
+
         Pending[pid] = copy;
+        _pendingClones += IsClone(copy) ? 1 : 0;
     }
 
     private bool Call(ReadOnlySpan<byte> line, ReadOnlySpan<byte> s, int pid, ref TraceRecord r)
