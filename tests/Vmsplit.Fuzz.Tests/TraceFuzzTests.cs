@@ -312,93 +312,7 @@ internal static partial class TraceMutator
             return new FuzzInput(null, Encoding.Latin1.GetBytes(many.ToString()), "many-names");
         }
 
-        List<string> lines = [.. seed.Split('\n')];
-        StringBuilder how = new();
-        for (int edits = r.Chance(60) ? 1 : r.Between(2, 6); edits > 0; edits--)
-        {
-            int i = r.Below(lines.Count);
-            string line = lines[i];
-            string what;
-            switch (r.Below(14))
-            {
-                case 0:
-                    what = LineEdit(r, lines, i);
-                    break;
-                case 1:
-                    int cut = r.Below(line.Length + 1);
-                    lines[i] = line[..cut];
-                    if (r.Chance(40) && i + 1 < lines.Count)
-                    {
-                        lines[i] += lines[i + 1];
-                        lines.RemoveAt(i + 1);
-                    }
-
-                    what = "cut";
-                    break;
-                case 2:
-                    lines[i] = Insert(r, line, r.Pick(s_syntax));
-                    what = "syntax";
-                    break;
-                case 3:
-                    // a call split: the first half kept as unfinished, the resumption under another pid, orphaned or never
-                    int paren = line.IndexOf('(', StringComparison.Ordinal);
-                    string name = paren > 0 ? NameBefore(line, paren) : r.Pick(s_names);
-                    string pid = r.Chance(50) ? PidOf(line) : r.Pick(new[] { "1", "100", "101", "4242", "99999", "-1", "0" });
-                    lines[i] = r.Chance(70) && line.Length > 0 ? line[..r.Below(line.Length)] + " <unfinished ...>" : line;
-                    lines.Insert(r.Below(lines.Count + 1), $"{pid} <... {(r.Chance(70) ? name : r.Pick(s_names))} resumed>{(r.Chance(50) ? ", 0" : "")}) = {r.Pick(s_numbers)}");
-                    what = "split";
-                    break;
-                case 4:
-                case 5:
-                    lines[i] = ReplaceNumber(r, line, r.Pick(s_numbers));
-                    what = "number";
-                    break;
-                case 6:
-                    lines[i] = DurationPattern().Replace(line, r.Pick(s_durations), 1);
-                    if (r.Chance(50))
-                    {
-                        lines[i] = TimePattern().Replace(lines[i], r.Pick(s_times), 1);
-                    }
-
-                    what = "time";
-                    break;
-                case 7:
-                    lines[i] = CallPattern().Replace(line, m => m.Groups[1].Value + r.Pick(s_names) + "(", 1);
-                    what = "name";
-                    break;
-                case 8:
-                    lines.Insert(i, (r.Chance(50) ? PidOf(line) + " " : "") + Garble(r, r.Pick(s_strange)));
-                    what = "signal/exit";
-                    break;
-                case 9:
-                    lines[i] = ResultPattern().Replace(line, "= " + r.Pick(s_numbers) + (r.Chance(30) ? " E" + r.Pick(new[] { "NOENT", "RESTARTSYS", "", "XYZ" }) + " (x)" : ""), 1);
-                    what = "result";
-                    break;
-                case 10:
-                    lines[i] = Insert(r, line, r.Pick(new[] { "\0", "\0\0\0\0", "\u00ff\u00fe", "\u00c3", "\u00e2\u0082", "\u00f8\u0088\u0080\u0080\u0080" }));
-                    what = "bytes";
-                    break;
-                case 11:
-                    lines[i] = line + (r.Chance(50) ? "\r" : "\r\r");
-                    if (r.Chance(30))
-                    {
-                        lines[i] = lines[i].Replace(" ", "\r", StringComparison.Ordinal);
-                    }
-
-                    what = "cr";
-                    break;
-                case 12:
-                    lines.Insert(i, (line.Length > 0 ? line[..Math.Min(line.Length, 20)] : "") + new string(r.Pick(new[] { 'a', '"', '(', '0', ' ' }), r.Chance(50) ? (1 << 20) + 1 : r.Between(1_000, 100_000)));
-                    what = "long-line";
-                    break;
-                default:
-                    lines[i] = Regex.Replace(line, "\"[^\"]*\"", r.Pick(new[] { "\"", "\"\\\"", "\"abc", "'x'", "\"\\777\\x\"", "\"\"...", "\"\u00ff\"" }));
-                    what = "quotes";
-                    break;
-            }
-
-            how.Append(how.Length == 0 ? "" : "+").Append(what);
-        }
+        (List<string> lines, StringBuilder how) = EditLines(r, seed, (lines, i) => StraceEdit(r, lines, i));
 
         string text = string.Join('\n', lines);
         if (r.Chance(10) && text.EndsWith('\n'))
@@ -418,74 +332,7 @@ internal static partial class TraceMutator
             return g with { How = "generic:" + g.How };
         }
 
-        List<string> lines = [.. seed.Split('\n')];
-        StringBuilder how = new();
-        for (int edits = r.Chance(60) ? 1 : r.Between(2, 6); edits > 0; edits--)
-        {
-            int i = r.Below(lines.Count);
-            string line = lines[i];
-            string what;
-            switch (r.Below(9))
-            {
-                case 0:
-                    what = LineEdit(r, lines, i);
-                    break;
-                case 1:
-                    lines[i] = line[..r.Below(line.Length + 1)];
-                    what = "cut";
-                    break;
-                case 2:
-                case 3:
-                    // an access line: its address, its size, or its comma
-                    string kind = r.Pick(new[] { "I  ", " L ", " S ", " M ", " X ", "I ", "  L ", "" });
-                    string address = r.Pick(s_lackeyAddresses);
-                    string size = r.Pick(s_lackeySizes);
-                    lines.Insert(i, r.Below(4) switch
-                    {
-                        0 => $"{kind}{address}{size}",
-                        1 => $"{kind}{address},,{size}",
-                        _ => $"{kind}{address},{size}",
-                    });
-                    what = "access";
-                    break;
-                case 4:
-                    lines[i] = ReplaceNumber(r, line, r.Pick(s_numbers));
-                    what = "number";
-                    break;
-                case 5:
-                    lines[i] = line.Replace(",", r.Pick(new[] { "", ",,", " ", ";" }), StringComparison.Ordinal);
-                    what = "commas";
-                    break;
-                case 6:
-                    // a system-call line: numbers, arguments, the async halves orphaned or mismatched
-                    string call = r.Pick(new[]
-                    {
-                        "SYSCALL[{0},1]({1}) sys_{2} ( {3}, {4}, {5} ) --> [async] ... ",
-                        "SYSCALL[{0},1]({1}) ... [async] --> Success(0x{3}) ",
-                        "SYSCALL[{0},1]({1}) ... [async] --> Failure(0x{3}) ",
-                        "SYSCALL[{0},1]({1}) sys_{2} ( {3}, {4}, {5} )[sync] --> Success(0x{4}) ",
-                        "SYSCALL[{0},1]({1}) sys_{2} ( {3}, {4} ) --> [pre-success] Success(0x{5}) ",
-                        "SYSCALL[{0},{1}]({2}) sys_{2} ( {3} --> Success(",
-                        "SYSCALL[{0},1]({1}) unimplemented (by the kernel) syscall: {1}! (ni_syscall)",
-                        " --> [pre-fail] Failure(0x{3}) ",
-                        "SYSCALL[",
-                        "SYSCALL[{0}",
-                    });
-                    lines.Insert(i, string.Format(System.Globalization.CultureInfo.InvariantCulture, call, r.Pick(new[] { "100", "0", "-1", "4294967296", "x" }), r.Pick(new[] { "0", "1", "9", "11", "56", "231", "334", "-1", "99999", "18446744073709551615" }), r.Pick(s_names), r.Pick(s_lackeyAddresses), r.Pick(s_lackeySizes), r.Pick(s_lackeyAddresses)));
-                    what = "syscall";
-                    break;
-                case 7:
-                    lines[i] = Insert(r, line, r.Pick(s_syntax));
-                    what = "syntax";
-                    break;
-                default:
-                    lines.Insert(i, r.Pick(new[] { "==100== ", "==1==", "==", "==100== Warning: set address range perms: large range [0x1000, 0xffffffffffff) (noaccess)", "==-1== x", "==100== " + new string('x', 100_000) }));
-                    what = "valgrind";
-                    break;
-            }
-
-            how.Append(how.Length == 0 ? "" : "+").Append(what);
-        }
+        (List<string> lines, StringBuilder how) = EditLines(r, seed, (lines, i) => LackeyEdit(r, lines, i));
 
         return new FuzzInput(null, Encoding.Latin1.GetBytes(string.Join('\n', lines)), how.ToString());
     }
@@ -562,6 +409,147 @@ internal static partial class TraceMutator
         }
 
         return new FuzzInput(null, [.. b], how.ToString());
+    }
+
+    // The seed's lines with one edit (six cases in ten) or two to six, each at a line drawn at random and made by `edit`,
+    // which returns its name; the names joined by '+'
+    private static (List<string> Lines, StringBuilder How) EditLines(FuzzRandom r, string seed, Func<List<string>, int, string> edit)
+    {
+        List<string> lines = [.. seed.Split('\n')];
+        StringBuilder how = new();
+        for (int edits = r.Chance(60) ? 1 : r.Between(2, 6); edits > 0; edits--)
+        {
+            int i = r.Below(lines.Count);
+            how.Append(how.Length == 0 ? "" : "+").Append(edit(lines, i));
+        }
+
+        return (lines, how);
+    }
+
+    // one edit of an strace trace's line i (or a line inserted before it); its name
+    private static string StraceEdit(FuzzRandom r, List<string> lines, int i)
+    {
+        string line = lines[i];
+        switch (r.Below(14))
+        {
+            case 0:
+                return LineEdit(r, lines, i);
+            case 1:
+                int cut = r.Below(line.Length + 1);
+                lines[i] = line[..cut];
+                if (r.Chance(40) && i + 1 < lines.Count)
+                {
+                    lines[i] += lines[i + 1];
+                    lines.RemoveAt(i + 1);
+                }
+
+                return "cut";
+            case 2:
+                lines[i] = Insert(r, line, r.Pick(s_syntax));
+                return "syntax";
+            case 3:
+                // a call split: the first half kept as unfinished, the resumption under another pid, orphaned or never
+                int paren = line.IndexOf('(', StringComparison.Ordinal);
+                string name = paren > 0 ? NameBefore(line, paren) : r.Pick(s_names);
+                string pid = r.Chance(50) ? PidOf(line) : r.Pick(new[] { "1", "100", "101", "4242", "99999", "-1", "0" });
+                lines[i] = r.Chance(70) && line.Length > 0 ? line[..r.Below(line.Length)] + " <unfinished ...>" : line;
+                lines.Insert(r.Below(lines.Count + 1), $"{pid} <... {(r.Chance(70) ? name : r.Pick(s_names))} resumed>{(r.Chance(50) ? ", 0" : "")}) = {r.Pick(s_numbers)}");
+                return "split";
+            case 4:
+            case 5:
+                lines[i] = ReplaceNumber(r, line, r.Pick(s_numbers));
+                return "number";
+            case 6:
+                lines[i] = DurationPattern().Replace(line, r.Pick(s_durations), 1);
+                if (r.Chance(50))
+                {
+                    lines[i] = TimePattern().Replace(lines[i], r.Pick(s_times), 1);
+                }
+
+                return "time";
+            case 7:
+                lines[i] = CallPattern().Replace(line, m => m.Groups[1].Value + r.Pick(s_names) + "(", 1);
+                return "name";
+            case 8:
+                lines.Insert(i, (r.Chance(50) ? PidOf(line) + " " : "") + Garble(r, r.Pick(s_strange)));
+                return "signal/exit";
+            case 9:
+                lines[i] = ResultPattern().Replace(line, "= " + r.Pick(s_numbers) + (r.Chance(30) ? " E" + r.Pick(new[] { "NOENT", "RESTARTSYS", "", "XYZ" }) + " (x)" : ""), 1);
+                return "result";
+            case 10:
+                lines[i] = Insert(r, line, r.Pick(new[] { "\0", "\0\0\0\0", "\u00ff\u00fe", "\u00c3", "\u00e2\u0082", "\u00f8\u0088\u0080\u0080\u0080" }));
+                return "bytes";
+            case 11:
+                lines[i] = line + (r.Chance(50) ? "\r" : "\r\r");
+                if (r.Chance(30))
+                {
+                    lines[i] = lines[i].Replace(" ", "\r", StringComparison.Ordinal);
+                }
+
+                return "cr";
+            case 12:
+                lines.Insert(i, (line.Length > 0 ? line[..Math.Min(line.Length, 20)] : "") + new string(r.Pick(new[] { 'a', '"', '(', '0', ' ' }), r.Chance(50) ? (1 << 20) + 1 : r.Between(1_000, 100_000)));
+                return "long-line";
+            default:
+                lines[i] = Regex.Replace(line, "\"[^\"]*\"", r.Pick(new[] { "\"", "\"\\\"", "\"abc", "'x'", "\"\\777\\x\"", "\"\"...", "\"\u00ff\"" }));
+                return "quotes";
+        }
+    }
+
+    // one edit of an lackey trace's line i (or a line inserted before it); its name
+    private static string LackeyEdit(FuzzRandom r, List<string> lines, int i)
+    {
+        string line = lines[i];
+        switch (r.Below(9))
+        {
+            case 0:
+                return LineEdit(r, lines, i);
+            case 1:
+                lines[i] = line[..r.Below(line.Length + 1)];
+                return "cut";
+            case 2:
+            case 3:
+                // an access line: its address, its size, or its comma
+                string kind = r.Pick(new[] { "I  ", " L ", " S ", " M ", " X ", "I ", "  L ", "" });
+                string address = r.Pick(s_lackeyAddresses);
+                string size = r.Pick(s_lackeySizes);
+                lines.Insert(i, r.Below(4) switch
+                {
+                    0 => $"{kind}{address}{size}",
+                    1 => $"{kind}{address},,{size}",
+                    _ => $"{kind}{address},{size}",
+                });
+                return "access";
+            case 4:
+                lines[i] = ReplaceNumber(r, line, r.Pick(s_numbers));
+                return "number";
+            case 5:
+                lines[i] = line.Replace(",", r.Pick(new[] { "", ",,", " ", ";" }), StringComparison.Ordinal);
+                return "commas";
+            case 6:
+                // a system-call line: numbers, arguments, the async halves orphaned or mismatched
+                string call = r.Pick(new[]
+                {
+                    "SYSCALL[{0},1]({1}) sys_{2} ( {3}, {4}, {5} ) --> [async] ... ",
+                    "SYSCALL[{0},1]({1}) ... [async] --> Success(0x{3}) ",
+                    "SYSCALL[{0},1]({1}) ... [async] --> Failure(0x{3}) ",
+                    "SYSCALL[{0},1]({1}) sys_{2} ( {3}, {4}, {5} )[sync] --> Success(0x{4}) ",
+                    "SYSCALL[{0},1]({1}) sys_{2} ( {3}, {4} ) --> [pre-success] Success(0x{5}) ",
+                    "SYSCALL[{0},{1}]({2}) sys_{2} ( {3} --> Success(",
+                    "SYSCALL[{0},1]({1}) unimplemented (by the kernel) syscall: {1}! (ni_syscall)",
+                    " --> [pre-fail] Failure(0x{3}) ",
+                    "SYSCALL[",
+                    "SYSCALL[{0}",
+                });
+                lines.Insert(i, string.Format(System.Globalization.CultureInfo.InvariantCulture, call, r.Pick(new[] { "100", "0", "-1", "4294967296", "x" }), r.Pick(new[] { "0", "1", "9", "11", "56", "231", "334", "-1", "99999", "18446744073709551615" }), r.Pick(s_names), r.Pick(s_lackeyAddresses), r.Pick(s_lackeySizes), r.Pick(s_lackeyAddresses)));
+                return "syscall";
+            case 7:
+                lines[i] = Insert(r, line, r.Pick(s_syntax));
+                return "syntax";
+            default:
+                lines.Insert(i, r.Pick(new[] { "==100== ", "==1==", "==", "==100== Warning: set address range perms: large range [0x1000, 0xffffffffffff) (noaccess)", "==-1== x", "==100== " + new string('x', 100_000) }));
+                return "valgrind";
+        }
     }
 
     private static string LineEdit(FuzzRandom r, List<string> lines, int i)
